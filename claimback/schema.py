@@ -1,0 +1,360 @@
+"""The data contract: every table claimback writes, its columns and their types.
+
+One place that names the tables analysts and scheduled jobs depend on. The reader, the
+lake, the domain stages and the published DuckDB file all conform to these schemas, so a
+column is added here first and everything downstream sees it. Codes are strings ("045" is
+not 45), money is Decimal(12, 2), dates are dates.
+"""
+from __future__ import annotations
+
+import polars as pl
+
+MONEY = pl.Decimal(12, 2)
+STR = pl.String
+DATE = pl.Date
+INT = pl.Int64
+BOOL = pl.Boolean
+TS = pl.Datetime("us", "UTC")
+STR_LIST = pl.List(pl.String)
+
+# Columns every table produced by the X12 reader carries, so a row can be traced to its
+# bytes and de-duplicated across files: the same transaction set delivered twice (under
+# another name, or another envelope) has the same `transaction_hash`.
+_PROVENANCE = {
+    "source_file": STR,
+    "file_sha256": STR,
+    "transaction_hash": STR,
+}
+
+REMIT_PAYMENTS = {  # one row per 835 transaction set (ST..SE): the check/EFT and its parties
+    **_PROVENANCE,
+    "interchange_control_number": STR,  # ISA13
+    "group_control_number": STR,  # GS06
+    "transaction_control_number": STR,  # ST02
+    "implementation_version": STR,  # GS08 or ST03
+    "sender_id": STR,  # ISA06 / GS02
+    "receiver_id": STR,
+    "transaction_handling_code": STR,  # BPR01
+    "total_payment_amount": MONEY,  # BPR02
+    "credit_debit_flag": STR,  # BPR03
+    "payment_method": STR,  # BPR04
+    "payment_date": DATE,  # BPR16
+    "check_number": STR,  # TRN02
+    "payer_trace_id": STR,  # TRN03
+    "production_date": DATE,  # DTM*405
+    "payer_name": STR,  # N1*PR
+    "payer_id": STR,  # N1*PR N104, else REF*2U, else TRN03
+    "payee_name": STR,  # N1*PE
+    "payee_npi": STR,  # N1*PE*XX N104
+    "payee_tax_id": STR,  # REF*TJ or N1*PE*FI
+    "remit_date": DATE,  # BPR16, else DTM*405, else GS04
+    "claim_count": INT,
+}
+
+REMIT_CLAIMS = {
+    "claim_key": STR,
+    **_PROVENANCE,
+    "transaction_control_number": STR,
+    "payer_name": STR,
+    "payer_id": STR,
+    "payee_npi": STR,
+    "remit_date": DATE,
+    "check_number": STR,
+    "patient_control_number": STR,  # CLP01
+    "claim_status_code": STR,  # CLP02
+    "charge_amount": MONEY,  # CLP03
+    "paid_amount": MONEY,  # CLP04
+    "patient_responsibility_amount": MONEY,  # CLP05
+    "claim_filing_indicator": STR,  # CLP06
+    "payer_claim_control_number": STR,  # CLP07
+    "facility_type_code": STR,  # CLP08
+    "claim_frequency_code": STR,  # CLP09
+    "drg_code": STR,  # CLP11
+    "original_payer_claim_control_number": STR,  # REF*F8
+    "rendering_npi": STR,  # NM1*82
+    "patient_last_name": STR,  # NM1*QC — PHI: never in logs or metadata
+    "patient_first_name": STR,
+    "member_id": STR,  # NM1*QC09 / NM1*IL09 — PHI
+    "statement_from": DATE,  # DTM*232
+    "statement_to": DATE,  # DTM*233
+    "received_date": DATE,  # DTM*050
+    "allowed_amount": MONEY,  # AMT*AU (claim coverage amount)
+    "is_reversal": BOOL,  # CLP02 = 22
+    "claim_ordinal": INT,  # position of the CLP in its file, from 1
+}
+
+REMIT_SERVICE_LINES = {
+    "claim_key": STR,
+    "line_number": INT,  # 1.. within the claim, in file order
+    **_PROVENANCE,
+    "procedure_qualifier": STR,  # HC, AD, NU, ...
+    "procedure_code": STR,
+    "modifiers": STR_LIST,
+    "charge_amount": MONEY,  # SVC02
+    "paid_amount": MONEY,  # SVC03
+    "revenue_code": STR,  # SVC04
+    "units": pl.Float64,  # SVC05 (defaults to 1 when absent)
+    "original_procedure_code": STR,  # SVC06, when the payer restated our code
+    "service_date": DATE,  # DTM*472, or DTM*150
+    "service_date_to": DATE,  # DTM*151
+    "allowed_amount": MONEY,  # AMT*B6
+    "line_control_number": STR,  # REF*6R
+}
+
+REMIT_ADJUSTMENTS = {
+    "claim_key": STR,
+    "line_number": INT,  # null at claim level
+    **_PROVENANCE,
+    "group_code": STR,  # CO, PR, OA, PI, CR
+    "reason_code": STR,  # CARC
+    "amount": MONEY,
+    "quantity": pl.Float64,
+}
+
+REMIT_REMARKS = {
+    "claim_key": STR,
+    "line_number": INT,  # null at claim level (MIA/MOA)
+    **_PROVENANCE,
+    "remark_code": STR,  # RARC
+    "source_segment": STR,  # LQ, MIA, MOA
+}
+
+PROVIDER_ADJUSTMENTS = {
+    **_PROVENANCE,
+    "transaction_control_number": STR,
+    "payee_npi": STR,  # PLB01
+    "fiscal_period_date": DATE,  # PLB02
+    "reason_code": STR,  # PLB03-1 (WO, L6, FB, 72, ...)
+    "reference": STR,  # PLB03-2
+    "amount": MONEY,
+}
+
+SUBMITTED_CLAIMS = {
+    "claim_key": STR,
+    **_PROVENANCE,
+    "transaction_control_number": STR,
+    "implementation_version": STR,
+    "claim_type": STR,  # P, I, D
+    "patient_control_number": STR,  # CLM01
+    "payer_name": STR,  # NM1*PR (2010BB)
+    "payer_id": STR,
+    "billing_npi": STR,  # NM1*85
+    "billing_name": STR,
+    "billing_tax_id": STR,  # REF*EI
+    "rendering_npi": STR,  # NM1*82 (claim level)
+    "attending_npi": STR,  # NM1*71 (837I)
+    "subscriber_member_id": STR,  # NM1*IL09 — PHI
+    "patient_last_name": STR,  # PHI
+    "patient_first_name": STR,  # PHI
+    "patient_birth_date": DATE,  # DMG02 — PHI
+    "total_charge": MONEY,  # CLM02
+    "place_of_service": STR,  # CLM05-1 (P/D)
+    "type_of_bill": STR,  # CLM05-1 + CLM05-3 (I)
+    "facility_code_qualifier": STR,  # CLM05-2
+    "frequency_code": STR,  # CLM05-3
+    "statement_from": DATE,  # DTP*434 (I) or earliest service date
+    "statement_to": DATE,
+    "original_payer_claim_control_number": STR,  # REF*F8
+    "prior_authorization": STR,  # REF*G1
+    "referral_number": STR,  # REF*9F
+    "diagnosis_codes": STR_LIST,  # HI (ABK/ABF, BK/BF), principal first
+    "claim_filing_indicator": STR,  # SBR09
+    "payer_responsibility": STR,  # SBR01 (P primary, S secondary, T tertiary)
+    "claim_ordinal": INT,
+}
+
+SUBMITTED_SERVICE_LINES = {
+    "claim_key": STR,
+    "line_number": INT,  # LX01, else position
+    **_PROVENANCE,
+    "service_type": STR,  # SV1, SV2, SV3
+    "procedure_qualifier": STR,
+    "procedure_code": STR,
+    "modifiers": STR_LIST,
+    "revenue_code": STR,  # SV201
+    "charge_amount": MONEY,
+    "units": pl.Float64,
+    "place_of_service": STR,  # SV105 (P) / SV303 (D)
+    "service_date": DATE,  # DTP*472
+    "service_date_to": DATE,
+    "rendering_npi": STR,  # line-level NM1*82
+    "line_control_number": STR,  # REF*6R
+}
+
+QUARANTINE = {
+    "source_file": STR,
+    "file_sha256": STR,
+    "location": STR,  # "ISA 000000001 / ST 0001, segment 14, byte 2310", or "file"
+    "error": STR,
+    "detected_at": TS,
+}
+
+VALIDATION_FINDINGS = {
+    "source_file": STR,
+    "file_sha256": STR,
+    "transaction_hash": STR,
+    "location": STR,
+    "rule": STR,  # e.g. claim_balance, transaction_balance, se_count, npi_check_digit
+    "severity": STR,  # error, warning, info
+    "message": STR,
+    "claim_key": STR,
+}
+
+INGESTED_FILES = {
+    "source_file": STR,
+    "sha256": STR,
+    "bytes": INT,
+    "status": STR,  # loaded, duplicate_file, partly_loaded, quarantined
+    "transactions": INT,
+    "loaded_at": TS,
+    "duplicate_of": STR,
+    "duplicate_transactions": INT,
+    "quarantined_transactions": INT,
+    "file_type": STR,  # 835, 837, reconsiderations, unknown
+}
+
+RECONSIDERATIONS = {
+    "patient_control_number": STR,
+    "payer_claim_control_number": STR,
+    "level": INT,  # 1 or 2
+    "submitted_on": DATE,
+    "reference_number": STR,
+    "outcome": STR,  # overturned, upheld, partial, pending (null = pending)
+    "decided_on": DATE,
+    "source_file": STR,
+    "source_line": INT,
+}
+
+DENIALS = {
+    "claim_key": STR,  # remit_claims.claim_key of the latest adjudication
+    "patient_control_number": STR,
+    "payer_claim_control_number": STR,
+    "payer_name": STR,
+    "payer_id": STR,
+    "remit_date": DATE,
+    "first_remit_date": DATE,
+    "service_date": DATE,
+    "category": STR,
+    "primary_reason": STR,  # e.g. "CO-197"
+    "reason_codes": STR_LIST,  # every denying group-CARC on the claim, largest first
+    "remark_codes": STR_LIST,
+    "denial_level": STR,  # claim (whole claim denied) or line (some lines)
+    "denied_lines": INT,
+    "procedure_codes": STR_LIST,  # of the denied lines
+    "charge_amount": MONEY,
+    "paid_amount": MONEY,
+    "denied_amount": MONEY,
+    "fixable_by": STR,
+    "suggested_route": STR,
+    "adjudication_count": INT,
+    "submitted_claim_key": STR,
+    "rendering_npi": STR,
+    "billing_npi": STR,
+    "place_of_service": STR,
+    "frequency_code": STR,
+}
+
+TREND_CLUSTERS = {
+    "cluster_id": STR,
+    "payer_name": STR,
+    "payer_id": STR,
+    "signature": STR,  # e.g. "CO-197|N54"
+    "category": STR,
+    "claim_count": INT,
+    "denied_amount": MONEY,
+    "first_remit_date": DATE,
+    "last_remit_date": DATE,
+    "example_claim_key": STR,
+    "example_patient_control_number": STR,
+    "description": STR,
+    "status": STR,  # flagged (>= threshold) or emerging (early warning)
+}
+
+TREND_CLUSTER_CLAIMS = {
+    "cluster_id": STR,
+    "claim_key": STR,
+    "patient_control_number": STR,
+}
+
+WORK_QUEUE = {
+    "claim_key": STR,
+    "patient_control_number": STR,
+    "payer_claim_control_number": STR,
+    "payer_name": STR,
+    "route": STR,
+    "deadline": DATE,
+    "days_left": INT,
+    "denied_amount": MONEY,
+    "priority": pl.Float64,
+    "reason": STR,
+    "category": STR,
+    "primary_reason": STR,
+    "overturn_probability": pl.Float64,
+    "expected_recovery": MONEY,
+    "window_anchor": STR,
+    "rule_source": STR,
+}
+
+TABLES: dict[str, dict[str, pl.DataType]] = {
+    "remit_payments": REMIT_PAYMENTS,
+    "remit_claims": REMIT_CLAIMS,
+    "remit_service_lines": REMIT_SERVICE_LINES,
+    "remit_adjustments": REMIT_ADJUSTMENTS,
+    "remit_remarks": REMIT_REMARKS,
+    "provider_adjustments": PROVIDER_ADJUSTMENTS,
+    "submitted_claims": SUBMITTED_CLAIMS,
+    "submitted_service_lines": SUBMITTED_SERVICE_LINES,
+    "quarantine": QUARANTINE,
+    "validation_findings": VALIDATION_FINDINGS,
+    "ingested_files": INGESTED_FILES,
+    "reconsiderations": RECONSIDERATIONS,
+    "denials": DENIALS,
+    "trend_clusters": TREND_CLUSTERS,
+    "trend_cluster_claims": TREND_CLUSTER_CLAIMS,
+    "work_queue": WORK_QUEUE,
+}
+
+# The tables the X12 reader produces for every file (`claimback parse` writes these).
+PARSED_TABLES = (
+    "remit_payments",
+    "remit_claims",
+    "remit_service_lines",
+    "remit_adjustments",
+    "remit_remarks",
+    "provider_adjustments",
+    "submitted_claims",
+    "submitted_service_lines",
+    "validation_findings",
+    "quarantine",
+)
+
+ROUTES = (
+    "trend_report",
+    "corrected_claim",
+    "level1_reconsideration",
+    "level2_dispute",
+    "clinical_appeal",
+    "rebill_other_payer",
+    "expired",
+    "resolved",
+)
+
+
+def empty(table: str) -> pl.DataFrame:
+    """An empty frame with the table's exact schema."""
+    return pl.DataFrame(schema=TABLES[table])
+
+
+def conform(frame: pl.DataFrame, table: str) -> pl.DataFrame:
+    """Cast and order `frame` to the contract schema; missing columns become nulls.
+
+    Extra columns are dropped so every writer of a table produces the same file schema.
+    """
+    schema = TABLES[table]
+    cols = []
+    for name, dtype in schema.items():
+        if name in frame.columns:
+            cols.append(pl.col(name).cast(dtype, strict=False))
+        else:
+            cols.append(pl.lit(None, dtype=dtype).alias(name))
+    return frame.select(cols)
