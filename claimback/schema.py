@@ -24,6 +24,9 @@ _PROVENANCE = {
     "source_file": STR,
     "file_sha256": STR,
     "transaction_hash": STR,
+    # 1-based position of the transaction set (ST) in its file: the same ST repeated inside
+    # one file is de-duplicated by (file_sha256, transaction_ordinal), first copy kept.
+    "transaction_ordinal": INT,
 }
 
 REMIT_PAYMENTS = {  # one row per 835 transaction set (ST..SE): the check/EFT and its parties
