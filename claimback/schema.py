@@ -271,12 +271,33 @@ TREND_CLUSTERS = {
     "example_patient_control_number": STR,
     "description": STR,
     "status": STR,  # flagged (>= threshold) or emerging (early warning)
+    "threshold": INT,  # the payer's claim-count threshold the cluster was judged against
+    "window_start": DATE,  # remit-date window the claims were counted in (inclusive)
+    "window_end": DATE,  # = the run's as-of date
+    "first_service_date": DATE,
+    "last_service_date": DATE,
+    "last_week_claims": INT,  # claims remitted in the 7 days ending window_end
+    "baseline_weekly_claims": pl.Float64,  # mean weekly claims over the earlier weeks
+    "rise_p_value": pl.Float64,  # one-sided Poisson P(X >= last_week | baseline)
+    "prior_auth_claims": INT,  # members whose 837 carried a prior authorization (REF*G1)
+    "shared_features": STR_LIST,  # "rendering_npi=1234567893 (100% of claims, lift 4.0)"
 }
 
 TREND_CLUSTER_CLAIMS = {
     "cluster_id": STR,
     "claim_key": STR,
     "patient_control_number": STR,
+    "status": STR,  # the cluster's status, so routing can take flagged members without a join
+}
+
+TREND_PACKETS = {  # one row per Claim Trend Identification packet written
+    "cluster_id": STR,
+    "payer_name": STR,
+    "pdf_path": STR,
+    "csv_path": STR,
+    "claim_count": INT,
+    "denied_amount": MONEY,
+    "created_for_as_of": DATE,
 }
 
 WORK_QUEUE = {
@@ -314,6 +335,7 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "denials": DENIALS,
     "trend_clusters": TREND_CLUSTERS,
     "trend_cluster_claims": TREND_CLUSTER_CLAIMS,
+    "trend_packets": TREND_PACKETS,
     "work_queue": WORK_QUEUE,
 }
 
