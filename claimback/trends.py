@@ -1,0 +1,596 @@
+"""Payer trend clusters: many denied claims at one payer that are one problem, not many.
+
+Coordinated Care (and most payers) take one "Claim Trend Identification" form — one example
+claim and a brief description — for 10+ claims with the same denial codes, instead of one
+reconsideration per claim. `find_clusters` finds those groups in the `denials` table:
+
+* **Signature.** A claim's denial signature is its primary group-CARC (``CO-197``) refined
+  by ONE remark code: among the claim's RARCs, the one carried by the most denied claims
+  with the same primary reason at the same payer in the window (ties: alphabetical). So
+  claims with ``N54`` and ``N54 + M127`` share ``CO-197|N54`` rather than splitting into
+  every remark combination. Payer-wide boilerplate remarks (carried by ≥ 80% of the payer's
+  denied claims across two or more primary reasons, e.g. the MA01 appeal-rights alert) do
+  not refine, because they say nothing about this denial. A claim without remarks has the
+  bare signature ``CO-197``.
+* **Cluster.** Per payer (payer_id, else payer name — clusters never span payers), the
+  distinct claims sharing a signature whose remit date falls in ``(as_of − lookback_days,
+  as_of]``. Claims are counted once by identity (payer + patient control number), so a
+  claim re-adjudicated twice is one claim. Status ``flagged`` when the count reaches the
+  payer's threshold (default 10).
+* **Early warning.** Below the threshold a signature is ``emerging`` when last week's
+  count rises well above its own weekly baseline: one-sided Poisson test
+  P(X ≥ k | μ) < 0.01 with k = distinct claims remitted in the last 7 days (k ≥ 3) and μ
+  = the mean weekly count over the earlier complete weeks of the window (plus a 0.5-claim
+  pseudo-count, so a brand-new signature has a small positive baseline, not zero).
+* **Description.** What the cluster's claims share beyond the codes — procedure code,
+  modifier, place of service, rendering NPI, plan/product — measured as lift: share of
+  cluster claims with the value ÷ share of the payer's OTHER claims with it (the payer's
+  submitted claims when the 837s are given, else its denied claims in the window; the
+  cluster's own claims taken out). A feature is named when its share ≥ 60% and lift ≥ 2
+  — at most half as common elsewhere. No patient data ever enters it.
+
+Non-denials are dropped defensively (patient responsibility, contractual pricing, PR-1/2/3,
+CARC 45, zero denied amount) even though the denials table should not contain them.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from datetime import date, timedelta
+
+import polars as pl
+from scipy.stats import poisson
+
+from claimback.schema import conform, empty
+
+DEFAULT_THRESHOLD = 10
+DEFAULT_LOOKBACK_DAYS = 180
+
+# Categories and reasons that are never a payer problem to escalate.
+NON_DENIAL_CATEGORIES = ("patient_responsibility", "contractual_underpayment")
+NON_DENIAL_REASONS = ("PR-1", "PR-2", "PR-3", "CO-45", "PR-45", "OA-45", "PI-45")
+
+BOILERPLATE_REMARK_SHARE = 0.8
+EMERGING_P_VALUE = 0.01
+EMERGING_MIN_CLAIMS = 3
+BASELINE_PSEUDO_COUNT = 0.5
+FEATURE_MIN_SHARE = 0.6
+FEATURE_MIN_LIFT = 2.0
+
+# Order features appear in the description, and how each reads in a sentence.
+FEATURE_PHRASES = {
+    "procedure_code": "for procedure {value}",
+    "modifier": "billed with modifier {value}",
+    "place_of_service": "at place of service {value}",
+    "rendering_npi": "rendered by NPI {value}",
+    "plan": "under {value}",
+}
+
+# SBR09 / CLP06 claim filing indicator → the product name an analyst recognises.
+PLAN_NAMES = {
+    "MA": "Medicare Part A",
+    "MB": "Medicare Part B",
+    "MC": "Medicaid",
+    "CI": "commercial insurance",
+    "BL": "Blue Cross/Blue Shield",
+    "HM": "an HMO plan",
+    "16": "a Medicare risk HMO",
+    "CH": "TRICARE",
+    "VA": "VA",
+    "WC": "workers' compensation",
+    "12": "a PPO plan",
+    "13": "a POS plan",
+    "14": "an EPO plan",
+    "15": "an indemnity plan",
+}
+
+
+def find_clusters(
+    denials: pl.DataFrame,
+    as_of: date,
+    lookback_days: int = DEFAULT_LOOKBACK_DAYS,
+    threshold: int = DEFAULT_THRESHOLD,
+    thresholds_by_payer: dict[str, int] | None = None,
+    submitted_claims: pl.DataFrame | None = None,
+    submitted_service_lines: pl.DataFrame | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Flagged and emerging trend clusters, and their member claims.
+
+    Returns (trend_clusters, trend_cluster_claims) conformed to the contract schemas.
+    `thresholds_by_payer` keys match payer_id or payer_name, case-insensitively.
+    """
+    window_start = as_of - timedelta(days=lookback_days - 1)
+    claims = _window_claims(denials, window_start, as_of)
+    if claims.is_empty():
+        return empty("trend_clusters"), empty("trend_cluster_claims")
+    claims = with_signature(claims)
+    rise = weekly_rise(claims, as_of, lookback_days)
+    groups = _group_stats(claims).join(rise, on=["payer_key", "signature"], how="left")
+    groups = groups.with_columns(
+        _threshold_expr(threshold, thresholds_by_payer).alias("threshold")
+    ).with_columns(
+        pl.when(pl.col("claim_count") >= pl.col("threshold"))
+        .then(pl.lit("flagged"))
+        .when(
+            (pl.col("last_week_claims") >= EMERGING_MIN_CLAIMS)
+            & (pl.col("rise_p_value") < EMERGING_P_VALUE)
+        )
+        .then(pl.lit("emerging"))
+        .alias("status")
+    ).filter(pl.col("status").is_not_null())
+    if groups.is_empty():
+        return empty("trend_clusters"), empty("trend_cluster_claims")
+
+    groups = groups.with_columns(
+        pl.struct("payer_key", "signature")
+        .map_elements(
+            lambda g: cluster_id(g["payer_key"], g["signature"], window_start, as_of),
+            return_dtype=pl.String,
+        )
+        .alias("cluster_id"),
+        pl.lit(window_start).alias("window_start"),
+        pl.lit(as_of).alias("window_end"),
+    )
+    members = claims.join(
+        groups.select("payer_key", "signature", "cluster_id", "status"),
+        on=["payer_key", "signature"],
+    )
+    features = claim_features(claims, submitted_claims, submitted_service_lines)
+    baseline = baseline_features(claims, features, submitted_claims, submitted_service_lines)
+    shared = shared_features(members, features, baseline)
+    clusters = _describe(groups, members, shared, features, submitted_claims)
+    member_rows = members.select(
+        "cluster_id", "claim_key", "patient_control_number", "status"
+    ).sort("cluster_id", "patient_control_number", "claim_key")
+    return (
+        conform(clusters.sort("payer_name", "signature"), "trend_clusters"),
+        conform(member_rows, "trend_cluster_claims"),
+    )
+
+
+def cluster_id(payer_key: str, signature: str, window_start: date, window_end: date) -> str:
+    """Stable id of a cluster: the same payer, signature and window always give the same id."""
+    text = f"{payer_key}|{signature}|{window_start.isoformat()}|{window_end.isoformat()}"
+    return "TC-" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _window_claims(denials: pl.DataFrame, window_start: date, as_of: date) -> pl.DataFrame:
+    """Denied claims remitted in the window, non-denials dropped, one row per claim identity."""
+    frame = denials.with_columns(
+        pl.col("primary_reason").str.strip_chars().str.to_uppercase(),
+        pl.coalesce(
+            pl.col("payer_id").str.strip_chars().str.to_uppercase(),
+            pl.col("payer_name").str.strip_chars().str.to_uppercase(),
+        ).alias("payer_key"),
+    )
+    frame = frame.filter(
+        pl.col("remit_date").is_between(window_start, as_of),
+        pl.col("payer_key").is_not_null(),
+        pl.col("primary_reason").is_not_null(),
+        ~pl.col("category").fill_null("").is_in(NON_DENIAL_CATEGORIES),
+        ~pl.col("primary_reason").is_in(NON_DENIAL_REASONS),
+        pl.col("denied_amount").is_null() | (pl.col("denied_amount") > 0),
+    )
+    identity = pl.coalesce(
+        "patient_control_number", "payer_claim_control_number", "claim_key"
+    )
+    return (
+        frame.with_columns(identity.alias("claim_identity"))
+        .sort("remit_date", "claim_key", descending=True, nulls_last=True)
+        .unique(subset=["payer_key", "claim_identity"], keep="first", maintain_order=True)
+    )
+
+
+def with_signature(claims: pl.DataFrame) -> pl.DataFrame:
+    """Add `signature` ("CO-197|N54"): primary reason refined by the claim's most shared remark."""
+    remarks = (
+        claims.select("payer_key", "claim_identity", "primary_reason", "remark_codes")
+        .explode("remark_codes")
+        .rename({"remark_codes": "remark"})
+        .with_columns(pl.col("remark").str.strip_chars().str.to_uppercase())
+        .filter(pl.col("remark").is_not_null() & (pl.col("remark") != ""))
+        .unique()
+    )
+    payer_claims = claims.group_by("payer_key").agg(pl.len().alias("payer_claims"))
+    boilerplate = (
+        remarks.group_by("payer_key", "remark")
+        .agg(
+            pl.col("claim_identity").n_unique().alias("claims_with_remark"),
+            pl.col("primary_reason").n_unique().alias("reasons_with_remark"),
+        )
+        .join(payer_claims, on="payer_key")
+        .filter(
+            (pl.col("claims_with_remark") >= BOILERPLATE_REMARK_SHARE * pl.col("payer_claims"))
+            & (pl.col("reasons_with_remark") >= 2)
+        )
+        .select("payer_key", "remark")
+    )
+    remarks = remarks.join(boilerplate, on=["payer_key", "remark"], how="anti")
+    chosen = (
+        remarks.with_columns(
+            pl.col("claim_identity")
+            .n_unique()
+            .over("payer_key", "primary_reason", "remark")
+            .alias("remark_claims")
+        )
+        .sort(["remark_claims", "remark"], descending=[True, False])
+        .group_by("payer_key", "claim_identity", maintain_order=True)
+        .agg(pl.col("remark").first().alias("signature_remark"))
+    )
+    return claims.join(chosen, on=["payer_key", "claim_identity"], how="left").with_columns(
+        pl.when(pl.col("signature_remark").is_null())
+        .then(pl.col("primary_reason"))
+        .otherwise(pl.concat_str("primary_reason", pl.lit("|"), "signature_remark"))
+        .alias("signature")
+    )
+
+
+def weekly_rise(claims: pl.DataFrame, as_of: date, lookback_days: int) -> pl.DataFrame:
+    """Per payer and signature: last week's claims, baseline weekly mean, one-sided Poisson p.
+
+    Week 0 is the 7 days ending at `as_of`; the baseline is the complete earlier weeks of the
+    window (a partial week at the window start is left out so it cannot dilute the mean).
+    """
+    baseline_weeks = lookback_days // 7 - 1
+    weekly = claims.with_columns(
+        ((pl.lit(as_of) - pl.col("remit_date")).dt.total_days() // 7).alias("week")
+    )
+    stats = weekly.group_by("payer_key", "signature").agg(
+        (pl.col("week") == 0).sum().cast(pl.Int64).alias("last_week_claims"),
+        pl.col("week").is_between(1, baseline_weeks).sum().alias("baseline_claims"),
+    )
+    if baseline_weeks < 1:
+        return stats.with_columns(
+            pl.lit(None, dtype=pl.Float64).alias("baseline_weekly_claims"),
+            pl.lit(None, dtype=pl.Float64).alias("rise_p_value"),
+        ).drop("baseline_claims")
+    stats = stats.with_columns(
+        (pl.col("baseline_claims") / baseline_weeks).alias("baseline_weekly_claims"),
+        ((pl.col("baseline_claims") + BASELINE_PSEUDO_COUNT) / baseline_weeks).alias("mu"),
+    )
+    p_values = poisson.sf(
+        stats["last_week_claims"].to_numpy() - 1, stats["mu"].to_numpy()
+    )
+    return stats.with_columns(pl.Series("rise_p_value", p_values, dtype=pl.Float64)).drop(
+        "baseline_claims", "mu"
+    )
+
+
+def _threshold_expr(threshold: int, thresholds_by_payer: dict[str, int] | None) -> pl.Expr:
+    expr = pl.lit(threshold, dtype=pl.Int64)
+    for key, value in (thresholds_by_payer or {}).items():
+        key = key.strip().upper()
+        matches = (pl.col("payer_key") == key) | (pl.col("payer_name_upper") == key)
+        expr = pl.when(matches).then(pl.lit(value, dtype=pl.Int64)).otherwise(expr)
+    return expr
+
+
+def _group_stats(claims: pl.DataFrame) -> pl.DataFrame:
+    return (
+        claims.group_by("payer_key", "signature")
+        .agg(
+            pl.col("payer_name").drop_nulls().mode().sort().first().alias("payer_name"),
+            pl.col("payer_id").drop_nulls().mode().sort().first().alias("payer_id"),
+            pl.col("category").drop_nulls().mode().sort().first().alias("category"),
+            pl.len().alias("claim_count"),
+            pl.col("denied_amount").sum().alias("denied_amount"),
+            pl.col("remit_date").min().alias("first_remit_date"),
+            pl.col("remit_date").max().alias("last_remit_date"),
+            pl.col("service_date").min().alias("first_service_date"),
+            pl.col("service_date").max().alias("last_service_date"),
+        )
+        .with_columns(
+            pl.col("payer_name").str.strip_chars().str.to_uppercase().alias("payer_name_upper")
+        )
+    )
+
+
+def _submitted_links(
+    submitted_claims: pl.DataFrame | None, submitted_service_lines: pl.DataFrame | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per submitted claim: claim-level and line-level features, keyed by submitted_claim_key."""
+    if submitted_claims is None:
+        return (
+            pl.DataFrame(schema={"submitted_claim_key": pl.String, "feature": pl.String, "value": pl.String}),
+            pl.DataFrame(schema={"submitted_claim_key": pl.String, "feature": pl.String, "value": pl.String}),
+        )
+    sc = submitted_claims.select(
+        pl.col("claim_key").alias("submitted_claim_key"),
+        pl.col("claim_filing_indicator").alias("plan"),
+        "rendering_npi",
+        "place_of_service",
+    )
+    claim_level = _long(sc, ["plan", "rendering_npi", "place_of_service"], "submitted_claim_key")
+    if submitted_service_lines is None:
+        line_level = claim_level.clear()
+    else:
+        lines = submitted_service_lines.select(
+            pl.col("claim_key").alias("submitted_claim_key"),
+            "procedure_code",
+            pl.col("modifiers").alias("modifier"),
+            "rendering_npi",
+            "place_of_service",
+        ).explode("modifier")
+        line_level = _long(
+            lines,
+            ["procedure_code", "modifier", "rendering_npi", "place_of_service"],
+            "submitted_claim_key",
+        )
+    return claim_level, line_level
+
+
+def _long(frame: pl.DataFrame, features: list[str], key: str) -> pl.DataFrame:
+    return (
+        frame.select(key, *[pl.col(f).cast(pl.String) for f in features])
+        .unpivot(index=key, on=features, variable_name="feature", value_name="value")
+        .filter(pl.col("value").is_not_null() & (pl.col("value").str.strip_chars() != ""))
+        .unique()
+    )
+
+
+def claim_features(
+    claims: pl.DataFrame,
+    submitted_claims: pl.DataFrame | None = None,
+    submitted_service_lines: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Long frame (payer_key, claim_identity, feature, value) describing each denied claim.
+
+    Denied procedure codes, rendering NPI and place of service come from the denial itself;
+    modifiers and plan/product from the matched 837 when given. Values present on the
+    denial win, so a claim is never described twice for one feature.
+    """
+    own = claims.select(
+        "payer_key",
+        "claim_identity",
+        pl.col("procedure_codes").alias("procedure_code"),
+        "rendering_npi",
+        "place_of_service",
+    ).explode("procedure_code")
+    own_long = (
+        own.select(
+            "payer_key",
+            "claim_identity",
+            *[pl.col(c).cast(pl.String) for c in ("procedure_code", "rendering_npi", "place_of_service")],
+        )
+        .unpivot(
+            index=["payer_key", "claim_identity"],
+            on=["procedure_code", "rendering_npi", "place_of_service"],
+            variable_name="feature",
+            value_name="value",
+        )
+        .filter(pl.col("value").is_not_null() & (pl.col("value").str.strip_chars() != ""))
+        .unique()
+    )
+    claim_level, line_level = _submitted_links(submitted_claims, submitted_service_lines)
+    linked = claims.select("payer_key", "claim_identity", "submitted_claim_key").filter(
+        pl.col("submitted_claim_key").is_not_null()
+    )
+    submitted = linked.join(pl.concat([claim_level, line_level]), on="submitted_claim_key").drop(
+        "submitted_claim_key"
+    )
+    # Submitted values only fill features the denial itself does not carry.
+    submitted = submitted.join(
+        own_long.select("payer_key", "claim_identity", "feature").unique(),
+        on=["payer_key", "claim_identity", "feature"],
+        how="anti",
+    )
+    return pl.concat([own_long, submitted.select(own_long.columns)]).unique()
+
+
+def baseline_features(
+    claims: pl.DataFrame,
+    features: pl.DataFrame,
+    submitted_claims: pl.DataFrame | None = None,
+    submitted_service_lines: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Per payer, feature and value: how many of the payer's claims carry it, of how many.
+
+    The population is the payer's submitted claims when the 837s are given and at least one
+    of its denials links to them (the 837 payer id may differ from the 835's, so the payer is
+    mapped through those links); otherwise the payer's denied claims in the window.
+    """
+    denied = _shares(features.rename({"claim_identity": "claim_ref"}))
+    if submitted_claims is None:
+        return denied
+    payer_map = (
+        claims.select("payer_key", "submitted_claim_key")
+        .join(
+            submitted_claims.select(
+                pl.col("claim_key").alias("submitted_claim_key"),
+                pl.coalesce("payer_id", "payer_name").alias("submitted_payer"),
+            ),
+            on="submitted_claim_key",
+        )
+        .select("payer_key", "submitted_payer")
+        .drop_nulls()
+        .unique()
+    )
+    if payer_map.is_empty():
+        return denied
+    population = submitted_claims.select(
+        pl.col("claim_key").alias("submitted_claim_key"),
+        pl.coalesce("payer_id", "payer_name").alias("submitted_payer"),
+    ).join(payer_map, on="submitted_payer")
+    claim_level, line_level = _submitted_links(submitted_claims, submitted_service_lines)
+    submitted = (
+        population.join(pl.concat([claim_level, line_level]), on="submitted_claim_key")
+        .select("payer_key", pl.col("submitted_claim_key").alias("claim_ref"), "feature", "value")
+        .unique()
+    )
+    totals = population.group_by("payer_key").agg(
+        pl.col("submitted_claim_key").n_unique().alias("population")
+    )
+    from_submitted = _shares(submitted, totals)
+    return pl.concat(
+        [
+            from_submitted,
+            denied.join(payer_map.select("payer_key").unique(), on="payer_key", how="anti"),
+        ]
+    )
+
+
+def _shares(long: pl.DataFrame, totals: pl.DataFrame | None = None) -> pl.DataFrame:
+    if totals is None:
+        totals = long.group_by("payer_key").agg(pl.col("claim_ref").n_unique().alias("population"))
+    return (
+        long.group_by("payer_key", "feature", "value")
+        .agg(pl.col("claim_ref").n_unique().alias("claims"))
+        .join(totals, on="payer_key")
+        .select("payer_key", "feature", "value", pl.col("claims").alias("payer_claims"), "population")
+    )
+
+
+def shared_features(
+    members: pl.DataFrame, features: pl.DataFrame, baseline: pl.DataFrame
+) -> pl.DataFrame:
+    """Per cluster: features with share ≥ 60% and lift ≥ 2, most shared first."""
+    sizes = members.group_by("cluster_id").agg(pl.len().alias("cluster_claims"))
+    return (
+        members.select("cluster_id", "payer_key", "claim_identity")
+        .join(features, on=["payer_key", "claim_identity"])
+        .group_by("cluster_id", "payer_key", "feature", "value")
+        .agg(pl.col("claim_identity").n_unique().alias("claims"))
+        .join(sizes, on="cluster_id")
+        .join(baseline, on=["payer_key", "feature", "value"], how="left")
+        .with_columns(
+            (pl.col("claims") / pl.col("cluster_claims")).alias("share"),
+            # The cluster's own claims are taken out of the payer's population, so the lift
+            # compares the cluster with the payer's OTHER claims (clipped: with 837s as the
+            # population the cluster's contribution is approximate).
+            (
+                (pl.col("payer_claims").fill_null(0) - pl.col("claims")).clip(lower_bound=0)
+                / (pl.col("population").fill_null(0) - pl.col("cluster_claims")).clip(lower_bound=1)
+            ).alias("other_share"),
+        )
+        .with_columns(
+            # A value none of the payer's other claims carry is as distinctive as it gets.
+            pl.when(pl.col("other_share") > 0)
+            .then(pl.col("share") / pl.col("other_share"))
+            .otherwise(float("inf"))
+            .alias("lift")
+        )
+        .filter((pl.col("share") >= FEATURE_MIN_SHARE) & (pl.col("lift") >= FEATURE_MIN_LIFT))
+        .with_columns(
+            pl.col("feature")
+            .replace_strict(list(FEATURE_PHRASES), list(range(len(FEATURE_PHRASES))), default=99)
+            .alias("feature_order")
+        )
+        .sort(["cluster_id", "feature_order", "share", "value"], descending=[False, False, True, False])
+        .drop("feature_order")
+    )
+
+
+def _describe(
+    groups: pl.DataFrame,
+    members: pl.DataFrame,
+    shared: pl.DataFrame,
+    features: pl.DataFrame,
+    submitted_claims: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """Add description, shared_features, example claim and prior-authorization counts."""
+    auth = _prior_auth_counts(members, submitted_claims)
+    example = _example_claims(members, shared, features)
+    shared_lists = shared.group_by("cluster_id", maintain_order=True).agg(
+        pl.struct("feature", "value", "share", "lift").alias("shared")
+    )
+    frame = (
+        groups.join(example, on="cluster_id", how="left")
+        .join(auth, on="cluster_id", how="left")
+        .join(shared_lists, on="cluster_id", how="left")
+    )
+    descriptions, listed = [], []
+    for row in frame.iter_rows(named=True):
+        shared_rows = row["shared"] or []
+        descriptions.append(describe_cluster(row, shared_rows))
+        listed.append([_feature_note(f) for f in shared_rows])
+    return frame.with_columns(
+        pl.Series("description", descriptions, dtype=pl.String),
+        pl.Series("shared_features", listed, dtype=pl.List(pl.String)),
+    )
+
+
+def _prior_auth_counts(members: pl.DataFrame, submitted_claims: pl.DataFrame | None) -> pl.DataFrame:
+    if submitted_claims is None or "prior_authorization" not in submitted_claims.columns:
+        return pl.DataFrame(schema={"cluster_id": pl.String, "prior_auth_claims": pl.UInt32})
+    on_file = submitted_claims.filter(
+        pl.col("prior_authorization").is_not_null()
+        & (pl.col("prior_authorization").str.strip_chars() != "")
+    ).select(pl.col("claim_key").alias("submitted_claim_key"))
+    return (
+        members.join(on_file, on="submitted_claim_key", how="semi")
+        .group_by("cluster_id")
+        .agg(pl.col("claim_identity").n_unique().alias("prior_auth_claims"))
+    )
+
+
+def _example_claims(members: pl.DataFrame, shared: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
+    """The example claim: carries the most shared features, then the latest remit, then largest $."""
+    matches = (
+        members.select("cluster_id", "payer_key", "claim_identity")
+        .join(features, on=["payer_key", "claim_identity"])
+        .join(shared.select("cluster_id", "feature", "value"), on=["cluster_id", "feature", "value"])
+        .group_by("cluster_id", "claim_identity")
+        .agg(pl.len().alias("shared_hits"))
+    )
+    return (
+        members.join(matches, on=["cluster_id", "claim_identity"], how="left")
+        .with_columns(pl.col("shared_hits").fill_null(0))
+        .sort(
+            ["cluster_id", "shared_hits", "remit_date", "denied_amount", "claim_key"],
+            descending=[False, True, True, True, False],
+            nulls_last=True,
+        )
+        .group_by("cluster_id", maintain_order=True)
+        .first()
+        .select(
+            "cluster_id",
+            pl.col("claim_key").alias("example_claim_key"),
+            pl.col("patient_control_number").alias("example_patient_control_number"),
+        )
+    )
+
+
+def format_codes(signature: str) -> str:
+    """"CO-197|N54" → "CO-197 (N54)"; a bare reason stays as it is."""
+    reason, _, remark = signature.partition("|")
+    return f"{reason} ({remark})" if remark else reason
+
+
+def _feature_value(feature: str, value: str) -> str:
+    return PLAN_NAMES.get(value, f"plan {value}") if feature == "plan" else value
+
+
+def _feature_note(f: dict) -> str:
+    lift = "new at this payer" if math.isinf(f["lift"]) else f"lift {f['lift']:.1f}"
+    return f"{f['feature']}={f['value']} ({f['share']:.0%} of claims, {lift})"
+
+
+def describe_cluster(row: dict, shared_rows: list[dict]) -> str:
+    """One plain sentence a payer can act on, e.g.
+
+    "23 claims for procedure 97110 denied CO-197 (N54) with dates of service 2026-09-01 to
+    2026-10-20; 100% rendered by NPI 1234567893; prior authorization was on file for 18."
+    """
+    n = row["claim_count"]
+    lead_features = [f for f in shared_rows if f["share"] >= 1.0 and f["feature"] in ("procedure_code", "modifier")]
+    details = [f for f in shared_rows if f not in lead_features]
+    lead = f"{n} claims"
+    for f in lead_features:
+        lead += " " + FEATURE_PHRASES[f["feature"]].format(value=f["value"])
+    lead += f" denied {format_codes(row['signature'])}"
+    if row.get("first_service_date") and row.get("last_service_date"):
+        first, last = row["first_service_date"], row["last_service_date"]
+        lead += (
+            f" for date of service {first.isoformat()}"
+            if first == last
+            else f" with dates of service {first.isoformat()} to {last.isoformat()}"
+        )
+    else:
+        lead += f" on remits of {row['first_remit_date'].isoformat()} to {row['last_remit_date'].isoformat()}"
+    parts = [lead]
+    for f in details:
+        phrase = FEATURE_PHRASES[f["feature"]].format(value=_feature_value(f["feature"], f["value"]))
+        parts.append(f"{f['share']:.0%} {phrase}")
+    if row.get("prior_auth_claims"):
+        parts.append(f"prior authorization was on file for {row['prior_auth_claims']}")
+    return "; ".join(parts) + "."

@@ -1,0 +1,244 @@
+"""Trend clusters: planted payer problems are found, non-problems are not."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from itertools import count
+
+import polars as pl
+import pytest
+
+from claimback.schema import TREND_CLUSTER_CLAIMS, TREND_CLUSTERS, conform
+from claimback.trends import cluster_id, find_clusters, format_codes
+
+AS_OF = date(2026, 10, 31)
+_serial = count(1)
+
+
+def denial(**overrides) -> dict:
+    """One denials row with plausible defaults; claim numbers are unique unless overridden."""
+    n = next(_serial)
+    row = {
+        "claim_key": f"K{n:05d}",
+        "patient_control_number": f"PCN{n:05d}",
+        "payer_claim_control_number": f"ICN{n:07d}",
+        "payer_name": "COORDINATED CARE",
+        "payer_id": "CCWA1",
+        "remit_date": AS_OF - timedelta(days=20),
+        "first_remit_date": AS_OF - timedelta(days=20),
+        "service_date": AS_OF - timedelta(days=50),
+        "category": "authorization",
+        "primary_reason": "CO-197",
+        "reason_codes": ["CO-197"],
+        "remark_codes": ["N54"],
+        "procedure_codes": ["97110"],
+        "charge_amount": 150.0,
+        "paid_amount": 0.0,
+        "denied_amount": 150.0,
+        "rendering_npi": "1234567893",
+        "billing_npi": "1999999984",
+        "place_of_service": "11",
+        "submitted_claim_key": f"S{n:05d}",
+    }
+    row.update(overrides)
+    return row
+
+
+def frame(rows: list[dict]) -> pl.DataFrame:
+    return conform(pl.DataFrame(rows), "denials")
+
+
+def background(payer_id: str = "CCWA1", payer_name: str = "COORDINATED CARE", n: int = 30) -> list[dict]:
+    """Other denials at the payer: mixed reasons, procedures and providers, spread over months."""
+    reasons = [("CO-16", "missing_information", ["N290"]), ("CO-97", "coding_bundling", ["M15"]),
+               ("CO-50", "medical_necessity", ["N115"]), ("CO-29", "timely_filing", [])]
+    rows = []
+    for i in range(n):
+        reason, category, remarks = reasons[i % len(reasons)]
+        rows.append(denial(
+            payer_id=payer_id, payer_name=payer_name, primary_reason=reason, category=category,
+            remark_codes=remarks, procedure_codes=[["99213", "99214", "36415", "81002"][i % 4]],
+            rendering_npi=["1111111112", "1222222220", "1333333338"][i % 3],
+            place_of_service=["11", "11", "22"][i % 3],
+            remit_date=AS_OF - timedelta(days=10 + 5 * i),
+        ))
+    return rows
+
+
+def planted(n: int, **overrides) -> list[dict]:
+    """n claims sharing CO-197/N54 on 97110 by one NPI, remitted over the last ~6 weeks."""
+    return [denial(remit_date=AS_OF - timedelta(days=3 + (i * 40) // max(n, 1)), **overrides)
+            for i in range(n)]
+
+
+def test_cluster_at_one_payer_not_merged_with_same_codes_elsewhere():
+    rows = planted(12) + background()
+    rows += [denial(payer_id="UHCCP", payer_name="UNITEDHEALTHCARE COMMUNITY PLAN",
+                    remit_date=AS_OF - timedelta(days=7 * (i + 2)))
+             for i in range(6)]
+    clusters, members = find_clusters(frame(rows), AS_OF)
+
+    assert clusters.schema == pl.Schema(TREND_CLUSTERS)
+    assert members.schema == pl.Schema(TREND_CLUSTER_CLAIMS)
+    flagged = clusters.filter(pl.col("status") == "flagged")
+    assert flagged.height == 1
+    cluster = flagged.row(0, named=True)
+    assert cluster["payer_id"] == "CCWA1"
+    assert cluster["signature"] == "CO-197|N54"
+    assert cluster["claim_count"] == 12
+    assert cluster["denied_amount"] == Decimal("1800.00")
+    assert cluster["category"] == "authorization"
+    assert members.filter(pl.col("cluster_id") == cluster["cluster_id"]).height == 12
+    assert not members["patient_control_number"].is_in(
+        [r["patient_control_number"] for r in rows if r["payer_id"] == "UHCCP"]
+    ).any()
+    assert "UHCCP" not in clusters["payer_id"].to_list()
+
+
+def test_payer_threshold_override_flags_smaller_cluster():
+    rows = [denial(payer_id="UHCCP", payer_name="UNITEDHEALTHCARE COMMUNITY PLAN",
+                   remit_date=AS_OF - timedelta(days=7 * (i + 2))) for i in range(6)]
+    clusters, _ = find_clusters(frame(rows), AS_OF, thresholds_by_payer={"UnitedHealthcare Community Plan": 5})
+    assert clusters["status"].to_list() == ["flagged"]
+    assert clusters["threshold"].to_list() == [5]
+
+
+def test_readjudicated_claims_counted_once():
+    rows = planted(9)
+    # The same nine claims adjudicated earlier too: same claim identity, older claim keys.
+    rows += [denial(patient_control_number=r["patient_control_number"],
+                    payer_claim_control_number=r["payer_claim_control_number"],
+                    remit_date=r["remit_date"] - timedelta(days=30)) for r in rows[:9]]
+    clusters, members = find_clusters(frame(rows), AS_OF, threshold=10)
+    assert clusters.filter(pl.col("status") == "flagged").is_empty()
+
+    clusters, members = find_clusters(frame(rows), AS_OF, threshold=9)
+    assert clusters["claim_count"].to_list() == [9]
+    assert members.height == 9
+    latest_keys = {r["claim_key"] for r in rows[:9]}
+    assert set(members["claim_key"]) == latest_keys
+
+
+def test_zero_pay_deductible_claims_never_cluster():
+    rows = [denial(category="patient_responsibility", primary_reason="PR-1", reason_codes=["PR-1"],
+                   remark_codes=[], remit_date=AS_OF - timedelta(days=i)) for i in range(25)]
+    rows += [denial(category=None, primary_reason="CO-45", reason_codes=["CO-45"], remark_codes=[],
+                    remit_date=AS_OF - timedelta(days=i)) for i in range(25)]
+    clusters, members = find_clusters(frame(rows), AS_OF)
+    assert clusters.is_empty() and members.is_empty()
+    assert clusters.schema == pl.Schema(TREND_CLUSTERS)
+
+
+def test_lookback_window_respected():
+    recent = [denial(remit_date=AS_OF - timedelta(days=10 + i)) for i in range(7)]
+    old = [denial(remit_date=AS_OF - timedelta(days=200 + i)) for i in range(6)]
+    future = [denial(remit_date=AS_OF + timedelta(days=1 + i)) for i in range(6)]
+    clusters, _ = find_clusters(frame(recent + old + future), AS_OF, lookback_days=180)
+    assert clusters.filter(pl.col("status") == "flagged").is_empty()
+
+    clusters, _ = find_clusters(frame(recent + old + future), AS_OF, lookback_days=240)
+    assert clusters["claim_count"].to_list() == [13]
+    assert clusters["first_remit_date"].to_list() == [AS_OF - timedelta(days=205)]
+    assert clusters["last_remit_date"].to_list() == [AS_OF - timedelta(days=10)]
+
+
+def test_description_names_shared_procedure_and_rendering_npi():
+    rows = planted(12) + background()
+    clusters, _ = find_clusters(frame(rows), AS_OF)
+    text = clusters.filter(pl.col("status") == "flagged")["description"].item()
+    assert text.startswith("12 claims for procedure 97110 denied CO-197 (N54)")
+    assert "100% rendered by NPI 1234567893" in text
+    # Place of service 11 is on 2/3 of the payer's other denials: not distinctive enough.
+    assert "place of service" not in text
+    assert "PCN" not in text
+
+
+def test_description_uses_submitted_claims_for_plan_and_prior_auth():
+    rows = planted(12) + background()
+    submitted = pl.DataFrame({
+        "claim_key": [r["submitted_claim_key"] for r in rows],
+        "payer_id": ["CCWA-837"] * len(rows),
+        "payer_name": ["COORDINATED CARE"] * len(rows),
+        "claim_filing_indicator": ["MC" if i < 12 else "CI" for i in range(len(rows))],
+        "prior_authorization": ["AUTH1" if i < 8 else None for i in range(len(rows))],
+        "rendering_npi": [r["rendering_npi"] for r in rows],
+        "place_of_service": [r["place_of_service"] for r in rows],
+    })
+    lines = pl.DataFrame({
+        "claim_key": [r["submitted_claim_key"] for r in rows],
+        "procedure_code": [r["procedure_codes"][0] for r in rows],
+        "modifiers": [["GP"] if i < 12 else [] for i in range(len(rows))],
+        "rendering_npi": [None] * len(rows),
+        "place_of_service": [None] * len(rows),
+    }, schema_overrides={"rendering_npi": pl.String, "place_of_service": pl.String})
+    clusters, _ = find_clusters(frame(rows), AS_OF, submitted_claims=submitted,
+                                submitted_service_lines=lines)
+    cluster = clusters.filter(pl.col("status") == "flagged").row(0, named=True)
+    text = cluster["description"]
+    assert "for procedure 97110 billed with modifier GP denied CO-197 (N54)" in text
+    assert "100% under Medicaid" in text
+    assert text.endswith("prior authorization was on file for 8.")
+    assert cluster["prior_auth_claims"] == 8
+    assert any(f.startswith("rendering_npi=1234567893") for f in cluster["shared_features"])
+
+
+def test_remark_refinement_ignores_boilerplate_and_keeps_one_signature():
+    rows = [denial(remark_codes=["N54", "MA01"] + (["M127"] if i % 2 else []),
+                   remit_date=AS_OF - timedelta(days=3 + 3 * i)) for i in range(10)]
+    rows += [denial(primary_reason="CO-16", category="missing_information", remark_codes=["N290", "MA01"],
+                    remit_date=AS_OF - timedelta(days=4 * i + 30)) for i in range(3)]
+    clusters, members = find_clusters(frame(rows), AS_OF)
+    assert clusters.filter(pl.col("status") == "flagged")["signature"].to_list() == ["CO-197|N54"]
+
+
+def test_emerging_signature_detected_and_flat_one_not():
+    # Rising: one claim every other month, then five in the last week.
+    rising = [denial(primary_reason="CO-16", category="missing_information", remark_codes=["N290"],
+                     remit_date=AS_OF - timedelta(days=d)) for d in (150, 90, 1, 2, 3, 4, 5)]
+    # Flat: three claims every week for 25 weeks — as many last week, and far more in total.
+    flat = [denial(primary_reason="CO-97", category="coding_bundling", remark_codes=["M15"],
+                   remit_date=AS_OF - timedelta(days=7 * w + d)) for w in range(25) for d in (1, 3, 5)]
+    clusters, members = find_clusters(frame(rising + flat), AS_OF, threshold=100)
+    assert clusters["signature"].to_list() == ["CO-16|N290"]
+    row = clusters.row(0, named=True)
+    assert row["status"] == "emerging"
+    assert row["last_week_claims"] == 5
+    assert row["rise_p_value"] < 0.01
+    assert members["status"].unique().to_list() == ["emerging"]
+    assert members.height == 7
+
+
+def test_emerging_needs_three_claims_last_week():
+    rows = [denial(remit_date=AS_OF - timedelta(days=d)) for d in (1, 2)]
+    clusters, _ = find_clusters(frame(rows), AS_OF)
+    assert clusters.is_empty()
+
+
+def test_rerun_is_identical_and_ids_are_deterministic():
+    rows = planted(12) + background()
+    first = find_clusters(frame(rows), AS_OF)
+    second = find_clusters(frame(list(reversed(rows))), AS_OF)
+    assert first[0].equals(second[0])
+    assert first[1].equals(second[1])
+    cid = first[0]["cluster_id"].item()
+    assert cid == cluster_id("CCWA1", "CO-197|N54", AS_OF - timedelta(days=179), AS_OF)
+    assert cid != cluster_id("UHCCP", "CO-197|N54", AS_OF - timedelta(days=179), AS_OF)
+
+
+def test_example_claim_is_a_member():
+    rows = planted(12) + background()
+    clusters, members = find_clusters(frame(rows), AS_OF)
+    cluster = clusters.row(0, named=True)
+    mine = members.filter(pl.col("cluster_id") == cluster["cluster_id"])
+    assert cluster["example_claim_key"] in mine["claim_key"].to_list()
+    assert cluster["example_patient_control_number"] in mine["patient_control_number"].to_list()
+
+
+@pytest.mark.parametrize("signature, text", [("CO-197|N54", "CO-197 (N54)"), ("CO-29", "CO-29")])
+def test_format_codes(signature, text):
+    assert format_codes(signature) == text
+
+
+def test_empty_denials():
+    clusters, members = find_clusters(conform(pl.DataFrame(), "denials"), AS_OF)
+    assert clusters.is_empty() and members.is_empty()
