@@ -1,0 +1,377 @@
+"""A claim's life across files: which 837 each 835 answers, every adjudication in order, and what
+became of each Level I reconsideration.
+
+A claim is identified by its payer and patient control number (CLP01 = CLM01). Payers re-adjudicate
+(a reversal, CLP02=22 with negated amounts, then a new CLP), and providers correct (a frequency-7
+837 citing the payer's claim number in REF*F8), so adjudications are also linked through the payer
+claim control number (CLP07) and REF*F8 chains. The latest adjudication decides the claim's current
+state; a reversal followed by nothing means the claim is reversed and nothing is paid now.
+
+Everything here is Polars joins and window expressions, so it scales to millions of claims.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+_REPLACEMENT_FREQUENCIES = ("7", "8")
+_MAX_LINK_ROUNDS = 64  # a correction chain longer than this is not a real claim history
+
+
+def _blank_to_null(expr: pl.Expr) -> pl.Expr:
+    text = expr.cast(pl.String).str.strip_chars()
+    return pl.when(text == "").then(None).otherwise(text)
+
+
+def normalise_payer_name(expr: pl.Expr) -> pl.Expr:
+    """'Acme Health, Inc.' and 'ACME HEALTH INC' compare equal: upper-case alphanumeric words."""
+    return _blank_to_null(
+        expr.str.to_uppercase().str.replace_all(r"[^A-Z0-9]+", " ").str.strip_chars()
+    )
+
+
+def payer_key(payer_id: str = "payer_id", payer_name: str = "payer_name") -> pl.Expr:
+    """One payer identity per row: the payer id when the file has one, else the normalised name."""
+    return pl.coalesce(
+        pl.lit("ID:") + _blank_to_null(pl.col(payer_id)).str.to_uppercase(),
+        pl.lit("NAME:") + normalise_payer_name(pl.col(payer_name)),
+        pl.lit("UNKNOWN"),
+    )
+
+
+def _in_file_order(remit_claims: pl.DataFrame) -> pl.DataFrame:
+    """Remits ordered by remit date, then file and position in file, numbered as `_row`."""
+    return (
+        remit_claims.with_columns(
+            _payer=payer_key(),
+            _pcn=_blank_to_null(pl.col("patient_control_number")),
+            _icn=_blank_to_null(pl.col("payer_claim_control_number")),
+            _f8=_blank_to_null(pl.col("original_payer_claim_control_number")),
+        )
+        .sort(["remit_date", "source_file", "claim_ordinal"], nulls_last=True, maintain_order=True)
+        .with_row_index("_row")
+        .with_columns(_row=pl.col("_row").cast(pl.Int64))
+    )
+
+
+def _link_edges(remits: pl.DataFrame, submitted_claims: pl.DataFrame | None) -> pl.DataFrame:
+    """Pairs of groups (`a`, `b`) that are the same claim through a payer claim number.
+
+    Two groups sharing a payer claim number at one payer, as CLP07 or as REF*F8, are one claim.
+    A frequency-7/8 837 with a new patient control number links its remits to the remits of the
+    claim it replaces (its REF*F8 = their CLP07).
+    """
+    icns = (
+        pl.concat([
+            remits.select("_payer", "_grp", pl.col("_icn").alias("icn")),
+            remits.select("_payer", "_grp", pl.col("_f8").alias("icn")),
+        ])
+        .drop_nulls("icn")
+        .unique()
+    )
+    by_icn = icns.with_columns(b=pl.col("_grp").min().over("_payer", "icn"))
+    edges = [by_icn.select(pl.col("_grp").alias("a"), "b")]
+    if submitted_claims is not None and submitted_claims.height:
+        replacements = submitted_claims.select(
+            _pcn=_blank_to_null(pl.col("patient_control_number")),
+            icn=_blank_to_null(pl.col("original_payer_claim_control_number")),
+        ).drop_nulls()
+        groups = remits.select("_payer", "_pcn", "_grp").drop_nulls("_pcn").unique()
+        edges.append(
+            replacements.join(icns.rename({"_grp": "b"}), on="icn")
+            .join(groups.rename({"_grp": "a"}), on=["_payer", "_pcn"])
+            .select("a", "b")
+        )
+    return pl.concat(edges).filter(pl.col("a") != pl.col("b")).unique()
+
+
+def _components(groups: pl.Series, edges: pl.DataFrame) -> pl.DataFrame:
+    """Connected components by min-label propagation: each group gets the smallest group it reaches."""
+    labels = pl.DataFrame({"_grp": groups.unique()}).with_columns(label=pl.col("_grp"))
+    both_ways = pl.concat([edges, edges.select(pl.col("b").alias("a"), pl.col("a").alias("b"))])
+    for _ in range(_MAX_LINK_ROUNDS):
+        reached = (
+            both_ways.join(labels.rename({"_grp": "b", "label": "b_label"}), on="b")
+            .group_by("a")
+            .agg(pl.col("b_label").min())
+        )
+        updated = labels.join(reached, left_on="_grp", right_on="a", how="left").with_columns(
+            label=pl.min_horizontal("label", "b_label")
+        ).drop("b_label")
+        if updated.sort("_grp").equals(labels.sort("_grp")):
+            break
+        labels = updated
+    return labels
+
+
+def adjudication_history(
+    remit_claims: pl.DataFrame, submitted_claims: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Every adjudication of every claim, in order.
+
+    One row per remit claim (CLP) with `claim_id` (stable across adjudications: the payer and
+    patient control number of the claim's first adjudication), `adjudication_seq` (1.. by remit
+    date, then file order), `adjudication_count`, `is_latest`, `adjudication_kind` (original,
+    reversal, readjudication) and `is_reversed` (this adjudication was reversed by the next one).
+    `submitted_claims` adds the links made by corrected claims that changed the patient control
+    number.
+    """
+    remits = _in_file_order(remit_claims)
+    remits = remits.with_columns(
+        _grp=pl.when(pl.col("_pcn").is_null())
+        .then(pl.col("_row"))
+        .otherwise(pl.col("_row").min().over("_payer", "_pcn"))
+    )
+    labels = _components(remits["_grp"], _link_edges(remits, submitted_claims))
+    remits = remits.join(labels, on="_grp", how="left").with_columns(
+        pl.col("label").fill_null(pl.col("_grp"))
+    )
+    first_non_reversal = pl.col("_row").filter(~pl.col("is_reversal")).min().over("label")
+    history = remits.with_columns(
+        claim_id=(
+            pl.col("_payer").sort_by("_row").first().over("label")
+            + pl.lit("|")
+            + pl.col("_pcn").sort_by("_row").first().over("label").fill_null(pl.col("claim_key"))
+        ),
+        adjudication_seq=pl.col("_row").rank("ordinal").over("label").cast(pl.Int64),
+        adjudication_count=pl.len().over("label").cast(pl.Int64),
+        adjudication_kind=pl.when(pl.col("is_reversal"))
+        .then(pl.lit("reversal"))
+        .when(pl.col("_row") == first_non_reversal)
+        .then(pl.lit("original"))
+        .otherwise(pl.lit("readjudication")),
+        is_reversed=~pl.col("is_reversal")
+        & pl.col("is_reversal").shift(-1).over("label", order_by="_row").fill_null(False),
+        payer_key=pl.col("_payer"),
+    ).with_columns(is_latest=pl.col("adjudication_seq") == pl.col("adjudication_count"))
+    return history.sort("claim_id", "adjudication_seq").select(
+        "claim_id", "claim_key", "adjudication_seq", "adjudication_count", "is_latest",
+        "adjudication_kind", "is_reversal", "is_reversed", "remit_date", "payer_key",
+        "payer_name", "payer_id", "patient_control_number", "payer_claim_control_number",
+        "original_payer_claim_control_number", "claim_status_code", "charge_amount",
+        "paid_amount", "source_file", "claim_ordinal",
+    )
+
+
+def _match_candidates(remit_claims: pl.DataFrame, submitted_claims: pl.DataFrame) -> pl.DataFrame:
+    """Every (remit, 837) pair with the same patient control number, with how well the payer agrees."""
+    remits = remit_claims.select(
+        remit_claim_key="claim_key",
+        _pcn=_blank_to_null(pl.col("patient_control_number")),
+        remit_date="remit_date",
+        r_id=_blank_to_null(pl.col("payer_id")).str.to_uppercase(),
+        r_name=normalise_payer_name(pl.col("payer_name")),
+        r_f8=_blank_to_null(pl.col("original_payer_claim_control_number")),
+    ).drop_nulls("_pcn")
+    submitted = submitted_claims.select(
+        submitted_claim_key="claim_key",
+        _pcn=_blank_to_null(pl.col("patient_control_number")),
+        s_id=_blank_to_null(pl.col("payer_id")).str.to_uppercase(),
+        s_name=normalise_payer_name(pl.col("payer_name")),
+        s_f8=_blank_to_null(pl.col("original_payer_claim_control_number")),
+        is_replacement=pl.col("frequency_code").is_in(_REPLACEMENT_FREQUENCIES).fill_null(False),
+        s_file="source_file",
+        s_ordinal="claim_ordinal",
+    ).drop_nulls("_pcn").with_columns(
+        payers_for_pcn=pl.struct("s_id", "s_name").n_unique().over("_pcn")
+    )
+    # When the payer first answered with a given claim number: a replacement citing it in REF*F8
+    # cannot have been sent before then.
+    icn_first_seen = (
+        remit_claims.select(
+            s_f8=_blank_to_null(pl.col("payer_claim_control_number")), icn_first_remit="remit_date"
+        )
+        .drop_nulls("s_f8")
+        .group_by("s_f8")
+        .agg(pl.col("icn_first_remit").min())
+    )
+    pairs = remits.join(submitted, on="_pcn").join(icn_first_seen, on="s_f8", how="left")
+    return pairs.with_columns(
+        match_tier=pl.when((pl.col("r_id") == pl.col("s_id")).fill_null(False))
+        .then(1)
+        .when((pl.col("r_name") == pl.col("s_name")).fill_null(False))
+        .then(2)
+        .when(pl.col("payers_for_pcn") == 1)
+        .then(3),
+        eligible=~pl.col("is_replacement")
+        | (pl.col("r_f8") == pl.col("s_f8")).fill_null(False)
+        | pl.col("icn_first_remit").is_null()
+        | (pl.col("icn_first_remit") < pl.col("remit_date")).fill_null(False),
+    ).filter(pl.col("match_tier").is_not_null() & pl.col("eligible"))
+
+
+_MATCH_METHODS = {1: "pcn_payer_id", 2: "pcn_payer_name", 3: "pcn_only_payer"}
+
+
+def match_claims(
+    remit_claims: pl.DataFrame,
+    submitted_claims: pl.DataFrame,
+    history: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Which 837 each 835 claim answers: [remit_claim_key, submitted_claim_key, match_method].
+
+    Matched by patient control number and payer (payer id, else normalised payer name; the
+    patient control number alone when the 837s know only one payer for it). When several 837s share
+    a patient control number (an original and its frequency-7 replacement), the latest submission
+    that could precede the remit wins: a replacement only once the payer had issued the claim
+    number it cites. Re-adjudications whose CLP01 matches nothing inherit the 837 of an earlier
+    adjudication of the same claim (`match_method` = claim_chain). Unmatched remits are absent.
+    """
+    schema = {"remit_claim_key": pl.String, "submitted_claim_key": pl.String, "match_method": pl.String}
+    if remit_claims.height == 0 or submitted_claims.height == 0:
+        return pl.DataFrame(schema=schema)
+    direct = (
+        _match_candidates(remit_claims, submitted_claims)
+        .sort(
+            ["remit_claim_key", "match_tier", "is_replacement", "s_file", "s_ordinal"],
+            descending=[False, False, True, True, True],
+        )
+        .group_by("remit_claim_key", maintain_order=True)
+        .first()
+        .select(
+            "remit_claim_key", "submitted_claim_key",
+            match_method=pl.col("match_tier").replace_strict(_MATCH_METHODS, return_dtype=pl.String),
+        )
+    )
+    history = adjudication_history(remit_claims, submitted_claims) if history is None else history
+    steps = history.select(
+        "claim_id", "adjudication_seq", "is_reversal", remit_claim_key="claim_key"
+    )
+    # A reversal answers the same 837 as the adjudication it takes back, so it follows the chain
+    # first; its own CLP01 match is the fallback when the chain knows no 837.
+    direct_non_reversal = direct.join(
+        steps.filter("is_reversal"), on="remit_claim_key", how="anti"
+    )
+    matched_steps = steps.join(direct_non_reversal, on="remit_claim_key").select(
+        "claim_id", from_seq="adjudication_seq", submitted_claim_key="submitted_claim_key"
+    )
+    chained = (
+        steps.join(direct_non_reversal, on="remit_claim_key", how="anti")
+        .join(matched_steps, on="claim_id")
+        # the nearest earlier adjudication's 837; a later one only when no earlier one matched
+        .with_columns(before=pl.col("from_seq") < pl.col("adjudication_seq"),
+                      distance=(pl.col("from_seq") - pl.col("adjudication_seq")).abs())
+        .sort(["remit_claim_key", "before", "distance"], descending=[False, True, False])
+        .group_by("remit_claim_key", maintain_order=True)
+        .first()
+        .select("remit_claim_key", "submitted_claim_key", match_method=pl.lit("claim_chain"))
+    )
+    fallback = direct.join(chained, on="remit_claim_key", how="anti").join(
+        direct_non_reversal, on="remit_claim_key", how="anti"
+    )
+    return pl.concat([direct_non_reversal, chained, fallback]).sort("remit_claim_key")
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    """Claims on either side with no partner: remits with no 837, 837s with no remit yet."""
+
+    remits: pl.DataFrame  # claim_key, patient_control_number, payer_name, remit_date
+    submissions: pl.DataFrame  # claim_key, patient_control_number, payer_name, frequency_code
+
+    @property
+    def remit_count(self) -> int:
+        return self.remits.height
+
+    @property
+    def submitted_count(self) -> int:
+        return self.submissions.height
+
+
+def unmatched(
+    remit_claims: pl.DataFrame,
+    submitted_claims: pl.DataFrame,
+    matches: pl.DataFrame | None = None,
+) -> Unmatched:
+    """Report both sides' unmatched claims (counts and keys, no PHI)."""
+    matches = match_claims(remit_claims, submitted_claims) if matches is None else matches
+    remits = remit_claims.join(
+        matches, left_on="claim_key", right_on="remit_claim_key", how="anti"
+    ).select("claim_key", "patient_control_number", "payer_name", "remit_date")
+    submissions = submitted_claims.join(
+        matches, left_on="claim_key", right_on="submitted_claim_key", how="anti"
+    ).select("claim_key", "patient_control_number", "payer_name", "frequency_code")
+    return Unmatched(remits=remits, submissions=submissions)
+
+
+def _claims_of_requests(log: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
+    """The claim_id each logged request is about: by payer claim number first, else by CLP01."""
+    by_icn = pl.concat([
+        history.select("claim_id", icn="payer_claim_control_number"),
+        history.select("claim_id", icn="original_payer_claim_control_number"),
+    ]).drop_nulls("icn").unique()
+    by_pcn = history.select("claim_id", "patient_control_number").unique()
+    requests = log.select("_request", "patient_control_number", "payer_claim_control_number")
+    found = pl.concat([
+        requests.join(by_icn, left_on="payer_claim_control_number", right_on="icn")
+        .select("_request", "claim_id", priority=pl.lit(1)),
+        requests.join(by_pcn, on="patient_control_number").select("_request", "claim_id", priority=pl.lit(2)),
+    ])
+    return found.sort("_request", "priority", "claim_id").group_by("_request", maintain_order=True).first()
+
+
+def infer_level1_outcomes(log: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
+    """The log with every Level I outcome known: logged, inferred from later 835s, or pending.
+
+    `history` is `adjudication_history` with a boolean `is_denied` per adjudication (as given by
+    `claimback.denials.adjudication_denials`). For a Level I request without an outcome, the claim's
+    latest adjudication after `submitted_on` decides: still denied -> upheld (partial when it now
+    pays more than before the request); not denied any more -> overturned; a reversal not yet
+    followed by a new adjudication, or nothing yet -> pending. Adds `outcome_source`
+    (logged | inferred | pending); `decided_on` of an inferred outcome is that remit's date.
+    """
+    if "is_denied" not in history.columns:
+        raise ValueError("history needs an is_denied column (see claimback.denials.adjudication_denials)")
+    log = log.with_row_index("_request")
+    claims = _claims_of_requests(log, history)
+    steps = log.select("_request", "submitted_on").join(claims, on="_request").join(
+        history.select("claim_id", "adjudication_seq", "remit_date", "is_reversal", "is_denied",
+                       "paid_amount"),
+        on="claim_id",
+    )
+    after = (
+        steps.filter(pl.col("remit_date") > pl.col("submitted_on"))
+        .sort("adjudication_seq")
+        .group_by("_request")
+        .last()
+    )
+    paid_before = (
+        steps.filter((pl.col("remit_date") <= pl.col("submitted_on")) & ~pl.col("is_reversal"))
+        .sort("adjudication_seq")
+        .group_by("_request")
+        .agg(paid_before=pl.col("paid_amount").last())
+    )
+    inferred = after.join(paid_before, on="_request", how="left").select(
+        "_request",
+        inferred_outcome=pl.when(pl.col("is_reversal"))
+        .then(None)
+        .when(~pl.col("is_denied"))
+        .then(pl.lit("overturned"))
+        .when(pl.col("paid_amount") > pl.col("paid_before").fill_null(0))
+        .then(pl.lit("partial"))
+        .otherwise(pl.lit("upheld")),
+        inferred_on="remit_date",
+    )
+    open_level1 = (pl.col("level") == 1) & pl.col("outcome").is_null()
+    decided = pl.col("inferred_outcome").is_not_null()
+    return (
+        log.join(inferred, on="_request", how="left")
+        .with_columns(
+            outcome_source=pl.when(pl.col("outcome").is_not_null())
+            .then(pl.lit("logged"))
+            .when(open_level1 & decided)
+            .then(pl.lit("inferred"))
+            .otherwise(pl.lit("pending")),
+        )
+        .with_columns(
+            outcome=pl.when(pl.col("outcome_source") == "inferred")
+            .then(pl.col("inferred_outcome"))
+            .otherwise(pl.col("outcome").fill_null(pl.lit("pending"))),
+            decided_on=pl.when(pl.col("outcome_source") == "inferred")
+            .then(pl.col("inferred_on"))
+            .otherwise(pl.col("decided_on")),
+        )
+        .sort("_request")
+        .drop("_request", "inferred_outcome", "inferred_on")
+    )

@@ -1,0 +1,252 @@
+"""Read the analysts' reconsideration log (`*reconsiderations.csv`) into the RECONSIDERATIONS table.
+
+The log is kept by hand or exported from a payer portal, so it is messy: header names in any case
+and spacing, ISO or US dates, outcome words like "Approved" or "Denial upheld". Every row that
+cannot be trusted (bad date, bad level, no claim number, wrong column count) is reported in a
+`problems` frame with its file and line number and skipped; one bad row never stops a run.
+Problem messages name columns and line numbers only, never cell values, because a hand-kept log
+can carry patient names in the wrong column.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from pathlib import Path
+
+import polars as pl
+
+from claimback.schema import conform
+
+LOG_SUFFIX = "reconsiderations.csv"
+
+COLUMNS = (
+    "patient_control_number",
+    "payer_claim_control_number",
+    "level",
+    "submitted_on",
+    "reference_number",
+    "outcome",
+    "decided_on",
+)
+REQUIRED_COLUMNS = ("patient_control_number", "level", "submitted_on")
+
+PROBLEMS_SCHEMA = {"source_file": pl.String, "line_number": pl.Int64, "problem": pl.String}
+
+# Outcome words seen in hand-kept logs and portal exports, normalised to the contract values.
+OUTCOME_SYNONYMS = {
+    "overturned": "overturned",
+    "overturn": "overturned",
+    "approved": "overturned",
+    "paid": "overturned",
+    "reversed": "overturned",
+    "won": "overturned",
+    "favorable": "overturned",
+    "favourable": "overturned",
+    "granted": "overturned",
+    "upheld": "upheld",
+    "denied": "upheld",
+    "denial upheld": "upheld",
+    "upheld denial": "upheld",
+    "lost": "upheld",
+    "unfavorable": "upheld",
+    "unfavourable": "upheld",
+    "rejected": "upheld",
+    "partial": "partial",
+    "partially overturned": "partial",
+    "partially approved": "partial",
+    "partial payment": "partial",
+    "partially paid": "partial",
+    "pending": "pending",
+    "open": "pending",
+    "in process": "pending",
+    "in progress": "pending",
+    "submitted": "pending",
+    "under review": "pending",
+}
+
+LEVEL_SYNONYMS = {
+    "1": 1, "i": 1, "l1": 1, "level 1": 1, "level i": 1, "level1": 1, "reconsideration": 1,
+    "2": 2, "ii": 2, "l2": 2, "level 2": 2, "level ii": 2, "level2": 2, "dispute": 2,
+    "claim dispute": 2,
+}
+
+_ISO = r"^\d{4}[-/]\d{1,2}[-/]\d{1,2}$"
+_US_LONG = r"^\d{1,2}/\d{1,2}/\d{4}$"
+_US_SHORT = r"^\d{1,2}/\d{1,2}/\d{2}$"
+
+
+def find_logs(paths: Iterable[str | Path]) -> list[Path]:
+    """Every reconsideration log among `paths`: files as given, folders searched recursively."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found.extend(p for p in path.rglob(f"*{LOG_SUFFIX}") if p.is_file())
+        elif path.is_file():
+            found.append(path)
+    return sorted(set(found))
+
+
+def normalise_header(name: str) -> str:
+    """'Patient Control Number ' / 'patient-control-number' -> 'patient_control_number'."""
+    cleaned = name.strip().lstrip("\ufeff").lower()
+    for sep in (" ", "-", "."):
+        cleaned = cleaned.replace(sep, "_")
+    return "_".join(part for part in cleaned.split("_") if part)
+
+
+def parse_date(column: pl.Expr) -> pl.Expr:
+    """ISO (2026-01-05, 2026/1/5) or US (1/5/2026, 01/05/26) text to a date; anything else null."""
+    text = column.str.strip_chars()
+    return (
+        pl.when(text.str.contains(_ISO))
+        .then(text.str.replace_all("/", "-").str.to_date("%Y-%m-%d", strict=False))
+        .when(text.str.contains(_US_LONG))
+        .then(text.str.to_date("%m/%d/%Y", strict=False))
+        .when(text.str.contains(_US_SHORT))
+        .then(text.str.to_date("%m/%d/%y", strict=False))
+    )
+
+
+def _words(column: str) -> pl.Expr:
+    """Lower-case, trimmed, inner whitespace collapsed; blank becomes null."""
+    text = pl.col(column).str.strip_chars().str.to_lowercase().str.replace_all(r"[\s_]+", " ")
+    return pl.when(text == "").then(None).otherwise(text)
+
+
+def _blank_to_null(column: str) -> pl.Expr:
+    text = pl.col(column).str.strip_chars()
+    return pl.when(text == "").then(None).otherwise(text).alias(column)
+
+
+def _read_rows(path: Path) -> tuple[pl.DataFrame, list[dict]]:
+    """Raw text rows of one log with their line numbers, plus structural problems."""
+    problems: list[dict] = []
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        text = path.read_text(encoding="latin-1")
+    except OSError as exc:
+        return pl.DataFrame(), [_problem(path, 0, f"cannot read file ({exc.__class__.__name__})")]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if header is None:
+        return pl.DataFrame(), [_problem(path, 1, "file is empty")]
+    names = [normalise_header(h) for h in header]
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        return pl.DataFrame(), [_problem(path, 1, f"header lacks column(s): {', '.join(missing)}")]
+    records: list[list[str]] = []
+    line_numbers: list[int] = []
+    start = reader.line_num + 1
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            start = reader.line_num + 1
+            continue
+        if len(row) != len(names):
+            problems.append(
+                _problem(path, start, f"has {len(row)} columns, the header has {len(names)}")
+            )
+        else:
+            records.append(row)
+            line_numbers.append(start)
+        start = reader.line_num + 1
+    frame = pl.DataFrame(
+        {name: [r[i] for r in records] for i, name in enumerate(names) if name in COLUMNS},
+        schema={name: pl.String for name in names if name in COLUMNS},
+    ).with_columns(
+        pl.Series("source_line", line_numbers, dtype=pl.Int64),
+        pl.lit(str(path)).alias("source_file"),
+    )
+    return frame, problems
+
+
+def _problem(path: Path, line: int, what: str) -> dict:
+    return {"source_file": str(path), "line_number": line, "problem": what}
+
+
+def _typed(raw: pl.DataFrame) -> pl.DataFrame:
+    """Typed columns next to a list of what is wrong with each row (empty list = good row)."""
+    for name in COLUMNS:
+        if name not in raw.columns:
+            raw = raw.with_columns(pl.lit(None, dtype=pl.String).alias(name))
+    raw = raw.with_columns(_blank_to_null(c) for c in COLUMNS)
+    typed = raw.with_columns(
+        level=_words("level").replace_strict(LEVEL_SYNONYMS, default=None, return_dtype=pl.Int64),
+        submitted_on=parse_date(pl.col("submitted_on")),
+        decided_on=parse_date(pl.col("decided_on")),
+        outcome=_words("outcome").replace_strict(OUTCOME_SYNONYMS, default=None),
+    )
+    checks = [
+        (raw["patient_control_number"].is_null() & raw["payer_claim_control_number"].is_null(),
+         "missing claim number (patient_control_number or payer_claim_control_number)"),
+        (typed["level"].is_null(), "level is not 1 or 2 (I/II, Level 1/Level 2)"),
+        (raw["submitted_on"].is_null(), "submitted_on is blank"),
+        (raw["submitted_on"].is_not_null() & typed["submitted_on"].is_null(),
+         "submitted_on is not a date (YYYY-MM-DD or MM/DD/YYYY)"),
+        (raw["decided_on"].is_not_null() & typed["decided_on"].is_null(),
+         "decided_on is not a date (YYYY-MM-DD or MM/DD/YYYY)"),
+        (typed["decided_on"] < typed["submitted_on"], "decided_on is before submitted_on"),
+    ]
+    # An outcome word we do not know does not make the request itself doubtful: keep the row as
+    # pending (so the claim is not routed to a second Level I) and report the word's line.
+    warnings = [
+        (raw["outcome"].is_not_null() & typed["outcome"].is_null(),
+         "outcome is not a known word (overturned, upheld, partial, pending or a synonym); "
+         "row kept as pending"),
+    ]
+    return typed.with_columns(
+        problems=_messages(checks), warnings=_messages(warnings)
+    )
+
+
+def _messages(checks: list[tuple[pl.Series, str]]) -> pl.Series:
+    """Per row, the list of messages whose mask is true."""
+    flags = pl.DataFrame({f"c{i}": mask.fill_null(False) for i, (mask, _) in enumerate(checks)})
+    empty = pl.lit([], dtype=pl.List(pl.String))
+    return flags.select(
+        pl.concat_list(
+            pl.when(pl.col(f"c{i}")).then(pl.lit([what])).otherwise(empty)
+            for i, (_, what) in enumerate(checks)
+        )
+    ).to_series()
+
+
+def read_log(paths: Iterable[str | Path]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Read every `*reconsiderations.csv` under `paths` (files or folders).
+
+    Returns (log in schema RECONSIDERATIONS, problems[source_file, line_number, problem]).
+    A pending outcome is stored as null, the contract's "not decided yet". The same request logged
+    twice (same claim, level, submission date and reference, e.g. an export dropped in the inbox
+    again) is kept once: the copy from the last file read wins, so a later export's outcome counts.
+    """
+    raws: list[pl.DataFrame] = []
+    problems: list[dict] = []
+    for path in find_logs(paths):
+        raw, structural = _read_rows(path)
+        problems.extend(structural)
+        if raw.height:
+            raws.append(raw)
+    if not raws:
+        return conform(pl.DataFrame(), "reconsiderations"), pl.DataFrame(problems, schema=PROBLEMS_SCHEMA)
+    typed = _typed(pl.concat(raws, how="diagonal_relaxed"))
+    bad = (
+        typed.with_columns(pl.concat_list("problems", "warnings").alias("problem"))
+        .filter(pl.col("problem").list.len() > 0)
+        .explode("problem")
+        .select("source_file", pl.col("source_line").alias("line_number"), "problem")
+    )
+    log = (
+        typed.filter(pl.col("problems").list.len() == 0)
+        .with_columns(pl.col("outcome").replace("pending", None))
+        .unique(
+            ["patient_control_number", "payer_claim_control_number", "level", "submitted_on",
+             "reference_number"],
+            keep="last",
+            maintain_order=True,
+        )
+    )
+    all_problems = pl.concat([pl.DataFrame(problems, schema=PROBLEMS_SCHEMA), bad]).sort(
+        "source_file", "line_number"
+    )
+    return conform(log, "reconsiderations"), all_problems
