@@ -195,7 +195,8 @@ QUARANTINE = {
 VALIDATION_FINDINGS = {
     "source_file": STR,
     "file_sha256": STR,
-    "transaction_hash": STR,
+    "transaction_hash": STR,  # null for findings about the file or interchange as a whole
+    "transaction_ordinal": INT,
     "location": STR,
     "rule": STR,  # e.g. claim_balance, transaction_balance, se_count, npi_check_digit
     "severity": STR,  # error, warning, info
@@ -213,7 +214,10 @@ INGESTED_FILES = {
     "duplicate_of": STR,
     "duplicate_transactions": INT,
     "quarantined_transactions": INT,
-    "file_type": STR,  # 835, 837, reconsiderations, unknown
+    "file_type": STR,  # 835, 837, mixed, reconsiderations, unknown
+    "batch_id": STR,  # the ingest batch that read it (lake/raw/<table>/<batch_id>.parquet)
+    "mtime_ns": INT,  # with `bytes`, lets a rerun skip re-hashing an unchanged file
+    "claims": INT,
 }
 
 RECONSIDERATIONS = {

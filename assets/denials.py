@@ -1,0 +1,35 @@
+"""Denials: which claims are denied now, why, for how much, and who can fix it."""
+
+import dagster as dg
+import polars as pl
+
+from assets.ingest import x12_lake
+from assets.metadata import dollars, markdown_table
+from assets.resources import ClaimbackResource
+from claimback.stages import build_denials
+
+
+@dg.asset(
+    deps=[x12_lake],
+    group_name="denials",
+    description="One row per claim whose latest adjudication denies all or part of the charge, "
+    "with its root-cause category (from CARC, RARC and group codes), the denied dollars and who can "
+    "fix it. Deductible/coinsurance and contractual pricing are not denials.",
+    kinds={"polars"},
+    owners=["team:revenue-integrity"],
+)
+def denials(claimback: ClaimbackResource) -> dg.MaterializeResult:
+    result = build_denials(claimback.settings())
+    denied: pl.DataFrame = result["denials"]
+    adjudicated = max(result["adjudicated_claims"], 1)
+    top = (
+        denied.group_by("primary_reason").agg(pl.len().alias("claims"), pl.col("denied_amount").sum())
+        .sort("claims", descending=True)
+    )
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": denied.height,
+        "denial_rate": dg.MetadataValue.float(round(denied.height / adjudicated, 4)),
+        "denied_dollars": dollars(result["denied_amount"]),
+        "by_category": markdown_table(result["by_category"]),
+        "top_reasons": markdown_table(top, limit=10),
+    })

@@ -1,0 +1,27 @@
+"""Publish: the DuckDB file analysts open, rebuilt aside and swapped in whole at the end of a run."""
+
+import dagster as dg
+import polars as pl
+
+from assets.metadata import markdown_table
+from assets.resources import SQL_DIR, ClaimbackResource
+from assets.routing import work_queue
+from claimback.stages import publish
+
+
+@dg.asset(
+    deps=[work_queue],
+    group_name="publish",
+    description="WAREHOUSE/claimback.duckdb: every contract table and the analyst views in sql/. "
+    "Built in a temporary file and renamed into place, so an open analyst connection is never "
+    "blocked and never sees a half-written file.",
+    kinds={"duckdb"},
+    owners=["team:revenue-integrity"],
+)
+def claimback_duckdb(claimback: ClaimbackResource) -> dg.MaterializeResult:
+    result = publish(claimback.settings(), SQL_DIR)
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(result.path)),
+        "tables": markdown_table(pl.DataFrame({"table": list(result.tables), "rows": list(result.tables.values())}), limit=40),
+        "views": dg.MetadataValue.md(", ".join(f"`{v}`" for v in result.views) or "_none_"),
+    })

@@ -1,0 +1,46 @@
+"""Routing: every denial's next step and the date after which it is worthless, ordered by value."""
+
+import dagster as dg
+import polars as pl
+
+from assets.ingest import reconsideration_log
+from assets.metadata import markdown_table
+from assets.resources import ClaimbackResource
+from assets.trends import trend_clusters
+from claimback.stages import route_denials
+
+
+@dg.asset(
+    deps=[trend_clusters, reconsideration_log],
+    group_name="routing",
+    description="The work queue: one row per denied claim with its route (corrected claim, Level I "
+    "reconsideration, Level II dispute, clinical appeal, rebill another payer, trend report, expired, "
+    "resolved), its deadline under the payer's rules, days left, and a priority (expected recovery "
+    "weighted by urgency).",
+    kinds={"polars", "scikitlearn"},
+    owners=["team:provider-relations"],
+)
+def work_queue(claimback: ClaimbackResource) -> dg.MaterializeResult:
+    result = route_denials(claimback.settings())
+    queue: pl.DataFrame = result["work_queue"]
+    report = result["model"]
+    by_route = (
+        queue.group_by("route")
+        .agg(pl.len().alias("claims"), pl.col("denied_amount").sum(), pl.col("deadline").min().alias("nearest_deadline"))
+        .sort("claims", descending=True)
+    )
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": queue.height,
+        "by_route": markdown_table(by_route),
+        "overturn_model": dg.MetadataValue.json(_report_dict(report)),
+        "top_priorities": markdown_table(
+            queue.select("patient_control_number", "payer_name", "route", "deadline", "days_left",
+                         "denied_amount", "priority").head(10)
+        ),
+    })
+
+
+def _report_dict(report) -> dict:
+    if hasattr(report, "__dataclass_fields__"):
+        return {k: getattr(report, k) for k in report.__dataclass_fields__ if not k.startswith("_")}
+    return dict(report) if isinstance(report, dict) else {"report": str(report)}

@@ -1,0 +1,282 @@
+"""Incremental ingest: new inbox files → reader tables in the lake, each file read once.
+
+A file is known by its SHA-256. A run plans the files no earlier run committed, splits them into
+batches (the unit a parallel step parses), and each batch writes its reader tables and, last, its
+registry rows: a batch without registry rows never happened, so a crash mid-batch leaves nothing
+that counts and the next run redoes it. `consolidate` then builds the `current` tables every later
+stage reads, keeping each transaction set once: the same remit delivered twice — under another
+name, another envelope, or twice inside one file — loads from the first delivery only.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+
+from claimback import schema
+from claimback.inbox import InboxFile, sha256_of
+from claimback.lake import Lake
+
+log = logging.getLogger(__name__)
+
+REGISTRY = "ingested_files"
+TRANSACTIONS = "transactions"
+# Reader tables de-duplicated by transaction; findings and quarantine belong to files.
+TRANSACTION_TABLES = tuple(t for t in schema.PARSED_TABLES if t not in ("quarantine", "validation_findings"))
+FILE_TABLES = ("quarantine", "validation_findings")
+_TRANSACTIONS_SCHEMA = {
+    "transaction_hash": pl.String,
+    "file_sha256": pl.String,
+    "source_file": pl.String,
+    "transaction_ordinal": pl.Int64,
+    "loaded_at": schema.TS,
+}
+
+
+@dataclass
+class PlannedFile:
+    file: InboxFile
+    sha256: str
+    duplicate_of: str | None = None  # an earlier file with the same bytes
+
+
+@dataclass
+class Plan:
+    new: list[PlannedFile] = field(default_factory=list)  # to parse
+    duplicates: list[PlannedFile] = field(default_factory=list)  # same bytes as a known file
+    known: int = 0  # already ingested by an earlier run
+
+    def batches(self, max_files: int = 250, max_bytes: int = 256 << 20) -> list[list[PlannedFile]]:
+        """Split the new files into batches of bounded count and size, in name order."""
+        out: list[list[PlannedFile]] = []
+        current: list[PlannedFile] = []
+        size = 0
+        for planned in self.new:
+            if current and (len(current) >= max_files or size + planned.file.size > max_bytes):
+                out.append(current)
+                current, size = [], 0
+            current.append(planned)
+            size += planned.file.size
+        if current:
+            out.append(current)
+        return out
+
+
+def registry(lake: Lake) -> pl.DataFrame:
+    """Every file any committed batch recorded."""
+    files = sorted(lake.raw_dir(REGISTRY).glob("*.parquet"))
+    if not files:
+        return schema.empty(REGISTRY)
+    return pl.read_parquet(files)
+
+
+def plan(files: list[InboxFile], lake: Lake) -> Plan:
+    """Which X12 inbox files are new; reconsideration logs are read whole every run instead."""
+    known = registry(lake)
+    seen = set(known.select("source_file", "sha256").iter_rows())  # recorded before: nothing to do
+    originals = known.filter(pl.col("status") != "duplicate_file")
+    first_name_of = dict(zip(originals["sha256"].to_list(), originals["source_file"].to_list()))
+    # A file unchanged since it was registered (same name, size, mtime) is not hashed again.
+    stat_key = {
+        (name, size, mtime): sha
+        for name, size, mtime, sha in known.select("source_file", "bytes", "mtime_ns", "sha256").iter_rows()
+    }
+    result = Plan()
+    for f in files:
+        if f.is_reconsideration_log:
+            continue
+        sha = stat_key.get((f.name, f.size, f.mtime_ns)) or sha256_of(f.path)
+        if (f.name, sha) in seen:
+            result.known += 1
+        elif sha in first_name_of:
+            result.duplicates.append(PlannedFile(f, sha, duplicate_of=first_name_of[sha]))
+        else:
+            first_name_of[sha] = f.name
+            result.new.append(PlannedFile(f, sha))
+    return result
+
+
+def batch_id(batch: list[PlannedFile]) -> str:
+    return hashlib.sha256("".join(sorted(p.sha256 for p in batch)).encode()).hexdigest()[:16]
+
+
+def ingest_batch(batch: list[PlannedFile], lake: Lake, loaded_at: datetime | None = None) -> dict:
+    """Parse one batch of new files into the lake; returns counts (no PHI)."""
+    from claimback.x12 import read_x12  # the reader is heavy to import; only batches need it
+
+    loaded_at = loaded_at or datetime.now(timezone.utc)
+    bid = batch_id(batch)
+    parts: dict[str, list[pl.DataFrame]] = {t: [] for t in schema.PARSED_TABLES}
+    reg_rows = []
+    for planned in batch:
+        parsed = read_x12(planned.file.path, source_file=planned.file.name)
+        for table, frame in parsed.tables.items():
+            if table in parts and frame.height:
+                parts[table].append(frame)
+        claims = parsed.tables["remit_claims"].height + parsed.tables["submitted_claims"].height
+        reg_rows.append(
+            _registry_row(planned, loaded_at, bid, parsed.file_type, parsed.transactions, parsed.quarantined, claims)
+        )
+        log.info("read %s: %d transaction sets, %d claims, %d quarantined",
+                 planned.file.name, parsed.transactions, claims, parsed.quarantined)
+    for table, frames in parts.items():
+        frame = pl.concat(frames, how="vertical_relaxed") if frames else schema.empty(table)
+        lake.write_raw(table, bid, schema.conform(frame, table))
+    lake.write_raw(TRANSACTIONS, bid, _transactions_of(parts, loaded_at))
+    # The registry is written last: it is the batch's commit record.
+    lake.write_raw(REGISTRY, bid, schema.conform(pl.DataFrame(reg_rows), REGISTRY))
+    return {
+        "batch_id": bid,
+        "files": len(batch),
+        "claims": sum(r["claims"] for r in reg_rows),
+        "quarantined_transactions": sum(r["quarantined_transactions"] for r in reg_rows),
+    }
+
+
+def record_duplicates(duplicates: list[PlannedFile], lake: Lake, loaded_at: datetime | None = None) -> None:
+    """Register files whose bytes were already loaded under another name: skipped, not lost."""
+    if not duplicates:
+        return
+    loaded_at = loaded_at or datetime.now(timezone.utc)
+    bid = "dup-" + batch_id(duplicates)
+    rows = [_registry_row(p, loaded_at, bid, None, 0, 0, 0, status="duplicate_file") for p in duplicates]
+    lake.write_raw(REGISTRY, bid, schema.conform(pl.DataFrame(rows), REGISTRY))
+
+
+def _registry_row(planned: PlannedFile, loaded_at, bid, file_type, transactions, quarantined, claims, status=None):
+    if status is None:
+        if transactions == 0:
+            status = "quarantined"
+        elif quarantined:
+            status = "partly_loaded"
+        else:
+            status = "loaded"
+    return {
+        "source_file": planned.file.name,
+        "sha256": planned.sha256,
+        "bytes": planned.file.size,
+        "status": status,
+        "transactions": transactions,
+        "loaded_at": loaded_at,
+        "duplicate_of": planned.duplicate_of,
+        "duplicate_transactions": 0,
+        "quarantined_transactions": quarantined,
+        "file_type": file_type,
+        "batch_id": bid,
+        "mtime_ns": planned.file.mtime_ns,
+        "claims": claims,
+    }
+
+
+def _transactions_of(parts: dict[str, list[pl.DataFrame]], loaded_at: datetime) -> pl.DataFrame:
+    keys = ["transaction_hash", "file_sha256", "source_file", "transaction_ordinal"]
+    frames = [f.select(keys) for t in TRANSACTION_TABLES for f in parts[t]]
+    if not frames:
+        return pl.DataFrame(schema=_TRANSACTIONS_SCHEMA)
+    return (
+        pl.concat(frames)
+        .unique()
+        .with_columns(pl.lit(loaded_at).cast(schema.TS).alias("loaded_at"))
+        .select(list(_TRANSACTIONS_SCHEMA))
+        .sort("source_file", "transaction_ordinal")
+    )
+
+
+# --- consolidation ---------------------------------------------------------------------------
+def committed_batches(lake: Lake) -> set[str]:
+    return set(registry(lake)["batch_id"].drop_nulls().to_list())
+
+
+def remove_uncommitted(lake: Lake) -> int:
+    """Delete raw files of batches that never wrote their registry rows (a crash mid-batch)."""
+    committed = committed_batches(lake)
+    removed = 0
+    for table in (*schema.PARSED_TABLES, TRANSACTIONS):
+        for path in lake.raw_dir(table).glob("*.parquet"):
+            if path.stem not in committed:
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def _scan_committed(lake: Lake, table: str, committed: set[str], empty: pl.DataFrame) -> pl.LazyFrame:
+    files = sorted(p for p in lake.raw_dir(table).glob("*.parquet") if p.stem in committed)
+    return pl.scan_parquet(files) if files else empty.lazy()
+
+
+def winning_transactions(lake: Lake, committed: set[str] | None = None) -> pl.LazyFrame:
+    """(file_sha256, transaction_ordinal) of the first delivery of every distinct transaction."""
+    committed = committed_batches(lake) if committed is None else committed
+    tx = _scan_committed(lake, TRANSACTIONS, committed, pl.DataFrame(schema=_TRANSACTIONS_SCHEMA))
+    return (
+        tx.sort("loaded_at", "source_file", "transaction_ordinal")
+        .unique("transaction_hash", keep="first", maintain_order=True)
+        .select("file_sha256", "transaction_ordinal")
+    )
+
+
+_SORT_KEYS = ("source_file", "transaction_ordinal", "claim_key", "line_number", "location")
+
+
+def consolidate(lake: Lake) -> dict[str, int]:
+    """Rebuild lake/current from every committed batch; returns row counts per table."""
+    remove_uncommitted(lake)
+    committed = committed_batches(lake)
+    winners = winning_transactions(lake, committed).collect()
+    counts: dict[str, int] = {}
+    for table in schema.PARSED_TABLES:
+        raw = _scan_committed(lake, table, committed, schema.empty(table))
+        if table in TRANSACTION_TABLES:
+            raw = raw.join(winners.lazy(), on=["file_sha256", "transaction_ordinal"], how="semi")
+        elif table == "validation_findings":
+            # Findings about a duplicate transaction go with it; file-level findings stay.
+            raw = pl.concat([
+                raw.filter(pl.col("transaction_ordinal").is_null()),
+                raw.join(winners.lazy(), on=["file_sha256", "transaction_ordinal"], how="semi"),
+            ])
+        frame = raw.collect()
+        sort_by = [c for c in _SORT_KEYS if c in frame.columns]
+        frame = frame.sort(sort_by, nulls_last=True) if sort_by else frame
+        lake.write_current(table, frame)
+        counts[table] = frame.height
+    files = _files_with_duplicate_counts(lake, committed, winners)
+    lake.write_current(REGISTRY, files)
+    counts[REGISTRY] = files.height
+    return counts
+
+
+def _files_with_duplicate_counts(lake: Lake, committed: set[str], winners: pl.DataFrame) -> pl.DataFrame:
+    """The registry, with each file's transactions that an earlier delivery already loaded."""
+    reg = registry(lake).filter(pl.col("batch_id").is_in(sorted(committed)))
+    tx = _scan_committed(lake, TRANSACTIONS, committed, pl.DataFrame(schema=_TRANSACTIONS_SCHEMA)).collect()
+    won = winners.with_columns(pl.lit(True).alias("won"))
+    per_file = (
+        tx.join(won, on=["file_sha256", "transaction_ordinal"], how="left")
+        .group_by("file_sha256")
+        .agg(pl.len().alias("tx"), pl.col("won").is_null().sum().alias("dups"))
+    )
+    return (
+        reg.join(per_file, left_on="sha256", right_on="file_sha256", how="left")
+        .with_columns(
+            pl.col("dups").fill_null(0).cast(pl.Int64).alias("duplicate_transactions"),
+            pl.when((pl.col("status") == "loaded") & (pl.col("dups") > 0) & (pl.col("dups") == pl.col("tx")))
+            .then(pl.lit("duplicate_transactions"))
+            .otherwise(pl.col("status"))
+            .alias("status"),
+        )
+        .pipe(schema.conform, REGISTRY)
+        .sort("source_file", "loaded_at")
+    )
+
+
+def ingest_summary(lake: Lake) -> dict[str, int]:
+    files = lake.read(REGISTRY)
+    return {
+        "files": files.height,
+        **{f"files_{k}": v for k, v in files.group_by("status").len().iter_rows()},
+    }
+

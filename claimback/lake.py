@@ -1,0 +1,107 @@
+"""The Parquet lake under the warehouse folder: where every stage keeps its tables between runs.
+
+Layout (all below WAREHOUSE/lake):
+
+    raw/<table>/<batch_id>.parquet   what the reader produced, one file per ingest batch
+    current/<table>.parquet          the de-duplicated tables every later stage reads
+    derived/<table>.parquet          denials, trend clusters, work queue, ...
+
+Every write goes to a temporary name in the same folder and is renamed into place, so a reader
+(or a crash) never sees half a file. Parquet between stages, rather than one DuckDB file, lets
+parallel steps write without a shared writer and lets analysts read without blocking a run.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import polars as pl
+
+from claimback import schema
+
+
+class Lake:
+    def __init__(self, warehouse: str | os.PathLike):
+        self.warehouse = Path(warehouse)
+        self.root = self.warehouse / "lake"
+
+    # --- locations -------------------------------------------------------------------------
+    def raw_dir(self, table: str) -> Path:
+        return self.root / "raw" / table
+
+    def current_path(self, table: str) -> Path:
+        return self.root / "current" / f"{table}.parquet"
+
+    def derived_path(self, table: str) -> Path:
+        return self.root / "derived" / f"{table}.parquet"
+
+    def path_of(self, table: str) -> Path:
+        """Where the readable version of a table lives (current for ingested, else derived)."""
+        current = self.current_path(table)
+        return current if current.exists() else self.derived_path(table)
+
+    # --- reading ---------------------------------------------------------------------------
+    def scan_raw(self, table: str) -> pl.LazyFrame:
+        files = sorted(self.raw_dir(table).glob("*.parquet"))
+        if not files:
+            return schema.empty(table).lazy()
+        return pl.scan_parquet(files)
+
+    def read(self, table: str) -> pl.DataFrame:
+        """A published-shape table from the lake; the empty contract table if not built yet."""
+        path = self.path_of(table)
+        if not path.exists():
+            return schema.empty(table) if table in schema.TABLES else pl.DataFrame()
+        return pl.read_parquet(path)
+
+    def scan(self, table: str) -> pl.LazyFrame:
+        path = self.path_of(table)
+        if not path.exists():
+            return (schema.empty(table) if table in schema.TABLES else pl.DataFrame()).lazy()
+        return pl.scan_parquet(path)
+
+    def tables(self) -> dict[str, Path]:
+        """Every readable table: name -> Parquet file (current wins over derived)."""
+        found: dict[str, Path] = {}
+        for kind in ("derived", "current"):
+            for path in sorted((self.root / kind).glob("*.parquet")):
+                found[path.stem] = path
+        return found
+
+    # --- writing ---------------------------------------------------------------------------
+    def write_raw(self, table: str, batch_id: str, frame: pl.DataFrame) -> Path:
+        return write_parquet_atomic(frame, self.raw_dir(table) / f"{batch_id}.parquet")
+
+    def write_current(self, table: str, frame: pl.DataFrame | pl.LazyFrame) -> Path:
+        return write_parquet_atomic(frame, self.current_path(table))
+
+    def write_derived(self, table: str, frame: pl.DataFrame) -> Path:
+        return write_parquet_atomic(frame, self.derived_path(table))
+
+
+def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, target: Path) -> Path:
+    """Write `frame` to `target` through a temporary file and a rename: all or nothing."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=target.parent)
+    os.close(handle)
+    try:
+        if isinstance(frame, pl.LazyFrame):
+            frame.sink_parquet(tmp, compression="zstd")
+        else:
+            frame.write_parquet(tmp, compression="zstd")
+        _fsync(tmp)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _fsync(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,256 @@
+"""The `claimback` command: run the pipeline, parse X12, synthesise an inbox, import code lists.
+
+`claimback run` executes the same Dagster job the UI and the schedule run, in this process, and
+prints progress and a closing summary; the other verbs call the library directly.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Something the user must fix before a run can start; the message says what."""
+
+
+# --- logging: progress lines on stderr, never PHI ---------------------------------------------
+class _Progress(logging.Formatter):
+    def __init__(self):
+        super().__init__()
+        self.start = time.monotonic()
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"[{time.monotonic() - self.start:7.1f}s] {record.getMessage()}"
+
+
+def _configure_logging(quiet: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Progress())
+    logger = logging.getLogger("claimback")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.propagate = False
+    logging.getLogger("dagster").setLevel(logging.ERROR)
+
+
+# --- run ----------------------------------------------------------------------------------------
+def _as_of(text: str | None) -> date:
+    if not text:
+        return date.today()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--as-of {text!r} is not a date like 2026-11-22") from None
+
+
+def _check_folders(inbox: Path, warehouse: Path) -> None:
+    if not inbox.is_dir():
+        raise UsageError(f"inbox folder {inbox} does not exist (create it, or pass --inbox)")
+    try:
+        warehouse.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create warehouse folder {warehouse}: {exc.strerror}") from None
+    if not os.access(warehouse, os.W_OK | os.X_OK):
+        raise UsageError(f"warehouse folder {warehouse} is not writable")
+    if warehouse.resolve().is_relative_to(inbox.resolve()):
+        raise UsageError("the warehouse folder must not lie inside the inbox (its files would be read as input)")
+
+
+def run_pipeline(inbox: Path, warehouse: Path, as_of: date, payer_rules: Path | None = None,
+                 provider_profile: Path | None = None):
+    """Run the whole Dagster job in this process; returns the Dagster result."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    if payer_rules:
+        from claimback.routing import load_rules
+
+        load_rules(payer_rules)  # fail fast, before any work, on a malformed rules file
+    config = {
+        "inbox": str(inbox), "warehouse": str(warehouse), "as_of": as_of.isoformat(),
+        "payer_rules": str(payer_rules or ""), "provider_profile": str(provider_profile or ""),
+    }
+    job = defs.resolve_job_def("claimback")
+    return job.execute_in_process(
+        run_config={
+            "resources": {"claimback": {"config": config}},
+            "loggers": {"console": {"config": {"log_level": "ERROR"}}},
+        },
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+
+
+def cmd_run(args) -> int:
+    inbox, warehouse = Path(args.inbox), Path(args.warehouse)
+    _check_folders(inbox, warehouse)
+    as_of = _as_of(args.as_of)
+    log = logging.getLogger("claimback.cli")
+    log.info(f"claimback run: inbox {inbox}, warehouse {warehouse}, as of {as_of}")
+    result = run_pipeline(inbox, warehouse, as_of, _optional_path(args.payer_rules, "--payer-rules"),
+                          _optional_path(args.provider_profile, "--provider-profile"))
+    _report_steps(result)
+    if not result.success:
+        return EXIT_FAILED
+    from pipelines.summary import print_summary
+
+    print_summary(warehouse)
+    return EXIT_OK
+
+
+def _optional_path(value: str | None, flag: str) -> Path | None:
+    if not value:
+        return None
+    path = Path(value)
+    if not path.is_file():
+        raise UsageError(f"{flag} {value}: no such file")
+    return path
+
+
+def _report_steps(result) -> None:
+    failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    for event in failures:
+        error = event.event_specific_data.error
+        print(f"step {event.step_key} failed: {error.message.strip() if error else 'unknown error'}", file=sys.stderr)
+    if not result.success and not failures:
+        print("the run did not complete (a blocking check failed); see the checks above", file=sys.stderr)
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            data = event.event_specific_data
+            if not data.passed:
+                print(f"check {data.check_name}: {data.description or 'failed'}", file=sys.stderr)
+
+
+# --- other verbs ----------------------------------------------------------------------------------
+def cmd_parse(args) -> int:
+    from claimback.x12 import parse_paths
+
+    summary = parse_paths([Path(p) for p in args.paths], Path(args.out))
+    tables = summary.get("tables", summary)
+    for name, rows in sorted(tables.items()):
+        if isinstance(rows, int):
+            print(f"{name:28s} {rows:>10,}")
+    return EXIT_OK
+
+
+def cmd_synth(args) -> int:
+    from claimback.synth import generate
+
+    out = Path(args.out)
+    summary = generate(out, claims=args.claims, seed=args.seed, as_of=_as_of(args.as_of) if args.as_of else None)
+    print(f"synthesised into {out}: {summary}")
+    return EXIT_OK
+
+
+def cmd_codes_import(args) -> int:
+    from claimback import codes
+
+    print(codes.cli_import(Path(args.file)))
+    return EXIT_OK
+
+
+def cmd_demo(args) -> int:
+    from claimback.synth import generate
+
+    root = Path(args.dir)
+    inbox, warehouse = root / "inbox", root / "warehouse"
+    log = logging.getLogger("claimback.cli")
+    as_of = _as_of(args.as_of)
+    if not inbox.is_dir() or not any(inbox.iterdir()):
+        log.info(f"synthesising {args.claims:,} claims into {inbox}")
+        generate(inbox, claims=args.claims, seed=args.seed, as_of=as_of)
+    else:
+        log.info(f"using the existing demo inbox {inbox}")
+    args.inbox, args.warehouse, args.as_of = str(inbox), str(warehouse), as_of.isoformat()
+    args.payer_rules = args.provider_profile = None
+    code = cmd_run(args)
+    if code == EXIT_OK:
+        db = warehouse / "claimback.duckdb"
+        print(f"""
+Next:
+  the Dagster UI on this demo:   make ui          (then open http://127.0.0.1:3000)
+  query the published file:      .venv/bin/claimback sql --warehouse {warehouse}
+                                 .venv/bin/claimback sql --warehouse {warehouse} work_queue_due_this_week
+  from Python / a notebook:      duckdb.connect("{db}", read_only=True)
+  trend packets (PDF + CSV):     {warehouse / 'packets' / 'trends'}""")
+    return code
+
+
+def cmd_sql(args) -> int:
+    from pipelines.summary import run_sql
+
+    return run_sql(Path(args.warehouse), args.query)
+
+
+# --- parser ---------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="claimback", description=__doc__.splitlines()[0])
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and the summary")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the whole pipeline on an inbox (the Dagster job, in process)")
+    run.add_argument("--inbox", required=True, help="folder of 835/837 files and reconsiderations.csv")
+    run.add_argument("--warehouse", required=True, help="folder for the lake, packets and claimback.duckdb")
+    run.add_argument("--as-of", help="date deadlines are measured from (YYYY-MM-DD; default today)")
+    run.add_argument("--payer-rules", help="YAML of payer filing windows, replacing the shipped rules")
+    run.add_argument("--provider-profile", help="YAML with the provider name, NPI, TIN and contact for packets")
+    run.set_defaults(func=cmd_run)
+
+    parse = sub.add_parser("parse", help="convert X12 files to Parquet tables (no pipeline, no de-duplication)")
+    parse.add_argument("paths", nargs="+", help="files or folders")
+    parse.add_argument("--out", required=True, help="folder for <table>.parquet")
+    parse.set_defaults(func=cmd_parse)
+
+    synth = sub.add_parser("synth", help="write a realistic synthetic inbox (837s, 835s, reconsideration log)")
+    synth.add_argument("--claims", type=int, required=True)
+    synth.add_argument("--out", required=True)
+    synth.add_argument("--seed", type=int, default=7)
+    synth.add_argument("--as-of", help="last remit date of the synthetic history (default today)")
+    synth.set_defaults(func=cmd_synth)
+
+    codes = sub.add_parser("codes", help="CARC/RARC code lists")
+    codes_sub = codes.add_subparsers(dest="codes_command", required=True)
+    imp = codes_sub.add_parser("import", help="load an X12 CARC or RARC list you downloaded")
+    imp.add_argument("file")
+    imp.set_defaults(func=cmd_codes_import)
+
+    demo = sub.add_parser("demo", help="synthesise an inbox, run the pipeline and show what it found")
+    demo.add_argument("--claims", type=int, default=5000)
+    demo.add_argument("--dir", default="data/demo")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--as-of", help="default today")
+    demo.set_defaults(func=cmd_demo)
+
+    sql = sub.add_parser("sql", help="list the analyst views, or run one (or any query) on the published file")
+    sql.add_argument("--warehouse", default=os.environ.get("CLAIMBACK_WAREHOUSE", "data/warehouse"))
+    sql.add_argument("query", nargs="?", help="a view name or a SQL query")
+    sql.set_defaults(func=cmd_sql)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.quiet)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"claimback: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # a clear line for users; the traceback only on request
+        if os.environ.get("CLAIMBACK_DEBUG"):
+            raise
+        name = type(exc).__name__
+        print(f"claimback: {name}: {exc}", file=sys.stderr)
+        return EXIT_USAGE if name.endswith(("RulesError", "InboxError")) else EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
