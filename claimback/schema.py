@@ -321,6 +321,17 @@ WORK_QUEUE = {
     "expected_recovery": MONEY,
     "window_anchor": STR,
     "rule_source": STR,
+    # appended by routing (issue 6)
+    "payer_id": STR,
+    "payer_rule": STR,  # name of the payer rule applied ("default" when none matched)
+    "anchor_date": DATE,  # the event date the filing window counts from
+    "claim_frequency_to_send": STR,  # corrected_claim: "7" replacement or "1" new claim
+    "trend_cluster_id": STR,  # trend_report: the flagged cluster to report on
+    "level1_outcome": STR,  # overturned, upheld, partial, pending (from the log or inferred)
+    "level1_decided_on": DATE,
+    "awaiting_payer": BOOL,  # filed; deadline is the date the payer's decision is due
+    "expired_route": STR,  # expired: the route whose window closed
+    "recovered_amount": MONEY,  # resolved: what came back
 }
 
 TABLES: dict[str, dict[str, pl.DataType]] = {
