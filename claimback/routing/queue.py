@@ -1,0 +1,254 @@
+"""The work queue: every denied claim with its route, deadline, days left, priority and reason.
+
+`build_work_queue` joins the denials to their history (reconsideration log, flagged trend
+membership, recovered payments), picks the route (`routes`), applies the payer's filing window
+for that route (`rules` + `deadlines`), turns routes whose window has closed into `expired`, and
+ranks what is left by urgency-weighted expected recovery:
+
+    expected_recovery = denied_amount × P(overturn)
+    priority          = expected_recovery × (1 + 1 / sqrt(max(days_left, 1)))
+
+so a claim with one day left counts double and one with 100 days left counts 1.1×. Rows where
+nothing can be done today (resolved, expired, appeals exhausted, a filing still within the
+payer's decision time) get priority 0 and sink to the bottom; a decision the payer owes and has
+not given (overdue) is a chase-up and ranks like any other action.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from claimback.routing import deadlines, routes
+from claimback.routing.overturn import ModelReport, OverturnModel, feature_frame, fit_overturn_model
+from claimback.routing.rules import PayerRules
+from claimback.schema import conform
+
+# Columns the routing reads beyond the DENIALS contract; absent ones are treated as unknown.
+OPTIONAL_DENIAL_COLUMNS = {
+    "payer_id": pl.String,
+    "payer_claim_control_number": pl.String,
+    "first_remit_date": pl.Date,
+    "service_date": pl.Date,
+    "reason_codes": pl.List(pl.String),
+    "remark_codes": pl.List(pl.String),
+    "denial_level": pl.String,
+    "suggested_route": pl.String,
+    "submitted_claim_key": pl.String,
+    "frequency_code": pl.String,
+    "prior_authorization": pl.String,  # REF*G1 of the matched 837, when the denials carry it
+    "claim_status_code": pl.String,  # CLP02 of the latest adjudication, when the denials carry it
+    "category": pl.String,
+    "primary_reason": pl.String,
+}
+
+_OUTCOMES = ("overturned", "upheld", "partial", "pending")
+
+
+def build_work_queue(
+    denials: pl.DataFrame,
+    reconsiderations: pl.DataFrame | None,
+    trend_members: pl.DataFrame | None,
+    rules: PayerRules,
+    as_of: dt.date,
+    resolved: pl.DataFrame | None = None,
+    history_model: OverturnModel | None = None,
+    history: pl.DataFrame | None = None,
+) -> tuple[pl.DataFrame, ModelReport]:
+    """Route every denial and rank the queue; returns (work_queue frame, how P(overturn) was made).
+
+    `reconsiderations`: the log (RECONSIDERATIONS, optionally with `outcome_source`), Level I
+    outcomes already inferred from later 835s where the log is blank. `trend_members`:
+    TREND_CLUSTER_CLAIMS rows, with `status` when available (only `flagged` clusters route to
+    trend_report). `resolved`: claims once denied and now paid (claim_key, patient_control_number,
+    payer_claim_control_number, payer_name, recovered_amount). `history_model`: a fitted
+    `OverturnModel` to reuse; otherwise one is fitted from `history` (past denials, DENIALS
+    columns, including claims since paid) or, without it, from `denials` plus `resolved`.
+    """
+    log = _normalise_log(reconsiderations)
+    claims = prepare_denials(denials, log, trend_members, resolved)
+    claims = routes.history_route(routes.category_route(claims))
+    claims = _apply_windows(claims, rules, as_of)
+
+    if history_model is None:
+        history_model = fit_overturn_model(_history_frame(denials, resolved, history), _level(log, 1), rules.overturn_priors)
+    claims = _prioritise(claims, history_model, as_of).rename(
+        {"l1_outcome": "level1_outcome", "l1_decided_on": "level1_decided_on"}
+    )
+    queue = conform(claims, "work_queue").sort(
+        ["priority", "days_left", "denied_amount"], descending=[True, False, True], nulls_last=True
+    )
+    return queue, history_model.report
+
+
+def prepare_denials(
+    denials: pl.DataFrame,
+    log: pl.DataFrame,
+    trend_members: pl.DataFrame | None,
+    resolved: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """Denials (plus resolved claims no longer denied) with their Level I/II, trend and payment state."""
+    frame = _with_optional_columns(denials).drop("patient_responsibility_rows", strict=False)
+    # Patient share is not a payer denial: nothing to file with the payer.
+    frame = frame.filter(pl.col("category").fill_null("unknown") != "patient_responsibility")
+    frame = frame.with_columns(is_resolved=pl.lit(False), recovered_amount=pl.lit(None, dtype=pl.Decimal(12, 2)))
+    if resolved is not None and resolved.height:
+        frame = _mark_resolved(frame, resolved)
+    for level in (1, 2):
+        frame = frame.join(_level_state(log, level), on="patient_control_number", how="left")
+    return frame.join(_flagged_members(trend_members), on="claim_key", how="left")
+
+
+def _with_optional_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    missing = [pl.lit(None, dtype=t).alias(c) for c, t in OPTIONAL_DENIAL_COLUMNS.items() if c not in frame.columns]
+    return frame.with_columns(missing) if missing else frame
+
+
+def _mark_resolved(frame: pl.DataFrame, resolved: pl.DataFrame) -> pl.DataFrame:
+    """Flag denials that are now paid, and add resolved claims that have left the denials table."""
+    paid = _with_optional_columns(resolved).with_columns(
+        recovered_amount=pl.col("recovered_amount").cast(pl.Decimal(12, 2)) if "recovered_amount" in resolved.columns
+        else pl.lit(None, dtype=pl.Decimal(12, 2))
+    )
+    by_key = paid.filter(pl.col("claim_key").is_not_null()).select("claim_key", "recovered_amount").unique("claim_key")
+    frame = frame.drop("recovered_amount").join(by_key, on="claim_key", how="left").with_columns(
+        is_resolved=pl.col("recovered_amount").is_not_null()
+    )
+    known = frame.select("claim_key", "patient_control_number")
+    extra = paid.join(known, on="claim_key", how="anti").join(known, on="patient_control_number", how="anti")
+    if extra.height == 0:
+        return frame
+    extra = extra.with_columns(
+        is_resolved=pl.lit(True),
+        denied_amount=pl.col("denied_amount") if "denied_amount" in resolved.columns else pl.lit(None),
+    )
+    return pl.concat([frame, extra.select([c for c in extra.columns if c in frame.columns])], how="diagonal_relaxed")
+
+
+def _normalise_log(reconsiderations: pl.DataFrame | None) -> pl.DataFrame:
+    schema = {
+        "patient_control_number": pl.String,
+        "payer_claim_control_number": pl.String,
+        "level": pl.Int64,
+        "submitted_on": pl.Date,
+        "reference_number": pl.String,
+        "outcome": pl.String,
+        "decided_on": pl.Date,
+        "outcome_source": pl.String,
+    }
+    if reconsiderations is None or reconsiderations.height == 0:
+        return pl.DataFrame(schema=schema)
+    log = reconsiderations.with_columns(
+        [pl.lit(None, dtype=t).alias(c) for c, t in schema.items() if c not in reconsiderations.columns]
+    )
+    outcome = pl.col("outcome").cast(pl.String).str.strip_chars().str.to_lowercase()
+    return log.select(
+        [pl.col(c).cast(t, strict=False) for c, t in schema.items() if c != "outcome"]
+        + [pl.when(outcome.is_in(_OUTCOMES)).then(outcome).otherwise(pl.lit("pending")).alias("outcome")]
+    ).select(list(schema))
+
+
+def _level(log: pl.DataFrame, level: int) -> pl.DataFrame:
+    return log.filter(pl.col("level") == level)
+
+
+def _level_state(log: pl.DataFrame, level: int) -> pl.DataFrame:
+    """The latest filing at one level per claim (patient control number) with its outcome."""
+    prefix = f"l{level}_"
+    latest = (
+        _level(log, level)
+        .filter(pl.col("patient_control_number").is_not_null())
+        .sort(["submitted_on", "decided_on"], nulls_last=False)
+        .unique("patient_control_number", keep="last", maintain_order=True)
+    )
+    return latest.select(
+        "patient_control_number",
+        pl.col("submitted_on").alias(f"{prefix}submitted_on"),
+        pl.col("outcome").alias(f"{prefix}outcome"),
+        pl.col("decided_on").alias(f"{prefix}decided_on"),
+        pl.col("reference_number").alias(f"{prefix}reference"),
+        pl.col("outcome_source").alias(f"{prefix}outcome_source"),
+    )
+
+
+def _flagged_members(trend_members: pl.DataFrame | None) -> pl.DataFrame:
+    empty = pl.DataFrame(schema={"claim_key": pl.String, "trend_cluster_id": pl.String})
+    if trend_members is None or trend_members.height == 0:
+        return empty
+    members = trend_members
+    if "status" in members.columns:
+        members = members.filter(pl.col("status") == "flagged")
+    return members.group_by("claim_key").agg(pl.col("cluster_id").cast(pl.String).min().alias("trend_cluster_id"))
+
+
+def _apply_windows(claims: pl.DataFrame, rules: PayerRules, as_of: dt.date) -> pl.DataFrame:
+    """Attach the payer's window for the route, compute deadline/days_left, and expire late ones."""
+    windows = rules.windows_frame(claims.select("payer_id", "payer_name"))
+    claims = claims.join(
+        windows, on=["payer_id", "payer_name", "rule_level"], how="left", nulls_equal=True
+    )
+    awaiting_level = pl.when(pl.col("route") == "level2_dispute").then(pl.lit("l2")).otherwise(pl.lit("l1"))
+    filed_on = pl.when(awaiting_level == "l2").then(pl.col("l2_submitted_on")).otherwise(pl.col("l1_submitted_on"))
+    decision_due = deadlines.add_days(
+        filed_on, pl.col("decision_days").fill_null(deadlines.DEFAULT_DECISION_DAYS)
+    )
+    deadline = (
+        pl.when(pl.col("route") == "resolved").then(None)
+        .when(pl.col("appeals_exhausted")).then(None)
+        .when(pl.col("awaiting_payer")).then(decision_due)
+        .otherwise(deadlines.filing_deadline(pl.col("window_anchor"), pl.col("window_days"), pl.col("mail_days")))
+    )
+    claims = claims.with_columns(
+        deadline=deadline,
+        anchor_date=pl.when(routes.needs_filing()).then(deadlines.anchor_date(pl.col("window_anchor"))),
+        window_anchor=pl.when(pl.col("awaiting_payer")).then(pl.lit("decision_due"))
+        .when(routes.needs_filing()).then(pl.col("window_anchor")),
+    ).with_columns(days_left=deadlines.days_between(pl.col("deadline"), as_of))
+    closed = routes.needs_filing() & (pl.col("days_left") < 0).fill_null(False)
+    window_text = pl.concat_str(
+        pl.lit("The "), pl.col("route").str.replace_all("_", " "), pl.lit(" window ("),
+        pl.col("window_days").cast(pl.String), pl.lit(" days from "),
+        pl.col("window_anchor").str.replace_all("_", " "),
+        pl.when(pl.col("mail_days") > 0).then(pl.concat_str(pl.lit(" + "), pl.col("mail_days").cast(pl.String),
+                                                            pl.lit(" mail days"))).otherwise(pl.lit("")),
+        pl.lit(") closed on "), pl.col("deadline").cast(pl.String), pl.lit(". Was: "), pl.col("reason"),
+    )
+    unconfirmed = pl.when(routes.needs_filing() & ~pl.col("rule_confirmed").fill_null(True)).then(
+        pl.concat_str(pl.lit(" Window from "),
+                      pl.when(pl.col("payer_rule_is_default")).then(pl.lit("the conservative default rule"))
+                      .otherwise(pl.lit("an unconfirmed payer rule")),
+                      pl.lit(": verify with the payer."))
+    ).otherwise(pl.lit(""))
+    return claims.with_columns(
+        expired_route=pl.when(closed).then(pl.col("route")),
+        route=pl.when(closed).then(pl.lit("expired")).otherwise(pl.col("route")),
+        reason=pl.concat_str(pl.when(closed).then(window_text).otherwise(pl.col("reason")), unconfirmed),
+    )
+
+
+def _history_frame(denials: pl.DataFrame, resolved: pl.DataFrame | None, history: pl.DataFrame | None) -> pl.DataFrame:
+    """Past denials to learn from: `history` when given, else current denials + resolved claims with features."""
+    frames = [history] if history is not None else [denials]
+    if history is None and resolved is not None and "category" in resolved.columns:
+        frames.append(resolved)
+    # Money as float here: the frames may carry different Decimal scales and only the model reads it.
+    return pl.concat(
+        [_with_optional_columns(f).with_columns(pl.col("denied_amount").cast(pl.Float64)) for f in frames],
+        how="diagonal_relaxed",
+    )
+
+
+def _prioritise(claims: pl.DataFrame, model: OverturnModel, as_of: dt.date) -> pl.DataFrame:
+    filed_on = pl.coalesce(pl.col("l1_submitted_on"), pl.lit(as_of, dtype=pl.Date))
+    features = feature_frame(claims, filed_on)
+    probability = model.predict(features)
+    claims = claims.with_columns(overturn_probability=pl.Series(probability, dtype=pl.Float64))
+    expected = pl.col("denied_amount").cast(pl.Float64).fill_null(0) * pl.col("overturn_probability")
+    urgency = 1 + 1 / pl.max_horizontal(pl.col("days_left"), pl.lit(1)).cast(pl.Float64).sqrt()
+    actionable = routes.needs_filing() | (pl.col("awaiting_payer") & (pl.col("days_left") < 0).fill_null(False))
+    return claims.with_columns(
+        expected_recovery=expected.round(2),
+        priority=pl.when(actionable).then((expected * urgency).round(4)).otherwise(pl.lit(0.0)),
+    )
+
+
