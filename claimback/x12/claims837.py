@@ -1,0 +1,219 @@
+"""837P/837I/837D claims → submitted_claims and submitted_service_lines.
+
+The 837 is hierarchical: billing provider (HL level 20) → subscriber (22, with the payer in
+2010BB) → optionally patient (23) → claims (CLM). Values are read per HL from the rows
+before its first CLM, then each claim takes them from its own HL and its ancestors (HL02
+parent links), so a patient HL inherits the subscriber's payer and the billing provider.
+Claim-level values stop at the first SBR after the CLM: loops 2320/2330 describe OTHER
+payers (coordination of benefits) and must not overwrite this claim's payer or references.
+The claim type comes from content (SV1 → P, SV2 → I, SV3 → D), falling back to GS08/ST03.
+"""
+from __future__ import annotations
+
+import polars as pl
+
+from claimback.x12 import findings
+from claimback.x12.fields import claim_key, date8, date8_end, el, first_per, is_tag, money, number, part
+from claimback.x12.structure import location_expr
+
+SERVICE_TAGS = {"SV1": "P", "SV2": "I", "SV3": "D"}
+DIAGNOSIS_QUALIFIERS = ("ABK", "BK", "ABF", "BF")
+PRINCIPAL_QUALIFIERS = ("ABK", "BK")
+HI_ELEMENTS = 12
+
+
+def with_loops(rows: pl.DataFrame) -> pl.DataFrame:
+    """Add hl_seq, claim_ordinal, in_cob, line_seq and line_number columns."""
+    tag = pl.col("tag")
+    is_svc = tag.is_in(list(SERVICE_TAGS))
+
+    def carried(opens: pl.Expr, value: pl.Expr, closers: tuple[str, ...]) -> pl.Expr:
+        # 0 marks "closed" so forward_fill does not carry a value past a closing segment
+        filled = pl.when(opens).then(value).when(tag.is_in(closers)).then(0).otherwise(None).forward_fill()
+        return pl.when(filled > 0).then(filled).otherwise(None)
+
+    rows = rows.with_columns(
+        hl_seq=carried(tag == "HL", (tag == "HL").cum_sum(), ("ST", "SE")),
+        claim_ordinal=carried(tag == "CLM", pl.col("clm_ordinal"), ("HL", "ST", "SE")),
+        line_seq=carried(is_svc, is_svc.cum_sum(), ("LX", "CLM", "HL", "ST", "SE")),
+        in_cob=pl.when(tag == "SBR").then(True).when(tag.is_in(("CLM", "LX", "HL", "ST", "SE"))).then(False)
+        .otherwise(None).forward_fill().fill_null(False),
+        lx_value=pl.when(tag == "LX").then(el(1)).when(tag.is_in(("CLM", "HL", "ST", "SE"))).then(pl.lit(""))
+        .otherwise(None).forward_fill(),
+    )
+    position = is_svc.cast(pl.Int64).cum_sum().over("claim_ordinal")
+    return rows.with_columns(
+        line_number=pl.when(pl.col("line_seq").is_not_null())
+        .then(pl.coalesce(pl.col("lx_value").cast(pl.Int64, strict=False), position))
+    )
+
+
+def _hl_values(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per HL: its id, parent and level, and the party values read before its first CLM."""
+    pre = rows.filter(pl.col("hl_seq").is_not_null() & pl.col("claim_ordinal").is_null())
+    k = "hl_seq"
+    hl = rows.filter(is_tag("HL")).select("txn", k, hl_id=el(1), parent_id=el(2), level=el(3))
+    nm = lambda q: is_tag("NM1", q)  # noqa: E731
+    parts = [
+        first_per(pre, k, nm("85"), billing_name=el(3), billing_id_qualifier=el(8), billing_id=el(9)),
+        first_per(pre, k, is_tag("REF", "EI"), billing_ref_ei=el(2)),
+        first_per(pre, k, is_tag("SBR"), payer_responsibility=el(1), claim_filing_indicator=el(9)),
+        first_per(pre, k, nm("IL"), sub_last=el(3), sub_first=el(4), subscriber_member_id=el(9)),
+        first_per(pre, k, nm("QC"), pat_last=el(3), pat_first=el(4)),
+        first_per(pre, k, is_tag("DMG"), birth_date=date8(el(2))),
+        first_per(pre, k, nm("PR"), payer_name=el(3), payer_id=el(9)),
+    ]
+    for p in parts:
+        hl = hl.join(p, on=k, how="left")
+    level = pl.col("level")
+    return hl.with_columns(
+        billing_npi=pl.when(pl.col("billing_id_qualifier") == "XX").then(pl.col("billing_id")),
+        billing_tax_id=pl.coalesce(
+            pl.col("billing_ref_ei"),
+            pl.when(pl.col("billing_id_qualifier").is_in(("24", "FI"))).then(pl.col("billing_id"))),
+        sub_birth=pl.when(level == "22").then(pl.col("birth_date")),
+        pat_birth=pl.when(level == "23").then(pl.col("birth_date")),
+    ).drop("billing_id_qualifier", "billing_id", "billing_ref_ei", "birth_date")
+
+
+_INHERITED = ("billing_npi", "billing_name", "billing_tax_id", "payer_responsibility", "claim_filing_indicator",
+              "sub_last", "sub_first", "subscriber_member_id", "pat_last", "pat_first", "payer_name", "payer_id",
+              "sub_birth", "pat_birth")
+
+
+def _inherit(claims: pl.DataFrame, hl: pl.DataFrame) -> pl.DataFrame:
+    """Each claim's party values from its HL, the parent HL and the grandparent HL."""
+    # HL02 names the parent by HL01; ids may repeat in sloppy files, so take the nearest earlier one
+    link = hl.select("txn", "hl_seq", "hl_id", "parent_id").sort("hl_seq")
+    targets = link.select("txn", parent_id="hl_id", parent_seq="hl_seq", grand_id="parent_id").sort("parent_seq")
+    parent = link.join_asof(targets, left_on="hl_seq", right_on="parent_seq", by=["txn", "parent_id"],
+                            strategy="backward", allow_exact_matches=False, check_sortedness=False)
+    grand = parent.select("txn", "parent_seq", "grand_id").join_asof(
+        targets.select("txn", grand_id="parent_id", grand_seq="parent_seq"),
+        left_on="parent_seq", right_on="grand_seq", by=["txn", "grand_id"], strategy="backward",
+        allow_exact_matches=False)
+    chain = parent.select("hl_seq", "parent_seq").join(
+        grand.select("parent_seq", "grand_seq").unique("parent_seq"), on="parent_seq", how="left")
+    values = hl.select("hl_seq", *_INHERITED)
+    out = claims.join(chain, on="hl_seq", how="left")
+    for level, key in (("own", "hl_seq"), ("par", "parent_seq"), ("gra", "grand_seq")):
+        out = out.join(values.rename({c: f"{level}_{c}" for c in _INHERITED}).rename({"hl_seq": key}), on=key, how="left")
+    return out.with_columns(
+        pl.coalesce(f"own_{c}", f"par_{c}", f"gra_{c}").alias(c) for c in _INHERITED
+    ).with_columns(
+        patient_last_name=pl.coalesce("pat_last", "sub_last"),
+        patient_first_name=pl.coalesce("pat_first", "sub_first"),
+        patient_birth_date=pl.coalesce("pat_birth", "sub_birth"),
+    )
+
+
+def _diagnoses(claim_rows: pl.DataFrame, component: str) -> pl.DataFrame:
+    hi = claim_rows.filter(is_tag("HI"))
+    codes = pl.concat([
+        hi.select("claim_ordinal", "seg_index", pos=pl.lit(i), qualifier=part(el(i), 0, component),
+                  code=part(el(i), 1, component))
+        for i in range(1, HI_ELEMENTS + 1)
+    ]).filter(pl.col("qualifier").is_in(DIAGNOSIS_QUALIFIERS) & pl.col("code").is_not_null())
+    return (
+        codes.sort(~pl.col("qualifier").is_in(PRINCIPAL_QUALIFIERS), "seg_index", "pos")
+        .group_by("claim_ordinal", maintain_order=True)
+        .agg(diagnosis_codes=pl.col("code"))
+    )
+
+
+def service_lines(rows: pl.DataFrame, component: str, sha: str) -> pl.DataFrame:
+    """One row per SV1/SV2/SV3 with its dates, line control number and line rendering NPI."""
+    line_rows = rows.filter(pl.col("line_seq").is_not_null())
+    tag = pl.col("tag")
+    svc = rows.filter(tag.is_in(list(SERVICE_TAGS)))
+    # the procedure composite is SV101 / SV202 / SV301
+    proc = pl.when(tag == "SV2").then(el(2)).otherwise(el(1))
+    base = svc.select(
+        "txn", "line_seq", "claim_ordinal", "line_number", "seg_index", "offset", "isa13",
+        service_type=tag,
+        procedure_qualifier=part(proc, 0, component),
+        procedure_code=part(proc, 1, component),
+        modifiers=proc.str.split(component).list.slice(2, 4).list.eval(pl.element().filter(pl.element() != ""))
+        .fill_null(pl.lit([], pl.List(pl.String))),
+        revenue_code=pl.when(tag == "SV2").then(el(1)),
+        charge_amount=money(pl.when(tag == "SV1").then(el(2)).when(tag == "SV2").then(el(3)).otherwise(el(2))),
+        units=number(pl.when(tag == "SV1").then(el(4)).when(tag == "SV2").then(el(5)).otherwise(el(6))),
+        place_of_service=pl.when(tag == "SV1").then(el(5)).when(tag == "SV3").then(el(3)),
+    )
+    k = "line_seq"
+    parts = [
+        first_per(line_rows, k, is_tag("DTP", "472"), service_date=date8(el(3)), service_date_to=date8_end(el(3))),
+        first_per(line_rows, k, is_tag("REF", "6R"), line_control_number=el(2)),
+        first_per(line_rows, k, is_tag("NM1", "82"), rendering_npi=pl.when(el(8) == "XX").then(el(9))),
+    ]
+    for p in parts:
+        base = base.join(p, on=k, how="left")
+    return base.with_columns(claim_key=claim_key(sha, pl.col("claim_ordinal")))
+
+
+def _type_from_version(version: pl.Expr) -> pl.Expr:
+    v = version.str.to_uppercase()
+    return (
+        pl.when(v.str.contains("X222|X098")).then(pl.lit("P"))
+        .when(v.str.contains("X223|X096")).then(pl.lit("I"))
+        .when(v.str.contains("X224|X097")).then(pl.lit("D"))
+    )
+
+
+def claims(rows: pl.DataFrame, txns: pl.DataFrame, lines: pl.DataFrame, component: str, sha: str) -> pl.DataFrame:
+    claim_rows = rows.filter(pl.col("claim_ordinal").is_not_null() & pl.col("line_seq").is_null() & ~pl.col("in_cob"))
+    k = "claim_ordinal"
+    clm05 = el(5)
+    base = rows.filter(is_tag("CLM")).select(
+        "txn", k, "hl_seq", "seg_index", "offset", "isa13",
+        patient_control_number=el(1), total_charge=money(el(2)),
+        clm05_1=part(clm05, 0, component), facility_code_qualifier=part(clm05, 1, component),
+        frequency_code=part(clm05, 2, component),
+    )
+    line_summary = lines.group_by(k).agg(
+        content_type=pl.col("service_type").first().replace_strict(SERVICE_TAGS, default=None),
+        first_service=pl.col("service_date").min(),
+        last_service=pl.coalesce("service_date_to", "service_date").max(),
+    )
+    parts = [
+        first_per(claim_rows, k, is_tag("DTP", "434"), stmt_from=date8(el(3)), stmt_to=date8_end(el(3))),
+        first_per(claim_rows, k, is_tag("DTP", "472"), svc_from=date8(el(3)), svc_to=date8_end(el(3))),
+        first_per(claim_rows, k, is_tag("REF", "F8"), original_payer_claim_control_number=el(2)),
+        first_per(claim_rows, k, is_tag("REF", "G1"), prior_authorization=el(2)),
+        first_per(claim_rows, k, is_tag("REF", "9F"), referral_number=el(2)),
+        first_per(claim_rows, k, is_tag("NM1", "82"), rendering_npi=pl.when(el(8) == "XX").then(el(9))),
+        first_per(claim_rows, k, is_tag("NM1", "71"), attending_npi=pl.when(el(8) == "XX").then(el(9))),
+        _diagnoses(claim_rows, component),
+        line_summary,
+    ]
+    for p in parts:
+        base = base.join(p, on=k, how="left")
+    envelope = txns.select("txn", "transaction_hash", transaction_control_number="st02",
+                           implementation_version=pl.coalesce("gs08", "st03"))
+    out = _inherit(base, _hl_values(rows)).join(envelope, on="txn", how="left")
+    claim_type = pl.coalesce("content_type", _type_from_version(pl.col("implementation_version")))
+    return out.with_columns(claim_type=claim_type).with_columns(
+        claim_key=claim_key(sha, pl.col(k)),
+        place_of_service=pl.when(pl.col("claim_type") != "I").then(pl.col("clm05_1")),
+        type_of_bill=pl.when(pl.col("claim_type") == "I").then(
+            pl.concat_str(pl.col("clm05_1"), pl.col("frequency_code").fill_null(""))),
+        statement_from=pl.coalesce("stmt_from", "svc_from", "first_service"),
+        statement_to=pl.coalesce("stmt_to", "svc_to", "last_service"),
+        diagnosis_codes=pl.col("diagnosis_codes").fill_null(pl.lit([], pl.List(pl.String))),
+        claim_ordinal=pl.col(k),
+    )
+
+
+def build(rows: pl.DataFrame, txns: pl.DataFrame, component: str, sha: str) -> tuple[pl.DataFrame, ...]:
+    """(submitted_claims, submitted_service_lines, validation findings) for 837 transaction sets."""
+    rows = with_loops(rows)
+    tcn = txns.select("txn", "transaction_hash", transaction_control_number="st02")
+    location = location_expr("transaction_control_number", "seg_index", "offset")
+    lines = service_lines(rows, component, sha).join(tcn, on="txn", how="left").with_columns(location=location)
+    sub = claims(rows, txns, lines, component, sha).with_columns(location=location)
+    found = pl.concat([
+        findings.npi_check_digits(sub, "billing_npi", "billing"),
+        findings.npi_check_digits(sub, "rendering_npi", "rendering"),
+        findings.npi_check_digits(lines, "rendering_npi", "line rendering"),
+    ], how="diagonal_relaxed")
+    return sub, lines, found

@@ -1,0 +1,212 @@
+"""read_x12: one inbox file (bytes or path) → every parsed contract table, never raising.
+
+The file is decoded, cut into runs of interchanges that share delimiters (bounded in size,
+so large files are processed in pieces), tokenized into a segment frame and split into
+transaction sets. Broken transaction sets are quarantined as a unit while the rest of the
+file loads; if building the tables of a run fails unexpectedly, each transaction set of
+that run is retried alone so one bad set cannot take the others down. Messages carry
+control numbers, claim numbers and codes only — never names, member ids or birth dates.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+
+from claimback import schema
+from claimback.x12 import claims837, findings, remit
+from claimback.x12.decode import decode_bytes
+from claimback.x12.structure import envelope_findings, location_expr, transaction_hashes, transactions, with_context
+from claimback.x12.tokenize import Run, segment_frame, split_runs
+
+_LOCATION = location_expr("transaction_control_number", "seg_index", "offset")
+
+
+@dataclass
+class ParsedFile:
+    tables: dict[str, pl.DataFrame]
+    file_sha256: str
+    file_type: str  # "835" | "837" | "mixed" | "unknown"
+    transactions: int
+    quarantined: int
+    source_file: str = ""
+    bytes: int = 0
+    encoding: str = ""
+    transaction_types: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Acc:
+    """Frames gathered over the runs of one file, before provenance and conforming."""
+
+    frames: dict[str, list[pl.DataFrame]] = field(default_factory=lambda: {t: [] for t in schema.PARSED_TABLES})
+    loaded: int = 0
+    quarantined: int = 0
+    types: set = field(default_factory=set)
+    clp_seen: int = 0
+    clm_seen: int = 0
+    segments_seen: int = 0
+
+    def quarantine(self, location: str, error: str) -> None:
+        self.frames["quarantine"].append(pl.DataFrame({"location": [location], "error": [error]}))
+
+
+def read_x12(source: str | os.PathLike | bytes, source_file: str | None = None) -> ParsedFile:
+    """Parse one X12 file (835, 837, or both) into the reader's contract tables."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        raw = bytes(source)
+        name = source_file or "<bytes>"
+    else:
+        name = source_file or str(source)
+        try:
+            raw = Path(source).read_bytes()
+        except OSError as exc:
+            return _finish(_unreadable(f"file could not be read: {type(exc).__name__}"), name, b"", "")
+    acc = _Acc()
+    sha = hashlib.sha256(raw).hexdigest()
+    encoding = ""
+    try:
+        encoding = _read_into(acc, raw, sha)
+    except Exception as exc:  # noqa: BLE001 - the reader must never raise; the file is quarantined
+        acc = _unreadable(f"internal reader error: {type(exc).__name__}")
+    return _finish(acc, name, raw, encoding, sha)
+
+
+def _unreadable(error: str) -> _Acc:
+    acc = _Acc()
+    acc.quarantine("file", error)
+    acc.quarantined = 1
+    return acc
+
+
+def _read_into(acc: _Acc, raw: bytes, sha: str) -> str:
+    if not raw.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+        acc.quarantine("file", "empty file: no X12 content")
+        acc.quarantined += 1
+        return ""
+    text, encoding = decode_bytes(raw)
+    runs = split_runs(text)
+    if not runs:
+        acc.quarantine("file", "not an X12 file: no ISA, GS or ST segment found")
+        acc.quarantined += 1
+        return encoding
+    for run in runs:
+        _read_run(acc, run, sha)
+    if acc.loaded == 0 and acc.quarantined == 0:
+        acc.quarantine("file", "no transaction set (ST..SE) found in the X12 content")
+        acc.quarantined += 1
+    return encoding
+
+
+def _read_run(acc: _Acc, run: Run, sha: str) -> None:
+    seg = segment_frame(run, acc.segments_seen)
+    acc.segments_seen += seg.height
+    tag = pl.col("tag")
+    ctx = with_context(seg).with_columns(
+        clp_ordinal=pl.when(tag == "CLP").then((tag == "CLP").cum_sum() + acc.clp_seen),
+        clm_ordinal=pl.when(tag == "CLM").then((tag == "CLM").cum_sum() + acc.clm_seen),
+    )
+    acc.clp_seen += int((seg["tag"] == "CLP").sum())
+    acc.clm_seen += int((seg["tag"] == "CLM").sum())
+    txns = transactions(ctx).join(transaction_hashes(ctx, run.delimiters), on="txn", how="left")
+    acc.types.update(t for t in txns["st01"].drop_nulls().to_list() if t in ("835", "837"))
+    for row in txns.filter(pl.col("error").is_not_null()).select("location", "error").iter_rows():
+        acc.quarantine(*row)
+        acc.quarantined += 1
+    st_findings, env_findings = envelope_findings(ctx, txns)
+    acc.frames["validation_findings"].append(_with_hash(st_findings, txns))
+    if env_findings.height:
+        acc.frames["validation_findings"].append(env_findings)
+    good = txns.filter(pl.col("error").is_null())
+    if good.height == 0:
+        return
+    acc.loaded += good.height
+    try:
+        built = _build(ctx.filter(pl.col("txn").is_in(good["txn"].implode())), good, run, sha)
+    except Exception:  # noqa: BLE001 - retry set by set so one bad set cannot sink the run
+        built = _build_one_by_one(acc, ctx, good, run, sha)
+    for name, frame in built.items():
+        acc.frames[name].append(frame)
+
+
+def _build_one_by_one(acc: _Acc, ctx: pl.DataFrame, good: pl.DataFrame, run: Run, sha: str) -> dict:
+    out: dict[str, list[pl.DataFrame]] = {}
+    for t in good.iter_rows(named=True):
+        try:
+            one = _build(ctx.filter(pl.col("txn") == t["txn"]), good.filter(pl.col("txn") == t["txn"]), run, sha)
+        except Exception as exc:  # noqa: BLE001
+            acc.quarantine(t["location"], f"internal reader error: {type(exc).__name__}")
+            acc.quarantined += 1
+            acc.loaded -= 1
+            continue
+        for name, frame in one.items():
+            out.setdefault(name, []).append(frame)
+    return {name: pl.concat(frames, how="diagonal_relaxed") for name, frames in out.items()}
+
+
+def _with_hash(frame: pl.DataFrame, txns: pl.DataFrame) -> pl.DataFrame:
+    return frame.join(txns.select("txn", "transaction_hash"), on="txn", how="left")
+
+
+def _build(ctx: pl.DataFrame, txns: pl.DataFrame, run: Run, sha: str) -> dict[str, pl.DataFrame]:
+    """The tables of the (structurally sound) transaction sets in `ctx`."""
+    out: dict[str, pl.DataFrame] = {}
+    comp = run.delimiters.component
+    t835 = txns.filter(pl.col("st01") == "835")
+    if t835.height:
+        rows = remit.with_loops(ctx.filter(pl.col("txn").is_in(t835["txn"].implode())))
+        pay = remit.payments(rows, t835)
+        clm = remit.claims(rows, pay, sha).with_columns(location=_LOCATION)
+        tcn = pay.select("txn", "transaction_control_number")
+        lines = remit.service_lines(rows, comp, sha).join(tcn, on="txn", how="left").with_columns(location=_LOCATION)
+        adj = remit.adjustments(rows, sha)
+        plb = remit.provider_adjustments(rows, pay, comp)
+        found = [
+            findings.claim_balance(clm, adj),
+            findings.line_balance(lines, adj),
+            findings.transaction_balance(pay, clm, plb),
+            findings.npi_check_digits(pay, "payee_npi", "payee", with_claim=False),
+            findings.npi_check_digits(clm, "rendering_npi", "rendering"),
+        ]
+        hashes = txns.select("txn", "transaction_hash")
+        out["remit_payments"] = pay
+        out["remit_claims"] = clm
+        out["remit_service_lines"] = lines.join(hashes, on="txn", how="left")
+        out["remit_adjustments"] = adj.join(hashes, on="txn", how="left")
+        out["remit_remarks"] = remit.remarks(rows, sha).join(hashes, on="txn", how="left")
+        out["provider_adjustments"] = plb
+        out["validation_findings"] = _with_hash(pl.concat(found, how="diagonal_relaxed"), txns)
+    t837 = txns.filter(pl.col("st01") == "837")
+    if t837.height:
+        rows = ctx.filter(pl.col("txn").is_in(t837["txn"].implode()))
+        sub, sub_lines, found = claims837.build(rows, t837, comp, sha)
+        out["submitted_claims"] = sub
+        out["submitted_service_lines"] = sub_lines
+        vf = _with_hash(found, txns)
+        out["validation_findings"] = pl.concat([out["validation_findings"], vf], how="diagonal_relaxed") \
+            if "validation_findings" in out else vf
+    return out
+
+
+def _finish(acc: _Acc, name: str, raw: bytes, encoding: str, sha: str | None = None) -> ParsedFile:
+    sha = sha or hashlib.sha256(raw).hexdigest()
+    now = datetime.now(timezone.utc)
+    tables = {}
+    for table in schema.PARSED_TABLES:
+        frames = [f for f in acc.frames[table] if f.height]
+        if not frames:
+            tables[table] = schema.empty(table)
+            continue
+        extra = {"source_file": pl.lit(name), "file_sha256": pl.lit(sha)}
+        if table == "quarantine":
+            extra["detected_at"] = pl.lit(now)
+        tables[table] = schema.conform(pl.concat(frames, how="diagonal_relaxed").with_columns(**extra), table)
+    types = sorted(acc.types)
+    file_type = {0: "unknown", 1: types[0] if types else "unknown"}.get(len(types), "mixed")
+    return ParsedFile(tables=tables, file_sha256=sha, file_type=file_type, transactions=acc.loaded,
+                      quarantined=acc.quarantined, source_file=name, bytes=len(raw), encoding=encoding,
+                      transaction_types=types)

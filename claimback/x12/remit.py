@@ -1,0 +1,197 @@
+"""835 remittance advice → remit_payments, remit_claims, remit_service_lines,
+remit_adjustments, remit_remarks and provider_adjustments.
+
+Which claim or service line a segment belongs to is a forward-filled marker: a CLP opens a
+claim, an SVC opens a line, and ST/SE/LX/PLB close them. Loop-scoped values ("the NM1*QC of
+this claim", "the DTM*472 of this line") are then the first matching row per claim or line.
+Amounts keep their sign, so reversals (CLP02 = 22) stay negative.
+"""
+from __future__ import annotations
+
+import polars as pl
+
+from claimback.x12.fields import claim_key, date8, el, first_per, is_tag, money, number, part
+
+_CLAIM_CLOSERS = ("ST", "SE", "LX", "PLB")
+_LINE_CLOSERS = ("CLP", "ST", "SE", "LX", "PLB")
+CAS_TRIPLETS = 6
+PLB_PAIRS = 6
+MIA_REMARKS = (5, 20, 21, 22, 23)
+MOA_REMARKS = (3, 4, 5, 6, 7)
+
+
+def _opened(opener: str, closers: tuple[str, ...], ordinal: pl.Expr) -> pl.Expr:
+    tag = pl.col("tag")
+    return (
+        pl.when(tag == opener).then(ordinal)
+        .when(tag.is_in(closers)).then(0)
+        .otherwise(None)
+        .forward_fill()
+        .pipe(lambda x: pl.when(x > 0).then(x).otherwise(None))
+    )
+
+
+def with_loops(rows: pl.DataFrame) -> pl.DataFrame:
+    """Add `claim_ordinal` (the CLP the row belongs to) and `line_seq`/`line_number` (its SVC).
+
+    Expects `clp_ordinal` (file-wide position of each CLP row) to be present.
+    """
+    tag = pl.col("tag")
+    rows = rows.with_columns(
+        claim_ordinal=_opened("CLP", _CLAIM_CLOSERS, pl.col("clp_ordinal")),
+        line_seq=_opened("SVC", _LINE_CLOSERS, (tag == "SVC").cum_sum()),
+    )
+    return rows.with_columns(
+        line_number=pl.when(pl.col("line_seq").is_not_null())
+        .then((tag == "SVC").cast(pl.Int64).cum_sum().over("claim_ordinal"))
+        .otherwise(None)
+    )
+
+
+def payments(rows: pl.DataFrame, txns: pl.DataFrame) -> pl.DataFrame:
+    """One row per 835 transaction set: BPR, TRN, DTM*405, payer (N1*PR) and payee (N1*PE)."""
+    header = rows.filter(pl.col("claim_ordinal").is_null() & pl.col("line_seq").is_null())
+    k = "txn"
+    parts = [
+        first_per(header, k, is_tag("BPR"), transaction_handling_code=el(1), total_payment_amount=money(el(2)),
+                  credit_debit_flag=el(3), payment_method=el(4), payment_date=date8(el(16))),
+        first_per(header, k, is_tag("TRN"), check_number=el(2), payer_trace_id=el(3)),
+        first_per(header, k, is_tag("DTM", "405"), production_date=date8(el(2))),
+        first_per(header, k, is_tag("N1", "PR"), payer_name=el(2), payer_n104=el(4)),
+        first_per(header, k, is_tag("REF", "2U"), payer_ref_2u=el(2)),
+        first_per(header, k, is_tag("N1", "PE"), payee_name=el(2), payee_id_qualifier=el(3), payee_id=el(4)),
+        first_per(header, k, is_tag("REF", "TJ"), payee_ref_tj=el(2)),
+    ]
+    claims = rows.filter(is_tag("CLP")).group_by(k).agg(claim_count=pl.len())
+    out = txns.select(
+        "txn", "transaction_hash", "location",
+        interchange_control_number="isa13", group_control_number="gs06", transaction_control_number="st02",
+        implementation_version=pl.coalesce("gs08", "st03"), sender_id=pl.coalesce("gs02", "isa06"),
+        receiver_id=pl.coalesce("gs03", "isa08"), gs04="gs04",
+    )
+    for p in parts + [claims]:
+        out = out.join(p, on=k, how="left")
+    payee_is = lambda q: pl.when(pl.col("payee_id_qualifier") == q).then(pl.col("payee_id"))  # noqa: E731
+    return out.with_columns(
+        payer_id=pl.coalesce("payer_n104", "payer_ref_2u", "payer_trace_id"),
+        payee_npi=payee_is("XX"),
+        payee_tax_id=pl.coalesce(pl.col("payee_ref_tj"), payee_is("FI")),
+        remit_date=pl.coalesce("payment_date", "production_date", date8(pl.col("gs04"))),
+        claim_count=pl.col("claim_count").fill_null(0),
+    )
+
+
+def claims(rows: pl.DataFrame, pay: pl.DataFrame, file_sha256: str) -> pl.DataFrame:
+    """One row per CLP with its claim-level names, references, dates and coverage amount."""
+    claim_rows = rows.filter(pl.col("claim_ordinal").is_not_null() & pl.col("line_seq").is_null())
+    k = "claim_ordinal"
+    base = rows.filter(is_tag("CLP")).select(
+        "txn", k, "seg_index", "offset", "isa13",
+        patient_control_number=el(1), claim_status_code=el(2), charge_amount=money(el(3)),
+        paid_amount=money(el(4)), patient_responsibility_amount=money(el(5)), claim_filing_indicator=el(6),
+        payer_claim_control_number=el(7), facility_type_code=el(8), claim_frequency_code=el(9), drg_code=el(11),
+    )
+    parts = [
+        first_per(claim_rows, k, is_tag("REF", "F8"), original_payer_claim_control_number=el(2)),
+        first_per(claim_rows, k, is_tag("NM1", "82"), rendering_npi=el(9)),
+        first_per(claim_rows, k, is_tag("NM1", "QC"), patient_last_name=el(3), patient_first_name=el(4), qc_member=el(9)),
+        first_per(claim_rows, k, is_tag("NM1", "IL"), il_member=el(9)),
+        first_per(claim_rows, k, is_tag("DTM", "232"), statement_from=date8(el(2))),
+        first_per(claim_rows, k, is_tag("DTM", "233"), statement_to=date8(el(2))),
+        first_per(claim_rows, k, is_tag("DTM", "050"), received_date=date8(el(2))),
+        first_per(claim_rows, k, is_tag("AMT", "AU"), allowed_amount=money(el(2))),
+    ]
+    for p in parts:
+        base = base.join(p, on=k, how="left")
+    payment_cols = pay.select("txn", "transaction_hash", "transaction_control_number", "payer_name", "payer_id",
+                              "payee_npi", "remit_date", "check_number")
+    return base.join(payment_cols, on="txn", how="left").with_columns(
+        claim_key=claim_key(file_sha256, pl.col(k)),
+        member_id=pl.coalesce("qc_member", "il_member"),
+        is_reversal=pl.col("claim_status_code") == "22",
+    )
+
+
+def service_lines(rows: pl.DataFrame, component: str, file_sha256: str) -> pl.DataFrame:
+    """One row per SVC: the (possibly restated) procedure, amounts, units and line references."""
+    line_rows = rows.filter(pl.col("line_seq").is_not_null())
+    k = "line_seq"
+    svc01 = el(1)
+    base = rows.filter(is_tag("SVC")).select(
+        "txn", k, "claim_ordinal", "line_number", "seg_index", "offset", "isa13",
+        procedure_qualifier=part(svc01, 0, component),
+        procedure_code=part(svc01, 1, component),
+        modifiers=svc01.str.split(component).list.slice(2, 4).list.eval(pl.element().filter(pl.element() != "")),
+        charge_amount=money(el(2)),
+        paid_amount=money(el(3)),
+        revenue_code=el(4),
+        units=number(el(5)).fill_null(1.0),
+        original_procedure_code=part(el(6), 1, component),
+    )
+    parts = [
+        first_per(line_rows, k, is_tag("DTM", "472"), d472=date8(el(2))),
+        first_per(line_rows, k, is_tag("DTM", "150"), d150=date8(el(2))),
+        first_per(line_rows, k, is_tag("DTM", "151"), service_date_to=date8(el(2))),
+        first_per(line_rows, k, is_tag("AMT", "B6"), allowed_amount=money(el(2))),
+        first_per(line_rows, k, is_tag("REF", "6R"), line_control_number=el(2)),
+    ]
+    for p in parts:
+        base = base.join(p, on=k, how="left")
+    return base.with_columns(
+        claim_key=claim_key(file_sha256, pl.col("claim_ordinal")),
+        service_date=pl.coalesce("d472", "d150"),
+    )
+
+
+def adjustments(rows: pl.DataFrame, file_sha256: str) -> pl.DataFrame:
+    """Every CAS reason/amount/quantity triplet (up to six per CAS), claim and line level."""
+    cas = rows.filter(is_tag("CAS") & pl.col("claim_ordinal").is_not_null())
+    triplets = [
+        cas.select("txn", "seg_index", "claim_ordinal", "line_number", "line_seq",
+                   triplet=pl.lit(t), group_code=el(1), reason_code=el(2 + 3 * t),
+                   amount=money(el(3 + 3 * t)), quantity=number(el(4 + 3 * t)))
+        for t in range(CAS_TRIPLETS)
+    ]
+    return (
+        pl.concat(triplets)
+        .filter(pl.col("reason_code").is_not_null())
+        .sort("seg_index", "triplet")
+        .with_columns(claim_key=claim_key(file_sha256, pl.col("claim_ordinal")))
+    )
+
+
+def remarks(rows: pl.DataFrame, file_sha256: str) -> pl.DataFrame:
+    """RARCs: LQ*HE on lines; MIA and MOA remark elements on claims."""
+    in_claim = rows.filter(pl.col("claim_ordinal").is_not_null())
+
+    def from_elements(tag: str, positions: tuple[int, ...]) -> list[pl.DataFrame]:
+        seg = in_claim.filter(is_tag(tag))
+        return [seg.select("txn", "seg_index", "claim_ordinal", line_number=pl.lit(None, pl.Int64),
+                           pos=pl.lit(i), remark_code=el(i), source_segment=pl.lit(tag)) for i in positions]
+
+    lq = in_claim.filter(is_tag("LQ", "HE")).select(
+        "txn", "seg_index", "claim_ordinal", "line_number", pos=pl.lit(2), remark_code=el(2), source_segment=pl.lit("LQ"))
+    frames = [lq] + from_elements("MIA", MIA_REMARKS) + from_elements("MOA", MOA_REMARKS)
+    return (
+        pl.concat(frames)
+        .filter(pl.col("remark_code").is_not_null())
+        .sort("seg_index", "pos")
+        .with_columns(claim_key=claim_key(file_sha256, pl.col("claim_ordinal")))
+    )
+
+
+def provider_adjustments(rows: pl.DataFrame, pay: pl.DataFrame, component: str) -> pl.DataFrame:
+    """Every PLB reason/amount pair (PLB03/04 .. PLB13/14); reason composites are reason:reference."""
+    plb = rows.filter(is_tag("PLB"))
+    pairs = [
+        plb.select("txn", "seg_index", pair=pl.lit(p), payee_npi=el(1), fiscal_period_date=date8(el(2)),
+                   reason_code=part(el(3 + 2 * p), 0, component), reference=part(el(3 + 2 * p), 1, component),
+                   amount=money(el(4 + 2 * p)))
+        for p in range(PLB_PAIRS)
+    ]
+    return (
+        pl.concat(pairs)
+        .filter(pl.col("reason_code").is_not_null() | pl.col("amount").is_not_null())
+        .sort("seg_index", "pair")
+        .join(pay.select("txn", "transaction_hash", "transaction_control_number"), on="txn", how="left")
+    )

@@ -1,0 +1,164 @@
+"""Envelope context, transaction-set boundaries, structural rejection and content hashes.
+
+Every segment learns which interchange (ISA13), group (GS06, GS08) and transaction set it
+belongs to by forward-filling markers, so no loop walks the segments. A transaction set is
+rejected as a unit (quarantined) when it is structurally broken: no SE (truncated), segment
+ids that are not X12 ids, or a transaction type this reader does not load. Envelope counts
+and control numbers that disagree are reported as findings, never rejected, because real
+senders get them wrong all the time.
+"""
+from __future__ import annotations
+
+import hashlib
+
+import polars as pl
+
+from claimback.x12.fields import el
+from claimback.x12.tokenize import Delimiters
+
+ENVELOPE_TAGS = ("ISA", "GS", "GE", "IEA", "TA1")
+SUPPORTED_TYPES = ("835", "837")
+_TAG_PATTERN = r"^[A-Z][A-Z0-9]{1,2}$"
+
+
+def with_context(seg: pl.DataFrame) -> pl.DataFrame:
+    """Add envelope columns and `txn` (1.. per ST in the run; 0 outside a transaction set)."""
+    tag = pl.col("tag")
+    st_count = (tag == "ST").cum_sum()
+    after_se = tag.shift(1) == "SE"
+    txn = (
+        pl.when(tag == "ST").then(st_count)
+        .when(tag.is_in(ENVELOPE_TAGS) | after_se).then(0)
+        .otherwise(None)
+        .forward_fill()
+        .fill_null(0)
+    )
+
+    def carry(tag_name: str, i: int) -> pl.Expr:
+        return pl.when(tag == tag_name).then(el(i)).otherwise(None).forward_fill()
+
+    return seg.with_columns(
+        txn=txn,
+        isa_seq=(tag == "ISA").cum_sum(),
+        gs_seq=(tag == "GS").cum_sum(),
+        isa13=carry("ISA", 13),
+        isa06=carry("ISA", 6),
+        isa08=carry("ISA", 8),
+        gs02=carry("GS", 2),
+        gs03=carry("GS", 3),
+        gs04=carry("GS", 4),
+        gs06=carry("GS", 6),
+        gs08=carry("GS", 8),
+    )
+
+
+def transactions(ctx: pl.DataFrame) -> pl.DataFrame:
+    """One row per transaction set with its header/trailer values and any structural error."""
+    rows = ctx.filter(pl.col("txn") > 0)
+    tag = pl.col("tag")
+    info = rows.group_by("txn", maintain_order=True).agg(
+        first_seg=pl.col("seg_index").first(),
+        offset=pl.col("offset").first(),
+        segments=pl.len(),
+        st01=el(1).first(),
+        st02=el(2).first(),
+        st03=el(3).first(),
+        last_tag=tag.last(),
+        se01=el(1).filter(tag == "SE").last(),
+        se02=el(2).filter(tag == "SE").last(),
+        bad_tags=(~tag.str.contains(_TAG_PATTERN)).sum(),
+        first_bad=pl.col("seg_index").filter(~tag.str.contains(_TAG_PATTERN)).first(),
+        isa13=pl.col("isa13").first(),
+        isa06=pl.col("isa06").first(),
+        isa08=pl.col("isa08").first(),
+        gs02=pl.col("gs02").first(),
+        gs03=pl.col("gs03").first(),
+        gs04=pl.col("gs04").first(),
+        gs06=pl.col("gs06").first(),
+        gs08=pl.col("gs08").first(),
+        gs_seq=pl.col("gs_seq").first(),
+    )
+    error = (
+        pl.when(pl.col("last_tag") != "SE")
+        .then(pl.lit("transaction set is truncated: no SE trailer before the next envelope segment or end of file"))
+        .when(pl.col("bad_tags") > 0)
+        .then(pl.format("transaction set contains {} segment(s) whose id is not a valid X12 segment id "
+                        "(first at segment {})", pl.col("bad_tags"), pl.col("first_bad") + 1))
+        .when(~pl.col("st01").is_in(SUPPORTED_TYPES) | pl.col("st01").is_null())
+        .then(pl.format("unsupported transaction set type '{}' (this reader loads 835 and 837)",
+                        pl.col("st01").fill_null("")))
+        .otherwise(None)
+    )
+    return info.with_columns(error=error, location=location_expr("st02", "first_seg", "offset"))
+
+
+def location_expr(st02: str, seg_index: str, offset: str) -> pl.Expr:
+    """"ISA 000000001 / ST 0001, segment 14, byte 2310" (segments counted from 1 in the file)."""
+    return pl.format(
+        "ISA {} / ST {}, segment {}, byte {}",
+        pl.col("isa13").fill_null("-"), pl.col(st02).fill_null("-"),
+        pl.col(seg_index) + 1, pl.col(offset),
+    )
+
+
+def transaction_hashes(ctx: pl.DataFrame, delims: Delimiters) -> pl.DataFrame:
+    """sha256 (first 32 hex) of each transaction set's content without ST/SE and envelope.
+
+    Segments are re-joined with canonical delimiters (* : ^ ~) so the same remit
+    re-delivered with other delimiters, line breaks or control numbers hashes the same.
+    """
+    body = ctx.filter((pl.col("txn") > 0) & ~pl.col("tag").is_in(("ST", "SE")))
+    canon = pl.col("e").list.join("*")
+    if delims.component != ":":
+        canon = canon.str.replace_all(delims.component, ":", literal=True)
+    if delims.repetition and delims.repetition != "^":
+        canon = canon.str.replace_all(delims.repetition, "^", literal=True)
+    joined = body.group_by("txn", maintain_order=True).agg(canon.str.join("~").alias("content"))
+    txns = joined["txn"].to_list()
+    hashes = [hashlib.sha256(c.encode("utf-8")).hexdigest()[:32] for c in joined["content"].to_list()]
+    empty = hashlib.sha256(b"").hexdigest()[:32]
+    out = pl.DataFrame({"txn": txns, "transaction_hash": hashes}, schema={"txn": pl.Int64, "transaction_hash": pl.String})
+    every = ctx.filter(pl.col("txn") > 0).select(pl.col("txn").unique())
+    return every.join(out, on="txn", how="left").with_columns(pl.col("transaction_hash").fill_null(empty))
+
+
+def envelope_findings(ctx: pl.DataFrame, txns: pl.DataFrame) -> pl.DataFrame:
+    """SE01/GE01/IEA01 counts and ST/SE, GS/GE, ISA/IEA control numbers that disagree."""
+    tag = pl.col("tag")
+    se = txns.filter(pl.col("last_tag") == "SE")
+    st_findings = pl.concat([
+        se.filter(pl.col("se01") != pl.col("segments").cast(pl.String)).select(
+            "txn", "location", rule=pl.lit("se_count"), severity=pl.lit("warning"),
+            message=pl.format("SE01 says {} segments but the transaction set has {}", pl.col("se01"), pl.col("segments"))),
+        se.filter(pl.col("se02") != pl.col("st02")).select(
+            "txn", "location", rule=pl.lit("control_number"), severity=pl.lit("warning"),
+            message=pl.format("SE02 {} does not match ST02 {}", pl.col("se02"), pl.col("st02"))),
+    ])
+    sts_per_group = ctx.filter(tag == "ST").group_by("gs_seq").agg(n_st=pl.len())
+    gs_per_isa = ctx.filter(tag == "GS").group_by("isa_seq").agg(n_gs=pl.len())
+    where = pl.format("ISA {}, segment {}, byte {}", pl.col("isa13").fill_null("-"), pl.col("seg_index") + 1, pl.col("offset"))
+    ge = ctx.filter(tag == "GE").join(sts_per_group, on="gs_seq", how="left").with_columns(
+        pl.col("n_st").fill_null(0), ge01=el(1), ge02=el(2))
+    iea = ctx.filter(tag == "IEA").join(gs_per_isa, on="isa_seq", how="left").with_columns(
+        pl.col("n_gs").fill_null(0), iea01=el(1), iea02=el(2))
+    env = pl.concat([
+        ge.filter(pl.col("ge01").cast(pl.Int64, strict=False) != pl.col("n_st")).select(
+            location=where, rule=pl.lit("ge_count"), severity=pl.lit("warning"),
+            message=pl.format("GE01 says {} transaction sets but the group has {}", pl.col("ge01"), pl.col("n_st"))),
+        ge.filter(pl.col("ge02").str.strip_chars("0") != pl.col("gs06").str.strip_chars("0")).select(
+            location=where, rule=pl.lit("control_number"), severity=pl.lit("warning"),
+            message=pl.format("GE02 {} does not match GS06 {}", pl.col("ge02"), pl.col("gs06"))),
+        iea.filter(pl.col("iea01").cast(pl.Int64, strict=False) != pl.col("n_gs")).select(
+            location=where, rule=pl.lit("iea_count"), severity=pl.lit("warning"),
+            message=pl.format("IEA01 says {} functional groups but the interchange has {}", pl.col("iea01"), pl.col("n_gs"))),
+        iea.filter(pl.col("iea02").str.strip_chars("0") != pl.col("isa13").str.strip_chars("0")).select(
+            location=where, rule=pl.lit("control_number"), severity=pl.lit("warning"),
+            message=pl.format("IEA02 {} does not match ISA13 {}", pl.col("iea02"), pl.col("isa13"))),
+    ])
+    stray = ctx.filter((pl.col("txn") == 0) & ~tag.is_in(ENVELOPE_TAGS) & (tag != "SE"))
+    if stray.height:
+        env = pl.concat([env, stray.group_by(pl.lit(1)).agg(
+            location=where.first(), n=pl.len()).select(
+            "location", rule=pl.lit("segment_outside_transaction"), severity=pl.lit("warning"),
+            message=pl.format("{} segment(s) outside any ST..SE transaction set were ignored", pl.col("n")))])
+    return st_findings, env

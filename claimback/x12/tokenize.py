@@ -1,0 +1,134 @@
+"""Split X12 text into a Polars frame of segments, one row per segment, elements as a list.
+
+Delimiters are per file (often per interchange) and are read from the ISA by walking its 16
+element separators, because real ISAs are not always fixed width. The segment terminator is
+the character after ISA16; a line break there may precede the real terminator
+("...*^\\n~GS|"), or may itself be the terminator (one segment per line, possibly indented).
+Files that start at GS or ST (no ISA) get their delimiters from that first segment.
+
+Tokenizing is vectorised: the text is split on the terminator and each segment on the
+element separator by Polars string kernels, never by a Python loop per segment.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import polars as pl
+
+_WS = " \t\r\n\x00"
+_ISA_RE = re.compile(r"(?:^|(?<=[^A-Za-z0-9]))ISA([^A-Za-z0-9\s])")
+_HEAD_RE = re.compile(r"(?:^|(?<=[^A-Za-z0-9]))(?:GS([^A-Za-z0-9\s])[A-Z]{2}|ST([^A-Za-z0-9\s])\d{3})")
+
+
+@dataclass(frozen=True)
+class Delimiters:
+    element: str
+    component: str
+    segment: str  # "\n" when each line is a segment
+    repetition: str | None  # ISA11 in 5010; None in 4010 ("U") or when unknown
+
+
+@dataclass(frozen=True)
+class Run:
+    """A stretch of the file that shares one set of delimiters (one or more interchanges)."""
+
+    offset: int  # character offset of the run in the decoded text
+    text: str
+    delimiters: Delimiters
+
+
+def isa_delimiters(text: str, start: int) -> tuple[Delimiters, int] | None:
+    """Delimiters of the ISA at `start`, and the offset just past its terminator."""
+    el = text[start + 3] if len(text) > start + 3 else ""
+    if not el or el.isalnum() or el.isspace():
+        return None
+    pos = start
+    for _ in range(16):
+        pos = text.find(el, pos + 1)
+        if pos < 0 or pos - start > 200:  # an ISA is ~106 characters; far beyond is not an ISA
+            return None
+    if len(text) <= pos + 1:
+        return None
+    component = text[pos + 1]
+    seg, end = _terminator_after(text, pos + 2)
+    fields = text[start:pos].split(el)
+    version = fields[12].strip() if len(fields) > 12 else ""
+    rep = fields[11].strip() if len(fields) > 11 else ""
+    repetition = rep if (len(rep) == 1 and not rep.isalnum() and version >= "00501") else None
+    return Delimiters(el, component, seg, repetition), end
+
+
+def _terminator_after(text: str, k: int) -> tuple[str, int]:
+    """The segment terminator that starts at text[k], skipping a line break placed before it."""
+    if k >= len(text):
+        return "~", k
+    c = text[k]
+    if c not in "\r\n":
+        return c, k + 1
+    j = k
+    while j < len(text) and text[j] in _WS:
+        j += 1
+    if j < len(text) and not text[j].isalnum():
+        return text[j], j + 1
+    return "\n", j
+
+
+def headless_delimiters(text: str) -> tuple[Delimiters, int] | None:
+    """Delimiters of a file that starts at GS or ST (no ISA), and where that segment starts."""
+    m = _HEAD_RE.search(text)
+    if not m:
+        return None
+    el = m.group(1) or m.group(2)
+    k = m.start() + 3
+    while k < len(text) and (text[k].isalnum() or text[k] in (el, " ", ".", "-")):
+        k += 1
+    seg, _ = _terminator_after(text, k)
+    comp = ":"
+    cm = re.search(re.escape(el) + r"(?:HC|AD|ER|IV|NU|WK|ABK|ABF|BK|BF)([^A-Za-z0-9\s])", text)
+    if cm and cm.group(1) not in (el, seg):
+        comp = cm.group(1)
+    return Delimiters(el, comp, seg, None), m.start()
+
+
+def split_runs(text: str, max_chars: int = 8_000_000) -> list[Run]:
+    """Cut the text into runs at interchange boundaries.
+
+    A new run starts where the delimiters change, and (so large files are processed in
+    bounded memory) once a run exceeds `max_chars`. Empty when no X12 header is found.
+    """
+    starts = []
+    for m in _ISA_RE.finditer(text):
+        found = isa_delimiters(text, m.start())
+        if found:
+            starts.append((m.start(), found[0]))
+    if not starts:
+        head = headless_delimiters(text)
+        if head is None:
+            return []
+        delims, at = head
+        return [Run(at, text[at:], delims)]
+    runs: list[Run] = []
+    run_start, run_delims = starts[0]
+    for pos, delims in starts[1:]:
+        if delims != run_delims or pos - run_start > max_chars:
+            runs.append(Run(run_start, text[run_start:pos], run_delims))
+            run_start, run_delims = pos, delims
+    runs.append(Run(run_start, text[run_start:], run_delims))
+    return runs
+
+
+def segment_frame(run: Run, first_index: int = 0) -> pl.DataFrame:
+    """One row per segment: seg_index, offset (character), tag, e (list of elements, e[0] = tag)."""
+    d = run.delimiters
+    raw = pl.Series("segment", [run.text]).str.split(d.segment).explode()
+    frame = pl.DataFrame({"segment": raw}).with_columns(
+        offset=(pl.col("segment").str.len_chars() + len(d.segment)).cum_sum().shift(1, fill_value=0)
+        + run.offset
+    )
+    frame = frame.with_columns(pl.col("segment").str.strip_chars(_WS)).filter(pl.col("segment") != "")
+    frame = frame.with_columns(e=pl.col("segment").str.split(d.element)).drop("segment")
+    return frame.with_columns(
+        seg_index=pl.int_range(first_index, first_index + pl.len(), dtype=pl.Int64),
+        tag=pl.col("e").list.first(),
+    ).select("seg_index", "offset", "tag", "e")
