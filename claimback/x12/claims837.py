@@ -85,15 +85,11 @@ def _inherit(claims: pl.DataFrame, hl: pl.DataFrame) -> pl.DataFrame:
     """Each claim's party values from its HL, the parent HL and the grandparent HL."""
     # HL02 names the parent by HL01; ids may repeat in sloppy files, so take the nearest earlier one
     link = hl.select("txn", "hl_seq", "hl_id", "parent_id").sort("hl_seq")
-    targets = link.select("txn", parent_id="hl_id", parent_seq="hl_seq", grand_id="parent_id").sort("parent_seq")
+    targets = link.select("txn", parent_id="hl_id", parent_seq="hl_seq").sort("parent_seq")
     parent = link.join_asof(targets, left_on="hl_seq", right_on="parent_seq", by=["txn", "parent_id"],
                             strategy="backward", allow_exact_matches=False, check_sortedness=False)
-    grand = parent.select("txn", "parent_seq", "grand_id").join_asof(
-        targets.select("txn", grand_id="parent_id", grand_seq="parent_seq"),
-        left_on="parent_seq", right_on="grand_seq", by=["txn", "grand_id"], strategy="backward",
-        allow_exact_matches=False)
-    chain = parent.select("hl_seq", "parent_seq").join(
-        grand.select("parent_seq", "grand_seq").unique("parent_seq"), on="parent_seq", how="left")
+    up = parent.select("hl_seq", "parent_seq")
+    chain = up.join(up.select(parent_seq="hl_seq", grand_seq="parent_seq"), on="parent_seq", how="left")
     values = hl.select("hl_seq", *_INHERITED)
     out = claims.join(chain, on="hl_seq", how="left")
     for level, key in (("own", "hl_seq"), ("par", "parent_seq"), ("gra", "grand_seq")):

@@ -47,6 +47,7 @@ class _Acc:
     loaded: int = 0
     quarantined: int = 0
     types: set = field(default_factory=set)
+    st_seen: int = 0
     clp_seen: int = 0
     clm_seen: int = 0
     segments_seen: int = 0
@@ -106,12 +107,13 @@ def _read_run(acc: _Acc, run: Run, sha: str) -> None:
     seg = segment_frame(run, acc.segments_seen)
     acc.segments_seen += seg.height
     tag = pl.col("tag")
-    ctx = with_context(seg).with_columns(
+    ctx = with_context(seg, acc.st_seen).with_columns(
         clp_ordinal=pl.when(tag == "CLP").then((tag == "CLP").cum_sum() + acc.clp_seen),
         clm_ordinal=pl.when(tag == "CLM").then((tag == "CLM").cum_sum() + acc.clm_seen),
     )
     acc.clp_seen += int((seg["tag"] == "CLP").sum())
     acc.clm_seen += int((seg["tag"] == "CLM").sum())
+    acc.st_seen += int((seg["tag"] == "ST").sum())
     txns = transactions(ctx).join(transaction_hashes(ctx, run.delimiters), on="txn", how="left")
     acc.types.update(t for t in txns["st01"].drop_nulls().to_list() if t in ("835", "837"))
     for row in txns.filter(pl.col("error").is_not_null()).select("location", "error").iter_rows():
@@ -204,7 +206,10 @@ def _finish(acc: _Acc, name: str, raw: bytes, encoding: str, sha: str | None = N
         extra = {"source_file": pl.lit(name), "file_sha256": pl.lit(sha)}
         if table == "quarantine":
             extra["detected_at"] = pl.lit(now)
-        tables[table] = schema.conform(pl.concat(frames, how="diagonal_relaxed").with_columns(**extra), table)
+        frame = pl.concat(frames, how="diagonal_relaxed").with_columns(**extra)
+        if "txn" in frame.columns:
+            frame = frame.rename({"txn": "transaction_ordinal"}, strict=False)
+        tables[table] = schema.conform(frame, table)
     types = sorted(acc.types)
     file_type = {0: "unknown", 1: types[0] if types else "unknown"}.get(len(types), "mixed")
     return ParsedFile(tables=tables, file_sha256=sha, file_type=file_type, transactions=acc.loaded,

@@ -93,7 +93,7 @@ def claims(rows: pl.DataFrame, pay: pl.DataFrame, file_sha256: str) -> pl.DataFr
     )
     parts = [
         first_per(claim_rows, k, is_tag("REF", "F8"), original_payer_claim_control_number=el(2)),
-        first_per(claim_rows, k, is_tag("NM1", "82"), rendering_npi=el(9)),
+        first_per(claim_rows, k, is_tag("NM1", "82"), rendering_npi=pl.when(el(8) == "XX").then(el(9))),
         first_per(claim_rows, k, is_tag("NM1", "QC"), patient_last_name=el(3), patient_first_name=el(4), qc_member=el(9)),
         first_per(claim_rows, k, is_tag("NM1", "IL"), il_member=el(9)),
         first_per(claim_rows, k, is_tag("DTM", "232"), statement_from=date8(el(2))),

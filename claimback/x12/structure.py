@@ -21,10 +21,11 @@ SUPPORTED_TYPES = ("835", "837")
 _TAG_PATTERN = r"^[A-Z][A-Z0-9]{1,2}$"
 
 
-def with_context(seg: pl.DataFrame) -> pl.DataFrame:
-    """Add envelope columns and `txn` (1.. per ST in the run; 0 outside a transaction set)."""
+def with_context(seg: pl.DataFrame, sets_before: int = 0) -> pl.DataFrame:
+    """Add envelope columns and `txn`: the 1-based position of the row's transaction set (ST)
+    in the file (`sets_before` ST segments precede this run), 0 outside any transaction set."""
     tag = pl.col("tag")
-    st_count = (tag == "ST").cum_sum()
+    st_count = (tag == "ST").cum_sum() + sets_before
     after_se = tag.shift(1) == "SE"
     txn = (
         pl.when(tag == "ST").then(st_count)
