@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import secrets
 import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -24,6 +25,7 @@ from claimback.lake import Lake
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "claimback.duckdb"
+DEIDENTIFIED_NAME = "claimback_deidentified.duckdb"
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -92,6 +94,70 @@ def _create_views(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> list[str]:
             first = next(iter(errors))
             raise PublishError(f"sql/{first} failed: {errors[first]}")
     return created
+
+
+# Columns that identify a patient. Names and dates of birth are dropped from the de-identified
+# views; member IDs become keyed hashes, so claims of one member can still be grouped.
+PHI_DROPPED = ("patient_last_name", "patient_first_name", "patient_birth_date")
+PHI_HASHED = ("member_id", "subscriber_member_id")
+
+
+def deidentify_key(warehouse: Path) -> str:
+    """The secret for keyed hashes: $CLAIMBACK_DEID_KEY, else a random key kept in the warehouse."""
+    if key := os.environ.get("CLAIMBACK_DEID_KEY"):
+        return key
+    path = warehouse / ".deidentify.key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def _deidentified_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    columns = [r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'src' AND table_name = ? "
+        "ORDER BY ordinal_position", [table]).fetchall()]
+    select = []
+    for column in columns:
+        if column in PHI_DROPPED:
+            continue
+        if column in PHI_HASHED:  # $1 is the key: a parameter, never written into the file
+            select.append(f'CASE WHEN "{column}" IS NULL THEN NULL ELSE sha256($1 || "{column}") END AS "{column}"')
+        else:
+            select.append(f'"{column}"')
+    return ", ".join(select)
+
+
+def publish_deidentified(warehouse: Path, sql_dir: Path | None = None) -> Path:
+    """`claimback_deidentified.duckdb`: the published tables with no names, no birth dates and
+    member IDs replaced by keyed hashes, for sharing outside the billing team. Built aside and
+    swapped in like the main file; the hashing key never enters it."""
+    source = warehouse / DATABASE_NAME
+    target = warehouse / DEIDENTIFIED_NAME
+    key = deidentify_key(warehouse)
+    tmp = warehouse / f".{DEIDENTIFIED_NAME}.{os.getpid()}.tmp"
+    tmp.unlink(missing_ok=True)
+    try:
+        with duckdb.connect(str(tmp)) as con:
+            literal = str(source).replace("'", "''")
+            con.execute(f"ATTACH '{literal}' AS src (READ_ONLY)")
+            tables = [r[0] for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'src' "
+                "AND table_type = 'BASE TABLE'").fetchall()]
+            for table in tables:
+                select = _deidentified_select(con, table)
+                con.execute(f'CREATE TABLE main."{table}" AS SELECT {select} FROM src."{table}"',
+                            [key] if "$1" in select else None)
+            con.execute("DETACH src")
+            if sql_dir:
+                _create_views(con, sql_dir)
+            con.execute("CHECKPOINT")
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
 
 
 def _write_publish_info(con: duckdb.DuckDBPyConnection, counts: dict[str, int], as_of: date | None) -> None:

@@ -1,0 +1,33 @@
+"""The data-quality suites: NPI check digits, balancing, sentences analysts read."""
+from __future__ import annotations
+
+import polars as pl
+
+from claimback import quality, schema
+
+
+def test_npi_check_digit():
+    npis = pl.DataFrame({"npi": ["1234567893", "1234567890", "123456789", None, "1932102084"]})
+    valid = npis.select(quality.npi_is_valid(pl.col("npi")))["npi"].to_list()
+    assert valid == [True, False, False, None, True]
+
+
+def test_claim_balance_flags_the_unbalanced_claim():
+    claims = schema.conform(pl.DataFrame({
+        "claim_key": ["a", "b"], "charge_amount": [100.0, 100.0], "paid_amount": [80.0, 50.0]}), "remit_claims")
+    adj = schema.conform(pl.DataFrame({
+        "claim_key": ["a", "b"], "group_code": ["CO", "CO"], "reason_code": ["45", "45"], "amount": [20.0, 10.0]}),
+        "remit_adjustments")
+    assert quality.claim_balance(claims, adj)["imbalance"].to_list() == [0.0, 40.0]
+
+
+def test_suite_reports_sentences_with_counts():
+    claims = schema.conform(pl.DataFrame({
+        "claim_key": ["a", "a", None], "patient_control_number": ["1", "2", "3"]}), "remit_claims")
+    adj = schema.empty("remit_adjustments")
+    suites = quality.remit_structure(claims, adj)
+    claims_suite = suites[0]
+    assert not claims_suite.success
+    sentences = [o.sentence for o in claims_suite.outcomes]
+    assert "claim_key is present on 2 of 3 remit claims" in sentences
+    assert suites[1].success  # an empty table passes: nothing is wrong with it

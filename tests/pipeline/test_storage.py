@@ -1,0 +1,141 @@
+"""The lake and the published DuckDB file: atomic writes, owner-only files, analysts never blocked."""
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from claimback import schema
+from claimback.inbox import InboxError, scan
+from claimback.lake import Lake, write_parquet_atomic
+from claimback.publish import DATABASE_NAME, PublishError, publish
+
+
+def _claims(n: int) -> pl.DataFrame:
+    return schema.conform(pl.DataFrame({
+        "claim_key": [f"k{i}" for i in range(n)],
+        "patient_control_number": [f"PCN{i}" for i in range(n)],
+        "charge_amount": [100.0 + i for i in range(n)],
+    }), "remit_claims")
+
+
+def test_atomic_write_leaves_no_temporary_files_and_is_owner_only(tmp_path):
+    target = write_parquet_atomic(_claims(3), tmp_path / "t" / "remit_claims.parquet")
+    assert pl.read_parquet(target).height == 3
+    assert sorted(p.name for p in target.parent.iterdir()) == ["remit_claims.parquet"]
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_failed_write_keeps_the_previous_file(tmp_path):
+    target = write_parquet_atomic(_claims(2), tmp_path / "remit_claims.parquet")
+
+    class Boom(pl.DataFrame):
+        def write_parquet(self, *a, **k):
+            raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        write_parquet_atomic(Boom(_claims(5)), target)
+    assert pl.read_parquet(target).height == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["remit_claims.parquet"]
+
+
+def test_publish_builds_tables_views_and_money_types(tmp_path):
+    lake = Lake(tmp_path)
+    lake.write_current("remit_claims", _claims(4))
+    sql = tmp_path / "sql"
+    sql.mkdir()
+    (sql / "b_uses_a.sql").write_text("-- question b\nCREATE OR REPLACE VIEW b AS SELECT * FROM a;")
+    (sql / "a.sql").write_text("-- question a\nCREATE OR REPLACE VIEW a AS SELECT claim_key FROM remit_claims;")
+    published = publish(lake, sql)
+    assert published.tables["remit_claims"] == 4
+    assert set(published.views) == {"a", "b_uses_a"}
+    with duckdb.connect(str(published.path), read_only=True) as con:
+        assert con.sql("SELECT count(*) FROM b").fetchone()[0] == 4
+        types = dict(con.sql("SELECT column_name, data_type FROM information_schema.columns "
+                             "WHERE table_name = 'remit_claims'").fetchall())
+    assert types["charge_amount"] == "DECIMAL(12,2)"
+    assert types["patient_control_number"] == "VARCHAR"
+    assert stat.S_IMODE(published.path.stat().st_mode) == 0o600
+
+
+def test_broken_view_fails_the_publish_and_keeps_the_previous_file(tmp_path):
+    lake = Lake(tmp_path)
+    lake.write_current("remit_claims", _claims(1))
+    first = publish(lake, None)
+    sql = tmp_path / "sql"
+    sql.mkdir()
+    (sql / "bad.sql").write_text("CREATE VIEW bad AS SELECT nope FROM nowhere;")
+    with pytest.raises(PublishError, match="bad.sql"):
+        publish(lake, sql)
+    assert duckdb.connect(str(first.path), read_only=True).sql("SELECT count(*) FROM remit_claims").fetchone()[0] == 1
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".claimback")] == []
+
+
+def test_open_analyst_connection_neither_blocks_publish_nor_sees_a_partial_file(tmp_path):
+    """An analyst holds a read-only connection (another process) while the pipeline republishes."""
+    lake = Lake(tmp_path)
+    lake.write_current("remit_claims", _claims(3))
+    publish(lake, None)
+    db = tmp_path / DATABASE_NAME
+    analyst = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import duckdb, sys
+        con = duckdb.connect({str(db)!r}, read_only=True)
+        print(con.sql("SELECT count(*) FROM remit_claims").fetchone()[0], flush=True)
+        sys.stdin.readline()   # keep the connection open until told
+        print(con.sql("SELECT count(*) FROM remit_claims").fetchone()[0], flush=True)
+    """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert analyst.stdout.readline().strip() == "3"
+        lake.write_current("remit_claims", _claims(7))
+        publish(lake, None)  # must not raise or wait on the analyst's lock
+        analyst.stdin.write("\n")
+        analyst.stdin.flush()
+        # The open connection still reads the complete previous snapshot.
+        assert analyst.stdout.readline().strip() == "3"
+    finally:
+        analyst.kill()
+        analyst.wait()
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.sql("SELECT count(*) FROM remit_claims").fetchone()[0] == 7
+
+
+def test_inbox_scan_skips_hidden_files_and_links_outside(tmp_path):
+    inbox = tmp_path / "inbox"
+    (inbox / "sub").mkdir(parents=True)
+    (inbox / "a.835").write_text("x")
+    (inbox / "sub" / "b.837").write_text("y")
+    (inbox / ".hidden").write_text("z")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("outside")
+    os.symlink(secret, inbox / "escape.835")
+    assert [f.name for f in scan(inbox)] == ["a.835", "sub/b.837"]
+    with pytest.raises(InboxError, match="does not exist"):
+        scan(tmp_path / "missing")
+
+
+def test_deidentified_file_has_no_names_birth_dates_or_raw_member_ids(tmp_path, monkeypatch):
+    from claimback.publish import publish_deidentified
+
+    monkeypatch.delenv("CLAIMBACK_DEID_KEY", raising=False)
+    lake = Lake(tmp_path)
+    claims = _claims(2).with_columns(
+        pl.Series("patient_last_name", ["DOE", "ROE"]), pl.Series("member_id", ["M123", "M123"]))
+    lake.write_current("remit_claims", claims)
+    publish(lake, None)
+    path = publish_deidentified(tmp_path)
+    with duckdb.connect(str(path), read_only=True) as con:
+        cols = [r[0] for r in con.sql("DESCRIBE remit_claims").fetchall()]
+        members = [r[0] for r in con.sql("SELECT member_id FROM remit_claims").fetchall()]
+        everything = " ".join(str(r) for r in con.sql("SELECT * FROM duckdb_views()").fetchall())
+    assert "patient_last_name" not in cols and "member_id" in cols
+    assert members[0] == members[1] and members[0] != "M123" and len(members[0]) == 64
+    key = (tmp_path / ".deidentify.key").read_text()
+    assert key not in everything
+    assert b"M123" not in path.read_bytes() and b"DOE" not in path.read_bytes()
