@@ -143,7 +143,7 @@ def find_clusters(
         "cluster_id", "claim_key", "patient_control_number", "status"
     ).sort("cluster_id", "patient_control_number", "claim_key")
     return (
-        conform(clusters.sort("payer_name", "signature"), "trend_clusters"),
+        conform(clusters.sort("payer_name", "payer_id", "signature"), "trend_clusters"),
         conform(member_rows, "trend_cluster_claims"),
     )
 

@@ -1,0 +1,248 @@
+"""The building blocks every claimback packet is made of, so all packets look alike.
+
+Styles, a header block, a key-value table, a claims table, a checklist and an atomic PDF
+writer on reportlab's platypus. Packets (trend form, Level I, Level II) only decide WHAT
+goes on the page; how it looks lives here once.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_LEFT
+from reportlab.lib.pagesizes import LETTER
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import inch
+from reportlab.platypus import (
+    Flowable,
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+PAGE_SIZE = LETTER
+MARGIN = 0.7 * inch
+CONTENT_WIDTH = PAGE_SIZE[0] - 2 * MARGIN
+FILL_IN = "(fill in)"
+ACCENT = colors.HexColor("#1F3A5F")
+LIGHT = colors.HexColor("#E8EEF5")
+GRID = colors.HexColor("#9AA9BC")
+
+
+@cache
+def styles() -> dict[str, ParagraphStyle]:
+    """Named paragraph styles shared by every packet."""
+    base = getSampleStyleSheet()
+    body = ParagraphStyle("body", parent=base["BodyText"], fontName="Helvetica", fontSize=9.5,
+                          leading=12.5, alignment=TA_LEFT, spaceAfter=4)
+    return {
+        "title": ParagraphStyle("title", parent=base["Title"], fontName="Helvetica-Bold",
+                                fontSize=16, leading=20, textColor=ACCENT, alignment=TA_LEFT,
+                                spaceAfter=2),
+        "subtitle": ParagraphStyle("subtitle", parent=body, fontName="Helvetica-Bold",
+                                   fontSize=11, leading=14, spaceAfter=2),
+        "note": ParagraphStyle("note", parent=body, fontSize=8.5, leading=11,
+                               textColor=colors.HexColor("#4A4A4A")),
+        "section": ParagraphStyle("section", parent=body, fontName="Helvetica-Bold",
+                                  fontSize=10.5, leading=13, textColor=colors.white,
+                                  backColor=ACCENT, borderPadding=(3, 4, 3, 4),
+                                  spaceBefore=10, spaceAfter=6),
+        "body": body,
+        "label": ParagraphStyle("label", parent=body, fontName="Helvetica-Bold", fontSize=8.5,
+                                leading=11, spaceAfter=0),
+        "cell": ParagraphStyle("cell", parent=body, fontSize=8.5, leading=10.5, spaceAfter=0),
+        "small": ParagraphStyle("small", parent=body, fontSize=7.5, leading=9.5, spaceAfter=0),
+        "small_bold": ParagraphStyle("small_bold", parent=body, fontName="Helvetica-Bold",
+                                     fontSize=7.5, leading=9.5, spaceAfter=0,
+                                     textColor=colors.white),
+    }
+
+
+def text(value: object) -> str:
+    """A value as it reads on a form: ISO dates, money with two decimals, lists comma-joined."""
+    if value is None:
+        return ""
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()[:10]
+    if isinstance(value, Decimal):
+        return money(value)
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(text(v) for v in value if v is not None and v != "")
+    return str(value)
+
+
+def money(value: object) -> str:
+    if value is None or value == "":
+        return ""
+    return f"${Decimal(str(value)):,.2f}"
+
+
+def para(value: object, style: str = "body") -> Paragraph:
+    """A paragraph of plain text (escaped: claim data never becomes markup)."""
+    return Paragraph(escape(text(value)).replace("\n", "<br/>"), styles()[style])
+
+
+def header_block(title: str, subtitle: str | None = None, note: str | None = None) -> list[Flowable]:
+    """Form title, the addressee line, and a one-line instruction under a rule."""
+    flow: list[Flowable] = [para(title, "title")]
+    if subtitle:
+        flow.append(para(subtitle, "subtitle"))
+    if note:
+        flow.append(para(note, "note"))
+    rule = Table([[""]], colWidths=[CONTENT_WIDTH], rowHeights=[2])
+    rule.setStyle(TableStyle([("LINEBELOW", (0, 0), (-1, -1), 1.2, ACCENT)]))
+    flow += [rule, Spacer(1, 4)]
+    return flow
+
+
+def section(title: str) -> Paragraph:
+    return para(title, "section")
+
+
+def key_value_table(rows: Sequence[tuple[str, object]], label_width: float = 1.9 * inch) -> Table:
+    """Two columns: bold labels, wrapped values; empty values print as "(fill in)"."""
+    data = [
+        [para(label, "label"), para(text(value) or FILL_IN, "cell")]
+        for label, value in rows
+    ]
+    table = Table(data, colWidths=[label_width, CONTENT_WIDTH - label_width])
+    table.setStyle(TableStyle([
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("BACKGROUND", (0, 0), (0, -1), LIGHT),
+        ("GRID", (0, 0), (-1, -1), 0.4, GRID),
+        ("TOPPADDING", (0, 0), (-1, -1), 3),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+    ]))
+    return table
+
+
+def claims_table(
+    rows: Iterable[dict],
+    columns: Sequence[tuple[str, str, float]],
+    money_columns: Iterable[str] = (),
+) -> Table:
+    """One row per claim; `columns` are (key, header, relative width). Header repeats per page."""
+    money_columns = set(money_columns)
+    total = sum(width for _, _, width in columns)
+    widths = [CONTENT_WIDTH * width / total for _, _, width in columns]
+    data = [[para(header, "small_bold") for _, header, _ in columns]]
+    for row in rows:
+        data.append([
+            para(money(row.get(key)) if key in money_columns else text(row.get(key)), "small")
+            for key, _, _ in columns
+        ])
+    table = Table(data, colWidths=widths, repeatRows=1)
+    table.setStyle(TableStyle([
+        ("BACKGROUND", (0, 0), (-1, 0), ACCENT),
+        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, LIGHT]),
+        ("GRID", (0, 0), (-1, -1), 0.3, GRID),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+    ]))
+    return table
+
+
+def checklist(items: Iterable[str]) -> Flowable:
+    """Tick boxes (drawn cells, so they print on any font) with one item each."""
+    box = 0.14 * inch
+    data = [["", para(item, "cell")] for item in items]
+    table = Table(data, colWidths=[box + 10, CONTENT_WIDTH - box - 10])
+    table.setStyle(TableStyle([
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+    ]))
+    return _Checklist(table, box)
+
+
+class _Checklist(Flowable):
+    """The checklist table with an empty square drawn at the start of every row."""
+
+    def __init__(self, table: Table, box: float):
+        super().__init__()
+        self.table, self.box = table, box
+
+    def wrap(self, avail_width, avail_height):
+        self.width, self.height = self.table.wrap(avail_width, avail_height)
+        return self.width, self.height
+
+    def draw(self):
+        self.table.drawOn(self.canv, 0, 0)
+        row_tops = _row_tops(self.table)
+        self.canv.setStrokeColor(ACCENT)
+        self.canv.setLineWidth(0.8)
+        for top in row_tops:
+            self.canv.rect(2, top - self.box - 3, self.box, self.box, stroke=1, fill=0)
+
+
+def _row_tops(table: Table) -> list[float]:
+    tops, y = [], table._height
+    for height in table._rowHeights:
+        tops.append(y)
+        y -= height
+    return tops
+
+
+def signature_block(lines: Sequence[str] = ("Signature", "Printed name", "Date")) -> Flowable:
+    data = [[para(label, "label"), ""] for label in lines]
+    table = Table(data, colWidths=[1.4 * inch, 3.6 * inch], rowHeights=[22] * len(lines), hAlign="LEFT")
+    table.setStyle(TableStyle([
+        ("LINEBELOW", (1, 0), (1, -1), 0.6, colors.black),
+        ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+    ]))
+    return KeepTogether([Spacer(1, 8), table])
+
+
+def safe_name(identifier: object, prefix: str) -> str:
+    """A file name built from an id only: letters, digits, dash and underscore, bounded length.
+
+    Anything else (slashes, dots, spaces) becomes "_", so an id can never climb out of the
+    output folder; an id that sanitises to nothing falls back to a hash of itself.
+    """
+    raw = text(identifier)
+    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "_", raw).strip("_")[:80]
+    if not cleaned:
+        cleaned = hashlib.sha256(raw.encode()).hexdigest()[:16]
+    return f"{prefix}_{cleaned}"
+
+
+def build_pdf(path: Path, flowables: list[Flowable], title: str, footer: str) -> Path:
+    """Render to `path` atomically (temp file in the same folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def on_page(canvas, doc):
+        canvas.saveState()
+        canvas.setFont("Helvetica", 7.5)
+        canvas.setFillColor(colors.HexColor("#555555"))
+        canvas.drawString(MARGIN, 0.45 * inch, footer)
+        canvas.drawRightString(PAGE_SIZE[0] - MARGIN, 0.45 * inch, f"Page {doc.page}")
+        canvas.restoreState()
+
+    fd, tmp = tempfile.mkstemp(suffix=".pdf.tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        doc = SimpleDocTemplate(tmp, pagesize=PAGE_SIZE, leftMargin=MARGIN, rightMargin=MARGIN,
+                                topMargin=MARGIN, bottomMargin=0.8 * inch, title=title,
+                                author="claimback", invariant=1)
+        doc.build(flowables, onFirstPage=on_page, onLaterPages=on_page)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path

@@ -1,0 +1,86 @@
+"""Claim Trend Identification packets: the PDF says what the payer needs, the CSV lists every claim."""
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+from PIL import Image
+
+from claimback.forms import ProviderProfile, write_packets, write_trend_packet
+from claimback.schema import TREND_PACKETS
+from tests.forms.conftest import pdf_text, render_png
+
+
+def test_trend_packet_pdf_names_example_claim_payer_and_count(tmp_path, trend_case, provider):
+    denials, clusters, members = trend_case
+    cluster = clusters.filter(pl.col("status") == "flagged").row(0, named=True)
+    mine = members.filter(pl.col("cluster_id") == cluster["cluster_id"]).select("claim_key").join(
+        denials, on="claim_key")
+    pdf_path, csv_path = write_trend_packet(cluster, mine, provider, tmp_path)
+
+    png = render_png(pdf_path)
+    with Image.open(png) as image:
+        assert image.width > 500 and image.height > 700
+    text = pdf_text(pdf_path)
+    example = denials.filter(pl.col("claim_key") == cluster["example_claim_key"]).row(0, named=True)
+    assert example["patient_control_number"] in text
+    assert example["payer_claim_control_number"] in text
+    assert "COORDINATED CARE" in text
+    assert "Number of claims" in text and "23" in text
+    assert "CO-197 (N54)" in text
+    assert "1999999984" in text and "91-1234567" in text
+    assert "$3,450.00" in text  # dollars at stake: 23 x $150
+
+
+def test_trend_csv_lists_every_claim_without_patient_identity(tmp_path, trend_case, provider):
+    denials, clusters, members = trend_case
+    cluster = clusters.row(0, named=True)
+    mine = members.join(
+        denials.with_columns(pl.lit("DOE").alias("patient_last_name"), pl.lit("M123").alias("member_id")),
+        on="claim_key",
+    )
+    _, csv_path = write_trend_packet(cluster, mine, provider, tmp_path)
+    claims = pl.read_csv(csv_path, infer_schema_length=0)
+    assert claims.height == 23
+    assert set(claims["patient_control_number"]) == set(mine["patient_control_number"])
+    assert claims["reason_codes"].unique().to_list() == ["CO-197"]
+    assert claims["denied_amount"].unique().to_list() == ["150.00"]
+    raw = csv_path.read_text()
+    assert "DOE" not in raw and "M123" not in raw
+
+
+def test_write_packets_only_for_flagged_clusters(tmp_path, trend_case, provider):
+    denials, clusters, members = trend_case
+    emerging = clusters.with_columns(
+        pl.lit("TC-emerging").alias("cluster_id"), pl.lit("emerging").alias("status"))
+    packets = write_packets(pl.concat([clusters, emerging]), members, denials, provider, tmp_path,
+                            as_of=date(2026, 10, 31))
+    assert packets.schema == pl.Schema(TREND_PACKETS)
+    assert packets["cluster_id"].to_list() == clusters["cluster_id"].to_list()
+    row = packets.row(0, named=True)
+    assert row["claim_count"] == 23
+    assert Path(row["pdf_path"]).is_file() and Path(row["csv_path"]).is_file()
+    assert row["created_for_as_of"] == date(2026, 10, 31)
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".csv", ".pdf"]
+
+
+def test_file_names_cannot_escape_out_dir(tmp_path, trend_case):
+    denials, clusters, members = trend_case
+    cluster = dict(clusters.row(0, named=True), cluster_id="../../etc/passwd")
+    out = tmp_path / "packets"
+    pdf_path, csv_path = write_trend_packet(cluster, members.join(denials, on="claim_key"),
+                                            ProviderProfile(), out)
+    assert pdf_path.parent == out and csv_path.parent == out
+    assert pdf_path.name == "trend_etc_passwd.pdf"
+
+
+def test_unknown_provider_fields_print_fill_in(tmp_path, trend_case, caplog):
+    denials, clusters, members = trend_case
+    caplog.set_level(logging.DEBUG)
+    pdf_path, _ = write_trend_packet(clusters.row(0, named=True), members.join(denials, on="claim_key"),
+                                     ProviderProfile(npi="1999999984"), tmp_path)
+    text = pdf_text(pdf_path)
+    assert "(fill in)" in text and "1999999984" in text
+    assert not any("PCN" in record.getMessage() for record in caplog.records)
