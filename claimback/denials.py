@@ -1,0 +1,420 @@
+"""Which claims are denied now, why, and for how much: the `denials` table and its line detail.
+
+A denial is found from the adjustments, not from CLP02 (5010 allows CLP02=4 only for an unknown
+patient; a processed claim paid $0 is still 1/2/3). A claim or service line is denied when its
+charge is adjusted away by denying adjustments (`codes.classify` kind `denial`) and the payer paid
+little or nothing for it: the denied amount is at least what was paid. So $0 paid because the
+allowed amount went to deductible/coinsurance/copay (PR-1/2/3) is not a denial, contractual
+pricing (CO-45 and the like) is not a denial, and a line denied on an otherwise paid claim is
+(`denial_level` = line). Reversals (CLP02=22) are never denials; the latest adjudication of a
+claim (see `claimback.lifecycle`) decides whether it is denied now.
+
+Everything is Polars joins and group-bys over whole tables: a million claims take seconds.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from claimback import codes, lifecycle
+from claimback.schema import MONEY, conform
+
+DENIAL_KIND = "denial"
+
+# The adjudication-level table the publisher can write beside `denials` (one row per CLP), so the
+# analyst views can tell claims that were once denied and are paid now ("recovered").
+ADJUDICATIONS = {
+    "claim_id": pl.String,
+    "claim_key": pl.String,
+    "adjudication_seq": pl.Int64,
+    "adjudication_count": pl.Int64,
+    "is_latest": pl.Boolean,
+    "adjudication_kind": pl.String,  # original, reversal, readjudication
+    "is_reversal": pl.Boolean,
+    "is_reversed": pl.Boolean,
+    "remit_date": pl.Date,
+    "payer_name": pl.String,
+    "payer_id": pl.String,
+    "patient_control_number": pl.String,
+    "payer_claim_control_number": pl.String,
+    "claim_status_code": pl.String,
+    "charge_amount": MONEY,
+    "paid_amount": MONEY,
+    "is_denied": pl.Boolean,
+    "denied_amount": MONEY,
+    "primary_reason": pl.String,
+}
+
+RECOVERED = {
+    "claim_key": pl.String,  # latest (paying) adjudication
+    "claim_id": pl.String,
+    "patient_control_number": pl.String,
+    "payer_claim_control_number": pl.String,
+    "payer_name": pl.String,
+    "payer_id": pl.String,
+    "first_denied_remit_date": pl.Date,
+    "recovered_on": pl.Date,
+    "denied_amount": MONEY,  # at the last denied adjudication
+    "recovered_amount": MONEY,  # paid now minus paid at the last denied adjudication
+}
+
+_ZERO = pl.lit(0, dtype=MONEY)
+
+
+def _as_of(remit_claims: pl.DataFrame, as_of: dt.date | None) -> pl.DataFrame:
+    """Remits known on `as_of` (undated remits are kept: they are in the data, just undated)."""
+    if as_of is None:
+        return remit_claims
+    return remit_claims.filter(pl.col("remit_date").is_null() | (pl.col("remit_date") <= as_of))
+
+
+def _reason(group: str = "group_code", reason: str = "reason_code") -> pl.Expr:
+    return pl.concat_str(pl.col(group), pl.lit("-"), pl.col(reason))
+
+
+def denying_adjustments(remit_claims: pl.DataFrame, remit_adjustments: pl.DataFrame) -> pl.DataFrame:
+    """The classified adjustments of kind `denial` on non-reversal adjudications.
+
+    Keeps claim_key, line_number, group_code, reason_code, amount, `reason` ("CO-197") and the
+    code knowledge (category, fixable_by, suggested_route, carc_label).
+    """
+    adjudications = remit_claims.filter(~pl.col("is_reversal").fill_null(False)).select("claim_key")
+    adjustments = remit_adjustments.join(adjudications, on="claim_key", how="semi").select(
+        "claim_key", "line_number", "group_code", "reason_code", "amount"
+    )
+    return (
+        codes.classify(adjustments)
+        .filter(pl.col("adjustment_kind") == DENIAL_KIND)
+        .with_columns(reason=_reason(), amount=pl.col("amount").cast(MONEY))
+    )
+
+
+def _is_denied(denied: pl.Expr, paid: pl.Expr) -> pl.Expr:
+    """Charge adjusted away by denials with little or no payment: denied at least what was paid."""
+    return (denied > 0) & (denied >= paid.fill_null(0))
+
+
+def _denied_lines(denying: pl.DataFrame, remit_service_lines: pl.DataFrame) -> pl.DataFrame:
+    """Service lines whose denials outweigh their payment: claim_key, line_number, line amounts."""
+    by_line = (
+        denying.filter(pl.col("line_number").is_not_null())
+        .group_by("claim_key", "line_number")
+        .agg(line_denied=pl.col("amount").sum())
+    )
+    lines = remit_service_lines.select(
+        "claim_key", "line_number", "procedure_code", "paid_amount", "service_date"
+    )
+    return by_line.join(lines, on=["claim_key", "line_number"], how="left").filter(
+        _is_denied(pl.col("line_denied"), pl.col("paid_amount"))
+    )
+
+
+def adjudication_denials(
+    remit_claims: pl.DataFrame,
+    remit_service_lines: pl.DataFrame,
+    remit_adjustments: pl.DataFrame,
+    denying: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Per adjudication (non-reversal CLP): is it a denial, of how much, and why.
+
+    Columns: claim_key, is_denied, denied_amount, denial_level (claim|line), denied_lines,
+    line_count, reason_codes (largest first), primary_reason (with primary_group_code and
+    primary_reason_code), procedure_codes (of the denied lines), first_line_date. Adjudications with no
+    denial have is_denied false and zero denied_amount. Reversals are absent.
+    """
+    denying = denying_adjustments(remit_claims, remit_adjustments) if denying is None else denying
+    denied_lines = _denied_lines(denying, remit_service_lines)
+    claims = remit_claims.filter(~pl.col("is_reversal").fill_null(False)).select(
+        "claim_key", "paid_amount"
+    )
+    claim_level = (
+        denying.filter(pl.col("line_number").is_null())
+        .group_by("claim_key")
+        .agg(claim_denied=pl.col("amount").sum())
+        .join(claims, on="claim_key")
+        .filter(_is_denied(pl.col("claim_denied"), pl.col("paid_amount")))
+        .select("claim_key", "claim_denied")
+    )
+    # Only the adjustments that make the denial count toward its amount and reasons: claim-level
+    # ones when the claim itself is denied, and those on denied lines.
+    counted = pl.concat([
+        denying.join(claim_level, on="claim_key", how="semi").filter(pl.col("line_number").is_null()),
+        denying.join(denied_lines, on=["claim_key", "line_number"], how="semi"),
+    ])
+    reasons = (
+        counted.group_by("claim_key", "reason")
+        .agg(
+            reason_amount=pl.col("amount").sum(),
+            group_code=pl.col("group_code").first(),
+            reason_code=pl.col("reason_code").first(),
+        )
+        .sort(["claim_key", "reason_amount", "reason"], descending=[False, True, False])
+        .group_by("claim_key", maintain_order=True)
+        .agg(
+            reason_codes=pl.col("reason"),
+            denied_amount=pl.col("reason_amount").sum(),
+            primary_reason=pl.col("reason").first(),
+            primary_group_code=pl.col("group_code").first(),
+            primary_reason_code=pl.col("reason_code").first(),
+        )
+    )
+    line_summary = (
+        denied_lines.sort("claim_key", "line_number")
+        .group_by("claim_key", maintain_order=True)
+        .agg(
+            denied_lines=pl.len().cast(pl.Int64),
+            procedure_codes=pl.col("procedure_code").drop_nulls().unique(maintain_order=True),
+        )
+    )
+    line_counts = remit_service_lines.group_by("claim_key").agg(
+        line_count=pl.len().cast(pl.Int64), first_line_date=pl.col("service_date").min()
+    )
+    whole_claim = pl.col("claim_key").is_in(claim_level["claim_key"].implode()) | (
+        (pl.col("line_count") > 0) & (pl.col("denied_lines") == pl.col("line_count"))
+    )
+    return (
+        claims.select("claim_key")
+        .join(reasons, on="claim_key", how="left")
+        .join(line_summary, on="claim_key", how="left")
+        .join(line_counts, on="claim_key", how="left")
+        .with_columns(
+            is_denied=pl.col("denied_amount").is_not_null(),
+            denied_amount=pl.col("denied_amount").fill_null(_ZERO),
+            denied_lines=pl.col("denied_lines").fill_null(0),
+            line_count=pl.col("line_count").fill_null(0),
+            procedure_codes=pl.col("procedure_codes").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+        )
+        .with_columns(
+            denial_level=pl.when(~pl.col("is_denied"))
+            .then(None)
+            .when(whole_claim)
+            .then(pl.lit("claim"))
+            .otherwise(pl.lit("line"))
+        )
+    )
+
+
+def build_adjudications(
+    remit_claims: pl.DataFrame,
+    remit_service_lines: pl.DataFrame,
+    remit_adjustments: pl.DataFrame,
+    submitted_claims: pl.DataFrame | None = None,
+    as_of: dt.date | None = None,
+) -> pl.DataFrame:
+    """Every adjudication in claim order with its denial status (schema ADJUDICATIONS).
+
+    This is `lifecycle.adjudication_history` plus `is_denied`, `denied_amount` and
+    `primary_reason`; it is the `history` that `lifecycle.infer_level1_outcomes` needs.
+    """
+    remit_claims = _as_of(remit_claims, as_of)
+    history = lifecycle.adjudication_history(remit_claims, submitted_claims)
+    status = adjudication_denials(remit_claims, remit_service_lines, remit_adjustments)
+    return _with_status(history, status)
+
+
+def _with_status(history: pl.DataFrame, status: pl.DataFrame) -> pl.DataFrame:
+    joined = history.join(
+        status.select("claim_key", "is_denied", "denied_amount", "primary_reason"),
+        on="claim_key",
+        how="left",
+    ).with_columns(
+        is_denied=pl.col("is_denied").fill_null(False),
+        denied_amount=pl.col("denied_amount").fill_null(_ZERO),
+    )
+    return joined.select(
+        [pl.col(name).cast(dtype) for name, dtype in ADJUDICATIONS.items()]
+    )
+
+
+def _remark_lists(remit_remarks: pl.DataFrame, claim_keys: pl.DataFrame) -> pl.DataFrame:
+    """All RARCs of each claim (claim and line level), each once, sorted."""
+    return (
+        remit_remarks.join(claim_keys, on="claim_key", how="semi")
+        .drop_nulls("remark_code")
+        .group_by("claim_key")
+        .agg(remark_codes=pl.col("remark_code").unique().sort())
+    )
+
+
+def _submitted_fields(
+    remit_claims: pl.DataFrame, submitted_claims: pl.DataFrame | None, history: pl.DataFrame
+) -> pl.DataFrame:
+    """The matched 837's keys and provider fields per remit claim_key."""
+    schema = {
+        "claim_key": pl.String, "submitted_claim_key": pl.String, "billing_npi": pl.String,
+        "submitted_rendering_npi": pl.String, "place_of_service": pl.String,
+        "frequency_code": pl.String,
+    }
+    if submitted_claims is None or submitted_claims.height == 0:
+        return pl.DataFrame(schema=schema)
+    matches = lifecycle.match_claims(remit_claims, submitted_claims, history=history)
+    return matches.join(
+        submitted_claims.select(
+            submitted_claim_key="claim_key", billing_npi="billing_npi",
+            submitted_rendering_npi="rendering_npi", place_of_service="place_of_service",
+            frequency_code="frequency_code",
+        ),
+        on="submitted_claim_key",
+    ).select(pl.col("remit_claim_key").alias("claim_key"), *list(schema)[1:])
+
+
+def build_denials(
+    remit_claims: pl.DataFrame,
+    remit_service_lines: pl.DataFrame,
+    remit_adjustments: pl.DataFrame,
+    remit_remarks: pl.DataFrame,
+    submitted_claims: pl.DataFrame | None = None,
+    submitted_service_lines: pl.DataFrame | None = None,
+    as_of: dt.date | None = None,
+) -> pl.DataFrame:
+    """One row per claim whose latest adjudication (as of `as_of`) denies all or part of the charge.
+
+    Schema DENIALS. `claim_key` is the latest adjudication's; `first_remit_date` is the claim's
+    first adjudication; `category` comes from the primary CARC refined by the claim's RARCs.
+    `submitted_service_lines` is accepted for symmetry with the pipeline's inputs; the service
+    date comes from the remit's own lines (what the payer adjudicated), else the statement date.
+    """
+    del submitted_service_lines  # the remit lines carry what the payer adjudicated
+    remit_claims = _as_of(remit_claims, as_of)
+    history = lifecycle.adjudication_history(remit_claims, submitted_claims)
+    latest = history.filter(pl.col("is_latest") & ~pl.col("is_reversal"))
+    latest_keys = latest.select("claim_key")
+    latest_claims = remit_claims.join(latest_keys, on="claim_key", how="semi")
+    status = adjudication_denials(
+        latest_claims,
+        remit_service_lines.join(latest_keys, on="claim_key", how="semi"),
+        remit_adjustments.join(latest_keys, on="claim_key", how="semi"),
+    ).filter("is_denied")
+    claim_timeline = history.group_by("claim_id").agg(first_remit_date=pl.col("remit_date").min())
+    denied = (
+        status.join(latest.select("claim_key", "claim_id", "adjudication_count"), on="claim_key")
+        .join(claim_timeline, on="claim_id")
+        .join(
+            remit_claims.select(
+                "claim_key", "patient_control_number", "payer_claim_control_number",
+                "payer_name", "payer_id", "remit_date", "charge_amount", "paid_amount",
+                "statement_from", "rendering_npi",
+            ),
+            on="claim_key",
+        )
+        .join(_remark_lists(remit_remarks, status.select("claim_key")), on="claim_key", how="left")
+        .join(_submitted_fields(remit_claims, submitted_claims, history), on="claim_key", how="left")
+        .with_columns(
+            remark_codes=pl.col("remark_codes").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+            service_date=pl.coalesce("first_line_date", "statement_from"),
+            rendering_npi=pl.coalesce("rendering_npi", "submitted_rendering_npi"),
+        )
+    )
+    denied = denied.join(_primary_code_knowledge(denied), on="claim_key", how="left")
+    return conform(denied.sort("remit_date", "claim_key", nulls_last=True), "denials")
+
+
+def _primary_code_knowledge(denied: pl.DataFrame) -> pl.DataFrame:
+    """Category, who fixes it and the suggested route, from the primary group-CARC and the RARCs.
+
+    `codes.classify` refines a vague category by the claim's remark codes (the same rule as
+    `codes.refine_category`) and then takes fixable_by and route from the refined category, so
+    the three always agree. The remit date lets it judge codes deactivated at the time.
+    """
+    primary = denied.select(
+        "claim_key", "remit_date", "remark_codes",
+        group_code="primary_group_code", reason_code="primary_reason_code",
+    )
+    return codes.classify(primary).select("claim_key", "category", "fixable_by", "suggested_route")
+
+
+def denial_lines(
+    denials: pl.DataFrame,
+    remit_service_lines: pl.DataFrame,
+    remit_adjustments: pl.DataFrame,
+    remit_remarks: pl.DataFrame,
+    remit_claims: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """The line detail an analyst works from, for the claims in `denials`.
+
+    One row per denying adjustment of those claims: claim_key, patient_control_number,
+    line_number (null for claim-level), procedure_code, modifiers, service_date, line charge and
+    paid, reason ("CO-197"), group_code, reason_code, carc_label, category, amount, and the line's
+    remark_codes (claim-level rows carry the claim-level remarks).
+    """
+    keys = denials.select("claim_key", "patient_control_number")
+    adjustments = remit_adjustments.join(keys, on="claim_key", how="semi")
+    claims = (
+        remit_claims.join(keys, on="claim_key", how="semi")
+        if remit_claims is not None
+        else keys.with_columns(is_reversal=pl.lit(False))
+    )
+    denying = denying_adjustments(claims, adjustments)
+    remarks = (
+        remit_remarks.join(keys, on="claim_key", how="semi")
+        .drop_nulls("remark_code")
+        .group_by("claim_key", "line_number")
+        .agg(remark_codes=pl.col("remark_code").unique().sort())
+    )
+    lines = remit_service_lines.select(
+        "claim_key", "line_number", "procedure_code", "modifiers", "service_date",
+        line_charge_amount="charge_amount", line_paid_amount="paid_amount",
+    )
+    return (
+        denying.join(keys, on="claim_key")
+        .join(lines, on=["claim_key", "line_number"], how="left")
+        .join(remarks, on=["claim_key", "line_number"], how="left", nulls_equal=True)
+        .with_columns(
+            remark_codes=pl.col("remark_codes").fill_null(pl.lit([], dtype=pl.List(pl.String)))
+        )
+        .select(
+            "claim_key", "patient_control_number", "line_number", "procedure_code", "modifiers",
+            "service_date", "line_charge_amount", "line_paid_amount", "reason", "group_code",
+            "reason_code", "carc_label", "category", "amount", "remark_codes",
+        )
+        .sort("claim_key", "line_number", "amount", descending=[False, False, True], nulls_last=False)
+    )
+
+
+def denial_summary(denials: pl.DataFrame) -> pl.DataFrame:
+    """Denied claims and dollars by category, largest dollars first, with each one's share."""
+    return (
+        denials.group_by("category")
+        .agg(claims=pl.len().cast(pl.Int64), denied_amount=pl.col("denied_amount").sum())
+        .with_columns(
+            claim_share=pl.col("claims") / pl.col("claims").sum(),
+            dollar_share=(
+                pl.col("denied_amount").cast(pl.Float64)
+                / pl.col("denied_amount").cast(pl.Float64).sum()
+            ),
+        )
+        .sort(["denied_amount", "category"], descending=[True, False])
+    )
+
+
+def recovered_claims(adjudications: pl.DataFrame) -> pl.DataFrame:
+    """Claims once denied whose latest adjudication pays (schema RECOVERED).
+
+    `adjudications` is `build_adjudications(...)`. Recovered amount = what the latest adjudication
+    pays minus what the last denied adjudication paid.
+    """
+    denied_before = (
+        adjudications.filter("is_denied")
+        .sort("adjudication_seq")
+        .group_by("claim_id")
+        .agg(
+            first_denied_remit_date=pl.col("remit_date").first(),
+            denied_amount=pl.col("denied_amount").last(),
+            paid_when_denied=pl.col("paid_amount").last(),
+            last_denied_seq=pl.col("adjudication_seq").last(),
+        )
+    )
+    recovered = (
+        adjudications.filter(pl.col("is_latest") & ~pl.col("is_reversal") & ~pl.col("is_denied"))
+        .join(denied_before, on="claim_id")
+        .filter(
+            (pl.col("adjudication_seq") > pl.col("last_denied_seq"))
+            & (pl.col("paid_amount") > pl.col("paid_when_denied"))
+        )
+        .with_columns(
+            recovered_on=pl.col("remit_date"),
+            recovered_amount=(pl.col("paid_amount") - pl.col("paid_when_denied")).cast(MONEY),
+        )
+    )
+    return recovered.select([pl.col(n).cast(t) for n, t in RECOVERED.items()]).sort("claim_key")
