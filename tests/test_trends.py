@@ -4,7 +4,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import count
+from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -242,3 +244,23 @@ def test_format_codes(signature, text):
 def test_empty_denials():
     clusters, members = find_clusters(conform(pl.DataFrame(), "denials"), AS_OF)
     assert clusters.is_empty() and members.is_empty()
+
+
+def test_trend_clusters_with_claims_view_joins_members_to_denials():
+    denials = frame(planted(12) + background())
+    trend_clusters, trend_cluster_claims = find_clusters(denials, AS_OF)
+    sql = (Path(__file__).resolve().parents[1] / "sql" / "trend_clusters_with_claims.sql").read_text()
+    assert sql.startswith("-- ")
+    con = duckdb.connect()
+    for name, table in (("denials", denials), ("trend_clusters", trend_clusters),
+                        ("trend_cluster_claims", trend_cluster_claims)):
+        con.register(f"{name}_frame", table.to_arrow())
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_frame")
+    con.execute(sql)
+    rows = con.execute(
+        "SELECT status, claim_count, is_example_claim, payer_claim_control_number, denied_amount "
+        "FROM trend_clusters_with_claims").fetchall()
+    assert len(rows) == 12
+    assert rows[0][2] is True and sum(r[2] for r in rows) == 1
+    assert all(r[0] == "flagged" and r[1] == 12 and r[3].startswith("ICN") for r in rows)
+    assert sum(r[4] for r in rows) == Decimal("1800.00")
