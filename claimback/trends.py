@@ -124,7 +124,7 @@ def find_clusters(
     groups = groups.with_columns(
         pl.struct("payer_key", "signature")
         .map_elements(
-            lambda g: cluster_id(g["payer_key"], g["signature"], window_start, as_of),
+            lambda g: cluster_id(g["payer_key"], g["signature"], lookback_days),
             return_dtype=pl.String,
         )
         .alias("cluster_id"),
@@ -148,9 +148,14 @@ def find_clusters(
     )
 
 
-def cluster_id(payer_key: str, signature: str, window_start: date, window_end: date) -> str:
-    """Stable id of a cluster: the same payer, signature and window always give the same id."""
-    text = f"{payer_key}|{signature}|{window_start.isoformat()}|{window_end.isoformat()}"
+def cluster_id(payer_key: str, signature: str, lookback_days: int = DEFAULT_LOOKBACK_DAYS) -> str:
+    """Stable id of a cluster: payer + signature + the window's length.
+
+    The window is identified by its length, not its dates, so the same payer problem keeps
+    its id from one nightly run to the next (analysts follow it, "new since last night" can
+    be computed, its packet file is refreshed in place); reruns are identical either way.
+    """
+    text = f"{payer_key}|{signature}|{lookback_days}d"
     return "TC-" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

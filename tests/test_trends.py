@@ -223,8 +223,11 @@ def test_rerun_is_identical_and_ids_are_deterministic():
     assert first[0].equals(second[0])
     assert first[1].equals(second[1])
     cid = first[0]["cluster_id"].item()
-    assert cid == cluster_id("CCWA1", "CO-197|N54", AS_OF - timedelta(days=179), AS_OF)
-    assert cid != cluster_id("UHCCP", "CO-197|N54", AS_OF - timedelta(days=179), AS_OF)
+    assert cid == cluster_id("CCWA1", "CO-197|N54", 180)
+    assert cid != cluster_id("UHCCP", "CO-197|N54", 180)
+    # The next night the same problem keeps its id, so analysts can follow it.
+    next_night = find_clusters(frame(rows), AS_OF + timedelta(days=1))
+    assert next_night[0]["cluster_id"].to_list() == [cid]
 
 
 def test_example_claim_is_a_member():
