@@ -38,6 +38,7 @@ ADJUDICATIONS = {
     "payer_id": pl.String,
     "patient_control_number": pl.String,
     "payer_claim_control_number": pl.String,
+    "original_payer_claim_control_number": pl.String,
     "claim_status_code": pl.String,
     "charge_amount": MONEY,
     "paid_amount": MONEY,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from claimback.schema import conform
+from claimback.schema import conform, empty
 
 LOG_SUFFIX = "reconsiderations.csv"
 
@@ -218,7 +218,7 @@ def read_log(paths: Iterable[str | Path]) -> tuple[pl.DataFrame, pl.DataFrame]:
     Returns (log in schema RECONSIDERATIONS, problems[source_file, line_number, problem]).
     A pending outcome is stored as null, the contract's "not decided yet". The same request logged
     twice (same claim, level, submission date and reference, e.g. an export dropped in the inbox
-    again) is kept once: the copy from the last file read wins, so a later export's outcome counts.
+    again) is kept once, preferring a copy that carries an outcome (a later export knows more).
     """
     raws: list[pl.DataFrame] = []
     problems: list[dict] = []
@@ -228,7 +228,7 @@ def read_log(paths: Iterable[str | Path]) -> tuple[pl.DataFrame, pl.DataFrame]:
         if raw.height:
             raws.append(raw)
     if not raws:
-        return conform(pl.DataFrame(), "reconsiderations"), pl.DataFrame(problems, schema=PROBLEMS_SCHEMA)
+        return empty("reconsiderations"), pl.DataFrame(problems, schema=PROBLEMS_SCHEMA)
     typed = _typed(pl.concat(raws, how="diagonal_relaxed"))
     bad = (
         typed.with_columns(pl.concat_list("problems", "warnings").alias("problem"))
@@ -239,12 +239,13 @@ def read_log(paths: Iterable[str | Path]) -> tuple[pl.DataFrame, pl.DataFrame]:
     log = (
         typed.filter(pl.col("problems").list.len() == 0)
         .with_columns(pl.col("outcome").replace("pending", None))
+        .sort(pl.col("outcome").is_not_null(), maintain_order=True)
         .unique(
             ["patient_control_number", "payer_claim_control_number", "level", "submitted_on",
              "reference_number"],
             keep="last",
-            maintain_order=True,
         )
+        .sort("source_file", "source_line")
     )
     all_problems = pl.concat([pl.DataFrame(problems, schema=PROBLEMS_SCHEMA), bad]).sort(
         "source_file", "line_number"

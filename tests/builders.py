@@ -21,7 +21,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from claimback.schema import conform
+from claimback.schema import conform, empty
 
 Adjustment = tuple[str, str, float]  # (group_code, reason_code, amount)
 
@@ -214,6 +214,6 @@ class ClaimBook:
             "submitted_service_lines": self.submitted_lines,
         }
         return {
-            table: conform(pl.DataFrame(data, infer_schema_length=None) if data else pl.DataFrame(), table)
+            table: conform(pl.DataFrame(data, infer_schema_length=None), table) if data else empty(table)
             for table, data in rows.items()
         }
