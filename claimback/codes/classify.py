@@ -1,0 +1,209 @@
+"""Classify CAS adjustments: what each group/CARC pair means for the money and the work.
+
+`classify` adds, to every adjustment row, the CARC's label, its root-cause category, who can
+fix it, the route a code alone suggests and the adjustment kind (denial, pricing,
+patient_share, cob, informational) the denials engine uses to tell refused money from
+contract pricing and patient share. The group code refines that (PR-45 is the patient's
+out-of-network share, PR-96 is a coverage denial the patient owes) and remark codes refine
+vague categories (CO-16 + N30 is an eligibility problem). Unknown codes never raise: they
+are `unknown` denials (or patient share under PR) and `unknown_codes` lists them.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from claimback.codes.tables import carc, rarc
+from claimback.codes.vocab import CATEGORY_DEFAULTS, HINT_PRECEDENCE, REFINABLE_CATEGORIES
+
+_ADDED = (
+    "carc_label",
+    "category",
+    "fixable_by",
+    "suggested_route",
+    "adjustment_kind",
+    "code_known",
+    "code_deactivated",
+)
+
+
+def normalize_code(expr: pl.Expr) -> pl.Expr:
+    """A code as the lists spell it: trimmed, upper case, no leading zeros on numbers ("045" -> "45")."""
+    text = expr.cast(pl.String).str.strip_chars().str.to_uppercase()
+    unpadded = text.str.strip_chars_start("0")
+    numeric = text.str.contains(r"^[0-9]+$")
+    return (
+        pl.when(text == "")
+        .then(None)
+        .when(numeric & (unpadded == ""))
+        .then(pl.lit("0"))
+        .when(numeric)
+        .then(unpadded)
+        .otherwise(text)
+    )
+
+
+def _hint_ranks() -> tuple[dict[str, int], dict[int, str]]:
+    hints = rarc().filter(pl.col("category_hint").is_in(HINT_PRECEDENCE))
+    rank_of = {category: rank for rank, category in enumerate(HINT_PRECEDENCE)}
+    by_code = {
+        code: rank_of[hint] for code, hint in zip(hints["code"], hints["category_hint"], strict=True)
+    }
+    return by_code, {rank: category for category, rank in rank_of.items()}
+
+
+def refine_category_expr(category: pl.Expr | str, remark_codes: pl.Expr | str) -> pl.Expr:
+    """Polars form of `refine_category`: `category` a String column, `remark_codes` a List[String]."""
+    category = pl.col(category) if isinstance(category, str) else category
+    remark_codes = pl.col(remark_codes) if isinstance(remark_codes, str) else remark_codes
+    rank_by_code, category_by_rank = _hint_ranks()
+    best_rank = remark_codes.list.eval(
+        normalize_code(pl.element()).replace_strict(rank_by_code, default=None, return_dtype=pl.Int32)
+    ).list.min()
+    hinted = best_rank.replace_strict(category_by_rank, default=None, return_dtype=pl.String)
+    base = category.fill_null("unknown")
+    return (
+        pl.when(base.is_in(list(REFINABLE_CATEGORIES)) & hinted.is_not_null())
+        .then(hinted)
+        .otherwise(base)
+    )
+
+
+def refine_category(category: str | None, remark_codes: Sequence[str] | None) -> str:
+    """The category after remark codes: a vague category takes the most actionable remark hint.
+
+    Only `unknown`, `missing_information`, `non_covered_benefit_limit` and `payer_error` are
+    refined; specific CARC categories (medical necessity, authorization...) stand.
+    """
+    frame = pl.DataFrame(
+        {"category": [category], "remark_codes": [list(remark_codes or [])]},
+        schema={"category": pl.String, "remark_codes": pl.List(pl.String)},
+    )
+    return frame.select(refine_category_expr("category", "remark_codes")).item()
+
+
+def _default_for(category: pl.Expr, position: int) -> pl.Expr:
+    mapping = {name: defaults[position] for name, defaults in CATEGORY_DEFAULTS.items()}
+    return category.replace_strict(mapping, default=None, return_dtype=pl.String)
+
+
+def classify(adjustments: pl.DataFrame) -> pl.DataFrame:
+    """Add carc_label, category, fixable_by, suggested_route, adjustment_kind to adjustments.
+
+    Needs `reason_code`; uses `group_code` when present, `remark_codes` (List[String]) to
+    refine vague categories when present, and `remit_date` to judge whether a code had been
+    deactivated when it was sent (`code_deactivated`; without a date, any stop date counts).
+    Also adds `code_known`. Nulls and unknown codes never raise.
+    """
+    if "reason_code" not in adjustments.columns:
+        raise ValueError("classify needs a reason_code column")
+    clash = [c for c in _ADDED if c in adjustments.columns]
+    frame = adjustments.drop(clash)
+    group = (
+        pl.col("group_code").cast(pl.String).str.strip_chars().str.to_uppercase()
+        if "group_code" in frame.columns
+        else pl.lit(None, dtype=pl.String)
+    )
+    codes = carc().select(
+        pl.col("code").alias("_code"),
+        pl.col("label").alias("carc_label"),
+        pl.col("category").alias("_category"),
+        pl.col("fixable_by").alias("_fixable_by"),
+        pl.col("suggested_route").alias("_route"),
+        pl.col("adjustment_kind").alias("_kind"),
+        pl.col("stop_date").alias("_stop_date"),
+        pl.lit(True).alias("_listed"),
+    )
+    joined = frame.with_columns(
+        normalize_code(pl.col("reason_code")).alias("_code"), group.alias("_group")
+    ).join(codes, on="_code", how="left", maintain_order="left")
+
+    # A code added from an official list has no kind or category of ours yet: it is listed
+    # (known) but treated like an unknown code until someone classifies it.
+    known = pl.col("_kind").is_not_null()
+    listed = pl.col("_listed").fill_null(False)
+    is_pr = (pl.col("_group") == "PR").fill_null(False)
+    kind = (
+        pl.when(~known)
+        .then(pl.when(is_pr).then(pl.lit("patient_share")).otherwise(pl.lit("denial")))
+        # The patient's share of a price cut: out-of-network balance (PR-45) and the like.
+        .when(is_pr & (pl.col("_kind") == "pricing"))
+        .then(pl.lit("patient_share"))
+        .otherwise(pl.col("_kind"))
+    )
+    category = (
+        pl.when(~known)
+        .then(pl.lit("unknown"))
+        .when(is_pr & (pl.col("_kind") == "pricing"))
+        .then(pl.lit("patient_responsibility"))
+        .otherwise(pl.col("_category"))
+    )
+    if "remark_codes" in frame.columns:
+        refined = refine_category_expr(category, pl.col("remark_codes").cast(pl.List(pl.String)))
+        category = pl.when(kind == "denial").then(refined).otherwise(category)
+    joined = joined.with_columns(kind.alias("adjustment_kind"), category.alias("category"))
+
+    changed = ~known | (pl.col("category") != pl.col("_category"))
+    fixable = pl.when(changed).then(_default_for(pl.col("category"), 0)).otherwise(pl.col("_fixable_by"))
+    route = pl.when(changed).then(_default_for(pl.col("category"), 1)).otherwise(pl.col("_route"))
+    # Whatever the reason, money under PR is collected from (or disputed for) the patient.
+    fixable = pl.when(is_pr).then(pl.lit("patient")).otherwise(fixable)
+    route = pl.when(pl.col("adjustment_kind") == "denial").then(route).otherwise(None)
+
+    stop = pl.col("_stop_date")
+    if "remit_date" in frame.columns:
+        deactivated = stop.is_not_null() & (pl.col("remit_date").cast(pl.Date) >= stop)
+    else:
+        deactivated = stop.is_not_null()
+    return joined.with_columns(
+        fixable.alias("fixable_by"),
+        route.alias("suggested_route"),
+        listed.alias("code_known"),
+        deactivated.fill_null(False).alias("code_deactivated"),
+    ).drop("_code", "_group", "_category", "_fixable_by", "_route", "_kind", "_stop_date", "_listed")
+
+
+def unknown_codes(adjustments: pl.DataFrame, remarks: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Codes the lists do not know, with how often and how much: one row per (kind, code).
+
+    `kind` is "carc" for adjustment reason codes and "rarc" for remark codes (from `remarks`,
+    a remit_remarks-shaped frame with `remark_code`). Blank codes are not codes and are left
+    to the X12 validator.
+    """
+    parts = [
+        _unknown(adjustments, "reason_code", carc()["code"], "carc"),
+    ]
+    if remarks is not None:
+        parts.append(_unknown(remarks, "remark_code", rarc()["code"], "rarc"))
+    return pl.concat(parts, how="vertical").sort(["kind", "occurrences", "code"], descending=[False, True, False])
+
+
+_UNKNOWN_SCHEMA = {
+    "kind": pl.String,
+    "code": pl.String,
+    "occurrences": pl.UInt32,
+    "claim_count": pl.UInt32,
+    "total_amount": pl.Decimal(18, 2),
+}
+
+
+def _unknown(frame: pl.DataFrame, column: str, known: pl.Series, kind: str) -> pl.DataFrame:
+    if column not in frame.columns:
+        raise ValueError(f"unknown_codes needs a {column} column")
+    claims = pl.col("claim_key").n_unique() if "claim_key" in frame.columns else pl.lit(None)
+    amount = pl.col("amount").sum() if "amount" in frame.columns else pl.lit(None)
+    found = (
+        frame.with_columns(normalize_code(pl.col(column)).alias("code"))
+        .filter(pl.col("code").is_not_null() & ~pl.col("code").is_in(known.implode()))
+        .group_by("code")
+        .agg(
+            pl.len().alias("occurrences"),
+            claims.alias("claim_count"),
+            amount.alias("total_amount"),
+        )
+        .with_columns(pl.lit(kind).alias("kind"))
+    )
+    return found.select(
+        pl.col(name).cast(dtype) for name, dtype in _UNKNOWN_SCHEMA.items()
+    )

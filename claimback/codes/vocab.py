@@ -1,0 +1,103 @@
+"""The fixed vocabularies of the denial taxonomy: categories, who fixes them, routes, kinds.
+
+Every code row and every classified adjustment uses only these words, so the denials
+engine, the trend finder, the router and the analysts' SQL can rely on them. The category
+list is the root-cause taxonomy of the domain brief (§3.5); `unknown` is for codes we have
+no category for (new codes from an official list, payer-invented codes).
+"""
+from __future__ import annotations
+
+CATEGORIES: tuple[str, ...] = (
+    "eligibility_registration",
+    "wrong_payer_cob",
+    "authorization",
+    "network_credentialing",
+    "coding_bundling",
+    "medical_necessity",
+    "missing_information",
+    "timely_filing",
+    "duplicate",
+    "non_covered_benefit_limit",
+    "contractual_underpayment",
+    "patient_responsibility",
+    "payer_error",
+    "unknown",
+)
+
+FIXABLE_BY: tuple[str, ...] = (
+    "front_end",
+    "billing",
+    "coding",
+    "clinical",
+    "credentialing",
+    "contracting",
+    "payer",
+    "patient",
+)
+
+# Routes a code alone can suggest. level2_dispute, trend_report, expired and resolved depend
+# on a claim's history and the calendar, so the router decides those, never a code.
+SUGGESTED_ROUTES: tuple[str, ...] = (
+    "corrected_claim",
+    "level1_reconsideration",
+    "clinical_appeal",
+    "rebill_other_payer",
+)
+
+# What an adjustment does to the charge. The denials engine counts only `denial` as money
+# refused; `pricing` (contract reductions), `patient_share` (deductible, coinsurance, copay),
+# `cob` (another payer's share) and `informational` (interest, withholdings, pending) are not.
+ADJUSTMENT_KINDS: tuple[str, ...] = (
+    "denial",
+    "pricing",
+    "patient_share",
+    "cob",
+    "informational",
+)
+
+GROUP_CODES: tuple[str, ...] = ("CO", "PR", "OA", "PI", "CR")
+
+# What a category means for the work when nothing more specific is known: who can fix it
+# and where it usually goes. Used for codes whose category a remark code changed, and for
+# codes the lists do not know.
+CATEGORY_DEFAULTS: dict[str, tuple[str, str | None]] = {
+    "eligibility_registration": ("front_end", "corrected_claim"),
+    "wrong_payer_cob": ("front_end", "rebill_other_payer"),
+    "authorization": ("front_end", "clinical_appeal"),
+    "network_credentialing": ("credentialing", "level1_reconsideration"),
+    "coding_bundling": ("coding", "corrected_claim"),
+    "medical_necessity": ("clinical", "clinical_appeal"),
+    "missing_information": ("billing", "corrected_claim"),
+    "timely_filing": ("billing", "level1_reconsideration"),
+    "duplicate": ("billing", "level1_reconsideration"),
+    "non_covered_benefit_limit": ("front_end", "level1_reconsideration"),
+    "contractual_underpayment": ("contracting", "level1_reconsideration"),
+    "patient_responsibility": ("patient", None),
+    "payer_error": ("payer", "level1_reconsideration"),
+    "unknown": ("billing", None),
+}
+
+# Categories too vague to stand on their own: a remark code with a clearer hint replaces them
+# (CO-16 + N30 is an eligibility problem, A1 + N54 an authorization problem). Specific CARCs
+# such as 50 or 197 keep their own category whatever remarks come with them.
+REFINABLE_CATEGORIES: frozenset[str] = frozenset(
+    {"unknown", "missing_information", "non_covered_benefit_limit", "payer_error"}
+)
+
+# When several remarks hint at different categories, the most actionable root cause wins;
+# the order is fixed so a claim's category never depends on the order of its remarks.
+HINT_PRECEDENCE: tuple[str, ...] = (
+    "eligibility_registration",
+    "wrong_payer_cob",
+    "authorization",
+    "duplicate",
+    "timely_filing",
+    "medical_necessity",
+    "network_credentialing",
+    "coding_bundling",
+    "missing_information",
+    "non_covered_benefit_limit",
+    "contractual_underpayment",
+    "patient_responsibility",
+    "payer_error",
+)
