@@ -1,0 +1,37 @@
+-- How much money is at stake, and how soon is it lost? Denied and expected-recovery dollars by time left to act (overdue decision, due in 0-7 / 8-30 / 31-90 / 90+ days), next to what is awaiting the payer, already lost to expired windows, and already recovered.
+CREATE OR REPLACE VIEW work_queue_dollars_at_stake AS
+WITH bucketed AS (
+    SELECT *,
+           CASE
+               WHEN route = 'resolved' THEN 'recovered'
+               WHEN route = 'expired' THEN 'lost: window closed'
+               WHEN coalesce(awaiting_payer, false) AND days_left < 0 THEN 'awaiting payer: decision overdue'
+               WHEN coalesce(awaiting_payer, false) THEN 'awaiting payer'
+               WHEN deadline IS NULL THEN 'no deadline (appeals exhausted)'
+               WHEN days_left <= 7 THEN 'act: due in 0-7 days'
+               WHEN days_left <= 30 THEN 'act: due in 8-30 days'
+               WHEN days_left <= 90 THEN 'act: due in 31-90 days'
+               ELSE 'act: due in 90+ days'
+           END AS time_left,
+           CASE
+               WHEN route = 'resolved' THEN 8
+               WHEN route = 'expired' THEN 7
+               WHEN coalesce(awaiting_payer, false) AND days_left < 0 THEN 5
+               WHEN coalesce(awaiting_payer, false) THEN 6
+               WHEN deadline IS NULL THEN 9
+               WHEN days_left <= 7 THEN 1
+               WHEN days_left <= 30 THEN 2
+               WHEN days_left <= 90 THEN 3
+               ELSE 4
+           END AS sort_order
+    FROM work_queue
+)
+SELECT time_left,
+       count(*) AS items,
+       coalesce(sum(denied_amount), 0) AS denied_amount,
+       coalesce(sum(expected_recovery), 0) AS expected_recovery,
+       coalesce(sum(recovered_amount), 0) AS recovered_amount,
+       count(DISTINCT payer_name) AS payers
+FROM bucketed
+GROUP BY time_left, sort_order
+ORDER BY sort_order;
