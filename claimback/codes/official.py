@@ -25,8 +25,8 @@ import polars as pl
 
 from claimback.codes.tables import SCHEMAS, load, override_dir
 
-CARC_CODE = re.compile(r"^(?:[0-9]{1,3}|[A-Z][0-9]{1,2})$")
-RARC_CODE = re.compile(r"^(?:MA|M|N)[0-9]{1,3}$")
+CARC_CODE = re.compile(r"^(?:[0-9]{1,3}|[A-LO-Z][0-9]{1,2})$")  # no CARC starts with M or N
+RARC_CODE = re.compile(r"^(?:MA|M|N)[0-9]{1,4}$")
 
 _EMBEDDED_DATE = r"(\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2})"
 _EMBEDDED = {
