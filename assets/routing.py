@@ -32,15 +32,10 @@ def work_queue(claimback: ClaimbackResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={
         "dagster/row_count": queue.height,
         "by_route": markdown_table(by_route),
-        "overturn_model": dg.MetadataValue.json(_report_dict(report)),
+        "overturn_model": dg.MetadataValue.json(report.as_dict()),
         "top_priorities": markdown_table(
             queue.select("patient_control_number", "payer_name", "route", "deadline", "days_left",
                          "denied_amount", "priority").head(10)
         ),
     })
 
-
-def _report_dict(report) -> dict:
-    if hasattr(report, "__dataclass_fields__"):
-        return {k: getattr(report, k) for k in report.__dataclass_fields__ if not k.startswith("_")}
-    return dict(report) if isinstance(report, dict) else {"report": str(report)}

@@ -8,6 +8,7 @@ in 41 of 41 claims".
 """
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -61,16 +62,8 @@ def run_suite(name: str, frame: pl.DataFrame, rules: list[Rule]) -> SuiteResult:
         result.outcomes = [Outcome(r.sentence.format(ok=0, total=0), True, 0, 0) for r in rules]
         return result
     import great_expectations as gx  # 3-4 s to import: only when a suite runs
-    from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    batch = (
-        context.data_sources.add_pandas(f"{name}_source")
-        .add_dataframe_asset(name)
-        .add_batch_definition_whole_dataframe(f"{name}_batch")
-        .get_batch(batch_parameters={"dataframe": _to_pandas(frame)})
-    )
+    batch = _batch_definition(name).get_batch(batch_parameters={"dataframe": _to_pandas(frame)})
     suite = gx.ExpectationSuite(name=name, expectations=[
         getattr(gx.expectations, rule.expectation)(**rule.kwargs) for rule in rules
     ])
@@ -81,6 +74,23 @@ def run_suite(name: str, frame: pl.DataFrame, rules: list[Rule]) -> SuiteResult:
         result.outcomes.append(Outcome(rule.sentence.format(ok=total - unexpected, total=total),
                                        bool(res.success), unexpected, total))
     return result
+
+
+@functools.cache
+def _context():
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    return context
+
+
+@functools.cache
+def _batch_definition(name: str):
+    """One ephemeral context and one in-memory data asset per suite, made once per process."""
+    source = _context().data_sources.add_pandas(f"{name}_source")
+    return source.add_dataframe_asset(name).add_batch_definition_whole_dataframe(f"{name}_batch")
 
 
 def _to_pandas(frame: pl.DataFrame):

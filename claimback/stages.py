@@ -41,39 +41,33 @@ def load_reconsiderations(settings: Settings) -> dict:
     logs = [f.path for f in scan(settings.inbox) if f.is_reconsideration_log]
     frame, problems = read_log(logs)
     settings.lake.write_derived("reconsiderations", schema.conform(frame, "reconsiderations"))
-    problem_frame = pl.DataFrame(
-        [{"source_file": p.get("file"), "line": p.get("line"), "problem": p.get("problem") or p.get("message")}
-         for p in map(_as_dict, problems)],
-        schema={"source_file": pl.String, "line": pl.Int64, "problem": pl.String},
-    )
-    settings.lake.write_derived("reconsideration_log_problems", problem_frame)
-    return {"files": len(logs), "rows": frame.height, "problems": problem_frame}
-
-
-def _as_dict(problem) -> dict:
-    if isinstance(problem, dict):
-        return problem
-    return {k: getattr(problem, k) for k in ("file", "line", "problem", "message") if hasattr(problem, k)}
+    settings.lake.write_derived("reconsideration_log_problems", problems)
+    return {"files": len(logs), "rows": frame.height, "problems": problems}
 
 
 # --- denials ---------------------------------------------------------------------------------
+_REMIT_TABLES = ("remit_claims", "remit_service_lines", "remit_adjustments", "remit_remarks")
+
+
 def build_denials(settings: Settings) -> dict:
+    """The denials table, its line detail, every adjudication with its status, recovered claims."""
     from claimback import denials as denial_rules
-    from claimback import lifecycle
 
     lake = settings.lake
-    tables = {t: lake.read(t) for t in (
-        "remit_claims", "remit_service_lines", "remit_adjustments", "remit_remarks",
-        "submitted_claims", "submitted_service_lines",
-    )}
+    tables = {t: lake.read(t) for t in (*_REMIT_TABLES, "submitted_claims", "submitted_service_lines")}
     denied = denial_rules.build_denials(**tables, as_of=settings.as_of)
+    adjudications = denial_rules.build_adjudications(
+        tables["remit_claims"], tables["remit_service_lines"], tables["remit_adjustments"],
+        tables["submitted_claims"], as_of=settings.as_of,
+    )
     lake.write_derived("denials", denied)
-    lines = denial_rules.denial_lines(**{k: tables[k] for k in (
-        "remit_claims", "remit_service_lines", "remit_adjustments", "remit_remarks")}, denials=denied)
-    lake.write_derived("denial_lines", lines)
-    history = lifecycle.adjudication_history(tables["remit_claims"])
-    lake.write_derived("claim_history", history)
-    latest = history.filter(pl.col("is_latest"))
+    lake.write_derived("denial_lines", denial_rules.denial_lines(
+        denied, tables["remit_service_lines"], tables["remit_adjustments"], tables["remit_remarks"],
+        tables["remit_claims"]))
+    lake.write_derived("adjudications", adjudications)
+    lake.write_derived("recovered_claims", denial_rules.recovered_claims(adjudications))
+    latest = adjudications.filter(pl.col("is_latest") & ~pl.col("is_reversal"))
+    log.info("denials: %d of %d adjudicated claims denied", denied.height, latest.height)
     return {
         "adjudicated_claims": latest.height,
         "denied_claims": denied.height,
@@ -91,10 +85,15 @@ def find_trends(settings: Settings) -> dict:
     lake = settings.lake
     rules = load_rules(settings.payer_rules)
     denied = lake.read("denials")
+    thresholds = {
+        payer_id or payer_name: rules.for_payer(payer_id, payer_name).trend_threshold
+        for payer_id, payer_name in denied.select("payer_id", "payer_name").unique().iter_rows()
+        if payer_id or payer_name
+    }
     clusters, members = trends.find_clusters(
         denied,
         as_of=settings.as_of,
-        thresholds_by_payer=rules.trend_thresholds(),
+        thresholds_by_payer=thresholds,
         submitted_claims=lake.read("submitted_claims"),
         submitted_service_lines=lake.read("submitted_service_lines"),
     )
@@ -106,10 +105,11 @@ def find_trends(settings: Settings) -> dict:
         (pl.col("status") == "flagged") & ~pl.col("cluster_id").is_in(sorted(previous))))
     provider = provider_profile(settings)
     packets = forms.write_packets(
-        clusters.filter(pl.col("status") == "flagged"), members, denied, provider,
-        settings.warehouse / "packets" / "trends",
+        clusters, members, denied, provider, settings.warehouse / "packets" / "trends", as_of=settings.as_of,
     )
     lake.write_derived("trend_packets", packets)
+    log.info("trends: %d flagged clusters, %d emerging signatures",
+             (clusters["status"] == "flagged").sum(), (clusters["status"] == "emerging").sum())
     return {"clusters": clusters, "packets": packets.height}
 
 
@@ -128,28 +128,15 @@ def route_denials(settings: Settings) -> dict:
 
     lake = settings.lake
     rules = load_rules(settings.payer_rules)
-    history = lake.read("claim_history")
-    log_rows = lifecycle.infer_level1_outcomes(lake.read("reconsiderations"), history)
-    members = lake.read("trend_cluster_claims").join(
-        lake.read("trend_clusters").filter(pl.col("status") == "flagged").select("cluster_id"),
-        on="cluster_id", how="semi",
-    )
+    log_rows = lifecycle.infer_level1_outcomes(lake.read("reconsiderations"), lake.read("adjudications"))
     queue, report = build_work_queue(
-        lake.read("denials"), log_rows, members, rules, settings.as_of,
-        resolved=resolved_claims(history),
+        lake.read("denials"), log_rows, lake.read("trend_cluster_claims"), rules, settings.as_of,
+        resolved=lake.read("recovered_claims"),
     )
     lake.write_derived("work_queue", queue)
     lake.write_derived("reconsideration_outcomes", log_rows)
+    log.info("work queue: %d claims routed (overturn model: %s)", queue.height, report.used)
     return {"work_queue": queue, "model": report}
-
-
-def resolved_claims(history: pl.DataFrame) -> pl.DataFrame | None:
-    """Claims denied at some adjudication whose latest adjudication pays: money recovered."""
-    from claimback import lifecycle
-
-    if hasattr(lifecycle, "resolved_claims"):
-        return lifecycle.resolved_claims(history)
-    return None
 
 
 # --- publish ---------------------------------------------------------------------------------
