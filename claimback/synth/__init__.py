@@ -1,0 +1,115 @@
+"""Synthetic inbox generator (`claimback synth`): realistic 837s, 835s and a reconsideration log.
+
+`generate(out_dir, claims)` writes what a provider-relations team's inbox holds after `months`
+months of billing six payers: weekly 837P/I/D batches, the payers' 835 check runs answering
+them (with reversals and re-adjudications after corrected claims and reconsiderations), and a
+hand-kept `reconsiderations.csv`. Denials follow industry proportions; planted payer trends
+(10+ claims, one payer, same codes), a look-alike below the threshold and one rising signature
+give the trend finder known answers. The same seed always gives the same bytes. The ground
+truth goes to `truth_dir` only when asked, never into the inbox.
+
+Claims are generated in blocks so a million-claim inbox needs bounded memory.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from claimback.synth.book import build_book
+from claimback.synth.denials import PLANTED_TRENDS
+from claimback.synth.inbox import Tally, write_835s, write_837s
+from claimback.synth.story import tell
+from claimback.synth.truth import claim_truth, log_rows, trend_truth, write_log
+
+BLOCK_CLAIMS = 50_000
+MIN_CLAIMS_FOR_TRENDS = 800  # below this the planted trends would swamp the denial mix
+LOG_NAME = "reconsiderations.csv"
+
+
+@dataclass
+class SynthSummary:
+    claims: int  # original claims (CLM with frequency 1)
+    corrected_claims: int  # frequency-7 replacements
+    files_837: int
+    files_835: int
+    remit_claims: int  # CLP segments, reversals included
+    adjudicated_claims: int  # claims with at least one 835 by as_of
+    denied_claims: int  # first adjudication denied all or part
+    planted_trends: int
+    log_rows: int
+    as_of: str
+    bytes_written: int
+    styles: dict[str, int] = field(default_factory=dict)
+    extensions: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def denial_rate(self) -> float:
+        return self.denied_claims / self.adjudicated_claims if self.adjudicated_claims else 0.0
+
+
+def default_truth_dir(out_dir: Path) -> Path:
+    """The conventional place for the truth of an inbox: a sibling `<inbox>-truth` folder."""
+    out_dir = Path(out_dir)
+    return out_dir.parent / f"{out_dir.name}-truth"
+
+
+def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None = None,
+             months: int = 9, claims_per_file: int = 1_000,
+             truth_dir: Path | str | None = None) -> SynthSummary:
+    """Write a synthetic inbox of `claims` claims into `out_dir` and return what was written."""
+    if claims < 1:
+        raise ValueError("claims must be at least 1")
+    if not 1 <= claims_per_file:
+        raise ValueError("claims_per_file must be at least 1")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    as_of = as_of or date.today()
+    as_of_day = (as_of - date(1970, 1, 1)).days
+    plant = claims >= MIN_CLAIMS_FOR_TRENDS
+    n_blocks = -(-claims // BLOCK_CLAIMS)
+    seeds = np.random.SeedSequence(seed).spawn(n_blocks)
+    tally = Tally()
+    rows: list[tuple] = []
+    truths: list[pl.DataFrame] = []
+    corrected = adjudicated = denied = 0
+    for b in range(n_blocks):
+        n = min(BLOCK_CLAIMS, claims - b * BLOCK_CLAIMS)
+        book_rng, story_rng, file_rng = (np.random.default_rng(s) for s in seeds[b].spawn(3))
+        book = build_book(book_rng, n, b * BLOCK_CLAIMS, as_of_day, months, plant and b == 0)
+        story = tell(book, story_rng, as_of_day)
+        write_837s(book, story, out_dir, claims_per_file, file_rng, tally)
+        write_835s(book, story, out_dir, claims_per_file, file_rng, tally)
+        rows += log_rows(book, story)
+        corrected += len(story.corrected)
+        first = [d >= 0 for d in book.first_remit_day]
+        adjudicated += sum(first)
+        denied += sum(1 for o, a in zip(book.outcome, first) if a and o >= 0)
+        if truth_dir is not None:
+            truths.append(claim_truth(book, story))
+    n_log = write_log(out_dir / LOG_NAME, rows)
+    summary = SynthSummary(
+        claims=claims, corrected_claims=corrected, files_837=tally.files_837,
+        files_835=tally.files_835, remit_claims=tally.claims_835, adjudicated_claims=adjudicated,
+        denied_claims=denied, planted_trends=len(PLANTED_TRENDS) if plant else 0, log_rows=n_log,
+        as_of=as_of.isoformat(), bytes_written=tally.bytes_written,
+        styles=dict(sorted(tally.styles.items())), extensions=dict(sorted(tally.extensions.items())))
+    if truth_dir is not None:
+        _write_truth(Path(truth_dir), truths, plant, summary)
+    return summary
+
+
+def _write_truth(truth_dir: Path, truths: list[pl.DataFrame], plant: bool, summary: SynthSummary) -> None:
+    truth_dir.mkdir(parents=True, exist_ok=True)
+    pl.concat(truths).write_parquet(truth_dir / "claims.parquet")
+    trends = trend_truth(date.fromisoformat(summary.as_of))
+    trends = trends if plant else trends.clear()
+    trends.write_parquet(truth_dir / "trends.parquet")
+    (truth_dir / "summary.json").write_text(json.dumps(asdict(summary), indent=2, sort_keys=True) + "\n")
+
+
+__all__ = ["SynthSummary", "default_truth_dir", "generate"]

@@ -1,0 +1,285 @@
+"""The claim book: every synthetic claim's facts, drawn column-wise with numpy.
+
+One `ClaimBook` holds a block of claims (the generator works block by block so memory stays
+bounded at a million claims): who billed whom for what, when it was served, submitted and
+first remitted, what each line charges and the payer allows, and how the first adjudication
+goes (paid, paid to deductible, or which denial). Columns are plain lists because the
+renderers index them one claim at a time, which is much faster on lists than on arrays.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from claimback.synth.denials import DENIAL_KINDS, KIND_INDEX, PLANTED_TRENDS, PlantedTrend
+from claimback.synth.pools import PAYER_INDEX, PAYERS, PROVIDERS, People, make_people
+
+PAID = -1  # clean claim, contractual + patient share only
+DEDUCTIBLE = -2  # processed, nothing paid: all of it applied to the deductible (not a denial)
+
+DENIAL_SHARE = 0.10  # claims denied in whole or part (Change Healthcare index: 9-11 %)
+LINE_COUNT_P = np.array([0.38, 0.33, 0.19, 0.10])  # 1..4 lines
+LINE_COUNT_I = np.array([0.20, 0.22, 0.22, 0.16, 0.12, 0.08])  # 1..6
+LINE_COUNT_D = np.array([0.45, 0.35, 0.20])  # 1..3
+AUTH_PROCEDURES = {"97110", "97140", "97530", "97112", "97116", "70450", "73721", "29881", "D2740"}
+
+
+def weekday(days: np.ndarray) -> np.ndarray:
+    """Monday = 0 for day numbers counted from 1970-01-01 (a Thursday)."""
+    return (days + 3) % 7
+
+
+def snap_forward(days: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The first day on or after `days` that falls on the payer's check weekday."""
+    return days + (target - weekday(days)) % 7
+
+
+def snap_back(days: np.ndarray, target: np.ndarray) -> np.ndarray:
+    return days - (weekday(days) - target) % 7
+
+
+def rising_weekly_offsets(claims: int, older: int, newer: int) -> np.ndarray:
+    """Days before as_of for an emerging signature: week k of the window gets weight k + 1,
+    so each weekly check run carries at least as many of its claims as the one before."""
+    weeks = max(1, (older - newer) // 7)
+    share = claims * np.arange(1, weeks + 1) / (weeks * (weeks + 1) / 2)
+    counts = np.floor(share).astype(np.int64)
+    for k in np.argsort(-(share - counts), kind="stable")[: claims - counts.sum()]:
+        counts[k] += 1
+    return np.repeat(newer + 7 * np.arange(weeks - 1, -1, -1), counts)
+
+
+@dataclass
+class ClaimBook:
+    serial0: int  # global number of the block's first claim
+    pcn: list[str]
+    provider: list[int]
+    renderer: list[int]
+    patient: list[int]
+    payer: list[int]
+    claim_type: list[str]
+    service_from: list[int]  # day numbers (days since 1970-01-01)
+    service_to: list[int]
+    submit_day: list[int]
+    first_remit_day: list[int]  # -1: not adjudicated by as_of
+    outcome: list[int]  # PAID, DEDUCTIBLE or an index into DENIAL_KINDS
+    denied_line: list[int]  # line (0-based) a line-level denial hits
+    claim_level_only: list[bool]  # whole-claim denial sent as claim CAS without SVC loops
+    auth: list[str]  # REF*G1 value or ""
+    diagnoses: list[tuple[str, ...]]
+    trend: list[str]  # planted trend id or ""
+    line_start: list[int]
+    line_count: list[int]
+    # service lines, flat
+    procedure: list[int]  # index into the provider's procedure list
+    modifier: list[str]
+    units: list[int]
+    charge: list[int]  # cents
+    allowed: list[int]  # cents the payer allows on a clean line
+    patient_share: list[int]  # cents of the allowed amount left to the patient
+    patient_share_reason: list[str]  # PR CARC: 1 deductible, 2 coinsurance, 3 copay
+    line_day: list[int]
+    people: People = field(repr=False)
+
+    def __len__(self) -> int:
+        return len(self.pcn)
+
+    def total_charge(self, c: int) -> int:
+        s = self.line_start[c]
+        return sum(self.charge[s:s + self.line_count[c]])
+
+
+def _trend_slots(rng: np.random.Generator, n: int) -> list[tuple[PlantedTrend, np.ndarray]]:
+    """Which claims of the block carry each planted trend (disjoint random positions)."""
+    total = sum(t.claims for t in PLANTED_TRENDS)
+    positions = rng.choice(n, size=total, replace=False)
+    out, at = [], 0
+    for trend in PLANTED_TRENDS:
+        out.append((trend, positions[at:at + trend.claims]))
+        at += trend.claims
+    return out
+
+
+def build_book(rng: np.random.Generator, n: int, serial0: int, as_of_day: int, months: int,
+               plant_trends: bool) -> ClaimBook:
+    """Draw `n` claims whose service dates span `months` months ending a month before as_of."""
+    people = make_people(rng, max(60, n // 3), serial0)
+    n_people = len(people.last)
+    prov_w = np.array([p.weight for p in PROVIDERS])
+    provider = rng.choice(len(PROVIDERS), size=n, p=prov_w / prov_w.sum())
+    n_renderers = np.array([len(p.renderers) for p in PROVIDERS])
+    renderer = (rng.random(n) * n_renderers[provider]).astype(np.int64)
+    payer_of_patient = np.array(people.payer)
+    # Each provider sees the payers of its market; the patient is someone covered by that payer.
+    mix = np.zeros((len(PROVIDERS), len(PAYERS)))
+    for pi, prov in enumerate(PROVIDERS):
+        for payer_id, share in prov.payer_mix:
+            mix[pi, PAYER_INDEX[payer_id]] = share
+    cumulative = np.cumsum(mix / mix.sum(axis=1, keepdims=True), axis=1)
+    payer = (rng.random(n)[:, None] > cumulative[provider]).sum(axis=1)
+
+    window = int(months * 30.44)
+    service = rng.integers(as_of_day - window - 25, as_of_day - 25, n)
+
+    # First adjudication: the background denial share leaves room for the planted claims,
+    # so the overall rate stays near the industry figure at any size.
+    trend_slots = _trend_slots(rng, n) if plant_trends else []
+    planted = sum(len(s) for _, s in trend_slots)
+    denial_rate = max(0.03, (DENIAL_SHARE * n - planted) / n)
+    kind_w = np.array([k.weight for k in DENIAL_KINDS])
+    outcome = np.where(rng.random(n) < denial_rate,
+                       rng.choice(len(DENIAL_KINDS), size=n, p=kind_w / kind_w.sum()), PAID)
+    trend = np.full(n, "", dtype=object)
+    start_proc = rng.integers(0, 1_000, n)
+    for t, slots in trend_slots:
+        provider[slots] = t.provider
+        if t.renderer is not None:
+            renderer[slots] = t.renderer
+        else:
+            renderer[slots] = rng.integers(0, len(PROVIDERS[t.provider].renderers), len(slots))
+        payer[slots] = PAYER_INDEX[t.payer_id]
+        outcome[slots] = KIND_INDEX[t.kind]
+        trend[slots] = t.trend_id
+        codes = [p.code for p in PROVIDERS[t.provider].procedures]
+        start_proc[slots] = codes.index(t.procedure)
+    patient = np.zeros(n, dtype=np.int64)
+    for pi in range(len(PAYERS)):
+        mask = payer == pi
+        covered = np.flatnonzero(payer_of_patient == pi)
+        if not len(covered):  # a tiny pool may miss a payer: enrol someone
+            covered = np.array([pi % n_people])
+            people.payer[pi % n_people] = pi
+        patient[mask] = covered[rng.integers(0, len(covered), int(mask.sum()))]
+    deductible_share = np.where(payer == PAYER_INDEX["ACME1"], 0.06, 0.01)
+    deductible = (outcome == PAID) & (rng.random(n) < deductible_share) & (trend == "")
+    outcome = np.where(deductible, DEDUCTIBLE, outcome)
+
+    claim_type = np.array([p.claim_type for p in PROVIDERS])[provider]
+    line_count = np.empty(n, dtype=np.int64)
+    for ctype, dist in (("P", LINE_COUNT_P), ("I", LINE_COUNT_I), ("D", LINE_COUNT_D)):
+        mask = claim_type == ctype
+        line_count[mask] = rng.choice(len(dist), size=int(mask.sum()), p=dist) + 1
+    line_start = np.concatenate([[0], np.cumsum(line_count)[:-1]])
+    n_lines = int(line_count.sum())
+    claim_of_line = np.repeat(np.arange(n), line_count)
+    pos_in_claim = np.arange(n_lines) - line_start[claim_of_line]
+
+    # Consecutive procedures of the provider's list keep the lines of one claim distinct.
+    n_procs = np.array([len(p.procedures) for p in PROVIDERS])
+    line_provider = provider[claim_of_line]
+    proc = (start_proc[claim_of_line] + pos_in_claim) % n_procs[line_provider]
+    unit_charge = np.zeros(n_lines, dtype=np.int64)
+    max_units = np.zeros(n_lines, dtype=np.int64)
+    modifier = np.empty(n_lines, dtype=object)
+    codes = np.empty(n_lines, dtype=object)
+    for pi, prov in enumerate(PROVIDERS):
+        for j, p in enumerate(prov.procedures):
+            mask = (line_provider == pi) & (proc == j)
+            unit_charge[mask] = p.charge_cents
+            max_units[mask] = p.max_units
+            modifier[mask] = p.modifier
+            codes[mask] = p.code
+    units = 1 + (rng.random(n_lines) * max_units).astype(np.int64)
+    charge = unit_charge * units
+    ratio = np.array([p.allowed_ratio for p in PAYERS])[payer[claim_of_line]]
+    allowed = np.round(charge * ratio * rng.uniform(0.9, 1.04, n_lines)).astype(np.int64)
+    allowed = np.minimum(allowed, charge)
+
+    commercial = np.array([p.filing_indicator == "CI" for p in PAYERS])[payer[claim_of_line]]
+    share_pick = rng.random(n_lines)
+    # Commercial plans leave coinsurance or a copay on most lines; Medicaid plans rarely.
+    coins = commercial & (share_pick < 0.45)
+    copay = (commercial & (share_pick >= 0.45) & (share_pick < 0.7) & (pos_in_claim == 0)) | (
+        ~commercial & (share_pick < 0.05) & (pos_in_claim == 0))
+    share = np.where(coins, allowed // 5, 0)
+    share = np.where(copay, np.minimum(allowed, np.where(commercial, 2500, 400)), share)
+    share_reason = np.where(coins, "2", np.where(copay, "3", ""))
+    deductible_line = (outcome == DEDUCTIBLE)[claim_of_line]
+    share = np.where(deductible_line, allowed, share)
+    share_reason = np.where(deductible_line, "1", share_reason)
+
+    denied_line = (rng.random(n) * line_count).astype(np.int64)
+    denied_line[trend != ""] = 0
+    claim_level_only = rng.random(n) < 0.3
+
+    # Dates: submission 2-25 days after service; remittance after the payer's processing lag,
+    # on the payer's check weekday. Timely-filing denials were submitted far too late.
+    submit_lag = rng.integers(2, 26, n)
+    late = outcome == KIND_INDEX["timely_filing"]
+    submit_lag[late] = rng.integers(130, 260, int(late.sum()))
+    service = np.where(late, service - submit_lag + 20, service)
+    lag_lo = np.array([p.lag_days[0] for p in PAYERS])[payer]
+    lag_hi = np.array([p.lag_days[1] for p in PAYERS])[payer]
+    pay_lag = lag_lo + (rng.random(n) * (lag_hi - lag_lo)).astype(np.int64)
+    check_day = np.array([p.check_weekday for p in PAYERS])[payer]
+    submit = service + submit_lag
+    remit = snap_forward(submit + pay_lag, check_day)
+    for t, slots in trend_slots:
+        older, newer = t.window_days
+        if t.expected == "emerging":
+            offsets = rising_weekly_offsets(len(slots), older, newer)
+        else:
+            offsets = rng.integers(newer, older + 1, len(slots))
+        remit[slots] = snap_back(as_of_day - offsets.astype(np.int64), check_day[slots])
+        submit[slots] = remit[slots] - pay_lag[slots]
+        service[slots] = submit[slots] - submit_lag[slots]
+    remit = np.where(remit <= as_of_day, remit, -1)
+    stay = np.where(claim_type == "I", (rng.random(n) < 0.15) * rng.integers(1, 5, n), 0)
+    service_to = service + stay
+    line_day = service[claim_of_line] + np.minimum(pos_in_claim, stay[claim_of_line])
+
+    needs_auth = np.isin(codes, list(AUTH_PROCEDURES))
+    claim_needs_auth = np.zeros(n, dtype=bool)
+    np.logical_or.at(claim_needs_auth, claim_of_line, needs_auth)
+    has_auth = claim_needs_auth & (rng.random(n) < 0.75)
+    auth_kinds = np.isin(outcome, [KIND_INDEX["auth_absent"], KIND_INDEX["auth_invalid"]])
+    # Most authorization denials are real (no auth on file); a third are the payer's mistake.
+    has_auth = np.where(auth_kinds & (trend == ""), rng.random(n) < 0.33, has_auth)
+    for t, slots in trend_slots:
+        has_auth[slots] = t.with_auth
+    auth_numbers = rng.integers(10_000_000, 99_999_999, n)
+
+    dx_pick = rng.integers(0, 1_000, (n, 3))
+    dx_count = rng.integers(1, 4, n)
+    dx_pools = [p.diagnoses for p in PROVIDERS]
+    provider_l = provider.tolist()
+    diagnoses = []
+    for c in range(n):
+        pool = dx_pools[provider_l[c]]
+        k = dx_count[c]
+        first = dx_pick[c, 0] % len(pool)
+        diagnoses.append(tuple(pool[(first + i) % len(pool)] for i in range(min(k, len(pool)))))
+
+    prefixes = [p.pcn_prefix for p in PROVIDERS]
+    serials = range(serial0 + 1, serial0 + n + 1)
+    return ClaimBook(
+        serial0=serial0,
+        pcn=[f"{prefixes[p]}{s:08d}" for p, s in zip(provider_l, serials)],
+        provider=provider_l,
+        renderer=renderer.tolist(),
+        patient=patient.tolist(),
+        payer=payer.tolist(),
+        claim_type=claim_type.tolist(),
+        service_from=service.tolist(),
+        service_to=service_to.tolist(),
+        submit_day=submit.tolist(),
+        first_remit_day=remit.tolist(),
+        outcome=outcome.tolist(),
+        denied_line=denied_line.tolist(),
+        claim_level_only=claim_level_only.tolist(),
+        auth=[f"A{a}" if h else "" for a, h in zip(auth_numbers.tolist(), has_auth.tolist())],
+        diagnoses=diagnoses,
+        trend=trend.tolist(),
+        line_start=line_start.tolist(),
+        line_count=line_count.tolist(),
+        procedure=proc.tolist(),
+        modifier=modifier.tolist(),
+        units=units.tolist(),
+        charge=charge.tolist(),
+        allowed=allowed.tolist(),
+        patient_share=share.tolist(),
+        patient_share_reason=share_reason.tolist(),
+        line_day=line_day.tolist(),
+        people=people,
+    )

@@ -1,0 +1,85 @@
+"""The denial mix and the planted payer trends of the synthetic inbox.
+
+The background mix follows the industry figures in domain-brief §3.6 (about one claim in ten
+denied in whole or part, registration/eligibility the largest share, then authorization,
+missing information and coding). Each kind carries the codes a payer would send for it, the
+level it is sent at (whole claim or one line) and how likely a reconsideration wins, so a
+model trained on the reconsideration log has real signal to learn. The planted trends are the
+Claim Trend Identification cases the pipeline must find (10+ claims, one payer, same codes),
+plus a look-alike below the threshold and one signature that is only starting to rise.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DenialKind:
+    key: str
+    category: str  # root-cause category of the taxonomy (domain-brief §3.5)
+    group: str  # CAS01
+    carc: str
+    rarcs: tuple[str, ...]
+    level: str  # "claim": whole claim denied; "line": one service line denied
+    weight: float  # share of background denials
+    overturn_rate: float  # base chance a Level I reconsideration wins
+    correctable: bool = False  # a frequency-7 corrected claim is the usual fix
+    claim_status: str = "1"  # CLP02; 4 only when the payer cannot identify the patient
+
+
+DENIAL_KINDS: tuple[DenialKind, ...] = (
+    DenialKind("eligibility_terminated", "eligibility_registration", "CO", "27", ("N30",), "claim", 9, 0.18),
+    DenialKind("eligibility_not_found", "eligibility_registration", "CO", "31", (), "claim", 6, 0.22, True, "4"),
+    DenialKind("eligibility_ineligible", "eligibility_registration", "CO", "96", ("N30",), "claim", 4, 0.15),
+    DenialKind("auth_absent", "authorization", "CO", "197", ("N54",), "line", 8, 0.30),
+    DenialKind("auth_invalid", "authorization", "CO", "15", ("N54",), "claim", 3, 0.40),
+    DenialKind("coding_modifier", "coding_bundling", "CO", "4", ("N519",), "line", 5, 0.35, True),
+    DenialKind("coding_bundled", "coding_bundling", "CO", "97", ("M15",), "line", 6, 0.40),
+    DenialKind("coding_invalid_code", "coding_bundling", "CO", "16", ("M20",), "line", 3, 0.30, True),
+    DenialKind("coding_diagnosis", "coding_bundling", "CO", "11", ("M76",), "line", 2, 0.35, True),
+    DenialKind("medical_necessity", "medical_necessity", "CO", "50", ("N115",), "line", 6, 0.38),
+    DenialKind("missing_records", "missing_information", "CO", "16", ("M127",), "claim", 4, 0.55, True),
+    DenialKind("missing_rendering", "missing_information", "CO", "16", ("N290",), "line", 3, 0.50, True),
+    DenialKind("unprocessable", "missing_information", "CO", "16", ("MA130",), "claim", 3, 0.30, True),
+    DenialKind("attachment_required", "missing_information", "CO", "252", ("M127",), "claim", 2, 0.55),
+    DenialKind("duplicate", "duplicate", "OA", "18", ("N522",), "claim", 4, 0.10),
+    DenialKind("timely_filing", "timely_filing", "CO", "29", (), "claim", 4, 0.12),
+    DenialKind("cob_other_payer", "wrong_payer_cob", "CO", "22", ("MA04",), "claim", 3, 0.15),
+    DenialKind("cob_prior_payer", "wrong_payer_cob", "OA", "23", ("N4",), "line", 1, 0.20),
+    DenialKind("wrong_payer", "wrong_payer_cob", "CO", "109", (), "claim", 3, 0.12),
+    DenialKind("non_covered", "non_covered", "CO", "96", ("N130",), "line", 3, 0.18),
+    DenialKind("non_covered_patient", "non_covered", "PR", "96", ("N130",), "line", 1, 0.10),
+    DenialKind("benefit_plan", "non_covered", "CO", "204", ("N130",), "line", 2, 0.15),
+    DenialKind("payer_error", "payer_error", "CO", "A1", ("N10",), "claim", 2, 0.80),
+    DenialKind("payer_prior_processing", "payer_error", "CO", "129", ("N4",), "claim", 2, 0.75),
+)
+KIND_INDEX = {k.key: i for i, k in enumerate(DENIAL_KINDS)}
+
+
+@dataclass(frozen=True)
+class PlantedTrend:
+    trend_id: str
+    payer_id: str
+    kind: str  # key into DENIAL_KINDS (group/CARC/RARC of the signature)
+    procedure: str  # the service line the payer denies
+    provider: int  # index into PROVIDERS
+    renderer: int | None  # one rendering provider, or any
+    claims: int
+    window_days: tuple[int, int]  # remit dates, days before as_of (older, newer)
+    expected: str  # flagged (>= 10 claims), below_threshold, emerging
+    with_auth: bool  # the 837 carried REF*G1, so the denial is the payer's error
+    description: str
+
+
+PLANTED_TRENDS: tuple[PlantedTrend, ...] = (
+    PlantedTrend("T1", "CCWA1", "auth_absent", "97110", 0, 2, 25, (110, 85), "flagged", True,
+                 "CO-197/N54 on 97110 by one rendering therapist although REF*G1 auth was sent"),
+    PlantedTrend("T2", "UHCCP", "missing_rendering", "99214", 1, None, 18, (70, 45), "flagged", False,
+                 "CO-16/N290 on 99214 although NM1*82 rendering NPI was on the claim"),
+    PlantedTrend("T3", "LHCC1", "coding_bundled", "96374", 3, None, 12, (150, 125), "flagged", False,
+                 "CO-97/M15 bundling IV push 96374 into the ED visit"),
+    PlantedTrend("T4", "SUNSH", "auth_absent", "97110", 0, 1, 6, (100, 80), "below_threshold", True,
+                 "same CO-197/N54 on 97110 at another payer, below the 10-claim threshold"),
+    PlantedTrend("T5", "ACME1", "medical_necessity", "97140", 0, None, 9, (28, 0), "emerging", False,
+                 "CO-50/N115 on 97140 rising over the last four weeks"),
+)

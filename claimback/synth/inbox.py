@@ -1,0 +1,212 @@
+"""Writes one block of the claim book to the inbox as 837 and 835 files.
+
+837s are the provider's weekly batches (one billing provider and claim type per file, every
+payer in it, sometimes one ST per payer). 835s are the payers' check runs: one transaction per
+check (payer, payee, remit date), bundled per payer the way that payer's clearinghouse delivers
+them: a file per check, several ST in one GS, or one interchange per check in one file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import groupby
+from pathlib import Path
+
+import numpy as np
+
+from claimback.synth.book import ClaimBook
+from claimback.synth.files import (EXTENSIONS_835, EXTENSIONS_837, NEWLINE_ONLY, VERSION_835,
+                                   VERSION_837, Controls, finish, interchange, pick_style,
+                                   transaction)
+from claimback.synth.pools import PAYERS, PROVIDERS
+from claimback.synth.render import adjudicate, claim_835, claim_837, money, ymd
+from claimback.synth.story import READJUDICATION, REVERSAL, Story
+
+CLEARINGHOUSE = ("NORTHWIND CLEARINGHOUSE", "NWCH01")
+# How each payer's ERAs arrive: one file per check, several ST per GS, or one ISA per check.
+BUNDLING = {"CCWA1": "single", "LHCC1": "single", "ACME1": "single",
+            "UHCCP": "several_st", "CSOH1": "several_st", "SUNSH": "several_isa"}
+
+
+@dataclass
+class Tally:
+    """Run-wide counters so names and control numbers stay unique across blocks."""
+
+    controls: Controls = field(default_factory=Controls)
+    files_837: int = 0
+    files_835: int = 0
+    claims_837: int = 0
+    claims_835: int = 0
+    newline_only_written: bool = False
+    styles: dict[str, int] = field(default_factory=dict)
+    extensions: dict[str, int] = field(default_factory=dict)
+    bytes_written: int = 0
+
+
+def _write(out_dir: Path, name: str, text: str, tally: Tally, rng: np.random.Generator,
+           ordinal: int, extensions: tuple[str, ...], allow_newline_only: bool) -> None:
+    style, ext = pick_style(rng, ordinal)
+    if allow_newline_only and not tally.newline_only_written and ordinal == len(extensions):
+        style = NEWLINE_ONLY
+        tally.newline_only_written = True
+    data = finish(text, style)
+    path = out_dir / f"{name}{extensions[ext]}"
+    path.write_bytes(data)
+    tally.styles[style.name] = tally.styles.get(style.name, 0) + 1
+    tally.extensions[extensions[ext]] = tally.extensions.get(extensions[ext], 0) + 1
+    tally.bytes_written += len(data)
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _header_837(prov_i: int, ctype: str, day: int, control: str) -> str:
+    prov = PROVIDERS[prov_i]
+    street, city, state, zip_code = prov.address
+    return (f"ST*837*{control}*{VERSION_837[ctype]}~BHT*0019*00*{control}{day}*{ymd(day)}*1200*CH~"
+            f"NM1*41*2*{prov.name}*****46*{prov.tin}~PER*IC*BILLING OFFICE*TE*2065550100~"
+            f"NM1*40*2*{CLEARINGHOUSE[0]}*****46*{CLEARINGHOUSE[1]}~HL*1**20*1~"
+            f"PRV*BI*PXC*{prov.taxonomy}~NM1*85*2*{prov.name}*****XX*{prov.npi}~"
+            f"N3*{street}~N4*{city}*{state}*{zip_code}~REF*EI*{prov.tin}~")
+
+
+def write_837s(book: ClaimBook, story: Story, out_dir: Path, claims_per_file: int,
+               rng: np.random.Generator, tally: Tally) -> None:
+    """Weekly batches per billing provider: original claims and frequency-7 corrections."""
+    items = [(book.provider[c], book.submit_day[c] // 7, book.submit_day[c], c, "1", "")
+             for c in range(len(book))]
+    items += [(book.provider[c], day // 7, day, c, "7", icn) for day, c, icn in story.corrected]
+    items.sort()
+    for (prov_i, _week), batch in groupby(items, key=lambda t: (t[0], t[1])):
+        prov = PROVIDERS[prov_i]
+        for chunk in _chunks(list(batch), claims_per_file):
+            day = chunk[-1][2]
+            split_by_payer = rng.random() < 0.2
+            parts = ([list(g) for _, g in groupby(sorted(chunk, key=lambda t: book.payer[t[3]]),
+                                                 key=lambda t: book.payer[t[3]])]
+                     if split_by_payer else [chunk])
+            legacy_dx = prov.claim_type == "I" and rng.random() < 0.1
+            transactions = []
+            for part in parts:
+                control = tally.controls.next_transaction()
+                hl, claims = 2, []
+                for _, _, _, c, freq, icn in part:
+                    text, hl = claim_837(book, c, hl, freq, icn, legacy_dx)
+                    claims.append(text)
+                transactions.append((control, transaction(
+                    _header_837(prov_i, prov.claim_type, day, control), "".join(claims), "", control)))
+            text = interchange("HC", VERSION_837[prov.claim_type], prov.tin, CLEARINGHOUSE[1], day,
+                               transactions, tally.controls)
+            name = f"{prov.npi}_{prov.claim_type}837_{ymd(day)}_{tally.files_837 + 1:05d}"
+            _write(out_dir, name, text, tally, rng, tally.files_837, EXTENSIONS_837, False)
+            tally.files_837 += 1
+            tally.claims_837 += len(chunk)
+
+
+def _header_835(payer_i: int, prov_i: int, day: int, total: int, check: str, control: str,
+                by_check: bool) -> str:
+    payer, prov = PAYERS[payer_i], PROVIDERS[prov_i]
+    d = ymd(day)
+    if total <= 0:
+        bpr = f"BPR*H*0*C*NON************{d}~"
+    elif by_check:
+        bpr = f"BPR*I*{money(total)}*C*CHK************{d}~"
+    else:
+        bpr = (f"BPR*I*{money(total)}*C*ACH*CCP*01*0{payer.tin[:8]}*DA*{payer.tin}01*1{payer.tin}**"
+               f"01*0{prov.tin[:8]}*DA*{prov.npi[:8]}*{d}~")
+    street, city, state, zip_code = payer.address
+    # Some payers put their id in N1*PR N104, others in REF*2U (both are 5010-valid).
+    in_n1 = payer.payer_id not in ("CSOH1", "UHCCP")
+    n1 = f"N1*PR*{payer.name}*XV*{payer.payer_id}~" if in_n1 else f"N1*PR*{payer.name}~"
+    ref = "" if in_n1 else f"REF*2U*{payer.payer_id}~"
+    pstreet, pcity, pstate, pzip = prov.address
+    return (f"ST*835*{control}~{bpr}TRN*1*{check}*1{payer.tin}~DTM*405*{d}~{n1}"
+            f"N3*{street}~N4*{city}*{state}*{zip_code}~{ref}PER*CX*PROVIDER SERVICES*TE*{payer.phone}~"
+            f"PER*BL*EDI SUPPORT*TE*{payer.phone}~N1*PE*{prov.name}*XX*{prov.npi}~"
+            f"N3*{pstreet}~N4*{pcity}*{pstate}*{pzip}~REF*TJ*{prov.tin}~LX*1~")
+
+
+def _provider_adjustments(rng: np.random.Generator, npi: str, day: int, paid: int,
+                          icns: list[str]) -> tuple[str, int]:
+    """Occasional PLB: interest on late payment (L6, increases the check) or a recoupment
+    (WO, decreases it, never below zero)."""
+    pick = rng.random()
+    year = ymd(day)[:4]
+    if pick < 0.05:
+        interest = int(rng.integers(150, 6_000))
+        return f"PLB*{npi}*{year}1231*L6:{icns[0]}*{money(-interest)}~", -interest
+    if pick < 0.08 and paid > 10_000:
+        recoup = int(paid * rng.uniform(0.05, 0.3))
+        return f"PLB*{npi}*{year}1231*WO:{icns[-1]}R*{money(recoup)}~", recoup
+    return "", 0
+
+
+def write_835s(book: ClaimBook, story: Story, out_dir: Path, claims_per_file: int,
+               rng: np.random.Generator, tally: Tally) -> None:
+    """One transaction per check: (payer, payee, remit date); files bundled per payer habit."""
+    order = sorted(range(len(story.events)), key=lambda i: (
+        story.events[i].remit_day, book.payer[story.events[i].claim],
+        book.provider[story.events[i].claim], i))
+    checks: list[tuple[tuple[int, int, int], list[int]]] = []
+    for key, group in groupby(order, key=lambda i: (story.events[i].remit_day,
+                                                    book.payer[story.events[i].claim],
+                                                    book.provider[story.events[i].claim])):
+        events = list(group)
+        # Split big checks, keeping each reversal next to its re-adjudication.
+        chunk: list[int] = []
+        for i in events:
+            if len(chunk) >= claims_per_file and story.events[i].role != READJUDICATION:
+                checks.append((key, chunk))
+                chunk = []
+            chunk.append(i)
+        checks.append((key, chunk))
+
+    for (day, payer_i), day_checks in groupby(checks, key=lambda kc: (kc[0][0], kc[0][1])):
+        payer = PAYERS[payer_i]
+        bundling = BUNDLING[payer.payer_id]
+        rendered = [_render_check(book, story, key, chunk, rng, tally) for key, chunk in day_checks]
+        if bundling == "single":
+            files = [[r] for r in rendered]
+        else:
+            files, current, size = [], [], 0
+            for r in rendered:
+                if current and size + r[2] > claims_per_file:
+                    files.append(current)
+                    current, size = [], 0
+                current.append(r)
+                size += r[2]
+            files.append(current)
+        for members in files:
+            if bundling == "several_isa":
+                text = "".join(interchange("HP", VERSION_835, payer.tin, PROVIDERS[prov_i].tin, day,
+                                           [(control, body)], tally.controls)
+                               for control, body, _, prov_i in members)
+            else:
+                receiver = PROVIDERS[members[0][3]].tin if len(members) == 1 else CLEARINGHOUSE[1]
+                text = interchange("HP", VERSION_835, payer.tin, receiver, day,
+                                   [(control, body) for control, body, _, _ in members], tally.controls)
+            name = f"{payer.payer_id}_ERA_{ymd(day)}_{tally.files_835 + 1:05d}"
+            _write(out_dir, name, text, tally, rng, tally.files_835, EXTENSIONS_835, True)
+            tally.files_835 += 1
+            tally.claims_835 += sum(m[2] for m in members)
+
+
+def _render_check(book: ClaimBook, story: Story, key: tuple[int, int, int], chunk: list[int],
+                  rng: np.random.Generator, tally: Tally) -> tuple[str, str, int, int]:
+    """One 835 transaction: (control number, ST..SE text, CLP count, payee provider)."""
+    day, payer_i, prov_i = key
+    claims, paid, icns = [], 0, []
+    for i in chunk:
+        event = story.events[i]
+        c = event.claim
+        adj = adjudicate(book, c, event.outcome)
+        received = book.submit_day[c] + 2
+        claims.append(claim_835(book, event, adj, received))
+        paid += -adj.paid if event.role == REVERSAL else adj.paid
+        icns.append(event.icn)
+    prov = PROVIDERS[prov_i]
+    plb, plb_total = _provider_adjustments(rng, prov.npi, day, paid, icns)
+    control = tally.controls.next_transaction()
+    check = f"{payer_i + 1}{tally.controls.transaction:09d}"
+    header = _header_835(payer_i, prov_i, day, paid - plb_total, check, control, rng.random() < 0.2)
+    return control, transaction(header, "".join(claims), plb, control), len(chunk), prov_i

@@ -1,0 +1,177 @@
+"""What happens to each claim after its first remittance: the adjudication events and the log.
+
+A denied claim may be fixed with a corrected claim (frequency 7 + REF*F8 with the payer's claim
+number), or disputed with a Level I reconsideration and, after an unsatisfactory answer, a
+Level II dispute. Each decision that changes the payment shows up in a later 835 as a reversal
+(CLP02 22, negated amounts, same CLP07) followed by a re-adjudication (new CLP07, REF*F8 the
+old one). Outcomes depend on real signal (denial kind, payer, amount, whether an auth was on
+file, days taken to file) so the reconsideration log can teach a model something.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from claimback.synth.book import DEDUCTIBLE, PAID, ClaimBook
+from claimback.synth.denials import DENIAL_KINDS
+from claimback.synth.pools import PAYERS
+
+PARTIAL = -3  # re-adjudication that pays some of what was denied
+
+ORIGINAL, REVERSAL, READJUDICATION = "original", "reversal", "readjudication"
+
+# How each payer treats reconsiderations, on top of the denial kind's base rate.
+PAYER_BIAS = {"CCWA1": 0.05, "SUNSH": -0.06, "CSOH1": 0.0, "LHCC1": 0.04, "UHCCP": -0.08, "ACME1": -0.04}
+
+
+@dataclass(frozen=True)
+class Event:
+    """One CLP in some 835: an adjudication, or the reversal of one."""
+
+    remit_day: int
+    claim: int
+    role: str
+    outcome: int  # PAID, DEDUCTIBLE, PARTIAL or a denial kind index
+    icn: str  # CLP07
+    original_icn: str  # REF*F8 ("" on a first adjudication)
+    frequency: str  # CLP09: 1 original, 7 replacement
+
+
+@dataclass
+class LogRow:
+    claim: int
+    icn: str
+    level: int
+    submitted_day: int
+    reference: str
+    outcome: str  # overturned, upheld, partial, "" (pending or told by a later 835)
+    decided_day: int | None
+
+
+@dataclass
+class Story:
+    events: list[Event] = field(default_factory=list)
+    corrected: list[tuple[int, int, str]] = field(default_factory=list)  # (submit_day, claim, icn)
+    log: list[LogRow] = field(default_factory=list)
+    # per-claim truth of what happened after the first remittance
+    level1: dict[int, str] = field(default_factory=dict)
+    level2: dict[int, str] = field(default_factory=dict)
+    final_outcome: dict[int, int] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=4096)
+def _julian(day: int) -> str:
+    d = np.datetime64(day, "D").astype(object)
+    return f"{d.year % 100:02d}{d.timetuple().tm_yday:03d}"
+
+
+def make_icn(payer: int, day: int, serial: int) -> str:
+    """Payer claim control numbers: year, day of year, payer digit, serial (unique per run)."""
+    return f"{_julian(day)}{payer + 1}{serial:09d}"
+
+
+def overturn_probability(book: ClaimBook, c: int, days_to_file: int) -> float:
+    kind = DENIAL_KINDS[book.outcome[c]]
+    p = kind.overturn_rate + PAYER_BIAS[PAYERS[book.payer[c]].payer_id]
+    if kind.category == "authorization":
+        p += 0.4 if book.auth[c] else -0.1
+    if book.total_charge(c) > 50_000:
+        p += 0.08
+    if days_to_file > 90:
+        p -= 0.2
+    return float(min(0.95, max(0.03, p)))
+
+
+def tell(book: ClaimBook, rng: np.random.Generator, as_of_day: int) -> Story:
+    """Write the first remittance of every adjudicated claim and what followed the denials."""
+    story = Story()
+    n = len(book)
+    serial = [book.serial0 * 4]
+
+    def next_icn(c: int, day: int) -> str:
+        serial[0] += 1
+        return make_icn(book.payer[c], day, serial[0])
+
+    icn_of = {}
+    for c in range(n):
+        day = book.first_remit_day[c]
+        if day < 0:
+            continue
+        icn = next_icn(c, day)
+        icn_of[c] = icn
+        story.events.append(Event(day, c, ORIGINAL, book.outcome[c], icn, "", "1"))
+        story.final_outcome[c] = book.outcome[c]
+
+    denied = [c for c in icn_of if book.outcome[c] >= 0]
+    draws = rng.random((len(denied), 8)).tolist()
+    lags = rng.integers(0, 1_000, (len(denied), 6)).tolist()
+    check_day = [p.check_weekday for p in PAYERS]
+    ref_serial = book.serial0
+
+    def remit_after(c: int, day: int) -> int:
+        return day + (check_day[book.payer[c]] - (day + 3) % 7) % 7
+
+    def readjudicate(c: int, day: int, outcome: int, current_icn: str, frequency: str) -> str:
+        """Reverse the claim's latest adjudication and adjudicate it again on the same check."""
+        story.events.append(Event(day, c, REVERSAL, story.final_outcome[c], current_icn, "", frequency))
+        new_icn = next_icn(c, day)
+        story.events.append(Event(day, c, READJUDICATION, outcome, new_icn, current_icn, frequency))
+        story.final_outcome[c] = outcome
+        return new_icn
+
+    for i, c in enumerate(denied):
+        if book.trend[c]:
+            continue  # a payer trend is worked as one trend report, not claim by claim
+        u = draws[i]
+        kind = DENIAL_KINDS[book.outcome[c]]
+        first = book.first_remit_day[c]
+        icn = icn_of[c]
+        if kind.correctable and u[0] < 0.4:
+            sent = first + 7 + lags[i][0] % 34
+            if sent > as_of_day:
+                continue
+            story.corrected.append((sent, c, icn))
+            back = remit_after(c, sent + 12 + lags[i][1] % 20)
+            if back <= as_of_day:
+                readjudicate(c, back, PAID if u[1] < 0.85 else book.outcome[c], icn, "7")
+            continue
+        if u[0] >= 0.75:
+            continue  # nobody has worked this denial yet
+        days_to_file = int(5 + min(170, u[7] and -35 * np.log(u[7])))
+        filed = first + days_to_file
+        if filed > as_of_day:
+            continue
+        p = overturn_probability(book, c, days_to_file)
+        for level in (1, 2):
+            ref_serial += 1
+            reference = f"{PAYERS[book.payer[c]].payer_id[:2]}{level}{ref_serial:08d}"
+            decided = filed + 15 + lags[i][2 + level] % 31 + (20 if level == 2 else 0)
+            pick = u[1 + level]
+            verdict = "overturned" if pick < p else "partial" if pick < p + 0.08 else "upheld"
+            (story.level1 if level == 1 else story.level2)[c] = verdict if decided <= as_of_day else "pending"
+            if decided > as_of_day:
+                story.log.append(LogRow(c, icn, level, filed, reference, "", None))
+                break
+            told_by_835 = False
+            filed_icn = icn
+            back = remit_after(c, decided + 3 + lags[i][5] % 12)
+            if back <= as_of_day and (verdict != "upheld" or u[4] < 0.5):
+                outcome = {"overturned": PAID, "partial": PARTIAL}.get(verdict, book.outcome[c])
+                icn = readjudicate(c, back, outcome, icn, "1")
+                told_by_835 = u[5] < 0.3
+            if told_by_835:
+                story.log.append(LogRow(c, filed_icn, level, filed, reference, "", None))
+            else:
+                story.log.append(LogRow(c, filed_icn, level, filed, reference, verdict, decided))
+            if verdict != "upheld" or level == 2 or u[6] >= 0.45:
+                break
+            filed = decided + 10 + lags[i][0] % 50
+            if filed > as_of_day:
+                break
+            p *= 0.6
+    return story
+
+
+__all__ = ["DEDUCTIBLE", "PAID", "PARTIAL", "Event", "LogRow", "Story", "tell"]
