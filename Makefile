@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= data/demo
 CLAIMS ?= 5000
 
-.PHONY: install test demo ui bench clean
+.PHONY: install test demo ui bench clean browser-deps
 
 install: $(STAMP)
 
@@ -26,6 +26,20 @@ demo: $(STAMP)
 ui: $(STAMP)
 	CLAIMBACK_INBOX=$(DEMO)/inbox CLAIMBACK_WAREHOUSE=$(DEMO)/warehouse DAGSTER_HOME=$(CURDIR)/.dagster_home \
 		$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+# Debian's Chromium for the headless browser test of the Dagster UI (tests/ui). Installed only when
+# missing and only as root; otherwise say what to do, and the browser test skips with the reason.
+browser-deps:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then \
+		echo "browser-deps: chromium found ($$(command -v chromium || command -v chromium-browser))"; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "browser-deps: installing Debian's chromium for the Dagster UI browser test"; \
+		( apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium ) \
+			|| echo "browser-deps: NOTICE installing chromium failed; the browser test in tests/ui will be skipped"; \
+	else \
+		echo "browser-deps: NOTICE chromium is not installed and cannot be installed here (needs root and apt-get);"; \
+		echo "              the browser test in tests/ui will be skipped. Install it with: sudo apt-get install -y chromium"; \
+	fi
 
 bench: $(STAMP)
 	$(BIN)/python bench/parse_bench.py
