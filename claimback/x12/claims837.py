@@ -13,13 +13,15 @@ from __future__ import annotations
 import polars as pl
 
 from claimback.x12 import findings
-from claimback.x12.fields import claim_key, date8, date8_end, el, first_per, is_tag, money, number, part
-from claimback.x12.structure import location_expr
+from claimback.x12.fields import Segments, claim_key, date8, date8_end, el, first_per, modifiers, money, number, part
+from claimback.x12.remit import opened
+from claimback.x12.structure import locate
 
 SERVICE_TAGS = {"SV1": "P", "SV2": "I", "SV3": "D"}
 DIAGNOSIS_QUALIFIERS = ("ABK", "BK", "ABF", "BF")
 PRINCIPAL_QUALIFIERS = ("ABK", "BK")
 HI_ELEMENTS = 12
+TAGS = ("HL", "NM1", "REF", "SBR", "DMG", "CLM", "DTP", "HI", "SV1", "SV2", "SV3")
 
 
 def with_loops(rows: pl.DataFrame) -> pl.DataFrame:
@@ -27,15 +29,10 @@ def with_loops(rows: pl.DataFrame) -> pl.DataFrame:
     tag = pl.col("tag")
     is_svc = tag.is_in(list(SERVICE_TAGS))
 
-    def carried(opens: pl.Expr, value: pl.Expr, closers: tuple[str, ...]) -> pl.Expr:
-        # 0 marks "closed" so forward_fill does not carry a value past a closing segment
-        filled = pl.when(opens).then(value).when(tag.is_in(closers)).then(0).otherwise(None).forward_fill()
-        return pl.when(filled > 0).then(filled).otherwise(None)
-
     rows = rows.with_columns(
-        hl_seq=carried(tag == "HL", (tag == "HL").cum_sum(), ("ST", "SE")),
-        claim_ordinal=carried(tag == "CLM", pl.col("clm_ordinal"), ("HL", "ST", "SE")),
-        line_seq=carried(is_svc, is_svc.cum_sum(), ("LX", "CLM", "HL", "ST", "SE")),
+        hl_seq=opened(tag == "HL", ("ST", "SE"), (tag == "HL").cum_sum()),
+        claim_ordinal=opened(tag == "CLM", ("HL", "ST", "SE"), pl.col("clm_ordinal")),
+        line_seq=opened(is_svc, ("LX", "CLM", "HL", "ST", "SE"), is_svc.cum_sum()),
         in_cob=pl.when(tag == "SBR").then(True).when(tag.is_in(("CLM", "LX", "HL", "ST", "SE"))).then(False)
         .otherwise(None).forward_fill().fill_null(False),
         lx_value=pl.when(tag == "LX").then(el(1)).when(tag.is_in(("CLM", "HL", "ST", "SE"))).then(pl.lit(""))
@@ -48,20 +45,31 @@ def with_loops(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _hl_values(rows: pl.DataFrame) -> pl.DataFrame:
+def _pre_claim(seg: pl.DataFrame) -> pl.DataFrame:
+    return seg.filter(pl.col("hl_seq").is_not_null() & pl.col("claim_ordinal").is_null())
+
+
+def _claim_level(seg: pl.DataFrame) -> pl.DataFrame:
+    return seg.filter(pl.col("claim_ordinal").is_not_null() & pl.col("line_seq").is_null() & ~pl.col("in_cob"))
+
+
+def _line_level(seg: pl.DataFrame) -> pl.DataFrame:
+    return seg.filter(pl.col("line_seq").is_not_null())
+
+
+def _hl_values(seg: Segments) -> pl.DataFrame:
     """Per HL: its id, parent and level, and the party values read before its first CLM."""
-    pre = rows.filter(pl.col("hl_seq").is_not_null() & pl.col("claim_ordinal").is_null())
     k = "hl_seq"
-    hl = rows.filter(is_tag("HL")).select("txn", k, hl_id=el(1), parent_id=el(2), level=el(3))
-    nm = lambda q: is_tag("NM1", q)  # noqa: E731
+    hl = seg["HL"].select("txn", k, hl_id=el(1), parent_id=el(2), level=el(3))
+    nm1, ref = _pre_claim(seg["NM1"]), _pre_claim(seg["REF"])
     parts = [
-        first_per(pre, k, nm("85"), billing_name=el(3), billing_id_qualifier=el(8), billing_id=el(9)),
-        first_per(pre, k, is_tag("REF", "EI"), billing_ref_ei=el(2)),
-        first_per(pre, k, is_tag("SBR"), payer_responsibility=el(1), claim_filing_indicator=el(9)),
-        first_per(pre, k, nm("IL"), sub_last=el(3), sub_first=el(4), subscriber_member_id=el(9)),
-        first_per(pre, k, nm("QC"), pat_last=el(3), pat_first=el(4)),
-        first_per(pre, k, is_tag("DMG"), birth_date=date8(el(2))),
-        first_per(pre, k, nm("PR"), payer_name=el(3), payer_id=el(9)),
+        first_per(nm1, k, el(1) == "85", billing_name=el(3), billing_id_qualifier=el(8), billing_id=el(9)),
+        first_per(ref, k, el(1) == "EI", billing_ref_ei=el(2)),
+        first_per(_pre_claim(seg["SBR"]), k, pl.lit(True), payer_responsibility=el(1), claim_filing_indicator=el(9)),
+        first_per(nm1, k, el(1) == "IL", sub_last=el(3), sub_first=el(4), subscriber_member_id=el(9)),
+        first_per(nm1, k, el(1) == "QC", pat_last=el(3), pat_first=el(4)),
+        first_per(_pre_claim(seg["DMG"]), k, pl.lit(True), birth_date=date8(el(2))),
+        first_per(nm1, k, el(1) == "PR", payer_name=el(3), payer_id=el(9)),
     ]
     for p in parts:
         hl = hl.join(p, on=k, how="left")
@@ -103,11 +111,10 @@ def _inherit(claims: pl.DataFrame, hl: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _diagnoses(claim_rows: pl.DataFrame, component: str) -> pl.DataFrame:
-    hi = claim_rows.filter(is_tag("HI"))
+def _diagnoses(seg: Segments) -> pl.DataFrame:
+    hi = _claim_level(seg["HI"])
     codes = pl.concat([
-        hi.select("claim_ordinal", "seg_index", pos=pl.lit(i), qualifier=part(el(i), 0, component),
-                  code=part(el(i), 1, component))
+        hi.select("claim_ordinal", "seg_index", pos=pl.lit(i), qualifier=part(el(i), 0), code=part(el(i), 1))
         for i in range(1, HI_ELEMENTS + 1)
     ]).filter(pl.col("qualifier").is_in(DIAGNOSIS_QUALIFIERS) & pl.col("code").is_not_null())
     return (
@@ -117,30 +124,29 @@ def _diagnoses(claim_rows: pl.DataFrame, component: str) -> pl.DataFrame:
     )
 
 
-def service_lines(rows: pl.DataFrame, component: str, sha: str) -> pl.DataFrame:
+def service_lines(seg: Segments, sha: str) -> pl.DataFrame:
     """One row per SV1/SV2/SV3 with its dates, line control number and line rendering NPI."""
-    line_rows = rows.filter(pl.col("line_seq").is_not_null())
     tag = pl.col("tag")
-    svc = rows.filter(tag.is_in(list(SERVICE_TAGS)))
+    svc = pl.concat([seg[t] for t in SERVICE_TAGS]).sort("seg_index")
     # the procedure composite is SV101 / SV202 / SV301
     proc = pl.when(tag == "SV2").then(el(2)).otherwise(el(1))
     base = svc.select(
-        "txn", "line_seq", "claim_ordinal", "line_number", "seg_index", "offset", "isa13",
+        "txn", "line_seq", "claim_ordinal", "line_number", "seg_index", "offset",
         service_type=tag,
-        procedure_qualifier=part(proc, 0, component),
-        procedure_code=part(proc, 1, component),
-        modifiers=proc.str.split(component).list.slice(2, 4).list.eval(pl.element().filter(pl.element() != ""))
-        .fill_null(pl.lit([], pl.List(pl.String))),
+        procedure_qualifier=part(proc, 0),
+        procedure_code=part(proc, 1),
+        modifiers=modifiers(proc),
         revenue_code=pl.when(tag == "SV2").then(el(1)),
-        charge_amount=money(pl.when(tag == "SV1").then(el(2)).when(tag == "SV2").then(el(3)).otherwise(el(2))),
+        charge_amount=money(pl.when(tag == "SV2").then(el(3)).otherwise(el(2))),
         units=number(pl.when(tag == "SV1").then(el(4)).when(tag == "SV2").then(el(5)).otherwise(el(6))),
         place_of_service=pl.when(tag == "SV1").then(el(5)).when(tag == "SV3").then(el(3)),
     )
     k = "line_seq"
     parts = [
-        first_per(line_rows, k, is_tag("DTP", "472"), service_date=date8(el(3)), service_date_to=date8_end(el(3))),
-        first_per(line_rows, k, is_tag("REF", "6R"), line_control_number=el(2)),
-        first_per(line_rows, k, is_tag("NM1", "82"), rendering_npi=pl.when(el(8) == "XX").then(el(9))),
+        first_per(_line_level(seg["DTP"]), k, el(1) == "472", service_date=date8(el(3)),
+                  service_date_to=date8_end(el(3))),
+        first_per(_line_level(seg["REF"]), k, el(1) == "6R", line_control_number=el(2)),
+        first_per(_line_level(seg["NM1"]), k, el(1) == "82", rendering_npi=pl.when(el(8) == "XX").then(el(9))),
     ]
     for p in parts:
         base = base.join(p, on=k, how="left")
@@ -156,37 +162,37 @@ def _type_from_version(version: pl.Expr) -> pl.Expr:
     )
 
 
-def claims(rows: pl.DataFrame, txns: pl.DataFrame, lines: pl.DataFrame, component: str, sha: str) -> pl.DataFrame:
-    claim_rows = rows.filter(pl.col("claim_ordinal").is_not_null() & pl.col("line_seq").is_null() & ~pl.col("in_cob"))
+def claims(seg: Segments, txns: pl.DataFrame, lines: pl.DataFrame, sha: str) -> pl.DataFrame:
+    """One row per CLM with its HL parties, dates, references, diagnoses and claim type."""
     k = "claim_ordinal"
     clm05 = el(5)
-    base = rows.filter(is_tag("CLM")).select(
-        "txn", k, "hl_seq", "seg_index", "offset", "isa13",
+    base = seg["CLM"].select(
+        "txn", k, "hl_seq", "seg_index", "offset",
         patient_control_number=el(1), total_charge=money(el(2)),
-        clm05_1=part(clm05, 0, component), facility_code_qualifier=part(clm05, 1, component),
-        frequency_code=part(clm05, 2, component),
+        clm05_1=part(clm05, 0), facility_code_qualifier=part(clm05, 1), frequency_code=part(clm05, 2),
     )
     line_summary = lines.group_by(k).agg(
         content_type=pl.col("service_type").first().replace_strict(SERVICE_TAGS, default=None),
         first_service=pl.col("service_date").min(),
         last_service=pl.coalesce("service_date_to", "service_date").max(),
     )
+    dtp, ref, nm1 = _claim_level(seg["DTP"]), _claim_level(seg["REF"]), _claim_level(seg["NM1"])
     parts = [
-        first_per(claim_rows, k, is_tag("DTP", "434"), stmt_from=date8(el(3)), stmt_to=date8_end(el(3))),
-        first_per(claim_rows, k, is_tag("DTP", "472"), svc_from=date8(el(3)), svc_to=date8_end(el(3))),
-        first_per(claim_rows, k, is_tag("REF", "F8"), original_payer_claim_control_number=el(2)),
-        first_per(claim_rows, k, is_tag("REF", "G1"), prior_authorization=el(2)),
-        first_per(claim_rows, k, is_tag("REF", "9F"), referral_number=el(2)),
-        first_per(claim_rows, k, is_tag("NM1", "82"), rendering_npi=pl.when(el(8) == "XX").then(el(9))),
-        first_per(claim_rows, k, is_tag("NM1", "71"), attending_npi=pl.when(el(8) == "XX").then(el(9))),
-        _diagnoses(claim_rows, component),
+        first_per(dtp, k, el(1) == "434", stmt_from=date8(el(3)), stmt_to=date8_end(el(3))),
+        first_per(dtp, k, el(1) == "472", svc_from=date8(el(3)), svc_to=date8_end(el(3))),
+        first_per(ref, k, el(1) == "F8", original_payer_claim_control_number=el(2)),
+        first_per(ref, k, el(1) == "G1", prior_authorization=el(2)),
+        first_per(ref, k, el(1) == "9F", referral_number=el(2)),
+        first_per(nm1, k, el(1) == "82", rendering_npi=pl.when(el(8) == "XX").then(el(9))),
+        first_per(nm1, k, el(1) == "71", attending_npi=pl.when(el(8) == "XX").then(el(9))),
+        _diagnoses(seg),
         line_summary,
     ]
     for p in parts:
         base = base.join(p, on=k, how="left")
     envelope = txns.select("txn", "transaction_hash", transaction_control_number="st02",
                            implementation_version=pl.coalesce("gs08", "st03"))
-    out = _inherit(base, _hl_values(rows)).join(envelope, on="txn", how="left")
+    out = _inherit(base, _hl_values(seg)).join(envelope, on="txn", how="left")
     claim_type = pl.coalesce("content_type", _type_from_version(pl.col("implementation_version")))
     return out.with_columns(claim_type=claim_type).with_columns(
         claim_key=claim_key(sha, pl.col(k)),
@@ -196,17 +202,15 @@ def claims(rows: pl.DataFrame, txns: pl.DataFrame, lines: pl.DataFrame, componen
         statement_from=pl.coalesce("stmt_from", "svc_from", "first_service"),
         statement_to=pl.coalesce("stmt_to", "svc_to", "last_service"),
         diagnosis_codes=pl.col("diagnosis_codes").fill_null(pl.lit([], pl.List(pl.String))),
-        claim_ordinal=pl.col(k),
     )
 
 
-def build(rows: pl.DataFrame, txns: pl.DataFrame, component: str, sha: str) -> tuple[pl.DataFrame, ...]:
+def build(rows: pl.DataFrame, txns: pl.DataFrame, sha: str) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(submitted_claims, submitted_service_lines, validation findings) for 837 transaction sets."""
-    rows = with_loops(rows)
+    seg = Segments(with_loops(rows), TAGS)
     tcn = txns.select("txn", "transaction_hash", transaction_control_number="st02")
-    location = location_expr("transaction_control_number", "seg_index", "offset")
-    lines = service_lines(rows, component, sha).join(tcn, on="txn", how="left").with_columns(location=location)
-    sub = claims(rows, txns, lines, component, sha).with_columns(location=location)
+    lines = locate(service_lines(seg, sha), txns).join(tcn, on="txn", how="left")
+    sub = locate(claims(seg, txns, lines, sha), txns)
     found = pl.concat([
         findings.npi_check_digits(sub, "billing_npi", "billing"),
         findings.npi_check_digits(sub, "rendering_npi", "rendering"),

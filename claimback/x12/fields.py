@@ -16,13 +16,26 @@ def blank_to_null(expr: pl.Expr) -> pl.Expr:
 
 
 def el(i: int) -> pl.Expr:
-    """Element i of the segment (1-based as in 'CLP03'), null when absent or empty."""
-    return blank_to_null(pl.col("e").list.get(i, null_on_oob=True).str.strip_chars(" "))
+    """Element i of the segment (1-based as in 'CLP03'), spaces stripped, null when absent or empty."""
+    return blank_to_null(pl.col(f"e{i}").str.strip_chars(" "))
 
 
-def part(expr: pl.Expr, i: int, sep: str) -> pl.Expr:
-    """Component i (0-based) of a composite element split on the component separator."""
-    return blank_to_null(expr.str.split(sep).list.get(i, null_on_oob=True))
+def components(expr: pl.Expr) -> pl.Expr:
+    """A composite element split on its interchange's component separator (ISA16)."""
+    return expr.str.split(pl.col("comp"))
+
+
+def part(expr: pl.Expr, i: int) -> pl.Expr:
+    """Component i (0-based) of a composite element."""
+    return blank_to_null(components(expr).list.get(i, null_on_oob=True))
+
+
+def modifiers(expr: pl.Expr) -> pl.Expr:
+    """Procedure modifiers: components 3-6 of a procedure composite, blanks dropped."""
+    return (
+        components(expr).list.slice(2, 4).list.eval(pl.element().filter(pl.element() != ""))
+        .fill_null(pl.lit([], pl.List(pl.String)))
+    )
 
 
 def money(expr: pl.Expr) -> pl.Expr:
@@ -49,6 +62,18 @@ def is_tag(tag: str, qualifier: str | None = None, at: int = 1) -> pl.Expr:
     if qualifier is not None:
         cond = cond & (el(at) == qualifier)
     return cond
+
+
+class Segments:
+    """The rows of a few segment ids, split once so each lookup scans only its own segment."""
+
+    def __init__(self, rows: pl.DataFrame, tags: tuple[str, ...]):
+        self._empty = rows.clear()
+        wanted = rows.filter(pl.col("tag").is_in(tags))
+        self._parts = {key[0]: frame for key, frame in wanted.partition_by("tag", as_dict=True).items()}
+
+    def __getitem__(self, tag: str) -> pl.DataFrame:
+        return self._parts.get(tag, self._empty)
 
 
 def first_per(rows: pl.DataFrame, key: str | list[str], where: pl.Expr, **values: pl.Expr) -> pl.DataFrame:

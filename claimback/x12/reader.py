@@ -20,10 +20,8 @@ import polars as pl
 from claimback import schema
 from claimback.x12 import claims837, findings, remit
 from claimback.x12.decode import decode_bytes
-from claimback.x12.structure import envelope_findings, location_expr, transaction_hashes, transactions, with_context
+from claimback.x12.structure import envelope_findings, locate, transaction_hashes, transactions, with_context
 from claimback.x12.tokenize import Run, segment_frame, split_runs
-
-_LOCATION = location_expr("transaction_control_number", "seg_index", "offset")
 
 
 @dataclass
@@ -115,6 +113,7 @@ def _read_run(acc: _Acc, run: Run, sha: str) -> None:
     acc.clm_seen += int((seg["tag"] == "CLM").sum())
     acc.st_seen += int((seg["tag"] == "ST").sum())
     txns = transactions(ctx).join(transaction_hashes(ctx, run.delimiters), on="txn", how="left")
+    ctx = ctx.drop("segment")  # only the hash needs the raw text; dropping it halves what later steps copy
     acc.types.update(t for t in txns["st01"].drop_nulls().to_list() if t in ("835", "837"))
     for row in txns.filter(pl.col("error").is_not_null()).select("location", "error").iter_rows():
         acc.quarantine(*row)
@@ -157,16 +156,14 @@ def _with_hash(frame: pl.DataFrame, txns: pl.DataFrame) -> pl.DataFrame:
 def _build(ctx: pl.DataFrame, txns: pl.DataFrame, run: Run, sha: str) -> dict[str, pl.DataFrame]:
     """The tables of the (structurally sound) transaction sets in `ctx`."""
     out: dict[str, pl.DataFrame] = {}
-    comp = run.delimiters.component
     t835 = txns.filter(pl.col("st01") == "835")
     if t835.height:
-        rows = remit.with_loops(ctx.filter(pl.col("txn").is_in(t835["txn"].implode())))
-        pay = remit.payments(rows, t835)
-        clm = remit.claims(rows, pay, sha).with_columns(location=_LOCATION)
-        tcn = pay.select("txn", "transaction_control_number")
-        lines = remit.service_lines(rows, comp, sha).join(tcn, on="txn", how="left").with_columns(location=_LOCATION)
-        adj = remit.adjustments(rows, sha)
-        plb = remit.provider_adjustments(rows, pay, comp)
+        seg = remit.segments(remit.with_loops(ctx.filter(pl.col("txn").is_in(t835["txn"].implode()))))
+        pay = remit.payments(seg, t835)
+        clm = locate(remit.claims(seg, pay, sha), txns)
+        lines = locate(remit.service_lines(seg, sha), txns)
+        adj = remit.adjustments(seg, sha)
+        plb = remit.provider_adjustments(seg, pay)
         found = [
             findings.claim_balance(clm, adj),
             findings.line_balance(lines, adj),
@@ -179,13 +176,13 @@ def _build(ctx: pl.DataFrame, txns: pl.DataFrame, run: Run, sha: str) -> dict[st
         out["remit_claims"] = clm
         out["remit_service_lines"] = lines.join(hashes, on="txn", how="left")
         out["remit_adjustments"] = adj.join(hashes, on="txn", how="left")
-        out["remit_remarks"] = remit.remarks(rows, sha).join(hashes, on="txn", how="left")
+        out["remit_remarks"] = remit.remarks(seg, sha).join(hashes, on="txn", how="left")
         out["provider_adjustments"] = plb
         out["validation_findings"] = _with_hash(pl.concat(found, how="diagonal_relaxed"), txns)
     t837 = txns.filter(pl.col("st01") == "837")
     if t837.height:
         rows = ctx.filter(pl.col("txn").is_in(t837["txn"].implode()))
-        sub, sub_lines, found = claims837.build(rows, t837, comp, sha)
+        sub, sub_lines, found = claims837.build(rows, t837, sha)
         out["submitted_claims"] = sub
         out["submitted_service_lines"] = sub_lines
         vf = _with_hash(found, txns)

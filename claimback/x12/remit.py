@@ -10,25 +10,21 @@ from __future__ import annotations
 
 import polars as pl
 
-from claimback.x12.fields import claim_key, date8, el, first_per, is_tag, money, number, part
+from claimback.x12.fields import Segments, claim_key, date8, el, first_per, is_tag, modifiers, money, number, part
 
 _CLAIM_CLOSERS = ("ST", "SE", "LX", "PLB")
 _LINE_CLOSERS = ("CLP", "ST", "SE", "LX", "PLB")
+TAGS = ("BPR", "TRN", "DTM", "N1", "REF", "CLP", "NM1", "AMT", "SVC", "CAS", "LQ", "MIA", "MOA", "PLB")
 CAS_TRIPLETS = 6
 PLB_PAIRS = 6
 MIA_REMARKS = (5, 20, 21, 22, 23)
 MOA_REMARKS = (3, 4, 5, 6, 7)
 
 
-def _opened(opener: str, closers: tuple[str, ...], ordinal: pl.Expr) -> pl.Expr:
-    tag = pl.col("tag")
-    return (
-        pl.when(tag == opener).then(ordinal)
-        .when(tag.is_in(closers)).then(0)
-        .otherwise(None)
-        .forward_fill()
-        .pipe(lambda x: pl.when(x > 0).then(x).otherwise(None))
-    )
+def opened(opener: pl.Expr, closers: tuple[str, ...], value: pl.Expr) -> pl.Expr:
+    """`value` of the latest opening row, carried forward until a closing segment id (then null)."""
+    filled = pl.when(opener).then(value).when(pl.col("tag").is_in(closers)).then(0).otherwise(None).forward_fill()
+    return pl.when(filled > 0).then(filled).otherwise(None)
 
 
 def with_loops(rows: pl.DataFrame) -> pl.DataFrame:
@@ -38,40 +34,59 @@ def with_loops(rows: pl.DataFrame) -> pl.DataFrame:
     """
     tag = pl.col("tag")
     rows = rows.with_columns(
-        claim_ordinal=_opened("CLP", _CLAIM_CLOSERS, pl.col("clp_ordinal")),
-        line_seq=_opened("SVC", _LINE_CLOSERS, (tag == "SVC").cum_sum()),
+        claim_ordinal=opened(tag == "CLP", _CLAIM_CLOSERS, pl.col("clp_ordinal")),
+        line_seq=opened(tag == "SVC", _LINE_CLOSERS, (tag == "SVC").cum_sum()),
     )
     return rows.with_columns(
         line_number=pl.when(pl.col("line_seq").is_not_null())
         .then((tag == "SVC").cast(pl.Int64).cum_sum().over("claim_ordinal"))
-        .otherwise(None)
     )
 
 
-def payments(rows: pl.DataFrame, txns: pl.DataFrame) -> pl.DataFrame:
+def segments(rows: pl.DataFrame) -> Segments:
+    return Segments(rows, TAGS)
+
+
+def _header(seg: pl.DataFrame) -> pl.DataFrame:
+    return seg.filter(pl.col("claim_ordinal").is_null() & pl.col("line_seq").is_null())
+
+
+def _claim_level(seg: pl.DataFrame) -> pl.DataFrame:
+    return seg.filter(pl.col("claim_ordinal").is_not_null() & pl.col("line_seq").is_null())
+
+
+def _line_level(seg: pl.DataFrame) -> pl.DataFrame:
+    return seg.filter(pl.col("line_seq").is_not_null())
+
+
+def payments(seg: Segments, txns: pl.DataFrame) -> pl.DataFrame:
     """One row per 835 transaction set: BPR, TRN, DTM*405, payer (N1*PR) and payee (N1*PE)."""
-    header = rows.filter(pl.col("claim_ordinal").is_null() & pl.col("line_seq").is_null())
     k = "txn"
+    n1, ref = _header(seg["N1"]), _header(seg["REF"])
     parts = [
-        first_per(header, k, is_tag("BPR"), transaction_handling_code=el(1), total_payment_amount=money(el(2)),
-                  credit_debit_flag=el(3), payment_method=el(4), payment_date=date8(el(16))),
-        first_per(header, k, is_tag("TRN"), check_number=el(2), payer_trace_id=el(3)),
-        first_per(header, k, is_tag("DTM", "405"), production_date=date8(el(2))),
-        first_per(header, k, is_tag("N1", "PR"), payer_name=el(2), payer_n104=el(4)),
-        first_per(header, k, is_tag("REF", "2U"), payer_ref_2u=el(2)),
-        first_per(header, k, is_tag("N1", "PE"), payee_name=el(2), payee_id_qualifier=el(3), payee_id=el(4)),
-        first_per(header, k, is_tag("REF", "TJ"), payee_ref_tj=el(2)),
+        first_per(_header(seg["BPR"]), k, pl.lit(True), transaction_handling_code=el(1),
+                  total_payment_amount=money(el(2)), credit_debit_flag=el(3), payment_method=el(4),
+                  payment_date=date8(el(16))),
+        first_per(_header(seg["TRN"]), k, pl.lit(True), check_number=el(2), payer_trace_id=el(3)),
+        first_per(_header(seg["DTM"]), k, el(1) == "405", production_date=date8(el(2))),
+        first_per(n1, k, el(1) == "PR", payer_name=el(2), payer_n104=el(4)),
+        first_per(ref, k, el(1) == "2U", payer_ref_2u=el(2)),
+        first_per(n1, k, el(1) == "PE", payee_name=el(2), payee_id_qualifier=el(3), payee_id=el(4)),
+        first_per(ref, k, el(1) == "TJ", payee_ref_tj=el(2)),
+        seg["CLP"].group_by(k).agg(claim_count=pl.len()),
     ]
-    claims = rows.filter(is_tag("CLP")).group_by(k).agg(claim_count=pl.len())
     out = txns.select(
         "txn", "transaction_hash", "location",
         interchange_control_number="isa13", group_control_number="gs06", transaction_control_number="st02",
         implementation_version=pl.coalesce("gs08", "st03"), sender_id=pl.coalesce("gs02", "isa06"),
         receiver_id=pl.coalesce("gs03", "isa08"), gs04="gs04",
     )
-    for p in parts + [claims]:
+    for p in parts:
         out = out.join(p, on=k, how="left")
-    payee_is = lambda q: pl.when(pl.col("payee_id_qualifier") == q).then(pl.col("payee_id"))  # noqa: E731
+
+    def payee_is(qualifier: str) -> pl.Expr:
+        return pl.when(pl.col("payee_id_qualifier") == qualifier).then(pl.col("payee_id"))
+
     return out.with_columns(
         payer_id=pl.coalesce("payer_n104", "payer_ref_2u", "payer_trace_id"),
         payee_npi=payee_is("XX"),
@@ -81,25 +96,25 @@ def payments(rows: pl.DataFrame, txns: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def claims(rows: pl.DataFrame, pay: pl.DataFrame, file_sha256: str) -> pl.DataFrame:
+def claims(seg: Segments, pay: pl.DataFrame, file_sha256: str) -> pl.DataFrame:
     """One row per CLP with its claim-level names, references, dates and coverage amount."""
-    claim_rows = rows.filter(pl.col("claim_ordinal").is_not_null() & pl.col("line_seq").is_null())
     k = "claim_ordinal"
-    base = rows.filter(is_tag("CLP")).select(
-        "txn", k, "seg_index", "offset", "isa13",
+    nm1, dtm = _claim_level(seg["NM1"]), _claim_level(seg["DTM"])
+    base = seg["CLP"].select(
+        "txn", k, "seg_index", "offset",
         patient_control_number=el(1), claim_status_code=el(2), charge_amount=money(el(3)),
         paid_amount=money(el(4)), patient_responsibility_amount=money(el(5)), claim_filing_indicator=el(6),
         payer_claim_control_number=el(7), facility_type_code=el(8), claim_frequency_code=el(9), drg_code=el(11),
     )
     parts = [
-        first_per(claim_rows, k, is_tag("REF", "F8"), original_payer_claim_control_number=el(2)),
-        first_per(claim_rows, k, is_tag("NM1", "82"), rendering_npi=pl.when(el(8) == "XX").then(el(9))),
-        first_per(claim_rows, k, is_tag("NM1", "QC"), patient_last_name=el(3), patient_first_name=el(4), qc_member=el(9)),
-        first_per(claim_rows, k, is_tag("NM1", "IL"), il_member=el(9)),
-        first_per(claim_rows, k, is_tag("DTM", "232"), statement_from=date8(el(2))),
-        first_per(claim_rows, k, is_tag("DTM", "233"), statement_to=date8(el(2))),
-        first_per(claim_rows, k, is_tag("DTM", "050"), received_date=date8(el(2))),
-        first_per(claim_rows, k, is_tag("AMT", "AU"), allowed_amount=money(el(2))),
+        first_per(_claim_level(seg["REF"]), k, el(1) == "F8", original_payer_claim_control_number=el(2)),
+        first_per(nm1, k, el(1) == "82", rendering_npi=pl.when(el(8) == "XX").then(el(9))),
+        first_per(nm1, k, el(1) == "QC", patient_last_name=el(3), patient_first_name=el(4), qc_member=el(9)),
+        first_per(nm1, k, el(1) == "IL", il_member=el(9)),
+        first_per(dtm, k, el(1) == "232", statement_from=date8(el(2))),
+        first_per(dtm, k, el(1) == "233", statement_to=date8(el(2))),
+        first_per(dtm, k, el(1) == "050", received_date=date8(el(2))),
+        first_per(_claim_level(seg["AMT"]), k, el(1) == "AU", allowed_amount=money(el(2))),
     ]
     for p in parts:
         base = base.join(p, on=k, how="left")
@@ -112,28 +127,27 @@ def claims(rows: pl.DataFrame, pay: pl.DataFrame, file_sha256: str) -> pl.DataFr
     )
 
 
-def service_lines(rows: pl.DataFrame, component: str, file_sha256: str) -> pl.DataFrame:
+def service_lines(seg: Segments, file_sha256: str) -> pl.DataFrame:
     """One row per SVC: the (possibly restated) procedure, amounts, units and line references."""
-    line_rows = rows.filter(pl.col("line_seq").is_not_null())
     k = "line_seq"
-    svc01 = el(1)
-    base = rows.filter(is_tag("SVC")).select(
-        "txn", k, "claim_ordinal", "line_number", "seg_index", "offset", "isa13",
-        procedure_qualifier=part(svc01, 0, component),
-        procedure_code=part(svc01, 1, component),
-        modifiers=svc01.str.split(component).list.slice(2, 4).list.eval(pl.element().filter(pl.element() != "")),
+    dtm = _line_level(seg["DTM"])
+    base = seg["SVC"].select(
+        "txn", k, "claim_ordinal", "line_number", "seg_index", "offset",
+        procedure_qualifier=part(el(1), 0),
+        procedure_code=part(el(1), 1),
+        modifiers=modifiers(el(1)),
         charge_amount=money(el(2)),
         paid_amount=money(el(3)),
         revenue_code=el(4),
         units=number(el(5)).fill_null(1.0),
-        original_procedure_code=part(el(6), 1, component),
+        original_procedure_code=part(el(6), 1),
     )
     parts = [
-        first_per(line_rows, k, is_tag("DTM", "472"), d472=date8(el(2))),
-        first_per(line_rows, k, is_tag("DTM", "150"), d150=date8(el(2))),
-        first_per(line_rows, k, is_tag("DTM", "151"), service_date_to=date8(el(2))),
-        first_per(line_rows, k, is_tag("AMT", "B6"), allowed_amount=money(el(2))),
-        first_per(line_rows, k, is_tag("REF", "6R"), line_control_number=el(2)),
+        first_per(dtm, k, el(1) == "472", d472=date8(el(2))),
+        first_per(dtm, k, el(1) == "150", d150=date8(el(2))),
+        first_per(dtm, k, el(1) == "151", service_date_to=date8(el(2))),
+        first_per(_line_level(seg["AMT"]), k, el(1) == "B6", allowed_amount=money(el(2))),
+        first_per(_line_level(seg["REF"]), k, el(1) == "6R", line_control_number=el(2)),
     ]
     for p in parts:
         base = base.join(p, on=k, how="left")
@@ -143,9 +157,9 @@ def service_lines(rows: pl.DataFrame, component: str, file_sha256: str) -> pl.Da
     )
 
 
-def adjustments(rows: pl.DataFrame, file_sha256: str) -> pl.DataFrame:
+def adjustments(seg: Segments, file_sha256: str) -> pl.DataFrame:
     """Every CAS reason/amount/quantity triplet (up to six per CAS), claim and line level."""
-    cas = rows.filter(is_tag("CAS") & pl.col("claim_ordinal").is_not_null())
+    cas = seg["CAS"].filter(pl.col("claim_ordinal").is_not_null())
     triplets = [
         cas.select("txn", "seg_index", "claim_ordinal", "line_number", "line_seq",
                    triplet=pl.lit(t), group_code=el(1), reason_code=el(2 + 3 * t),
@@ -160,17 +174,16 @@ def adjustments(rows: pl.DataFrame, file_sha256: str) -> pl.DataFrame:
     )
 
 
-def remarks(rows: pl.DataFrame, file_sha256: str) -> pl.DataFrame:
+def remarks(seg: Segments, file_sha256: str) -> pl.DataFrame:
     """RARCs: LQ*HE on lines; MIA and MOA remark elements on claims."""
-    in_claim = rows.filter(pl.col("claim_ordinal").is_not_null())
-
     def from_elements(tag: str, positions: tuple[int, ...]) -> list[pl.DataFrame]:
-        seg = in_claim.filter(is_tag(tag))
-        return [seg.select("txn", "seg_index", "claim_ordinal", line_number=pl.lit(None, pl.Int64),
-                           pos=pl.lit(i), remark_code=el(i), source_segment=pl.lit(tag)) for i in positions]
+        rows = seg[tag].filter(pl.col("claim_ordinal").is_not_null())
+        return [rows.select("txn", "seg_index", "claim_ordinal", line_number=pl.lit(None, pl.Int64),
+                            pos=pl.lit(i), remark_code=el(i), source_segment=pl.lit(tag)) for i in positions]
 
-    lq = in_claim.filter(is_tag("LQ", "HE")).select(
-        "txn", "seg_index", "claim_ordinal", "line_number", pos=pl.lit(2), remark_code=el(2), source_segment=pl.lit("LQ"))
+    lq = seg["LQ"].filter(pl.col("claim_ordinal").is_not_null() & (el(1) == "HE")).select(
+        "txn", "seg_index", "claim_ordinal", "line_number", pos=pl.lit(2), remark_code=el(2),
+        source_segment=pl.lit("LQ"))
     frames = [lq] + from_elements("MIA", MIA_REMARKS) + from_elements("MOA", MOA_REMARKS)
     return (
         pl.concat(frames)
@@ -180,12 +193,12 @@ def remarks(rows: pl.DataFrame, file_sha256: str) -> pl.DataFrame:
     )
 
 
-def provider_adjustments(rows: pl.DataFrame, pay: pl.DataFrame, component: str) -> pl.DataFrame:
+def provider_adjustments(seg: Segments, pay: pl.DataFrame) -> pl.DataFrame:
     """Every PLB reason/amount pair (PLB03/04 .. PLB13/14); reason composites are reason:reference."""
-    plb = rows.filter(is_tag("PLB"))
+    plb = seg["PLB"]
     pairs = [
         plb.select("txn", "seg_index", pair=pl.lit(p), payee_npi=el(1), fiscal_period_date=date8(el(2)),
-                   reason_code=part(el(3 + 2 * p), 0, component), reference=part(el(3 + 2 * p), 1, component),
+                   reason_code=part(el(3 + 2 * p), 0), reference=part(el(3 + 2 * p), 1),
                    amount=money(el(4 + 2 * p)))
         for p in range(PLB_PAIRS)
     ]

@@ -22,8 +22,9 @@ _TAG_PATTERN = r"^[A-Z][A-Z0-9]{1,2}$"
 
 
 def with_context(seg: pl.DataFrame, sets_before: int = 0) -> pl.DataFrame:
-    """Add envelope columns and `txn`: the 1-based position of the row's transaction set (ST)
-    in the file (`sets_before` ST segments precede this run), 0 outside any transaction set."""
+    """Add `txn`: the 1-based position of the row's transaction set (ST) in the file
+    (`sets_before` ST segments precede this run), 0 outside any transaction set; and
+    `isa_seq` / `gs_seq`, the interchange and functional group the row sits in."""
     tag = pl.col("tag")
     st_count = (tag == "ST").cum_sum() + sets_before
     after_se = tag.shift(1) == "SE"
@@ -34,50 +35,32 @@ def with_context(seg: pl.DataFrame, sets_before: int = 0) -> pl.DataFrame:
         .forward_fill()
         .fill_null(0)
     )
-
-    def carry(tag_name: str, i: int) -> pl.Expr:
-        return pl.when(tag == tag_name).then(el(i)).otherwise(None).forward_fill()
-
-    return seg.with_columns(
-        txn=txn,
-        isa_seq=(tag == "ISA").cum_sum(),
-        gs_seq=(tag == "GS").cum_sum(),
-        isa13=carry("ISA", 13),
-        isa06=carry("ISA", 6),
-        isa08=carry("ISA", 8),
-        gs02=carry("GS", 2),
-        gs03=carry("GS", 3),
-        gs04=carry("GS", 4),
-        gs06=carry("GS", 6),
-        gs08=carry("GS", 8),
-    )
+    return seg.with_columns(txn=txn, isa_seq=(tag == "ISA").cum_sum(), gs_seq=(tag == "GS").cum_sum())
 
 
 def transactions(ctx: pl.DataFrame) -> pl.DataFrame:
-    """One row per transaction set with its header/trailer values and any structural error."""
-    rows = ctx.filter(pl.col("txn") > 0)
+    """One row per transaction set with its header/trailer and envelope values and any
+    structural error (null when the set can be loaded)."""
     tag = pl.col("tag")
-    info = rows.group_by("txn", maintain_order=True).agg(
+    rows = ctx.filter(pl.col("txn") > 0)
+    invalid = ~tag.str.contains(_TAG_PATTERN)
+    shape = rows.group_by("txn", maintain_order=True).agg(
         first_seg=pl.col("seg_index").first(),
         offset=pl.col("offset").first(),
         segments=pl.len(),
-        st01=el(1).first(),
-        st02=el(2).first(),
-        st03=el(3).first(),
         last_tag=tag.last(),
-        se01=el(1).filter(tag == "SE").last(),
-        se02=el(2).filter(tag == "SE").last(),
-        bad_tags=(~tag.str.contains(_TAG_PATTERN)).sum(),
-        first_bad=pl.col("seg_index").filter(~tag.str.contains(_TAG_PATTERN)).first(),
-        isa13=pl.col("isa13").first(),
-        isa06=pl.col("isa06").first(),
-        isa08=pl.col("isa08").first(),
-        gs02=pl.col("gs02").first(),
-        gs03=pl.col("gs03").first(),
-        gs04=pl.col("gs04").first(),
-        gs06=pl.col("gs06").first(),
-        gs08=pl.col("gs08").first(),
+        bad_tags=invalid.sum(),
+        first_bad=pl.col("seg_index").filter(invalid).first(),
+        isa_seq=pl.col("isa_seq").first(),
         gs_seq=pl.col("gs_seq").first(),
+    )
+    st = rows.filter(tag == "ST").select("txn", st01=el(1), st02=el(2), st03=el(3))
+    se = rows.filter(tag == "SE").group_by("txn").agg(se01=el(1).last(), se02=el(2).last())
+    isa = ctx.filter(tag == "ISA").select("isa_seq", isa13=el(13), isa06=el(6), isa08=el(8))
+    gs = ctx.filter(tag == "GS").select("gs_seq", gs02=el(2), gs03=el(3), gs04=el(4), gs06=el(6), gs08=el(8))
+    info = (
+        shape.join(st, on="txn", how="left").join(se, on="txn", how="left")
+        .join(isa, on="isa_seq", how="left").join(gs, on="gs_seq", how="left")
     )
     error = (
         pl.when(pl.col("last_tag") != "SE")
@@ -102,6 +85,15 @@ def location_expr(st02: str, seg_index: str, offset: str) -> pl.Expr:
     )
 
 
+def locate(frame: pl.DataFrame, txns: pl.DataFrame) -> pl.DataFrame:
+    """Add `location` to rows that carry `txn`, `seg_index` and `offset`."""
+    where = txns.select("txn", _isa13="isa13", _st02="st02")
+    return frame.join(where, on="txn", how="left").with_columns(
+        location=pl.format("ISA {} / ST {}, segment {}, byte {}", pl.col("_isa13").fill_null("-"),
+                           pl.col("_st02").fill_null("-"), pl.col("seg_index") + 1, pl.col("offset"))
+    ).drop("_isa13", "_st02")
+
+
 def transaction_hashes(ctx: pl.DataFrame, delims: Delimiters) -> pl.DataFrame:
     """sha256 (first 32 hex) of each transaction set's content without ST/SE and envelope.
 
@@ -109,11 +101,15 @@ def transaction_hashes(ctx: pl.DataFrame, delims: Delimiters) -> pl.DataFrame:
     re-delivered with other delimiters, line breaks or control numbers hashes the same.
     """
     body = ctx.filter((pl.col("txn") > 0) & ~pl.col("tag").is_in(("ST", "SE")))
-    canon = pl.col("e").list.join("*")
-    if delims.component != ":":
-        canon = canon.str.replace_all(delims.component, ":", literal=True)
-    if delims.repetition and delims.repetition != "^":
-        canon = canon.str.replace_all(delims.repetition, "^", literal=True)
+    canon = pl.col("segment")
+    if delims.element != "*":
+        canon = canon.str.replace_all(delims.element, "*", literal=True)
+    # component / repetition separators are per interchange; a run rarely has more than one
+    for column, canonical in (("comp", ":"), ("rep", "^")):
+        for sep in body[column].unique().to_list():
+            if sep and sep != canonical:
+                canon = pl.when(pl.col(column) == sep).then(canon.str.replace_all(sep, canonical, literal=True)) \
+                    .otherwise(canon)
     joined = body.group_by("txn", maintain_order=True).agg(canon.str.join("~").alias("content"))
     txns = joined["txn"].to_list()
     hashes = [hashlib.sha256(c.encode("utf-8")).hexdigest()[:32] for c in joined["content"].to_list()]
@@ -138,10 +134,12 @@ def envelope_findings(ctx: pl.DataFrame, txns: pl.DataFrame) -> pl.DataFrame:
     sts_per_group = ctx.filter(tag == "ST").group_by("gs_seq").agg(n_st=pl.len())
     gs_per_isa = ctx.filter(tag == "GS").group_by("isa_seq").agg(n_gs=pl.len())
     where = pl.format("ISA {}, segment {}, byte {}", pl.col("isa13").fill_null("-"), pl.col("seg_index") + 1, pl.col("offset"))
-    ge = ctx.filter(tag == "GE").join(sts_per_group, on="gs_seq", how="left").with_columns(
-        pl.col("n_st").fill_null(0), ge01=el(1), ge02=el(2))
-    iea = ctx.filter(tag == "IEA").join(gs_per_isa, on="isa_seq", how="left").with_columns(
-        pl.col("n_gs").fill_null(0), iea01=el(1), iea02=el(2))
+    isa = ctx.filter(tag == "ISA").select("isa_seq", isa13=el(13))
+    gs = ctx.filter(tag == "GS").select("gs_seq", gs06=el(6))
+    ge = ctx.filter(tag == "GE").join(sts_per_group, on="gs_seq", how="left").join(gs, on="gs_seq", how="left") \
+        .join(isa, on="isa_seq", how="left").with_columns(pl.col("n_st").fill_null(0), ge01=el(1), ge02=el(2))
+    iea = ctx.filter(tag == "IEA").join(gs_per_isa, on="isa_seq", how="left").join(isa, on="isa_seq", how="left") \
+        .with_columns(pl.col("n_gs").fill_null(0), iea01=el(1), iea02=el(2))
     env = pl.concat([
         ge.filter(pl.col("ge01").cast(pl.Int64, strict=False) != pl.col("n_st")).select(
             location=where, rule=pl.lit("ge_count"), severity=pl.lit("warning"),
@@ -156,7 +154,8 @@ def envelope_findings(ctx: pl.DataFrame, txns: pl.DataFrame) -> pl.DataFrame:
             location=where, rule=pl.lit("control_number"), severity=pl.lit("warning"),
             message=pl.format("IEA02 {} does not match ISA13 {}", pl.col("iea02"), pl.col("isa13"))),
     ])
-    stray = ctx.filter((pl.col("txn") == 0) & ~tag.is_in(ENVELOPE_TAGS) & (tag != "SE"))
+    stray = ctx.filter((pl.col("txn") == 0) & ~tag.is_in(ENVELOPE_TAGS) & (tag != "SE")) \
+        .join(isa, on="isa_seq", how="left")
     if stray.height:
         env = pl.concat([env, stray.group_by(pl.lit(1)).agg(
             location=where.first(), n=pl.len()).select(

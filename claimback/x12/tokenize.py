@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import polars as pl
 
 _WS = " \t\r\n\x00"
-_ISA_RE = re.compile(r"(?:^|(?<=[^A-Za-z0-9]))ISA([^A-Za-z0-9\s])")
 _HEAD_RE = re.compile(r"(?:^|(?<=[^A-Za-z0-9]))(?:GS([^A-Za-z0-9\s])[A-Z]{2}|ST([^A-Za-z0-9\s])\d{3})")
 
 
@@ -91,17 +90,28 @@ def headless_delimiters(text: str) -> tuple[Delimiters, int] | None:
     return Delimiters(el, comp, seg, None), m.start()
 
 
+def isa_starts(text: str) -> list[tuple[int, Delimiters]]:
+    """Every ISA that opens an interchange (not 'ISA' inside a value), with its delimiters."""
+    out = []
+    pos = text.find("ISA")
+    while pos >= 0:
+        if pos == 0 or not text[pos - 1].isalnum():
+            found = isa_delimiters(text, pos)
+            if found:
+                out.append((pos, found[0]))
+        pos = text.find("ISA", pos + 3)
+    return out
+
+
 def split_runs(text: str, max_chars: int = 8_000_000) -> list[Run]:
     """Cut the text into runs at interchange boundaries.
 
-    A new run starts where the delimiters change, and (so large files are processed in
-    bounded memory) once a run exceeds `max_chars`. Empty when no X12 header is found.
+    A new run starts where the element separator or segment terminator changes, and (so
+    large files are processed in bounded memory) once a run exceeds `max_chars`. Component
+    and repetition separators may differ inside a run: they are carried per row from each
+    ISA. Empty when no X12 header is found.
     """
-    starts = []
-    for m in _ISA_RE.finditer(text):
-        found = isa_delimiters(text, m.start())
-        if found:
-            starts.append((m.start(), found[0]))
+    starts = isa_starts(text)
     if not starts:
         head = headless_delimiters(text)
         if head is None:
@@ -111,15 +121,26 @@ def split_runs(text: str, max_chars: int = 8_000_000) -> list[Run]:
     runs: list[Run] = []
     run_start, run_delims = starts[0]
     for pos, delims in starts[1:]:
-        if delims != run_delims or pos - run_start > max_chars:
+        changed = (delims.element, delims.segment) != (run_delims.element, run_delims.segment)
+        if changed or pos - run_start > max_chars:
             runs.append(Run(run_start, text[run_start:pos], run_delims))
             run_start, run_delims = pos, delims
     runs.append(Run(run_start, text[run_start:], run_delims))
     return runs
 
 
+MIN_ELEMENTS = 24  # the highest element position any extractor reads (MIA23) + 1
+MAX_ELEMENTS = 64  # wider segments are not X12 we read; their tail stays in `segment` for hashing
+
+
 def segment_frame(run: Run, first_index: int = 0) -> pl.DataFrame:
-    """One row per segment: seg_index, offset (character), tag, e (list of elements, e[0] = tag)."""
+    """One row per segment.
+
+    Columns: seg_index (position in the file), offset (character offset), tag, e1..eN
+    (elements, stripped, "" as null), segment (the stripped segment text, for hashing), and
+    comp / rep — the component and repetition separators of the row's interchange (ISA16,
+    ISA11), which may differ between interchanges of one run.
+    """
     d = run.delimiters
     raw = pl.Series("segment", [run.text]).str.split(d.segment).explode()
     frame = pl.DataFrame({"segment": raw}).with_columns(
@@ -127,8 +148,23 @@ def segment_frame(run: Run, first_index: int = 0) -> pl.DataFrame:
         + run.offset
     )
     frame = frame.with_columns(pl.col("segment").str.strip_chars(_WS)).filter(pl.col("segment") != "")
-    frame = frame.with_columns(e=pl.col("segment").str.split(d.element)).drop("segment")
-    return frame.with_columns(
+    widest = frame.select(pl.col("segment").str.count_matches(d.element, literal=True).max()).item() or 0
+    n = max(MIN_ELEMENTS, min(int(widest) + 1, MAX_ELEMENTS))
+    fields = pl.col("segment").str.split_exact(d.element, n - 1).struct.field([f"field_{i}" for i in range(n)])
+    frame = frame.with_columns(fields)
+    # "" means "not sent"; spaces are stripped later, only on the few values actually read
+    tidy = [pl.col(f"field_{i}").replace("", None).alias(f"e{i}") for i in range(1, n)]
+    frame = frame.select(
         seg_index=pl.int_range(first_index, first_index + pl.len(), dtype=pl.Int64),
-        tag=pl.col("e").list.first(),
-    ).select("seg_index", "offset", "tag", "e")
+        offset="offset",
+        tag=pl.col("field_0").str.strip_chars(" "),
+        *tidy,
+        segment="segment",
+    )
+    is_isa = pl.col("tag") == "ISA"
+    rep_ok = pl.col("e11").str.contains(r"^[^A-Za-z0-9\s]$") & (pl.col("e12") >= "00501")
+    return frame.with_columns(
+        comp=pl.when(is_isa).then(pl.col("e16").str.slice(0, 1)).forward_fill().fill_null(d.component),
+        rep=pl.when(is_isa).then(pl.when(rep_ok).then(pl.col("e11")).otherwise(pl.lit(""))).forward_fill()
+        .fill_null(d.repetition or ""),
+    )
