@@ -20,8 +20,9 @@ reconsideration per claim. `find_clusters` finds those groups in the `denials` t
 * **Early warning.** Below the threshold a signature is ``emerging`` when last week's
   count rises well above its own weekly baseline: one-sided Poisson test
   P(X ≥ k | μ) < 0.01 with k = distinct claims remitted in the last 7 days (k ≥ 3) and μ
-  = the mean weekly count over the earlier complete weeks of the window (plus a 0.5-claim
-  pseudo-count, so a brand-new signature has a small positive baseline, not zero).
+  = the mean weekly count over the complete weeks of the window BEFORE the last four (a
+  rise that began two or three weeks ago must not inflate its own baseline), plus a
+  0.5-claim pseudo-count so a brand-new signature has a small positive baseline, not zero.
 * **Description.** What the cluster's claims share beyond the codes — procedure code,
   modifier, place of service, rendering NPI, plan/product — measured as lift: share of
   cluster claims with the value ÷ share of the payer's OTHER claims with it (the payer's
@@ -53,6 +54,7 @@ NON_DENIAL_REASONS = ("PR-1", "PR-2", "PR-3", "CO-45", "PR-45", "OA-45", "PI-45"
 BOILERPLATE_REMARK_SHARE = 0.8
 EMERGING_P_VALUE = 0.01
 EMERGING_MIN_CLAIMS = 3
+RECENT_WEEKS = 4  # the last four weeks are the "recent" period kept out of the baseline
 BASELINE_PSEUDO_COUNT = 0.5
 FEATURE_MIN_SHARE = 0.6
 FEATURE_MIN_LIFT = 2.0
@@ -233,16 +235,19 @@ def with_signature(claims: pl.DataFrame) -> pl.DataFrame:
 def weekly_rise(claims: pl.DataFrame, as_of: date, lookback_days: int) -> pl.DataFrame:
     """Per payer and signature: last week's claims, baseline weekly mean, one-sided Poisson p.
 
-    Week 0 is the 7 days ending at `as_of`; the baseline is the complete earlier weeks of the
-    window (a partial week at the window start is left out so it cannot dilute the mean).
+    Week 0 is the 7 days ending at `as_of`; the baseline is weeks RECENT_WEEKS .. the last
+    complete week of the window (weeks 1-3 are a guard band, so a rise already under way is
+    not its own baseline; a partial week at the window start would dilute the mean).
     """
-    baseline_weeks = lookback_days // 7 - 1
+    first_baseline_week = RECENT_WEEKS
+    last_baseline_week = lookback_days // 7 - 1
+    baseline_weeks = last_baseline_week - first_baseline_week + 1
     weekly = claims.with_columns(
         ((pl.lit(as_of) - pl.col("remit_date")).dt.total_days() // 7).alias("week")
     )
     stats = weekly.group_by("payer_key", "signature").agg(
         (pl.col("week") == 0).sum().cast(pl.Int64).alias("last_week_claims"),
-        pl.col("week").is_between(1, baseline_weeks).sum().alias("baseline_claims"),
+        pl.col("week").is_between(first_baseline_week, last_baseline_week).sum().alias("baseline_claims"),
     )
     if baseline_weeks < 1:
         return stats.with_columns(

@@ -210,6 +210,18 @@ def test_emerging_signature_detected_and_flat_one_not():
     assert members.height == 7
 
 
+def test_rise_over_recent_weeks_does_not_hide_in_its_own_baseline():
+    # One claim a month for five months, then 2, 3, 3 and 3 claims in the last four weeks.
+    rows = [denial(remit_date=AS_OF - timedelta(days=d)) for d in (60, 90, 120, 150, 170)]
+    rows += [denial(remit_date=AS_OF - timedelta(days=7 * week + d))
+             for week, per_week in ((3, 2), (2, 3), (1, 3), (0, 3)) for d in range(per_week)]
+    clusters, _ = find_clusters(frame(rows), AS_OF, threshold=50)
+    row = clusters.row(0, named=True)
+    assert row["status"] == "emerging"
+    assert row["last_week_claims"] == 3
+    assert row["baseline_weekly_claims"] == pytest.approx(5 / 21)  # weeks 4..24
+
+
 def test_emerging_needs_three_claims_last_week():
     rows = [denial(remit_date=AS_OF - timedelta(days=d)) for d in (1, 2)]
     clusters, _ = find_clusters(frame(rows), AS_OF)
