@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import polars as pl
+from threadpoolctl import threadpool_limits
 
 from claimback.routing.rules import OverturnPriors
 
@@ -157,11 +158,19 @@ class OverturnModel:
             return np.zeros(0)
         if self.estimator is None:
             return self.priors.predict(features)
-        return self.estimator.predict_proba(_matrix(features))[:, 1]
+        with threadpool_limits(1):
+            return self.estimator.predict_proba(_matrix(features))[:, 1]
 
 
 def fit_overturn_model(denial_history: pl.DataFrame, level1: pl.DataFrame, priors: OverturnPriors) -> OverturnModel:
     """Learn P(overturn) from decided Level I outcomes, or fall back to the priors and say why."""
+    # One BLAS thread: the problem is small, and on a shared machine multi-threaded BLAS in the
+    # solver's many tiny products oversubscribes the cores (measured 50x slower under load).
+    with threadpool_limits(1):
+        return _fit(denial_history, level1, priors)
+
+
+def _fit(denial_history: pl.DataFrame, level1: pl.DataFrame, priors: OverturnPriors) -> OverturnModel:
     rows = training_rows(denial_history, level1).sort("submitted_on")
     n = rows.height
     rate = float(rows["overturned"].mean()) if n else None
