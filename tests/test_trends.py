@@ -9,6 +9,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from claimback.schema import TREND_CLUSTER_CLAIMS, TREND_CLUSTERS, conform
 from claimback.trends import cluster_id, find_clusters, format_codes
@@ -279,3 +281,30 @@ def test_trend_clusters_with_claims_view_joins_members_to_denials():
     assert rows[0][2] is True and sum(r[2] for r in rows) == 1
     assert all(r[0] == "flagged" and r[1] == 12 and r[3].startswith("ICN") for r in rows)
     assert sum(r[4] for r in rows) == Decimal("1800.00")
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.tuples(
+    st.sampled_from(["CCWA1", "UHCCP", "SUNSH"]),
+    st.sampled_from([("CO-197", "authorization"), ("CO-16", "missing_information"),
+                     ("PR-1", "patient_responsibility")]),
+    st.lists(st.sampled_from(["N54", "N290", "MA01"]), max_size=2, unique=True),
+    st.integers(min_value=0, max_value=200),  # days before as-of
+    st.integers(min_value=0, max_value=40),  # claim identity (repeats = re-adjudications)
+), max_size=120))
+def test_cluster_invariants(spec):
+    rows = [denial(payer_id=payer, payer_name=payer, primary_reason=reason, category=category,
+                   remark_codes=remarks, remit_date=AS_OF - timedelta(days=days),
+                   patient_control_number=f"{payer}-{identity}")
+            for payer, (reason, category), remarks, days, identity in spec]
+    clusters, members = find_clusters(frame(rows), AS_OF, threshold=4)
+    by_key = {r["claim_key"]: r for r in rows}
+    for cluster in clusters.iter_rows(named=True):
+        mine = members.filter(pl.col("cluster_id") == cluster["cluster_id"])
+        claims = [by_key[k] for k in mine["claim_key"]]
+        assert mine.height == cluster["claim_count"] == len({c["patient_control_number"] for c in claims})
+        assert {c["payer_id"] for c in claims} == {cluster["payer_id"]}
+        assert {c["primary_reason"] for c in claims} == {cluster["signature"].split("|")[0]}
+        assert all(c["category"] != "patient_responsibility" for c in claims)
+        assert all(AS_OF - timedelta(days=179) <= c["remit_date"] <= AS_OF for c in claims)
+        assert (cluster["status"] == "flagged") == (cluster["claim_count"] >= 4)
