@@ -98,13 +98,18 @@ def no_new_trend(claimback: ClaimbackResource) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(asset=work_queue, blocking=True, description="Every work-queue row has a known route and a deadline.")
+@dg.asset_check(asset=work_queue, blocking=True,
+                description="Every work-queue row has a known route, and every claim still to file has a deadline.")
 def routes_are_valid(claimback: ClaimbackResource) -> dg.AssetCheckResult:
     queue = claimback.settings().lake.read("work_queue")
     bad_route = queue.filter(~pl.col("route").is_in(list(schema.ROUTES)))
-    no_deadline = queue.filter(pl.col("deadline").is_null() & (pl.col("route") != "resolved"))
+    # Resolved claims and disputes whose payer process is exhausted have nothing left to file.
+    to_file = queue.filter(~pl.col("route").is_in(["resolved", "expired"])
+                           & ~((pl.col("route") == "level2_dispute") & pl.col("window_anchor").is_null()))
+    no_deadline = to_file.filter(pl.col("deadline").is_null())
     return dg.AssetCheckResult(
         passed=bad_route.is_empty() and no_deadline.is_empty(),
         description=f"{queue.height - bad_route.height} of {queue.height} rows have a known route; "
-        f"{queue.height - no_deadline.height} of {queue.height} have a deadline or are resolved",
+        f"{to_file.height - no_deadline.height} of {to_file.height} claims still to file have a deadline",
+        metadata={"routes_without_deadline": markdown_table(no_deadline.group_by("route").len("claims"))},
     )

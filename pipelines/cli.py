@@ -82,7 +82,7 @@ def run_pipeline(inbox: Path, warehouse: Path, as_of: date, payer_rules: Path | 
     return job.execute_in_process(
         run_config={
             "resources": {"claimback": {"config": config}},
-            "loggers": {"console": {"config": {"log_level": "ERROR"}}},
+            "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
         },
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,

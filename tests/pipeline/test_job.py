@@ -1,0 +1,207 @@
+"""The Dagster job end to end: synthetic and real inboxes, reruns, duplicates, bad files, the sensor."""
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+
+from claimback import schema
+from claimback.publish import DATABASE_NAME
+from pipelines.cli import main as cli_main
+from pipelines.cli import run_pipeline
+from tests.conftest import corpus_files, needs_corpus
+
+pytestmark = pytest.mark.slow
+AS_OF = date(2026, 11, 1)
+
+# The contract of DESIGN.md: tables and their required columns, as analysts query them.
+CONTRACT = {
+    "remit_claims": ["claim_key", "source_file", "payer_name", "payer_id", "payee_npi", "remit_date",
+                     "check_number", "patient_control_number", "claim_status_code", "charge_amount",
+                     "paid_amount", "patient_responsibility_amount", "payer_claim_control_number",
+                     "original_payer_claim_control_number", "is_reversal"],
+    "remit_service_lines": ["claim_key", "line_number", "procedure_code", "modifiers", "charge_amount",
+                            "paid_amount", "units", "service_date"],
+    "remit_adjustments": ["claim_key", "line_number", "group_code", "reason_code", "amount", "quantity"],
+    "remit_remarks": ["claim_key", "line_number", "remark_code", "source_segment"],
+    "provider_adjustments": ["source_file", "payee_npi", "fiscal_period_date", "reason_code", "reference", "amount"],
+    "submitted_claims": ["claim_key", "source_file", "claim_type", "patient_control_number", "payer_name",
+                         "payer_id", "billing_npi", "total_charge", "frequency_code", "place_of_service",
+                         "statement_from", "statement_to"],
+    "submitted_service_lines": ["claim_key", "line_number", "procedure_code", "modifiers", "charge_amount",
+                                "units", "service_date"],
+    "denials": ["claim_key", "patient_control_number", "payer_name", "remit_date", "category",
+                "primary_reason", "remark_codes", "denied_amount", "fixable_by"],
+    "trend_clusters": ["cluster_id", "payer_name", "signature", "claim_count", "denied_amount",
+                       "first_remit_date", "last_remit_date", "example_patient_control_number", "description"],
+    "trend_cluster_claims": ["cluster_id", "claim_key", "patient_control_number"],
+    "work_queue": ["claim_key", "patient_control_number", "payer_claim_control_number", "payer_name", "route",
+                   "deadline", "days_left", "denied_amount", "priority", "reason"],
+    "quarantine": ["source_file", "location", "error", "detected_at"],
+    "ingested_files": ["source_file", "sha256", "bytes", "status", "transactions", "loaded_at"],
+}
+
+
+def published(warehouse: Path) -> dict[str, pl.DataFrame]:
+    """Every published table, sorted on all its columns, for comparing two runs."""
+    with duckdb.connect(str(warehouse / DATABASE_NAME), read_only=True) as con:
+        names = [r[0] for r in con.sql("SELECT table_name FROM information_schema.tables "
+                                       "WHERE table_type = 'BASE TABLE' AND table_schema = 'main'").fetchall()]
+        tables = {}
+        for name in names:
+            if name == "publish_info":
+                continue
+            frame = con.sql(f'SELECT * FROM "{name}"').pl()
+            sortable = [c for c, t in frame.schema.items() if not isinstance(t, (pl.List, pl.Struct))]
+            tables[name] = frame.sort(sortable, nulls_last=True) if sortable else frame
+    return tables
+
+
+def _run(inbox: Path, warehouse: Path):
+    result = run_pipeline(inbox, warehouse, AS_OF)
+    assert result.success, [e.message for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    return result
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    from claimback.synth import generate
+
+    root = tmp_path_factory.mktemp("synthetic")
+    generate(root / "inbox", claims=900, seed=11, as_of=AS_OF)  # >= 800: trends planted
+    result = _run(root / "inbox", root / "warehouse")
+    return root, result
+
+
+def test_every_asset_materialises_and_every_check_runs(synthetic):
+    from pipelines.definitions import defs
+
+    _, result = synthetic
+    materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    expected = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert materialised == expected
+    evaluated = {e.event_specific_data.check_name for e in result.all_events
+                 if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    assert {"remit_structure", "submitted_structure", "remit_data_quality", "routes_are_valid"} <= evaluated
+    blocking_failed = [e.event_specific_data.check_name for e in result.all_events
+                       if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
+                       and e.event_specific_data.check_name.endswith("structure")]
+    assert blocking_failed == []
+
+
+def test_published_file_holds_the_contract(synthetic):
+    root, _ = synthetic
+    with duckdb.connect(str(root / "warehouse" / DATABASE_NAME), read_only=True) as con:
+        for table, columns in CONTRACT.items():
+            have = {r[0]: r[1] for r in con.sql(f"DESCRIBE {table}").fetchall()}
+            missing = [c for c in columns if c not in have]
+            assert not missing, f"{table} lacks {missing}"
+        types = {r[0]: r[1] for r in con.sql("DESCRIBE denials").fetchall()}
+        assert types["denied_amount"] == "DECIMAL(12,2)"
+        routes = {r[0] for r in con.sql("SELECT DISTINCT route FROM work_queue").fetchall()}
+        assert routes <= set(schema.ROUTES)
+        denied, adjudicated = con.sql(
+            "SELECT (SELECT count(*) FROM denials), (SELECT count(DISTINCT patient_control_number) FROM remit_claims)"
+        ).fetchone()
+        flagged = con.sql("SELECT count(*) FROM trend_clusters WHERE status = 'flagged'").fetchone()[0]
+        views = {r[0] for r in con.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    assert 0.04 < denied / adjudicated < 0.25  # industry-like denial rate in the synthetic inbox
+    assert flagged >= 1  # the planted trends are found
+    assert {p.stem for p in (Path(__file__).resolve().parents[2] / "sql").glob("*.sql")} <= views
+
+
+def test_rerunning_the_same_inbox_changes_nothing(synthetic, tmp_path):
+    root, _ = synthetic
+    warehouse = tmp_path / "warehouse"
+    shutil.copytree(root / "warehouse", warehouse)
+    before = published(warehouse)
+    _run(root / "inbox", warehouse)
+    after = published(warehouse)
+    assert before.keys() == after.keys()
+    for name in before:
+        assert before[name].equals(after[name]), f"{name} changed on rerun"
+
+
+def test_same_remit_under_another_name_or_envelope_loads_once(synthetic, tmp_path):
+    root, _ = synthetic
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
+    shutil.copytree(root / "inbox", inbox)
+    shutil.copytree(root / "warehouse", warehouse)
+    before = published(warehouse)
+    remit = next(p for p in sorted(inbox.iterdir()) if b"*835*" in p.read_bytes()[:400] or b"|835|" in p.read_bytes()[:400])
+    shutil.copy(remit, inbox / "resent-copy.x12")
+    text = remit.read_bytes()
+    isa13 = text.split(text[3:4])[13]
+    (inbox / "resent-new-envelope.x12").write_bytes(text.replace(isa13, b"987654321", 2))
+    _run(inbox, warehouse)
+    after = published(warehouse)
+    assert after["remit_claims"].height == before["remit_claims"].height
+    files = after["ingested_files"].filter(pl.col("source_file").str.starts_with("resent-"))
+    statuses = dict(files.select("source_file", "status").iter_rows())
+    assert statuses == {"resent-copy.x12": "duplicate_file", "resent-new-envelope.x12": "duplicate_transactions"}
+
+
+def test_unreadable_files_are_quarantined_and_the_run_succeeds(synthetic, tmp_path):
+    root, _ = synthetic
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
+    shutil.copytree(root / "inbox", inbox)
+    shutil.copytree(root / "warehouse", warehouse)
+    (inbox / "scan.pdf").write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n")
+    (inbox / "empty.835").write_bytes(b"")
+    good = next(p for p in sorted(inbox.iterdir()) if p.suffix == ".835")
+    (inbox / "truncated.835").write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
+    _run(inbox, warehouse)
+    tables = published(warehouse)
+    quarantined = set(tables["quarantine"]["source_file"].to_list())
+    assert {"scan.pdf", "empty.835", "truncated.835"} <= quarantined
+    assert all(tables["quarantine"]["error"].str.len_chars() > 10)
+    assert (inbox / "scan.pdf").read_bytes().startswith(b"%PDF")  # raw inputs are never modified
+
+
+def test_sensor_requests_a_run_only_for_new_files(synthetic, tmp_path):
+    from assets.resources import ClaimbackResource
+    from pipelines.automation import inbox_sensor
+
+    root, _ = synthetic
+    inbox = tmp_path / "inbox"
+    shutil.copytree(root / "inbox", inbox)
+    resource = ClaimbackResource(inbox=str(inbox), warehouse=str(root / "warehouse"))
+    quiet = inbox_sensor(dg.build_sensor_context(resources={"claimback": resource}))
+    assert isinstance(quiet, dg.SkipReason)
+    (inbox / "new-remit.835").write_bytes(next(p for p in sorted(inbox.iterdir()) if p.suffix == ".835").read_bytes())
+    context = dg.build_sensor_context(resources={"claimback": resource})
+    request = inbox_sensor(context)
+    assert isinstance(request, dg.RunRequest) and request.tags["claimback/new_files"] == "1"
+    again = inbox_sensor(dg.build_sensor_context(cursor=context.cursor, resources={"claimback": resource}))
+    assert isinstance(again, dg.SkipReason)
+
+
+@needs_corpus
+def test_real_remits_and_claims_run_end_to_end(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for path in corpus_files("835")[:12] + corpus_files("837")[:12]:
+        shutil.copy(path, inbox / path.name)
+    _run(inbox, tmp_path / "warehouse")
+    tables = published(tmp_path / "warehouse")
+    assert tables["remit_claims"].height > 0 and tables["submitted_claims"].height > 0
+    assert set(tables["ingested_files"]["source_file"]) == {p.name for p in inbox.iterdir()}
+
+
+def test_cli_fails_fast_on_bad_setup(tmp_path, capsys):
+    assert cli_main(["run", "--inbox", str(tmp_path / "nope"), "--warehouse", str(tmp_path / "w")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "in").mkdir()
+    assert cli_main(["run", "--inbox", str(tmp_path / "in"), "--warehouse", str(tmp_path / "w"),
+                     "--as-of", "2026-13-01"]) == 2
+    assert "not a date" in capsys.readouterr().err
+    bad_rules = tmp_path / "rules.yaml"
+    bad_rules.write_text("version: 1\npayers: [{name: x, match: {payer_ids: [A]}, level1: {days: 90, anchor: orignal_remit}}]\n")
+    assert cli_main(["run", "--inbox", str(tmp_path / "in"), "--warehouse", str(tmp_path / "w"),
+                     "--payer-rules", str(bad_rules)]) == 2
+    assert "rules.yaml" in capsys.readouterr().err
