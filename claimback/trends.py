@@ -102,7 +102,7 @@ def find_clusters(
     `thresholds_by_payer` keys match payer_id or payer_name, case-insensitively.
     """
     window_start = as_of - timedelta(days=lookback_days - 1)
-    claims = _window_claims(denials, window_start, as_of)
+    claims = _window_claims(conform(denials, "denials"), window_start, as_of)
     if claims.is_empty():
         return empty("trend_clusters"), empty("trend_cluster_claims")
     claims = with_signature(claims)
