@@ -83,3 +83,13 @@ def test_wording_override_replaces_one_category(tmp_path, claim):
 def test_level_must_be_one_or_two(tmp_path, claim, provider):
     with pytest.raises(ValueError):
         write_reconsideration_packet(claim, provider, tmp_path, level=3)
+
+
+def test_every_denial_category_has_its_own_wording():
+    from claimback.codes import CATEGORIES
+
+    categories = load_wording()["categories"]
+    missing = [c for c in CATEGORIES if c != "unknown" and c not in categories]
+    assert missing == []
+    for entry in categories.values():
+        assert entry["reason"].strip() and entry["attachments"]
