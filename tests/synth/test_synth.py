@@ -417,3 +417,32 @@ def test_phi_shaped_values_are_in_the_files(inbox):
     assert row["member_id"].encode() in blob
     assert row["patient_last_name"].encode() in blob
     assert row["birth_date"].encode() in blob
+
+
+# --- the project's own reader reads every file cleanly ---------------------------------------
+
+def test_reader_loads_every_file_without_quarantine_or_findings(tmp_path):
+    reader = pytest.importorskip("claimback.x12")
+    summary = generate(tmp_path / "inbox", 700, seed=23, as_of=AS_OF, months=2, claims_per_file=250)
+    tables: dict[str, list[pl.DataFrame]] = defaultdict(list)
+    for path in sorted((tmp_path / "inbox").iterdir()):
+        if path.suffix == ".csv":
+            continue
+        parsed = reader.read_x12(path)
+        for name, frame in parsed.tables.items():
+            tables[name].append(frame)
+    frames = {name: pl.concat(parts) for name, parts in tables.items()}
+    assert frames["quarantine"].height == 0
+    assert frames["validation_findings"].height == 0  # balances, SE counts, NPIs all hold
+    submitted_claims, remit_claims = frames["submitted_claims"], frames["remit_claims"]
+    assert submitted_claims.height == summary.claims + summary.corrected_claims
+    assert remit_claims.height == summary.remit_claims
+    assert set(submitted_claims["claim_type"].unique()) == {"P", "I", "D"}
+    assert set(remit_claims["payer_id"].unique()) <= {"CCWA1", "SUNSH", "CSOH1", "LHCC1", "UHCCP", "ACME1"}
+    corrected = submitted_claims.filter(pl.col("frequency_code") == "7")
+    assert corrected.height == summary.corrected_claims
+    assert corrected["original_payer_claim_control_number"].is_not_null().all()
+    reversals = remit_claims.filter(pl.col("is_reversal"))
+    assert reversals.height > 0
+    assert reversals["payer_claim_control_number"].is_in(
+        remit_claims.filter(~pl.col("is_reversal"))["payer_claim_control_number"].implode()).all()
