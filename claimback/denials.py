@@ -71,7 +71,12 @@ def _as_of(remit_claims: pl.DataFrame, as_of: dt.date | None) -> pl.DataFrame:
 
 
 def _reason(group: str = "group_code", reason: str = "reason_code") -> pl.Expr:
-    return pl.concat_str(pl.col(group), pl.lit("-"), pl.col(reason))
+    """'CO-197': group and CARC as analysts write them ('045' and '45' are the same code)."""
+    return pl.concat_str(
+        pl.col(group).str.strip_chars().str.to_uppercase(),
+        pl.lit("-"),
+        codes.normalize_code(pl.col(reason)),
+    )
 
 
 def denying_adjustments(remit_claims: pl.DataFrame, remit_adjustments: pl.DataFrame) -> pl.DataFrame:
@@ -239,9 +244,16 @@ def _remark_lists(remit_remarks: pl.DataFrame, claim_keys: pl.DataFrame) -> pl.D
 
 
 def _submitted_fields(
-    remit_claims: pl.DataFrame, submitted_claims: pl.DataFrame | None, history: pl.DataFrame
+    remit_claims: pl.DataFrame,
+    submitted_claims: pl.DataFrame | None,
+    history: pl.DataFrame,
+    denied: pl.DataFrame,
 ) -> pl.DataFrame:
-    """The matched 837's keys and provider fields per remit claim_key."""
+    """The matched 837's keys and provider fields for the `denied` claim keys.
+
+    Only the denied claims' adjudications are matched (the chain fallback needs a claim's other
+    adjudications, not other claims), which keeps the 837 join small on a large history.
+    """
     schema = {
         "claim_key": pl.String, "submitted_claim_key": pl.String, "billing_npi": pl.String,
         "submitted_rendering_npi": pl.String, "place_of_service": pl.String,
@@ -249,7 +261,13 @@ def _submitted_fields(
     }
     if submitted_claims is None or submitted_claims.height == 0:
         return pl.DataFrame(schema=schema)
-    matches = lifecycle.match_claims(remit_claims, submitted_claims, history=history)
+    claim_ids = history.join(denied.select("claim_key"), on="claim_key", how="semi").select("claim_id")
+    related = history.join(claim_ids, on="claim_id", how="semi")
+    matches = lifecycle.match_claims(
+        remit_claims.join(related.select("claim_key"), on="claim_key", how="semi"),
+        submitted_claims,
+        history=related,
+    )
     return matches.join(
         submitted_claims.select(
             submitted_claim_key="claim_key", billing_npi="billing_npi",
@@ -300,7 +318,8 @@ def build_denials(
             on="claim_key",
         )
         .join(_remark_lists(remit_remarks, status.select("claim_key")), on="claim_key", how="left")
-        .join(_submitted_fields(remit_claims, submitted_claims, history), on="claim_key", how="left")
+        .join(_submitted_fields(remit_claims, submitted_claims, history, status), on="claim_key",
+              how="left")
         .with_columns(
             remark_codes=pl.col("remark_codes").fill_null(pl.lit([], dtype=pl.List(pl.String))),
             service_date=pl.coalesce("first_line_date", "statement_from"),

@@ -48,6 +48,8 @@ def _in_file_order(remit_claims: pl.DataFrame) -> pl.DataFrame:
             _pcn=_blank_to_null(pl.col("patient_control_number")),
             _icn=_blank_to_null(pl.col("payer_claim_control_number")),
             _f8=_blank_to_null(pl.col("original_payer_claim_control_number")),
+            is_reversal=pl.col("is_reversal").fill_null(pl.col("claim_status_code") == "22")
+            .fill_null(False),
         )
         .sort(["remit_date", "source_file", "claim_ordinal"], nulls_last=True, maintain_order=True)
         .with_row_index("_row")
@@ -110,7 +112,8 @@ def adjudication_history(
 ) -> pl.DataFrame:
     """Every adjudication of every claim, in order.
 
-    One row per remit claim (CLP) with `claim_id` (stable across adjudications: the payer and
+    One row per remit claim (CLP), grouped by claim in order of each claim's first adjudication,
+    with `claim_id` (stable across adjudications: the payer and
     patient control number of the claim's first adjudication), `adjudication_seq` (1.. by remit
     date, then file order), `adjudication_count`, `is_latest`, `adjudication_kind` (original,
     reversal, readjudication) and `is_reversed` (this adjudication was reversed by the next one).
@@ -118,34 +121,46 @@ def adjudication_history(
     number.
     """
     remits = _in_file_order(remit_claims)
-    remits = remits.with_columns(
-        _grp=pl.when(pl.col("_pcn").is_null())
-        .then(pl.col("_row"))
-        .otherwise(pl.col("_row").min().over("_payer", "_pcn"))
+    first_of_pcn = (
+        remits.drop_nulls("_pcn").group_by("_payer", "_pcn").agg(_grp=pl.col("_row").min())
+    )
+    remits = remits.join(first_of_pcn, on=["_payer", "_pcn"], how="left").with_columns(
+        pl.col("_grp").fill_null(pl.col("_row"))
     )
     labels = _components(remits["_grp"], _link_edges(remits, submitted_claims))
-    remits = remits.join(labels, on="_grp", how="left").with_columns(
-        pl.col("label").fill_null(pl.col("_grp"))
+    # Rows sorted by claim then order make every per-claim step a contiguous run, so the
+    # sequence and "what came next" are plain row arithmetic instead of window functions.
+    remits = (
+        remits.join(labels, on="_grp", how="left")
+        .with_columns(pl.col("label").fill_null(pl.col("_grp")))
+        .sort("label", "_row")
+        .with_row_index("_pos")
     )
-    first_non_reversal = pl.col("_row").filter(~pl.col("is_reversal")).min().over("label")
-    history = remits.with_columns(
-        claim_id=(
-            pl.col("_payer").sort_by("_row").first().over("label")
-            + pl.lit("|")
-            + pl.col("_pcn").sort_by("_row").first().over("label").fill_null(pl.col("claim_key"))
-        ),
-        adjudication_seq=pl.col("_row").rank("ordinal").over("label").cast(pl.Int64),
-        adjudication_count=pl.len().over("label").cast(pl.Int64),
-        adjudication_kind=pl.when(pl.col("is_reversal"))
-        .then(pl.lit("reversal"))
-        .when(pl.col("_row") == first_non_reversal)
-        .then(pl.lit("original"))
-        .otherwise(pl.lit("readjudication")),
-        is_reversed=~pl.col("is_reversal")
-        & pl.col("is_reversal").shift(-1).over("label", order_by="_row").fill_null(False),
-        payer_key=pl.col("_payer"),
-    ).with_columns(is_latest=pl.col("adjudication_seq") == pl.col("adjudication_count"))
-    return history.sort("claim_id", "adjudication_seq").select(
+    claims = remits.group_by("label").agg(
+        _first_pos=pl.col("_pos").min(),
+        adjudication_count=pl.len().cast(pl.Int64),
+        _first_non_reversal=pl.col("_row").filter(~pl.col("is_reversal")).min(),
+        claim_id=pl.col("_payer").first()
+        + pl.lit("|")
+        + pl.coalesce(pl.col("_pcn").first(), pl.col("claim_key").first()),
+    )
+    same_claim_next = pl.col("label").shift(-1) == pl.col("label")
+    history = (
+        remits.join(claims, on="label", how="left")
+        .with_columns(
+            adjudication_seq=(pl.col("_pos") - pl.col("_first_pos") + 1).cast(pl.Int64),
+            adjudication_kind=pl.when(pl.col("is_reversal"))
+            .then(pl.lit("reversal"))
+            .when(pl.col("_row") == pl.col("_first_non_reversal"))
+            .then(pl.lit("original"))
+            .otherwise(pl.lit("readjudication")),
+            is_reversed=~pl.col("is_reversal")
+            & (same_claim_next & pl.col("is_reversal").shift(-1)).fill_null(False),
+            payer_key=pl.col("_payer"),
+        )
+        .with_columns(is_latest=pl.col("adjudication_seq") == pl.col("adjudication_count"))
+    )
+    return history.select(
         "claim_id", "claim_key", "adjudication_seq", "adjudication_count", "is_latest",
         "adjudication_kind", "is_reversal", "is_reversed", "remit_date", "payer_key",
         "payer_name", "payer_id", "patient_control_number", "payer_claim_control_number",
@@ -173,7 +188,7 @@ def _match_candidates(remit_claims: pl.DataFrame, submitted_claims: pl.DataFrame
         is_replacement=pl.col("frequency_code").is_in(_REPLACEMENT_FREQUENCIES).fill_null(False),
         s_file="source_file",
         s_ordinal="claim_ordinal",
-    ).drop_nulls("_pcn").with_columns(
+    ).drop_nulls("_pcn").join(remits.select("_pcn"), on="_pcn", how="semi").with_columns(
         payers_for_pcn=pl.struct("s_id", "s_name").n_unique().over("_pcn")
     )
     # When the payer first answered with a given claim number: a replacement citing it in REF*F8
