@@ -45,19 +45,19 @@ def with_loops(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _pre_claim(seg: pl.DataFrame) -> pl.DataFrame:
+def _pre_claim(seg: pl.LazyFrame) -> pl.LazyFrame:
     return seg.filter(pl.col("hl_seq").is_not_null() & pl.col("claim_ordinal").is_null())
 
 
-def _claim_level(seg: pl.DataFrame) -> pl.DataFrame:
+def _claim_level(seg: pl.LazyFrame) -> pl.LazyFrame:
     return seg.filter(pl.col("claim_ordinal").is_not_null() & pl.col("line_seq").is_null() & ~pl.col("in_cob"))
 
 
-def _line_level(seg: pl.DataFrame) -> pl.DataFrame:
+def _line_level(seg: pl.LazyFrame) -> pl.LazyFrame:
     return seg.filter(pl.col("line_seq").is_not_null())
 
 
-def _hl_values(seg: Segments) -> pl.DataFrame:
+def _hl_values(seg: Segments) -> pl.LazyFrame:
     """Per HL: its id, parent and level, and the party values read before its first CLM."""
     k = "hl_seq"
     hl = seg["HL"].select("txn", k, hl_id=el(1), parent_id=el(2), level=el(3))
@@ -89,7 +89,7 @@ _INHERITED = ("billing_npi", "billing_name", "billing_tax_id", "payer_responsibi
               "sub_birth", "pat_birth")
 
 
-def _inherit(claims: pl.DataFrame, hl: pl.DataFrame) -> pl.DataFrame:
+def _inherit(claims: pl.LazyFrame, hl: pl.LazyFrame) -> pl.LazyFrame:
     """Each claim's party values from its HL, the parent HL and the grandparent HL."""
     # HL02 names the parent by HL01; ids may repeat in sloppy files, so take the nearest earlier one
     link = hl.select("txn", "hl_seq", "hl_id", "parent_id").sort("hl_seq")
@@ -111,7 +111,7 @@ def _inherit(claims: pl.DataFrame, hl: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _diagnoses(seg: Segments) -> pl.DataFrame:
+def _diagnoses(seg: Segments) -> pl.LazyFrame:
     hi = _claim_level(seg["HI"])
     codes = pl.concat([
         hi.select("claim_ordinal", "seg_index", pos=pl.lit(i), qualifier=part(el(i), 0), code=part(el(i), 1))
@@ -124,7 +124,7 @@ def _diagnoses(seg: Segments) -> pl.DataFrame:
     )
 
 
-def service_lines(seg: Segments, sha: str) -> pl.DataFrame:
+def service_lines(seg: Segments, sha: str) -> pl.LazyFrame:
     """One row per SV1/SV2/SV3 with its dates, line control number and line rendering NPI."""
     tag = pl.col("tag")
     svc = pl.concat([seg[t] for t in SERVICE_TAGS]).sort("seg_index")
@@ -162,7 +162,7 @@ def _type_from_version(version: pl.Expr) -> pl.Expr:
     )
 
 
-def claims(seg: Segments, txns: pl.DataFrame, lines: pl.DataFrame, sha: str) -> pl.DataFrame:
+def claims(seg: Segments, txns: pl.LazyFrame, lines: pl.LazyFrame, sha: str) -> pl.LazyFrame:
     """One row per CLM with its HL parties, dates, references, diagnoses and claim type."""
     k = "claim_ordinal"
     clm05 = el(5)
@@ -205,7 +205,7 @@ def claims(seg: Segments, txns: pl.DataFrame, lines: pl.DataFrame, sha: str) -> 
     )
 
 
-def build(rows: pl.DataFrame, txns: pl.DataFrame, sha: str) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def build(rows: pl.DataFrame, txns: pl.LazyFrame, sha: str) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
     """(submitted_claims, submitted_service_lines, validation findings) for 837 transaction sets."""
     seg = Segments(with_loops(rows), TAGS)
     tcn = txns.select("txn", "transaction_hash", transaction_control_number="st02")

@@ -65,18 +65,23 @@ def is_tag(tag: str, qualifier: str | None = None, at: int = 1) -> pl.Expr:
 
 
 class Segments:
-    """The rows of a few segment ids, split once so each lookup scans only its own segment."""
+    """The rows of a few segment ids, split once so each lookup scans only its own segment.
+
+    Partitions are handed out as LazyFrames: the tables built from them form one query plan
+    that is collected once (`pl.collect_all`), which matters for the many small files of a
+    batch where per-operation overhead would otherwise dominate.
+    """
 
     def __init__(self, rows: pl.DataFrame, tags: tuple[str, ...]):
-        self._empty = rows.clear()
+        self._empty = rows.clear().lazy()
         wanted = rows.filter(pl.col("tag").is_in(tags))
-        self._parts = {key[0]: frame for key, frame in wanted.partition_by("tag", as_dict=True).items()}
+        self._parts = {key[0]: frame.lazy() for key, frame in wanted.partition_by("tag", as_dict=True).items()}
 
-    def __getitem__(self, tag: str) -> pl.DataFrame:
+    def __getitem__(self, tag: str) -> pl.LazyFrame:
         return self._parts.get(tag, self._empty)
 
 
-def first_per(rows: pl.DataFrame, key: str | list[str], where: pl.Expr, **values: pl.Expr) -> pl.DataFrame:
+def first_per(rows: pl.LazyFrame, key: str | list[str], where: pl.Expr, **values: pl.Expr) -> pl.LazyFrame:
     """The first row per `key` matching `where`, with the named value expressions.
 
     The workhorse for loop-scoped lookups: "the NM1*QC of each claim", "the REF*6R of each line".

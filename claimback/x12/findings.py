@@ -24,7 +24,7 @@ def _finding(rule: str, severity: str, message: pl.Expr, claim_key: str | None =
                 claim_key=pl.col(claim_key) if claim_key else pl.lit(None, pl.String))
 
 
-def claim_balance(claims: pl.DataFrame, adjustments: pl.DataFrame) -> pl.DataFrame:
+def claim_balance(claims: pl.LazyFrame, adjustments: pl.LazyFrame) -> pl.LazyFrame:
     cas = adjustments.group_by("claim_ordinal").agg(cas_total=_sum("amount"))
     c = claims.join(cas, on="claim_ordinal", how="left").with_columns(
         pl.col("cas_total").fill_null(ZERO),
@@ -39,7 +39,7 @@ def claim_balance(claims: pl.DataFrame, adjustments: pl.DataFrame) -> pl.DataFra
     )
 
 
-def line_balance(lines: pl.DataFrame, adjustments: pl.DataFrame) -> pl.DataFrame:
+def line_balance(lines: pl.LazyFrame, adjustments: pl.LazyFrame) -> pl.LazyFrame:
     cas = adjustments.filter(pl.col("line_seq").is_not_null()).group_by("line_seq").agg(cas_total=_sum("amount"))
     lines = lines.join(cas, on="line_seq", how="left").with_columns(
         pl.col("cas_total").fill_null(ZERO),
@@ -54,7 +54,7 @@ def line_balance(lines: pl.DataFrame, adjustments: pl.DataFrame) -> pl.DataFrame
     )
 
 
-def transaction_balance(payments: pl.DataFrame, claims: pl.DataFrame, plb: pl.DataFrame) -> pl.DataFrame:
+def transaction_balance(payments: pl.LazyFrame, claims: pl.LazyFrame, plb: pl.LazyFrame) -> pl.LazyFrame:
     paid = claims.group_by("txn").agg(paid=_sum("paid_amount"))
     adj = plb.group_by("txn").agg(plb=_sum("amount"))
     p = payments.filter(pl.col("total_payment_amount").is_not_null()).join(paid, on="txn", how="left").join(
@@ -67,7 +67,7 @@ def transaction_balance(payments: pl.DataFrame, claims: pl.DataFrame, plb: pl.Da
     )
 
 
-def npi_check_digits(frame: pl.DataFrame, column: str, role: str, with_claim: bool = True) -> pl.DataFrame:
+def npi_check_digits(frame: pl.LazyFrame, column: str, role: str, with_claim: bool = True) -> pl.LazyFrame:
     """NPIs in `column` that are ten digits but fail the Luhn check digit."""
     bad = frame.filter(npi_is_valid(pl.col(column)) == False)  # noqa: E712 - null means "not an NPI"
     return bad.select(

@@ -24,6 +24,9 @@ from claimback.x12.structure import envelope_findings, locate, transaction_hashe
 from claimback.x12.tokenize import Run, segment_frame, split_runs
 
 
+_OPT = pl.QueryOptFlags()  # common-subplan elimination: findings reuse the claim and line plans
+
+
 @dataclass
 class ParsedFile:
     tables: dict[str, pl.DataFrame]
@@ -155,40 +158,45 @@ def _with_hash(frame: pl.DataFrame, txns: pl.DataFrame) -> pl.DataFrame:
 
 def _build(ctx: pl.DataFrame, txns: pl.DataFrame, run: Run, sha: str) -> dict[str, pl.DataFrame]:
     """The tables of the (structurally sound) transaction sets in `ctx`."""
-    out: dict[str, pl.DataFrame] = {}
-    t835 = txns.filter(pl.col("st01") == "835")
-    if t835.height:
+    plans: dict[str, pl.LazyFrame] = {}
+    found: list[pl.LazyFrame] = []
+    sets = txns.lazy()
+    is_835 = (txns["st01"] == "835").any()
+    is_837 = (txns["st01"] == "837").any()
+    if is_835:
+        t835 = txns.filter(pl.col("st01") == "835")
         seg = remit.segments(remit.with_loops(ctx.filter(pl.col("txn").is_in(t835["txn"].implode()))))
-        pay = remit.payments(seg, t835)
-        clm = locate(remit.claims(seg, pay, sha), txns)
-        lines = locate(remit.service_lines(seg, sha), txns)
+        pay = remit.payments(seg, t835.lazy())
+        clm = locate(remit.claims(seg, pay, sha), sets)
+        lines = locate(remit.service_lines(seg, sha), sets)
         adj = remit.adjustments(seg, sha)
         plb = remit.provider_adjustments(seg, pay)
-        found = [
+        found += [
             findings.claim_balance(clm, adj),
             findings.line_balance(lines, adj),
             findings.transaction_balance(pay, clm, plb),
             findings.npi_check_digits(pay, "payee_npi", "payee", with_claim=False),
             findings.npi_check_digits(clm, "rendering_npi", "rendering"),
         ]
-        hashes = txns.select("txn", "transaction_hash")
-        out["remit_payments"] = pay
-        out["remit_claims"] = clm
-        out["remit_service_lines"] = lines.join(hashes, on="txn", how="left")
-        out["remit_adjustments"] = adj.join(hashes, on="txn", how="left")
-        out["remit_remarks"] = remit.remarks(seg, sha).join(hashes, on="txn", how="left")
-        out["provider_adjustments"] = plb
-        out["validation_findings"] = _with_hash(pl.concat(found, how="diagonal_relaxed"), txns)
-    t837 = txns.filter(pl.col("st01") == "837")
-    if t837.height:
+        hashes = sets.select("txn", "transaction_hash")
+        plans.update(
+            remit_payments=pay,
+            remit_claims=clm,
+            remit_service_lines=lines.join(hashes, on="txn", how="left"),
+            remit_adjustments=adj.join(hashes, on="txn", how="left"),
+            remit_remarks=remit.remarks(seg, sha).join(hashes, on="txn", how="left"),
+            provider_adjustments=plb,
+        )
+    if is_837:
+        t837 = txns.filter(pl.col("st01") == "837")
         rows = ctx.filter(pl.col("txn").is_in(t837["txn"].implode()))
-        sub, sub_lines, found = claims837.build(rows, t837, sha)
-        out["submitted_claims"] = sub
-        out["submitted_service_lines"] = sub_lines
-        vf = _with_hash(found, txns)
-        out["validation_findings"] = pl.concat([out["validation_findings"], vf], how="diagonal_relaxed") \
-            if "validation_findings" in out else vf
-    return out
+        sub, sub_lines, npi = claims837.build(rows, t837.lazy(), sha)
+        plans.update(submitted_claims=sub, submitted_service_lines=sub_lines)
+        found.append(npi)
+    if found:
+        plans["validation_findings"] = _with_hash(pl.concat(found, how="diagonal_relaxed"), sets)
+    names = list(plans)
+    return dict(zip(names, pl.collect_all([plans[n] for n in names], optimizations=_OPT)))
 
 
 def _finish(acc: _Acc, name: str, raw: bytes, encoding: str, sha: str | None = None) -> ParsedFile:

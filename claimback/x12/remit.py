@@ -47,19 +47,19 @@ def segments(rows: pl.DataFrame) -> Segments:
     return Segments(rows, TAGS)
 
 
-def _header(seg: pl.DataFrame) -> pl.DataFrame:
+def _header(seg: pl.LazyFrame) -> pl.LazyFrame:
     return seg.filter(pl.col("claim_ordinal").is_null() & pl.col("line_seq").is_null())
 
 
-def _claim_level(seg: pl.DataFrame) -> pl.DataFrame:
+def _claim_level(seg: pl.LazyFrame) -> pl.LazyFrame:
     return seg.filter(pl.col("claim_ordinal").is_not_null() & pl.col("line_seq").is_null())
 
 
-def _line_level(seg: pl.DataFrame) -> pl.DataFrame:
+def _line_level(seg: pl.LazyFrame) -> pl.LazyFrame:
     return seg.filter(pl.col("line_seq").is_not_null())
 
 
-def payments(seg: Segments, txns: pl.DataFrame) -> pl.DataFrame:
+def payments(seg: Segments, txns: pl.LazyFrame) -> pl.LazyFrame:
     """One row per 835 transaction set: BPR, TRN, DTM*405, payer (N1*PR) and payee (N1*PE)."""
     k = "txn"
     n1, ref = _header(seg["N1"]), _header(seg["REF"])
@@ -96,7 +96,7 @@ def payments(seg: Segments, txns: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def claims(seg: Segments, pay: pl.DataFrame, file_sha256: str) -> pl.DataFrame:
+def claims(seg: Segments, pay: pl.LazyFrame, file_sha256: str) -> pl.LazyFrame:
     """One row per CLP with its claim-level names, references, dates and coverage amount."""
     k = "claim_ordinal"
     nm1, dtm = _claim_level(seg["NM1"]), _claim_level(seg["DTM"])
@@ -127,7 +127,7 @@ def claims(seg: Segments, pay: pl.DataFrame, file_sha256: str) -> pl.DataFrame:
     )
 
 
-def service_lines(seg: Segments, file_sha256: str) -> pl.DataFrame:
+def service_lines(seg: Segments, file_sha256: str) -> pl.LazyFrame:
     """One row per SVC: the (possibly restated) procedure, amounts, units and line references."""
     k = "line_seq"
     dtm = _line_level(seg["DTM"])
@@ -157,7 +157,7 @@ def service_lines(seg: Segments, file_sha256: str) -> pl.DataFrame:
     )
 
 
-def adjustments(seg: Segments, file_sha256: str) -> pl.DataFrame:
+def adjustments(seg: Segments, file_sha256: str) -> pl.LazyFrame:
     """Every CAS reason/amount/quantity triplet (up to six per CAS), claim and line level."""
     cas = seg["CAS"].filter(pl.col("claim_ordinal").is_not_null())
     triplets = [
@@ -174,9 +174,9 @@ def adjustments(seg: Segments, file_sha256: str) -> pl.DataFrame:
     )
 
 
-def remarks(seg: Segments, file_sha256: str) -> pl.DataFrame:
+def remarks(seg: Segments, file_sha256: str) -> pl.LazyFrame:
     """RARCs: LQ*HE on lines; MIA and MOA remark elements on claims."""
-    def from_elements(tag: str, positions: tuple[int, ...]) -> list[pl.DataFrame]:
+    def from_elements(tag: str, positions: tuple[int, ...]) -> list[pl.LazyFrame]:
         rows = seg[tag].filter(pl.col("claim_ordinal").is_not_null())
         return [rows.select("txn", "seg_index", "claim_ordinal", line_number=pl.lit(None, pl.Int64),
                             pos=pl.lit(i), remark_code=el(i), source_segment=pl.lit(tag)) for i in positions]
@@ -193,7 +193,7 @@ def remarks(seg: Segments, file_sha256: str) -> pl.DataFrame:
     )
 
 
-def provider_adjustments(seg: Segments, pay: pl.DataFrame) -> pl.DataFrame:
+def provider_adjustments(seg: Segments, pay: pl.LazyFrame) -> pl.LazyFrame:
     """Every PLB reason/amount pair (PLB03/04 .. PLB13/14); reason composites are reason:reference."""
     plb = seg["PLB"]
     pairs = [
