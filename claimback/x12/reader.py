@@ -27,6 +27,15 @@ from claimback.x12.tokenize import Run, segment_frame, split_runs
 _OPT = pl.QueryOptFlags()  # common-subplan elimination: findings reuse the claim and line plans
 
 
+_FILE_ORDER = {
+    "remit_payments": ["txn"],
+    "remit_adjustments": ["seg_index", "triplet"],
+    "remit_remarks": ["seg_index", "pos"],
+    "provider_adjustments": ["seg_index", "pair"],
+    "validation_findings": ["txn", "rule", "location", "message"],
+}
+
+
 @dataclass
 class ParsedFile:
     tables: dict[str, pl.DataFrame]
@@ -195,6 +204,8 @@ def _build(ctx: pl.DataFrame, txns: pl.DataFrame, run: Run, sha: str) -> dict[st
         found.append(npi)
     if found:
         plans["validation_findings"] = _with_hash(pl.concat(found, how="diagonal_relaxed"), sets)
+    # joins do not promise row order; file order is part of the contract (and of idempotence)
+    plans = {name: plan.sort(_FILE_ORDER.get(name, "seg_index"), maintain_order=True) for name, plan in plans.items()}
     names = list(plans)
     return dict(zip(names, pl.collect_all([plans[n] for n in names], optimizations=_OPT)))
 
