@@ -23,7 +23,8 @@ import polars as pl
 from claimback.synth.book import build_book
 from claimback.synth.denials import PLANTED_TRENDS
 from claimback.synth.inbox import Tally, write_835s, write_837s
-from claimback.synth.story import tell
+from claimback.synth.render import Prepared
+from claimback.synth.story import REVERSAL, tell
 from claimback.synth.truth import claim_truth, log_rows, trend_truth, write_log
 
 BLOCK_CLAIMS = 50_000
@@ -38,6 +39,7 @@ class SynthSummary:
     files_837: int
     files_835: int
     remit_claims: int  # CLP segments, reversals included
+    reversals: int  # CLP02 = 22
     adjudicated_claims: int  # claims with at least one 835 by as_of
     denied_claims: int  # first adjudication denied all or part
     planted_trends: int
@@ -76,16 +78,18 @@ def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None
     tally = Tally()
     rows: list[tuple] = []
     truths: list[pl.DataFrame] = []
-    corrected = adjudicated = denied = 0
+    corrected = adjudicated = denied = reversals = 0
     for b in range(n_blocks):
         n = min(BLOCK_CLAIMS, claims - b * BLOCK_CLAIMS)
         book_rng, story_rng, file_rng = (np.random.default_rng(s) for s in seeds[b].spawn(3))
         book = build_book(book_rng, n, b * BLOCK_CLAIMS, as_of_day, months, plant and b == 0)
         story = tell(book, story_rng, as_of_day)
-        write_837s(book, story, out_dir, claims_per_file, file_rng, tally)
-        write_835s(book, story, out_dir, claims_per_file, file_rng, tally)
+        prepared = Prepared(book)
+        write_837s(book, prepared, story, out_dir, claims_per_file, file_rng, tally)
+        write_835s(book, prepared, story, out_dir, claims_per_file, file_rng, tally)
         rows += log_rows(book, story)
         corrected += len(story.corrected)
+        reversals += sum(1 for e in story.events if e.role == REVERSAL)
         first = [d >= 0 for d in book.first_remit_day]
         adjudicated += sum(first)
         denied += sum(1 for o, a in zip(book.outcome, first) if a and o >= 0)
@@ -94,7 +98,8 @@ def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None
     n_log = write_log(out_dir / LOG_NAME, rows)
     summary = SynthSummary(
         claims=claims, corrected_claims=corrected, files_837=tally.files_837,
-        files_835=tally.files_835, remit_claims=tally.claims_835, adjudicated_claims=adjudicated,
+        files_835=tally.files_835, remit_claims=tally.claims_835, reversals=reversals,
+        adjudicated_claims=adjudicated,
         denied_claims=denied, planted_trends=len(PLANTED_TRENDS) if plant else 0, log_rows=n_log,
         as_of=as_of.isoformat(), bytes_written=tally.bytes_written,
         styles=dict(sorted(tally.styles.items())), extensions=dict(sorted(tally.extensions.items())))

@@ -18,8 +18,8 @@ from claimback.synth.files import (EXTENSIONS_835, EXTENSIONS_837, NEWLINE_ONLY,
                                    VERSION_837, Controls, finish, interchange, pick_style,
                                    transaction)
 from claimback.synth.pools import PAYERS, PROVIDERS
-from claimback.synth.render import adjudicate, claim_835, claim_837, money, ymd
-from claimback.synth.story import READJUDICATION, REVERSAL, Story
+from claimback.synth.render import Prepared, claim_835, claim_837, money, ymd
+from claimback.synth.story import READJUDICATION, Story
 
 CLEARINGHOUSE = ("NORTHWIND CLEARINGHOUSE", "NWCH01")
 # How each payer's ERAs arrive: one file per check, several ST per GS, or one ISA per check.
@@ -70,8 +70,8 @@ def _header_837(prov_i: int, ctype: str, day: int, control: str) -> str:
             f"N3*{street}~N4*{city}*{state}*{zip_code}~REF*EI*{prov.tin}~")
 
 
-def write_837s(book: ClaimBook, story: Story, out_dir: Path, claims_per_file: int,
-               rng: np.random.Generator, tally: Tally) -> None:
+def write_837s(book: ClaimBook, prepared: Prepared, story: Story, out_dir: Path,
+               claims_per_file: int, rng: np.random.Generator, tally: Tally) -> None:
     """Weekly batches per billing provider: original claims and frequency-7 corrections."""
     items = [(book.provider[c], book.submit_day[c] // 7, book.submit_day[c], c, "1", "")
              for c in range(len(book))]
@@ -91,7 +91,7 @@ def write_837s(book: ClaimBook, story: Story, out_dir: Path, claims_per_file: in
                 control = tally.controls.next_transaction()
                 hl, claims = 2, []
                 for _, _, _, c, freq, icn in part:
-                    text, hl = claim_837(book, c, hl, freq, icn, legacy_dx)
+                    text, hl = claim_837(book, prepared, c, hl, freq, icn, legacy_dx)
                     claims.append(text)
                 transactions.append((control, transaction(
                     _header_837(prov_i, prov.claim_type, day, control), "".join(claims), "", control)))
@@ -141,8 +141,8 @@ def _provider_adjustments(rng: np.random.Generator, npi: str, day: int, paid: in
     return "", 0
 
 
-def write_835s(book: ClaimBook, story: Story, out_dir: Path, claims_per_file: int,
-               rng: np.random.Generator, tally: Tally) -> None:
+def write_835s(book: ClaimBook, prepared: Prepared, story: Story, out_dir: Path,
+               claims_per_file: int, rng: np.random.Generator, tally: Tally) -> None:
     """One transaction per check: (payer, payee, remit date); files bundled per payer habit."""
     order = sorted(range(len(story.events)), key=lambda i: (
         story.events[i].remit_day, book.payer[story.events[i].claim],
@@ -164,7 +164,8 @@ def write_835s(book: ClaimBook, story: Story, out_dir: Path, claims_per_file: in
     for (day, payer_i), day_checks in groupby(checks, key=lambda kc: (kc[0][0], kc[0][1])):
         payer = PAYERS[payer_i]
         bundling = BUNDLING[payer.payer_id]
-        rendered = [_render_check(book, story, key, chunk, rng, tally) for key, chunk in day_checks]
+        rendered = [_render_check(book, prepared, story, key, chunk, rng, tally)
+                    for key, chunk in day_checks]
         if bundling == "single":
             files = [[r] for r in rendered]
         else:
@@ -191,18 +192,16 @@ def write_835s(book: ClaimBook, story: Story, out_dir: Path, claims_per_file: in
             tally.claims_835 += sum(m[2] for m in members)
 
 
-def _render_check(book: ClaimBook, story: Story, key: tuple[int, int, int], chunk: list[int],
-                  rng: np.random.Generator, tally: Tally) -> tuple[str, str, int, int]:
+def _render_check(book: ClaimBook, prepared: Prepared, story: Story, key: tuple[int, int, int],
+                  chunk: list[int], rng: np.random.Generator, tally: Tally) -> tuple[str, str, int, int]:
     """One 835 transaction: (control number, ST..SE text, CLP count, payee provider)."""
     day, payer_i, prov_i = key
     claims, paid, icns = [], 0, []
     for i in chunk:
         event = story.events[i]
-        c = event.claim
-        adj = adjudicate(book, c, event.outcome)
-        received = book.submit_day[c] + 2
-        claims.append(claim_835(book, event, adj, received))
-        paid += -adj.paid if event.role == REVERSAL else adj.paid
+        text, amount = claim_835(book, prepared, event, book.submit_day[event.claim] + 2)
+        claims.append(text)
+        paid += amount
         icns.append(event.icn)
     prov = PROVIDERS[prov_i]
     plb, plb_total = _provider_adjustments(rng, prov.npi, day, paid, icns)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+import polars as pl
 
 from claimback.synth.book import DEDUCTIBLE, PAID, ClaimBook
 from claimback.synth.denials import DENIAL_KINDS
@@ -39,6 +40,7 @@ class LineResult:
     allowed: int
     adjustments: list[tuple[str, str, int]]  # (group, CARC, cents)
     remarks: tuple[str, ...]
+    clean: bool = False  # paid as contracted: identical to the pre-rendered line
 
 
 @dataclass
@@ -59,7 +61,7 @@ def _paid_line(book: ClaimBook, li: int) -> LineResult:
         adj.append(("CO", "45", charge - allowed))
     if share:
         adj.append(("PR", book.patient_share_reason[li], share))
-    return LineResult(li, allowed - share, allowed, adj, ())
+    return LineResult(li, allowed - share, allowed, adj, (), True)
 
 
 def adjudicate(book: ClaimBook, c: int, outcome: int) -> Adjudication:
@@ -111,96 +113,89 @@ def cas_segments(adjustments: list[tuple[str, str, int]], sign: int) -> str:
     return "".join(out)
 
 
-def claim_835(book: ClaimBook, event: Event, adjudication: Adjudication, received_day: int) -> str:
-    """The 2100 claim payment loop (CLP..) and its 2110 service loops for one event."""
+def claim_835(book: ClaimBook, prepared: "Prepared", event: Event, received_day: int) -> tuple[str, int]:
+    """The 2100 claim payment loop (CLP..) and its 2110 service loops for one event.
+
+    Returns the text and the paid amount it adds to the check (negative for a reversal).
+    A clean first payment, the bulk of any remittance, is assembled from pre-rendered lines.
+    """
     c = event.claim
+    if event.role != REVERSAL and event.outcome in (PAID, DEDUCTIBLE):
+        charge, paid = prepared.claim_charge[c], prepared.claim_paid[c]
+        share, allowed = prepared.claim_share[c], prepared.claim_allowed[c]
+        start = book.line_start[c]
+        return (_claim_head(book, prepared, event, "1", charge, paid, share, (), (), 1, received_day,
+                            allowed if paid else 0)
+                + "".join(prepared.line_835_paid[start:start + book.line_count[c]])), paid
+    adjudication = adjudicate(book, c, event.outcome)
     sign = -1 if event.role == REVERSAL else 1
     status = "22" if event.role == REVERSAL else adjudication.status
-    ctype = book.claim_type[c]
-    payer = PAYERS[book.payer[c]]
-    people = book.people
-    p = book.patient[c]
-    prov = PROVIDERS[book.provider[c]]
-    facility = prov.place_of_service
-    share = adjudication.patient_share
-    out = [f"CLP*{book.pcn[c]}*{status}*{money(sign * adjudication.charge)}*"
-           f"{money(sign * adjudication.paid)}*{money(sign * share) if share else ''}*"
-           f"{payer.filing_indicator}*{event.icn}*{facility}*{event.frequency}~"]
-    if adjudication.claim_adjustments:
-        out.append(cas_segments(adjudication.claim_adjustments, sign))
-    out.append(f"NM1*QC*1*{people.last[p]}*{people.first[p]}****MI*{people.member_id[p]}~")
-    if people.dependent[p]:
-        out.append(f"NM1*IL*1*{people.last[p]}*{people.sub_first[p]}****MI*{people.member_id[p]}~")
-    if ctype != "I":
-        r_last, r_first, r_npi = prov.renderers[book.renderer[c]]
-        out.append(f"NM1*82*1*{r_last}*{r_first}****XX*{r_npi}~")
-    if adjudication.claim_remarks:
-        # MIA has one claim-remark slot before its 20th element; MOA03-07 hold up to five.
-        if ctype == "I":
-            out.append(f"MIA*0****{adjudication.claim_remarks[0]}~")
-        else:
-            out.append(f"MOA***{'*'.join(adjudication.claim_remarks[:5])}~")
-    if event.original_icn:
-        out.append(f"REF*F8*{event.original_icn}~")
-    if ctype == "I":
-        out.append(f"DTM*232*{ymd(book.service_from[c])}~DTM*233*{ymd(book.service_to[c])}~")
-    out.append(f"DTM*050*{ymd(received_day)}~")
-    if adjudication.paid:
-        out.append(f"AMT*AU*{money(sign * sum(r.allowed for r in adjudication.lines))}~")
-    qualifier = "AD" if ctype == "D" else "HC"
-    procedures = prov.procedures
+    allowed = sum(r.allowed for r in adjudication.lines) if adjudication.paid else 0
+    out = [_claim_head(book, prepared, event, status, adjudication.charge, adjudication.paid,
+                       adjudication.patient_share, adjudication.claim_adjustments,
+                       adjudication.claim_remarks, sign, received_day, allowed)]
     for r in adjudication.lines:
         li = r.line
-        proc = procedures[book.procedure[li]]
-        mod = book.modifier[li]
-        code = f"{qualifier}:{proc.code}:{mod}" if mod else f"{qualifier}:{proc.code}"
-        out.append(f"SVC*{code}*{money(sign * book.charge[li])}*{money(sign * r.paid)}*"
-                   f"{proc.revenue_code}*{book.units[li]}~DTM*472*{ymd(book.line_day[li])}~")
+        if r.clean and sign == 1:
+            out.append(prepared.line_835_paid[li])
+            continue
+        out.append(f"SVC*{prepared.composite[li]}*{money(sign * book.charge[li])}*{money(sign * r.paid)}*"
+                   f"{prepared.revenue[li]}*{book.units[li]}~DTM*472*{prepared.day[li]}~")
         out.append(cas_segments(r.adjustments, sign))
         if r.allowed:
             out.append(f"AMT*B6*{money(sign * r.allowed)}~")
         for rarc in r.remarks:
             out.append(f"LQ*HE*{rarc}~")
+    return "".join(out), sign * adjudication.paid
+
+
+def _claim_head(book: ClaimBook, prepared: "Prepared", event: Event, status: str, charge: int,
+                paid: int, share: int, claim_adjustments, claim_remarks, sign: int,
+                received_day: int, allowed: int) -> str:
+    """CLP through AMT*AU: the claim-level part of a claim payment loop."""
+    c = event.claim
+    ctype = book.claim_type[c]
+    out = [f"CLP*{book.pcn[c]}*{status}*{money(sign * charge)}*{money(sign * paid)}*"
+           f"{money(sign * share) if share else ''}*{prepared.filing[c]}*{event.icn}*"
+           f"{prepared.facility[c]}*{event.frequency}~"]
+    if claim_adjustments:
+        out.append(cas_segments(claim_adjustments, sign))
+    out.append(prepared.patient_835(book.patient[c]))
+    if ctype != "I":
+        out.append(prepared.rendering_835[c])
+    if claim_remarks:
+        # MIA has one claim-remark slot before its 20th element; MOA03-07 hold up to five.
+        if ctype == "I":
+            out.append(f"MIA*0****{claim_remarks[0]}~")
+        else:
+            out.append(f"MOA***{'*'.join(claim_remarks[:5])}~")
+    if event.original_icn:
+        out.append(f"REF*F8*{event.original_icn}~")
+    if ctype == "I":
+        out.append(f"DTM*232*{ymd(book.service_from[c])}~DTM*233*{ymd(book.service_to[c])}~")
+    out.append(f"DTM*050*{ymd(received_day)}~")
+    if allowed:
+        out.append(f"AMT*AU*{money(sign * allowed)}~")
     return "".join(out)
 
 
-def claim_837(book: ClaimBook, c: int, hl: int, frequency: str, original_icn: str,
-              legacy_dx: bool) -> tuple[str, int]:
+def claim_837(book: ClaimBook, prepared: "Prepared", c: int, hl: int, frequency: str,
+              original_icn: str, legacy_dx: bool) -> tuple[str, int]:
     """Subscriber/patient HL loops and the 2300 claim with its service lines.
 
     Returns the text and the next free HL number. `legacy_dx` writes BK/BF diagnosis
     qualifiers (4010 style) instead of ABK/ABF, as some institutional feeds still do.
     """
-    people = book.people
     p = book.patient[c]
-    payer = PAYERS[book.payer[c]]
-    prov = PROVIDERS[book.provider[c]]
-    ctype = book.claim_type[c]
-    dependent = people.dependent[p]
-    last, member = people.last[p], people.member_id[p]
-    city, state, zip_code = prov.address[1:]
-    group_no = f"GRP{book.payer[c] + 1}{member[-4:]}" if payer.filing_indicator == "CI" else ""
-    out = [f"HL*{hl}*1*22*{1 if dependent else 0}~",
-           f"SBR*P*{'' if dependent else '18'}*{group_no}******{payer.filing_indicator}~"]
-    if dependent:
-        out.append(f"NM1*IL*1*{last}*{people.sub_first[p]}****MI*{member}~"
-                   f"N3*{people.street[p]}~N4*{city}*{state}*{zip_code}~"
-                   f"DMG*D8*{people.sub_dob[p]}*{'M' if people.sex[p] == 'F' else 'F'}~")
-    else:
-        out.append(f"NM1*IL*1*{last}*{people.first[p]}****MI*{member}~"
-                   f"N3*{people.street[p]}~N4*{city}*{state}*{zip_code}~"
-                   f"DMG*D8*{people.dob[p]}*{people.sex[p]}~")
-    out.append(f"NM1*PR*2*{payer.name}*****PI*{payer.payer_id}~")
+    subscriber, patient = prepared.subscriber_837(p, book.payer[c], book.provider[c])
+    out = [f"HL*{hl}*1*22*{1 if patient else 0}~", subscriber]
     next_hl = hl + 1
-    if dependent:
-        out.append(f"HL*{next_hl}*{hl}*23*0~PAT*19~NM1*QC*1*{last}*{people.first[p]}~"
-                   f"N3*{people.street[p]}~N4*{city}*{state}*{zip_code}~"
-                   f"DMG*D8*{people.dob[p]}*{people.sex[p]}~")
+    if patient:
+        out.append(f"HL*{next_hl}*{hl}*23*0~{patient}")
         next_hl += 1
-    start, count = book.line_start[c], book.line_count[c]
-    total = sum(book.charge[start:start + count])
-    facility = "A" if ctype == "I" else "B"
-    out.append(f"CLM*{book.pcn[c]}*{money(total)}***{prov.place_of_service}:{facility}:{frequency}*Y*A*Y*Y~")
+    ctype = book.claim_type[c]
+    out.append(f"CLM*{book.pcn[c]}*{money(prepared.claim_charge[c])}***{prepared.facility[c]}:"
+               f"{'A' if ctype == 'I' else 'B'}:{frequency}*Y*A*Y*Y~")
     if ctype == "I":
         out.append(f"DTP*434*RD8*{ymd(book.service_from[c])}-{ymd(book.service_to[c])}~CL1*1*1*01~")
     elif ctype == "D":
@@ -213,23 +208,138 @@ def claim_837(book: ClaimBook, c: int, hl: int, frequency: str, original_icn: st
     if ctype != "D":
         principal, other = ("BK", "BF") if legacy_dx else ("ABK", "ABF")
         out.append("HI*" + "*".join([f"{principal}:{dx[0]}"] + [f"{other}:{d}" for d in dx[1:]]) + "~")
-    r_last, r_first, r_npi = prov.renderers[book.renderer[c]]
-    if ctype == "I":
-        out.append(f"NM1*71*1*{r_last}*{r_first}****XX*{r_npi}~")
-    else:
-        out.append(f"NM1*82*1*{r_last}*{r_first}****XX*{r_npi}~PRV*PE*PXC*{prov.taxonomy}~")
-    procedures = prov.procedures
-    for n, li in enumerate(range(start, start + count), 1):
-        proc = procedures[book.procedure[li]]
-        mod = book.modifier[li]
-        charge = money(book.charge[li])
-        day = ymd(book.line_day[li])
-        if ctype == "P":
-            code = f"HC:{proc.code}:{mod}" if mod else f"HC:{proc.code}"
-            out.append(f"LX*{n}~SV1*{code}*{charge}*UN*{book.units[li]}***1~DTP*472*D8*{day}~")
-        elif ctype == "I":
-            out.append(f"LX*{n}~SV2*{proc.revenue_code}*HC:{proc.code}*{charge}*UN*{book.units[li]}~"
-                       f"DTP*472*D8*{day}~")
-        else:
-            out.append(f"LX*{n}~SV3*AD:{proc.code}*{charge}****{book.units[li]}~DTP*472*D8*{day}~")
+    out.append(prepared.rendering_837[c])
+    start = book.line_start[c]
+    out.extend(prepared.line_837[start:start + book.line_count[c]])
     return "".join(out), next_hl
+
+
+def money_expr(cents: pl.Expr) -> pl.Expr:
+    """`money` for a whole column at once (same text, cent for cent)."""
+    a = cents.abs()
+    whole = (a // 100).cast(pl.String)
+    body = pl.when(a % 100 == 0).then(whole).otherwise(
+        pl.concat_str([whole, pl.lit("."), (a % 100).cast(pl.String).str.zfill(2)]))
+    return pl.when(cents < 0).then(pl.concat_str([pl.lit("-"), body])).otherwise(body)
+
+
+def _optional(condition: pl.Expr, *parts: pl.Expr | str) -> pl.Expr:
+    return pl.when(condition).then(pl.concat_str([pl.lit(x) if isinstance(x, str) else x for x in parts])
+                                   ).otherwise(pl.lit(""))
+
+
+def _cat(*parts: pl.Expr | str) -> pl.Expr:
+    return pl.concat_str([pl.lit(x) if isinstance(x, str) else x for x in parts])
+
+
+class Prepared:
+    """Text that does not depend on how a claim is adjudicated, rendered once per block.
+
+    Service lines (837 LX/SV1-3/DTP and the 835 SVC loop of a clean payment) are built
+    column-wise with Polars; patient and provider name segments are cached per person.
+    """
+
+    def __init__(self, book: ClaimBook) -> None:
+        self.book = book
+        claim_of_line = np.repeat(np.arange(len(book)), book.line_count)
+        line_provider = np.asarray(book.provider)[claim_of_line]
+        offsets = np.cumsum([0] + [len(p.procedures) for p in PROVIDERS])[:-1]
+        flat = [p for prov in PROVIDERS for p in prov.procedures]
+        at = offsets[line_provider] + np.asarray(book.procedure, dtype=np.int64)
+        ctype = np.asarray(book.claim_type)[claim_of_line]
+        position = np.arange(len(claim_of_line)) - np.asarray(book.line_start)[claim_of_line] + 1
+        lines = pl.DataFrame({
+            "code": np.array([p.code for p in flat])[at] if len(at) else np.array([], dtype=str),
+            "rev": np.array([p.revenue_code for p in flat])[at] if len(at) else np.array([], dtype=str),
+            "mod": book.modifier, "ctype": ctype, "n": position,
+            "charge": book.charge, "allowed": book.allowed, "share": book.patient_share,
+            "reason": book.patient_share_reason, "units": book.units, "day": book.line_day,
+        }, schema_overrides={"day": pl.Int32})
+        charge, allowed, share = pl.col("charge"), pl.col("allowed"), pl.col("share")
+        composite = _cat(pl.when(pl.col("ctype") == "D").then(pl.lit("AD")).otherwise(pl.lit("HC")),
+                         ":", pl.col("code"), _optional(pl.col("mod") != "", ":", pl.col("mod")))
+        day = pl.from_epoch("day", time_unit="d").dt.strftime("%Y%m%d")
+        units = pl.col("units").cast(pl.String)
+        lines = lines.with_columns(composite=composite, day_s=day, charge_s=money_expr(charge))
+        c, d = pl.col("composite"), pl.col("day_s")
+        lx = _cat("LX*", pl.col("n").cast(pl.String), "~")
+        lines = lines.with_columns(
+            line_837=pl.when(pl.col("ctype") == "P").then(
+                _cat(lx, "SV1*", c, "*", pl.col("charge_s"), "*UN*", units, "***1~DTP*472*D8*", d, "~")
+            ).when(pl.col("ctype") == "I").then(
+                _cat(lx, "SV2*", pl.col("rev"), "*", c, "*", pl.col("charge_s"), "*UN*", units,
+                     "~DTP*472*D8*", d, "~")
+            ).otherwise(_cat(lx, "SV3*", c, "*", pl.col("charge_s"), "****", units, "~DTP*472*D8*", d, "~")),
+            line_835_paid=_cat(
+                "SVC*", c, "*", pl.col("charge_s"), "*", money_expr(allowed - share), "*", pl.col("rev"), "*",
+                units, "~DTM*472*", d, "~",
+                _optional(charge > allowed, "CAS*CO*45*", money_expr(charge - allowed), "~"),
+                _optional(share > 0, "CAS*PR*", pl.col("reason"), "*", money_expr(share), "~"),
+                _optional(allowed > 0, "AMT*B6*", money_expr(allowed), "~")),
+        )
+        self.composite: list[str] = lines["composite"].to_list()
+        self.revenue: list[str] = lines["rev"].to_list()
+        self.day: list[str] = lines["day_s"].to_list()
+        self.line_837: list[str] = lines["line_837"].to_list()
+        self.line_835_paid: list[str] = lines["line_835_paid"].to_list()
+        starts = np.asarray(book.line_start, dtype=np.int64)
+
+        def per_claim(values: list[int]) -> list[int]:
+            if not len(starts):
+                return []
+            return np.add.reduceat(np.asarray(values, dtype=np.int64), starts).tolist()
+
+        self.claim_charge = per_claim(book.charge)
+        self.claim_allowed = per_claim(book.allowed)
+        self.claim_share = per_claim(book.patient_share)
+        self.claim_paid = [a - s for a, s in zip(self.claim_allowed, self.claim_share)]
+        self.filing = [PAYERS[p].filing_indicator for p in book.payer]
+        self.facility = [PROVIDERS[p].place_of_service for p in book.provider]
+        render_835 = [[f"NM1*82*1*{last}*{first}****XX*{npi}~" for last, first, npi in prov.renderers]
+                      for prov in PROVIDERS]
+        render_837 = [[f"NM1*{'71' if prov.claim_type == 'I' else '82'}*1*{last}*{first}****XX*{npi}~"
+                       + ("" if prov.claim_type == "I" else f"PRV*PE*PXC*{prov.taxonomy}~")
+                       for last, first, npi in prov.renderers] for prov in PROVIDERS]
+        self.rendering_835 = [render_835[p][r] for p, r in zip(book.provider, book.renderer)]
+        self.rendering_837 = [render_837[p][r] for p, r in zip(book.provider, book.renderer)]
+        self._patient_835: dict[int, str] = {}
+        self._subscriber_837: dict[tuple[int, int], tuple[str, str]] = {}
+
+    def patient_835(self, p: int) -> str:
+        text = self._patient_835.get(p)
+        if text is None:
+            people = self.book.people
+            last, member = people.last[p], people.member_id[p]
+            text = f"NM1*QC*1*{last}*{people.first[p]}****MI*{member}~"
+            if people.dependent[p]:
+                text += f"NM1*IL*1*{last}*{people.sub_first[p]}****MI*{member}~"
+            self._patient_835[p] = text
+        return text
+
+    def subscriber_837(self, p: int, payer_i: int, provider_i: int) -> tuple[str, str]:
+        """(SBR..NM1*PR of the subscriber loop, PAT..DMG of the patient loop or "")."""
+        key = (p, provider_i)
+        cached = self._subscriber_837.get(key)
+        if cached is not None:
+            return cached
+        people = self.book.people
+        payer = PAYERS[payer_i]
+        city, state, zip_code = PROVIDERS[provider_i].address[1:]
+        last, member = people.last[p], people.member_id[p]
+        address = f"N3*{people.street[p]}~N4*{city}*{state}*{zip_code}~"
+        group_no = f"GRP{payer_i + 1}{member[-4:]}" if payer.filing_indicator == "CI" else ""
+        if people.dependent[p]:
+            other_sex = "M" if people.sex[p] == "F" else "F"
+            subscriber = (f"SBR*P**{group_no}******{payer.filing_indicator}~"
+                          f"NM1*IL*1*{last}*{people.sub_first[p]}****MI*{member}~{address}"
+                          f"DMG*D8*{people.sub_dob[p]}*{other_sex}~")
+            patient = (f"PAT*19~NM1*QC*1*{last}*{people.first[p]}~{address}"
+                       f"DMG*D8*{people.dob[p]}*{people.sex[p]}~")
+        else:
+            subscriber = (f"SBR*P*18*{group_no}******{payer.filing_indicator}~"
+                          f"NM1*IL*1*{last}*{people.first[p]}****MI*{member}~{address}"
+                          f"DMG*D8*{people.dob[p]}*{people.sex[p]}~")
+            patient = ""
+        subscriber += f"NM1*PR*2*{payer.name}*****PI*{payer.payer_id}~"
+        self._subscriber_837[key] = (subscriber, patient)
+        return subscriber, patient
