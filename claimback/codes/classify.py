@@ -31,26 +31,31 @@ _ADDED = (
 def normalize_code(expr: pl.Expr) -> pl.Expr:
     """A code as the lists spell it: trimmed, upper case, no leading zeros on numbers ("045" -> "45")."""
     text = expr.cast(pl.String).str.strip_chars().str.to_uppercase()
-    unpadded = text.str.strip_chars_start("0")
-    numeric = text.str.contains(r"^[0-9]+$")
-    return (
-        pl.when(text == "")
-        .then(None)
-        .when(numeric & (unpadded == ""))
-        .then(pl.lit("0"))
-        .when(numeric)
-        .then(unpadded)
-        .otherwise(text)
-    )
+    return pl.when(text != "").then(text.str.replace(r"^0+([0-9])", "$1"))
+
+
+def _normalize_remark(expr: pl.Expr) -> pl.Expr:
+    # Remark codes always start with letters, so trimming and case are all that can differ;
+    # kept this cheap because it runs on every element of every remark list.
+    return expr.str.strip_chars().str.to_uppercase()
+
+
+_hint_cache: list = []  # [(rarc frame, result)]: the loader returns the same frame until the file changes
 
 
 def _hint_ranks() -> tuple[dict[str, int], dict[int, str]]:
-    hints = rarc().filter(pl.col("category_hint").is_in(HINT_PRECEDENCE))
+    """(remark code -> precedence rank of its hint, rank -> category) from the current RARC list."""
+    remarks = rarc()
+    if _hint_cache and _hint_cache[0][0] is remarks:
+        return _hint_cache[0][1]
+    hints = remarks.filter(pl.col("category_hint").is_in(HINT_PRECEDENCE))
     rank_of = {category: rank for rank, category in enumerate(HINT_PRECEDENCE)}
     by_code = {
         code: rank_of[hint] for code, hint in zip(hints["code"], hints["category_hint"], strict=True)
     }
-    return by_code, {rank: category for category, rank in rank_of.items()}
+    result = (by_code, {rank: category for category, rank in rank_of.items()})
+    _hint_cache[:] = [(remarks, result)]
+    return result
 
 
 def refine_category_expr(category: pl.Expr | str, remark_codes: pl.Expr | str) -> pl.Expr:
@@ -58,16 +63,16 @@ def refine_category_expr(category: pl.Expr | str, remark_codes: pl.Expr | str) -
     category = pl.col(category) if isinstance(category, str) else category
     remark_codes = pl.col(remark_codes) if isinstance(remark_codes, str) else remark_codes
     rank_by_code, category_by_rank = _hint_ranks()
-    best_rank = remark_codes.list.eval(
-        normalize_code(pl.element()).replace_strict(rank_by_code, default=None, return_dtype=pl.Int32)
-    ).list.min()
-    hinted = best_rank.replace_strict(category_by_rank, default=None, return_dtype=pl.String)
     base = category.fill_null("unknown")
-    return (
-        pl.when(base.is_in(list(REFINABLE_CATEGORIES)) & hinted.is_not_null())
-        .then(hinted)
-        .otherwise(base)
-    )
+    best_rank = remark_codes.list.eval(
+        _normalize_remark(pl.element()).replace_strict(rank_by_code, default=None, return_dtype=pl.Int32)
+    ).list.min()
+    # A category that may not be refined pushes the rank past every hint, so the lookup
+    # misses and the base category stands. (Arithmetic rather than when/then: Polars
+    # evaluates a list.eval inside a when/then branch row by row, hundreds of times slower.)
+    kept = (~base.is_in(list(REFINABLE_CATEGORIES))).cast(pl.Int32) * len(category_by_rank)
+    hinted = (best_rank + kept).replace_strict(category_by_rank, default=None, return_dtype=pl.String)
+    return hinted.fill_null(base)
 
 
 def refine_category(category: str | None, remark_codes: Sequence[str] | None) -> str:
@@ -139,10 +144,17 @@ def classify(adjustments: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit("patient_responsibility"))
         .otherwise(pl.col("_category"))
     )
-    if "remark_codes" in frame.columns:
-        refined = refine_category_expr(category, pl.col("remark_codes").cast(pl.List(pl.String)))
-        category = pl.when(kind == "denial").then(refined).otherwise(category)
     joined = joined.with_columns(kind.alias("adjustment_kind"), category.alias("category"))
+    if "remark_codes" in frame.columns:
+        # Two steps on purpose: the refinement must not sit inside a when/then (see
+        # refine_category_expr); only denials are refined, pricing and shares keep theirs.
+        remarks = pl.col("remark_codes").cast(pl.List(pl.String))
+        joined = joined.with_columns(refine_category_expr("category", remarks).alias("_refined")).with_columns(
+            pl.when(pl.col("adjustment_kind") == "denial")
+            .then(pl.col("_refined"))
+            .otherwise(pl.col("category"))
+            .alias("category")
+        )
 
     changed = ~known | (pl.col("category") != pl.col("_category"))
     fixable = pl.when(changed).then(_default_for(pl.col("category"), 0)).otherwise(pl.col("_fixable_by"))
@@ -161,7 +173,7 @@ def classify(adjustments: pl.DataFrame) -> pl.DataFrame:
         route.alias("suggested_route"),
         listed.alias("code_known"),
         deactivated.fill_null(False).alias("code_deactivated"),
-    ).drop("_code", "_group", "_category", "_fixable_by", "_route", "_kind", "_stop_date", "_listed")
+    ).drop("_code", "_group", "_category", "_fixable_by", "_route", "_kind", "_stop_date", "_listed", "_refined", strict=False)
 
 
 def unknown_codes(adjustments: pl.DataFrame, remarks: pl.DataFrame | None = None) -> pl.DataFrame:
