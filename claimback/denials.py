@@ -40,6 +40,7 @@ ADJUDICATIONS = {
     "payer_claim_control_number": pl.String,
     "original_payer_claim_control_number": pl.String,
     "claim_status_code": pl.String,
+    "service_date": pl.Date,  # first date of service (distinguishes visits under one reused PCN)
     "charge_amount": MONEY,
     "paid_amount": MONEY,
     "is_denied": pl.Boolean,
@@ -214,7 +215,7 @@ def build_adjudications(
     `primary_reason`; it is the `history` that `lifecycle.infer_level1_outcomes` needs.
     """
     remit_claims = _as_of(remit_claims, as_of)
-    history = lifecycle.adjudication_history(remit_claims, submitted_claims)
+    history = lifecycle.adjudication_history(remit_claims, submitted_claims, remit_service_lines)
     status = adjudication_denials(remit_claims, remit_service_lines, remit_adjustments)
     return _with_status(history, status)
 
@@ -296,7 +297,7 @@ def build_denials(
     """
     del submitted_service_lines  # the remit lines carry what the payer adjudicated
     remit_claims = _as_of(remit_claims, as_of)
-    history = lifecycle.adjudication_history(remit_claims, submitted_claims)
+    history = lifecycle.adjudication_history(remit_claims, submitted_claims, remit_service_lines)
     latest = history.filter(pl.col("is_latest") & ~pl.col("is_reversal"))
     latest_keys = latest.select("claim_key")
     latest_claims = remit_claims.join(latest_keys, on="claim_key", how="semi")

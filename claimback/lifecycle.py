@@ -17,6 +17,9 @@ import polars as pl
 
 _REPLACEMENT_FREQUENCIES = ("7", "8")
 _MAX_LINK_ROUNDS = 64  # a correction chain longer than this is not a real claim history
+# An original and a corrected claim under a new patient control number share a payer claim
+# number; more distinct patient control numbers than this on one number means a placeholder.
+MAX_PCNS_PER_CLAIM_NUMBER = 3
 
 
 def _blank_to_null(expr: pl.Expr) -> pl.Expr:
@@ -40,10 +43,30 @@ def payer_key(payer_id: str = "payer_id", payer_name: str = "payer_name") -> pl.
     )
 
 
-def _in_file_order(remit_claims: pl.DataFrame) -> pl.DataFrame:
+def claim_service_dates(
+    remit_claims: pl.DataFrame, remit_service_lines: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """First date of service per remit claim: the earliest line date, else the statement date."""
+    dates = remit_claims.select("claim_key", "statement_from")
+    if remit_service_lines is not None and remit_service_lines.height:
+        first_line = remit_service_lines.group_by("claim_key").agg(
+            first_line_date=pl.col("service_date").min()
+        )
+        dates = dates.join(first_line, on="claim_key", how="left")
+    else:
+        dates = dates.with_columns(first_line_date=pl.lit(None, dtype=pl.Date))
+    return dates.select("claim_key", service_date=pl.coalesce("first_line_date", "statement_from"))
+
+
+def _in_file_order(
+    remit_claims: pl.DataFrame, remit_service_lines: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Remits ordered by remit date, then file and position in file, numbered as `_row`."""
     return (
-        remit_claims.with_columns(
+        remit_claims.join(
+            claim_service_dates(remit_claims, remit_service_lines), on="claim_key", how="left"
+        )
+        .with_columns(
             _payer=payer_key(),
             _pcn=_blank_to_null(pl.col("patient_control_number")),
             _icn=_blank_to_null(pl.col("payer_claim_control_number")),
@@ -71,6 +94,17 @@ def _link_edges(remits: pl.DataFrame, submitted_claims: pl.DataFrame | None) -> 
         ])
         .drop_nulls("icn")
         .unique()
+    )
+    # A claim number shared by many different patient control numbers is a placeholder
+    # (de-identified or test files: "999999999999"), not a correction chain; it links nothing.
+    pcns_per_icn = (
+        icns.join(remits.select("_grp", "_pcn").unique("_grp"), on="_grp")
+        .group_by("_payer", "icn")
+        .agg(pcns=pl.col("_pcn").n_unique())
+    )
+    icns = icns.join(
+        pcns_per_icn.filter(pl.col("pcns") <= MAX_PCNS_PER_CLAIM_NUMBER), on=["_payer", "icn"],
+        how="semi",
     )
     by_icn = icns.with_columns(b=pl.col("_grp").min().over("_payer", "icn"))
     edges = [by_icn.select(pl.col("_grp").alias("a"), "b")]
@@ -107,24 +141,54 @@ def _components(groups: pl.Series, edges: pl.DataFrame) -> pl.DataFrame:
     return labels
 
 
+def _identity_groups(remits: pl.DataFrame) -> pl.DataFrame:
+    """`_grp` per remit row: one group per payer + patient control number + first date of service.
+
+    Many practice systems send the patient's account number as CLM01 for every visit, so the
+    patient control number alone would merge different encounters. Rows without a service date
+    (a bare reversal) join the one dated group of their patient control number when there is
+    exactly one; otherwise they stay with the undated group.
+    """
+    keyed = remits.drop_nulls("_pcn").select("_row", "_payer", "_pcn", "service_date")
+    groups = keyed.group_by("_payer", "_pcn", "service_date").agg(_grp=pl.col("_row").min())
+    dated = groups.drop_nulls("service_date")
+    only_dated = (
+        dated.group_by("_payer", "_pcn")
+        .agg(_only=pl.col("_grp").first(), _n=pl.len())
+        .filter(pl.col("_n") == 1)
+        .select("_payer", "_pcn", "_only")
+    )
+    return (
+        keyed.join(groups, on=["_payer", "_pcn", "service_date"], how="left", nulls_equal=True)
+        .join(only_dated, on=["_payer", "_pcn"], how="left")
+        .select(
+            "_row",
+            _grp=pl.when(pl.col("service_date").is_null())
+            .then(pl.coalesce("_only", "_grp"))
+            .otherwise(pl.col("_grp")),
+        )
+    )
+
+
 def adjudication_history(
-    remit_claims: pl.DataFrame, submitted_claims: pl.DataFrame | None = None
+    remit_claims: pl.DataFrame,
+    submitted_claims: pl.DataFrame | None = None,
+    remit_service_lines: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every adjudication of every claim, in order.
 
     One row per remit claim (CLP), grouped by claim in order of each claim's first adjudication,
-    with `claim_id` (stable across adjudications: the payer and
-    patient control number of the claim's first adjudication), `adjudication_seq` (1.. by remit
+    with `claim_id` (stable across adjudications: payer, patient control number and
+    first date of service of the claim's first adjudication, e.g. "ID:ACME1|PCN1|2026-01-02"), `adjudication_seq` (1.. by remit
     date, then file order), `adjudication_count`, `is_latest`, `adjudication_kind` (original,
     reversal, readjudication) and `is_reversed` (this adjudication was reversed by the next one).
     `submitted_claims` adds the links made by corrected claims that changed the patient control
-    number.
+    number. `remit_service_lines` gives each adjudication its first date of service
+    (`service_date`), which keeps apart different visits billed under one reused patient
+    control number; without it the claim's statement date is used.
     """
-    remits = _in_file_order(remit_claims)
-    first_of_pcn = (
-        remits.drop_nulls("_pcn").group_by("_payer", "_pcn").agg(_grp=pl.col("_row").min())
-    )
-    remits = remits.join(first_of_pcn, on=["_payer", "_pcn"], how="left").with_columns(
+    remits = _in_file_order(remit_claims, remit_service_lines)
+    remits = remits.join(_identity_groups(remits), on="_row", how="left").with_columns(
         pl.col("_grp").fill_null(pl.col("_row"))
     )
     labels = _components(remits["_grp"], _link_edges(remits, submitted_claims))
@@ -140,9 +204,13 @@ def adjudication_history(
         _first_pos=pl.col("_pos").min(),
         adjudication_count=pl.len().cast(pl.Int64),
         _first_non_reversal=pl.col("_row").filter(~pl.col("is_reversal")).min(),
-        claim_id=pl.col("_payer").first()
-        + pl.lit("|")
-        + pl.coalesce(pl.col("_pcn").first(), pl.col("claim_key").first()),
+        claim_id=pl.concat_str(
+            pl.col("_payer").first(),
+            pl.lit("|"),
+            pl.coalesce(pl.col("_pcn").first(), pl.col("claim_key").first()),
+            pl.lit("|") + pl.col("service_date").first().dt.to_string("%Y-%m-%d"),
+            ignore_nulls=True,
+        ),
     )
     same_claim_next = pl.col("label").shift(-1) == pl.col("label")
     history = (
@@ -164,14 +232,19 @@ def adjudication_history(
         "claim_id", "claim_key", "adjudication_seq", "adjudication_count", "is_latest",
         "adjudication_kind", "is_reversal", "is_reversed", "remit_date", "payer_key",
         "payer_name", "payer_id", "patient_control_number", "payer_claim_control_number",
-        "original_payer_claim_control_number", "claim_status_code", "charge_amount",
-        "paid_amount", "source_file", "claim_ordinal",
+        "original_payer_claim_control_number", "claim_status_code", "service_date",
+        "charge_amount", "paid_amount", "source_file", "claim_ordinal",
     )
 
 
-def _match_candidates(remit_claims: pl.DataFrame, submitted_claims: pl.DataFrame) -> pl.DataFrame:
-    """Every (remit, 837) pair with the same patient control number, with how well the payer agrees."""
-    remits = remit_claims.select(
+def _match_candidates(
+    remit_claims: pl.DataFrame, submitted_claims: pl.DataFrame, history: pl.DataFrame
+) -> pl.DataFrame:
+    """Every (remit, 837) pair with the same patient control number, with how well they agree."""
+    remits = remit_claims.join(
+        history.select("claim_key", r_dos="service_date"), on="claim_key", how="left"
+    ).select(
+        "r_dos",
         remit_claim_key="claim_key",
         _pcn=_blank_to_null(pl.col("patient_control_number")),
         remit_date="remit_date",
@@ -188,6 +261,7 @@ def _match_candidates(remit_claims: pl.DataFrame, submitted_claims: pl.DataFrame
         is_replacement=pl.col("frequency_code").is_in(_REPLACEMENT_FREQUENCIES).fill_null(False),
         s_file="source_file",
         s_ordinal="claim_ordinal",
+        s_dos="statement_from",
     ).drop_nulls("_pcn").join(remits.select("_pcn"), on="_pcn", how="semi").with_columns(
         payers_for_pcn=pl.struct("s_id", "s_name").n_unique().over("_pcn")
     )
@@ -209,6 +283,8 @@ def _match_candidates(remit_claims: pl.DataFrame, submitted_claims: pl.DataFrame
         .then(2)
         .when(pl.col("payers_for_pcn") == 1)
         .then(3),
+        # a reused patient control number: another visit's 837 is a worse match
+        dos_conflict=(pl.col("r_dos") != pl.col("s_dos")).fill_null(False),
         eligible=~pl.col("is_replacement")
         | (pl.col("r_f8") == pl.col("s_f8")).fill_null(False)
         | pl.col("icn_first_remit").is_null()
@@ -230,17 +306,18 @@ def match_claims(
     patient control number alone when the 837s know only one payer for it). When several 837s share
     a patient control number (an original and its frequency-7 replacement), the latest submission
     that could precede the remit wins: a replacement only once the payer had issued the claim
-    number it cites. Re-adjudications whose CLP01 matches nothing inherit the 837 of an earlier
+    number it cites; an 837 for another date of service ranks below one for the remit's date. Re-adjudications whose CLP01 matches nothing inherit the 837 of an earlier
     adjudication of the same claim (`match_method` = claim_chain). Unmatched remits are absent.
     """
     schema = {"remit_claim_key": pl.String, "submitted_claim_key": pl.String, "match_method": pl.String}
     if remit_claims.height == 0 or submitted_claims.height == 0:
         return pl.DataFrame(schema=schema)
+    history = adjudication_history(remit_claims, submitted_claims) if history is None else history
     direct = (
-        _match_candidates(remit_claims, submitted_claims)
+        _match_candidates(remit_claims, submitted_claims, history)
         .sort(
-            ["remit_claim_key", "match_tier", "is_replacement", "s_file", "s_ordinal"],
-            descending=[False, False, True, True, True],
+            ["remit_claim_key", "match_tier", "dos_conflict", "is_replacement", "s_file", "s_ordinal"],
+            descending=[False, False, False, True, True, True],
         )
         .group_by("remit_claim_key", maintain_order=True)
         .first()
@@ -249,7 +326,6 @@ def match_claims(
             match_method=pl.col("match_tier").replace_strict(_MATCH_METHODS, return_dtype=pl.String),
         )
     )
-    history = adjudication_history(remit_claims, submitted_claims) if history is None else history
     steps = history.select(
         "claim_id", "adjudication_seq", "is_reversal", remit_claim_key="claim_key"
     )

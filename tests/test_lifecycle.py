@@ -108,6 +108,29 @@ def test_long_chain_of_corrections_is_one_claim():
     assert h["adjudication_seq"].to_list() == list(range(1, 7))
 
 
+def test_reused_patient_control_number_keeps_visits_apart():
+    book = ClaimBook()
+    jan = book.remit("ACCT7", "2026-01-10", 100, 0, payer_claim_number="ICN-J")
+    jan.line("99213", 100, 0, [("CO", "197", 100)], service_date="2026-01-02")
+    feb = book.remit("ACCT7", "2026-02-10", 100, 100, payer_claim_number="ICN-F")
+    feb.line("99213", 100, 100, service_date="2026-02-01")
+    # a bare reversal (no dates) of the January visit still joins it through its claim number
+    book.remit("ACCT7", "2026-03-01", -100, 0, status="22", payer_claim_number="ICN-J")
+    f = book.frames()
+    h = lifecycle.adjudication_history(f["remit_claims"], None, f["remit_service_lines"])
+    assert h["claim_id"].n_unique() == 2
+    january = h.filter(pl.col("payer_claim_control_number") == "ICN-J")
+    assert january["adjudication_kind"].to_list() == ["original", "reversal"]
+    assert january["claim_id"].n_unique() == 1
+
+
+def test_placeholder_claim_number_shared_by_many_claims_links_nothing():
+    book = ClaimBook()
+    for i in range(5):
+        book.remit(f"DEID{i}", "2026-01-10", 100, 0, payer_claim_number="999999999999")
+    assert history_of(book)["claim_id"].n_unique() == 5
+
+
 # --- matching ------------------------------------------------------------------------------
 
 
@@ -154,6 +177,19 @@ def test_readjudication_without_a_pcn_match_inherits_through_the_chain():
     m = matches_of(book)
     assert m[first.claim_key] == (key, "pcn_payer_id")
     assert m[later.claim_key] == (key, "claim_chain")
+
+
+def test_reused_pcn_matches_the_837_of_the_same_date_of_service():
+    book = ClaimBook()
+    remit = book.remit("ACCT9", "2026-03-01", 100, 0)
+    remit.line("99213", 100, 0, [("CO", "50", 100)], service_date="2026-02-01")
+    february = book.submitted("ACCT9", 100, statement_from="2026-02-01", submitted_file="a.837")
+    book.submitted("ACCT9", 100, statement_from="2026-02-20", submitted_file="b.837")
+    f = book.frames()
+    history = lifecycle.adjudication_history(f["remit_claims"], f["submitted_claims"],
+                                             f["remit_service_lines"])
+    m = lifecycle.match_claims(f["remit_claims"], f["submitted_claims"], history=history)
+    assert m["submitted_claim_key"].to_list() == [february]
 
 
 def test_unmatched_reports_both_sides():
