@@ -49,6 +49,7 @@ def publish(lake: Lake, sql_dir: Path | None = None, as_of: date | None = None) 
     try:
         with duckdb.connect(tmp) as con:
             con.execute("SET threads TO 2")
+            con.execute("SET enable_progress_bar = false")  # stdout belongs to the CLI's summary
             counts = _load_tables(con, lake)
             views = _create_views(con, sql_dir) if sql_dir else []
             _write_publish_info(con, counts, as_of)
@@ -70,8 +71,7 @@ def _load_tables(con: duckdb.DuckDBPyConnection, lake: Lake) -> dict[str, int]:
     for name, path in sorted(lake.tables().items()):
         if not _IDENTIFIER.match(name):
             continue
-        literal = str(path).replace("'", "''")
-        con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM read_parquet(\'{literal}\')')
+        con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM read_parquet(?)', [str(path)])
         counts[name] = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
     return counts
 
@@ -116,8 +116,8 @@ def deidentify_key(warehouse: Path) -> str:
 
 def _deidentified_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
     columns = [r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'src' AND table_name = ? "
-        "ORDER BY ordinal_position", [table]).fetchall()]
+        "SELECT column_name FROM information_schema.columns WHERE table_catalog = current_database() "
+        "AND table_schema = 'main' AND table_name = ? ORDER BY ordinal_position", [table]).fetchall()]
     select = []
     for column in columns:
         if column in PHI_DROPPED:
@@ -139,17 +139,19 @@ def publish_deidentified(warehouse: Path, sql_dir: Path | None = None) -> Path:
     tmp = warehouse / f".{DEIDENTIFIED_NAME}.{os.getpid()}.tmp"
     tmp.unlink(missing_ok=True)
     try:
-        with duckdb.connect(str(tmp)) as con:
-            literal = str(source).replace("'", "''")
-            con.execute(f"ATTACH '{literal}' AS src (READ_ONLY)")
-            tables = [r[0] for r in con.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'src' "
-                "AND table_type = 'BASE TABLE'").fetchall()]
+        # Two connections rather than ATTACH: ATTACH takes no parameters, and a path is a value.
+        with duckdb.connect(str(source), read_only=True) as src, duckdb.connect(str(tmp)) as con:
+            tables = [r[0] for r in src.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
+                "AND table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY table_name").fetchall()]
+            for connection in (src, con):
+                connection.execute("SET enable_progress_bar = false")
             for table in tables:
-                select = _deidentified_select(con, table)
-                con.execute(f'CREATE TABLE main."{table}" AS SELECT {select} FROM src."{table}"',
-                            [key] if "$1" in select else None)
-            con.execute("DETACH src")
+                select = _deidentified_select(src, table)
+                rows = src.execute(f'SELECT {select} FROM "{table}"', [key] if "$1" in select else None)
+                con.register("incoming", rows.fetch_record_batch())  # streamed, never whole in memory
+                con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM incoming')
+                con.unregister("incoming")
             if sql_dir:
                 _create_views(con, sql_dir)
             con.execute("CHECKPOINT")

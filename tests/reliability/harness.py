@@ -1,0 +1,103 @@
+"""The reliability tests' tools: synthetic inboxes, `claimback run` as a subprocess, and the
+published tables read back in a form two runs can be compared on."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[2]
+AS_OF = date(2026, 11, 1)
+DATABASE = "claimback.duckdb"
+# Columns that record when or in which batch something happened, not what: they differ between
+# two runs that did the same work, so comparisons leave them out.
+VOLATILE_COLUMNS = {"loaded_at", "detected_at", "batch_id", "published_at", "generated_at"}
+VOLATILE_TABLES = {"publish_info"}
+# A hand-kept log has typos; the run must report this row and go on.
+MALFORMED_LOG_ROW = "CFM99999999,,3,not-a-date,REF-BAD,maybe,\n"
+
+
+@dataclass(frozen=True)
+class Inbox:
+    path: Path
+    truth: Path
+
+    def x12_files(self) -> list[Path]:
+        return sorted(p for p in self.path.iterdir() if p.is_file() and not p.name.endswith(".csv"))
+
+
+def synth_inbox(root: Path, claims: int, claims_per_file: int = 1_000, seed: int = 5) -> Inbox:
+    from claimback.synth import generate
+
+    inbox, truth = root / "inbox", root / "truth"
+    generate(inbox, claims, seed=seed, as_of=AS_OF, months=1, claims_per_file=claims_per_file, truth_dir=truth)
+    return Inbox(inbox, truth)
+
+
+def cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """The `claimback` command in a fresh interpreter, as cron or an analyst would run it."""
+    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, env=_env())
+
+
+def start_run(inbox: Path, warehouse: Path, stderr_path: Path) -> subprocess.Popen:
+    """`claimback run` started in the background; its progress lines go to `stderr_path`."""
+    with open(stderr_path, "w") as stderr:
+        return subprocess.Popen(
+            [sys.executable, "-m", "pipelines.cli", "run", "--inbox", str(inbox), "--warehouse", str(warehouse),
+             "--as-of", AS_OF.isoformat()],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr, env=_env())
+
+
+def run(inbox: Path, warehouse: Path) -> subprocess.CompletedProcess:
+    result = cli("run", "--inbox", str(inbox), "--warehouse", str(warehouse), "--as-of", AS_OF.isoformat())
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("CLAIMBACK_DEBUG", None)
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def published_tables(warehouse: Path) -> dict[str, list[tuple]]:
+    """Every published table's rows, sorted, without the columns that only say when (see
+    VOLATILE_COLUMNS) and with the warehouse folder replaced so two warehouses compare equal."""
+    path = warehouse / DATABASE
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = [r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
+            "AND table_schema = 'main' ORDER BY table_name").fetchall()]
+        out = {}
+        for table in tables:
+            if table in VOLATILE_TABLES:
+                continue
+            columns = [r[0] for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main' "
+                "ORDER BY ordinal_position", [table]).fetchall()]
+            kept = ", ".join(f'"{c}"' for c in columns if c not in VOLATILE_COLUMNS)
+            rows = con.execute(f'SELECT {kept} FROM "{table}"').fetchall()
+            out[table] = sorted((_portable(row, warehouse) for row in rows), key=repr)
+    return out
+
+
+def _portable(row: tuple, warehouse: Path) -> tuple:
+    prefix = str(warehouse)
+    return tuple(v.replace(prefix, "<warehouse>") if isinstance(v, str) else v for v in row)
+
+
+def assert_same_tables(actual: dict[str, list[tuple]], expected: dict[str, list[tuple]], ignore=()) -> None:
+    actual = {k: v for k, v in actual.items() if k not in ignore}
+    expected = {k: v for k, v in expected.items() if k not in ignore}
+    assert sorted(actual) == sorted(expected)
+    different = [t for t in expected if actual[t] != expected[t]]
+    assert not different, {t: (len(actual[t]), len(expected[t])) for t in different}
+
+
