@@ -124,6 +124,7 @@ def write_trend_packet(
             ("Remit dates", _range(cluster.get("first_remit_date"), cluster.get("last_remit_date"))),
             ("Dates of service", _range(cluster.get("first_service_date"), cluster.get("last_service_date"))),
             ("Dollars at stake (denied)", pdf.money(cluster.get("denied_amount"))),
+            ("Billing NPI on the claims", _billing_npis(members)),
             ("Requested action", "Review how these claims were processed and reprocess every "
                                  "impacted claim listed; we believe they were billed correctly."),
         ]),
@@ -184,6 +185,19 @@ def _example(cluster: dict, members: pl.DataFrame) -> dict:
         return {}
     chosen = members.filter(pl.col("claim_key") == cluster.get("example_claim_key"))
     return (chosen if not chosen.is_empty() else members).row(0, named=True)
+
+
+def _billing_npis(members: pl.DataFrame) -> str:
+    """The billing NPI(s) the claims went out under: a group may bill under several."""
+    if "billing_npi" not in members.columns:
+        return ""
+    counts = members["billing_npi"].drop_nulls().value_counts(sort=True)
+    if counts.is_empty():
+        return ""
+    parts = [f"{npi} ({n} claims)" for npi, n in counts.head(3).iter_rows()]
+    if counts.height > 3:
+        parts.append(f"and {counts.height - 3} more")
+    return ", ".join(parts) if counts.height > 1 else counts["billing_npi"][0]
 
 
 def _range(first: object, last: object) -> str:

@@ -32,6 +32,7 @@ def test_trend_packet_pdf_names_example_claim_payer_and_count(tmp_path, trend_ca
     assert "CO-197 (N54)" in text
     assert "1999999984" in text and "91-1234567" in text
     assert "$3,450.00" in text  # dollars at stake: 23 x $150
+    assert "Billing NPI on the claims" in text
 
 
 def test_trend_csv_lists_every_claim_without_patient_identity(tmp_path, trend_case, provider):
@@ -84,3 +85,12 @@ def test_unknown_provider_fields_print_fill_in(tmp_path, trend_case, caplog):
     text = pdf_text(pdf_path)
     assert "(fill in)" in text and "1999999984" in text
     assert not any("PCN" in record.getMessage() for record in caplog.records)
+
+
+def test_trend_packet_names_every_billing_npi_the_claims_used(tmp_path, trend_case, provider):
+    denials, clusters, members = trend_case
+    mine = members.join(denials, on="claim_key").with_row_index().with_columns(
+        pl.when(pl.col("index") < 8).then(pl.lit("1888888885")).otherwise("billing_npi").alias("billing_npi"))
+    pdf_path, _ = write_trend_packet(clusters.row(0, named=True), mine, provider, tmp_path)
+    text = pdf_text(pdf_path)
+    assert "1999999984 (15 claims)" in text and "1888888885 (8 claims)" in text
