@@ -6,7 +6,8 @@ charge is adjusted away by denying adjustments (`codes.classify` kind `denial`) 
 little or nothing for it: the denied amount is at least what was paid. So $0 paid because the
 allowed amount went to deductible/coinsurance/copay (PR-1/2/3) is not a denial, contractual
 pricing (CO-45 and the like) is not a denial, and a line denied on an otherwise paid claim is
-(`denial_level` = line). Reversals (CLP02=22) are never denials; the latest adjudication of a
+(`denial_level` = line). Reversals (CLP02=22) and predetermination pricing (CLP02=25) are never
+denials; the latest adjudication of a
 claim (see `claimback.lifecycle`) decides whether it is denied now.
 
 Everything is Polars joins and group-bys over whole tables: a million claims take seconds.
@@ -80,13 +81,23 @@ def _reason(group: str = "group_code", reason: str = "reason_code") -> pl.Expr:
     )
 
 
+def _pays_or_denies() -> pl.Expr:
+    """Adjudications that can deny: not reversals, not predetermination pricing (CLP02=25)."""
+    statuses = codes.claim_status_codes()
+    not_payment = statuses.filter(pl.col("is_reversal") | pl.col("is_predetermination"))["code"]
+    return ~(
+        pl.col("is_reversal").fill_null(False)
+        | pl.col("claim_status_code").is_in(not_payment.implode()).fill_null(False)
+    )
+
+
 def denying_adjustments(remit_claims: pl.DataFrame, remit_adjustments: pl.DataFrame) -> pl.DataFrame:
     """The classified adjustments of kind `denial` on non-reversal adjudications.
 
     Keeps claim_key, line_number, group_code, reason_code, amount, `reason` ("CO-197") and the
     code knowledge (category, fixable_by, suggested_route, carc_label).
     """
-    adjudications = remit_claims.filter(~pl.col("is_reversal").fill_null(False)).select("claim_key")
+    adjudications = remit_claims.filter(_pays_or_denies()).select("claim_key")
     adjustments = remit_adjustments.join(adjudications, on="claim_key", how="semi").select(
         "claim_key", "line_number", "group_code", "reason_code", "amount"
     )
@@ -123,18 +134,16 @@ def adjudication_denials(
     remit_adjustments: pl.DataFrame,
     denying: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Per adjudication (non-reversal CLP): is it a denial, of how much, and why.
+    """Per adjudication (CLP that is not a reversal or a predetermination): denied? how much, why.
 
     Columns: claim_key, is_denied, denied_amount, denial_level (claim|line), denied_lines,
     line_count, reason_codes (largest first), primary_reason (with primary_group_code and
     primary_reason_code), procedure_codes (of the denied lines), first_line_date. Adjudications with no
-    denial have is_denied false and zero denied_amount. Reversals are absent.
+    denial have is_denied false and zero denied_amount. Reversals and predeterminations are absent.
     """
     denying = denying_adjustments(remit_claims, remit_adjustments) if denying is None else denying
     denied_lines = _denied_lines(denying, remit_service_lines)
-    claims = remit_claims.filter(~pl.col("is_reversal").fill_null(False)).select(
-        "claim_key", "paid_amount"
-    )
+    claims = remit_claims.filter(_pays_or_denies()).select("claim_key", "paid_amount")
     claim_level = (
         denying.filter(pl.col("line_number").is_null())
         .group_by("claim_key")

@@ -12,6 +12,7 @@ import pytest
 from builders import ClaimBook
 from claimback import denials as dn
 from claimback import schema
+from conftest import SAMPLES, needs_corpus
 
 SQL = Path(__file__).resolve().parents[1] / "sql"
 
@@ -117,6 +118,12 @@ def test_reversal_alone_is_never_a_denial():
     assert build(book).height == 0
 
 
+def test_predetermination_pricing_is_not_a_denial():
+    book = ClaimBook()
+    book.remit("PRE", "2026-01-10", 136.9, 0, status="25").line("H0015", 136.9, 0, [("CO", "50", 136.9)])
+    assert build(book).height == 0
+
+
 def test_as_of_sees_only_remits_known_then():
     book = ClaimBook()
     first = book.remit("ASOF", "2026-01-10", charge=100, paid=0, payer_claim_number="ICN6")
@@ -215,19 +222,52 @@ def test_adjudications_and_recovered_claims():
 
 
 def test_many_claims_build_in_one_vectorised_pass():
-    """10 000 claims of mixed shapes: every rule holds at volume, not just on one claim."""
+    """4 000 claims of mixed shapes: every rule holds at volume, not just on one claim."""
     book = ClaimBook()
-    for i in range(2500):
+    for i in range(1000):
         book.remit(f"A{i}", "2026-01-10", 100, 0).line("99213", 100, 0, [("CO", "197", 100)])
         book.remit(f"B{i}", "2026-01-10", 100, 0).line("99213", 100, 0, [("PR", "1", 100)])
         book.remit(f"C{i}", "2026-01-10", 100, 60).line("99213", 100, 60, [("CO", "45", 40)])
         claim = book.remit(f"D{i}", "2026-01-11", 200, 60)
         claim.line("99213", 100, 60, [("CO", "45", 40)]).line("97110", 100, 0, [("CO", "151", 100)])
     out = build(book)
-    assert out.height == 5000
+    assert out.height == 2000
     assert out["denial_level"].value_counts().sort("denial_level").rows() == [
-        ("claim", 2500), ("line", 2500)
+        ("claim", 1000), ("line", 1000)
     ]
+
+
+# --- real remits ----------------------------------------------------------------------------
+
+GRIP_5010 = "Inteligenz_X12Parser__tests_OopFactory.X12.Tests.Unit_Parsing__SampleEdiFiles_INS__835__5010_Example1.txt"
+DEIDENT = ("Inteligenz_X12Parser__tests_OopFactory.X12.Tests.Unit_Parsing__SampleEdiFiles_INS__835__"
+           "4010_FromNth_835_DeIdent_01.dat")
+
+
+@needs_corpus
+def test_real_remits_with_reversals_predeterminations_and_placeholder_ids():
+    from claimback.x12 import read_x12
+
+    parsed = [read_x12(SAMPLES / "835" / name) for name in (GRIP_5010, DEIDENT)]
+    tables = {name: pl.concat([p.tables[name] for p in parsed]) for name in parsed[0].tables}
+    claims = tables["remit_claims"]
+    out = dn.build_denials(claims, tables["remit_service_lines"], tables["remit_adjustments"],
+                           tables["remit_remarks"])
+    adjudications = dn.build_adjudications(claims, tables["remit_service_lines"],
+                                           tables["remit_adjustments"])
+    # CLP*888888*4: the whole charge adjusted away as CO-29, nothing paid
+    timely = one(out, "888888")
+    assert (timely["primary_reason"], timely["category"], timely["denial_level"]) == (
+        "CO-29", "timely_filing", "claim")
+    assert timely["denied_amount"] == Decimal("162.13")
+    # PR-2 coinsurance only (333333), CO-42 pennies on a paid line (444444) and a
+    # predetermination (777777, CLP02=25) are not denials
+    assert not set(out["patient_control_number"]) & {"333333", "444444", "777777"}
+    latest = adjudications.filter("is_latest")
+    assert out["claim_key"].is_unique().all()
+    assert set(out["claim_key"]) <= set(latest.filter(~pl.col("is_reversal"))["claim_key"])
+    assert (out["denied_amount"] > 0).all()
+    assert claims.filter(pl.col("claim_key").is_in(out["claim_key"].implode()))["is_reversal"].sum() == 0
 
 
 # --- analyst views -------------------------------------------------------------------------
