@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from claimback.synth.denials import DENIAL_KINDS, KIND_INDEX, PLANTED_TRENDS, PlantedTrend
-from claimback.synth.pools import PAYER_INDEX, PAYERS, PROVIDERS, People, make_people
+from claimback.synth.pools import PAYER_INDEX, PAYERS, PROCEDURES, PROVIDERS, People, make_people
 
 PAID = -1  # clean claim, contractual + patient share only
 DEDUCTIBLE = -2  # processed, nothing paid: all of it applied to the deductible (not a denial)
@@ -166,20 +166,11 @@ def build_book(rng: np.random.Generator, n: int, serial0: int, as_of_day: int, m
     pos_in_claim = np.arange(n_lines) - line_start[claim_of_line]
 
     # Consecutive procedures of the provider's list keep the lines of one claim distinct.
-    n_procs = np.array([len(p.procedures) for p in PROVIDERS])
     line_provider = provider[claim_of_line]
-    proc = (start_proc[claim_of_line] + pos_in_claim) % n_procs[line_provider]
-    unit_charge = np.zeros(n_lines, dtype=np.int64)
-    max_units = np.zeros(n_lines, dtype=np.int64)
-    modifier = np.empty(n_lines, dtype=object)
-    codes = np.empty(n_lines, dtype=object)
-    for pi, prov in enumerate(PROVIDERS):
-        for j, p in enumerate(prov.procedures):
-            mask = (line_provider == pi) & (proc == j)
-            unit_charge[mask] = p.charge_cents
-            max_units[mask] = p.max_units
-            modifier[mask] = p.modifier
-            codes[mask] = p.code
+    proc = (start_proc[claim_of_line] + pos_in_claim) % PROCEDURES.sizes[line_provider]
+    rows = PROCEDURES.rows(line_provider, proc)
+    unit_charge, max_units = PROCEDURES.charge_cents[rows], PROCEDURES.max_units[rows]
+    modifier, codes = PROCEDURES.modifier[rows], PROCEDURES.code[rows]
     units = 1 + (rng.random(n_lines) * max_units).astype(np.int64)
     charge = unit_charge * units
     ratio = np.array([p.allowed_ratio for p in PAYERS])[payer[claim_of_line]]

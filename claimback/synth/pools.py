@@ -163,6 +163,26 @@ def make_providers() -> tuple[Provider, ...]:
 
 PROVIDERS = make_providers()
 
+class ProcedureTable:
+    """Every provider's procedure list flattened into columns, for vectorised look-ups."""
+
+    def __init__(self, providers: tuple[Provider, ...]) -> None:
+        flat = [p for prov in providers for p in prov.procedures]
+        self.offsets = np.cumsum([0] + [len(prov.procedures) for prov in providers])[:-1]
+        self.sizes = np.array([len(prov.procedures) for prov in providers])
+        self.code = np.array([p.code for p in flat])
+        self.modifier = np.array([p.modifier for p in flat])
+        self.revenue_code = np.array([p.revenue_code for p in flat])
+        self.charge_cents = np.array([p.charge_cents for p in flat], dtype=np.int64)
+        self.max_units = np.array([p.max_units for p in flat], dtype=np.int64)
+
+    def rows(self, provider: np.ndarray, procedure: np.ndarray) -> np.ndarray:
+        """Row of (provider index, index in that provider's list) in the flat columns."""
+        return self.offsets[provider] + procedure
+
+
+PROCEDURES = ProcedureTable(PROVIDERS)
+
 FIRST_NAMES = (
     "AVERY", "BRIELLE", "CALLUM", "DELPHINE", "EZEKIEL", "FIONNUALA", "GIDEON", "HARRIET",
     "IGNATIUS", "JOSEPHINE", "KASIMIR", "LEONORA", "MAXIMILIAN", "NERISSA", "OSWIN", "PERPETUA",

@@ -15,7 +15,7 @@ import polars as pl
 
 from claimback.synth.book import DEDUCTIBLE, PAID, ClaimBook
 from claimback.synth.denials import DENIAL_KINDS
-from claimback.synth.pools import PAYERS, PROVIDERS
+from claimback.synth.pools import PAYERS, PROCEDURES, PROVIDERS
 from claimback.synth.story import PARTIAL, REVERSAL, Event
 
 
@@ -242,15 +242,12 @@ class Prepared:
     def __init__(self, book: ClaimBook) -> None:
         self.book = book
         claim_of_line = np.repeat(np.arange(len(book)), book.line_count)
-        line_provider = np.asarray(book.provider)[claim_of_line]
-        offsets = np.cumsum([0] + [len(p.procedures) for p in PROVIDERS])[:-1]
-        flat = [p for prov in PROVIDERS for p in prov.procedures]
-        at = offsets[line_provider] + np.asarray(book.procedure, dtype=np.int64)
+        rows = PROCEDURES.rows(np.asarray(book.provider, dtype=np.int64)[claim_of_line],
+                               np.asarray(book.procedure, dtype=np.int64))
         ctype = np.asarray(book.claim_type)[claim_of_line]
         position = np.arange(len(claim_of_line)) - np.asarray(book.line_start)[claim_of_line] + 1
         lines = pl.DataFrame({
-            "code": np.array([p.code for p in flat])[at] if len(at) else np.array([], dtype=str),
-            "rev": np.array([p.revenue_code for p in flat])[at] if len(at) else np.array([], dtype=str),
+            "code": PROCEDURES.code[rows], "rev": PROCEDURES.revenue_code[rows],
             "mod": book.modifier, "ctype": ctype, "n": position,
             "charge": book.charge, "allowed": book.allowed, "share": book.patient_share,
             "reason": book.patient_share_reason, "units": book.units, "day": book.line_day,

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from claimback.synth.book import DEDUCTIBLE, PAID, ClaimBook
+from claimback.synth.book import PAID, ClaimBook
 from claimback.synth.denials import DENIAL_KINDS
 from claimback.synth.pools import PAYERS
 
@@ -174,4 +174,4 @@ def tell(book: ClaimBook, rng: np.random.Generator, as_of_day: int) -> Story:
     return story
 
 
-__all__ = ["DEDUCTIBLE", "PAID", "PARTIAL", "Event", "LogRow", "Story", "tell"]
+__all__ = ["PARTIAL", "Event", "LogRow", "Story", "tell"]
