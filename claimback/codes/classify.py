@@ -81,11 +81,13 @@ def refine_category(category: str | None, remark_codes: Sequence[str] | None) ->
     Only `unknown`, `missing_information`, `non_covered_benefit_limit` and `payer_error` are
     refined; specific CARC categories (medical necessity, authorization...) stand.
     """
-    frame = pl.DataFrame(
-        {"category": [category], "remark_codes": [list(remark_codes or [])]},
-        schema={"category": pl.String, "remark_codes": pl.List(pl.String)},
-    )
-    return frame.select(refine_category_expr("category", "remark_codes")).item()
+    base = category or "unknown"
+    if base not in REFINABLE_CATEGORIES:
+        return base
+    rank_by_code, category_by_rank = _hint_ranks()
+    ranks = [rank_by_code.get(code.strip().upper()) for code in remark_codes or () if code]
+    ranks = [rank for rank in ranks if rank is not None]
+    return category_by_rank[min(ranks)] if ranks else base
 
 
 def _default_for(category: pl.Expr, position: int) -> pl.Expr:
@@ -177,30 +179,35 @@ def classify(adjustments: pl.DataFrame) -> pl.DataFrame:
 
 
 def unknown_codes(adjustments: pl.DataFrame, remarks: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Codes the lists do not know, with how often and how much: one row per (kind, code).
+    """Codes we cannot classify, with how often and how much: one row per (kind, code).
 
     `kind` is "carc" for adjustment reason codes and "rarc" for remark codes (from `remarks`,
-    a remit_remarks-shaped frame with `remark_code`). Blank codes are not codes and are left
-    to the X12 validator.
+    a remit_remarks-shaped frame with `remark_code`). `listed` is False for codes in no list
+    (a payer's own code, a newer list) and True for CARCs an official import added that no one
+    has categorised yet. Blank codes are not codes and are left to the X12 validator.
     """
-    parts = [
-        _unknown(adjustments, "reason_code", carc()["code"], "carc"),
-    ]
+    carcs = carc()
+    classified = carcs.filter((pl.col("category") != "unknown") & pl.col("adjustment_kind").is_not_null())
+    parts = [_unknown(adjustments, "reason_code", classified["code"], carcs["code"], "carc")]
     if remarks is not None:
-        parts.append(_unknown(remarks, "remark_code", rarc()["code"], "rarc"))
-    return pl.concat(parts, how="vertical").sort(["kind", "occurrences", "code"], descending=[False, True, False])
+        remark_codes = rarc()["code"]
+        parts.append(_unknown(remarks, "remark_code", remark_codes, remark_codes, "rarc"))
+    return pl.concat(parts, how="vertical").sort(
+        ["kind", "occurrences", "code"], descending=[False, True, False]
+    )
 
 
 _UNKNOWN_SCHEMA = {
     "kind": pl.String,
     "code": pl.String,
+    "listed": pl.Boolean,
     "occurrences": pl.UInt32,
     "claim_count": pl.UInt32,
     "total_amount": pl.Decimal(18, 2),
 }
 
 
-def _unknown(frame: pl.DataFrame, column: str, known: pl.Series, kind: str) -> pl.DataFrame:
+def _unknown(frame: pl.DataFrame, column: str, known: pl.Series, listed: pl.Series, kind: str) -> pl.DataFrame:
     if column not in frame.columns:
         raise ValueError(f"unknown_codes needs a {column} column")
     claims = pl.col("claim_key").n_unique() if "claim_key" in frame.columns else pl.lit(None)
@@ -214,8 +221,6 @@ def _unknown(frame: pl.DataFrame, column: str, known: pl.Series, kind: str) -> p
             claims.alias("claim_count"),
             amount.alias("total_amount"),
         )
-        .with_columns(pl.lit(kind).alias("kind"))
+        .with_columns(pl.lit(kind).alias("kind"), pl.col("code").is_in(listed.implode()).alias("listed"))
     )
-    return found.select(
-        pl.col(name).cast(dtype) for name, dtype in _UNKNOWN_SCHEMA.items()
-    )
+    return found.select(pl.col(name).cast(dtype) for name, dtype in _UNKNOWN_SCHEMA.items())

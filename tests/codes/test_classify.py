@@ -175,6 +175,7 @@ def test_unknown_codes_counts_occurrences_claims_and_money():
         ("carc", "Q1", 3, 2),
         ("rarc", "N9999", 1, 1),
     ]
+    assert out["listed"].to_list() == [False, False]
     assert out["total_amount"][0] == Decimal("16.50")
     assert out["total_amount"][1] is None
 
@@ -182,4 +183,27 @@ def test_unknown_codes_counts_occurrences_claims_and_money():
 def test_unknown_codes_is_empty_for_known_codes():
     out = codes.unknown_codes(pl.DataFrame({"reason_code": ["1", "45", "197"]}))
     assert out.height == 0
-    assert out.columns == ["kind", "code", "occurrences", "claim_count", "total_amount"]
+    assert out.columns == ["kind", "code", "listed", "occurrences", "claim_count", "total_amount"]
+
+
+def test_refine_expression_and_scalar_agree_on_every_category_and_hint():
+    hinted = codes.rarc().filter(pl.col("category_hint").is_not_null())
+    remark_sets = [[], ["MA01"], *[[code] for code in hinted["code"].head(60)], ["N54", "MA04"], ["m127", " N30 "]]
+    rows = [(category, remarks) for category in (*codes.CATEGORIES, None) for remarks in remark_sets]
+    frame = pl.DataFrame(
+        {"category": [c for c, _ in rows], "remarks": [r for _, r in rows]},
+        schema={"category": pl.String, "remarks": pl.List(pl.String)},
+    )
+    vectorised = frame.select(codes.refine_category_expr("category", "remarks"))[:, 0].to_list()
+    assert vectorised == [codes.refine_category(category, remarks) for category, remarks in rows]
+    specific = [c for c in codes.CATEGORIES if c not in {"unknown", "missing_information", "non_covered_benefit_limit", "payer_error"}]
+    for (category, _), refined in zip(rows, vectorised, strict=True):
+        if category in specific:
+            assert refined == category
+
+
+def test_coverage_gaps_suggest_another_payer_and_requested_records_a_level1():
+    carc = {row["code"]: row for row in codes.carc().iter_rows(named=True)}
+    assert {carc[c]["suggested_route"] for c in ("26", "27", "200")} == {"rebill_other_payer"}
+    assert carc["31"]["suggested_route"] == "corrected_claim"
+    assert carc["226"]["suggested_route"] == "level1_reconsideration"

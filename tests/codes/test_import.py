@@ -59,6 +59,8 @@ def test_new_code_classifies_as_unknown_but_listed(tmp_path):
     assert out["adjustment_kind"].to_list() == ["denial", "patient_share"]
     assert out["code_known"].to_list() == [True, True]
     assert out["carc_label"][0].startswith("A brand-new reason")
+    unknown = codes.unknown_codes(pl.DataFrame({"reason_code": ["999", "Q1", "45"]}))
+    assert unknown.select("code", "listed").rows() == [("999", True), ("Q1", False)]
 
 
 def test_second_import_reports_changed_text_and_reactivation(tmp_path):

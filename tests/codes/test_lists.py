@@ -145,3 +145,19 @@ def test_group_and_claim_status_lists():
     assert status["19"]["is_forwarded"] and status["23"]["is_forwarded"]
     assert status["25"]["is_predetermination"]
     assert status["2"]["payer_order"] == "secondary"
+
+
+def test_packaged_lists_are_tracked_by_git():
+    """The root .gitignore's `data/` rule also matches claimback/codes/data: a fresh clone must still have them."""
+    import shutil
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    tracked = subprocess.run(
+        ["git", "ls-files", "claimback/codes/data"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    expected = {f"claimback/codes/data/{name}" for name in ("carc.csv", "rarc.csv", "groups.csv", "claim_status.csv")}
+    assert expected <= set(tracked)
