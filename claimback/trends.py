@@ -28,7 +28,9 @@ reconsideration per claim. `find_clusters` finds those groups in the `denials` t
   cluster claims with the value ÷ share of the payer's OTHER claims with it (the payer's
   submitted claims when the 837s are given, else its denied claims in the window; the
   cluster's own claims taken out). A feature is named when its share ≥ 60% and lift ≥ 2
-  — at most half as common elsewhere. No patient data ever enters it.
+  — at most half as common elsewhere. For authorization and medical-necessity denials it
+  also says on how many claims the 837 carried a prior authorization (REF*G1), since that
+  makes the denial the payer's error. No patient data ever enters it.
 
 Non-denials are dropped defensively (patient responsibility, contractual pricing, PR-1/2/3,
 CARC 45, zero denied amount) even though the denials table should not contain them.
@@ -50,6 +52,8 @@ DEFAULT_LOOKBACK_DAYS = 180
 # Categories and reasons that are never a payer problem to escalate.
 NON_DENIAL_CATEGORIES = ("patient_responsibility", "contractual_underpayment")
 NON_DENIAL_REASONS = ("PR-1", "PR-2", "PR-3", "CO-45", "PR-45", "OA-45", "PI-45")
+# Denials where "an authorization was on file" is the payer's problem, worth saying.
+AUTH_RELEVANT_CATEGORIES = ("authorization", "medical_necessity")
 
 BOILERPLATE_REMARK_SHARE = 0.8
 EMERGING_P_VALUE = 0.01
@@ -601,6 +605,6 @@ def describe_cluster(row: dict, shared_rows: list[dict]) -> str:
     for f in details:
         phrase = FEATURE_PHRASES[f["feature"]].format(value=_feature_value(f["feature"], f["value"]))
         parts.append(f"{f['share']:.0%} {phrase}")
-    if row.get("prior_auth_claims"):
+    if row.get("prior_auth_claims") and row.get("category") in AUTH_RELEVANT_CATEGORIES:
         parts.append(f"prior authorization was on file for {row['prior_auth_claims']}")
     return "; ".join(parts) + "."

@@ -185,6 +185,14 @@ def test_description_uses_submitted_claims_for_plan_and_prior_auth():
     assert cluster["prior_auth_claims"] == 8
     assert any(f.startswith("rendering_npi=1234567893") for f in cluster["shared_features"])
 
+    # For an eligibility denial an authorization on file is beside the point: not described.
+    eligibility = frame(rows).with_columns(pl.lit("eligibility_registration").alias("category"))
+    clusters, _ = find_clusters(eligibility, AS_OF, submitted_claims=submitted,
+                                submitted_service_lines=lines)
+    cluster = clusters.filter(pl.col("status") == "flagged").row(0, named=True)
+    assert cluster["prior_auth_claims"] == 8
+    assert "prior authorization" not in cluster["description"]
+
 
 def test_remark_refinement_ignores_boilerplate_and_keeps_one_signature():
     rows = [denial(remark_codes=["N54", "MA01"] + (["M127"] if i % 2 else []),
