@@ -88,7 +88,7 @@ def known_denial_codes(claimback: ClaimbackResource) -> dg.AssetCheckResult:
 
 @dg.asset_check(asset=trend_clusters, description="Warns when a new 10+ claim trend appears since the last run.")
 def no_new_trend(claimback: ClaimbackResource) -> dg.AssetCheckResult:
-    new = claimback.settings().lake.read("new_trend_clusters")
+    new = claimback.settings().lake.read_state("new_trend_clusters")
     return dg.AssetCheckResult(
         passed=new.is_empty(),
         severity=dg.AssetCheckSeverity.WARN,

@@ -22,6 +22,7 @@ def plan_new_files(context: dg.OpExecutionContext, claimback: ClaimbackResource)
     settings = claimback.settings()
     plan = ingest.plan(scan(settings.inbox), settings.lake)
     ingest.record_duplicates(plan.duplicates, settings.lake)
+    ingest.record_logs(plan.logs, settings.lake)
     batches = plan.batches()
     context.log.info(
         f"inbox: {len(plan.new)} new files in {len(batches)} batches, {plan.known} already read, "

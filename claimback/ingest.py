@@ -48,6 +48,7 @@ class PlannedFile:
 class Plan:
     new: list[PlannedFile] = field(default_factory=list)  # to parse
     duplicates: list[PlannedFile] = field(default_factory=list)  # same bytes as a known file
+    logs: list[PlannedFile] = field(default_factory=list)  # reconsideration logs not seen before
     known: int = 0  # already ingested by an earlier run
 
     def batches(self, max_files: int = 250, max_bytes: int = 256 << 20) -> list[list[PlannedFile]]:
@@ -87,9 +88,11 @@ def plan(files: list[InboxFile], lake: Lake) -> Plan:
     }
     result = Plan()
     for f in files:
-        if f.is_reconsideration_log:
-            continue
         sha = stat_key.get((f.name, f.size, f.mtime_ns)) or sha256_of(f.path)
+        if f.is_reconsideration_log:  # read whole every run; registered so each version is on record
+            if (f.name, sha) not in seen:
+                result.logs.append(PlannedFile(f, sha))
+            continue
         if (f.name, sha) in seen:
             result.known += 1
         elif sha in first_name_of:
@@ -139,11 +142,20 @@ def ingest_batch(batch: list[PlannedFile], lake: Lake, loaded_at: datetime | Non
 
 def record_duplicates(duplicates: list[PlannedFile], lake: Lake, loaded_at: datetime | None = None) -> None:
     """Register files whose bytes were already loaded under another name: skipped, not lost."""
-    if not duplicates:
+    _record(duplicates, lake, "dup-", "duplicate_file", None, loaded_at)
+
+
+def record_logs(logs: list[PlannedFile], lake: Lake, loaded_at: datetime | None = None) -> None:
+    """Register each new version of a reconsideration log (the log itself is read every run)."""
+    _record(logs, lake, "log-", "reconsideration_log", "reconsiderations", loaded_at)
+
+
+def _record(files: list[PlannedFile], lake: Lake, prefix: str, status: str, file_type, loaded_at) -> None:
+    if not files:
         return
     loaded_at = loaded_at or datetime.now(timezone.utc)
-    bid = "dup-" + batch_id(duplicates)
-    rows = [_registry_row(p, loaded_at, bid, None, 0, 0, 0, status="duplicate_file") for p in duplicates]
+    bid = prefix + batch_id(files)
+    rows = [_registry_row(p, loaded_at, bid, file_type, 0, 0, 0, status=status) for p in files]
     lake.write_raw(REGISTRY, bid, schema.conform(pl.DataFrame(rows), REGISTRY))
 
 

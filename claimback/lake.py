@@ -36,6 +36,10 @@ class Lake:
     def derived_path(self, table: str) -> Path:
         return self.root / "derived" / f"{table}.parquet"
 
+    def state_path(self, table: str) -> Path:
+        """Run-to-run bookkeeping (what changed since the last run): kept, never published."""
+        return self.root / "state" / f"{table}.parquet"
+
     def path_of(self, table: str) -> Path:
         """Where the readable version of a table lives (current for ingested, else derived)."""
         current = self.current_path(table)
@@ -78,6 +82,13 @@ class Lake:
 
     def write_derived(self, table: str, frame: pl.DataFrame) -> Path:
         return write_parquet_atomic(frame, self.derived_path(table))
+
+    def write_state(self, table: str, frame: pl.DataFrame) -> Path:
+        return write_parquet_atomic(frame, self.state_path(table))
+
+    def read_state(self, table: str) -> pl.DataFrame:
+        path = self.state_path(table)
+        return pl.read_parquet(path) if path.exists() else pl.DataFrame()
 
 
 def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, target: Path) -> Path:

@@ -101,13 +101,16 @@ def find_trends(settings: Settings) -> dict:
     lake.write_derived("trend_clusters", clusters)
     lake.write_derived("trend_cluster_claims", members)
     # What changed since the last run, for the check that tells analysts a new trend appeared.
-    lake.write_derived("new_trend_clusters", clusters.filter(
+    lake.write_state("new_trend_clusters", clusters.filter(
         (pl.col("status") == "flagged") & ~pl.col("cluster_id").is_in(sorted(previous))))
     provider = provider_profile(settings)
     packets = forms.write_packets(
         clusters, members, denied, provider, settings.warehouse / "packets" / "trends", as_of=settings.as_of,
     )
-    lake.write_derived("trend_packets", packets)
+    # Paths relative to the warehouse: the folder can move, and reruns publish the same table.
+    lake.write_derived("trend_packets", packets.with_columns(
+        pl.col("pdf_path", "csv_path").map_elements(
+            lambda p: Path(p).relative_to(settings.warehouse).as_posix(), return_dtype=pl.String)))
     log.info("trends: %d flagged clusters, %d emerging signatures",
              (clusters["status"] == "flagged").sum(), (clusters["status"] == "emerging").sum())
     return {"clusters": clusters, "packets": packets.height}
