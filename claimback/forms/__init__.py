@@ -8,6 +8,7 @@ from claimback.forms.reconsideration import (
     draft_reason,
     load_wording,
     write_reconsideration_packet,
+    write_reconsideration_packets,
 )
 from claimback.forms.trend_packet import write_packets, write_trend_packet
 
@@ -18,5 +19,6 @@ __all__ = [
     "load_wording",
     "write_packets",
     "write_reconsideration_packet",
+    "write_reconsideration_packets",
     "write_trend_packet",
 ]

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
+import polars as pl
 import yaml
 
 from claimback.forms import pdf
@@ -137,6 +138,81 @@ def write_reconsideration_packet(
         path, flow, title=TITLES[level],
         footer=f"claimback {TITLES[level]} - claim {pdf.text(claim.get('patient_control_number'))}",
     )
+
+
+PACKET_ROUTES = {"level1_reconsideration": 1, "level2_dispute": 2}
+PATIENT_FIELDS = ("patient_last_name", "patient_first_name", "member_id")
+
+
+def write_reconsideration_packets(
+    work_queue: pl.DataFrame,
+    denials: pl.DataFrame,
+    provider: ProviderProfile,
+    out_dir: str | Path,
+    reconsiderations: pl.DataFrame | None = None,
+    remit_claims: pl.DataFrame | None = None,
+    max_packets: int | None = None,
+    wording: Mapping | None = None,
+) -> pl.DataFrame:
+    """A packet for every work-queue row routed to Level I or Level II, highest priority first.
+
+    The claim detail comes from `denials`; member name and id from `remit_claims` (the
+    latest adjudication, by claim_key) when given; a Level II packet cites the claim's most
+    recent Level I row in `reconsiderations` (same patient control number, preferring the
+    same payer claim number). Returns one row per packet: claim_key,
+    patient_control_number, payer_name, route, level, pdf_path.
+    """
+    queue = work_queue.filter(pl.col("route").is_in(list(PACKET_ROUTES)))
+    if "priority" in queue.columns:
+        queue = queue.sort("priority", "claim_key", descending=[True, False], nulls_last=True)
+    if max_packets is not None:
+        queue = queue.head(max_packets)
+    claims = queue.select("claim_key", "route").join(
+        denials.unique("claim_key", keep="last", maintain_order=True), on="claim_key", how="left"
+    )
+    if remit_claims is not None:
+        patients = remit_claims.select("claim_key", *[c for c in PATIENT_FIELDS if c in remit_claims.columns])
+        claims = claims.join(patients.unique("claim_key"), on="claim_key", how="left")
+    level1_rows = _latest_level1(reconsiderations)
+    wording = wording or load_wording()
+    written = []
+    for claim in claims.iter_rows(named=True):
+        level = PACKET_ROUTES[claim["route"]]
+        level1 = _level1_for(claim, level1_rows) if level == 2 else None
+        path = write_reconsideration_packet(claim, provider, out_dir, level, level1, wording)
+        written.append({
+            "claim_key": claim["claim_key"],
+            "patient_control_number": claim.get("patient_control_number"),
+            "payer_name": claim.get("payer_name"),
+            "route": claim["route"],
+            "level": level,
+            "pdf_path": str(path),
+        })
+    return pl.DataFrame(written, schema={
+        "claim_key": pl.String, "patient_control_number": pl.String, "payer_name": pl.String,
+        "route": pl.String, "level": pl.Int64, "pdf_path": pl.String,
+    })
+
+
+def _latest_level1(reconsiderations: pl.DataFrame | None) -> dict[str, list[dict]]:
+    """Level I log rows by patient control number, most recently submitted first."""
+    if reconsiderations is None or reconsiderations.is_empty():
+        return {}
+    rows = reconsiderations.filter(pl.col("level") == 1).sort(
+        "submitted_on", descending=True, nulls_last=True
+    )
+    by_claim: dict[str, list[dict]] = {}
+    for row in rows.iter_rows(named=True):
+        by_claim.setdefault(row["patient_control_number"], []).append(row)
+    return by_claim
+
+
+def _level1_for(claim: Mapping, level1_rows: dict[str, list[dict]]) -> dict | None:
+    """The Level I for this payer claim number, else the claim's latest (re-adjudication
+    can give the claim a new payer claim number after the Level I was filed)."""
+    rows = level1_rows.get(claim.get("patient_control_number"), [])
+    same = [r for r in rows if r.get("payer_claim_control_number") == claim.get("payer_claim_control_number")]
+    return (same or rows or [None])[0]
 
 
 def _claim_rows(claim: Mapping) -> list[tuple[str, object]]:

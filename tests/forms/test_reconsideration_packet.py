@@ -4,11 +4,20 @@ from __future__ import annotations
 import logging
 from datetime import date
 
+import polars as pl
 import pytest
 
-from claimback.forms import attachments, draft_reason, load_wording, write_reconsideration_packet
+from claimback.codes import CATEGORIES
+from claimback.forms import (
+    attachments,
+    draft_reason,
+    load_wording,
+    write_reconsideration_packet,
+    write_reconsideration_packets,
+)
+from claimback.schema import conform
 from tests.forms.conftest import pdf_text, render_png
-from tests.test_trends import denial
+from tests.test_trends import denial, frame
 
 LEVEL1 = {"reference_number": "RC-2026-0917", "submitted_on": date(2026, 9, 1),
           "decided_on": date(2026, 10, 1), "outcome": "upheld"}
@@ -86,10 +95,33 @@ def test_level_must_be_one_or_two(tmp_path, claim, provider):
 
 
 def test_every_denial_category_has_its_own_wording():
-    from claimback.codes import CATEGORIES
-
     categories = load_wording()["categories"]
     missing = [c for c in CATEGORIES if c != "unknown" and c not in categories]
     assert missing == []
     for entry in categories.values():
         assert entry["reason"].strip() and entry["attachments"]
+
+
+def test_batch_writes_level1_and_level2_packets_from_the_work_queue(tmp_path, provider):
+    rows = [denial(), denial(), denial(), denial()]
+    queue = pl.DataFrame({
+        "claim_key": [r["claim_key"] for r in rows],
+        "route": ["level1_reconsideration", "level2_dispute", "corrected_claim", "level1_reconsideration"],
+        "priority": [0.2, 0.9, 1.0, 0.5],
+    })
+    log = conform(pl.DataFrame([
+        dict(LEVEL1, patient_control_number=rows[1]["patient_control_number"], level=1,
+             payer_claim_control_number="OLD-ICN", reference_number="RC-OLD"),
+        dict(LEVEL1, patient_control_number=rows[1]["patient_control_number"], level=1,
+             payer_claim_control_number=rows[1]["payer_claim_control_number"]),
+    ]), "reconsiderations")
+    remit = pl.DataFrame({"claim_key": [rows[1]["claim_key"]], "patient_last_name": ["ROE"],
+                          "patient_first_name": ["RICHARD"], "member_id": ["M555"]})
+    packets = write_reconsideration_packets(queue, frame(rows), provider, tmp_path,
+                                            reconsiderations=log, remit_claims=remit, max_packets=2)
+    assert packets["route"].to_list() == ["level2_dispute", "level1_reconsideration"]
+    assert packets["claim_key"].to_list() == [rows[1]["claim_key"], rows[3]["claim_key"]]
+    dispute = pdf_text(packets["pdf_path"][0])
+    assert "RC-2026-0917" in dispute and "RC-OLD" not in dispute
+    assert "ROE, RICHARD" in dispute and "M555" in dispute
+    assert "ROE" not in " ".join(packets.select(pl.all().cast(pl.String)).rows()[0])
