@@ -67,26 +67,39 @@ def refine_category_expr(category: pl.Expr | str, remark_codes: pl.Expr | str) -
     best_rank = remark_codes.list.eval(
         _normalize_remark(pl.element()).replace_strict(rank_by_code, default=None, return_dtype=pl.Int32)
     ).list.min()
-    # A category that may not be refined pushes the rank past every hint, so the lookup
-    # misses and the base category stands. (Arithmetic rather than when/then: Polars
-    # evaluates a list.eval inside a when/then branch row by row, hundreds of times slower.)
-    kept = (~base.is_in(list(REFINABLE_CATEGORIES))).cast(pl.Int32) * len(category_by_rank)
-    hinted = (best_rank + kept).replace_strict(category_by_rank, default=None, return_dtype=pl.String)
+    # A hint replaces the base only when the base may be refined and the hint is more
+    # specific (ranks before it); otherwise the rank is pushed past every hint so the lookup
+    # misses and the base stands. (Arithmetic rather than when/then: Polars evaluates a
+    # list.eval inside a when/then branch row by row, hundreds of times slower.)
+    base_rank = base.replace_strict(_base_ranks(category_by_rank), default=None, return_dtype=pl.Int32)
+    stays = base_rank.is_null() | (best_rank >= base_rank)
+    hinted = (best_rank + stays.cast(pl.Int32) * len(category_by_rank)).replace_strict(
+        category_by_rank, default=None, return_dtype=pl.String
+    )
     return hinted.fill_null(base)
+
+
+def _base_ranks(category_by_rank: dict[int, str]) -> dict[str, int]:
+    """Rank of each refinable category: hints ranked before it may replace it."""
+    rank_of = {category: rank for rank, category in category_by_rank.items()}
+    return {category: rank_of.get(category, len(rank_of)) for category in REFINABLE_CATEGORIES}
 
 
 def refine_category(category: str | None, remark_codes: Sequence[str] | None) -> str:
     """The category after remark codes: a vague category takes the most actionable remark hint.
 
     Only `unknown`, `missing_information`, `non_covered_benefit_limit` and `payer_error` are
-    refined; specific CARC categories (medical necessity, authorization...) stand.
+    refined, and only by a hint more specific than themselves (HINT_PRECEDENCE): CO-16 + N30
+    is eligibility, but CO-16 + N14 (priced per contract) stays missing information. Specific
+    CARC categories (medical necessity, authorization...) always stand.
     """
     base = category or "unknown"
-    if base not in REFINABLE_CATEGORIES:
-        return base
     rank_by_code, category_by_rank = _hint_ranks()
+    base_rank = _base_ranks(category_by_rank).get(base)
+    if base_rank is None:
+        return base
     ranks = [rank_by_code.get(code.strip().upper()) for code in remark_codes or () if code]
-    ranks = [rank for rank in ranks if rank is not None]
+    ranks = [rank for rank in ranks if rank is not None and rank < base_rank]
     return category_by_rank[min(ranks)] if ranks else base
 
 

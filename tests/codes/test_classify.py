@@ -135,6 +135,10 @@ def test_refine_category_scalar():
     assert codes.refine_category("authorization", ["N30"]) == "authorization"
     assert codes.refine_category("payer_error", ["MA01", "ZZZ"]) == "payer_error"
     assert codes.refine_category(None, None) == "unknown"
+    # Only a more specific hint replaces a vague category.
+    assert codes.refine_category("missing_information", ["N14"]) == "missing_information"
+    assert codes.refine_category("payer_error", ["N14"]) == "contractual_underpayment"
+    assert codes.refine_category("non_covered_benefit_limit", ["M127"]) == "missing_information"
     # Order of remarks never changes the answer.
     assert codes.refine_category("unknown", ["N54", "MA04"]) == codes.refine_category("unknown", ["MA04", "N54"])
 
