@@ -99,7 +99,7 @@ def trend_clusters_chart(clusters: pl.DataFrame) -> bytes:
         .with_columns(label=pl.col("payer_name").str.slice(0, 28) + " · " + pl.col("signature"))
     )
     statuses = shown["status"].fill_null("flagged").to_list()
-    ax.barh(shown["label"].to_list(), shown["claim_count"].to_list(),
+    ax.barh(shown["label"].to_list(), shown["claim_count"].to_list(), height=0.6,
             color=[_STATUS_COLOURS.get(s, "#1f77b4") for s in statuses])
     for y, (n, dollars) in enumerate(zip(shown["claim_count"].to_list(), shown["denied_amount"].to_list())):
         ax.text(n, y, f"  {n} claims, {_dollar_tick(float(dollars or 0))}", va="center", fontsize=7)
@@ -107,7 +107,7 @@ def trend_clusters_chart(clusters: pl.DataFrame) -> bytes:
         ax.axvline(int(shown["threshold"].drop_nulls().min()), color="#333333", linestyle="--", linewidth=0.8)
     ax.invert_yaxis()
     ax.set_xlim(0, max(shown["claim_count"].to_list()) * 1.45)
-    ax.set_title("Payer trend clusters: claims sharing one payer and one set of denial codes")
+    ax.set_title("Payer trend clusters (one payer, same denial codes)")
     ax.set_xlabel("claims (dashed line: report threshold)")
     ax.tick_params(axis="y", labelsize=7)
     handles = [_legend_patch(colour, status) for status, colour in _STATUS_COLOURS.items() if status in statuses]
