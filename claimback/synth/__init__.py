@@ -40,6 +40,8 @@ class SynthSummary:
     files_835: int
     remit_claims: int  # CLP segments, reversals included
     reversals: int  # CLP02 = 22
+    resent_files: list[str]  # 835s delivered twice (not counted in files_835 / remit_claims)
+    resent_remit_claims: int  # CLPs inside those repeated deliveries
     adjudicated_claims: int  # claims with at least one 835 by as_of
     denied_claims: int  # first adjudication denied all or part
     planted_trends: int
@@ -99,6 +101,7 @@ def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None
     summary = SynthSummary(
         claims=claims, corrected_claims=corrected, files_837=tally.files_837,
         files_835=tally.files_835, remit_claims=tally.claims_835, reversals=reversals,
+        resent_files=tally.resent_files, resent_remit_claims=tally.resent_remit_claims,
         adjudicated_claims=adjudicated,
         denied_claims=denied, planted_trends=len(PLANTED_TRENDS) if plant else 0, log_rows=n_log,
         as_of=as_of.isoformat(), bytes_written=tally.bytes_written,

@@ -3,7 +3,9 @@
 837s are the provider's weekly batches (one billing provider and claim type per file, every
 payer in it, sometimes one ST per payer). 835s are the payers' check runs: one transaction per
 check (payer, payee, remit date), bundled per payer the way that payer's clearinghouse delivers
-them: a file per check, several ST in one GS, or one interchange per check in one file.
+them: a file per check, several ST in one GS, or one interchange per check in one file. Two
+remittances arrive twice (a byte-identical resend and a re-issued transaction in a new
+envelope), as real ones do, so ingest's de-duplication has something to catch.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from claimback.synth.book import ClaimBook
-from claimback.synth.files import (EXTENSIONS_835, EXTENSIONS_837, NEWLINE_ONLY, VERSION_835,
+from claimback.synth.files import (EXTENSIONS_835, EXTENSIONS_837, NEWLINE_ONLY, STANDARD, VERSION_835,
                                    VERSION_837, Controls, finish, interchange, pick_style,
                                    transaction)
 from claimback.synth.pools import PAYERS, PROVIDERS
@@ -40,10 +42,13 @@ class Tally:
     styles: dict[str, int] = field(default_factory=dict)
     extensions: dict[str, int] = field(default_factory=dict)
     bytes_written: int = 0
+    last_icn: dict[tuple[int, int], str] = field(default_factory=dict)  # per (payer, payee)
+    resent_files: list[str] = field(default_factory=list)
+    resent_remit_claims: int = 0
 
 
 def _write(out_dir: Path, name: str, text: str, tally: Tally, rng: np.random.Generator,
-           ordinal: int, extensions: tuple[str, ...], allow_newline_only: bool) -> None:
+           ordinal: int, extensions: tuple[str, ...], allow_newline_only: bool) -> tuple[str, bytes]:
     style, ext = pick_style(rng, ordinal)
     if allow_newline_only and not tally.newline_only_written and ordinal == len(extensions):
         style = NEWLINE_ONLY
@@ -54,6 +59,7 @@ def _write(out_dir: Path, name: str, text: str, tally: Tally, rng: np.random.Gen
     tally.styles[style.name] = tally.styles.get(style.name, 0) + 1
     tally.extensions[extensions[ext]] = tally.extensions.get(extensions[ext], 0) + 1
     tally.bytes_written += len(data)
+    return path.name, data
 
 
 def _chunks(items: list, size: int) -> list[list]:
@@ -127,17 +133,18 @@ def _header_835(payer_i: int, prov_i: int, day: int, total: int, check: str, con
 
 
 def _provider_adjustments(rng: np.random.Generator, npi: str, day: int, paid: int,
-                          icns: list[str]) -> tuple[str, int]:
-    """Occasional PLB: interest on late payment (L6, increases the check) or a recoupment
-    (WO, decreases it, never below zero)."""
+                          icns: list[str], earlier_icn: str | None) -> tuple[str, int]:
+    """Occasional PLB: interest on a late claim of this check (L6, increases the payment) or
+    the recoupment of an overpaid claim from an earlier check (WO, decreases it, never below
+    zero). The reference is the payer claim number concerned."""
     pick = rng.random()
     year = ymd(day)[:4]
     if pick < 0.05:
         interest = int(rng.integers(150, 6_000))
         return f"PLB*{npi}*{year}1231*L6:{icns[0]}*{money(-interest)}~", -interest
-    if pick < 0.08 and paid > 10_000:
+    if pick < 0.08 and paid > 10_000 and earlier_icn:
         recoup = int(paid * rng.uniform(0.05, 0.3))
-        return f"PLB*{npi}*{year}1231*WO:{icns[-1]}R*{money(recoup)}~", recoup
+        return f"PLB*{npi}*{year}1231*WO:{earlier_icn}*{money(recoup)}~", recoup
     return "", 0
 
 
@@ -187,9 +194,34 @@ def write_835s(book: ClaimBook, prepared: Prepared, story: Story, out_dir: Path,
                 text = interchange("HP", VERSION_835, payer.tin, receiver, day,
                                    [(control, body) for control, body, _, _ in members], tally.controls)
             name = f"{payer.payer_id}_ERA_{ymd(day)}_{tally.files_835 + 1:05d}"
-            _write(out_dir, name, text, tally, rng, tally.files_835, EXTENSIONS_835, True)
+            written, data = _write(out_dir, name, text, tally, rng, tally.files_835, EXTENSIONS_835, True)
+            _resend(out_dir, tally, written, data, payer_i, day, members)
             tally.files_835 += 1
             tally.claims_835 += sum(m[2] for m in members)
+
+
+def _resend(out_dir: Path, tally: Tally, written: str, data: bytes, payer_i: int, day: int,
+            members: list[tuple[str, str, int, int]]) -> None:
+    """Payers and clearinghouses deliver some remittances twice; ingest must not count them
+    twice. The third ERA file arrives again byte for byte under another name; one transaction
+    of the eighth is re-issued inside a new interchange (new ISA/GS control numbers)."""
+    if tally.files_835 == 2:
+        name = f"{Path(written).stem}_resent{Path(written).suffix}"
+        (out_dir / name).write_bytes(data)
+    elif tally.files_835 == 7:
+        payer = PAYERS[payer_i]
+        control, body, _, prov_i = members[0]
+        text = interchange("HP", VERSION_835, payer.tin, PROVIDERS[prov_i].tin, day, [(control, body)],
+                           tally.controls)
+        name = f"{payer.payer_id}_ERA_{ymd(day)}_reissue_{control}.edi"
+        data = finish(text, STANDARD)
+        members = members[:1]
+        (out_dir / name).write_bytes(data)
+    else:
+        return
+    tally.resent_files.append(name)
+    tally.resent_remit_claims += sum(m[2] for m in members)
+    tally.bytes_written += len(data)
 
 
 def _render_check(book: ClaimBook, prepared: Prepared, story: Story, key: tuple[int, int, int],
@@ -204,7 +236,9 @@ def _render_check(book: ClaimBook, prepared: Prepared, story: Story, key: tuple[
         paid += amount
         icns.append(event.icn)
     prov = PROVIDERS[prov_i]
-    plb, plb_total = _provider_adjustments(rng, prov.npi, day, paid, icns)
+    key_pair = (payer_i, prov_i)
+    plb, plb_total = _provider_adjustments(rng, prov.npi, day, paid, icns, tally.last_icn.get(key_pair))
+    tally.last_icn[key_pair] = icns[-1]
     control = tally.controls.next_transaction()
     check = f"{payer_i + 1}{tally.controls.transaction:09d}"
     header = _header_835(payer_i, prov_i, day, paid - plb_total, check, control, rng.random() < 0.2)

@@ -51,8 +51,10 @@ def inbox(tmp_path_factory) -> tuple[Path, object]:
 
 @pytest.fixture(scope="module")
 def parsed(inbox) -> dict[str, list[list[str]]]:
-    out, _ = inbox
-    return {p.name: tokenize(p.read_bytes()) for p in sorted(out.iterdir()) if p.suffix != ".csv"}
+    """Every file but the reconsideration log and the deliberate second deliveries."""
+    out, summary = inbox
+    return {p.name: tokenize(p.read_bytes()) for p in sorted(out.iterdir())
+            if p.suffix != ".csv" and p.name not in summary.resent_files}
 
 
 def transactions(segments: list[list[str]]):
@@ -360,7 +362,23 @@ def test_formatting_variety(inbox):
     assert sum(1 for d in raw.values() if d[105:106] == b"\n") == 1
     assert any(d.count(b"ISA") > 1 for d in raw.values())
     assert any(len(transactions_of(d)) > 1 and d.count(b"ISA") == 1 for d in raw.values())
-    assert summary.files_835 + summary.files_837 == len(raw)
+    assert summary.files_835 + summary.files_837 + len(summary.resent_files) == len(raw)
+
+
+def test_some_remittances_arrive_twice(inbox, parsed):
+    out, summary = inbox
+    assert len(summary.resent_files) == 2
+    exact, reissued = (out / name for name in summary.resent_files)
+    originals = {name: (out / name).read_bytes() for name in parsed}
+    assert exact.read_bytes() in originals.values()
+    reissued_segments = tokenize(reissued.read_bytes())
+    [transaction] = transactions(reissued_segments)
+    matches = [name for name, segments in parsed.items() if transaction in list(transactions(segments))]
+    assert len(matches) == 1
+    original_isa = next(s for s in parsed[matches[0]] if s[0] == "ISA")
+    assert reissued_segments[0][13] != original_isa[13]
+    assert summary.resent_remit_claims == sum(
+        1 for name in summary.resent_files for s in tokenize((out / name).read_bytes()) if s[0] == "CLP")
 
 
 def transactions_of(data: bytes) -> list:
@@ -439,13 +457,13 @@ def test_reader_loads_every_file_without_quarantine_or_findings(tmp_path):
     assert frames["validation_findings"].height == 0  # balances, SE counts, NPIs all hold
     submitted_claims, remit_claims = frames["submitted_claims"], frames["remit_claims"]
     assert submitted_claims.height == summary.claims + summary.corrected_claims
-    assert remit_claims.height == summary.remit_claims
+    assert remit_claims.height == summary.remit_claims + summary.resent_remit_claims > summary.remit_claims
     assert set(submitted_claims["claim_type"].unique()) == {"P", "I", "D"}
     assert set(remit_claims["payer_id"].unique()) <= {"CCWA1", "SUNSH", "CSOH1", "LHCC1", "UHCCP", "ACME1"}
     corrected = submitted_claims.filter(pl.col("frequency_code") == "7")
     assert corrected.height == summary.corrected_claims > 0
     assert corrected["original_payer_claim_control_number"].is_not_null().all()
-    assert remit_claims["is_reversal"].sum() == summary.reversals
+    assert remit_claims.unique(["payer_claim_control_number", "claim_status_code"]).height == summary.remit_claims
 
 
 def test_reader_sees_the_reversals(inbox, parsed):
