@@ -93,7 +93,7 @@ class Lake:
 
 def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, target: Path) -> Path:
     """Write `frame` to `target` through a temporary file and a rename: all or nothing."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)
     handle, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=target.parent)
     os.close(handle)
     try:
@@ -108,6 +108,17 @@ def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, target: Path) -> Pa
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def private_dir(folder: Path) -> None:
+    """Create `folder` and any missing parents readable by the owner only: the lake holds PHI,
+    and even its file names (batch ids, table names) are nobody else's business."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        path.mkdir(mode=0o700, exist_ok=True)
 
 
 def _fsync(path: str) -> None:
