@@ -155,3 +155,20 @@ def test_short_label():
     )
     long = "word " * 40
     assert len(short_label(long)) <= 90 and short_label(long).endswith("…")
+
+
+def test_x12_code_list_page_without_a_header_row(tmp_path):
+    """The x12.org page: a two-cell table, dates and notes run on after the description."""
+    page = """<table class="code_list__code-list-table"><tbody>
+    <tr><td>1</td><td>Deductible Amount Start: 01/01/1995</td></tr>
+    <tr><td>17</td><td>Requested information was not provided or was insufficient/incomplete. At least one Remark Code
+      must be provided. Start: 01/01/1995 Last Modified: 09/30/2007 Stop: 07/01/2009 Notes: Use code 16.</td></tr>
+    <tr><td>N30</td><td>stray row from another table</td></tr>
+    </tbody></table>"""
+    kind, official = parse_official(_write(tmp_path, "carc.html", page))
+    assert kind == "carc" and [item.code for item in official] == ["1", "17"]
+    first, stopped = official
+    assert first.description == "Deductible Amount" and first.start == dt.date(1995, 1, 1)
+    assert stopped.stop == dt.date(2009, 7, 1) and stopped.last_modified == dt.date(2007, 9, 30)
+    assert stopped.description.startswith("Requested information was not provided")
+    assert "Start:" not in stopped.description and "Stop:" not in stopped.description
