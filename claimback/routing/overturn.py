@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 from threadpoolctl import threadpool_limits
 
+from claimback.routing.history import carc_category, denial_history, is_adjudications
 from claimback.routing.rules import OverturnPriors
 
 MIN_DECIDED = 200
@@ -48,6 +49,7 @@ class ModelReport:
     overturn_rate: float | None = None
     auc_lift_ci_low: float | None = None  # 5th pct of bootstrap AUC(model) - max(AUC(baseline), 0.5)
     test_from: dt.date | None = None  # first filing date in the held-out (newest) slice
+    history_source: str = "denials"  # adjudications | denials | current_denials_only
     features: list[str] = field(default_factory=lambda: [*CATEGORICAL, *NUMERIC])
 
     def as_dict(self) -> dict:
@@ -56,8 +58,31 @@ class ModelReport:
         return out
 
 
+_SOURCE_COLUMNS = {
+    "category": pl.String,
+    "primary_reason": pl.String,
+    "payer_id": pl.String,
+    "payer_name": pl.String,
+    "denial_level": pl.String,
+    "denied_amount": pl.Float64,
+    "remark_codes": pl.List(pl.String),
+    "reason_codes": pl.List(pl.String),
+    "first_remit_date": pl.Date,
+    "remit_date": pl.Date,
+}
+
+
+def _with_sources(frame: pl.DataFrame) -> pl.DataFrame:
+    missing = [pl.lit(None, dtype=t).alias(c) for c, t in _SOURCE_COLUMNS.items() if c not in frame.columns]
+    return frame.with_columns(missing) if missing else frame
+
+
 def feature_frame(frame: pl.DataFrame, filed_on: pl.Expr) -> pl.DataFrame:
-    """The model's features for each denial; `filed_on` is when the Level I was (or would be) filed."""
+    """The model's features for each denial; `filed_on` is when the Level I was (or would be) filed.
+
+    Columns a history lacks (the adjudications carry no remark codes) become unknown/zero.
+    """
+    frame = _with_sources(frame)
     first_remit = pl.coalesce(pl.col("first_remit_date"), pl.col("remit_date"))
     return frame.select(
         category=pl.col("category").fill_null("unknown"),
@@ -80,7 +105,7 @@ def training_rows(denial_history: pl.DataFrame, level1: pl.DataFrame) -> pl.Data
     decided = level1.filter(
         pl.col("outcome").is_in(["overturned", "upheld", "partial"]) & pl.col("submitted_on").is_not_null()
     ).select("patient_control_number", "submitted_on", overturned=(pl.col("outcome") == "overturned"))
-    denials = denial_history.sort(pl.coalesce("first_remit_date", "remit_date"), nulls_last=True).unique(
+    denials = _with_sources(denial_history).sort(pl.coalesce("first_remit_date", "remit_date"), nulls_last=True).unique(
         "patient_control_number", keep="first", maintain_order=True
     )
     joined = decided.join(denials, on="patient_control_number", how="inner")
@@ -107,8 +132,12 @@ class PriorTable:
         return self.rates.get(category, self.priors.for_category(category))
 
     def predict(self, features: pl.DataFrame) -> np.ndarray:
-        categories = features["category"].to_list()
-        return np.array([self.rate(c) for c in categories], dtype=float) if categories else np.zeros(0)
+        rates = {**self.priors.categories, **self.rates}
+        return (
+            features["category"]
+            .replace_strict(rates, default=self.priors.default, return_dtype=pl.Float64)
+            .to_numpy()
+        )
 
 
 def _estimator():
@@ -152,22 +181,42 @@ class OverturnModel:
     report: ModelReport
     priors: PriorTable
     estimator: object | None = None
+    # Features that never varied in the history (e.g. no remark codes in the adjudications table):
+    # pinned to their training value when scoring, so a value never seen cannot shift the score.
+    pinned: dict[str, object] = field(default_factory=dict)
+    carc_categories: bool = False  # history categorised from the primary CARC alone: score alike
 
     def predict(self, features: pl.DataFrame) -> np.ndarray:
         if features.height == 0:
             return np.zeros(0)
+        if self.carc_categories:
+            features = features.with_columns(category=carc_category(features["primary_carc"]))
+        if self.pinned:
+            features = features.with_columns([pl.lit(v, dtype=features.schema[c]).alias(c) for c, v in self.pinned.items()])
         if self.estimator is None:
             return self.priors.predict(features)
         with threadpool_limits(1):
             return self.estimator.predict_proba(_matrix(features))[:, 1]
 
 
-def fit_overturn_model(denial_history: pl.DataFrame, level1: pl.DataFrame, priors: OverturnPriors) -> OverturnModel:
-    """Learn P(overturn) from decided Level I outcomes, or fall back to the priors and say why."""
+def fit_overturn_model(history: pl.DataFrame, level1: pl.DataFrame, priors: OverturnPriors) -> OverturnModel:
+    """Learn P(overturn) from decided Level I outcomes, or fall back to the priors and say why.
+
+    `history`: past denials (DENIALS columns), or the adjudications table (`is_denied`,
+    `primary_reason`, ...), from which every claim's first denial is taken (see `history`).
+    `level1`: Level I requests with `outcome` and `submitted_on`.
+    """
+    from_adjudications = is_adjudications(history)
+    if from_adjudications:
+        history = denial_history(history)
     # One BLAS thread: the problem is small, and on a shared machine multi-threaded BLAS in the
     # solver's many tiny products oversubscribes the cores (measured 50x slower under load).
     with threadpool_limits(1):
-        return _fit(denial_history, level1, priors)
+        model = _fit(history, level1, priors)
+    model.carc_categories = from_adjudications
+    if from_adjudications:
+        model.report.history_source = "adjudications"
+    return model
 
 
 def _fit(denial_history: pl.DataFrame, level1: pl.DataFrame, priors: OverturnPriors) -> OverturnModel:
@@ -218,8 +267,9 @@ def _fit(denial_history: pl.DataFrame, level1: pl.DataFrame, priors: OverturnPri
             f"Brier {report.brier_model:.3f} vs {report.brier_baseline:.3f}); refitted on all {n}"
         )
         # Refit on every decided outcome: the newest filings carry the most current payer behaviour.
+        pinned = {c: rows[c][0] for c in (*CATEGORICAL, *NUMERIC) if rows[c].n_unique() == 1}
         final = _estimator().fit(_matrix(rows), rows["overturned"].to_numpy().astype(int))
-        return OverturnModel(report, PriorTable(priors, rows), final)
+        return OverturnModel(report, PriorTable(priors, rows), final, pinned)
     report.reason = (
         "model shows no reliable lift over the category baseline on the newest filings "
         f"(AUC {report.auc_model:.3f} vs {report.auc_baseline:.3f}, lift 90% low {report.auc_lift_ci_low:+.3f}; "

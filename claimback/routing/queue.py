@@ -20,6 +20,7 @@ import datetime as dt
 import polars as pl
 
 from claimback.routing import deadlines, routes
+from claimback.routing.history import is_adjudications
 from claimback.routing.overturn import ModelReport, OverturnModel, feature_frame, fit_overturn_model
 from claimback.routing.rules import PayerRules
 from claimback.schema import conform
@@ -62,8 +63,10 @@ def build_work_queue(
     TREND_CLUSTER_CLAIMS rows, with `status` when available (only `flagged` clusters route to
     trend_report). `resolved`: claims once denied and now paid (claim_key, patient_control_number,
     payer_claim_control_number, payer_name, recovered_amount). `history_model`: a fitted
-    `OverturnModel` to reuse; otherwise one is fitted from `history` (past denials, DENIALS
-    columns, including claims since paid) or, without it, from `denials` plus `resolved`.
+    `OverturnModel` to reuse; otherwise one is fitted from `history` — best the adjudications
+    table (every claim's first denial, won or lost), or past denials in DENIALS columns — or,
+    without it, from `denials` (claims still denied only: Level I wins that were paid have left
+    it, so pass `history` whenever it exists).
     """
     log = _normalise_log(reconsiderations)
     claims = prepare_denials(denials, log, trend_members, resolved)
@@ -72,6 +75,12 @@ def build_work_queue(
 
     if history_model is None:
         history_model = fit_overturn_model(_history_frame(denials, resolved, history), _level(log, 1), rules.overturn_priors)
+        if history is None:
+            history_model.report.history_source = "current_denials_only"
+            history_model.report.reason += (
+                " (history = claims still denied only: Level I wins already paid are missing, so pass the "
+                "adjudications as history)"
+            )
     claims = _prioritise(claims, history_model, as_of).rename(
         {"l1_outcome": "level1_outcome", "l1_decided_on": "level1_decided_on"}
     )
@@ -228,6 +237,8 @@ def _apply_windows(claims: pl.DataFrame, rules: PayerRules, as_of: dt.date) -> p
 
 def _history_frame(denials: pl.DataFrame, resolved: pl.DataFrame | None, history: pl.DataFrame | None) -> pl.DataFrame:
     """Past denials to learn from: `history` when given, else current denials + resolved claims with features."""
+    if history is not None and is_adjudications(history):
+        return history
     frames = [history] if history is not None else [denials]
     if history is None and resolved is not None and "category" in resolved.columns:
         frames.append(resolved)
