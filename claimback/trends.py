@@ -141,8 +141,14 @@ def find_clusters(
         groups.select("payer_key", "signature", "cluster_id", "status"),
         on=["payer_key", "signature"],
     )
-    features = claim_features(claims, submitted_claims, submitted_service_lines)
-    baseline = baseline_features(claims, features, submitted_claims, submitted_service_lines)
+    # Conformed so a frame missing an optional column (an older lake) still works.
+    if submitted_claims is not None:
+        submitted_claims = conform(submitted_claims, "submitted_claims")
+    if submitted_service_lines is not None:
+        submitted_service_lines = conform(submitted_service_lines, "submitted_service_lines")
+    submitted = submitted_features(submitted_claims, submitted_service_lines)
+    features = claim_features(claims, submitted)
+    baseline = baseline_features(claims, features, submitted_claims, submitted)
     shared = shared_features(members, features, baseline)
     clusters = _describe(groups, members, shared, features, submitted_claims)
     member_rows = members.select(
@@ -299,112 +305,79 @@ def _group_stats(claims: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _submitted_links(
+FEATURE_SCHEMA = {"submitted_claim_key": pl.String, "feature": pl.String, "value": pl.String}
+
+
+def submitted_features(
     submitted_claims: pl.DataFrame | None, submitted_service_lines: pl.DataFrame | None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Per submitted claim: claim-level and line-level features, keyed by submitted_claim_key."""
+) -> pl.DataFrame:
+    """Long frame (submitted_claim_key, feature, value) of what each 837 claim carried."""
     if submitted_claims is None:
-        return (
-            pl.DataFrame(schema={"submitted_claim_key": pl.String, "feature": pl.String, "value": pl.String}),
-            pl.DataFrame(schema={"submitted_claim_key": pl.String, "feature": pl.String, "value": pl.String}),
-        )
-    sc = submitted_claims.select(
-        pl.col("claim_key").alias("submitted_claim_key"),
-        pl.col("claim_filing_indicator").alias("plan"),
-        "rendering_npi",
-        "place_of_service",
+        return pl.DataFrame(schema=FEATURE_SCHEMA)
+    claim_level = _long(
+        submitted_claims.rename({"claim_key": "submitted_claim_key", "claim_filing_indicator": "plan"}),
+        ["submitted_claim_key"],
+        ["plan", "rendering_npi", "place_of_service"],
     )
-    claim_level = _long(sc, ["plan", "rendering_npi", "place_of_service"], "submitted_claim_key")
     if submitted_service_lines is None:
-        line_level = claim_level.clear()
-    else:
-        lines = submitted_service_lines.select(
-            pl.col("claim_key").alias("submitted_claim_key"),
-            "procedure_code",
-            pl.col("modifiers").alias("modifier"),
-            "rendering_npi",
-            "place_of_service",
-        ).explode("modifier")
-        line_level = _long(
-            lines,
-            ["procedure_code", "modifier", "rendering_npi", "place_of_service"],
-            "submitted_claim_key",
-        )
-    return claim_level, line_level
+        return claim_level
+    line_level = _long(
+        submitted_service_lines.rename({"claim_key": "submitted_claim_key", "modifiers": "modifier"})
+        .explode("modifier"),
+        ["submitted_claim_key"],
+        ["procedure_code", "modifier", "rendering_npi", "place_of_service"],
+    )
+    return pl.concat([claim_level, line_level]).unique()
 
 
-def _long(frame: pl.DataFrame, features: list[str], key: str) -> pl.DataFrame:
+def _long(frame: pl.DataFrame, keys: list[str], features: list[str]) -> pl.DataFrame:
+    """One row per (keys, feature, non-blank value)."""
     return (
-        frame.select(key, *[pl.col(f).cast(pl.String) for f in features])
-        .unpivot(index=key, on=features, variable_name="feature", value_name="value")
+        frame.select(*keys, *[pl.col(f).cast(pl.String) for f in features])
+        .unpivot(index=keys, on=features, variable_name="feature", value_name="value")
         .filter(pl.col("value").is_not_null() & (pl.col("value").str.strip_chars() != ""))
         .unique()
     )
 
 
-def claim_features(
-    claims: pl.DataFrame,
-    submitted_claims: pl.DataFrame | None = None,
-    submitted_service_lines: pl.DataFrame | None = None,
-) -> pl.DataFrame:
+def claim_features(claims: pl.DataFrame, submitted: pl.DataFrame) -> pl.DataFrame:
     """Long frame (payer_key, claim_identity, feature, value) describing each denied claim.
 
     Denied procedure codes, rendering NPI and place of service come from the denial itself;
-    modifiers and plan/product from the matched 837 when given. Values present on the
-    denial win, so a claim is never described twice for one feature.
+    modifiers and plan/product from the matched 837 (`submitted_features`). Values present
+    on the denial win, so a claim is never described twice for one feature.
     """
-    own = claims.select(
-        "payer_key",
-        "claim_identity",
-        pl.col("procedure_codes").alias("procedure_code"),
-        "rendering_npi",
-        "place_of_service",
-    ).explode("procedure_code")
-    own_long = (
-        own.select(
-            "payer_key",
-            "claim_identity",
-            *[pl.col(c).cast(pl.String) for c in ("procedure_code", "rendering_npi", "place_of_service")],
-        )
-        .unpivot(
-            index=["payer_key", "claim_identity"],
-            on=["procedure_code", "rendering_npi", "place_of_service"],
-            variable_name="feature",
-            value_name="value",
-        )
-        .filter(pl.col("value").is_not_null() & (pl.col("value").str.strip_chars() != ""))
-        .unique()
+    keys = ["payer_key", "claim_identity"]
+    own = _long(
+        claims.rename({"procedure_codes": "procedure_code"}).explode("procedure_code"),
+        keys,
+        ["procedure_code", "rendering_npi", "place_of_service"],
     )
-    claim_level, line_level = _submitted_links(submitted_claims, submitted_service_lines)
-    linked = claims.select("payer_key", "claim_identity", "submitted_claim_key").filter(
-        pl.col("submitted_claim_key").is_not_null()
+    from_837 = (
+        claims.select(*keys, "submitted_claim_key")
+        .join(submitted, on="submitted_claim_key")
+        .select(*keys, "feature", "value")
+        # 837 values only fill features the denial itself does not carry.
+        .join(own.select(*keys, "feature").unique(), on=[*keys, "feature"], how="anti")
     )
-    submitted = linked.join(pl.concat([claim_level, line_level]), on="submitted_claim_key").drop(
-        "submitted_claim_key"
-    )
-    # Submitted values only fill features the denial itself does not carry.
-    submitted = submitted.join(
-        own_long.select("payer_key", "claim_identity", "feature").unique(),
-        on=["payer_key", "claim_identity", "feature"],
-        how="anti",
-    )
-    return pl.concat([own_long, submitted.select(own_long.columns)]).unique()
+    return pl.concat([own, from_837]).unique()
 
 
 def baseline_features(
     claims: pl.DataFrame,
     features: pl.DataFrame,
     submitted_claims: pl.DataFrame | None = None,
-    submitted_service_lines: pl.DataFrame | None = None,
+    submitted: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Per payer, feature and value: how many of the payer's claims carry it, of how many.
 
     The population is the payer's submitted claims when the 837s are given and at least one
     of its denials links to them (the 837 payer id may differ from the 835's, so the payer is
     mapped through those links); otherwise the payer's denied claims in the window.
+    `features` is `claim_features(claims, ...)`, `submitted` is `submitted_features(...)`.
     """
     denied = _shares(features.rename({"claim_identity": "claim_ref"}))
-    if submitted_claims is None:
+    if submitted_claims is None or submitted is None:
         return denied
     payer_map = (
         claims.select("payer_key", "submitted_claim_key")
@@ -425,16 +398,15 @@ def baseline_features(
         pl.col("claim_key").alias("submitted_claim_key"),
         pl.coalesce("payer_id", "payer_name").alias("submitted_payer"),
     ).join(payer_map, on="submitted_payer")
-    claim_level, line_level = _submitted_links(submitted_claims, submitted_service_lines)
-    submitted = (
-        population.join(pl.concat([claim_level, line_level]), on="submitted_claim_key")
+    population_features = (
+        population.join(submitted, on="submitted_claim_key")
         .select("payer_key", pl.col("submitted_claim_key").alias("claim_ref"), "feature", "value")
         .unique()
     )
     totals = population.group_by("payer_key").agg(
         pl.col("submitted_claim_key").n_unique().alias("population")
     )
-    from_submitted = _shares(submitted, totals)
+    from_submitted = _shares(population_features, totals)
     return pl.concat(
         [
             from_submitted,
