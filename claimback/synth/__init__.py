@@ -65,12 +65,17 @@ def default_truth_dir(out_dir: Path) -> Path:
 def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None = None,
              months: int = 9, claims_per_file: int = 1_000,
              truth_dir: Path | str | None = None) -> SynthSummary:
-    """Write a synthetic inbox of `claims` claims into `out_dir` and return what was written."""
+    """Write a synthetic inbox of `claims` claims into `out_dir` (new or empty) and return
+    what was written. `as_of` is the last possible remit date (default today); `truth_dir`,
+    when given, receives claims.parquet, trends.parquet and summary.json."""
     if claims < 1:
         raise ValueError("claims must be at least 1")
-    if not 1 <= claims_per_file:
+    if claims_per_file < 1:
         raise ValueError("claims_per_file must be at least 1")
     out_dir = Path(out_dir)
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        # Files of an earlier run would mix with this one's and break its determinism.
+        raise FileExistsError(f"refusing to synthesise into a non-empty folder: {out_dir}")
     out_dir.mkdir(parents=True, exist_ok=True)
     as_of = as_of or date.today()
     as_of_day = (as_of - date(1970, 1, 1)).days

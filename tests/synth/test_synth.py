@@ -162,6 +162,15 @@ def test_same_seed_same_bytes_and_other_seed_differs(tmp_path):
     assert _files(tmp_path / "a") != _files(tmp_path / "c")
 
 
+def test_refuses_to_mix_with_an_existing_inbox(tmp_path):
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox" / "era.835").write_bytes(b"ISA")
+    with pytest.raises(FileExistsError):
+        generate(tmp_path / "inbox", 10, as_of=AS_OF)
+    with pytest.raises(ValueError):
+        generate(tmp_path / "other", 0, as_of=AS_OF)
+
+
 def test_truth_only_when_asked_and_never_in_the_inbox(tmp_path, inbox):
     generate(tmp_path / "plain", 50, seed=1, as_of=AS_OF)
     assert not default_truth_dir(tmp_path / "plain").exists()
