@@ -48,10 +48,15 @@ def test_denial_history_takes_each_claims_first_denial():
     assert set(hist["category"]) <= set(CATEGORY_EFFECT)
 
 
-def test_learning_from_adjudications_keeps_the_wins():
-    priors = load_rules().overturn_priors
+@pytest.fixture(scope="module")
+def learned():
     adj, outcomes = adjudications(1000, seed=11)
-    model = fit_overturn_model(adj, outcomes, priors)
+    return adj, outcomes, fit_overturn_model(adj, outcomes, load_rules().overturn_priors)
+
+
+def test_learning_from_adjudications_keeps_the_wins(learned):
+    priors = load_rules().overturn_priors
+    adj, outcomes, model = learned
     assert model.report.history_source == "adjudications"
     assert model.report.n_decided == 1000
     assert model.report.used == "model", model.report.reason
@@ -62,10 +67,8 @@ def test_learning_from_adjudications_keeps_the_wins():
     assert losers_only.report.used == "priors" and losers_only.report.n_decided < 1000
 
 
-def test_features_missing_from_history_cannot_move_the_score():
-    priors = load_rules().overturn_priors
-    adj, outcomes = adjudications(1000, seed=11)
-    model = fit_overturn_model(adj, outcomes, priors)
+def test_features_missing_from_history_cannot_move_the_score(learned):
+    model = learned[2]
     assert model.pinned.get("has_remarks") == 0.0 and model.pinned.get("denial_level") == "unknown"
     row = {"category": "medical_necessity", "primary_carc": "CO-133", "payer": "UHCCP", "denial_level": "claim",
            "log_denied_amount": 5.0, "days_to_file": 20.0, "has_remarks": 1.0, "reason_code_count": 3.0}

@@ -135,7 +135,7 @@ def test_priors_are_smoothed_toward_industry_figures(priors):
 
 
 def test_fit_is_deterministic(priors):
-    past, outcomes = history(600, signal=True, seed=21)
+    past, outcomes = history(400, signal=True, seed=21)
     first = fit_overturn_model(past, outcomes, priors).report
     second = fit_overturn_model(past, outcomes, priors).report
     assert first.as_dict() == second.as_dict()
