@@ -58,7 +58,7 @@ def styles() -> dict[str, ParagraphStyle]:
         "section": ParagraphStyle("section", parent=body, fontName="Helvetica-Bold",
                                   fontSize=10.5, leading=13, textColor=colors.white,
                                   backColor=ACCENT, borderPadding=(3, 4, 3, 4),
-                                  spaceBefore=10, spaceAfter=6),
+                                  spaceBefore=8, spaceAfter=5),
         "body": body,
         "label": ParagraphStyle("label", parent=body, fontName="Helvetica-Bold", fontSize=8.5,
                                 leading=11, spaceAfter=0),
@@ -124,8 +124,8 @@ def key_value_table(rows: Sequence[tuple[str, object]], label_width: float = 1.9
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("BACKGROUND", (0, 0), (0, -1), LIGHT),
         ("GRID", (0, 0), (-1, -1), 0.4, GRID),
-        ("TOPPADDING", (0, 0), (-1, -1), 3),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
     ]))
     return table
 
@@ -200,12 +200,12 @@ def _row_tops(table: Table) -> list[float]:
 
 def signature_block(lines: Sequence[str] = ("Signature", "Printed name", "Date")) -> Flowable:
     data = [[para(label, "label"), ""] for label in lines]
-    table = Table(data, colWidths=[1.4 * inch, 3.6 * inch], rowHeights=[22] * len(lines), hAlign="LEFT")
+    table = Table(data, colWidths=[1.4 * inch, 3.6 * inch], rowHeights=[20] * len(lines), hAlign="LEFT")
     table.setStyle(TableStyle([
         ("LINEBELOW", (1, 0), (1, -1), 0.6, colors.black),
         ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
     ]))
-    return KeepTogether([Spacer(1, 8), table])
+    return KeepTogether([Spacer(1, 4), table])
 
 
 def safe_name(identifier: object, prefix: str) -> str:
