@@ -16,7 +16,8 @@ reconsideration per claim. `find_clusters` finds those groups in the `denials` t
   distinct claims sharing a signature whose remit date falls in ``(as_of − lookback_days,
   as_of]``. Claims are counted once by identity (payer + patient control number), so a
   claim re-adjudicated twice is one claim. Status ``flagged`` when the count reaches the
-  payer's threshold (default 10).
+  payer's threshold (default 10). ``cluster_id`` hashes payer + signature + window length,
+  so reruns are identical and a payer problem keeps its id from night to night.
 * **Early warning.** Below the threshold a signature is ``emerging`` when last week's
   count rises well above its own weekly baseline: one-sided Poisson test
   P(X ≥ k | μ) < 0.01 with k = distinct claims remitted in the last 7 days (k ≥ 3) and μ
