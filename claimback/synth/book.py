@@ -101,30 +101,38 @@ def _trend_slots(rng: np.random.Generator, n: int) -> list[tuple[PlantedTrend, n
     return out
 
 
-def build_book(rng: np.random.Generator, n: int, serial0: int, as_of_day: int, months: int,
-               plant_trends: bool) -> ClaimBook:
-    """Draw `n` claims whose service dates span `months` months ending a month before as_of."""
-    people = make_people(rng, max(60, n // 3), serial0)
-    n_people = len(people.last)
+@dataclass
+class _Parties:
+    """Who is on each claim: billing provider, rendering provider, payer, patient."""
+
+    provider: np.ndarray
+    renderer: np.ndarray
+    payer: np.ndarray
+    patient: np.ndarray | None = None
+
+
+def _draw_parties(rng: np.random.Generator, n: int) -> _Parties:
+    """Providers by volume; each provider sees the payers of its market."""
     prov_w = np.array([p.weight for p in PROVIDERS])
     provider = rng.choice(len(PROVIDERS), size=n, p=prov_w / prov_w.sum())
     n_renderers = np.array([len(p.renderers) for p in PROVIDERS])
     renderer = (rng.random(n) * n_renderers[provider]).astype(np.int64)
-    payer_of_patient = np.array(people.payer)
-    # Each provider sees the payers of its market; the patient is someone covered by that payer.
     mix = np.zeros((len(PROVIDERS), len(PAYERS)))
     for pi, prov in enumerate(PROVIDERS):
         for payer_id, share in prov.payer_mix:
             mix[pi, PAYER_INDEX[payer_id]] = share
     cumulative = np.cumsum(mix / mix.sum(axis=1, keepdims=True), axis=1)
     payer = (rng.random(n)[:, None] > cumulative[provider]).sum(axis=1)
+    return _Parties(provider, renderer, payer)
 
-    window = int(months * 30.44)
-    service = rng.integers(as_of_day - window - 25, as_of_day - 25, n)
 
-    # First adjudication: the background denial share leaves room for the planted claims,
-    # so the overall rate stays near the industry figure at any size.
-    trend_slots = _trend_slots(rng, n) if plant_trends else []
+def _draw_outcomes(rng: np.random.Generator, n: int, parties: _Parties,
+                   trend_slots: list[tuple[PlantedTrend, np.ndarray]]) -> tuple[np.ndarray, ...]:
+    """First adjudication of each claim, with the planted trend claims put in place.
+
+    The background denial share leaves room for the planted claims, so the overall rate
+    stays near the industry figure at any size. Returns (outcome, trend id, first procedure).
+    """
     planted = sum(len(s) for _, s in trend_slots)
     denial_rate = max(0.03, (DENIAL_SHARE * n - planted) / n)
     kind_w = np.array([k.weight for k in DENIAL_KINDS])
@@ -133,69 +141,104 @@ def build_book(rng: np.random.Generator, n: int, serial0: int, as_of_day: int, m
     trend = np.full(n, "", dtype=object)
     start_proc = rng.integers(0, 1_000, n)
     for t, slots in trend_slots:
-        provider[slots] = t.provider
+        parties.provider[slots] = t.provider
         if t.renderer is not None:
-            renderer[slots] = t.renderer
+            parties.renderer[slots] = t.renderer
         else:
-            renderer[slots] = rng.integers(0, len(PROVIDERS[t.provider].renderers), len(slots))
-        payer[slots] = PAYER_INDEX[t.payer_id]
+            parties.renderer[slots] = rng.integers(0, len(PROVIDERS[t.provider].renderers), len(slots))
+        parties.payer[slots] = PAYER_INDEX[t.payer_id]
         outcome[slots] = KIND_INDEX[t.kind]
         trend[slots] = t.trend_id
         codes = [p.code for p in PROVIDERS[t.provider].procedures]
         start_proc[slots] = codes.index(t.procedure)
-    patient = np.zeros(n, dtype=np.int64)
+    return outcome, trend, start_proc
+
+
+def _draw_patients(rng: np.random.Generator, people: People, payer: np.ndarray) -> np.ndarray:
+    """For each claim someone covered by its payer."""
+    covered_by = np.array(people.payer)
+    patient = np.zeros(len(payer), dtype=np.int64)
     for pi in range(len(PAYERS)):
         mask = payer == pi
-        covered = np.flatnonzero(payer_of_patient == pi)
+        covered = np.flatnonzero(covered_by == pi)
         if not len(covered):  # a tiny pool may miss a payer: enrol someone
-            covered = np.array([pi % n_people])
-            people.payer[pi % n_people] = pi
+            covered = np.array([pi % len(covered_by)])
+            people.payer[pi % len(covered_by)] = pi
         patient[mask] = covered[rng.integers(0, len(covered), int(mask.sum()))]
-    deductible_share = np.where(payer == PAYER_INDEX["ACME1"], 0.06, 0.01)
-    deductible = (outcome == PAID) & (rng.random(n) < deductible_share) & (trend == "")
-    outcome = np.where(deductible, DEDUCTIBLE, outcome)
+    return patient
 
-    claim_type = np.array([p.claim_type for p in PROVIDERS])[provider]
-    line_count = np.empty(n, dtype=np.int64)
+
+@dataclass
+class _Lines:
+    count: np.ndarray
+    start: np.ndarray
+    claim: np.ndarray  # claim of each line
+    position: np.ndarray  # 0-based position in its claim
+    procedure: np.ndarray
+    code: np.ndarray
+    modifier: np.ndarray
+    units: np.ndarray
+    charge: np.ndarray
+    allowed: np.ndarray
+    share: np.ndarray
+    share_reason: np.ndarray
+
+
+def _draw_lines(rng: np.random.Generator, claim_type: np.ndarray, parties: _Parties,
+                start_proc: np.ndarray, outcome: np.ndarray) -> _Lines:
+    """Service lines with charges, the payer's allowed amount and the patient's share."""
+    n = len(claim_type)
+    count = np.empty(n, dtype=np.int64)
     for ctype, dist in (("P", LINE_COUNT_P), ("I", LINE_COUNT_I), ("D", LINE_COUNT_D)):
         mask = claim_type == ctype
-        line_count[mask] = rng.choice(len(dist), size=int(mask.sum()), p=dist) + 1
-    line_start = np.concatenate([[0], np.cumsum(line_count)[:-1]])
-    n_lines = int(line_count.sum())
-    claim_of_line = np.repeat(np.arange(n), line_count)
-    pos_in_claim = np.arange(n_lines) - line_start[claim_of_line]
+        count[mask] = rng.choice(len(dist), size=int(mask.sum()), p=dist) + 1
+    start = np.concatenate([[0], np.cumsum(count)[:-1]])
+    n_lines = int(count.sum())
+    claim = np.repeat(np.arange(n), count)
+    position = np.arange(n_lines) - start[claim]
 
     # Consecutive procedures of the provider's list keep the lines of one claim distinct.
-    line_provider = provider[claim_of_line]
-    proc = (start_proc[claim_of_line] + pos_in_claim) % PROCEDURES.sizes[line_provider]
+    line_provider = parties.provider[claim]
+    proc = (start_proc[claim] + position) % PROCEDURES.sizes[line_provider]
     rows = PROCEDURES.rows(line_provider, proc)
-    unit_charge, max_units = PROCEDURES.charge_cents[rows], PROCEDURES.max_units[rows]
-    modifier, codes = PROCEDURES.modifier[rows], PROCEDURES.code[rows]
-    units = 1 + (rng.random(n_lines) * max_units).astype(np.int64)
-    charge = unit_charge * units
-    ratio = np.array([p.allowed_ratio for p in PAYERS])[payer[claim_of_line]]
+    units = 1 + (rng.random(n_lines) * PROCEDURES.max_units[rows]).astype(np.int64)
+    charge = PROCEDURES.charge_cents[rows] * units
+    line_payer = parties.payer[claim]
+    ratio = np.array([p.allowed_ratio for p in PAYERS])[line_payer]
     allowed = np.round(charge * ratio * rng.uniform(0.9, 1.04, n_lines)).astype(np.int64)
     allowed = np.minimum(allowed, charge)
 
-    commercial = np.array([p.filing_indicator == "CI" for p in PAYERS])[payer[claim_of_line]]
-    share_pick = rng.random(n_lines)
+    commercial = np.array([p.filing_indicator == "CI" for p in PAYERS])[line_payer]
+    pick = rng.random(n_lines)
     # Commercial plans leave coinsurance or a copay on most lines; Medicaid plans rarely.
-    coins = commercial & (share_pick < 0.45)
-    copay = (commercial & (share_pick >= 0.45) & (share_pick < 0.7) & (pos_in_claim == 0)) | (
-        ~commercial & (share_pick < 0.05) & (pos_in_claim == 0))
+    coins = commercial & (pick < 0.45)
+    copay = (commercial & (pick >= 0.45) & (pick < 0.7) & (position == 0)) | (
+        ~commercial & (pick < 0.05) & (position == 0))
     share = np.where(coins, allowed // 5, 0)
     share = np.where(copay, np.minimum(allowed, np.where(commercial, 2500, 400)), share)
     share_reason = np.where(coins, "2", np.where(copay, "3", ""))
-    deductible_line = (outcome == DEDUCTIBLE)[claim_of_line]
+    deductible_line = (outcome == DEDUCTIBLE)[claim]
     share = np.where(deductible_line, allowed, share)
     share_reason = np.where(deductible_line, "1", share_reason)
+    return _Lines(count, start, claim, position, proc, PROCEDURES.code[rows], PROCEDURES.modifier[rows],
+                  units, charge, allowed, share, share_reason)
 
-    denied_line = (rng.random(n) * line_count).astype(np.int64)
-    denied_line[trend != ""] = 0
-    claim_level_only = rng.random(n) < 0.3
 
-    # Dates: submission 2-25 days after service; remittance after the payer's processing lag,
-    # on the payer's check weekday. Timely-filing denials were submitted far too late.
+@dataclass
+class _Dates:
+    service_from: np.ndarray
+    service_to: np.ndarray
+    submit: np.ndarray
+    remit: np.ndarray  # -1: no remittance by as_of
+    line_day: np.ndarray
+
+
+def _draw_dates(rng: np.random.Generator, service: np.ndarray, outcome: np.ndarray, payer: np.ndarray,
+                claim_type: np.ndarray, lines: _Lines, trend_slots, as_of_day: int) -> _Dates:
+    """Submission 2-25 days after service; remittance after the payer's processing lag, on
+    the payer's check weekday. Timely-filing denials were submitted far too late; planted
+    trend claims are remitted inside their trend's window."""
+    n = len(service)
     submit_lag = rng.integers(2, 26, n)
     late = outcome == KIND_INDEX["timely_filing"]
     submit_lag[late] = rng.integers(130, 260, int(late.sum()))
@@ -217,60 +260,93 @@ def build_book(rng: np.random.Generator, n: int, serial0: int, as_of_day: int, m
         service[slots] = submit[slots] - submit_lag[slots]
     remit = np.where(remit <= as_of_day, remit, -1)
     stay = np.where(claim_type == "I", (rng.random(n) < 0.15) * rng.integers(1, 5, n), 0)
-    service_to = service + stay
-    line_day = service[claim_of_line] + np.minimum(pos_in_claim, stay[claim_of_line])
+    line_day = service[lines.claim] + np.minimum(lines.position, stay[lines.claim])
+    return _Dates(service, service + stay, submit, remit, line_day)
 
-    needs_auth = np.isin(codes, list(AUTH_PROCEDURES))
+
+def _draw_authorizations(rng: np.random.Generator, lines: _Lines, outcome: np.ndarray,
+                         trend: np.ndarray, trend_slots) -> list[str]:
+    """REF*G1 values: most claims with therapy, imaging or crowns carry one."""
+    n = len(outcome)
     claim_needs_auth = np.zeros(n, dtype=bool)
-    np.logical_or.at(claim_needs_auth, claim_of_line, needs_auth)
+    np.logical_or.at(claim_needs_auth, lines.claim, np.isin(lines.code, list(AUTH_PROCEDURES)))
     has_auth = claim_needs_auth & (rng.random(n) < 0.75)
     auth_kinds = np.isin(outcome, [KIND_INDEX["auth_absent"], KIND_INDEX["auth_invalid"]])
     # Most authorization denials are real (no auth on file); a third are the payer's mistake.
     has_auth = np.where(auth_kinds & (trend == ""), rng.random(n) < 0.33, has_auth)
     for t, slots in trend_slots:
         has_auth[slots] = t.with_auth
-    auth_numbers = rng.integers(10_000_000, 99_999_999, n)
+    numbers = rng.integers(10_000_000, 99_999_999, n)
+    return [f"A{a}" if h else "" for a, h in zip(numbers.tolist(), has_auth.tolist())]
 
-    dx_pick = rng.integers(0, 1_000, (n, 3))
-    dx_count = rng.integers(1, 4, n)
-    dx_pools = [p.diagnoses for p in PROVIDERS]
-    provider_l = provider.tolist()
-    diagnoses = []
+
+def _draw_diagnoses(rng: np.random.Generator, provider: list[int]) -> list[tuple[str, ...]]:
+    """One to three consecutive codes of the provider's usual diagnoses, principal first."""
+    n = len(provider)
+    first = rng.integers(0, 1_000, n).tolist()
+    count = rng.integers(1, 4, n).tolist()
+    pools = [p.diagnoses for p in PROVIDERS]
+    out = []
     for c in range(n):
-        pool = dx_pools[provider_l[c]]
-        k = dx_count[c]
-        first = dx_pick[c, 0] % len(pool)
-        diagnoses.append(tuple(pool[(first + i) % len(pool)] for i in range(min(k, len(pool)))))
+        pool = pools[provider[c]]
+        at = first[c] % len(pool)
+        out.append(tuple(pool[(at + i) % len(pool)] for i in range(min(count[c], len(pool)))))
+    return out
+
+
+def build_book(rng: np.random.Generator, n: int, serial0: int, as_of_day: int, months: int,
+               plant_trends: bool) -> ClaimBook:
+    """Draw `n` claims served over `months` months ending 25 days before as_of."""
+    people = make_people(rng, max(60, n // 3), serial0)
+    parties = _draw_parties(rng, n)
+    window = int(months * 30.44)
+    service = rng.integers(as_of_day - window - 25, as_of_day - 25, n)
+    trend_slots = _trend_slots(rng, n) if plant_trends else []
+    outcome, trend, start_proc = _draw_outcomes(rng, n, parties, trend_slots)
+    patient = _draw_patients(rng, people, parties.payer)
+    deductible_share = np.where(parties.payer == PAYER_INDEX["ACME1"], 0.06, 0.01)
+    deductible = (outcome == PAID) & (rng.random(n) < deductible_share) & (trend == "")
+    outcome = np.where(deductible, DEDUCTIBLE, outcome)
+
+    claim_type = np.array([p.claim_type for p in PROVIDERS])[parties.provider]
+    lines = _draw_lines(rng, claim_type, parties, start_proc, outcome)
+    denied_line = (rng.random(n) * lines.count).astype(np.int64)
+    denied_line[trend != ""] = 0
+    claim_level_only = rng.random(n) < 0.3
+    dates = _draw_dates(rng, service, outcome, parties.payer, claim_type, lines, trend_slots, as_of_day)
+    auth = _draw_authorizations(rng, lines, outcome, trend, trend_slots)
+    provider = parties.provider.tolist()
+    diagnoses = _draw_diagnoses(rng, provider)
 
     prefixes = [p.pcn_prefix for p in PROVIDERS]
     serials = range(serial0 + 1, serial0 + n + 1)
     return ClaimBook(
         serial0=serial0,
-        pcn=[f"{prefixes[p]}{s:08d}" for p, s in zip(provider_l, serials)],
-        provider=provider_l,
-        renderer=renderer.tolist(),
+        pcn=[f"{prefixes[p]}{s:08d}" for p, s in zip(provider, serials)],
+        provider=provider,
+        renderer=parties.renderer.tolist(),
         patient=patient.tolist(),
-        payer=payer.tolist(),
+        payer=parties.payer.tolist(),
         claim_type=claim_type.tolist(),
-        service_from=service.tolist(),
-        service_to=service_to.tolist(),
-        submit_day=submit.tolist(),
-        first_remit_day=remit.tolist(),
+        service_from=dates.service_from.tolist(),
+        service_to=dates.service_to.tolist(),
+        submit_day=dates.submit.tolist(),
+        first_remit_day=dates.remit.tolist(),
         outcome=outcome.tolist(),
         denied_line=denied_line.tolist(),
         claim_level_only=claim_level_only.tolist(),
-        auth=[f"A{a}" if h else "" for a, h in zip(auth_numbers.tolist(), has_auth.tolist())],
+        auth=auth,
         diagnoses=diagnoses,
         trend=trend.tolist(),
-        line_start=line_start.tolist(),
-        line_count=line_count.tolist(),
-        procedure=proc.tolist(),
-        modifier=modifier.tolist(),
-        units=units.tolist(),
-        charge=charge.tolist(),
-        allowed=allowed.tolist(),
-        patient_share=share.tolist(),
-        patient_share_reason=share_reason.tolist(),
-        line_day=line_day.tolist(),
+        line_start=lines.start.tolist(),
+        line_count=lines.count.tolist(),
+        procedure=lines.procedure.tolist(),
+        modifier=lines.modifier.tolist(),
+        units=lines.units.tolist(),
+        charge=lines.charge.tolist(),
+        allowed=lines.allowed.tolist(),
+        patient_share=lines.share.tolist(),
+        patient_share_reason=lines.share_reason.tolist(),
+        line_day=dates.line_day.tolist(),
         people=people,
     )
