@@ -84,94 +84,109 @@ def overturn_probability(book: ClaimBook, c: int, days_to_file: int) -> float:
     return float(min(0.95, max(0.03, p)))
 
 
-def tell(book: ClaimBook, rng: np.random.Generator, as_of_day: int) -> Story:
-    """Write the first remittance of every adjudicated claim and what followed the denials."""
-    story = Story()
-    n = len(book)
-    serial = [book.serial0 * 4]
+class _Teller:
+    """Walks the block's denials and writes what the analysts and the payers did."""
 
-    def next_icn(c: int, day: int) -> str:
-        serial[0] += 1
-        return make_icn(book.payer[c], day, serial[0])
+    def __init__(self, book: ClaimBook, as_of_day: int) -> None:
+        self.book = book
+        self.as_of_day = as_of_day
+        self.story = Story()
+        self.icn_serial = book.serial0 * 4  # at most 3 payer claim numbers per claim
+        self.ref_serial = book.serial0
+        self.check_day = [p.check_weekday for p in PAYERS]
 
-    icn_of = {}
-    for c in range(n):
-        day = book.first_remit_day[c]
-        if day < 0:
-            continue
-        icn = next_icn(c, day)
-        icn_of[c] = icn
-        story.events.append(Event(day, c, ORIGINAL, book.outcome[c], icn, "", "1"))
-        story.final_outcome[c] = book.outcome[c]
+    def next_icn(self, c: int, day: int) -> str:
+        self.icn_serial += 1
+        return make_icn(self.book.payer[c], day, self.icn_serial)
 
-    denied = [c for c in icn_of if book.outcome[c] >= 0]
-    draws = rng.random((len(denied), 8)).tolist()
-    lags = rng.integers(0, 1_000, (len(denied), 6)).tolist()
-    check_day = [p.check_weekday for p in PAYERS]
-    ref_serial = book.serial0
+    def remit_after(self, c: int, day: int) -> int:
+        """The payer's first check run on or after `day`."""
+        return day + (self.check_day[self.book.payer[c]] - (day + 3) % 7) % 7
 
-    def remit_after(c: int, day: int) -> int:
-        return day + (check_day[book.payer[c]] - (day + 3) % 7) % 7
+    def first_remittances(self) -> dict[int, str]:
+        book, story = self.book, self.story
+        icn_of = {}
+        for c in range(len(book)):
+            day = book.first_remit_day[c]
+            if day < 0:
+                continue
+            icn_of[c] = icn = self.next_icn(c, day)
+            story.events.append(Event(day, c, ORIGINAL, book.outcome[c], icn, "", "1"))
+            story.final_outcome[c] = book.outcome[c]
+        return icn_of
 
-    def readjudicate(c: int, day: int, outcome: int, current_icn: str, frequency: str) -> str:
+    def readjudicate(self, c: int, day: int, outcome: int, current_icn: str, frequency: str) -> str:
         """Reverse the claim's latest adjudication and adjudicate it again on the same check."""
+        story = self.story
         story.events.append(Event(day, c, REVERSAL, story.final_outcome[c], current_icn, "", frequency))
-        new_icn = next_icn(c, day)
+        new_icn = self.next_icn(c, day)
         story.events.append(Event(day, c, READJUDICATION, outcome, new_icn, current_icn, frequency))
         story.final_outcome[c] = outcome
         return new_icn
 
-    for i, c in enumerate(denied):
-        if book.trend[c]:
-            continue  # a payer trend is worked as one trend report, not claim by claim
-        u = draws[i]
-        kind = DENIAL_KINDS[book.outcome[c]]
-        first = book.first_remit_day[c]
-        icn = icn_of[c]
-        if kind.correctable and u[0] < 0.4:
-            sent = first + 7 + lags[i][0] % 34
-            if sent > as_of_day:
-                continue
-            story.corrected.append((sent, c, icn))
-            back = remit_after(c, sent + 12 + lags[i][1] % 20)
-            if back <= as_of_day:
-                readjudicate(c, back, PAID if u[1] < 0.85 else book.outcome[c], icn, "7")
-            continue
-        if u[0] >= 0.75:
-            continue  # nobody has worked this denial yet
+    def correct(self, c: int, icn: str, u: list[float], lags: list[int]) -> None:
+        """A frequency-7 corrected claim; the payer usually pays it."""
+        sent = self.book.first_remit_day[c] + 7 + lags[0] % 34
+        if sent > self.as_of_day:
+            return
+        self.story.corrected.append((sent, c, icn))
+        back = self.remit_after(c, sent + 12 + lags[1] % 20)
+        if back <= self.as_of_day:
+            self.readjudicate(c, back, PAID if u[1] < 0.85 else self.book.outcome[c], icn, "7")
+
+    def reconsider(self, c: int, icn: str, u: list[float], lags: list[int]) -> None:
+        """A Level I request and, after an unsatisfactory answer, sometimes a Level II."""
+        book, story, as_of_day = self.book, self.story, self.as_of_day
         days_to_file = int(5 + min(170, u[7] and -35 * np.log(u[7])))
-        filed = first + days_to_file
+        filed = book.first_remit_day[c] + days_to_file
         if filed > as_of_day:
-            continue
+            return
         p = overturn_probability(book, c, days_to_file)
         for level in (1, 2):
-            ref_serial += 1
-            reference = f"{PAYERS[book.payer[c]].payer_id[:2]}{level}{ref_serial:08d}"
-            decided = filed + 15 + lags[i][2 + level] % 31 + (20 if level == 2 else 0)
+            self.ref_serial += 1
+            reference = f"{PAYERS[book.payer[c]].payer_id[:2]}{level}{self.ref_serial:08d}"
+            decided = filed + 15 + lags[2 + level] % 31 + (20 if level == 2 else 0)
             pick = u[1 + level]
             verdict = "overturned" if pick < p else "partial" if pick < p + 0.08 else "upheld"
             (story.level1 if level == 1 else story.level2)[c] = verdict if decided <= as_of_day else "pending"
             if decided > as_of_day:
                 story.log.append(LogRow(c, icn, level, filed, reference, "", None))
-                break
-            told_by_835 = False
-            filed_icn = icn
-            back = remit_after(c, decided + 3 + lags[i][5] % 12)
+                return
+            filed_icn, told_by_835 = icn, False
+            back = self.remit_after(c, decided + 3 + lags[5] % 12)
+            # An upheld request is answered by letter about half the time, with no new 835.
             if back <= as_of_day and (verdict != "upheld" or u[4] < 0.5):
                 outcome = {"overturned": PAID, "partial": PARTIAL}.get(verdict, book.outcome[c])
-                icn = readjudicate(c, back, outcome, icn, "1")
-                told_by_835 = u[5] < 0.3
+                icn = self.readjudicate(c, back, outcome, icn, "1")
+                told_by_835 = u[5] < 0.3  # the analyst left the outcome for the 835 to tell
             if told_by_835:
                 story.log.append(LogRow(c, filed_icn, level, filed, reference, "", None))
             else:
                 story.log.append(LogRow(c, filed_icn, level, filed, reference, verdict, decided))
             if verdict != "upheld" or level == 2 or u[6] >= 0.45:
-                break
-            filed = decided + 10 + lags[i][0] % 50
+                return
+            filed = decided + 10 + lags[0] % 50
             if filed > as_of_day:
-                break
+                return
             p *= 0.6
-    return story
+
+
+def tell(book: ClaimBook, rng: np.random.Generator, as_of_day: int) -> Story:
+    """Write the first remittance of every adjudicated claim and what followed the denials."""
+    teller = _Teller(book, as_of_day)
+    icn_of = teller.first_remittances()
+    denied = [c for c in icn_of if book.outcome[c] >= 0]
+    draws = rng.random((len(denied), 8)).tolist()
+    lags = rng.integers(0, 1_000, (len(denied), 6)).tolist()
+    for i, c in enumerate(denied):
+        if book.trend[c]:
+            continue  # a payer trend is worked as one trend report, not claim by claim
+        if DENIAL_KINDS[book.outcome[c]].correctable and draws[i][0] < 0.4:
+            teller.correct(c, icn_of[c], draws[i], lags[i])
+        elif draws[i][0] < 0.75:
+            teller.reconsider(c, icn_of[c], draws[i], lags[i])
+        # else nobody has worked this denial yet
+    return teller.story
 
 
 __all__ = ["PARTIAL", "Event", "LogRow", "Story", "tell"]
