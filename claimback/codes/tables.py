@@ -14,6 +14,8 @@ from pathlib import Path
 
 import polars as pl
 
+from claimback.codes.vocab import ADJUSTMENT_KINDS, CATEGORIES, FIXABLE_BY, SUGGESTED_ROUTES
+
 PACKAGED_DIR = Path(__file__).resolve().parent / "data"
 
 CARC_SCHEMA: dict[str, pl.DataType] = {
@@ -115,11 +117,42 @@ def _typed(frame: pl.DataFrame, schema: dict[str, pl.DataType], path: Path) -> p
         raise CodeListError(f"code list {path} has a date not in YYYY-MM-DD form") from exc
 
 
+# Columns whose values must come from a fixed vocabulary: a typo in a user's edited list
+# would otherwise flow silently into every denial downstream.
+_VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
+    "carc": {
+        "category": CATEGORIES,
+        "fixable_by": FIXABLE_BY,
+        "suggested_route": SUGGESTED_ROUTES,
+        "adjustment_kind": ADJUSTMENT_KINDS,
+    },
+    "rarc": {"category_hint": CATEGORIES},
+}
+
+
+def _check_vocabularies(frame: pl.DataFrame, name: str, path: Path) -> None:
+    problems = []
+    for column, allowed in _VOCABULARIES.get(name, {}).items():
+        bad = frame.filter(pl.col(column).is_not_null() & ~pl.col(column).is_in(allowed))
+        if bad.height:
+            examples = ", ".join(f"{code}={value}" for code, value in bad.select("code", column).head(5).rows())
+            problems.append(f"{column} not one of {', '.join(allowed)} ({examples})")
+    duplicated = frame.filter(pl.col("code").is_duplicated())["code"].unique().sort().head(5).to_list()
+    if duplicated:
+        problems.append(f"codes listed twice ({', '.join(duplicated)})")
+    if frame["code"].null_count():
+        problems.append("rows without a code")
+    if problems:
+        raise CodeListError(f"code list {path}: " + "; ".join(problems))
+
+
 @functools.lru_cache(maxsize=32)
 def _read(path_text: str, name: str, _mtime_ns: int, _size: int) -> pl.DataFrame:
     path = Path(path_text)
     raw = pl.read_csv(path, infer_schema=False, comment_prefix="#", encoding="utf8")
-    return _typed(raw, SCHEMAS[name], path)
+    frame = _typed(raw, SCHEMAS[name], path)
+    _check_vocabularies(frame, name, path)
+    return frame
 
 
 def load(name: str) -> pl.DataFrame:

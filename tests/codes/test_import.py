@@ -147,6 +147,16 @@ def test_override_folder_is_preferred_and_validated(isolated_override_dir):
     with pytest.raises(codes.CodeListError, match="lacks column"):
         codes.carc()
 
+    typo = custom.with_columns(
+        pl.when(pl.col("code") == "27").then(pl.lit("eligibilty")).otherwise(pl.col("category")).alias("category")
+    )
+    typo.write_csv(isolated_override_dir / "carc.csv", date_format="%Y-%m-%d")
+    with pytest.raises(codes.CodeListError, match="category not one of .*27=eligibilty"):
+        codes.carc()
+    pl.concat([custom, custom.head(1)]).write_csv(isolated_override_dir / "carc.csv", date_format="%Y-%m-%d")
+    with pytest.raises(codes.CodeListError, match="codes listed twice"):
+        codes.carc()
+
 
 def test_short_label():
     assert short_label("Deductible Amount") == "Deductible Amount"
