@@ -296,6 +296,7 @@ def build_denials(
     submitted_claims: pl.DataFrame | None = None,
     submitted_service_lines: pl.DataFrame | None = None,
     as_of: dt.date | None = None,
+    history: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One row per claim whose latest adjudication (as of `as_of`) denies all or part of the charge.
 
@@ -303,10 +304,13 @@ def build_denials(
     first adjudication; `category` comes from the primary CARC refined by the claim's RARCs.
     `submitted_service_lines` is accepted for symmetry with the pipeline's inputs; the service
     date comes from the remit's own lines (what the payer adjudicated), else the statement date.
+    `history` may pass an already computed `build_adjudications` (or `adjudication_history`)
+    frame for the same remits, 837s and `as_of`, so a pipeline building both pays for it once.
     """
     del submitted_service_lines  # the remit lines carry what the payer adjudicated
     remit_claims = _as_of(remit_claims, as_of)
-    history = lifecycle.adjudication_history(remit_claims, submitted_claims, remit_service_lines)
+    if history is None:
+        history = lifecycle.adjudication_history(remit_claims, submitted_claims, remit_service_lines)
     latest = history.filter(pl.col("is_latest") & ~pl.col("is_reversal"))
     latest_keys = latest.select("claim_key")
     latest_claims = remit_claims.join(latest_keys, on="claim_key", how="semi")

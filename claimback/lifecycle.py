@@ -62,12 +62,18 @@ def _in_file_order(
     remit_claims: pl.DataFrame, remit_service_lines: pl.DataFrame | None = None
 ) -> pl.DataFrame:
     """Remits ordered by remit date, then file and position in file, numbered as `_row`."""
+    # a remit file names a handful of payers: normalise each (payer_id, payer_name) pair once
+    payers = (
+        remit_claims.select("payer_id", "payer_name")
+        .unique()
+        .with_columns(_payer=payer_key())
+    )
     return (
         remit_claims.join(
             claim_service_dates(remit_claims, remit_service_lines), on="claim_key", how="left"
         )
+        .join(payers, on=["payer_id", "payer_name"], how="left", nulls_equal=True)
         .with_columns(
-            _payer=payer_key(),
             _pcn=_blank_to_null(pl.col("patient_control_number")),
             _icn=_blank_to_null(pl.col("payer_claim_control_number")),
             _f8=_blank_to_null(pl.col("original_payer_claim_control_number")),

@@ -110,6 +110,24 @@ def test_reversal_then_re_denial_is_denied_by_the_latest_adjudication():
     assert row["remit_date"] == dt.date(2026, 2, 15)
 
 
+def test_precomputed_adjudications_give_the_same_denials():
+    book = ClaimBook()
+    first = book.remit("PRE1", "2026-01-10", 100, 100, payer_claim_number="ICN-PRE1")
+    first.line("99213", 100, 100)
+    book.reversal_of(first, "2026-02-15")
+    book.remit("PRE1", "2026-02-15", 100, 0, payer_claim_number="ICN-PRE1").line(
+        "99213", 100, 0, [("CO", "50", 100)])
+    book.remit("PRE2", "2026-01-10", 100, 0).line("99213", 100, 0, [("CO", "16", 100)], ["N290"])
+    book.submitted("PRE2", 100)
+    f = book.frames()
+    adjudications = dn.build_adjudications(f["remit_claims"], f["remit_service_lines"],
+                                           f["remit_adjustments"], f["submitted_claims"])
+    reused = dn.build_denials(f["remit_claims"], f["remit_service_lines"], f["remit_adjustments"],
+                              f["remit_remarks"], f["submitted_claims"], history=adjudications)
+    assert reused.height == 2
+    assert reused.equals(build(book))
+
+
 def test_reversal_alone_is_never_a_denial():
     book = ClaimBook()
     first = book.remit("REV", "2026-01-10", charge=100, paid=0, payer_claim_number="ICN5")
