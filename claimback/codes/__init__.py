@@ -19,7 +19,7 @@ from claimback.codes.classify import (
     refine_category_expr,
     unknown_codes,
 )
-from claimback.codes.official import ImportReport, cli_import, import_official
+from claimback.codes.official import ImportReport, OfficialListError, cli_import, import_official
 from claimback.codes.tables import (
     CodeListError,
     carc,
@@ -48,6 +48,7 @@ __all__ = [
     "SUGGESTED_ROUTES",
     "CodeListError",
     "ImportReport",
+    "OfficialListError",
     "carc",
     "claim_status_codes",
     "classify",
