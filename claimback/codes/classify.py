@@ -114,7 +114,8 @@ def classify(adjustments: pl.DataFrame) -> pl.DataFrame:
     Needs `reason_code`; uses `group_code` when present, `remark_codes` (List[String]) to
     refine vague categories when present, and `remit_date` to judge whether a code had been
     deactivated when it was sent (`code_deactivated`; without a date, any stop date counts).
-    Also adds `code_known`. Nulls and unknown codes never raise.
+    Also adds `code_known`. Nulls and unknown codes never raise; rows keep their order, and
+    columns of these names already in the input are replaced.
     """
     if "reason_code" not in adjustments.columns:
         raise ValueError("classify needs a reason_code column")

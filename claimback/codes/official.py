@@ -146,9 +146,22 @@ def _delimiter(text: str) -> str:
     return best
 
 
+_BINARY_FORMATS = {
+    b"PK\x03\x04": "an Excel workbook (or another zip file)",
+    b"\xd0\xcf\x11\xe0": "an old-style Excel workbook",
+    b"%PDF": "a PDF",
+}
+
+
 def read_rows(path: Path) -> list[list[str]]:
     """Cell rows from a CSV/TSV/HTML code list file."""
-    text = _decode(Path(path).read_bytes())
+    raw = Path(path).read_bytes()
+    for magic, what in _BINARY_FORMATS.items():
+        if raw.startswith(magic):
+            raise OfficialListError(
+                f"{Path(path).name} is {what}; open it and save it as CSV (UTF-8), then import the CSV"
+            )
+    text = _decode(raw)
     if re.search(r"<t[dr][\s>]", text, re.I):
         parser = _TableCells()
         parser.feed(text)

@@ -130,6 +130,10 @@ def test_a_file_without_codes_is_refused_and_nothing_written(tmp_path, isolated_
     with pytest.raises(OfficialListError):
         codes.import_official(_write(tmp_path, "notes.csv", "name,value\nhello,world\n"))
     assert not isolated_override_dir.exists()
+    workbook = tmp_path / "carc.xlsx"
+    workbook.write_bytes(b"PK\x03\x04" + bytes(100))
+    with pytest.raises(OfficialListError, match="save it as CSV"):
+        codes.import_official(workbook)
 
 
 def test_override_folder_is_preferred_and_validated(isolated_override_dir):
