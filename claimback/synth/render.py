@@ -186,32 +186,24 @@ def claim_837(book: ClaimBook, prepared: "Prepared", c: int, hl: int, frequency:
     Returns the text and the next free HL number. `legacy_dx` writes BK/BF diagnosis
     qualifiers (4010 style) instead of ABK/ABF, as some institutional feeds still do.
     """
-    p = book.patient[c]
-    subscriber, patient = prepared.subscriber_837(p, book.payer[c], book.provider[c])
+    subscriber, patient = prepared.subscriber_837(book.patient[c], book.payer[c], book.provider[c])
     out = [f"HL*{hl}*1*22*{1 if patient else 0}~", subscriber]
     next_hl = hl + 1
     if patient:
         out.append(f"HL*{next_hl}*{hl}*23*0~{patient}")
         next_hl += 1
-    ctype = book.claim_type[c]
-    out.append(f"CLM*{book.pcn[c]}*{money(prepared.claim_charge[c])}***{prepared.facility[c]}:"
-               f"{'A' if ctype == 'I' else 'B'}:{frequency}*Y*A*Y*Y~")
-    if ctype == "I":
-        out.append(f"DTP*434*RD8*{ymd(book.service_from[c])}-{ymd(book.service_to[c])}~CL1*1*1*01~")
-    elif ctype == "D":
-        out.append(f"DTP*472*D8*{ymd(book.service_from[c])}~")
-    if original_icn:
-        out.append(f"REF*F8*{original_icn}~")
-    if book.auth[c]:
-        out.append(f"REF*G1*{book.auth[c]}~")
-    dx = book.diagnoses[c]
-    if ctype != "D":
-        principal, other = ("BK", "BF") if legacy_dx else ("ABK", "ABF")
-        out.append("HI*" + "*".join([f"{principal}:{dx[0]}"] + [f"{other}:{d}" for d in dx[1:]]) + "~")
-    out.append(prepared.rendering_837[c])
-    start = book.line_start[c]
-    out.extend(prepared.line_837[start:start + book.line_count[c]])
+    if frequency == "1":
+        body = prepared.claim_837[c]
+    else:  # a replacement: CLM05-3 and REF*F8 (before the other REFs of the 2300 loop)
+        clm, dates, rest = prepared.claim_837_parts(c)
+        body = f"{clm[:-len(_ORIGINAL_CLM_TAIL)]}{frequency}*Y*A*Y*Y~{dates}REF*F8*{original_icn}~{rest}"
+    if legacy_dx:
+        body = body.replace("*ABK:", "*BK:").replace("*ABF:", "*BF:")
+    out.append(body)
     return "".join(out), next_hl
+
+
+_ORIGINAL_CLM_TAIL = "1*Y*A*Y*Y~"
 
 
 def money_expr(cents: pl.Expr) -> pl.Expr:
@@ -299,8 +291,44 @@ class Prepared:
                        for last, first, npi in prov.renderers] for prov in PROVIDERS]
         self.rendering_835 = [render_835[p][r] for p, r in zip(book.provider, book.renderer)]
         self.rendering_837 = [render_837[p][r] for p, r in zip(book.provider, book.renderer)]
+        self._claim_837_columns(lines, claim_of_line)
         self._patient_835: dict[int, str] = {}
         self._subscriber_837: dict[tuple[int, int], tuple[str, str]] = {}
+
+    def _claim_837_columns(self, lines: pl.DataFrame, claim_of_line: np.ndarray) -> None:
+        """The 2300 loop of every claim as an original (frequency 1) submission, in three
+        parts so a replacement can slip its REF*F8 in: CLM, the claim dates, the rest."""
+        book = self.book
+        hi = [("" if t == "D" else "HI*" + "*".join([f"ABK:{dx[0]}", *(f"ABF:{d}" for d in dx[1:])]) + "~")
+              for t, dx in zip(book.claim_type, book.diagnoses)]
+        joined = (lines.select(pl.Series("claim", claim_of_line), "line_837")
+                  .group_by("claim", maintain_order=True).agg(pl.col("line_837").str.join("")))
+        ctype, day_from, day_to = pl.col("ctype"), pl.col("from"), pl.col("to")
+        claims = pl.DataFrame({
+            "pcn": book.pcn, "ctype": book.claim_type, "facility": self.facility,
+            "charge": self.claim_charge, "auth": book.auth, "hi": hi, "render": self.rendering_837,
+            "from": book.service_from, "to": book.service_to,
+        }, schema_overrides={"from": pl.Int32, "to": pl.Int32}).with_columns(
+            from_s=pl.from_epoch("from", time_unit="d").dt.strftime("%Y%m%d"),
+            to_s=pl.from_epoch("to", time_unit="d").dt.strftime("%Y%m%d"),
+            lines=joined["line_837"] if len(joined) else pl.lit(""),
+        ).select(
+            clm=_cat("CLM*", pl.col("pcn"), "*", money_expr(pl.col("charge")), "***", pl.col("facility"), ":",
+                     pl.when(ctype == "I").then(pl.lit("A")).otherwise(pl.lit("B")), ":", _ORIGINAL_CLM_TAIL),
+            dates=pl.when(ctype == "I").then(
+                _cat("DTP*434*RD8*", pl.col("from_s"), "-", pl.col("to_s"), "~CL1*1*1*01~")
+            ).when(ctype == "D").then(_cat("DTP*472*D8*", pl.col("from_s"), "~")).otherwise(pl.lit("")),
+            rest=_cat(_optional(pl.col("auth") != "", "REF*G1*", pl.col("auth"), "~"), pl.col("hi"),
+                      pl.col("render"), pl.col("lines")),
+        )
+        self._clm: list[str] = claims["clm"].to_list()
+        self._dates: list[str] = claims["dates"].to_list()
+        self._rest: list[str] = claims["rest"].to_list()
+        self.claim_837: list[str] = claims.select(_cat(pl.col("clm"), pl.col("dates"), pl.col("rest"))
+                                                  ).to_series().to_list()
+
+    def claim_837_parts(self, c: int) -> tuple[str, str, str]:
+        return self._clm[c], self._dates[c], self._rest[c]
 
     def patient_835(self, p: int) -> str:
         text = self._patient_835.get(p)
