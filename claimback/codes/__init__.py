@@ -5,6 +5,7 @@
     codes.classify(remit_adjustments) # adds carc_label, category, fixable_by, suggested_route, ...
     codes.refine_category("missing_information", ["N30"])  # -> "eligibility_registration"
     codes.unknown_codes(remit_adjustments, remit_remarks)
+    codes.explain("PR-96")            # one code in plain words, as the pipeline reads it
     codes.import_official("~/Downloads/carc.csv")           # merge a newer official list
 
 The lists ship in `claimback/codes/data/` (see its README.md for the version modelled);
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from claimback.codes.classify import (
     classify,
+    explain,
     normalize_code,
     refine_category,
     refine_category_expr,
@@ -53,6 +55,7 @@ __all__ = [
     "claim_status_codes",
     "classify",
     "clear_cache",
+    "explain",
     "cli_import",
     "group_codes",
     "import_official",

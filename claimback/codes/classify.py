@@ -28,6 +28,10 @@ _ADDED = (
 )
 
 
+# Scratch columns of classify(); never part of its output.
+_WORK_COLUMNS = ("_code", "_group", "_category", "_fixable_by", "_route", "_kind", "_stop_date", "_listed", "_refined")
+
+
 def normalize_code(expr: pl.Expr) -> pl.Expr:
     """A code as the lists spell it: trimmed, upper case, no leading zeros on numbers ("045" -> "45")."""
     text = expr.cast(pl.String).str.strip_chars().str.to_uppercase()
@@ -189,7 +193,7 @@ def classify(adjustments: pl.DataFrame) -> pl.DataFrame:
         route.alias("suggested_route"),
         listed.alias("code_known"),
         deactivated.fill_null(False).alias("code_deactivated"),
-    ).drop("_code", "_group", "_category", "_fixable_by", "_route", "_kind", "_stop_date", "_listed", "_refined", strict=False)
+    ).drop(_WORK_COLUMNS, strict=False)
 
 
 def unknown_codes(adjustments: pl.DataFrame, remarks: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -238,3 +242,40 @@ def _unknown(frame: pl.DataFrame, column: str, known: pl.Series, listed: pl.Seri
         .with_columns(pl.lit(kind).alias("kind"), pl.col("code").is_in(listed.implode()).alias("listed"))
     )
     return found.select(pl.col(name).cast(dtype) for name, dtype in _UNKNOWN_SCHEMA.items())
+
+
+def explain(code: str) -> dict[str, object]:
+    """What one code means, for a notebook or a message: "CO-197", "197", "N54", "PR-96".
+
+    A group-CARC pair (or a bare CARC) goes through `classify`, so the answer is exactly what
+    the pipeline does with it; a RARC returns its label and category hint. Unknown codes
+    come back with `known` False rather than an error.
+    """
+    text = (code or "").strip().upper()
+    group, _, reason = text.rpartition("-") if "-" in text else ("", "", text)
+    remark = rarc().filter(pl.col("code") == reason)
+    if not group and remark.height:
+        row = remark.row(0, named=True)
+        return {
+            "kind": "rarc",
+            "code": reason,
+            "known": True,
+            "label": row["label"],
+            "category_hint": row["category_hint"],
+        }
+    frame = pl.DataFrame(
+        {"group_code": [group or None], "reason_code": [reason]},
+        schema={"group_code": pl.String, "reason_code": pl.String},
+    )
+    row = classify(frame).row(0, named=True)
+    return {
+        "kind": "carc",
+        "code": text,
+        "known": row["code_known"],
+        "label": row["carc_label"],
+        "category": row["category"],
+        "fixable_by": row["fixable_by"],
+        "suggested_route": row["suggested_route"],
+        "adjustment_kind": row["adjustment_kind"],
+        "deactivated": row["code_deactivated"],
+    }

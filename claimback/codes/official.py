@@ -73,7 +73,9 @@ class ImportReport:
                 [f"{code} (stop {stop.isoformat()})" for code, stop in self.newly_deactivated],
             ),
             _listing(f"Reactivated: stop date removed ({len(self.reactivated)})", self.reactivated),
-            _listing(f"Official text changed since the last import ({len(self.changed_labels)})", self.changed_labels),
+            _listing(
+                f"Official text changed since the last import ({len(self.changed_labels)})", self.changed_labels
+            ),
             _listing(
                 f"Active in our list but not in this file ({len(self.not_in_file)}); kept",
                 self.not_in_file,

@@ -62,7 +62,10 @@ def test_oa23_is_the_prior_payers_effect():
     assert row["adjustment_kind"] == "cob" and row["category"] == "wrong_payer_cob"
 
 
-@pytest.mark.parametrize(("group", "kind"), [("CO", "denial"), ("OA", "denial"), ("PI", "denial"), ("PR", "patient_share"), (None, "denial")])
+@pytest.mark.parametrize(
+    ("group", "kind"),
+    [("CO", "denial"), ("OA", "denial"), ("PI", "denial"), ("PR", "patient_share"), (None, "denial")],
+)
 def test_unknown_code_is_unknown_and_kind_follows_the_group(group, kind):
     row = _one(group, "Q77")
     assert row["category"] == "unknown" and row["adjustment_kind"] == kind
@@ -200,7 +203,8 @@ def test_refine_expression_and_scalar_agree_on_every_category_and_hint():
     )
     vectorised = frame.select(codes.refine_category_expr("category", "remarks"))[:, 0].to_list()
     assert vectorised == [codes.refine_category(category, remarks) for category, remarks in rows]
-    specific = [c for c in codes.CATEGORIES if c not in {"unknown", "missing_information", "non_covered_benefit_limit", "payer_error"}]
+    vague = {"unknown", "missing_information", "non_covered_benefit_limit", "payer_error"}
+    specific = [c for c in codes.CATEGORIES if c not in vague]
     for (category, _), refined in zip(rows, vectorised, strict=True):
         if category in specific:
             assert refined == category
@@ -211,3 +215,20 @@ def test_coverage_gaps_suggest_another_payer_and_requested_records_a_level1():
     assert {carc[c]["suggested_route"] for c in ("26", "27", "200")} == {"rebill_other_payer"}
     assert carc["31"]["suggested_route"] == "corrected_claim"
     assert carc["226"]["suggested_route"] == "level1_reconsideration"
+
+
+def test_explain_one_code():
+    co197 = codes.explain("CO-197")
+    assert co197["kind"] == "carc" and co197["known"] and co197["category"] == "authorization"
+    assert codes.explain("pr-96")["fixable_by"] == "patient"
+    assert codes.explain("45")["adjustment_kind"] == "pricing"  # no group: read as the code alone
+    assert codes.explain("N54") == {
+        "kind": "rarc",
+        "code": "N54",
+        "known": True,
+        "label": codes.rarc().filter(pl.col("code") == "N54")["label"].item(),
+        "category_hint": "authorization",
+    }
+    unknown = codes.explain("CO-Q9")
+    assert unknown["known"] is False and unknown["category"] == "unknown"
+    assert codes.explain("")["known"] is False

@@ -77,7 +77,11 @@ def test_second_import_reports_changed_text_and_reactivation(tmp_path):
 
 def test_tsv_rarc_file_is_detected_without_a_kind(tmp_path):
     carc_before = codes.carc()
-    text = "Code\tDescription\tStart\tStop\nN30\tPatient ineligible for this service.\t01/01/2000\t\nN9001\tA new remark.\t2026-03-01\t\n"
+    text = (
+        "Code\tDescription\tStart\tStop\n"
+        "N30\tPatient ineligible for this service.\t01/01/2000\t\n"
+        "N9001\tA new remark.\t2026-03-01\t\n"
+    )
     report = codes.import_official(_write(tmp_path, "rarc.txt", text))
     assert report.kind == "rarc" and report.new_codes == ("N9001",)
     rarc = codes.rarc()
