@@ -97,7 +97,7 @@ def prepare_denials(
     resolved: pl.DataFrame | None,
 ) -> pl.DataFrame:
     """Denials (plus resolved claims no longer denied) with their Level I/II, trend and payment state."""
-    frame = _with_optional_columns(denials).drop("patient_responsibility_rows", strict=False)
+    frame = _with_optional_columns(denials)
     # Patient share is not a payer denial: nothing to file with the payer.
     frame = frame.filter(pl.col("category").fill_null("unknown") != "patient_responsibility")
     frame = frame.with_columns(is_resolved=pl.lit(False), recovered_amount=pl.lit(None, dtype=pl.Decimal(12, 2)))
@@ -119,9 +119,16 @@ def _mark_resolved(frame: pl.DataFrame, resolved: pl.DataFrame) -> pl.DataFrame:
         recovered_amount=pl.col("recovered_amount").cast(pl.Decimal(12, 2)) if "recovered_amount" in resolved.columns
         else pl.lit(None, dtype=pl.Decimal(12, 2))
     )
-    by_key = paid.filter(pl.col("claim_key").is_not_null()).select("claim_key", "recovered_amount").unique("claim_key")
-    frame = frame.drop("recovered_amount").join(by_key, on="claim_key", how="left").with_columns(
-        is_resolved=pl.col("recovered_amount").is_not_null()
+    by_key = (
+        paid.filter(pl.col("claim_key").is_not_null())
+        .select("claim_key", "recovered_amount", paid_now=pl.lit(True))
+        .unique("claim_key")
+    )
+    frame = (
+        frame.drop("recovered_amount", "is_resolved")
+        .join(by_key, on="claim_key", how="left")
+        .with_columns(is_resolved=pl.col("paid_now").fill_null(False))
+        .drop("paid_now")
     )
     known = frame.select("claim_key", "patient_control_number")
     extra = paid.join(known, on="claim_key", how="anti").join(known, on="patient_control_number", how="anti")

@@ -217,3 +217,9 @@ def test_empty_inputs_give_an_empty_queue(rules):
 
 def test_no_phi_columns_in_the_queue():
     assert not {"patient_last_name", "patient_first_name", "member_id", "patient_birth_date"} & set(WORK_QUEUE)
+
+
+def test_resolved_without_a_recovered_amount_is_still_resolved(rules):
+    resolved = pl.DataFrame({"claim_key": ["key-A"], "recovered_amount": [None]}, schema_overrides={"recovered_amount": pl.Decimal(12, 2)})
+    rows = route(rules, denial("A", "payer_error", "CO-133"), resolved=resolved)
+    assert rows["A"]["route"] == "resolved" and "unknown amount" in rows["A"]["reason"]
