@@ -231,7 +231,7 @@ def _render_check(book: ClaimBook, prepared: Prepared, story: Story, key: tuple[
     claims, paid, icns = [], 0, []
     for i in chunk:
         event = story.events[i]
-        text, amount = claim_835(book, prepared, event, book.submit_day[event.claim] + 2)
+        text, amount = claim_835(book, prepared, event)
         claims.append(text)
         paid += amount
         icns.append(event.icn)

@@ -16,7 +16,9 @@ import polars as pl
 from claimback.synth.book import DEDUCTIBLE, PAID, ClaimBook
 from claimback.synth.denials import DENIAL_KINDS
 from claimback.synth.pools import PAYERS, PROCEDURES, PROVIDERS
-from claimback.synth.story import PARTIAL, REVERSAL, Event
+from claimback.synth.story import ORIGINAL, PARTIAL, REVERSAL, Event
+
+RECEIPT_DAYS = 2  # the payer receives a claim two days after it is sent
 
 
 def money(cents: int) -> str:
@@ -113,19 +115,20 @@ def cas_segments(adjustments: list[tuple[str, str, int]], sign: int) -> str:
     return "".join(out)
 
 
-def claim_835(book: ClaimBook, prepared: "Prepared", event: Event, received_day: int) -> tuple[str, int]:
+def claim_835(book: ClaimBook, prepared: "Prepared", event: Event) -> tuple[str, int]:
     """The 2100 claim payment loop (CLP..) and its 2110 service loops for one event.
 
     Returns the text and the paid amount it adds to the check (negative for a reversal).
-    A clean first payment, the bulk of any remittance, is assembled from pre-rendered lines.
+    A clean first payment, the bulk of any remittance, is pre-rendered but for its CLP07.
     """
     c = event.claim
+    if event.role == ORIGINAL and event.outcome in (PAID, DEDUCTIBLE):
+        return f"{prepared.paid_835_head[c]}{event.icn}{prepared.paid_835_tail[c]}", prepared.claim_paid[c]
     if event.role != REVERSAL and event.outcome in (PAID, DEDUCTIBLE):
         charge, paid = prepared.claim_charge[c], prepared.claim_paid[c]
         share, allowed = prepared.claim_share[c], prepared.claim_allowed[c]
         start = book.line_start[c]
-        return (_claim_head(book, prepared, event, "1", charge, paid, share, (), (), 1, received_day,
-                            allowed if paid else 0)
+        return (_claim_head(book, prepared, event, "1", charge, paid, share, (), (), 1, allowed if paid else 0)
                 + "".join(prepared.line_835_paid[start:start + book.line_count[c]])), paid
     adjudication = adjudicate(book, c, event.outcome)
     sign = -1 if event.role == REVERSAL else 1
@@ -133,7 +136,7 @@ def claim_835(book: ClaimBook, prepared: "Prepared", event: Event, received_day:
     allowed = sum(r.allowed for r in adjudication.lines) if adjudication.paid else 0
     out = [_claim_head(book, prepared, event, status, adjudication.charge, adjudication.paid,
                        adjudication.patient_share, adjudication.claim_adjustments,
-                       adjudication.claim_remarks, sign, received_day, allowed)]
+                       adjudication.claim_remarks, sign, allowed)]
     for r in adjudication.lines:
         li = r.line
         if r.clean and sign == 1:
@@ -150,8 +153,7 @@ def claim_835(book: ClaimBook, prepared: "Prepared", event: Event, received_day:
 
 
 def _claim_head(book: ClaimBook, prepared: "Prepared", event: Event, status: str, charge: int,
-                paid: int, share: int, claim_adjustments, claim_remarks, sign: int,
-                received_day: int, allowed: int) -> str:
+                paid: int, share: int, claim_adjustments, claim_remarks, sign: int, allowed: int) -> str:
     """CLP through AMT*AU: the claim-level part of a claim payment loop."""
     c = event.claim
     ctype = book.claim_type[c]
@@ -173,7 +175,7 @@ def _claim_head(book: ClaimBook, prepared: "Prepared", event: Event, status: str
         out.append(f"REF*F8*{event.original_icn}~")
     if ctype == "I":
         out.append(f"DTM*232*{ymd(book.service_from[c])}~DTM*233*{ymd(book.service_to[c])}~")
-    out.append(f"DTM*050*{ymd(received_day)}~")
+    out.append(f"DTM*050*{ymd(book.submit_day[c] + RECEIPT_DAYS)}~")
     if allowed:
         out.append(f"AMT*AU*{money(sign * allowed)}~")
     return "".join(out)
@@ -292,7 +294,7 @@ class Prepared:
         self.rendering_835 = [render_835[p][r] for p, r in zip(book.provider, book.renderer)]
         self.rendering_837 = [render_837[p][r] for p, r in zip(book.provider, book.renderer)]
         self._claim_837_columns(lines, claim_of_line)
-        self._patient_835: dict[int, str] = {}
+        self._paid_835_columns(lines, claim_of_line)
         self._subscriber_837: dict[tuple[int, int], tuple[str, str]] = {}
 
     def _claim_837_columns(self, lines: pl.DataFrame, claim_of_line: np.ndarray) -> None:
@@ -327,19 +329,54 @@ class Prepared:
         self.claim_837: list[str] = claims.select(_cat(pl.col("clm"), pl.col("dates"), pl.col("rest"))
                                                   ).to_series().to_list()
 
+    def _paid_835_columns(self, lines: pl.DataFrame, claim_of_line: np.ndarray) -> None:
+        """Every claim's payment loop as a clean first payment, split around CLP07."""
+        book = self.book
+        people = book.people
+        self.patient_835_text = self._patients_835(people)
+        per_patient = np.array(self.patient_835_text, dtype=object)
+        joined = (lines.select(pl.Series("claim", claim_of_line), "line_835_paid")
+                  .group_by("claim", maintain_order=True).agg(pl.col("line_835_paid").str.join("")))
+        ctype, charge = pl.col("ctype"), pl.col("charge")
+        paid, share, allowed = pl.col("paid"), pl.col("share"), pl.col("allowed")
+        frame = pl.DataFrame({
+            "pcn": book.pcn, "ctype": book.claim_type, "facility": self.facility, "filing": self.filing,
+            "charge": self.claim_charge, "paid": self.claim_paid, "share": self.claim_share,
+            "allowed": self.claim_allowed, "patient": per_patient[np.asarray(book.patient, dtype=np.int64)]
+            if len(book) else [], "render": self.rendering_835,
+            "from": book.service_from, "to": book.service_to,
+            "received": [d + RECEIPT_DAYS for d in book.submit_day],
+        }, schema_overrides={"from": pl.Int32, "to": pl.Int32, "received": pl.Int32, "patient": pl.String})
+        day = {name: pl.from_epoch(name, time_unit="d").dt.strftime("%Y%m%d") for name in ("from", "to", "received")}
+        frame = frame.with_columns(lines=joined["line_835_paid"] if len(joined) else pl.lit("")).select(
+            head=_cat("CLP*", pl.col("pcn"), "*1*", money_expr(charge), "*", money_expr(paid), "*",
+                      _optional(share != 0, money_expr(share)), "*", pl.col("filing"), "*"),
+            tail=_cat("*", pl.col("facility"), "*1~", pl.col("patient"),
+                      _optional(ctype != "I", pl.col("render")),
+                      _optional(ctype == "I", "DTM*232*", day["from"], "~DTM*233*", day["to"], "~"),
+                      "DTM*050*", day["received"], "~",
+                      _optional(paid != 0, "AMT*AU*", money_expr(allowed), "~"), pl.col("lines")),
+        )
+        self.paid_835_head: list[str] = frame["head"].to_list()
+        self.paid_835_tail: list[str] = frame["tail"].to_list()
+
     def claim_837_parts(self, c: int) -> tuple[str, str, str]:
         return self._clm[c], self._dates[c], self._rest[c]
 
     def patient_835(self, p: int) -> str:
-        text = self._patient_835.get(p)
-        if text is None:
-            people = self.book.people
-            last, member = people.last[p], people.member_id[p]
-            text = f"NM1*QC*1*{last}*{people.first[p]}****MI*{member}~"
-            if people.dependent[p]:
-                text += f"NM1*IL*1*{last}*{people.sub_first[p]}****MI*{member}~"
-            self._patient_835[p] = text
-        return text
+        """NM1*QC (and NM1*IL for a dependent) of patient `p`."""
+        return self.patient_835_text[p]
+
+    @staticmethod
+    def _patients_835(people) -> list[str]:
+        out = []
+        for last, first, member, dependent, sub_first in zip(people.last, people.first, people.member_id,
+                                                             people.dependent, people.sub_first):
+            text = f"NM1*QC*1*{last}*{first}****MI*{member}~"
+            if dependent:
+                text += f"NM1*IL*1*{last}*{sub_first}****MI*{member}~"
+            out.append(text)
+        return out
 
     def subscriber_837(self, p: int, payer_i: int, provider_i: int) -> tuple[str, str]:
         """(SBR..NM1*PR of the subscriber loop, PAT..DMG of the patient loop or "")."""
