@@ -6,6 +6,7 @@
     codes.refine_category("missing_information", ["N30"])  # -> "eligibility_registration"
     codes.unknown_codes(remit_adjustments, remit_remarks)
     codes.explain("PR-96")            # one code in plain words, as the pipeline reads it
+    codes.usage_findings(remit_adjustments, remit_remarks)  # CO-16 without a RARC, OA-only codes...
     codes.import_official("~/Downloads/carc.csv")           # merge a newer official list
 
 The lists ship in `claimback/codes/data/` (see its README.md for the version modelled);
@@ -32,6 +33,7 @@ from claimback.codes.tables import (
     override_dir,
     rarc,
 )
+from claimback.codes.usage import usage_findings
 from claimback.codes.vocab import (
     ADJUSTMENT_KINDS,
     CATEGORIES,
@@ -66,4 +68,5 @@ __all__ = [
     "refine_category",
     "refine_category_expr",
     "unknown_codes",
+    "usage_findings",
 ]

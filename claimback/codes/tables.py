@@ -32,6 +32,10 @@ CARC_SCHEMA: dict[str, pl.DataType] = {
     # local copy and is never shipped in the package.
     "official_description": pl.String,
     "last_modified": pl.Date,
+    # Usage rules from the CARC texts: a remark code must accompany the CARC; the CARC may
+    # only be sent with these group codes (space-separated; empty = any group).
+    "requires_remark": pl.Boolean,
+    "allowed_groups": pl.String,
 }
 
 RARC_SCHEMA: dict[str, pl.DataType] = {
@@ -65,7 +69,7 @@ CLAIM_STATUS_SCHEMA: dict[str, pl.DataType] = {
 }
 
 # Columns a list file may leave out (the packaged files have no official text).
-_OPTIONAL = {"official_description", "last_modified", "notes"}
+_OPTIONAL = {"official_description", "last_modified", "notes", "requires_remark", "allowed_groups"}
 
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "carc": CARC_SCHEMA,
