@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.ui.demo_warehouse import BIN, JOB, LOCATION, ROOT, DemoWarehouse
+from tests.ui.devtools import Browser
 
 pytestmark = pytest.mark.slow
 
@@ -34,9 +35,10 @@ CHROMIUM_FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
     "--disable-dev-shm-usage", "--hide-scrollbars",
-    # virtual time lets the page's GraphQL requests finish before the picture is taken
-    "--virtual-time-budget=25000",
 )
+# For one-shot `--screenshot` / `--dump-dom` runs: virtual time lets the page's GraphQL requests
+# finish before the picture is taken (and ends the browser; so never for the DevTools browser).
+ONE_SHOT_FLAGS = ("--virtual-time-budget=25000",)
 # The assets whose pages analysts read most, and that the walkthrough shows.
 ASSET_PAGES = ("denials", "work_queue")
 
@@ -218,7 +220,7 @@ def test_no_patient_names_in_metadata_or_run_logs(loaded: DagsterUI, asset_nodes
 def _chromium_run(ui: DagsterUI, path: str, *args: str) -> subprocess.CompletedProcess:
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
         return subprocess.run(
-            [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args, f"{ui.base}{path}"],
+            [_chromium(), *CHROMIUM_FLAGS, *ONE_SHOT_FLAGS, f"--user-data-dir={profile}", *args, f"{ui.base}{path}"],
             capture_output=True, timeout=CHROMIUM_TIMEOUT_S,
         )
 
@@ -265,13 +267,42 @@ def test_asset_page_shows_the_asset_and_no_onboarding_modal(loaded: DagsterUI, a
     assert "Join the Dagster community" not in dom, "the onboarding modal covers the page (nux not disabled)"
 
 
-def test_chart_metadata_renders_as_an_image(loaded: DagsterUI, asset_nodes: dict[str, dict]):
-    with_charts = [
-        key for key in ASSET_PAGES
-        if any("data:image/png;base64," in (entry.get("mdStr") or "")
-               for entry in asset_nodes[key]["assetMaterializations"][0]["metadataEntries"])
+def _chart_entries(asset_nodes: dict[str, dict]) -> list[tuple[str, str]]:
+    """(asset, metadata label) of every chart image in the latest materializations."""
+    return [
+        (key, entry["label"])
+        for key, node in asset_nodes.items() if node["assetMaterializations"]
+        for entry in node["assetMaterializations"][0]["metadataEntries"]
+        if "data:image/png;base64," in (entry.get("mdStr") or "")
     ]
-    if not with_charts:
-        pytest.skip("no chart in denials/work_queue metadata yet: the assets do not attach claimback.charts output")
-    dom = _dom(loaded, f"/assets/{with_charts[0]}")
-    assert '<img' in dom and 'src="data:image/png;base64,' in dom, "the chart markdown did not render as an image"
+
+
+# Opens the metadata row's "[Show Markdown]" dialog (Dagster collapses Markdown over 1,000 characters).
+_OPEN_MARKDOWN = """(() => {
+  const row = [...document.querySelectorAll('tr')].find(r => r.firstElementChild
+      && r.firstElementChild.innerText.trim() === %s);
+  const button = row && [...row.querySelectorAll('*')].find(e => e.childElementCount === 0
+      && e.textContent.trim() === '[Show Markdown]');
+  if (button) { button.click(); }
+  return Boolean(button);
+})()"""
+_CHART_SHOWN = "[...document.querySelectorAll('img')].some(i => i.src.startsWith('data:image/png;base64,') && i.naturalWidth > 100)"
+
+
+def test_chart_metadata_renders_as_an_image(loaded: DagsterUI, asset_nodes: dict[str, dict]):
+    charts = _chart_entries(asset_nodes)
+    if not charts:
+        pytest.skip("no chart in any asset's metadata yet: the assets do not attach claimback.charts output")
+    key, label = charts[0]
+    browser = Browser(_chromium(), CHROMIUM_FLAGS, _free_port(), window_size="1600,1000")
+    try:
+        browser.goto(f"{loaded.base}/assets/{key}")
+        browser.wait_for(f"document.body.innerText.includes({json.dumps(label)})")
+        browser.wait_for(_OPEN_MARKDOWN % json.dumps(label), timeout_s=30)
+        browser.wait_for(_CHART_SHOWN)
+        time.sleep(1)  # let the dialog finish its opening animation before the picture
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shot = browser.screenshot(SCREENSHOTS / f"asset-{key.replace('_', '-')}-chart.png")
+    finally:
+        browser.close()
+    assert shot.stat().st_size > 20_000
