@@ -413,9 +413,9 @@ def infer_level1_outcomes(log: pl.DataFrame, history: pl.DataFrame) -> pl.DataFr
 
     `history` is `adjudication_history` with a boolean `is_denied` per adjudication (as given by
     `claimback.denials.adjudication_denials`). For a Level I request without an outcome, the claim's
-    latest adjudication after `submitted_on` decides: still denied -> upheld (partial when it now
-    pays more than before the request); not denied any more -> overturned; a reversal not yet
-    followed by a new adjudication, or nothing yet -> pending. Adds `outcome_source`
+    first new (non-reversal) adjudication after `submitted_on` is the payer's answer: still
+    denied -> upheld (partial when it pays more than before the request); not denied any more ->
+    overturned; only a reversal so far, or nothing yet -> pending. Adds `outcome_source`
     (logged | inferred | pending); `decided_on` of an inferred outcome is that remit's date.
     """
     if "is_denied" not in history.columns:
@@ -427,12 +427,14 @@ def infer_level1_outcomes(log: pl.DataFrame, history: pl.DataFrame) -> pl.DataFr
                        "paid_amount"),
         on="claim_id",
     )
-    after = (
-        steps.filter(pl.col("remit_date") > pl.col("submitted_on"))
-        .sort("adjudication_seq")
-        .group_by("_request")
-        .last()
-    )
+    # The payer's answer to this request is its first new adjudication after it (a reversal is
+    # only the first half of one); later ones may answer a Level II or a corrected claim.
+    later = steps.filter(pl.col("remit_date") > pl.col("submitted_on")).sort("adjudication_seq")
+    answered = later.filter(~pl.col("is_reversal")).group_by("_request").first()
+    after = pl.concat([
+        answered,
+        later.join(answered, on="_request", how="anti").group_by("_request").first(),
+    ])
     paid_before = (
         steps.filter((pl.col("remit_date") <= pl.col("submitted_on")) & ~pl.col("is_reversal"))
         .sort("adjudication_seq")

@@ -274,3 +274,17 @@ def test_adjudications_before_the_request_do_not_decide_it():
     log = log_frame([{"patient_control_number": "EARLY", "level": 1, "submitted_on": dt.date(2026, 2, 11)}])
     out = lifecycle.infer_level1_outcomes(log, adjudications(book))
     assert out["outcome_source"].to_list() == ["pending"]
+
+
+def test_level1_is_answered_by_the_first_new_adjudication_not_a_later_level2_result():
+    book = ClaimBook()
+    book.remit("L2WIN", "2026-01-10", 100, 0, payer_claim_number="ICN-L2").line(
+        "99213", 100, 0, [("CO", "50", 100)])
+    book.remit("L2WIN", "2026-02-20", 100, 0, payer_claim_number="ICN-L2").line(
+        "99213", 100, 0, [("CO", "50", 100)])  # Level I answer: still denied
+    book.remit("L2WIN", "2026-04-20", 100, 100, payer_claim_number="ICN-L2").line(
+        "99213", 100, 100)  # the Level II dispute won later
+    log = log_frame([{"patient_control_number": "L2WIN", "level": 1,
+                      "submitted_on": dt.date(2026, 1, 20)}])
+    out = lifecycle.infer_level1_outcomes(log, adjudications(book))
+    assert out.select("outcome", "decided_on").row(0) == ("upheld", dt.date(2026, 2, 20))
