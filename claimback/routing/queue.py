@@ -115,7 +115,10 @@ def _with_optional_columns(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _mark_resolved(frame: pl.DataFrame, resolved: pl.DataFrame) -> pl.DataFrame:
     """Flag denials that are now paid, and add resolved claims that have left the denials table."""
+    identity = {"claim_key": pl.String, "patient_control_number": pl.String, "payer_name": pl.String}
     paid = _with_optional_columns(resolved).with_columns(
+        [pl.lit(None, dtype=t).alias(c) for c, t in identity.items() if c not in resolved.columns]
+    ).with_columns(
         recovered_amount=pl.col("recovered_amount").cast(pl.Decimal(12, 2)) if "recovered_amount" in resolved.columns
         else pl.lit(None, dtype=pl.Decimal(12, 2))
     )
