@@ -1,10 +1,10 @@
 -- Is the denial rate going up? Per month of first adjudication: claims adjudicated, claims still denied at their latest adjudication, the denial rate and the denied dollars.
 CREATE OR REPLACE VIEW denials_by_month AS
 WITH first_adjudication AS (
-    SELECT payer_name, patient_control_number, min(remit_date) AS first_remit_date
-    FROM remit_claims
-    WHERE NOT coalesce(is_reversal, false)
-    GROUP BY payer_name, patient_control_number
+    SELECT claim_id, min(remit_date) AS first_remit_date
+    FROM adjudications
+    WHERE NOT is_reversal
+    GROUP BY claim_id
 ),
 adjudicated AS (
     SELECT date_trunc('month', first_remit_date)::DATE AS month, count(*) AS adjudicated_claims

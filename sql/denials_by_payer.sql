@@ -1,10 +1,11 @@
 -- Which payers deny the most? Per payer: claims adjudicated, claims whose latest adjudication is a denial, the denial rate (denied claims / adjudicated claims) and the denied dollars.
 CREATE OR REPLACE VIEW denials_by_payer AS
 WITH adjudicated AS (
-    -- a claim is counted once however often it was re-adjudicated; reversals are not adjudications
-    SELECT payer_name, count(DISTINCT patient_control_number) AS adjudicated_claims
-    FROM remit_claims
-    WHERE NOT coalesce(is_reversal, false)
+    -- a claim (claim_id: payer, patient control number, date of service, correction chain) counts
+    -- once however often it was re-adjudicated; reversals are not adjudications
+    SELECT payer_name, count(DISTINCT claim_id) AS adjudicated_claims
+    FROM adjudications
+    WHERE NOT is_reversal
     GROUP BY payer_name
 ),
 denied AS (
