@@ -33,6 +33,7 @@ def work_queue(claimback: ClaimbackResource) -> dg.MaterializeResult:
         "dagster/row_count": queue.height,
         "by_route": markdown_table(by_route),
         "overturn_model": dg.MetadataValue.json(report.as_dict()),
+        "request_packets_written": result["packets"],
         "top_priorities": markdown_table(
             queue.select("patient_control_number", "payer_name", "route", "deadline", "days_left",
                          "denied_amount", "priority").head(10)

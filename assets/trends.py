@@ -27,6 +27,7 @@ def trend_clusters(claimback: ClaimbackResource) -> dg.MaterializeResult:
         "dagster/row_count": clusters.height,
         "flagged_clusters": int((clusters["status"] == "flagged").sum()),
         "emerging_signatures": int((clusters["status"] == "emerging").sum()),
+        "provider_side_patterns": int((clusters["status"] == "provider_fix").sum()),
         "packets_written": result["packets"],
         "clusters": markdown_table(shown.sort("claim_count", descending=True)),
     })

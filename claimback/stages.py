@@ -119,9 +119,10 @@ def find_trends(settings: Settings) -> dict:
 def provider_profile(settings: Settings):
     from claimback.forms import ProviderProfile
 
-    if settings.provider_profile:
-        return ProviderProfile.from_yaml(settings.provider_profile)
-    return ProviderProfile.from_claims(settings.lake.read("submitted_claims"))
+    from_claims = ProviderProfile.from_claims(settings.lake.read("submitted_claims"))
+    if settings.provider_profile:  # the file's contact details over what the 837s tell
+        return ProviderProfile.from_yaml(settings.provider_profile, base=from_claims)
+    return from_claims
 
 
 # --- routing ---------------------------------------------------------------------------------
@@ -139,7 +140,28 @@ def route_denials(settings: Settings) -> dict:
     lake.write_derived("work_queue", queue)
     lake.write_derived("reconsideration_outcomes", log_rows)
     log.info("work queue: %d claims routed (overturn model: %s)", queue.height, report.used)
-    return {"work_queue": queue, "model": report}
+    packets = write_request_packets(settings, queue, log_rows)
+    return {"work_queue": queue, "model": report, "packets": packets.height}
+
+
+# Pre-filled Level I / Level II requests for the most valuable claims each night; the rest
+# are written on demand. Bounded so a million-claim night does not render thousands of PDFs.
+REQUEST_PACKETS_PER_RUN = 200
+
+
+def write_request_packets(settings: Settings, queue: pl.DataFrame, log_rows: pl.DataFrame) -> pl.DataFrame:
+    from claimback.forms import write_reconsideration_packets
+
+    lake = settings.lake
+    packets = write_reconsideration_packets(
+        queue, lake.read("denials"), provider_profile(settings), settings.warehouse / "packets" / "requests",
+        reconsiderations=log_rows, remit_claims=lake.read("remit_claims"), max_packets=REQUEST_PACKETS_PER_RUN,
+    )
+    packets = packets.with_columns(
+        pl.col("pdf_path").map_elements(lambda p: Path(p).relative_to(settings.warehouse).as_posix(),
+                                        return_dtype=pl.String))
+    lake.write_derived("request_packets", packets)
+    return packets
 
 
 # --- publish ---------------------------------------------------------------------------------

@@ -16,7 +16,9 @@ reconsideration per claim. `find_clusters` finds those groups in the `denials` t
   distinct claims sharing a signature whose remit date falls in ``(as_of − lookback_days,
   as_of]``. Claims are counted once by identity (payer + patient control number), so a
   claim re-adjudicated twice is one claim. Status ``flagged`` when the count reaches the
-  payer's threshold (default 10). ``cluster_id`` hashes payer + signature + window length,
+  payer's threshold (default 10) and the problem is the payer's to correct; ``provider_fix``
+  when 10+ claims share a root cause the provider fixes itself (registration, wrong payer,
+  duplicates, late filing, authorizations that were never obtained). ``cluster_id`` hashes payer + signature + window length,
   so reruns are identical and a payer problem keeps its id from night to night.
 * **Early warning.** Below the threshold a signature is ``emerging`` when last week's
   count rises well above its own weekly baseline: one-sided Poisson test
@@ -55,6 +57,11 @@ NON_DENIAL_CATEGORIES = ("patient_responsibility", "contractual_underpayment")
 NON_DENIAL_REASONS = ("PR-1", "PR-2", "PR-3", "CO-45", "PR-45", "OA-45", "PI-45")
 # Denials where "an authorization was on file" is the payer's problem, worth saying.
 AUTH_RELEVANT_CATEGORIES = ("authorization", "medical_necessity")
+
+# Many claims with these root causes are the provider's own fix (status `provider_fix`):
+# visible to analysts as an internal trend, never routed to the payer's trend form.
+PROVIDER_FIX_CATEGORIES = ("eligibility_registration", "wrong_payer_cob", "duplicate", "timely_filing")
+AUTH_ON_FILE_SHARE = 0.5
 
 BOILERPLATE_REMARK_SHARE = 0.8
 EMERGING_P_VALUE = 0.01
@@ -152,13 +159,38 @@ def find_clusters(
     baseline = baseline_features(claims, features, submitted_claims, submitted)
     shared = shared_features(members, features, baseline)
     clusters = _describe(groups, members, shared, features, submitted_claims)
-    member_rows = members.select(
+    clusters = clusters.with_columns(
+        pl.when((pl.col("status") == "flagged") & _provider_side(submitted_claims is not None))
+        .then(pl.lit("provider_fix"))
+        .otherwise(pl.col("status"))
+        .alias("status")
+    )
+    member_rows = members.drop("status").join(
+        clusters.select("cluster_id", "status"), on="cluster_id"
+    ).select(
         "cluster_id", "claim_key", "patient_control_number", "status"
     ).sort("cluster_id", "patient_control_number", "claim_key")
     return (
         conform(clusters.sort("payer_name", "payer_id", "signature"), "trend_clusters"),
         conform(member_rows, "trend_cluster_claims"),
     )
+
+
+def _provider_side(auth_known: bool) -> pl.Expr:
+    """10+ claims that are the provider's own problem to fix, not the payer's to correct.
+
+    Registration errors, the wrong payer billed, duplicates and late filing are fixed by the
+    provider claim by claim (or in its own front-end process); reporting them to the payer as a
+    payer trend would be wrong. Authorization denials count as the payer's problem only when
+    the 837s show an authorization on at least half the claims (when the 837s are known).
+    """
+    provider_side = pl.col("category").is_in(PROVIDER_FIX_CATEGORIES)
+    if auth_known:
+        auth_missing = (pl.col("category") == "authorization") & (
+            pl.col("prior_auth_claims").fill_null(0) < AUTH_ON_FILE_SHARE * pl.col("claim_count")
+        )
+        provider_side = provider_side | auth_missing
+    return provider_side
 
 
 def cluster_id(payer_key: str, signature: str, lookback_days: int = DEFAULT_LOOKBACK_DAYS) -> str:

@@ -185,13 +185,31 @@ def test_description_uses_submitted_claims_for_plan_and_prior_auth():
     assert cluster["prior_auth_claims"] == 8
     assert any(f.startswith("rendering_npi=1234567893") for f in cluster["shared_features"])
 
-    # For an eligibility denial an authorization on file is beside the point: not described.
+    # For an eligibility denial an authorization on file is beside the point: not described,
+    # and 10+ registration errors are the provider's own fix, not a payer trend to report.
     eligibility = frame(rows).with_columns(pl.lit("eligibility_registration").alias("category"))
-    clusters, _ = find_clusters(eligibility, AS_OF, submitted_claims=submitted,
-                                submitted_service_lines=lines)
-    cluster = clusters.filter(pl.col("status") == "flagged").row(0, named=True)
+    clusters, members = find_clusters(eligibility, AS_OF, submitted_claims=submitted,
+                                      submitted_service_lines=lines)
+    cluster = clusters.filter(pl.col("claim_count") >= 10).row(0, named=True)
+    assert cluster["status"] == "provider_fix"
     assert cluster["prior_auth_claims"] == 8
     assert "prior authorization" not in cluster["description"]
+    assert set(members.filter(pl.col("cluster_id") == cluster["cluster_id"])["status"]) == {"provider_fix"}
+
+
+def test_authorization_denials_without_auth_on_file_are_the_providers_fix():
+    rows = planted(12) + background()
+    submitted = pl.DataFrame({
+        "claim_key": [r["submitted_claim_key"] for r in rows],
+        "payer_id": ["CCWA-837"] * len(rows),
+        "payer_name": ["COORDINATED CARE"] * len(rows),
+        "prior_authorization": ["AUTH1" if i < 3 else None for i in range(len(rows))],
+    })
+    clusters, _ = find_clusters(frame(rows), AS_OF, submitted_claims=submitted)
+    assert clusters.filter(pl.col("claim_count") >= 10)["status"].to_list() == ["provider_fix"]
+    # Without the 837s nobody knows whether an authorization was sent: the payer is asked.
+    clusters, _ = find_clusters(frame(rows), AS_OF)
+    assert clusters.filter(pl.col("claim_count") >= 10)["status"].to_list() == ["flagged"]
 
 
 def test_remark_refinement_ignores_boilerplate_and_keeps_one_signature():
