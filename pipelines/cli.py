@@ -153,7 +153,13 @@ def cmd_synth(args) -> int:
 def cmd_codes_import(args) -> int:
     from claimback import codes
 
-    print(codes.cli_import(Path(args.file)))
+    path = Path(args.file)
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    try:
+        print(codes.cli_import(path, kind=args.kind))
+    except (codes.OfficialListError, codes.CodeListError) as exc:
+        raise UsageError(str(exc)) from None
     return EXIT_OK
 
 
@@ -219,7 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     codes = sub.add_parser("codes", help="CARC/RARC code lists")
     codes_sub = codes.add_subparsers(dest="codes_command", required=True)
     imp = codes_sub.add_parser("import", help="load an X12 CARC or RARC list you downloaded")
-    imp.add_argument("file")
+    imp.add_argument("file", help="CSV/TSV (or the saved x12.org page) with code, description, start/stop dates")
+    imp.add_argument("--kind", choices=["carc", "rarc"], help="which list (detected when omitted)")
     imp.set_defaults(func=cmd_codes_import)
 
     demo = sub.add_parser("demo", help="synthesise an inbox, run the pipeline and show what it found")
