@@ -2,8 +2,9 @@
 
 The organisation's past Level I outcomes (logged, or inferred from later 835s) are joined to the
 features of the denials they disputed — category, primary CARC, payer, log denied amount, days
-from the first remit to filing, RARC presence, claim- vs line-level — and a gradient-boosted
-classifier with calibrated probabilities is fitted. It is judged on a TIME-BASED split (train on
+from the first remit to filing, RARC presence, claim- vs line-level — and a regularised logistic
+regression over one-hot codes plus a category×payer cross, with sigmoid-calibrated
+probabilities, is fitted. It is judged on a TIME-BASED split (train on
 the older 75% of filings, test on the newest 25%) against the honest baseline: the overturn rate
 per category in the training data, smoothed toward industry priors (domain-brief §3.6, shipped in
 payer_rules.yaml). The model is used only when it beats that baseline on held-out data — Brier
