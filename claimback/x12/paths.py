@@ -66,7 +66,7 @@ def parse_paths(
     out.mkdir(parents=True, exist_ok=True)
     counts = {}
     for table in schema.PARSED_TABLES:
-        frame = pl.concat(collected[table]) if collected[table] else schema.empty(table)
+        frame = pl.concat(collected[table], rechunk=False) if collected[table] else schema.empty(table)
         _write_atomically(frame, out / f"{table}.parquet")
         counts[table] = frame.height
     return {"files": len(files), "tables": counts, "per_file": per_file, "missing": missing}

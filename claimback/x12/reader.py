@@ -51,8 +51,14 @@ class ParsedFile:
 
 @dataclass
 class _Acc:
-    """Frames gathered over the runs of one file, before provenance and conforming."""
+    """Conformed frames gathered over the runs of one file, and the counts for ParsedFile.
 
+    Frames are conformed as they arrive, so the wide intermediate frames of a run can be
+    freed before the next run is read.
+    """
+
+    name: str
+    sha: str
     frames: dict[str, list[pl.DataFrame]] = field(default_factory=lambda: {t: [] for t in schema.PARSED_TABLES})
     loaded: int = 0
     quarantined: int = 0
@@ -61,9 +67,20 @@ class _Acc:
     clp_seen: int = 0
     clm_seen: int = 0
     segments_seen: int = 0
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    def add(self, table: str, frame: pl.DataFrame) -> None:
+        if not frame.height:
+            return
+        extra = {"source_file": pl.lit(self.name), "file_sha256": pl.lit(self.sha)}
+        if table == "quarantine":
+            extra["detected_at"] = pl.lit(self.now)
+        frame = frame.with_columns(**extra).rename({"txn": "transaction_ordinal"}, strict=False)
+        self.frames[table].append(schema.conform(frame, table))
 
     def quarantine(self, location: str, error: str) -> None:
-        self.frames["quarantine"].append(pl.DataFrame({"location": [location], "error": [error]}))
+        self.add("quarantine", pl.DataFrame({"location": [location], "error": [error]}))
+        self.quarantined += 1
 
 
 def read_x12(source: str | os.PathLike | bytes, source_file: str | None = None) -> ParsedFile:
@@ -76,44 +93,36 @@ def read_x12(source: str | os.PathLike | bytes, source_file: str | None = None) 
         try:
             raw = Path(source).read_bytes()
         except OSError as exc:
-            return _finish(_unreadable(f"file could not be read: {type(exc).__name__}"), name, b"", "")
-    acc = _Acc()
-    sha = hashlib.sha256(raw).hexdigest()
+            acc = _Acc(name, hashlib.sha256(b"").hexdigest())
+            acc.quarantine("file", f"file could not be read: {type(exc).__name__}")
+            return _finish(acc, 0, "")
+    size, acc = len(raw), _Acc(name, hashlib.sha256(raw).hexdigest())
     encoding = ""
     try:
-        encoding = _read_into(acc, raw, sha)
+        if not raw.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+            acc.quarantine("file", "empty file: no X12 content")
+        else:
+            text, encoding = decode_bytes(raw)
+            del raw  # the text is all we need from here; large files should not be held twice
+            _read_text(acc, text)
     except Exception as exc:  # noqa: BLE001 - the reader must never raise; the file is quarantined
-        acc = _unreadable(f"internal reader error: {type(exc).__name__}")
-    return _finish(acc, name, raw, encoding, sha)
+        acc = _Acc(acc.name, acc.sha)
+        acc.quarantine("file", f"internal reader error: {type(exc).__name__}")
+    return _finish(acc, size, encoding)
 
 
-def _unreadable(error: str) -> _Acc:
-    acc = _Acc()
-    acc.quarantine("file", error)
-    acc.quarantined = 1
-    return acc
-
-
-def _read_into(acc: _Acc, raw: bytes, sha: str) -> str:
-    if not raw.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
-        acc.quarantine("file", "empty file: no X12 content")
-        acc.quarantined += 1
-        return ""
-    text, encoding = decode_bytes(raw)
-    runs = split_runs(text)
+def _read_text(acc: _Acc, text: str) -> None:
+    runs = 0
+    for run in split_runs(text):
+        runs += 1
+        _read_run(acc, run)
     if not runs:
         acc.quarantine("file", "not an X12 file: no ISA, GS or ST segment found")
-        acc.quarantined += 1
-        return encoding
-    for run in runs:
-        _read_run(acc, run, sha)
-    if acc.loaded == 0 and acc.quarantined == 0:
+    elif acc.loaded == 0 and acc.quarantined == 0:
         acc.quarantine("file", "no transaction set (ST..SE) found in the X12 content")
-        acc.quarantined += 1
-    return encoding
 
 
-def _read_run(acc: _Acc, run: Run, sha: str) -> None:
+def _read_run(acc: _Acc, run: Run) -> None:
     seg = segment_frame(run, acc.segments_seen)
     acc.segments_seen += seg.height
     tag = pl.col("tag")
@@ -129,31 +138,28 @@ def _read_run(acc: _Acc, run: Run, sha: str) -> None:
     acc.types.update(t for t in txns["st01"].drop_nulls().to_list() if t in ("835", "837"))
     for row in txns.filter(pl.col("error").is_not_null()).select("location", "error").iter_rows():
         acc.quarantine(*row)
-        acc.quarantined += 1
     st_findings, env_findings = envelope_findings(ctx, txns)
-    acc.frames["validation_findings"].append(_with_hash(st_findings, txns))
-    if env_findings.height:
-        acc.frames["validation_findings"].append(env_findings)
+    acc.add("validation_findings", _with_hash(st_findings, txns))
+    acc.add("validation_findings", env_findings)
     good = txns.filter(pl.col("error").is_null())
     if good.height == 0:
         return
     acc.loaded += good.height
     try:
-        built = _build(ctx.filter(pl.col("txn").is_in(good["txn"].implode())), good, run, sha)
+        built = _build(ctx.filter(pl.col("txn").is_in(good["txn"].implode())), good, acc.sha)
     except Exception:  # noqa: BLE001 - retry set by set so one bad set cannot sink the run
-        built = _build_one_by_one(acc, ctx, good, run, sha)
+        built = _build_one_by_one(acc, ctx, good)
     for name, frame in built.items():
-        acc.frames[name].append(frame)
+        acc.add(name, frame)
 
 
-def _build_one_by_one(acc: _Acc, ctx: pl.DataFrame, good: pl.DataFrame, run: Run, sha: str) -> dict:
+def _build_one_by_one(acc: _Acc, ctx: pl.DataFrame, good: pl.DataFrame) -> dict:
     out: dict[str, list[pl.DataFrame]] = {}
     for t in good.iter_rows(named=True):
         try:
-            one = _build(ctx.filter(pl.col("txn") == t["txn"]), good.filter(pl.col("txn") == t["txn"]), run, sha)
+            one = _build(ctx.filter(pl.col("txn") == t["txn"]), good.filter(pl.col("txn") == t["txn"]), acc.sha)
         except Exception as exc:  # noqa: BLE001
             acc.quarantine(t["location"], f"internal reader error: {type(exc).__name__}")
-            acc.quarantined += 1
             acc.loaded -= 1
             continue
         for name, frame in one.items():
@@ -165,7 +171,7 @@ def _with_hash(frame: pl.DataFrame, txns: pl.DataFrame) -> pl.DataFrame:
     return frame.join(txns.select("txn", "transaction_hash"), on="txn", how="left")
 
 
-def _build(ctx: pl.DataFrame, txns: pl.DataFrame, run: Run, sha: str) -> dict[str, pl.DataFrame]:
+def _build(ctx: pl.DataFrame, txns: pl.DataFrame, sha: str) -> dict[str, pl.DataFrame]:
     """The tables of the (structurally sound) transaction sets in `ctx`."""
     plans: dict[str, pl.LazyFrame] = {}
     found: list[pl.LazyFrame] = []
@@ -210,24 +216,16 @@ def _build(ctx: pl.DataFrame, txns: pl.DataFrame, run: Run, sha: str) -> dict[st
     return dict(zip(names, pl.collect_all([plans[n] for n in names], optimizations=_OPT)))
 
 
-def _finish(acc: _Acc, name: str, raw: bytes, encoding: str, sha: str | None = None) -> ParsedFile:
-    sha = sha or hashlib.sha256(raw).hexdigest()
-    now = datetime.now(timezone.utc)
+def _finish(acc: _Acc, size: int, encoding: str) -> ParsedFile:
     tables = {}
     for table in schema.PARSED_TABLES:
-        frames = [f for f in acc.frames[table] if f.height]
+        frames = acc.frames[table]
         if not frames:
             tables[table] = schema.empty(table)
-            continue
-        extra = {"source_file": pl.lit(name), "file_sha256": pl.lit(sha)}
-        if table == "quarantine":
-            extra["detected_at"] = pl.lit(now)
-        frame = pl.concat(frames, how="diagonal_relaxed").with_columns(**extra)
-        if "txn" in frame.columns:
-            frame = frame.rename({"txn": "transaction_ordinal"}, strict=False)
-        tables[table] = schema.conform(frame, table)
+        else:
+            tables[table] = pl.concat(frames, rechunk=False) if len(frames) > 1 else frames[0]
     types = sorted(acc.types)
     file_type = {0: "unknown", 1: types[0] if types else "unknown"}.get(len(types), "mixed")
-    return ParsedFile(tables=tables, file_sha256=sha, file_type=file_type, transactions=acc.loaded,
-                      quarantined=acc.quarantined, source_file=name, bytes=len(raw), encoding=encoding,
+    return ParsedFile(tables=tables, file_sha256=acc.sha, file_type=file_type, transactions=acc.loaded,
+                      quarantined=acc.quarantined, source_file=acc.name, bytes=size, encoding=encoding,
                       transaction_types=types)

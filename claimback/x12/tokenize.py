@@ -12,6 +12,7 @@ element separator by Polars string kernels, never by a Python loop per segment.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import polars as pl
@@ -103,7 +104,7 @@ def isa_starts(text: str) -> list[tuple[int, Delimiters]]:
     return out
 
 
-def split_runs(text: str, max_chars: int = 8_000_000) -> list[Run]:
+def split_runs(text: str, max_chars: int = 2_000_000) -> Iterator[Run]:
     """Cut the text into runs at interchange boundaries.
 
     A new run starts where the element separator or segment terminator changes, and (so

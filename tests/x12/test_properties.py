@@ -66,7 +66,7 @@ def _real_segments(name: str) -> list[str] | None:
     pf_text = path.read_bytes().decode("utf-8-sig")
     from claimback.x12.tokenize import split_runs
 
-    run = split_runs(pf_text)[0]
+    run = next(split_runs(pf_text))
     d = run.delimiters
     segs = [s.strip(" \r\n\t") for s in run.text.split(d.segment)]
     segs = [s for s in segs if s]

@@ -253,17 +253,17 @@ def test_interchanges_with_different_delimiters_in_one_file():
 
 
 def test_many_interchanges_are_read_in_bounded_runs(monkeypatch):
-    from claimback.x12 import tokenize
+    from claimback.x12 import reader, tokenize
 
     original = tokenize.split_runs
-    monkeypatch.setattr(tokenize, "split_runs", lambda text, max_chars=0: original(text, max_chars=3000))
-    from claimback.x12 import reader
-    monkeypatch.setattr(reader, "split_runs", lambda text: original(text, max_chars=3000))
+    runs = []
+    monkeypatch.setattr(reader, "split_runs", lambda text: (runs.append(r) or r for r in original(text, 3000)))
     data = b"".join(remit_file(control=f"{i:09d}") for i in range(1, 11))
     pf = read_x12(data)
     assert pf.transactions == 20
     assert pf.tables["remit_claims"]["claim_ordinal"].to_list() == list(range(1, 41))
     assert pf.tables["remit_claims"]["transaction_ordinal"].n_unique() == 20
+    assert len(runs) == 4  # three interchanges (1.2 kB each) per run of at most 3000 characters
 
 
 # --- quarantine: rejected as a unit, the rest still loads ---------------------------------------
