@@ -126,3 +126,9 @@ def test_last_day_of_the_window_is_still_open(rules):
     row = queue_row(rules, [denial("A", "payer_error", "CO-133", payer_id="CCWA1", remit_date="2026-01-10")],
                     as_of=D(2026, 2, 9))
     assert (row["route"], row["days_left"]) == ("level1_reconsideration", 0)
+
+
+def test_payer_without_an_id_is_matched_by_name(rules):
+    row = queue_row(rules, [denial("A", "payer_error", "CO-133", payer_id=None, payer_name="SUNSHINE HEALTH",
+                                   remit_date="2026-01-01")])
+    assert (row["payer_rule"], row["deadline"]) == ("sunshine_health", D(2026, 4, 1))
