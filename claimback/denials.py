@@ -128,6 +128,31 @@ def _denied_lines(denying: pl.DataFrame, remit_service_lines: pl.DataFrame) -> p
     )
 
 
+def _counted_denials(
+    denying: pl.DataFrame, remit_service_lines: pl.DataFrame, claims: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The denying adjustments that make a denial, with the denied lines and denied claims.
+
+    Only these count toward a denial's amount, reasons and line detail: claim-level ones when
+    the claim itself is denied, and those on denied lines (a small edit on a well-paid line
+    does not). `claims` is claim_key + paid_amount of the adjudications that can deny.
+    """
+    denied_lines = _denied_lines(denying, remit_service_lines)
+    claim_level = (
+        denying.filter(pl.col("line_number").is_null())
+        .group_by("claim_key")
+        .agg(claim_denied=pl.col("amount").sum())
+        .join(claims, on="claim_key")
+        .filter(_is_denied(pl.col("claim_denied"), pl.col("paid_amount")))
+        .select("claim_key", "claim_denied")
+    )
+    counted = pl.concat([
+        denying.join(claim_level, on="claim_key", how="semi").filter(pl.col("line_number").is_null()),
+        denying.join(denied_lines, on=["claim_key", "line_number"], how="semi"),
+    ])
+    return counted, denied_lines, claim_level
+
+
 def adjudication_denials(
     remit_claims: pl.DataFrame,
     remit_service_lines: pl.DataFrame,
@@ -142,22 +167,8 @@ def adjudication_denials(
     denial have is_denied false and zero denied_amount. Reversals and predeterminations are absent.
     """
     denying = denying_adjustments(remit_claims, remit_adjustments) if denying is None else denying
-    denied_lines = _denied_lines(denying, remit_service_lines)
     claims = remit_claims.filter(_pays_or_denies()).select("claim_key", "paid_amount")
-    claim_level = (
-        denying.filter(pl.col("line_number").is_null())
-        .group_by("claim_key")
-        .agg(claim_denied=pl.col("amount").sum())
-        .join(claims, on="claim_key")
-        .filter(_is_denied(pl.col("claim_denied"), pl.col("paid_amount")))
-        .select("claim_key", "claim_denied")
-    )
-    # Only the adjustments that make the denial count toward its amount and reasons: claim-level
-    # ones when the claim itself is denied, and those on denied lines.
-    counted = pl.concat([
-        denying.join(claim_level, on="claim_key", how="semi").filter(pl.col("line_number").is_null()),
-        denying.join(denied_lines, on=["claim_key", "line_number"], how="semi"),
-    ])
+    counted, denied_lines, claim_level = _counted_denials(denying, remit_service_lines, claims)
     reasons = (
         counted.group_by("claim_key", "reason")
         .agg(
@@ -367,7 +378,8 @@ def denial_lines(
 ) -> pl.DataFrame:
     """The line detail an analyst works from, for the claims in `denials`.
 
-    One row per denying adjustment of those claims: claim_key, patient_control_number,
+    One row per denying adjustment that makes each claim's denial (so the amounts add up to the
+    claim's `denied_amount`): claim_key, patient_control_number,
     line_number (null for claim-level), procedure_code, modifiers, service_date, line charge and
     paid, reason ("CO-197"), group_code, reason_code, carc_label, category, amount, and the line's
     remark_codes (claim-level rows carry the claim-level remarks).
@@ -377,9 +389,14 @@ def denial_lines(
     claims = (
         remit_claims.join(keys, on="claim_key", how="semi")
         if remit_claims is not None
-        else keys.with_columns(is_reversal=pl.lit(False))
+        else denials.select("claim_key", "paid_amount", is_reversal=pl.lit(False),
+                            claim_status_code=pl.lit(None, dtype=pl.String))
     )
-    denying = denying_adjustments(claims, adjustments)
+    denying, _, _ = _counted_denials(
+        denying_adjustments(claims, adjustments),
+        remit_service_lines.join(keys, on="claim_key", how="semi"),
+        claims.select("claim_key", "paid_amount"),
+    )
     remarks = (
         remit_remarks.join(keys, on="claim_key", how="semi")
         .drop_nulls("remark_code")

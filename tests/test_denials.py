@@ -128,6 +128,18 @@ def test_precomputed_adjudications_give_the_same_denials():
     assert reused.equals(build(book))
 
 
+def test_readjudication_upheld_stays_denied_with_its_history():
+    book = ClaimBook()
+    book.remit("UPH", "2026-01-10", 100, 0, payer_claim_number="ICN-UPH").line(
+        "99213", 100, 0, [("CO", "50", 100)], ["N115"])
+    again = book.remit("UPH", "2026-03-02", 100, 0, payer_claim_number="ICN-UPH")
+    again.line("99213", 100, 0, [("CO", "50", 100)], ["N115"])
+    row = one(build(book), "UPH")
+    assert (row["claim_key"], row["adjudication_count"]) == (again.claim_key, 2)
+    assert (row["first_remit_date"], row["remit_date"]) == (dt.date(2026, 1, 10), dt.date(2026, 3, 2))
+    assert row["category"] == "medical_necessity"
+
+
 def test_reversal_alone_is_never_a_denial():
     book = ClaimBook()
     first = book.remit("REV", "2026-01-10", charge=100, paid=0, payer_claim_number="ICN5")
@@ -199,7 +211,7 @@ def test_matched_837_fields_are_carried():
 def test_denial_lines_and_summary():
     book = ClaimBook()
     claim = book.remit("L1", "2026-01-10", charge=300, paid=100)
-    claim.line("99214", 200, 100, [("CO", "45", 100)])
+    claim.line("99214", 200, 100, [("CO", "45", 90), ("CO", "97", 10)])  # an edit, not a denial
     claim.line("36415", 100, 0, [("CO", "97", 100)], ["M15"], modifiers=["59"])
     book.remit("L2", "2026-01-10", charge=50, paid=0).line("99213", 50, 0, [("CO", "197", 50)])
     f = book.frames()
@@ -211,6 +223,9 @@ def test_denial_lines_and_summary():
         (2, "36415", "CO-97", Decimal("100.00"))
     ]
     assert l1[0]["modifiers"] == ["59"] and l1[0]["remark_codes"] == ["M15"]
+    totals = lines.group_by("claim_key").agg(pl.col("amount").sum()).join(
+        out.select("claim_key", "denied_amount"), on="claim_key")
+    assert (totals["amount"] == totals["denied_amount"]).all()
     summary = dn.denial_summary(out)
     assert summary["claims"].sum() == 2
     assert summary["denied_amount"].sum() == Decimal("150.00")
