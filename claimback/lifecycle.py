@@ -1,7 +1,8 @@
 """A claim's life across files: which 837 each 835 answers, every adjudication in order, and what
 became of each Level I reconsideration.
 
-A claim is identified by its payer and patient control number (CLP01 = CLM01). Payers re-adjudicate
+A claim is identified by its payer, patient control number (CLP01 = CLM01) and first date of
+service (practices that reuse an account number as CLM01 bill many visits under it). Payers re-adjudicate
 (a reversal, CLP02=22 with negated amounts, then a new CLP), and providers correct (a frequency-7
 837 citing the payer's claim number in REF*F8), so adjudications are also linked through the payer
 claim control number (CLP07) and REF*F8 chains. The latest adjudication decides the claim's current
@@ -399,28 +400,45 @@ def _claims_of_requests(log: pl.DataFrame, history: pl.DataFrame) -> pl.DataFram
         history.select("claim_id", icn="original_payer_claim_control_number"),
     ]).drop_nulls("icn").unique()
     by_pcn = history.select("claim_id", "patient_control_number").unique()
-    requests = log.select("_request", "patient_control_number", "payer_claim_control_number")
+    requests = log.select("_request", "patient_control_number", "payer_claim_control_number",
+                          "submitted_on")
     found = pl.concat([
         requests.join(by_icn, left_on="payer_claim_control_number", right_on="icn")
-        .select("_request", "claim_id", priority=pl.lit(1)),
-        requests.join(by_pcn, on="patient_control_number").select("_request", "claim_id", priority=pl.lit(2)),
+        .select("_request", "submitted_on", "claim_id", priority=pl.lit(1)),
+        requests.join(by_pcn, on="patient_control_number")
+        .select("_request", "submitted_on", "claim_id", priority=pl.lit(2)),
     ])
-    return found.sort("_request", "priority", "claim_id").group_by("_request", maintain_order=True).first()
+    # Under a reused patient control number, the request is about the visit most recently
+    # adjudicated before it was filed.
+    adjudicated_before = (
+        found.join(history.select("claim_id", "remit_date"), on="claim_id")
+        .filter(pl.col("remit_date") <= pl.col("submitted_on"))
+        .group_by("_request", "claim_id")
+        .agg(last_before=pl.col("remit_date").max())
+    )
+    return (
+        found.join(adjudicated_before, on=["_request", "claim_id"], how="left")
+        .sort(["_request", "priority", "last_before", "claim_id"],
+              descending=[False, False, True, False], nulls_last=True)
+        .group_by("_request", maintain_order=True)
+        .first()
+        .select("_request", "claim_id")
+    )
 
 
 def infer_level1_outcomes(log: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
     """The log with every Level I outcome known: logged, inferred from later 835s, or pending.
 
-    `history` is `adjudication_history` with a boolean `is_denied` per adjudication (as given by
-    `claimback.denials.adjudication_denials`). For a Level I request without an outcome, the claim's
+    `history` is `adjudication_history` with a boolean `is_denied` per adjudication, i.e.
+    `claimback.denials.build_adjudications(...)`. A logged "pending" counts as no outcome. For a Level I request without an outcome, the claim's
     first new (non-reversal) adjudication after `submitted_on` is the payer's answer: still
     denied -> upheld (partial when it pays more than before the request); not denied any more ->
     overturned; only a reversal so far, or nothing yet -> pending. Adds `outcome_source`
     (logged | inferred | pending); `decided_on` of an inferred outcome is that remit's date.
     """
     if "is_denied" not in history.columns:
-        raise ValueError("history needs an is_denied column (see claimback.denials.adjudication_denials)")
-    log = log.with_row_index("_request")
+        raise ValueError("history needs an is_denied column (see claimback.denials.build_adjudications)")
+    log = log.with_row_index("_request").with_columns(pl.col("outcome").replace("pending", None))
     claims = _claims_of_requests(log, history)
     steps = log.select("_request", "submitted_on").join(claims, on="_request").join(
         history.select("claim_id", "adjudication_seq", "remit_date", "is_reversal", "is_denied",

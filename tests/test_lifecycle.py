@@ -288,3 +288,18 @@ def test_level1_is_answered_by_the_first_new_adjudication_not_a_later_level2_res
                       "submitted_on": dt.date(2026, 1, 20)}])
     out = lifecycle.infer_level1_outcomes(log, adjudications(book))
     assert out.select("outcome", "decided_on").row(0) == ("upheld", dt.date(2026, 2, 20))
+
+
+def test_request_under_a_reused_pcn_is_about_the_visit_denied_before_it():
+    book = ClaimBook()
+    book.remit("ACCT", "2026-01-10", 100, 0).line(
+        "99213", 100, 0, [("CO", "197", 100)], service_date="2026-01-02")
+    book.remit("ACCT", "2026-02-25", 100, 100).line("99213", 100, 100, service_date="2026-02-01")
+    book.remit("ACCT", "2026-03-01", 100, 0).line(
+        "99213", 100, 0, [("CO", "197", 100)], service_date="2026-01-02")  # January re-denied
+    log = log_frame([{"patient_control_number": "ACCT", "level": 1,
+                      "submitted_on": dt.date(2026, 1, 20), "outcome": "pending"}])
+    out = lifecycle.infer_level1_outcomes(log, adjudications(book))
+    # the paid February visit is another claim; the January one was answered "still denied"
+    assert out.select("outcome", "outcome_source", "decided_on").row(0) == (
+        "upheld", "inferred", dt.date(2026, 3, 1))
