@@ -102,6 +102,7 @@ def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None
         denied += sum(1 for o, a in zip(book.outcome, first) if a and o >= 0)
         if truth_dir is not None:
             truths.append(claim_truth(book, story))
+        del book, story, prepared  # free this block before the next one is drawn
     n_log = write_log(out_dir / LOG_NAME, rows)
     summary = SynthSummary(
         claims=claims, corrected_claims=corrected, files_837=tally.files_837,
