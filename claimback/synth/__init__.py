@@ -5,10 +5,14 @@ months of billing six payers: weekly 837P/I/D batches, the payers' 835 check run
 them (with reversals and re-adjudications after corrected claims and reconsiderations), and a
 hand-kept `reconsiderations.csv`. Denials follow industry proportions; planted payer trends
 (10+ claims, one payer, same codes), a look-alike below the threshold and one rising signature
-give the trend finder known answers. The same seed always gives the same bytes. The ground
-truth goes to `truth_dir` only when asked, never into the inbox.
+give the trend finder known answers. Two remittances arrive twice (listed in the summary) so
+ingest's de-duplication is exercised. The same seed and as_of always give the same bytes.
+The ground truth goes to `truth_dir` only when asked, never into the inbox.
 
-Claims are generated in blocks so a million-claim inbox needs bounded memory.
+Modules: pools (payers, providers, people), denials (the mix and the planted trends), book
+(claims drawn column-wise), story (what followed each denial), render (X12 text of a claim),
+files (envelopes, delimiters, extensions), inbox (837/835 files), truth (log and truth).
+Claims are generated in blocks of 50,000 so a million-claim inbox needs bounded memory.
 """
 from __future__ import annotations
 
