@@ -70,6 +70,8 @@ def build_work_queue(
     """
     log = _normalise_log(reconsiderations)
     claims = prepare_denials(denials, log, trend_members, resolved)
+    payers = rules.payers_frame(claims.select("payer_id", "payer_name"))
+    claims = claims.join(payers, on=["payer_id", "payer_name"], how="left", nulls_equal=True)
     claims = routes.history_route(routes.category_route(claims))
     claims = _apply_windows(claims, rules, as_of)
 
@@ -202,11 +204,7 @@ def _flagged_members(trend_members: pl.DataFrame | None) -> pl.DataFrame:
 
 def _apply_windows(claims: pl.DataFrame, rules: PayerRules, as_of: dt.date) -> pl.DataFrame:
     """Attach the payer's window for the route, compute deadline/days_left, and expire late ones."""
-    windows = rules.windows_frame(claims.select("payer_id", "payer_name"))
-    payer_rules = windows.select("payer_id", "payer_name", "payer_rule").unique(["payer_id", "payer_name"])
-    claims = claims.join(
-        windows.drop("payer_rule"), on=["payer_id", "payer_name", "rule_level"], how="left", nulls_equal=True
-    ).join(payer_rules, on=["payer_id", "payer_name"], how="left", nulls_equal=True)
+    claims = claims.join(rules.windows_frame(), on=["payer_rule", "rule_level"], how="left")
     awaiting_level = pl.when(pl.col("route") == "level2_dispute").then(pl.lit("l2")).otherwise(pl.lit("l1"))
     filed_on = pl.when(awaiting_level == "l2").then(pl.col("l2_submitted_on")).otherwise(pl.col("l1_submitted_on"))
     decision_due = deadlines.add_days(

@@ -15,8 +15,8 @@ Two steps, both column expressions so a million denials route in one pass:
    `expired` is decided afterwards (see `queue`), once the chosen route's window is known:
    any route that still needs a filing becomes `expired` when its window has closed.
 
-The frame these expect is made by `queue.prepare_denials` (adds `primary_carc`, the Level I/II
-state columns `l1_*`/`l2_*`, `trend_cluster_id`, `is_resolved`, ...).
+The frame these expect is made by `queue.prepare_denials` (the Level I/II state columns
+`l1_*`/`l2_*`, `trend_cluster_id`, `is_resolved`, the payer rule's `denied_claim_resubmission`).
 """
 from __future__ import annotations
 
@@ -77,38 +77,35 @@ def _codes(primary: pl.Expr) -> pl.Expr:
     return pl.concat_str(pl.lit(" ("), primary.fill_null("no code"), pl.lit(")"))
 
 
-def needs_new_claim() -> pl.Expr:
-    """The payer could not process the original, so there is nothing to replace (frequency 1).
+def new_claim_why() -> pl.Expr:
+    """Why a corrected claim must be a NEW claim (frequency 1) rather than a replacement, or null.
 
     MA130 says "unprocessable ... submit a new claim"; CLP02=4 means the patient was not found;
-    and without a payer claim number a replacement cannot reference the original.
+    without a payer claim number a replacement cannot point at the original; and some payers
+    reject a replacement of a fully denied claim (payer rule `denied_claim_resubmission`).
     """
     return (
-        pl.col("remark_codes").list.contains("MA130").fill_null(False)
-        | (pl.col("claim_status_code") == "4").fill_null(False)
-        | pl.col("payer_claim_control_number").is_null()
+        pl.when(pl.col("remark_codes").list.contains("MA130").fill_null(False))
+        .then(pl.lit("the payer marked the original unprocessable (MA130), so there is nothing to replace"))
+        .when((pl.col("claim_status_code") == "4").fill_null(False))
+        .then(pl.lit("the payer did not find the patient (CLP02=4), so there is nothing to replace"))
+        .when(pl.col("payer_claim_control_number").is_null())
+        .then(pl.lit("there is no payer claim number for a replacement to point at"))
+        .when(((pl.col("denied_claim_resubmission") == "new_claim") & (pl.col("denial_level") == "claim")).fill_null(False))
+        .then(pl.lit("this payer takes a new claim, not a replacement, for a fully denied claim"))
     )
 
 
 def _corrected(what: pl.Expr, fix: pl.Expr) -> pl.Expr:
+    start = pl.concat_str(what, _codes(pl.col("primary_reason")), pl.lit(": "), fix)
     replacement = pl.concat_str(
-        what,
-        _codes(pl.col("primary_reason")),
-        pl.lit(": "),
-        fix,
+        start,
         pl.lit(" and send a corrected claim (frequency 7) with payer claim number "),
         pl.col("payer_claim_control_number"),
         pl.lit(" in REF*F8."),
     )
-    new_claim = pl.concat_str(
-        what,
-        _codes(pl.col("primary_reason")),
-        pl.lit(": "),
-        fix,
-        pl.lit(" and send a NEW claim (frequency 1), because the payer could not process the "
-               "original (MA130 / CLP02=4 / no payer claim number), so there is nothing to replace."),
-    )
-    return pl.when(needs_new_claim()).then(new_claim).otherwise(replacement)
+    new_claim = pl.concat_str(start, pl.lit(" and send a NEW claim (frequency 1): "), new_claim_why(), pl.lit("."))
+    return pl.when(new_claim_why().is_not_null()).then(new_claim).otherwise(replacement)
 
 
 def category_route(frame: pl.DataFrame) -> pl.DataFrame:
@@ -192,7 +189,7 @@ def category_route(frame: pl.DataFrame) -> pl.DataFrame:
     )
     frequency = (
         pl.when(route == "corrected_claim")
-        .then(pl.when(needs_new_claim()).then(pl.lit("1")).otherwise(pl.lit("7")))
+        .then(pl.when(new_claim_why().is_not_null()).then(pl.lit("1")).otherwise(pl.lit("7")))
         .otherwise(pl.lit(None, dtype=pl.String))
     )
     return frame.with_columns(

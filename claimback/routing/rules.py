@@ -24,8 +24,9 @@ LEVELS = ("level1", "level2", "corrected_claim", "clinical_appeal", "rebill_othe
 DEFAULT_TREND_THRESHOLD = 10
 
 _LEVEL_KEYS = {"days", "anchor", "mail_days", "source", "notes", "confirmed", "decision_days"}
-_PAYER_KEYS = {"name", "display_name", "match", "trend_threshold", "notes", *LEVELS}
-_DEFAULT_KEYS = {"trend_threshold", "notes", *LEVELS}
+RESUBMISSION = ("replacement", "new_claim")  # how a fully denied claim is corrected
+_PAYER_KEYS = {"name", "display_name", "match", "trend_threshold", "notes", "denied_claim_resubmission", *LEVELS}
+_DEFAULT_KEYS = {"trend_threshold", "notes", "denied_claim_resubmission", *LEVELS}
 _MATCH_KEYS = {"payer_ids", "name_regex"}
 _TOP_KEYS = {"version", "overturn_priors", "default", "payers"}
 _PRIOR_KEYS = {"source", "pseudo_count", "default", "categories"}
@@ -67,6 +68,9 @@ class PayerRule:
     is_default: bool
     matched_by: str  # why this rule applies, e.g. "payer_id CCWA1" or "no payer rule matched: default"
     notes: str | None = None
+    # Some payers reject a frequency-7 replacement of a claim they fully denied and want a new
+    # frequency-1 claim instead (domain-brief §2): "replacement" (the X12 norm) or "new_claim".
+    denied_claim_resubmission: str = "replacement"
 
     def level(self, level: str) -> LevelRule:
         return self.levels[level]
@@ -94,6 +98,7 @@ class _PayerEntry:
     levels: dict[str, LevelRule]
     trend_threshold: int
     notes: str | None
+    denied_claim_resubmission: str | None  # None: as the default rule says
 
 
 @dataclass
@@ -130,6 +135,7 @@ class PayerRules:
             is_default=True,
             matched_by="no payer rule matched this payer: conservative default windows",
             notes=self.default.notes,
+            denied_claim_resubmission=self.default.denied_claim_resubmission,
         )
 
     def _complete(self, entry: _PayerEntry, matched_by: str) -> PayerRule:
@@ -144,10 +150,11 @@ class PayerRules:
             is_default=False,
             matched_by=matched_by,
             notes=entry.notes,
+            denied_claim_resubmission=entry.denied_claim_resubmission or self.default.denied_claim_resubmission,
         )
 
-    def windows_frame(self, payers: pl.DataFrame) -> pl.DataFrame:
-        """One row per distinct (payer_id, payer_name) × level with the window that applies.
+    def payers_frame(self, payers: pl.DataFrame) -> pl.DataFrame:
+        """One row per distinct (payer_id, payer_name): the payer rule that applies and its options.
 
         Rules are matched once per distinct payer (a handful), then joined to any number of
         claims, so routing a million denials never calls Python per row.
@@ -155,27 +162,27 @@ class PayerRules:
         rows = []
         for payer_id, payer_name in payers.select("payer_id", "payer_name").unique().iter_rows():
             rule = self.for_payer(payer_id, payer_name)
-            for level, lr in rule.levels.items():
-                rows.append(
-                    {
-                        "payer_id": payer_id,
-                        "payer_name": payer_name,
-                        "payer_rule": rule.name,
-                        "payer_rule_is_default": rule.is_default,
-                        "rule_level": level,
-                        "window_days": lr.days,
-                        "window_anchor": lr.anchor,
-                        "mail_days": lr.mail_days,
-                        "decision_days": lr.decision_days,
-                        "rule_confirmed": lr.confirmed and not lr.inherited and not rule.is_default,
-                        "rule_source": lr.source,
-                    }
-                )
+            rows.append((payer_id, payer_name, rule.name, rule.is_default, rule.denied_claim_resubmission))
         schema = {
             "payer_id": pl.String,
             "payer_name": pl.String,
             "payer_rule": pl.String,
             "payer_rule_is_default": pl.Boolean,
+            "denied_claim_resubmission": pl.String,
+        }
+        return pl.DataFrame(rows, schema=schema, orient="row")
+
+    def windows_frame(self) -> pl.DataFrame:
+        """One row per payer rule × level with its window (join on `payer_rule`, `rule_level`)."""
+        rules = [self.default] + [self._complete(e, "") for e in self._entries]
+        rows = [
+            (rule.name, level, lr.days, lr.anchor, lr.mail_days, lr.decision_days,
+             lr.confirmed and not lr.inherited and not rule.is_default, lr.source)
+            for rule in rules
+            for level, lr in rule.levels.items()
+        ]
+        schema = {
+            "payer_rule": pl.String,
             "rule_level": pl.String,
             "window_days": pl.Int64,
             "window_anchor": pl.String,
@@ -184,7 +191,7 @@ class PayerRules:
             "rule_confirmed": pl.Boolean,
             "rule_source": pl.String,
         }
-        return pl.DataFrame(rows, schema=schema)
+        return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def _inherit(rule: LevelRule) -> LevelRule:
@@ -253,6 +260,7 @@ class _Validator:
             is_default=True,
             matched_by="default",
             notes=default_entry.notes,
+            denied_claim_resubmission=default_entry.denied_claim_resubmission or "replacement",
         )
         return PayerRules(
             version=str(version), path=str(self.path), default=default, overturn_priors=priors, _entries=entries
@@ -293,6 +301,14 @@ class _Validator:
                     levels[level] = rule
         display = raw.get("display_name", name)
         notes = raw.get("notes")
+        resubmission = raw.get("denied_claim_resubmission")
+        if resubmission is not None and resubmission not in RESUBMISSION:
+            self.fail(
+                f"{where}.denied_claim_resubmission",
+                f"unknown value {resubmission!r}{_suggest(str(resubmission), RESUBMISSION)} "
+                f"(expected one of {', '.join(RESUBMISSION)})",
+            )
+            resubmission = None
         return _PayerEntry(
             name=name,
             display_name=str(display),
@@ -301,6 +317,7 @@ class _Validator:
             levels=levels,
             trend_threshold=threshold if _is_int(threshold) else DEFAULT_TREND_THRESHOLD,
             notes=str(notes) if notes is not None else None,
+            denied_claim_resubmission=resubmission,
         )
 
     def match(self, raw: Any, where: str) -> tuple[frozenset[str], re.Pattern[str] | None]:

@@ -223,3 +223,22 @@ def test_resolved_without_a_recovered_amount_is_still_resolved(rules):
     resolved = pl.DataFrame({"claim_key": ["key-A"], "recovered_amount": [None]}, schema_overrides={"recovered_amount": pl.Decimal(12, 2)})
     rows = route(rules, denial("A", "payer_error", "CO-133"), resolved=resolved)
     assert rows["A"]["route"] == "resolved" and "unknown amount" in rows["A"]["reason"]
+
+
+def test_payer_that_wants_new_claims_for_fully_denied_claims(tmp_path):
+    import yaml
+
+    from claimback.routing import PACKAGED_RULES
+
+    doc = yaml.safe_load(PACKAGED_RULES.read_text())
+    sunshine = next(p for p in doc["payers"] if p["name"] == "sunshine_health")
+    sunshine["denied_claim_resubmission"] = "new_claim"
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    rows = route(load_rules(path), denial("WHOLE", "coding_bundling", "CO-4"),
+                 denial("LINE", "coding_bundling", "CO-4", denial_level="line"),
+                 denial("OTHER", "coding_bundling", "CO-4", payer_id="UHCCP"))
+    assert rows["WHOLE"]["claim_frequency_to_send"] == "1"
+    assert "this payer takes a new claim" in rows["WHOLE"]["reason"]
+    assert rows["LINE"]["claim_frequency_to_send"] == "7"
+    assert rows["OTHER"]["claim_frequency_to_send"] == "7"

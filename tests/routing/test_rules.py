@@ -161,3 +161,12 @@ def test_yaml_syntax_error_names_file_and_line(tmp_path):
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(PayerRulesError, match="cannot read the file"):
         load_rules(tmp_path / "nope.yaml")
+
+
+def test_resubmission_option_is_validated(tmp_path):
+    def typo(doc):
+        doc["payers"][0]["denied_claim_resubmission"] = "new claim"
+
+    with pytest.raises(PayerRulesError, match=r"payers\[0\]\.denied_claim_resubmission: unknown value 'new claim'; did you mean 'new_claim'"):
+        load_rules(write_rules(tmp_path, typo))
+    assert load_rules().for_payer("SUNSH", None).denied_claim_resubmission == "replacement"
