@@ -16,7 +16,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class DenialKind:
     key: str
-    category: str  # root-cause category of the taxonomy (domain-brief §3.5)
+    category: str  # as claimback.codes classifies group + CARC + RARC (domain-brief §3.5)
     group: str  # CAS01
     carc: str
     rarcs: tuple[str, ...]
@@ -35,7 +35,8 @@ DENIAL_KINDS: tuple[DenialKind, ...] = (
     DenialKind("auth_invalid", "authorization", "CO", "15", ("N54",), "claim", 3, 0.40),
     DenialKind("coding_modifier", "coding_bundling", "CO", "4", ("N519",), "line", 5, 0.35, True),
     DenialKind("coding_bundled", "coding_bundling", "CO", "97", ("M15",), "line", 6, 0.40),
-    DenialKind("coding_invalid_code", "coding_bundling", "CO", "16", ("M20",), "line", 3, 0.30, True),
+    # CO-16 + M20 is a coding error, but the taxonomy files it under missing information.
+    DenialKind("coding_invalid_code", "missing_information", "CO", "16", ("M20",), "line", 3, 0.30, True),
     DenialKind("coding_diagnosis", "coding_bundling", "CO", "11", ("M76",), "line", 2, 0.35, True),
     DenialKind("medical_necessity", "medical_necessity", "CO", "50", ("N115",), "line", 6, 0.38),
     DenialKind("missing_records", "missing_information", "CO", "16", ("M127",), "claim", 4, 0.55, True),
@@ -47,11 +48,13 @@ DENIAL_KINDS: tuple[DenialKind, ...] = (
     DenialKind("cob_other_payer", "wrong_payer_cob", "CO", "22", ("MA04",), "claim", 3, 0.15),
     DenialKind("cob_prior_payer", "wrong_payer_cob", "OA", "23", ("N4",), "line", 1, 0.20),
     DenialKind("wrong_payer", "wrong_payer_cob", "CO", "109", (), "claim", 3, 0.12),
-    DenialKind("non_covered", "non_covered", "CO", "96", ("N130",), "line", 3, 0.18),
-    DenialKind("non_covered_patient", "non_covered", "PR", "96", ("N130",), "line", 1, 0.10),
-    DenialKind("benefit_plan", "non_covered", "CO", "204", ("N130",), "line", 2, 0.15),
-    DenialKind("payer_error", "payer_error", "CO", "A1", ("N10",), "claim", 2, 0.80),
-    DenialKind("payer_prior_processing", "payer_error", "CO", "129", ("N4",), "claim", 2, 0.75),
+    DenialKind("non_covered", "non_covered_benefit_limit", "CO", "96", ("N130",), "line", 3, 0.18),
+    DenialKind("non_covered_patient", "non_covered_benefit_limit", "PR", "96", ("N130",), "line", 1, 0.10),
+    DenialKind("benefit_plan", "non_covered_benefit_limit", "CO", "204", ("N130",), "line", 2, 0.15),
+    # Payer errors carry only an appeal-rights alert: a remark naming a cause would file them
+    # under that cause instead.
+    DenialKind("payer_error", "payer_error", "CO", "A1", ("MA01",), "claim", 2, 0.80),
+    DenialKind("payer_prior_processing", "payer_error", "CO", "129", ("N1",), "claim", 2, 0.75),
 )
 KIND_INDEX = {k.key: i for i, k in enumerate(DENIAL_KINDS)}
 

@@ -89,3 +89,16 @@ def test_log_gets_its_two_bad_dates_only_when_long_enough(tmp_path):
     rows = list(csv.DictReader(path.open()))
     assert len(rows) == 28
     assert sorted(r["submitted_on"] for r in rows if r["submitted_on"] in BAD_DATES) == sorted(BAD_DATES)
+
+
+def test_truth_categories_agree_with_the_code_taxonomy():
+    codes = pytest.importorskip("claimback.codes")
+    frame = pl.DataFrame({"group_code": [k.group for k in DENIAL_KINDS],
+                          "reason_code": [k.carc for k in DENIAL_KINDS],
+                          "remark_codes": [list(k.rarcs) for k in DENIAL_KINDS]},
+                         schema_overrides={"remark_codes": pl.List(pl.String)})
+    classified = codes.classify(frame)
+    assert classified["code_known"].all()
+    assert classified["category"].to_list() == [k.category for k in DENIAL_KINDS]
+    remarks = pl.DataFrame({"remark_code": sorted({r for k in DENIAL_KINDS for r in k.rarcs})})
+    assert codes.unknown_codes(frame, remarks).height == 0

@@ -431,7 +431,8 @@ def test_outcomes_carry_signal(inbox):
     strong = won.filter(pl.col("category").is_in(["payer_error"]) |
                         ((pl.col("category") == "authorization") & pl.col("auth_on_file")))
     weak = won.filter(pl.col("category").is_in(["timely_filing", "eligibility_registration",
-                                                 "wrong_payer_cob", "duplicate", "non_covered"]))
+                                                 "wrong_payer_cob", "duplicate",
+                                                 "non_covered_benefit_limit"]))
     assert len(strong) >= 5 and len(weak) >= 10
     assert strong["won"].mean() > weak["won"].mean() + 0.25
 
