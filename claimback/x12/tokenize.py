@@ -92,16 +92,33 @@ def headless_delimiters(text: str) -> tuple[Delimiters, int] | None:
 
 
 def isa_starts(text: str) -> list[tuple[int, Delimiters]]:
-    """Every ISA that opens an interchange (not 'ISA' inside a value), with its delimiters."""
-    out = []
+    """Every ISA that opens an interchange (not 'ISA' inside a value), with its delimiters.
+
+    A loop per interchange, not per segment: an ISA that looks exactly like the previous one
+    at the fixed-width positions (element separator at 3 and 103, component at 104, the same
+    terminator at 105) reuses its delimiters without walking its elements again.
+    """
+    out: list[tuple[int, Delimiters]] = []
+    last: Delimiters | None = None
     pos = text.find("ISA")
     while pos >= 0:
         if pos == 0 or not text[pos - 1].isalnum():
-            found = isa_delimiters(text, pos)
-            if found:
-                out.append((pos, found[0]))
+            if last is not None and _same_fixed_isa(text, pos, last):
+                out.append((pos, Delimiters(last.element, text[pos + 104], last.segment,
+                                            last.repetition and text[pos + 82])))
+            else:
+                found = isa_delimiters(text, pos)
+                if found:
+                    last = found[0]
+                    out.append((pos, last))
         pos = text.find("ISA", pos + 3)
     return out
+
+
+def _same_fixed_isa(text: str, pos: int, last: Delimiters) -> bool:
+    el = last.element
+    return (len(text) > pos + 106 and text[pos + 3] == el and text[pos + 103] == el and text[pos + 105] == last.segment
+            and text.count(el, pos, pos + 104) == 16 and len(last.segment) == 1)
 
 
 def split_runs(text: str, max_chars: int = 2_000_000) -> Iterator[Run]:
@@ -110,28 +127,26 @@ def split_runs(text: str, max_chars: int = 2_000_000) -> Iterator[Run]:
     A new run starts where the element separator or segment terminator changes, and (so
     large files are processed in bounded memory) once a run exceeds `max_chars`. Component
     and repetition separators may differ inside a run: they are carried per row from each
-    ISA. Empty when no X12 header is found.
+    ISA. Yields nothing when no X12 header is found; runs are produced one at a time so only
+    one run's copy of the text is alive at once.
     """
     starts = isa_starts(text)
     if not starts:
         head = headless_delimiters(text)
-        if head is None:
-            return []
-        delims, at = head
-        return [Run(at, text[at:], delims)]
-    runs: list[Run] = []
+        if head is not None:
+            delims, at = head
+            yield Run(at, text[at:], delims)
+        return
     run_start, run_delims = starts[0]
     for pos, delims in starts[1:]:
         changed = (delims.element, delims.segment) != (run_delims.element, run_delims.segment)
         if changed or pos - run_start > max_chars:
-            runs.append(Run(run_start, text[run_start:pos], run_delims))
+            yield Run(run_start, text[run_start:pos], run_delims)
             run_start, run_delims = pos, delims
-    runs.append(Run(run_start, text[run_start:], run_delims))
-    return runs
+    yield Run(run_start, text[run_start:], run_delims)
 
 
 MIN_ELEMENTS = 24  # the highest element position any extractor reads (MIA23) + 1
-MAX_ELEMENTS = 64  # wider segments are not X12 we read; their tail stays in `segment` for hashing
 
 
 def segment_frame(run: Run, first_index: int = 0) -> pl.DataFrame:
@@ -149,8 +164,7 @@ def segment_frame(run: Run, first_index: int = 0) -> pl.DataFrame:
         + run.offset
     )
     frame = frame.with_columns(pl.col("segment").str.strip_chars(_WS)).filter(pl.col("segment") != "")
-    widest = frame.select(pl.col("segment").str.count_matches(d.element, literal=True).max()).item() or 0
-    n = max(MIN_ELEMENTS, min(int(widest) + 1, MAX_ELEMENTS))
+    n = MIN_ELEMENTS  # elements past e23 are never read; they stay in `segment` for hashing
     fields = pl.col("segment").str.split_exact(d.element, n - 1).struct.field([f"field_{i}" for i in range(n)])
     frame = frame.with_columns(fields)
     # "" means "not sent"; spaces are stripped later, only on the few values actually read
