@@ -206,6 +206,9 @@ def test_queue_contract_sorting_and_priority(rules):
     assert float(big["expected_recovery"]) == pytest.approx(5000 * p, abs=0.01)
     urgent, small = queue.row(1, named=True), queue.row(2, named=True)
     assert urgent["days_left"] < small["days_left"] and urgent["priority"] > small["priority"]
+    for row in (big, urgent, small):
+        expected = float(row["denied_amount"]) * row["overturn_probability"]
+        assert row["priority"] == pytest.approx(expected * (1 + 1 / max(row["days_left"], 1) ** 0.5), abs=1e-3)
     assert queue.filter(pl.col("route") == "expired")["priority"].to_list() == [0.0]
 
 
