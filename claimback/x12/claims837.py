@@ -13,7 +13,7 @@ from __future__ import annotations
 import polars as pl
 
 from claimback.x12 import findings
-from claimback.x12.fields import Segments, claim_key, date8, date8_end, el, first_per, modifiers, money, number, part
+from claimback.x12.fields import Segments, claim_key, date8, date8_end, el, firsts, modifiers, money, number, part
 from claimback.x12.remit import opened
 from claimback.x12.structure import locate
 
@@ -61,15 +61,16 @@ def _hl_values(seg: Segments) -> pl.LazyFrame:
     """Per HL: its id, parent and level, and the party values read before its first CLM."""
     k = "hl_seq"
     hl = seg["HL"].select("txn", k, hl_id=el(1), parent_id=el(2), level=el(3))
-    nm1, ref = _pre_claim(seg["NM1"]), _pre_claim(seg["REF"])
+    is_85, is_il, is_qc, is_pr = (el(1) == q for q in ("85", "IL", "QC", "PR"))
+    always = pl.lit(True)
     parts = [
-        first_per(nm1, k, el(1) == "85", billing_name=el(3), billing_id_qualifier=el(8), billing_id=el(9)),
-        first_per(ref, k, el(1) == "EI", billing_ref_ei=el(2)),
-        first_per(_pre_claim(seg["SBR"]), k, pl.lit(True), payer_responsibility=el(1), claim_filing_indicator=el(9)),
-        first_per(nm1, k, el(1) == "IL", sub_last=el(3), sub_first=el(4), subscriber_member_id=el(9)),
-        first_per(nm1, k, el(1) == "QC", pat_last=el(3), pat_first=el(4)),
-        first_per(_pre_claim(seg["DMG"]), k, pl.lit(True), birth_date=date8(el(2))),
-        first_per(nm1, k, el(1) == "PR", payer_name=el(3), payer_id=el(9)),
+        firsts(_pre_claim(seg["NM1"]), k, billing_name=(is_85, el(3)), billing_id_qualifier=(is_85, el(8)),
+               billing_id=(is_85, el(9)), sub_last=(is_il, el(3)), sub_first=(is_il, el(4)),
+               subscriber_member_id=(is_il, el(9)), pat_last=(is_qc, el(3)), pat_first=(is_qc, el(4)),
+               payer_name=(is_pr, el(3)), payer_id=(is_pr, el(9))),
+        firsts(_pre_claim(seg["REF"]), k, billing_ref_ei=(el(1) == "EI", el(2))),
+        firsts(_pre_claim(seg["SBR"]), k, payer_responsibility=(always, el(1)), claim_filing_indicator=(always, el(9))),
+        firsts(_pre_claim(seg["DMG"]), k, birth_date=(always, date8(el(2)))),
     ]
     for p in parts:
         hl = hl.join(p, on=k, how="left")
@@ -142,11 +143,11 @@ def service_lines(seg: Segments, sha: str) -> pl.LazyFrame:
         place_of_service=pl.when(tag == "SV1").then(el(5)).when(tag == "SV3").then(el(3)),
     )
     k = "line_seq"
+    is_472 = el(1) == "472"
     parts = [
-        first_per(_line_level(seg["DTP"]), k, el(1) == "472", service_date=date8(el(3)),
-                  service_date_to=date8_end(el(3))),
-        first_per(_line_level(seg["REF"]), k, el(1) == "6R", line_control_number=el(2)),
-        first_per(_line_level(seg["NM1"]), k, el(1) == "82", rendering_npi=pl.when(el(8) == "XX").then(el(9))),
+        firsts(_line_level(seg["DTP"]), k, service_date=(is_472, date8(el(3))), service_date_to=(is_472, date8_end(el(3)))),
+        firsts(_line_level(seg["REF"]), k, line_control_number=(el(1) == "6R", el(2))),
+        firsts(_line_level(seg["NM1"]), k, rendering_npi=(el(1) == "82", pl.when(el(8) == "XX").then(el(9)))),
     ]
     for p in parts:
         base = base.join(p, on=k, how="left")
@@ -176,15 +177,14 @@ def claims(seg: Segments, txns: pl.LazyFrame, lines: pl.LazyFrame, sha: str) -> 
         first_service=pl.col("service_date").min(),
         last_service=pl.coalesce("service_date_to", "service_date").max(),
     )
-    dtp, ref, nm1 = _claim_level(seg["DTP"]), _claim_level(seg["REF"]), _claim_level(seg["NM1"])
+    is_434, is_472 = el(1) == "434", el(1) == "472"
+    xx_npi = pl.when(el(8) == "XX").then(el(9))
     parts = [
-        first_per(dtp, k, el(1) == "434", stmt_from=date8(el(3)), stmt_to=date8_end(el(3))),
-        first_per(dtp, k, el(1) == "472", svc_from=date8(el(3)), svc_to=date8_end(el(3))),
-        first_per(ref, k, el(1) == "F8", original_payer_claim_control_number=el(2)),
-        first_per(ref, k, el(1) == "G1", prior_authorization=el(2)),
-        first_per(ref, k, el(1) == "9F", referral_number=el(2)),
-        first_per(nm1, k, el(1) == "82", rendering_npi=pl.when(el(8) == "XX").then(el(9))),
-        first_per(nm1, k, el(1) == "71", attending_npi=pl.when(el(8) == "XX").then(el(9))),
+        firsts(_claim_level(seg["DTP"]), k, stmt_from=(is_434, date8(el(3))), stmt_to=(is_434, date8_end(el(3))),
+               svc_from=(is_472, date8(el(3))), svc_to=(is_472, date8_end(el(3)))),
+        firsts(_claim_level(seg["REF"]), k, original_payer_claim_control_number=(el(1) == "F8", el(2)),
+               prior_authorization=(el(1) == "G1", el(2)), referral_number=(el(1) == "9F", el(2))),
+        firsts(_claim_level(seg["NM1"]), k, rendering_npi=(el(1) == "82", xx_npi), attending_npi=(el(1) == "71", xx_npi)),
         _diagnoses(seg),
         line_summary,
     ]

@@ -94,6 +94,17 @@ def first_per(rows: pl.LazyFrame, key: str | list[str], where: pl.Expr, **values
     )
 
 
+def firsts(rows: pl.LazyFrame, key: str, **picks: tuple[pl.Expr, pl.Expr]) -> pl.LazyFrame:
+    """Per `key`, each named value taken from the first row where its condition holds.
+
+    picks: name=(condition, value), e.g. statement_from=(el(1) == "232", date8(el(2))). One
+    group-by serves every qualifier of a segment, instead of one lookup and join per qualifier.
+    """
+    return rows.filter(pl.col(key).is_not_null()).group_by(key).agg(
+        **{name: value.filter(cond).first() for name, (cond, value) in picks.items()}
+    )
+
+
 def claim_key(file_sha256: str, ordinal: pl.Expr) -> pl.Expr:
     """f"{file_sha256[:16]}-{ordinal:07d}" — stable across reruns of the same file."""
     return pl.concat_str(pl.lit(file_sha256[:16] + "-"), ordinal.cast(pl.String).str.zfill(7))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from claimback.x12.fields import Segments, claim_key, date8, el, first_per, is_tag, modifiers, money, number, part
+from claimback.x12.fields import Segments, claim_key, date8, el, first_per, firsts, modifiers, money, number, part
 
 _CLAIM_CLOSERS = ("ST", "SE", "LX", "PLB")
 _LINE_CLOSERS = ("CLP", "ST", "SE", "LX", "PLB")
@@ -62,17 +62,16 @@ def _line_level(seg: pl.LazyFrame) -> pl.LazyFrame:
 def payments(seg: Segments, txns: pl.LazyFrame) -> pl.LazyFrame:
     """One row per 835 transaction set: BPR, TRN, DTM*405, payer (N1*PR) and payee (N1*PE)."""
     k = "txn"
-    n1, ref = _header(seg["N1"]), _header(seg["REF"])
+    is_pr, is_pe = el(1) == "PR", el(1) == "PE"
     parts = [
         first_per(_header(seg["BPR"]), k, pl.lit(True), transaction_handling_code=el(1),
                   total_payment_amount=money(el(2)), credit_debit_flag=el(3), payment_method=el(4),
                   payment_date=date8(el(16))),
         first_per(_header(seg["TRN"]), k, pl.lit(True), check_number=el(2), payer_trace_id=el(3)),
-        first_per(_header(seg["DTM"]), k, el(1) == "405", production_date=date8(el(2))),
-        first_per(n1, k, el(1) == "PR", payer_name=el(2), payer_n104=el(4)),
-        first_per(ref, k, el(1) == "2U", payer_ref_2u=el(2)),
-        first_per(n1, k, el(1) == "PE", payee_name=el(2), payee_id_qualifier=el(3), payee_id=el(4)),
-        first_per(ref, k, el(1) == "TJ", payee_ref_tj=el(2)),
+        firsts(_header(seg["DTM"]), k, production_date=(el(1) == "405", date8(el(2)))),
+        firsts(_header(seg["N1"]), k, payer_name=(is_pr, el(2)), payer_n104=(is_pr, el(4)), payee_name=(is_pe, el(2)),
+               payee_id_qualifier=(is_pe, el(3)), payee_id=(is_pe, el(4))),
+        firsts(_header(seg["REF"]), k, payer_ref_2u=(el(1) == "2U", el(2)), payee_ref_tj=(el(1) == "TJ", el(2))),
         seg["CLP"].group_by(k).agg(claim_count=pl.len()),
     ]
     out = txns.select(
@@ -99,22 +98,21 @@ def payments(seg: Segments, txns: pl.LazyFrame) -> pl.LazyFrame:
 def claims(seg: Segments, pay: pl.LazyFrame, file_sha256: str) -> pl.LazyFrame:
     """One row per CLP with its claim-level names, references, dates and coverage amount."""
     k = "claim_ordinal"
-    nm1, dtm = _claim_level(seg["NM1"]), _claim_level(seg["DTM"])
     base = seg["CLP"].select(
         "txn", k, "seg_index", "offset",
         patient_control_number=el(1), claim_status_code=el(2), charge_amount=money(el(3)),
         paid_amount=money(el(4)), patient_responsibility_amount=money(el(5)), claim_filing_indicator=el(6),
         payer_claim_control_number=el(7), facility_type_code=el(8), claim_frequency_code=el(9), drg_code=el(11),
     )
+    is_qc = el(1) == "QC"
     parts = [
-        first_per(_claim_level(seg["REF"]), k, el(1) == "F8", original_payer_claim_control_number=el(2)),
-        first_per(nm1, k, el(1) == "82", rendering_npi=pl.when(el(8) == "XX").then(el(9))),
-        first_per(nm1, k, el(1) == "QC", patient_last_name=el(3), patient_first_name=el(4), qc_member=el(9)),
-        first_per(nm1, k, el(1) == "IL", il_member=el(9)),
-        first_per(dtm, k, el(1) == "232", statement_from=date8(el(2))),
-        first_per(dtm, k, el(1) == "233", statement_to=date8(el(2))),
-        first_per(dtm, k, el(1) == "050", received_date=date8(el(2))),
-        first_per(_claim_level(seg["AMT"]), k, el(1) == "AU", allowed_amount=money(el(2))),
+        firsts(_claim_level(seg["REF"]), k, original_payer_claim_control_number=(el(1) == "F8", el(2))),
+        firsts(_claim_level(seg["NM1"]), k, rendering_npi=(el(1) == "82", pl.when(el(8) == "XX").then(el(9))),
+               patient_last_name=(is_qc, el(3)), patient_first_name=(is_qc, el(4)), qc_member=(is_qc, el(9)),
+               il_member=(el(1) == "IL", el(9))),
+        firsts(_claim_level(seg["DTM"]), k, statement_from=(el(1) == "232", date8(el(2))),
+               statement_to=(el(1) == "233", date8(el(2))), received_date=(el(1) == "050", date8(el(2)))),
+        firsts(_claim_level(seg["AMT"]), k, allowed_amount=(el(1) == "AU", money(el(2)))),
     ]
     for p in parts:
         base = base.join(p, on=k, how="left")
@@ -130,7 +128,6 @@ def claims(seg: Segments, pay: pl.LazyFrame, file_sha256: str) -> pl.LazyFrame:
 def service_lines(seg: Segments, file_sha256: str) -> pl.LazyFrame:
     """One row per SVC: the (possibly restated) procedure, amounts, units and line references."""
     k = "line_seq"
-    dtm = _line_level(seg["DTM"])
     base = seg["SVC"].select(
         "txn", k, "claim_ordinal", "line_number", "seg_index", "offset",
         procedure_qualifier=part(el(1), 0),
@@ -143,11 +140,10 @@ def service_lines(seg: Segments, file_sha256: str) -> pl.LazyFrame:
         original_procedure_code=part(el(6), 1),
     )
     parts = [
-        first_per(dtm, k, el(1) == "472", d472=date8(el(2))),
-        first_per(dtm, k, el(1) == "150", d150=date8(el(2))),
-        first_per(dtm, k, el(1) == "151", service_date_to=date8(el(2))),
-        first_per(_line_level(seg["AMT"]), k, el(1) == "B6", allowed_amount=money(el(2))),
-        first_per(_line_level(seg["REF"]), k, el(1) == "6R", line_control_number=el(2)),
+        firsts(_line_level(seg["DTM"]), k, d472=(el(1) == "472", date8(el(2))), d150=(el(1) == "150", date8(el(2))),
+               service_date_to=(el(1) == "151", date8(el(2)))),
+        firsts(_line_level(seg["AMT"]), k, allowed_amount=(el(1) == "B6", money(el(2)))),
+        firsts(_line_level(seg["REF"]), k, line_control_number=(el(1) == "6R", el(2))),
     ]
     for p in parts:
         base = base.join(p, on=k, how="left")
