@@ -39,6 +39,9 @@ DENIAL_KINDS: tuple[DenialKind, ...] = (
     DenialKind("coding_invalid_code", "missing_information", "CO", "16", ("M20",), "line", 3, 0.30, True),
     DenialKind("coding_diagnosis", "coding_bundling", "CO", "11", ("M76",), "line", 2, 0.35, True),
     DenialKind("medical_necessity", "medical_necessity", "CO", "50", ("N115",), "line", 6, 0.38),
+    # Only the emerging trend uses this one (weight 0): a new medical policy starts biting, so
+    # background denials never blur how fast it rises.
+    DenialKind("medical_policy", "medical_necessity", "CO", "50", ("M16",), "line", 0, 0.30),
     DenialKind("missing_records", "missing_information", "CO", "16", ("M127",), "claim", 4, 0.55, True),
     DenialKind("missing_rendering", "missing_information", "CO", "16", ("N290",), "line", 3, 0.50, True),
     DenialKind("unprocessable", "missing_information", "CO", "16", ("MA130",), "claim", 3, 0.30, True),
@@ -83,6 +86,6 @@ PLANTED_TRENDS: tuple[PlantedTrend, ...] = (
                  "CO-97/M15 bundling IV push 96374 into the ED visit"),
     PlantedTrend("T4", "SUNSH", "auth_absent", "97110", 0, 1, 6, (100, 80), "below_threshold", True,
                  "same CO-197/N54 on 97110 at another payer, below the 10-claim threshold"),
-    PlantedTrend("T5", "ACME1", "medical_necessity", "97140", 0, None, 9, (28, 0), "emerging", False,
-                 "CO-50/N115 on 97140 rising over the last four weeks"),
+    PlantedTrend("T5", "ACME1", "medical_policy", "97140", 0, None, 9, (28, 0), "emerging", False,
+                 "CO-50/M16 on 97140 since a new medical policy, rising over the last four weeks"),
 )
