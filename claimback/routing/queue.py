@@ -135,8 +135,13 @@ def _mark_resolved(frame: pl.DataFrame, resolved: pl.DataFrame) -> pl.DataFrame:
         .with_columns(is_resolved=pl.col("paid_now").fill_null(False))
         .drop("paid_now")
     )
+    # A resolved claim's key is its latest (paying) adjudication, so it is normally absent from the
+    # denials; the account number alone is only used when the key is missing, because account
+    # numbers are reused across visits.
     known = frame.select("claim_key", "patient_control_number")
-    extra = paid.join(known, on="claim_key", how="anti").join(known, on="patient_control_number", how="anti")
+    keyed = paid.filter(pl.col("claim_key").is_not_null()).join(known, on="claim_key", how="anti")
+    unkeyed = paid.filter(pl.col("claim_key").is_null()).join(known, on="patient_control_number", how="anti")
+    extra = pl.concat([keyed, unkeyed])
     if extra.height == 0:
         return frame
     extra = extra.with_columns(

@@ -245,3 +245,11 @@ def test_payer_that_wants_new_claims_for_fully_denied_claims(tmp_path):
     assert "this payer takes a new claim" in rows["WHOLE"]["reason"]
     assert rows["LINE"]["claim_frequency_to_send"] == "7"
     assert rows["OTHER"]["claim_frequency_to_send"] == "7"
+
+
+def test_resolved_visit_under_a_reused_account_number_is_kept(rules):
+    resolved = pl.DataFrame({"claim_key": ["key-paid-visit"], "patient_control_number": ["A"],
+                             "payer_name": ["SUNSHINE HEALTH"], "recovered_amount": [Decimal("20.00")]})
+    queue, _ = build_work_queue(denials(denial("A", "payer_error", "CO-133")), None, None, rules, AS_OF,
+                                resolved=resolved)
+    assert sorted(queue["route"].to_list()) == ["level1_reconsideration", "resolved"]
