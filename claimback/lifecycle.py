@@ -81,7 +81,7 @@ def _in_file_order(
             is_reversal=pl.col("is_reversal").fill_null(pl.col("claim_status_code") == "22")
             .fill_null(False),
         )
-        .sort(["remit_date", "source_file", "claim_ordinal"], nulls_last=True, maintain_order=True)
+        .sort(["remit_date", "source_file", "claim_ordinal"], nulls_last=True)
         .with_row_index("_row")
         .with_columns(_row=pl.col("_row").cast(pl.Int64))
     )
@@ -259,9 +259,13 @@ def _match_candidates(
         r_name=normalise_payer_name(pl.col("payer_name")),
         r_f8=_blank_to_null(pl.col("original_payer_claim_control_number")),
     ).drop_nulls("_pcn")
-    submitted = submitted_claims.select(
+    # only the 837s sharing a patient control number with these remits: normalising every
+    # payer name of a large 837 history would cost more than the whole match
+    submitted = submitted_claims.with_columns(
+        _pcn=_blank_to_null(pl.col("patient_control_number"))
+    ).join(remits.select("_pcn").unique(), on="_pcn", how="semi").select(
+        "_pcn",
         submitted_claim_key="claim_key",
-        _pcn=_blank_to_null(pl.col("patient_control_number")),
         s_id=_blank_to_null(pl.col("payer_id")).str.to_uppercase(),
         s_name=normalise_payer_name(pl.col("payer_name")),
         s_f8=_blank_to_null(pl.col("original_payer_claim_control_number")),
@@ -269,7 +273,7 @@ def _match_candidates(
         s_file="source_file",
         s_ordinal="claim_ordinal",
         s_dos="statement_from",
-    ).drop_nulls("_pcn").join(remits.select("_pcn"), on="_pcn", how="semi").with_columns(
+    ).with_columns(
         payers_for_pcn=pl.struct("s_id", "s_name").n_unique().over("_pcn")
     )
     # When the payer first answered with a given claim number: a replacement citing it in REF*F8
