@@ -332,6 +332,7 @@ WORK_QUEUE = {
     "awaiting_payer": BOOL,  # filed; deadline is the date the payer's decision is due
     "expired_route": STR,  # expired: the route whose window closed
     "recovered_amount": MONEY,  # resolved: what came back
+    "payer_rules_version": STR,  # `version` of the payer rules file the deadlines came from
 }
 
 TABLES: dict[str, dict[str, pl.DataType]] = {

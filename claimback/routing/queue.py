@@ -83,7 +83,9 @@ def build_work_queue(
                 " (history = claims still denied only: Level I wins already paid are missing, so pass the "
                 "adjudications as history)"
             )
-    claims = _prioritise(claims, history_model, as_of).rename(
+    claims = _prioritise(claims, history_model, as_of).with_columns(
+        payer_rules_version=pl.lit(rules.version, dtype=pl.String)
+    ).rename(
         {"l1_outcome": "level1_outcome", "l1_decided_on": "level1_decided_on"}
     )
     queue = conform(claims, "work_queue").sort(

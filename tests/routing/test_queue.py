@@ -197,6 +197,7 @@ def test_queue_contract_sorting_and_priority(rules):
     )
     assert queue.schema == pl.Schema(WORK_QUEUE)
     assert set(queue["route"]) <= set(ROUTES)
+    assert set(queue["payer_rules_version"]) == {rules.version}
     assert queue["patient_control_number"].to_list() == ["BIG", "URGENT", "SMALL", "OLD"]
     assert queue["priority"].to_list() == sorted(queue["priority"].to_list(), reverse=True)
     big = queue.row(0, named=True)
