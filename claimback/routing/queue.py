@@ -213,7 +213,11 @@ def _apply_windows(claims: pl.DataFrame, rules: PayerRules, as_of: dt.date) -> p
     """Attach the payer's window for the route, compute deadline/days_left, and expire late ones."""
     claims = claims.join(rules.windows_frame(), on=["payer_rule", "rule_level"], how="left")
     awaiting_level = pl.when(pl.col("route") == "level2_dispute").then(pl.lit("l2")).otherwise(pl.lit("l1"))
-    filed_on = pl.when(awaiting_level == "l2").then(pl.col("l2_submitted_on")).otherwise(pl.col("l1_submitted_on"))
+    # A filing logged without its date is taken as filed no earlier than the latest remit.
+    filed_on = pl.coalesce(
+        pl.when(awaiting_level == "l2").then(pl.col("l2_submitted_on")).otherwise(pl.col("l1_submitted_on")),
+        pl.col("remit_date"),
+    )
     decision_due = deadlines.add_days(
         filed_on, pl.col("decision_days").fill_null(deadlines.DEFAULT_DECISION_DAYS)
     )

@@ -254,3 +254,9 @@ def test_resolved_visit_under_a_reused_account_number_is_kept(rules):
     queue, _ = build_work_queue(denials(denial("A", "payer_error", "CO-133")), None, None, rules, AS_OF,
                                 resolved=resolved)
     assert sorted(queue["route"].to_list()) == ["level1_reconsideration", "resolved"]
+
+
+def test_filing_logged_without_a_date_still_gets_a_decision_due_date(rules):
+    rows = route(rules, denial("A", "payer_error", "CO-133", remit_date="2026-02-01"),
+                 recon=log(("A", 1, None, "pending", None)))
+    assert rows["A"]["awaiting_payer"] and rows["A"]["deadline"] == dt.date(2026, 4, 2)
