@@ -72,8 +72,9 @@ LEVEL_SYNONYMS = {
 }
 
 _ISO = r"^\d{4}[-/]\d{1,2}[-/]\d{1,2}$"
-_US_LONG = r"^\d{1,2}/\d{1,2}/\d{4}$"
-_US_SHORT = r"^\d{1,2}/\d{1,2}/\d{2}$"
+_US_LONG = r"^\d{1,2}[-/]\d{1,2}[-/]\d{4}$"
+_US_SHORT = r"^\d{1,2}[-/]\d{1,2}[-/]\d{2}$"
+_TIME_OF_DAY = r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*([AaPp][Mm])?$"  # spreadsheet exports add it
 
 
 def find_logs(paths: Iterable[str | Path]) -> list[Path]:
@@ -96,15 +97,16 @@ def normalise_header(name: str) -> str:
 
 
 def parse_date(column: pl.Expr) -> pl.Expr:
-    """ISO (2026-01-05, 2026/1/5) or US (1/5/2026, 01/05/26) text to a date; anything else null."""
-    text = column.str.strip_chars()
+    """ISO (2026-01-05, 2026/1/5) or US (1/5/2026, 01-05-26) text to a date, ignoring a time of
+    day a spreadsheet appended; anything else null."""
+    text = column.str.strip_chars().str.replace(_TIME_OF_DAY, "").str.replace_all("/", "-")
     return (
         pl.when(text.str.contains(_ISO))
-        .then(text.str.replace_all("/", "-").str.to_date("%Y-%m-%d", strict=False))
+        .then(text.str.to_date("%Y-%m-%d", strict=False))
         .when(text.str.contains(_US_LONG))
-        .then(text.str.to_date("%m/%d/%Y", strict=False))
+        .then(text.str.to_date("%m-%d-%Y", strict=False))
         .when(text.str.contains(_US_SHORT))
-        .then(text.str.to_date("%m/%d/%y", strict=False))
+        .then(text.str.to_date("%m-%d-%y", strict=False))
     )
 
 

@@ -31,6 +31,16 @@ def one(frame: pl.DataFrame, pcn: str) -> dict:
     return rows[0]
 
 
+def test_empty_inputs_give_empty_tables():
+    e = schema.empty
+    out = dn.build_denials(e("remit_claims"), e("remit_service_lines"), e("remit_adjustments"),
+                           e("remit_remarks"), e("submitted_claims"), e("submitted_service_lines"))
+    assert out.height == 0 and out.schema == pl.Schema(schema.DENIALS)
+    adjudications = dn.build_adjudications(e("remit_claims"), e("remit_service_lines"),
+                                           e("remit_adjustments"))
+    assert adjudications.height == 0 and dn.recovered_claims(adjudications).height == 0
+
+
 def test_full_denial_is_a_claim_level_denial_with_its_reason_and_category():
     book = ClaimBook()
     claim = book.remit("D1", "2026-01-10", charge=100, paid=0, payer_claim_number="ICN1")

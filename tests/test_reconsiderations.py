@@ -54,6 +54,18 @@ def test_header_case_spaces_us_dates_levels_and_outcome_synonyms(tmp_path):
     ]
 
 
+def test_spreadsheet_dates_with_dashes_and_times(tmp_path):
+    body = ("A,IA,1,01-05-2026,,,\n"
+            "B,IB,1,2026-01-06 00:00:00,,upheld,2/3/2026 12:00 AM\n"
+            "C,IC,1,2026-01-07T00:00:00,,,\n")
+    log, problems = read_log([write(tmp_path, "reconsiderations.csv", body)])
+    assert problems.height == 0
+    assert log.select("submitted_on", "decided_on").rows() == [
+        (dt.date(2026, 1, 5), None), (dt.date(2026, 1, 6), dt.date(2026, 2, 3)),
+        (dt.date(2026, 1, 7), None),
+    ]
+
+
 def test_bad_rows_are_reported_with_line_numbers_and_skipped(tmp_path):
     body = ("GOOD1,I1,1,2026-01-05,,,\n"           # line 2
             "BADDATE,I2,1,2026-13-45,,,\n"         # line 3
