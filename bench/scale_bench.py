@@ -9,7 +9,7 @@ machine CPU time is the steadier measure of cost than wall time.
 
     .venv/bin/python bench/scale_bench.py                      # 10k and 100k claims
     .venv/bin/python bench/scale_bench.py --sizes 10000 100000 1000000
-    .venv/bin/python bench/scale_bench.py --layout 100000      # many small vs few large files
+    .venv/bin/python bench/scale_bench.py --sizes --layout 2000  # many small vs few large files
 
 Results: bench/results/scale-<timestamp>.json (git-ignored) and a Markdown table on stdout,
 which is what bench/SCALE.md records.
@@ -156,32 +156,28 @@ def run_once(inbox: Path, warehouse: Path, label: str, claims: int, files: int) 
     }
 
 
-def few_large_inbox(small: Path, large: Path, n_files: int) -> int:
-    """Concatenate a synthetic inbox's X12 files into `n_files` big files per kind (835 / 837):
-    the same interchanges, delivered as a clearinghouse's daily drop instead of one per batch."""
+def few_large_inbox(small: Path, large: Path) -> int:
+    """Repack an inbox as a clearinghouse delivers it: all 835s (or 837s) that share delimiters
+    concatenated into one large daily drop of many interchanges. Same claims, ~1/60 the files."""
     shutil.rmtree(large, ignore_errors=True)
     large.mkdir(parents=True)
-    by_kind: dict[str, list[Path]] = defaultdict(list)
+    drops: dict[tuple, list[bytes]] = defaultdict(list)
     for path in sorted(small.iterdir()):
         if path.name.endswith("reconsiderations.csv"):
             shutil.copy(path, large / path.name)
         elif path.is_file():
-            by_kind["835" if "_ERA_" in path.name else "837"].append(path)
-    written = 0
-    for kind, paths in by_kind.items():
-        share = -(-len(paths) // n_files)
-        for index in range(0, len(paths), share):
-            with open(large / f"big_{kind}_{index // share:03d}.{kind}", "wb") as out:
-                for path in paths[index:index + share]:
-                    data = path.read_bytes()
-                    out.write(data if data.endswith(b"\n") else data + b"\n")
-            written += 1
-    return written + 1
+            data = path.read_bytes()
+            # element separator and what follows the ISA's segment terminator: one delimiter style
+            style = ("835" if "_ERA_" in path.name else "837", data[3:4], data[105:107])
+            drops[style].append(data if data.endswith(b"\n") else data + b"\n")
+    for index, (style, parts) in enumerate(sorted(drops.items())):
+        (large / f"drop-{index:02d}-{style[0]}.x12").write_bytes(b"".join(parts))
+    return len(drops) + 1
 
 
 def markdown(rows: list[dict]) -> str:
     stages = ["plan", "parse", "consolidate", "reconsiderations", "denials", "trends", "routing", "publish"]
-    head = ("| run | claims | files | exit | wall s | CPU s | peak RSS MB | claims/s | startup s | "
+    head = ("| run | claims | files | exit | wall s | CPU s | peak RSS MB | claims/s | startup s | outside stages s | "
             + " | ".join(f"{s} s (claims/s)" for s in stages) + " | load avg |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
@@ -197,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--layout", type=int, metavar="CLAIMS",
-                        help="also compare many small files (100 claims each) with 10 large ones")
+                        help="also compare the synthetic inbox (many small files, one per payer and week) "
+                             "with the same claims repacked into ~10 large daily drops")
     parser.add_argument("--work", type=Path, default=Path("/tmp/claimback-scale"),
                         help="where inboxes and warehouses go (not the repo: they hold synthetic PHI)")
     args = parser.parse_args(argv)
@@ -210,13 +207,13 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(run_once(inbox, args.work / f"warehouse-{size}", f"{size:,} claims", size, data["files"]))
         print(json.dumps(rows[-1]), flush=True)
     if args.layout:
-        small = args.work / f"inbox-{args.layout}-small-files"
-        data = synthesise(small, args.layout, claims_per_file=100)
+        small = args.work / f"inbox-{args.layout}"
+        data = synthesise(small, args.layout)
         rows.append(run_once(small, args.work / "warehouse-small-files", "many small files",
                              args.layout, data["files"]))
         print(json.dumps(rows[-1]), flush=True)
         large = args.work / f"inbox-{args.layout}-large-files"
-        files = few_large_inbox(small, large, 5)
+        files = few_large_inbox(small, large)
         rows.append(run_once(large, args.work / "warehouse-large-files", "few large files", args.layout, files))
         print(json.dumps(rows[-1]), flush=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")

@@ -3,6 +3,7 @@ published tables read back in a form two runs can be compared on."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -37,6 +38,24 @@ def synth_inbox(root: Path, claims: int, claims_per_file: int = 1_000, seed: int
     inbox, truth = root / "inbox", root / "truth"
     generate(inbox, claims, seed=seed, as_of=AS_OF, months=1, claims_per_file=claims_per_file, truth_dir=truth)
     return Inbox(inbox, truth)
+
+
+def daily_drops(source: Path, target: Path) -> None:
+    """Repack a synthetic inbox the way a clearinghouse delivers: each kind's files (835 / 837)
+    with the same delimiters concatenated into one daily drop of many interchanges. The same
+    claims in ~10 files instead of ~120, which keeps the end-to-end tests fast (the reader's cost
+    is per file as much as per claim)."""
+    target.mkdir(parents=True)
+    drops: dict[tuple, list[bytes]] = {}
+    for path in sorted(source.iterdir()):
+        if path.name.endswith(".csv"):
+            shutil.copy2(path, target / path.name)
+            continue
+        data = path.read_bytes()
+        style = ("835" if "_ERA_" in path.name else "837", data[3:4], data[105:107])
+        drops.setdefault(style, []).append(data if data.endswith(b"\n") else data + b"\n")
+    for index, (style, parts) in enumerate(sorted(drops.items())):
+        (target / f"drop-{index:02d}-{style[0]}.x12").write_bytes(b"".join(parts))
 
 
 def cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -97,7 +116,23 @@ def assert_same_tables(actual: dict[str, list[tuple]], expected: dict[str, list[
     actual = {k: v for k, v in actual.items() if k not in ignore}
     expected = {k: v for k, v in expected.items() if k not in ignore}
     assert sorted(actual) == sorted(expected)
-    different = [t for t in expected if actual[t] != expected[t]]
-    assert not different, {t: (len(actual[t]), len(expected[t])) for t in different}
+    different = {t: _first_difference(actual[t], expected[t]) for t in expected if actual[t] != expected[t]}
+    assert not different, different
+
+
+def _first_difference(actual: list[tuple], expected: list[tuple]) -> str:
+    if len(actual) != len(expected):
+        return f"{len(actual)} rows, expected {len(expected)}"
+    for got, want in zip(actual, expected):
+        if got != want:
+            columns = [i for i, (g, w) in enumerate(zip(got, want)) if g != w]
+            return f"column #{columns[0]}: {got[columns[0]]!r} != {want[columns[0]]!r}"
+    return "same rows"
+
+
+def step_failures(result) -> list[str]:
+    """The failed steps of a Dagster run and why, for an assertion message."""
+    return [f"{e.step_key}: {e.event_specific_data.error.message.strip()[:500]}"
+            for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
 
 

@@ -64,20 +64,25 @@ def kill_when(proc, seen: Callable[[], bool], timeout: float = 900) -> bool:
     return False
 
 
-@pytest.mark.parametrize("moment", [parsing, writing_lake, publishing], ids=lambda f: f.__name__)
-def test_killed_run_keeps_a_complete_file_and_the_next_run_catches_up(moment, first_night, full_night, tmp_path):
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+
+
+def test_killed_runs_keep_a_complete_file_and_the_next_run_catches_up(first_night, full_night, tmp_path):
+    """The next night is killed three times in a row (while parsing, while writing a lake batch,
+    while publishing), each run resuming from what the last left, and then completes."""
     warehouse = tmp_path / "warehouse"
     shutil.copytree(first_night.warehouse, warehouse)
-    stderr = tmp_path / "stderr.txt"
-    proc = start_run(full_night.inbox.path, warehouse, stderr)
-    assert kill_when(proc, lambda: moment(warehouse, stderr)), f"the run finished before {moment.__name__} was seen"
-    assert proc.returncode == -signal.SIGKILL
+    for moment in (parsing, writing_lake, publishing):
+        stderr = tmp_path / f"stderr-{moment.__name__}.txt"
+        proc = start_run(full_night.inbox.path, warehouse, stderr)
+        assert kill_when(proc, lambda: moment(warehouse, stderr)), f"the run ended before {moment.__name__}"
+        assert proc.returncode == -signal.SIGKILL
 
-    after_crash = published_tables(warehouse)  # opens: the file is a complete DuckDB database
-    if moment is publishing:
-        assert after_crash in (first_night.tables, full_night.tables)
-    else:
-        assert_same_tables(after_crash, first_night.tables)
+        after_crash = published_tables(warehouse)  # it opens: a complete DuckDB database
+        if moment is publishing:
+            assert after_crash in (first_night.tables, full_night.tables), moment.__name__
+        else:
+            assert_same_tables(after_crash, first_night.tables)
 
     run(full_night.inbox.path, warehouse)
     assert_same_tables(published_tables(warehouse), full_night.tables)

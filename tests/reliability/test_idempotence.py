@@ -3,12 +3,15 @@ under another name, or the same transaction re-sent in a new envelope), publishe
 """
 from __future__ import annotations
 
-import re
 import shutil
 
 import duckdb
+import pytest
 
 from tests.reliability.harness import DATABASE, assert_same_tables, published_tables, run
+
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def test_second_run_on_the_same_inbox_publishes_identical_tables(full_night, tmp_path):
@@ -34,7 +37,7 @@ def _reenveloped(data: bytes) -> bytes:
 def test_the_same_remit_delivered_twice_loads_once(full_night, tmp_path):
     inbox = tmp_path / "inbox"
     shutil.copytree(full_night.inbox.path, inbox)
-    remits = [p for p in sorted(inbox.iterdir()) if re.search(r"_ERA_", p.name)]
+    remits = [p for p in sorted(inbox.iterdir()) if p.name.endswith("-835.x12")]
     copied, resent = remits[0], remits[1]
     shutil.copy(copied, inbox / f"resent-{copied.stem}.txt")
     (inbox / f"reenveloped-{resent.stem}.edi").write_bytes(_reenveloped(resent.read_bytes()))

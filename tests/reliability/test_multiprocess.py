@@ -4,8 +4,12 @@ nothing in the pipeline relies on sharing one process (no shared DuckDB writer, 
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
-from tests.reliability.harness import AS_OF, published_tables, assert_same_tables, synth_inbox
+from tests.reliability.harness import AS_OF, assert_same_tables, published_tables, step_failures, synth_inbox
+
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def claimback_job():
@@ -30,10 +34,13 @@ def test_multiprocess_run_publishes_the_same_tables_as_in_process(tmp_path):
 
     serial = tmp_path / "serial"
     serial.mkdir()
-    assert run_pipeline(inbox.path, serial, AS_OF).success
+    in_process = run_pipeline(inbox.path, serial, AS_OF)
+    assert in_process.success, step_failures(in_process)
 
     parallel = tmp_path / "parallel"
-    with dg.DagsterInstance.local_temp(tempdir=str(tmp_path / "dagster_home")) as instance:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    with dg.DagsterInstance.local_temp(tempdir=str(home)) as instance:
         result = dg.execute_job(
             dg.reconstructable(claimback_job),
             instance=instance,
@@ -42,7 +49,7 @@ def test_multiprocess_run_publishes_the_same_tables_as_in_process(tmp_path):
                 "resources": _resources(inbox.path, parallel),
             },
         )
-        assert result.success
+        assert result.success, step_failures(result)
         starts = [e for e in result.all_events if e.event_type_value == "STEP_START"]
 
     parse_steps = [e for e in starts if e.step_key.startswith("x12_lake.parse_batch[")]
