@@ -1,18 +1,14 @@
--- Which procedures get denied? Per procedure code on denied lines: denied claims, denied dollars on those lines, and the most common denial reason.
+-- Which procedures get denied? Per procedure code on denied lines: denied claims, the denied dollars on those lines (from denial_lines, the adjustments that make each denial), and the most common denial reason.
 CREATE OR REPLACE VIEW denials_by_procedure AS
 WITH denied_procedures AS (
-    SELECT d.claim_key, d.primary_reason, unnest(d.procedure_codes) AS procedure_code
-    FROM denials AS d
+    SELECT claim_key, primary_reason, unnest(procedure_codes) AS procedure_code
+    FROM denials
 ),
 line_dollars AS (
-    -- denying adjustments (the claim's own denial reasons) on lines billed with a denied procedure
-    SELECT d.claim_key, l.procedure_code, sum(a.amount) AS denied_amount
-    FROM denials AS d
-    JOIN remit_adjustments AS a ON a.claim_key = d.claim_key AND a.line_number IS NOT NULL
-    JOIN remit_service_lines AS l ON l.claim_key = a.claim_key AND l.line_number = a.line_number
-    WHERE list_contains(d.reason_codes, a.group_code || '-' || a.reason_code)
-      AND list_contains(d.procedure_codes, l.procedure_code)
-    GROUP BY d.claim_key, l.procedure_code
+    SELECT claim_key, procedure_code, sum(amount) AS denied_amount
+    FROM denial_lines
+    WHERE line_number IS NOT NULL
+    GROUP BY claim_key, procedure_code
 )
 SELECT p.procedure_code,
        count(DISTINCT p.claim_key) AS denied_claims,

@@ -339,9 +339,11 @@ def warehouse():
     adjudications = dn.build_adjudications(
         frames["remit_claims"], frames["remit_service_lines"], frames["remit_adjustments"]
     )
+    lines = dn.denial_lines(denials_frame, frames["remit_service_lines"], frames["remit_adjustments"],
+                            frames["remit_remarks"], frames["remit_claims"])
     con = duckdb.connect()
     tables = {**frames, "denials": denials_frame, "adjudications": adjudications,
-              "work_queue": schema.empty("work_queue")}
+              "denial_lines": lines, "work_queue": schema.empty("work_queue")}
     for name, frame in tables.items():
         con.register(f"_{name}", frame.to_arrow())
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM _{name}")
