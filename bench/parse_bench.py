@@ -160,9 +160,11 @@ def main(argv: list[str] | None = None) -> int:
                 res = run_parser(parser, inputs, anchor_python, args.timeout)
                 if best is None or ("error" not in res and res["seconds"] < best["seconds"]):
                     best = res
+            # a run that read nothing has no throughput (a crash after 1 s is not 50 MB/s)
+            failed = "error" in best or best.get("ok_files") == 0
             best.update(dataset=label, parser=parser, bytes=nbytes,
-                        MB_s=round(nbytes / 1e6 / best["seconds"], 2) if best.get("seconds") else None)
-            if best.get("claims") is not None and best.get("seconds"):
+                        MB_s=None if failed else round(nbytes / 1e6 / best["seconds"], 2))
+            if best.get("claims") is not None and best.get("seconds") and not failed:
                 best["claims_s"] = round(best["claims"] / best["seconds"], 1)
             print(json.dumps(best), flush=True)
             rows.append(best)
