@@ -1,9 +1,10 @@
-"""Headless Chromium driven over the DevTools protocol, for pages that need a click before the picture.
+"""Headless Chromium driven over the DevTools protocol: open a page, wait for its text, click, capture.
 
-The command-line `--screenshot` is enough for a page as it loads; a chart in Dagster metadata sits
-behind a "[Show Markdown]" button (Markdown over 1,000 characters is collapsed), so the browser test
-opens the page here, waits for text, clicks, waits for the image and captures. Only loopback
-addresses are used; the browser is a child of the test and is ended by its pid.
+Chromium's one-shot `--screenshot` can only guess when a single-page app has its data (virtual time);
+here the browser test waits for the words that mean a page has loaded, and can click — a chart in
+Dagster metadata sits behind a "[Show Markdown]" button (Markdown over 1,000 characters is
+collapsed). One browser serves every page. Only loopback addresses are used; the browser is a child
+of the test and is ended by its pid.
 """
 from __future__ import annotations
 
@@ -73,6 +74,10 @@ class Browser:
                 return
             time.sleep(0.5)
         raise DevToolsError(f"timed out after {timeout_s}s waiting for: {expression}")
+
+    def set_viewport(self, width: int, height: int) -> None:
+        self.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1,
+                  mobile=False)
 
     def goto(self, url: str) -> None:
         self.call("Page.navigate", url=url)
