@@ -142,11 +142,21 @@ def cmd_parse(args) -> int:
 
 
 def cmd_synth(args) -> int:
-    from claimback.synth import generate
+    from claimback.synth import default_truth_dir, generate
 
     out = Path(args.out)
-    summary = generate(out, claims=args.claims, seed=args.seed, as_of=_as_of(args.as_of) if args.as_of else None)
-    print(f"synthesised into {out}: {summary}")
+    truth = default_truth_dir(out) if args.truth else None
+    try:
+        summary = generate(out, claims=args.claims, seed=args.seed,
+                           as_of=_as_of(args.as_of) if args.as_of else None, truth_dir=truth)
+    except (FileExistsError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    print(f"synthesised {summary.claims:,} claims into {out}: {summary.files_837} 837 files, "
+          f"{summary.files_835} 835 files, {summary.denied_claims:,} denied claims "
+          f"({summary.denial_rate:.1%}), {summary.planted_trends} planted trends, "
+          f"{summary.log_rows} reconsideration log rows")
+    if truth:
+        print(f"ground truth (never put it in the inbox): {truth}")
     return EXIT_OK
 
 
@@ -220,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--out", required=True)
     synth.add_argument("--seed", type=int, default=7)
     synth.add_argument("--as-of", help="last remit date of the synthetic history (default today)")
+    synth.add_argument("--truth", action="store_true", help="also write what was planted beside the inbox")
     synth.set_defaults(func=cmd_synth)
 
     codes = sub.add_parser("codes", help="CARC/RARC code lists")

@@ -9,10 +9,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from builders import ClaimBook
+from tests.builders import ClaimBook
 from claimback import denials as dn
 from claimback import schema
-from conftest import SAMPLES, needs_corpus
+from tests.conftest import SAMPLES, needs_corpus
 
 SQL = Path(__file__).resolve().parents[1] / "sql"
 

@@ -5,7 +5,7 @@ import datetime as dt
 
 import polars as pl
 
-from builders import ClaimBook
+from tests.builders import ClaimBook
 from claimback import lifecycle
 from claimback.denials import build_adjudications
 
