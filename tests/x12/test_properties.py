@@ -11,7 +11,7 @@ from tests.conftest import SAMPLES
 from tests.x12.synthetic import Layout, remit_file, render
 
 PROVENANCE = ["source_file", "file_sha256"]
-FAST = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Delimiter sets real senders use (element, component, repetition, terminator).
 DELIMITERS = [("*", ":", "^", "~"), ("|", "^", "{", "~"), ("*", ">", "^", "~"), ("~", "^", "{", "_"),
@@ -116,13 +116,13 @@ def mutated(data: bytes, edits: list[tuple[int, int, int]]) -> bytes:
 edits = st.lists(st.tuples(st.integers(0, 2), st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=12)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(edits)
 def test_byte_mutations_of_a_synthetic_file_never_raise(edit_list):
     _assert_contract(read_x12(mutated(remit_file(Layout(after="\n")), edit_list)))
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(["LinuxForHealth_x12__demo-file_demo.835", REAL,
                         "slott56_TigerShark__tests_835-example.txt"]), edits)
 def test_byte_mutations_of_real_files_never_raise(name, edit_list):
