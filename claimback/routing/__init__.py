@@ -4,7 +4,8 @@ Public API:
     load_rules(path=None) -> PayerRules           payer filing windows (payer_rules.yaml / --payer-rules)
     PayerRules.for_payer(payer_id, payer_name) -> PayerRule
     build_work_queue(denials, reconsiderations, trend_members, rules, as_of, resolved=None,
-                     history_model=None, history=None) -> (work_queue frame, ModelReport)
+                     history_model=None, history=None, submitted_claims=None)
+        -> (work_queue frame, ModelReport)
     fit_overturn_model(denial_history, level1_log, priors) -> OverturnModel
 """
 from claimback.routing.overturn import ModelReport, OverturnModel, fit_overturn_model

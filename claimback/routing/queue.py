@@ -55,6 +55,7 @@ def build_work_queue(
     resolved: pl.DataFrame | None = None,
     history_model: OverturnModel | None = None,
     history: pl.DataFrame | None = None,
+    submitted_claims: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, ModelReport]:
     """Route every denial and rank the queue; returns (work_queue frame, how P(overturn) was made).
 
@@ -66,10 +67,11 @@ def build_work_queue(
     `OverturnModel` to reuse; otherwise one is fitted from `history` — best the adjudications
     table (every claim's first denial, won or lost), or past denials in DENIALS columns — or,
     without it, from `denials` (claims still denied only: Level I wins that were paid have left
-    it, so pass `history` whenever it exists).
+    it, so pass `history` whenever it exists). `submitted_claims`: the 837s, to learn whether an
+    authorization (REF*G1) was on the claim when the denials do not carry `prior_authorization`.
     """
     log = _normalise_log(reconsiderations)
-    claims = prepare_denials(denials, log, trend_members, resolved)
+    claims = prepare_denials(_with_authorization(denials, submitted_claims), log, trend_members, resolved)
     payers = rules.payers_frame(claims.select("payer_id", "payer_name"))
     claims = claims.join(payers, on=["payer_id", "payer_name"], how="left", nulls_equal=True)
     claims = routes.history_route(routes.category_route(claims))
@@ -110,6 +112,26 @@ def prepare_denials(
     for level in (1, 2):
         frame = frame.join(_level_state(log, level), on="patient_control_number", how="left")
     return frame.join(_flagged_members(trend_members), on="claim_key", how="left")
+
+
+def _with_authorization(denials: pl.DataFrame, submitted_claims: pl.DataFrame | None) -> pl.DataFrame:
+    """Add the matched 837's prior authorization number (an authorization denial with one on file is
+    the payer's error, a Level I; without one it is a clinical/authorization appeal)."""
+    if (
+        submitted_claims is None
+        or "prior_authorization" in denials.columns
+        or "submitted_claim_key" not in denials.columns
+        or "prior_authorization" not in submitted_claims.columns
+    ):
+        return denials
+    auth = (
+        submitted_claims.select(
+            submitted_claim_key=pl.col("claim_key"),
+            prior_authorization=pl.col("prior_authorization").str.strip_chars().replace("", None),
+        )
+        .unique("submitted_claim_key")
+    )
+    return denials.join(auth, on="submitted_claim_key", how="left")
 
 
 def _with_optional_columns(frame: pl.DataFrame) -> pl.DataFrame:

@@ -260,3 +260,14 @@ def test_filing_logged_without_a_date_still_gets_a_decision_due_date(rules):
     rows = route(rules, denial("A", "payer_error", "CO-133", remit_date="2026-02-01"),
                  recon=log(("A", 1, None, "pending", None)))
     assert rows["A"]["awaiting_payer"] and rows["A"]["deadline"] == dt.date(2026, 4, 2)
+
+
+def test_authorization_on_the_matched_837_makes_it_a_level1(rules):
+    submitted = pl.DataFrame({"claim_key": ["sub-A", "sub-B"], "prior_authorization": ["PA778", " "]})
+    queue, _ = build_work_queue(
+        denials(denial("A", "authorization", "CO-197"), denial("B", "authorization", "CO-197")),
+        None, None, rules, AS_OF, submitted_claims=submitted,
+    )
+    rows = {r["patient_control_number"]: r for r in queue.iter_rows(named=True)}
+    assert rows["A"]["route"] == "level1_reconsideration" and "PA778" in rows["A"]["reason"]
+    assert rows["B"]["route"] == "clinical_appeal"
