@@ -45,6 +45,15 @@ OPTIONAL_DENIAL_COLUMNS = {
 
 _OUTCOMES = ("overturned", "upheld", "partial", "pending")
 
+_ROUTE_NAMES = {
+    "trend_report": "claim trend report (Level I window)",
+    "corrected_claim": "corrected claim",
+    "level1_reconsideration": "Level I reconsideration",
+    "level2_dispute": "Level II claim dispute",
+    "clinical_appeal": "clinical appeal",
+    "rebill_other_payer": "rebill to the right payer",
+}
+
 
 def build_work_queue(
     denials: pl.DataFrame,
@@ -257,7 +266,7 @@ def _apply_windows(claims: pl.DataFrame, rules: PayerRules, as_of: dt.date) -> p
     ).with_columns(days_left=deadlines.days_between(pl.col("deadline"), as_of))
     closed = routes.needs_filing() & (pl.col("days_left") < 0).fill_null(False)
     window_text = pl.concat_str(
-        pl.lit("The "), pl.col("route").str.replace_all("_", " "), pl.lit(" window ("),
+        pl.lit("The "), pl.col("route").replace_strict(_ROUTE_NAMES, default=pl.col("route")), pl.lit(" window ("),
         pl.col("window_days").cast(pl.String), pl.lit(" days from "),
         pl.col("window_anchor").str.replace_all("_", " "),
         pl.when(pl.col("mail_days") > 0).then(pl.concat_str(pl.lit(" + "), pl.col("mail_days").cast(pl.String),

@@ -119,7 +119,8 @@ def test_past_the_window_is_expired_with_negative_days_left(rules):
     assert row["route"] == "expired"
     assert row["expired_route"] == "level1_reconsideration"
     assert (row["deadline"], row["days_left"], row["priority"]) == (D(2026, 2, 9), -1, 0.0)
-    assert "closed on 2026-02-09" in row["reason"] and "verify with the payer" in row["reason"]
+    assert row["reason"].startswith("The Level I reconsideration window (30 days from original remit) closed on 2026-02-09.")
+    assert "verify with the payer" in row["reason"]
 
 
 def test_last_day_of_the_window_is_still_open(rules):
