@@ -2,10 +2,10 @@
 became of each Level I reconsideration.
 
 A claim is identified by its payer, patient control number (CLP01 = CLM01) and first date of
-service (practices that reuse an account number as CLM01 bill many visits under it). Payers re-adjudicate
-(a reversal, CLP02=22 with negated amounts, then a new CLP), and providers correct (a frequency-7
-837 citing the payer's claim number in REF*F8), so adjudications are also linked through the payer
-claim control number (CLP07) and REF*F8 chains. The latest adjudication decides the claim's current
+service (practices that reuse an account number as CLM01 bill many visits under it). Payers
+re-adjudicate (a reversal, CLP02=22 with negated amounts, then a new CLP), and providers correct
+(a frequency-7 837 citing the payer's claim number in REF*F8), so adjudications are also linked
+through the payer claim control number (CLP07) and REF*F8 chains. The latest adjudication decides the claim's current
 state; a reversal followed by nothing means the claim is reversed and nothing is paid now.
 
 Everything here is Polars joins and window expressions, so it scales to millions of claims.
@@ -185,10 +185,11 @@ def adjudication_history(
     """Every adjudication of every claim, in order.
 
     One row per remit claim (CLP), grouped by claim in order of each claim's first adjudication,
-    with `claim_id` (stable across adjudications: payer, patient control number and
-    first date of service of the claim's first adjudication, e.g. "ID:ACME1|PCN1|2026-01-02"), `adjudication_seq` (1.. by remit
-    date, then file order), `adjudication_count`, `is_latest`, `adjudication_kind` (original,
-    reversal, readjudication) and `is_reversed` (this adjudication was reversed by the next one).
+    with `claim_id` (stable across adjudications: payer, patient control number and first date
+    of service of the claim's first adjudication, e.g. "ID:ACME1|PCN1|2026-01-02"),
+    `adjudication_seq` (1.. by remit date, then file order), `adjudication_count`, `is_latest`,
+    `adjudication_kind` (original, reversal, readjudication) and `is_reversed` (this
+    adjudication was reversed by the next one).
     `submitted_claims` adds the links made by corrected claims that changed the patient control
     number. `remit_service_lines` gives each adjudication its first date of service
     (`service_date`), which keeps apart different visits billed under one reused patient
@@ -314,10 +315,11 @@ def match_claims(
     """Which 837 each 835 claim answers: [remit_claim_key, submitted_claim_key, match_method].
 
     Matched by patient control number and payer (payer id, else normalised payer name; the
-    patient control number alone when the 837s know only one payer for it). When several 837s share
-    a patient control number (an original and its frequency-7 replacement), the latest submission
-    that could precede the remit wins: a replacement only once the payer had issued the claim
-    number it cites; an 837 for another date of service ranks below one for the remit's date. Re-adjudications whose CLP01 matches nothing inherit the 837 of an earlier
+    patient control number alone when the 837s know only one payer for it). When several 837s
+    share a patient control number (an original and its frequency-7 replacement), the latest
+    submission that could precede the remit wins: a replacement only once the payer had issued
+    the claim number it cites; an 837 for another date of service ranks below one for the
+    remit's date. Re-adjudications whose CLP01 matches nothing inherit the 837 of an earlier
     adjudication of the same claim (`match_method` = claim_chain). Unmatched remits are absent.
     """
     schema = {"remit_claim_key": pl.String, "submitted_claim_key": pl.String, "match_method": pl.String}
@@ -434,11 +436,12 @@ def infer_level1_outcomes(log: pl.DataFrame, history: pl.DataFrame) -> pl.DataFr
     """The log with every Level I outcome known: logged, inferred from later 835s, or pending.
 
     `history` is `adjudication_history` with a boolean `is_denied` per adjudication, i.e.
-    `claimback.denials.build_adjudications(...)`. A logged "pending" counts as no outcome. For a Level I request without an outcome, the claim's
-    first new (non-reversal) adjudication after `submitted_on` is the payer's answer: still
-    denied -> upheld (partial when it pays more than before the request); not denied any more ->
-    overturned; only a reversal so far, or nothing yet -> pending. Adds `outcome_source`
-    (logged | inferred | pending); `decided_on` of an inferred outcome is that remit's date.
+    `claimback.denials.build_adjudications(...)`. A logged "pending" counts as no outcome. For a
+    Level I request without an outcome, the claim's first new (non-reversal) adjudication after
+    `submitted_on` is the payer's answer: still denied -> upheld (partial when it pays more than
+    before the request); not denied any more -> overturned; only a reversal so far, or nothing
+    yet -> pending. Adds `outcome_source` (logged | inferred | pending); `decided_on` of an
+    inferred outcome is that remit's date.
     """
     if "is_denied" not in history.columns:
         raise ValueError("history needs an is_denied column (see claimback.denials.build_adjudications)")

@@ -282,7 +282,8 @@ def test_many_claims_build_in_one_vectorised_pass():
 
 # --- real remits ----------------------------------------------------------------------------
 
-GRIP_5010 = "Inteligenz_X12Parser__tests_OopFactory.X12.Tests.Unit_Parsing__SampleEdiFiles_INS__835__5010_Example1.txt"
+GRIP_5010 = ("Inteligenz_X12Parser__tests_OopFactory.X12.Tests.Unit_Parsing__SampleEdiFiles_INS__835__"
+             "5010_Example1.txt")
 DEIDENT = ("Inteligenz_X12Parser__tests_OopFactory.X12.Tests.Unit_Parsing__SampleEdiFiles_INS__835__"
            "4010_FromNth_835_DeIdent_01.dat")
 
