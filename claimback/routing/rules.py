@@ -115,6 +115,10 @@ class PayerRules:
     def payer_names(self) -> list[str]:
         return [e.name for e in self._entries]
 
+    def all_rules(self) -> list[PayerRule]:
+        """The default rule and every payer's rule, each with its levels completed from default."""
+        return [self.default] + [self._complete(e, f"payer rule {e.name}") for e in self._entries]
+
     def for_payer(self, payer_id: str | None, payer_name: str | None) -> PayerRule:
         """The rule for this payer: by payer_id first, then by name pattern, else `default`."""
         pid = (payer_id or "").strip().upper()
@@ -174,11 +178,10 @@ class PayerRules:
 
     def windows_frame(self) -> pl.DataFrame:
         """One row per payer rule × level with its window (join on `payer_rule`, `rule_level`)."""
-        rules = [self.default] + [self._complete(e, "") for e in self._entries]
         rows = [
             (rule.name, level, lr.days, lr.anchor, lr.mail_days, lr.decision_days,
              lr.confirmed and not lr.inherited and not rule.is_default, lr.source)
-            for rule in rules
+            for rule in self.all_rules()
             for level, lr in rule.levels.items()
         ]
         schema = {

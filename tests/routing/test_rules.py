@@ -48,8 +48,7 @@ def test_unknown_payer_falls_back_to_default_and_says_so(rules):
 
 
 def test_every_shipped_window_has_a_source_and_valid_anchor(rules):
-    payers = [rules.for_payer(None, None)] + [rules._complete(e, "test") for e in rules._entries]
-    for payer in payers:
+    for payer in rules.all_rules():
         for level, window in payer.levels.items():
             assert window.anchor in ANCHORS
             assert window.source.strip(), (payer.name, level)
