@@ -205,15 +205,18 @@ def claims(seg: Segments, txns: pl.LazyFrame, lines: pl.LazyFrame, sha: str) -> 
     )
 
 
-def build(rows: pl.DataFrame, txns: pl.LazyFrame, sha: str) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
-    """(submitted_claims, submitted_service_lines, validation findings) for 837 transaction sets."""
+def build(rows: pl.DataFrame, txns: pl.LazyFrame, sha: str) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(submitted_claims, submitted_service_lines) plans for 837 transaction sets."""
     seg = Segments(with_loops(rows), TAGS)
     tcn = txns.select("txn", "transaction_hash", transaction_control_number="st02")
     lines = locate(service_lines(seg, sha), txns).join(tcn, on="txn", how="left")
-    sub = locate(claims(seg, txns, lines, sha), txns)
-    found = pl.concat([
-        findings.npi_check_digits(sub, "billing_npi", "billing"),
-        findings.npi_check_digits(sub, "rendering_npi", "rendering"),
+    return locate(claims(seg, txns, lines, sha), txns), lines
+
+
+def npi_findings(claims_: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
+    """Billing, rendering and line rendering NPIs whose check digit is wrong."""
+    return pl.concat([
+        findings.npi_check_digits(claims_, "billing_npi", "billing"),
+        findings.npi_check_digits(claims_, "rendering_npi", "rendering"),
         findings.npi_check_digits(lines, "rendering_npi", "line rendering"),
     ], how="diagonal_relaxed")
-    return sub, lines, found

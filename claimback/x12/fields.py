@@ -56,14 +56,6 @@ def date8_end(expr: pl.Expr) -> pl.Expr:
     return expr.str.split("-").list.last().str.slice(0, 8).str.strptime(pl.Date, "%Y%m%d", strict=False)
 
 
-def is_tag(tag: str, qualifier: str | None = None, at: int = 1) -> pl.Expr:
-    """Rows of segment `tag`, optionally with `qualifier` in element `at` (e.g. NM1*QC)."""
-    cond = pl.col("tag") == tag
-    if qualifier is not None:
-        cond = cond & (el(at) == qualifier)
-    return cond
-
-
 class Segments:
     """The rows of a few segment ids, split once so each lookup scans only its own segment.
 
