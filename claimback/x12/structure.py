@@ -42,7 +42,8 @@ def transactions(ctx: pl.DataFrame) -> pl.DataFrame:
     """One row per transaction set with its header/trailer and envelope values and any
     structural error (null when the set can be loaded)."""
     tag = pl.col("tag")
-    rows = ctx.filter(pl.col("txn") > 0)
+    frame = ctx.lazy()
+    rows = frame.filter(pl.col("txn") > 0)
     invalid = ~tag.str.contains(_TAG_PATTERN)
     shape = rows.group_by("txn", maintain_order=True).agg(
         first_seg=pl.col("seg_index").first(),
@@ -56,8 +57,8 @@ def transactions(ctx: pl.DataFrame) -> pl.DataFrame:
     )
     st = rows.filter(tag == "ST").select("txn", st01=el(1), st02=el(2), st03=el(3))
     se = rows.filter(tag == "SE").group_by("txn").agg(se01=el(1).last(), se02=el(2).last())
-    isa = ctx.filter(tag == "ISA").select("isa_seq", isa13=el(13), isa06=el(6), isa08=el(8))
-    gs = ctx.filter(tag == "GS").select("gs_seq", gs02=el(2), gs03=el(3), gs04=el(4), gs06=el(6), gs08=el(8))
+    isa = frame.filter(tag == "ISA").select("isa_seq", isa13=el(13), isa06=el(6), isa08=el(8))
+    gs = frame.filter(tag == "GS").select("gs_seq", gs02=el(2), gs03=el(3), gs04=el(4), gs06=el(6), gs08=el(8))
     info = (
         shape.join(st, on="txn", how="left").join(se, on="txn", how="left")
         .join(isa, on="isa_seq", how="left").join(gs, on="gs_seq", how="left")
@@ -73,7 +74,7 @@ def transactions(ctx: pl.DataFrame) -> pl.DataFrame:
                         pl.col("st01").fill_null("")))
         .otherwise(None)
     )
-    return info.with_columns(error=error, location=location_expr("st02", "first_seg", "offset"))
+    return info.with_columns(error=error, location=location_expr("st02", "first_seg", "offset")).sort("txn").collect()
 
 
 def location_expr(st02: str, seg_index: str, offset: str) -> pl.Expr:
@@ -119,46 +120,54 @@ def transaction_hashes(ctx: pl.DataFrame, delims: Delimiters) -> pl.DataFrame:
     return every.join(out, on="txn", how="left").with_columns(pl.col("transaction_hash").fill_null(empty))
 
 
-def envelope_findings(ctx: pl.DataFrame, txns: pl.DataFrame) -> pl.DataFrame:
-    """SE01/GE01/IEA01 counts and ST/SE, GS/GE, ISA/IEA control numbers that disagree."""
+def envelope_findings(ctx: pl.DataFrame, txns: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """SE01/GE01/IEA01 counts and ST/SE, GS/GE, ISA/IEA control numbers that disagree.
+
+    Returns (findings about transaction sets, findings about groups and interchanges); only
+    the first kind has a transaction set (`txn`) to name.
+    """
     tag = pl.col("tag")
-    se = txns.filter(pl.col("last_tag") == "SE")
+    frame = ctx.lazy()
+    se = txns.lazy().filter(pl.col("last_tag") == "SE")
     st_findings = pl.concat([
         se.filter(pl.col("se01") != pl.col("segments").cast(pl.String)).select(
             "txn", "location", rule=pl.lit("se_count"), severity=pl.lit("warning"),
-            message=pl.format("SE01 says {} segments but the transaction set has {}", pl.col("se01"), pl.col("segments"))),
+            message=pl.format("SE01 says {} segments but the transaction set has {}", pl.col("se01"),
+                              pl.col("segments"))),
         se.filter(pl.col("se02") != pl.col("st02")).select(
             "txn", "location", rule=pl.lit("control_number"), severity=pl.lit("warning"),
             message=pl.format("SE02 {} does not match ST02 {}", pl.col("se02"), pl.col("st02"))),
     ])
-    sts_per_group = ctx.filter(tag == "ST").group_by("gs_seq").agg(n_st=pl.len())
-    gs_per_isa = ctx.filter(tag == "GS").group_by("isa_seq").agg(n_gs=pl.len())
-    where = pl.format("ISA {}, segment {}, byte {}", pl.col("isa13").fill_null("-"), pl.col("seg_index") + 1, pl.col("offset"))
-    isa = ctx.filter(tag == "ISA").select("isa_seq", isa13=el(13))
-    gs = ctx.filter(tag == "GS").select("gs_seq", gs06=el(6))
-    ge = ctx.filter(tag == "GE").join(sts_per_group, on="gs_seq", how="left").join(gs, on="gs_seq", how="left") \
+    sts_per_group = frame.filter(tag == "ST").group_by("gs_seq").agg(n_st=pl.len())
+    gs_per_isa = frame.filter(tag == "GS").group_by("isa_seq").agg(n_gs=pl.len())
+    where = pl.format("ISA {}, segment {}, byte {}", pl.col("isa13").fill_null("-"), pl.col("seg_index") + 1,
+                      pl.col("offset"))
+    isa = frame.filter(tag == "ISA").select("isa_seq", isa13=el(13))
+    gs = frame.filter(tag == "GS").select("gs_seq", gs06=el(6))
+    ge = frame.filter(tag == "GE").join(sts_per_group, on="gs_seq", how="left").join(gs, on="gs_seq", how="left") \
         .join(isa, on="isa_seq", how="left").with_columns(pl.col("n_st").fill_null(0), ge01=el(1), ge02=el(2))
-    iea = ctx.filter(tag == "IEA").join(gs_per_isa, on="isa_seq", how="left").join(isa, on="isa_seq", how="left") \
+    iea = frame.filter(tag == "IEA").join(gs_per_isa, on="isa_seq", how="left").join(isa, on="isa_seq", how="left") \
         .with_columns(pl.col("n_gs").fill_null(0), iea01=el(1), iea02=el(2))
+    stray = frame.filter((pl.col("txn") == 0) & ~tag.is_in(ENVELOPE_TAGS) & (tag != "SE")) \
+        .join(isa, on="isa_seq", how="left")
     env = pl.concat([
         ge.filter(pl.col("ge01").cast(pl.Int64, strict=False) != pl.col("n_st")).select(
-            location=where, rule=pl.lit("ge_count"), severity=pl.lit("warning"),
+            "seg_index", location=where, rule=pl.lit("ge_count"), severity=pl.lit("warning"),
             message=pl.format("GE01 says {} transaction sets but the group has {}", pl.col("ge01"), pl.col("n_st"))),
         ge.filter(pl.col("ge02").str.strip_chars("0") != pl.col("gs06").str.strip_chars("0")).select(
-            location=where, rule=pl.lit("control_number"), severity=pl.lit("warning"),
+            "seg_index", location=where, rule=pl.lit("control_number"), severity=pl.lit("warning"),
             message=pl.format("GE02 {} does not match GS06 {}", pl.col("ge02"), pl.col("gs06"))),
         iea.filter(pl.col("iea01").cast(pl.Int64, strict=False) != pl.col("n_gs")).select(
-            location=where, rule=pl.lit("iea_count"), severity=pl.lit("warning"),
-            message=pl.format("IEA01 says {} functional groups but the interchange has {}", pl.col("iea01"), pl.col("n_gs"))),
+            "seg_index", location=where, rule=pl.lit("iea_count"), severity=pl.lit("warning"),
+            message=pl.format("IEA01 says {} functional groups but the interchange has {}", pl.col("iea01"),
+                              pl.col("n_gs"))),
         iea.filter(pl.col("iea02").str.strip_chars("0") != pl.col("isa13").str.strip_chars("0")).select(
-            location=where, rule=pl.lit("control_number"), severity=pl.lit("warning"),
+            "seg_index", location=where, rule=pl.lit("control_number"), severity=pl.lit("warning"),
             message=pl.format("IEA02 {} does not match ISA13 {}", pl.col("iea02"), pl.col("isa13"))),
+        stray.select(pl.col("seg_index").first(), location=where.first(), n=pl.len()).filter(pl.col("n") > 0).select(
+            "seg_index", "location", rule=pl.lit("segment_outside_transaction"), severity=pl.lit("warning"),
+            message=pl.format("{} segment(s) outside any ST..SE transaction set were ignored", pl.col("n"))),
     ])
-    stray = ctx.filter((pl.col("txn") == 0) & ~tag.is_in(ENVELOPE_TAGS) & (tag != "SE")) \
-        .join(isa, on="isa_seq", how="left")
-    if stray.height:
-        env = pl.concat([env, stray.group_by(pl.lit(1)).agg(
-            location=where.first(), n=pl.len()).select(
-            "location", rule=pl.lit("segment_outside_transaction"), severity=pl.lit("warning"),
-            message=pl.format("{} segment(s) outside any ST..SE transaction set were ignored", pl.col("n")))])
-    return st_findings, env
+    st_found, env_found = pl.collect_all([st_findings.sort("txn", "rule", maintain_order=True),
+                                          env.sort("seg_index", maintain_order=True).drop("seg_index")])
+    return st_found, env_found

@@ -406,3 +406,13 @@ def test_messages_carry_no_phi():
     text = " ".join(pf.tables["validation_findings"]["message"].to_list() + quarantine_errors(pf))
     for phi in ("DOE", "JANE", "MEM123", "ROE"):
         assert phi not in text
+
+
+def test_segments_outside_a_transaction_set_are_reported():
+    segs = interchange([("835", REMIT_1)])
+    segs.insert(len(segs) - 2, "NTE*ADD*STRAY NOTE")  # between SE and GE
+    pf = read_x12(render(segs))
+    assert pf.transactions == 1 and pf.quarantined == 0
+    stray = findings(pf)["segment_outside_transaction"]
+    assert len(stray) == 1 and stray[0]["message"].startswith("1 segment(s) outside")
+    assert stray[0]["location"].startswith("ISA 000000101, segment ")
