@@ -90,7 +90,8 @@ def _in_file_order(
 def _link_edges(remits: pl.DataFrame, submitted_claims: pl.DataFrame | None) -> pl.DataFrame:
     """Pairs of groups (`a`, `b`) that are the same claim through a payer claim number.
 
-    Two groups sharing a payer claim number at one payer, as CLP07 or as REF*F8, are one claim.
+    Two groups sharing a payer claim number at one payer, as CLP07 or as REF*F8, are one claim;
+    so are two groups with the same patient control number and payer claim number.
     A frequency-7/8 837 with a new patient control number links its remits to the remits of the
     claim it replaces (its REF*F8 = their CLP07).
     """
@@ -114,7 +115,15 @@ def _link_edges(remits: pl.DataFrame, submitted_claims: pl.DataFrame | None) -> 
         how="semi",
     )
     by_icn = icns.with_columns(b=pl.col("_grp").min().over("_payer", "icn"))
-    edges = [by_icn.select(pl.col("_grp").alias("a"), "b")]
+    # The same patient control number and claim number under two payer keys is one claim whose
+    # files named the payer differently (N1*PR id in one, only TRN03 in another).
+    by_pcn_icn = (
+        icns.join(remits.select("_grp", "_pcn").unique("_grp"), on="_grp")
+        .drop_nulls("_pcn")
+        .with_columns(b=pl.col("_grp").min().over("_pcn", "icn"))
+    )
+    edges = [by_icn.select(pl.col("_grp").alias("a"), "b"),
+             by_pcn_icn.select(pl.col("_grp").alias("a"), "b")]
     if submitted_claims is not None and submitted_claims.height:
         replacements = submitted_claims.select(
             _pcn=_blank_to_null(pl.col("patient_control_number")),

@@ -124,6 +124,18 @@ def test_reused_patient_control_number_keeps_visits_apart():
     assert january["claim_id"].n_unique() == 1
 
 
+def test_same_claim_under_two_payer_keys_is_linked_by_its_claim_number():
+    book = ClaimBook()
+    first = book.remit("X1", "2026-01-10", 100, 100, payer_claim_number="ICN-X1")
+    first.line("99213", 100, 100)
+    # the later file carries no N1*PR id, so the reader fell back to another identifier
+    book.remit("X1", "2026-02-10", -100, -100, status="22", payer_claim_number="ICN-X1",
+               payer_id="1999999999")
+    h = history_of(book)
+    assert h["claim_id"].n_unique() == 1
+    assert h["adjudication_kind"].to_list() == ["original", "reversal"]
+
+
 def test_placeholder_claim_number_shared_by_many_claims_links_nothing():
     book = ClaimBook()
     for i in range(5):
