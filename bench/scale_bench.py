@@ -130,14 +130,17 @@ def run_once(inbox: Path, warehouse: Path, label: str, claims: int, files: int) 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load_before = os.getloadavg()[0]
     started = time.time()
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    watched = psutil.Process(proc.pid)
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, tree_rss(watched))
-        time.sleep(POLL_SECONDS)
-    stdout, stderr = proc.communicate()
+    log = warehouse.parent / f"{warehouse.name}.stderr.txt"
+    # To a file, not a pipe: one progress line per file would fill a pipe nobody reads until the end.
+    with open(log, "w") as stderr_file:
+        proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr_file)
+        watched = psutil.Process(proc.pid)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, tree_rss(watched))
+            time.sleep(POLL_SECONDS)
     wall = time.time() - started
+    stderr = log.read_text()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     steps = json.loads(timings.read_text()) if timings.exists() else {"steps": [], "success": False}
     stages = stage_seconds(steps["steps"])
