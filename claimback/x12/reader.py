@@ -24,7 +24,7 @@ from claimback.x12.structure import envelope_findings, locate, transaction_hashe
 from claimback.x12.tokenize import Run, segment_frame, split_runs
 
 
-_OPT = pl.QueryOptFlags()  # common-subplan elimination: findings reuse the claim and line plans
+_OPT = pl.QueryOptFlags()  # keep common-subplan elimination: several tables share the claim and line plans
 
 
 _FILE_ORDER = {
@@ -38,6 +38,10 @@ _FILE_ORDER = {
 
 @dataclass
 class ParsedFile:
+    """What read_x12 returns for one file. `tables` holds every name in schema.PARSED_TABLES,
+    each conformed to its contract schema (possibly empty); `transactions` counts the sets
+    loaded and `quarantined` the rows written to the quarantine table."""
+
     tables: dict[str, pl.DataFrame]
     file_sha256: str
     file_type: str  # "835" | "837" | "mixed" | "unknown"

@@ -1,7 +1,8 @@
 """Envelope context, transaction-set boundaries, structural rejection and content hashes.
 
-Every segment learns which interchange (ISA13), group (GS06, GS08) and transaction set it
-belongs to by forward-filling markers, so no loop walks the segments. A transaction set is
+Every segment learns which interchange, functional group and transaction set it belongs to
+from cumulative counts and forward-filled markers, so no loop walks the segments; envelope
+values (ISA13, GS06, GS08, ...) are then joined per transaction set. A transaction set is
 rejected as a unit (quarantined) when it is structurally broken: no SE (truncated), segment
 ids that are not X12 ids, or a transaction type this reader does not load. Envelope counts
 and control numbers that disagree are reported as findings, never rejected, because real
@@ -111,11 +112,17 @@ def transaction_hashes(ctx: pl.DataFrame, delims: Delimiters) -> pl.DataFrame:
             if sep and sep != canonical:
                 canon = pl.when(pl.col(column) == sep).then(canon.str.replace_all(sep, canonical, literal=True)) \
                     .otherwise(canon)
-    joined = body.group_by("txn", maintain_order=True).agg(canon.str.join("~").alias("content"))
-    txns = joined["txn"].to_list()
-    hashes = [hashlib.sha256(c.encode("utf-8")).hexdigest()[:32] for c in joined["content"].to_list()]
+    # One join of the whole body, then a slice per transaction set: the sets' segments are
+    # contiguous and in order, so each set's content is a substring of the joined text.
+    body = body.select("txn", canon=canon).with_columns(end=(pl.col("canon").str.len_chars() + 1).cum_sum())
+    text = body["canon"].str.join("~").item() if body.height else ""
+    spans = body.group_by("txn", maintain_order=True).agg(
+        start=(pl.col("end") - pl.col("canon").str.len_chars() - 1).first(), end=pl.col("end").last() - 1)
+    hashes = [hashlib.sha256(text[a:b].encode("utf-8")).hexdigest()[:32]
+              for a, b in zip(spans["start"].to_list(), spans["end"].to_list())]
+    out = pl.DataFrame({"txn": spans["txn"], "transaction_hash": hashes},
+                       schema={"txn": pl.Int64, "transaction_hash": pl.String})
     empty = hashlib.sha256(b"").hexdigest()[:32]
-    out = pl.DataFrame({"txn": txns, "transaction_hash": hashes}, schema={"txn": pl.Int64, "transaction_hash": pl.String})
     every = ctx.filter(pl.col("txn") > 0).select(pl.col("txn").unique())
     return every.join(out, on="txn", how="left").with_columns(pl.col("transaction_hash").fill_null(empty))
 
