@@ -66,8 +66,9 @@ class Segments:
 
     def __init__(self, rows: pl.DataFrame, tags: tuple[str, ...]):
         self._empty = rows.clear().lazy()
-        wanted = rows.filter(pl.col("tag").is_in(tags))
-        self._parts = {key[0]: frame.lazy() for key, frame in wanted.partition_by("tag", as_dict=True).items()}
+        # partitioning everything is cheaper than filtering to the wanted ids first (measured)
+        parts = rows.partition_by("tag", as_dict=True)
+        self._parts = {key[0]: frame.lazy() for key, frame in parts.items() if key[0] in tags}
 
     def __getitem__(self, tag: str) -> pl.LazyFrame:
         return self._parts.get(tag, self._empty)
