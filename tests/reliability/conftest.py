@@ -72,7 +72,7 @@ def first_night(demo_inbox, tmp_path_factory) -> CompletedNight:
         logger.setLevel(level)
     assert result.success, step_failures(result)
     return CompletedNight(Inbox(half, demo_inbox.truth), warehouse, "\n".join(collect.lines),
-                          published_tables(warehouse), list(result.all_events))
+                          published_tables(warehouse, half), list(result.all_events))
 
 
 @pytest.fixture(scope="session")
@@ -82,4 +82,5 @@ def full_night(first_night, demo_inbox, tmp_path_factory) -> CompletedNight:
     warehouse = tmp_path_factory.mktemp("full-night") / "warehouse"
     shutil.copytree(first_night.warehouse, warehouse)
     result = run(demo_inbox.path, warehouse)
-    return CompletedNight(demo_inbox, warehouse, result.stdout + result.stderr, published_tables(warehouse))
+    return CompletedNight(demo_inbox, warehouse, result.stdout + result.stderr,
+                          published_tables(warehouse, demo_inbox.path))

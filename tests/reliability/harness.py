@@ -86,9 +86,10 @@ def _env() -> dict[str, str]:
     return env
 
 
-def published_tables(warehouse: Path) -> dict[str, list[tuple]]:
+def published_tables(warehouse: Path, inbox: Path | None = None) -> dict[str, list[tuple]]:
     """Every published table's rows, sorted, without the columns that only say when (see
-    VOLATILE_COLUMNS) and with the warehouse folder replaced so two warehouses compare equal."""
+    VOLATILE_COLUMNS) and with the warehouse (and inbox) folder replaced, so runs in two folders
+    compare equal."""
     path = warehouse / DATABASE
     with duckdb.connect(str(path), read_only=True) as con:
         tables = [r[0] for r in con.execute(
@@ -103,13 +104,20 @@ def published_tables(warehouse: Path) -> dict[str, list[tuple]]:
                 "ORDER BY ordinal_position", [table]).fetchall()]
             kept = ", ".join(f'"{c}"' for c in columns if c not in VOLATILE_COLUMNS)
             rows = con.execute(f'SELECT {kept} FROM "{table}"').fetchall()
-            out[table] = sorted((_portable(row, warehouse) for row in rows), key=repr)
+            out[table] = sorted((_portable(row, warehouse, inbox) for row in rows), key=repr)
     return out
 
 
-def _portable(row: tuple, warehouse: Path) -> tuple:
-    prefix = str(warehouse)
-    return tuple(v.replace(prefix, "<warehouse>") if isinstance(v, str) else v for v in row)
+def _portable(row: tuple, warehouse: Path, inbox: Path | None) -> tuple:
+    folders = [(str(warehouse), "<warehouse>")] + ([(str(inbox), "<inbox>")] if inbox else [])
+
+    def portable(value):
+        if isinstance(value, str):
+            for prefix, placeholder in folders:
+                value = value.replace(prefix, placeholder)
+        return value
+
+    return tuple(portable(v) for v in row)
 
 
 def assert_same_tables(actual: dict[str, list[tuple]], expected: dict[str, list[tuple]], ignore=()) -> None:
@@ -128,6 +136,14 @@ def _first_difference(actual: list[tuple], expected: list[tuple]) -> str:
             columns = [i for i, (g, w) in enumerate(zip(got, want)) if g != w]
             return f"column #{columns[0]}: {got[columns[0]]!r} != {want[columns[0]]!r}"
     return "same rows"
+
+
+def claimback_job():
+    """The job as the UI, the sensor and a cluster executor load it (from the code location), at
+    an importable address so `reconstructable` can rebuild it in every step's process."""
+    from pipelines.definitions import defs
+
+    return defs.resolve_job_def("claimback")
 
 
 def step_failures(result) -> list[str]:

@@ -78,11 +78,11 @@ def test_killed_runs_keep_a_complete_file_and_the_next_run_catches_up(first_nigh
         assert kill_when(proc, lambda: moment(warehouse, stderr)), f"the run ended before {moment.__name__}"
         assert proc.returncode == -signal.SIGKILL
 
-        after_crash = published_tables(warehouse)  # it opens: a complete DuckDB database
+        after_crash = published_tables(warehouse, full_night.inbox.path)  # it opens: a complete DuckDB database
         if moment is publishing:
             assert after_crash in (first_night.tables, full_night.tables), moment.__name__
         else:
             assert_same_tables(after_crash, first_night.tables)
 
     run(full_night.inbox.path, warehouse)
-    assert_same_tables(published_tables(warehouse), full_night.tables)
+    assert_same_tables(published_tables(warehouse, full_night.inbox.path), full_night.tables)

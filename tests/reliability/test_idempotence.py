@@ -18,7 +18,7 @@ def test_second_run_on_the_same_inbox_publishes_identical_tables(full_night, tmp
     warehouse = tmp_path / "warehouse"
     shutil.copytree(full_night.warehouse, warehouse)
     run(full_night.inbox.path, warehouse)
-    assert_same_tables(published_tables(warehouse), full_night.tables)
+    assert_same_tables(published_tables(warehouse, full_night.inbox.path), full_night.tables)
 
 
 def _reenveloped(data: bytes) -> bytes:
@@ -46,7 +46,7 @@ def test_the_same_remit_delivered_twice_loads_once(full_night, tmp_path):
 
     run(inbox, warehouse)
 
-    assert_same_tables(published_tables(warehouse), full_night.tables, ignore={"ingested_files"})
+    assert_same_tables(published_tables(warehouse, inbox), full_night.tables, ignore={"ingested_files"})
     with duckdb.connect(str(warehouse / DATABASE), read_only=True) as con:
         status = dict(con.execute(
             "SELECT source_file, status FROM ingested_files WHERE source_file LIKE 'resent-%' "

@@ -6,17 +6,11 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from tests.reliability.harness import AS_OF, assert_same_tables, published_tables, step_failures, synth_inbox
+from tests.reliability.harness import (
+    AS_OF, assert_same_tables, claimback_job, published_tables, step_failures, synth_inbox)
 
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
-
-
-def claimback_job():
-    """The job as the UI, the sensor and a cluster executor load it: from the code location."""
-    from pipelines.definitions import defs
-
-    return defs.resolve_job_def("claimback")
 
 
 def _resources(inbox, warehouse) -> dict:
