@@ -1,10 +1,12 @@
 """Polars expressions for reading X12 element values: positions, composites, money, dates.
 
-Every helper returns an expression over the segment frame's `e` column (the list of
-elements, e[0] being the segment id), so field extraction stays vectorised. Empty elements
-read as null, which is how X12 means "not sent".
+Every helper returns an expression over the segment frame's element columns (`e1`..`e23`,
+the segment id being `tag`), so field extraction stays vectorised. Empty elements read as
+null, which is how X12 means "not sent".
 """
 from __future__ import annotations
+
+from functools import cache
 
 import polars as pl
 
@@ -15,6 +17,7 @@ def blank_to_null(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr == "").then(None).otherwise(expr)
 
 
+@cache  # expressions are immutable; building them is a visible share of a small file's cost
 def el(i: int) -> pl.Expr:
     """Element i of the segment (1-based as in 'CLP03'), spaces stripped, null when absent or empty."""
     return blank_to_null(pl.col(f"e{i}").str.strip_chars(" "))
