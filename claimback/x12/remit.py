@@ -121,7 +121,7 @@ def claims(seg: Segments, pay: pl.LazyFrame, file_sha256: str) -> pl.LazyFrame:
     return base.join(payment_cols, on="txn", how="left").with_columns(
         claim_key=claim_key(file_sha256, pl.col(k)),
         member_id=pl.coalesce("qc_member", "il_member"),
-        is_reversal=pl.col("claim_status_code") == "22",
+        is_reversal=(pl.col("claim_status_code") == "22").fill_null(False),
     )
 
 
