@@ -4,7 +4,8 @@ import dagster as dg
 import polars as pl
 
 from assets.ingest import x12_lake
-from assets.metadata import dollars, markdown_table
+from assets.metadata import chart, dollars, markdown_table, percent
+from claimback.charts import denials_by_category_over_time
 from assets.resources import ClaimbackResource
 from claimback.stages import build_denials
 
@@ -28,8 +29,9 @@ def denials(claimback: ClaimbackResource) -> dg.MaterializeResult:
     )
     return dg.MaterializeResult(metadata={
         "dagster/row_count": denied.height,
-        "denial_rate": dg.MetadataValue.float(round(denied.height / adjudicated, 4)),
+        "denial_rate": percent(denied.height / adjudicated),
         "denied_dollars": dollars(result["denied_amount"]),
         "by_category": markdown_table(result["by_category"]),
         "top_reasons": markdown_table(top, limit=10),
+        "chart": chart(denials_by_category_over_time(denied), "Denied dollars by month and category"),
     })

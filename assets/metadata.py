@@ -18,4 +18,20 @@ def markdown_table(frame: pl.DataFrame, limit: int = 15) -> dg.MetadataValue:
 
 
 def dollars(amount: float) -> dg.MetadataValue:
-    return dg.MetadataValue.float(round(float(amount or 0), 2))
+    return dg.MetadataValue.text(f"${float(amount or 0):,.2f}")
+
+
+def percent(share: float) -> dg.MetadataValue:
+    return dg.MetadataValue.text(f"{share:.1%}")
+
+
+def chart(png: bytes, title: str) -> dg.MetadataValue:
+    from claimback.charts import as_markdown_image
+
+    return dg.MetadataValue.md(as_markdown_image(png, title))
+
+
+def key_values(values: dict) -> dg.MetadataValue:
+    """A two-column Markdown table of the values that are set (no rows of nulls)."""
+    rows = [(k, v) for k, v in values.items() if v is not None]
+    return markdown_table(pl.DataFrame({"measure": [k for k, _ in rows], "value": [str(v) for _, v in rows]}))

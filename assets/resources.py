@@ -20,6 +20,7 @@ class ClaimbackResource(dg.ConfigurableResource):
     as_of: str = ""
     payer_rules: str = ""
     provider_profile: str = ""
+    deidentify: bool = False
 
     def settings(self) -> Settings:
         return Settings(
@@ -28,6 +29,7 @@ class ClaimbackResource(dg.ConfigurableResource):
             as_of=date.fromisoformat(self.as_of) if self.as_of else date.today(),
             payer_rules=Path(self.payer_rules) if self.payer_rules else None,
             provider_profile=Path(self.provider_profile) if self.provider_profile else None,
+            deidentify=self.deidentify,
         )
 
 
@@ -39,4 +41,5 @@ def from_environment() -> ClaimbackResource:
         as_of=os.environ.get("CLAIMBACK_AS_OF", ""),
         payer_rules=os.environ.get("CLAIMBACK_PAYER_RULES", ""),
         provider_profile=os.environ.get("CLAIMBACK_PROVIDER_PROFILE", ""),
+        deidentify=os.environ.get("CLAIMBACK_DEIDENTIFY", "") not in ("", "0", "false", "no"),
     )

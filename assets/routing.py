@@ -4,7 +4,8 @@ import dagster as dg
 import polars as pl
 
 from assets.ingest import reconsideration_log
-from assets.metadata import markdown_table
+from assets.metadata import chart, key_values, markdown_table
+from claimback.charts import work_queue_by_route_and_deadline
 from assets.resources import ClaimbackResource
 from assets.trends import trend_clusters
 from claimback.stages import route_denials
@@ -21,7 +22,8 @@ from claimback.stages import route_denials
     owners=["team:provider-relations"],
 )
 def work_queue(claimback: ClaimbackResource) -> dg.MaterializeResult:
-    result = route_denials(claimback.settings())
+    settings = claimback.settings()
+    result = route_denials(settings)
     queue: pl.DataFrame = result["work_queue"]
     report = result["model"]
     by_route = (
@@ -32,7 +34,8 @@ def work_queue(claimback: ClaimbackResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={
         "dagster/row_count": queue.height,
         "by_route": markdown_table(by_route),
-        "overturn_model": dg.MetadataValue.json(report.as_dict()),
+        "overturn_model": key_values(report.as_dict()),
+        "chart": chart(work_queue_by_route_and_deadline(queue, settings.as_of), "Work queue by route and deadline"),
         "request_packets_written": result["packets"],
         "top_priorities": markdown_table(
             queue.select("patient_control_number", "payer_name", "route", "deadline", "days_left",

@@ -4,7 +4,8 @@ import dagster as dg
 import polars as pl
 
 from assets.denials import denials
-from assets.metadata import markdown_table
+from assets.metadata import chart, markdown_table
+from claimback.charts import trend_clusters_chart
 from assets.resources import ClaimbackResource
 from claimback.stages import find_trends
 
@@ -30,4 +31,5 @@ def trend_clusters(claimback: ClaimbackResource) -> dg.MaterializeResult:
         "provider_side_patterns": int((clusters["status"] == "provider_fix").sum()),
         "packets_written": result["packets"],
         "clusters": markdown_table(shown.sort("claim_count", descending=True)),
+        "chart": chart(trend_clusters_chart(clusters), "Trend clusters by payer and signature"),
     })

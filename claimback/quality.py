@@ -18,8 +18,8 @@ import polars as pl
 
 log = logging.getLogger(__name__)
 
-CARC_PATTERN = r"^([0-9]{1,3}|[A-Z][0-9]{1,3}|[A-Z]{1,2}[0-9]{0,2})$"
-RARC_PATTERN = r"^(M|MA|N)[0-9]{1,4}$"
+CARC_PATTERN = r"^(?:[0-9]{1,3}|[A-Z][0-9]{1,3}|[A-Z]{1,2}[0-9]{0,2})$"
+RARC_PATTERN = r"^(?:M|MA|N)[0-9]{1,4}$"
 GROUP_CODES = ["CO", "PR", "OA", "PI", "CR"]
 
 

@@ -27,6 +27,7 @@ class Settings:
     as_of: date
     payer_rules: Path | None = None
     provider_profile: Path | None = None
+    deidentify: bool = False  # also publish claimback_deidentified.duckdb for sharing
 
     @property
     def lake(self) -> Lake:
@@ -55,11 +56,11 @@ def build_denials(settings: Settings) -> dict:
 
     lake = settings.lake
     tables = {t: lake.read(t) for t in (*_REMIT_TABLES, "submitted_claims", "submitted_service_lines")}
-    denied = denial_rules.build_denials(**tables, as_of=settings.as_of)
     adjudications = denial_rules.build_adjudications(
         tables["remit_claims"], tables["remit_service_lines"], tables["remit_adjustments"],
         tables["submitted_claims"], as_of=settings.as_of,
     )
+    denied = denial_rules.build_denials(**tables, as_of=settings.as_of, history=adjudications)
     lake.write_derived("denials", denied)
     lake.write_derived("denial_lines", denial_rules.denial_lines(
         denied, tables["remit_service_lines"], tables["remit_adjustments"], tables["remit_remarks"],
@@ -133,9 +134,12 @@ def route_denials(settings: Settings) -> dict:
     lake = settings.lake
     rules = load_rules(settings.payer_rules)
     log_rows = lifecycle.infer_level1_outcomes(lake.read("reconsiderations"), lake.read("adjudications"))
+    adjudications = lake.read("adjudications")
     queue, report = build_work_queue(
         lake.read("denials"), log_rows, lake.read("trend_cluster_claims"), rules, settings.as_of,
         resolved=lake.read("recovered_claims"),
+        history=adjudications,  # won appeals drop out of `denials`: learn from every adjudication
+        submitted_claims=lake.read("submitted_claims"),  # REF*G1: was an authorization on file
     )
     lake.write_derived("work_queue", queue)
     lake.write_derived("reconsideration_outcomes", log_rows)
@@ -167,5 +171,9 @@ def write_request_packets(settings: Settings, queue: pl.DataFrame, log_rows: pl.
 # --- publish ---------------------------------------------------------------------------------
 def publish(settings: Settings, sql_dir: Path | None):
     from claimback.publish import publish as publish_lake
+    from claimback.publish import publish_deidentified
 
-    return publish_lake(settings.lake, sql_dir, as_of=settings.as_of)
+    published = publish_lake(settings.lake, sql_dir, as_of=settings.as_of)
+    if settings.deidentify:
+        publish_deidentified(settings.warehouse, sql_dir)
+    return published

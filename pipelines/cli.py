@@ -64,7 +64,7 @@ def _check_folders(inbox: Path, warehouse: Path) -> None:
 
 
 def run_pipeline(inbox: Path, warehouse: Path, as_of: date, payer_rules: Path | None = None,
-                 provider_profile: Path | None = None):
+                 provider_profile: Path | None = None, deidentify: bool = False):
     """Run the whole Dagster job in this process; returns the Dagster result."""
     import dagster as dg
 
@@ -77,6 +77,7 @@ def run_pipeline(inbox: Path, warehouse: Path, as_of: date, payer_rules: Path | 
     config = {
         "inbox": str(inbox), "warehouse": str(warehouse), "as_of": as_of.isoformat(),
         "payer_rules": str(payer_rules or ""), "provider_profile": str(provider_profile or ""),
+        "deidentify": deidentify,
     }
     job = defs.resolve_job_def("claimback")
     return job.execute_in_process(
@@ -96,7 +97,8 @@ def cmd_run(args) -> int:
     log = logging.getLogger("claimback.cli")
     log.info(f"claimback run: inbox {inbox}, warehouse {warehouse}, as of {as_of}")
     result = run_pipeline(inbox, warehouse, as_of, _optional_path(args.payer_rules, "--payer-rules"),
-                          _optional_path(args.provider_profile, "--provider-profile"))
+                          _optional_path(args.provider_profile, "--provider-profile"),
+                          deidentify=getattr(args, "deidentify", False))
     _report_steps(result)
     if not result.success:
         return EXIT_FAILED
@@ -187,6 +189,7 @@ def cmd_demo(args) -> int:
         log.info(f"using the existing demo inbox {inbox}")
     args.inbox, args.warehouse, args.as_of = str(inbox), str(warehouse), as_of.isoformat()
     args.payer_rules = args.provider_profile = None
+    args.deidentify = True
     code = cmd_run(args)
     if code == EXIT_OK:
         db = warehouse / "claimback.duckdb"
@@ -218,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--as-of", help="date deadlines are measured from (YYYY-MM-DD; default today)")
     run.add_argument("--payer-rules", help="YAML of payer filing windows, replacing the shipped rules")
     run.add_argument("--provider-profile", help="YAML with the provider name, NPI, TIN and contact for packets")
+    run.add_argument("--deidentify", action="store_true",
+                     help="also publish claimback_deidentified.duckdb (no names or birth dates, member IDs hashed)")
     run.set_defaults(func=cmd_run)
 
     parse = sub.add_parser("parse", help="convert X12 files to Parquet tables (no pipeline, no de-duplication)")
