@@ -13,8 +13,9 @@ from __future__ import annotations
 import polars as pl
 
 from claimback.x12 import findings
-from claimback.x12.fields import Segments, claim_key, date8, date8_end, el, firsts, modifiers, money, number, part
-from claimback.x12.remit import opened
+from claimback.x12.fields import (
+    Segments, claim_key, date8, date8_end, el, firsts, modifiers, money, number, opened, part,
+)
 from claimback.x12.structure import locate
 
 SERVICE_TAGS = {"SV1": "P", "SV2": "I", "SV3": "D"}

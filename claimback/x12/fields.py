@@ -59,6 +59,12 @@ def date8_end(expr: pl.Expr) -> pl.Expr:
     return expr.str.split("-").list.last().str.slice(0, 8).str.strptime(pl.Date, "%Y%m%d", strict=False)
 
 
+def opened(opener: pl.Expr, closers: tuple[str, ...], value: pl.Expr) -> pl.Expr:
+    """`value` of the latest opening row, carried forward until a closing segment id (then null)."""
+    filled = pl.when(opener).then(value).when(pl.col("tag").is_in(closers)).then(0).otherwise(None).forward_fill()
+    return pl.when(filled > 0).then(filled).otherwise(None)
+
+
 class Segments:
     """The rows of a few segment ids, split once so each lookup scans only its own segment.
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from claimback.x12.fields import Segments, claim_key, date8, el, first_per, firsts, modifiers, money, number, part
+from claimback.x12.fields import (
+    Segments, claim_key, date8, el, first_per, firsts, modifiers, money, number, opened, part,
+)
 
 _CLAIM_CLOSERS = ("ST", "SE", "LX", "PLB")
 _LINE_CLOSERS = ("CLP", "ST", "SE", "LX", "PLB")
@@ -19,12 +21,6 @@ CAS_TRIPLETS = 6
 PLB_PAIRS = 6
 MIA_REMARKS = (5, 20, 21, 22, 23)
 MOA_REMARKS = (3, 4, 5, 6, 7)
-
-
-def opened(opener: pl.Expr, closers: tuple[str, ...], value: pl.Expr) -> pl.Expr:
-    """`value` of the latest opening row, carried forward until a closing segment id (then null)."""
-    filled = pl.when(opener).then(value).when(pl.col("tag").is_in(closers)).then(0).otherwise(None).forward_fill()
-    return pl.when(filled > 0).then(filled).otherwise(None)
 
 
 def with_loops(rows: pl.DataFrame) -> pl.DataFrame:
