@@ -10,6 +10,8 @@ The claim type comes from content (SV1 → P, SV2 → I, SV3 → D), falling bac
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 from claimback.x12 import findings
@@ -126,7 +128,7 @@ def _diagnoses(seg: Segments) -> pl.LazyFrame:
     )
 
 
-def service_lines(seg: Segments, sha: str) -> pl.LazyFrame:
+def service_lines(seg: Segments, sha: str | Sequence[str]) -> pl.LazyFrame:
     """One row per SV1/SV2/SV3 with its dates, line control number and line rendering NPI."""
     tag = pl.col("tag")
     svc = pl.concat([seg[t] for t in SERVICE_TAGS]).sort("seg_index")
@@ -164,7 +166,7 @@ def _type_from_version(version: pl.Expr) -> pl.Expr:
     )
 
 
-def claims(seg: Segments, txns: pl.LazyFrame, lines: pl.LazyFrame, sha: str) -> pl.LazyFrame:
+def claims(seg: Segments, txns: pl.LazyFrame, lines: pl.LazyFrame, sha: str | Sequence[str]) -> pl.LazyFrame:
     """One row per CLM with its HL parties, dates, references, diagnoses and claim type."""
     k = "claim_ordinal"
     clm05 = el(5)
@@ -206,7 +208,7 @@ def claims(seg: Segments, txns: pl.LazyFrame, lines: pl.LazyFrame, sha: str) -> 
     )
 
 
-def build(rows: pl.DataFrame, txns: pl.LazyFrame, sha: str) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+def build(rows: pl.DataFrame, txns: pl.LazyFrame, sha: str | Sequence[str]) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """(submitted_claims, submitted_service_lines) plans for 837 transaction sets."""
     seg = Segments(with_loops(rows), TAGS)
     tcn = txns.select("txn", "transaction_hash", transaction_control_number="st02")

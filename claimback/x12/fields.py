@@ -6,11 +6,29 @@ null, which is how X12 means "not sent".
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 
 import polars as pl
 
 from claimback.schema import MONEY
+
+
+# Many files are read through one plan: every key that counts within a file (segment index,
+# transaction set, claim) is stored as file_id * KEY_SPAN + the value within the file, so keys
+# stay unique across the files of a batch and the file's own value is `key % KEY_SPAN`. For a
+# file read alone file_id is 0 and the stored key IS the file's value.
+KEY_SPAN = 1 << 40
+
+
+def file_of(key: pl.Expr) -> pl.Expr:
+    """Position of the row's file in the batch, from any file-scoped key."""
+    return key // KEY_SPAN
+
+
+def within_file(key: pl.Expr) -> pl.Expr:
+    """The file's own value of a file-scoped key (segment index, transaction or claim ordinal)."""
+    return key % KEY_SPAN
 
 
 def blank_to_null(expr: pl.Expr) -> pl.Expr:
@@ -107,9 +125,18 @@ def firsts(rows: pl.LazyFrame, key: str, **picks: tuple[pl.Expr, pl.Expr]) -> pl
     )
 
 
-def claim_key(file_sha256: str, ordinal: pl.Expr) -> pl.Expr:
-    """f"{file_sha256[:16]}-{ordinal:07d}" — stable across reruns of the same file."""
-    return pl.concat_str(pl.lit(file_sha256[:16] + "-"), ordinal.cast(pl.String).str.zfill(7))
+def claim_key(file_sha256: str | Sequence[str], ordinal: pl.Expr) -> pl.Expr:
+    """f"{file_sha256[:16]}-{ordinal:07d}" — stable across reruns of the same file.
+
+    `file_sha256` is one hash, or the hashes of a batch's files indexed by file_id (see KEY_SPAN).
+    """
+    shas = [file_sha256] if isinstance(file_sha256, str) else list(file_sha256)
+    if len(shas) == 1:
+        prefix = pl.lit(shas[0][:16] + "-")
+    else:
+        prefix = file_of(ordinal).replace_strict(list(range(len(shas))), [s[:16] + "-" for s in shas],
+                                                 return_dtype=pl.String)
+    return pl.concat_str(prefix, within_file(ordinal).cast(pl.String).str.zfill(7))
 
 
 def npi_is_valid(npi: pl.Expr) -> pl.Expr:

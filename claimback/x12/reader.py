@@ -1,10 +1,11 @@
-"""read_x12: one inbox file (bytes or path) → every parsed contract table, never raising.
+"""read_x12 / read_x12_many: inbox files (bytes or paths) → every parsed contract table, never raising.
 
-The file is decoded, cut into runs of interchanges that share delimiters (bounded in size,
-so large files are processed in pieces), tokenized into a segment frame and split into
-transaction sets. Broken transaction sets are quarantined as a unit while the rest of the
-file loads; if building the tables of a run fails unexpectedly, each transaction set of
-that run is retried alone so one bad set cannot take the others down. Messages carry
+Each file is decoded and cut into runs of interchanges that share delimiters. The runs of
+many small files (or of one piece of a large file) are tokenized into ONE segment frame whose
+keys carry the file's position (fields.KEY_SPAN), the tables are built by one plan, and the
+rows are then split back per file. Broken transaction sets are quarantined as a unit while
+the rest of the file loads; if building the tables of a file fails unexpectedly, each
+transaction set is retried alone so one bad set cannot take the others down. Messages carry
 control numbers, claim numbers and codes only — never names, member ids or birth dates.
 """
 from __future__ import annotations
@@ -20,7 +21,10 @@ import polars as pl
 from claimback import schema
 from claimback.x12 import claims837, findings, remit
 from claimback.x12.decode import decode_bytes
-from claimback.x12.structure import envelope_findings, locate, transaction_hashes, transactions, with_context
+from claimback.x12.fields import KEY_SPAN, file_of, within_file
+from claimback.x12.structure import (
+    envelope_findings, locate, per_file_count, transaction_hashes, transactions, with_context,
+)
 from claimback.x12.tokenize import Run, segment_frame, split_runs
 
 
@@ -89,6 +93,63 @@ class _Acc:
 
 def read_x12(source: str | os.PathLike | bytes, source_file: str | None = None) -> ParsedFile:
     """Parse one X12 file (835, 837, or both) into the reader's contract tables."""
+    return read_x12_many([source], [source_file] if source_file is not None else None)[0]
+
+
+def read_x12_many(sources: list[str | os.PathLike | bytes],
+                  source_files: list[str | None] | None = None) -> list[ParsedFile]:
+    """Parse many files through one Polars plan per batch; one ParsedFile per source, in order.
+
+    Each file's result is identical to read_x12 on that file alone (same claim keys, ordinals,
+    hashes, findings and quarantine rows; only quarantine.detected_at differs). Small files
+    are decoded one by one, then batched (up to BATCH_FILES files / BATCH_CHARS characters)
+    so the fixed cost of building and optimising the table plan is paid once per batch instead
+    of once per file. Large files are read alone, in pieces. If a batch fails unexpectedly, each
+    of its files is read again alone, so one odd file cannot sink the others. Never raises.
+    """
+    names = list(source_files) if source_files is not None else [None] * len(sources)
+    results: list[ParsedFile | None] = [None] * len(sources)
+    batch: list[_Pending] = []
+    batch_chars = 0
+    for index, (source, name) in enumerate(zip(sources, names)):
+        item = _load(index, source, name)
+        if item.text is None:
+            results[index] = item.finish()
+        elif len(item.text) > PIECE_CHARS:
+            results[index] = _read_alone(item)
+        else:
+            batch.append(item)
+            batch_chars += len(item.text)
+            if len(batch) >= BATCH_FILES or batch_chars >= BATCH_CHARS:
+                _read_batch(batch, results)
+                batch, batch_chars = [], 0
+    if batch:
+        _read_batch(batch, results)
+    return results  # type: ignore[return-value]  # every slot is filled above
+
+
+PIECE_CHARS = 2_000_000  # a large file is read in pieces of about this many characters
+BATCH_FILES = 200
+BATCH_CHARS = 8_000_000  # small files read together; bounds a batch's segment frame like a piece
+
+
+@dataclass
+class _Pending:
+    """A decoded file waiting for its batch (text is None once the file is fully handled)."""
+
+    index: int
+    acc: _Acc
+    text: str | None
+    size: int
+    encoding: str
+    runs: list[Run] = field(default_factory=list)
+
+    def finish(self) -> ParsedFile:
+        return _finish(self.acc, self.size, self.encoding)
+
+
+def _load(index: int, source: str | os.PathLike | bytes, source_file: str | None) -> _Pending:
+    """Read and decode one source; empty or unreadable files are quarantined here."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         raw = bytes(source)
         name = source_file or "<bytes>"
@@ -99,83 +160,187 @@ def read_x12(source: str | os.PathLike | bytes, source_file: str | None = None) 
         except OSError as exc:
             acc = _Acc(name, hashlib.sha256(b"").hexdigest())
             acc.quarantine("file", f"file could not be read: {type(exc).__name__}")
-            return _finish(acc, 0, "")
+            return _Pending(index, acc, None, 0, "")
     size, acc = len(raw), _Acc(name, hashlib.sha256(raw).hexdigest())
-    encoding = ""
     try:
         if not raw.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
             acc.quarantine("file", "empty file: no X12 content")
-        else:
-            text, encoding = decode_bytes(raw)
-            del raw  # the text is all we need from here; large files should not be held twice
-            _read_text(acc, text)
+            return _Pending(index, acc, None, size, "")
+        text, encoding = decode_bytes(raw)
+        return _Pending(index, acc, text, size, encoding)
     except Exception as exc:  # noqa: BLE001 - the reader must never raise; the file is quarantined
-        acc = _Acc(acc.name, acc.sha)
-        acc.quarantine("file", f"internal reader error: {type(exc).__name__}")
-    return _finish(acc, size, encoding)
+        return _Pending(index, _internal_error(acc, exc), None, size, "")
 
 
-def _read_text(acc: _Acc, text: str) -> None:
-    runs = 0
-    for run in split_runs(text):
-        runs += 1
-        _read_run(acc, run)
-    if not runs:
+def _internal_error(acc: _Acc, exc: BaseException) -> _Acc:
+    fresh = _Acc(acc.name, acc.sha)
+    fresh.quarantine("file", f"internal reader error: {type(exc).__name__}")
+    return fresh
+
+
+def _read_batch(batch: list[_Pending], results: list[ParsedFile | None]) -> None:
+    """Read small files through one plan; on an unexpected error, read each one alone."""
+    try:
+        for item in batch if len(batch) > 1 else ():
+            item.runs = list(split_runs(item.text))
+        readable = [item for item in batch if item.runs]
+        if len(readable) > 1:
+            pieces = [(f, run) for f, item in enumerate(readable) for run in item.runs]
+            outputs = _read_piece([item.acc for item in readable], pieces, strict=True)
+            _apply([item.acc for item in readable], outputs)
+            for item in batch:
+                results[item.index] = _close(item)
+            return
+    except Exception:  # noqa: BLE001 - fall back to reading each file alone (below)
+        pass
+    for item in batch:
+        results[item.index] = _read_alone(item)
+
+
+def _read_alone(item: _Pending) -> ParsedFile:
+    """One file in pieces of about PIECE_CHARS (one piece for a small file)."""
+    acc = item.acc = _Acc(item.acc.name, item.acc.sha)  # a failed batch may have left nothing here; start clean
+    try:
+        pieces: list[tuple[int, Run]] = []
+        chars, runs = 0, 0
+        for run in item.runs or split_runs(item.text):  # a batch that fell back has split them already
+            runs += 1
+            pieces.append((0, run))
+            chars += len(run.text)
+            if chars >= PIECE_CHARS:
+                _apply([acc], _read_piece([acc], pieces))
+                pieces, chars = [], 0
+        if pieces:
+            _apply([acc], _read_piece([acc], pieces))
+        item.runs = [None] * runs  # type: ignore[list-item]  # only their number matters from here
+    except Exception as exc:  # noqa: BLE001 - the reader must never raise; the file is quarantined
+        item.acc = _internal_error(acc, exc)
+        item.text = None
+        return item.finish()
+    return _close(item)
+
+
+def _close(item: _Pending) -> ParsedFile:
+    acc = item.acc
+    if not item.runs:
         acc.quarantine("file", "not an X12 file: no ISA, GS or ST segment found")
     elif acc.loaded == 0 and acc.quarantined == 0:
         acc.quarantine("file", "no transaction set (ST..SE) found in the X12 content")
+    item.text = None  # the text is not needed any more; large files should not be held twice
+    return item.finish()
 
 
-def _read_run(acc: _Acc, run: Run) -> None:
-    seg = segment_frame(run, acc.segments_seen)
-    acc.segments_seen += seg.height
+@dataclass
+class _Output:
+    """What reading one piece produced, not yet handed to the files' accumulators, so a batch
+    that fails half way leaves every file untouched for its retry alone."""
+
+    frames: list[tuple[str, pl.DataFrame]]
+    loaded: dict[int, int]
+    types: dict[int, set]
+    counts: dict[str, int]
+
+
+def _read_piece(accs: list[_Acc], pieces: list[tuple[int, Run]], strict: bool = False) -> _Output:
+    """Tokenize the runs of one or more files as one segment frame and build every table.
+
+    File f's keys are f * KEY_SPAN + its own values (see fields.KEY_SPAN). Only a file read
+    alone can span several pieces, so the running counts of earlier pieces come from accs[0].
+    With `strict`, a failing table build raises (the caller retries file by file) instead of
+    being retried transaction set by transaction set.
+    """
+    first = accs[0] if len(accs) == 1 else _Acc("", "")
+    seen = [acc.segments_seen for acc in accs]
+    frames = []
+    for f, run in pieces:
+        seg = segment_frame(run, f * KEY_SPAN + seen[f])
+        seen[f] += seg.height
+        frames.append(seg)
+    seg = pl.concat(frames) if len(frames) > 1 else frames[0]
+    del frames
     tag = pl.col("tag")
-    ctx = with_context(seg, acc.st_seen).with_columns(
-        clp_ordinal=pl.when(tag == "CLP").then((tag == "CLP").cum_sum() + acc.clp_seen),
-        clm_ordinal=pl.when(tag == "CLM").then((tag == "CLM").cum_sum() + acc.clm_seen),
+    ctx = with_context(seg, first.st_seen).with_columns(
+        clp_ordinal=pl.when(tag == "CLP").then(per_file_count(seg, tag == "CLP", first.clp_seen)),
+        clm_ordinal=pl.when(tag == "CLM").then(per_file_count(seg, tag == "CLM", first.clm_seen)),
     )
-    acc.clp_seen += int((seg["tag"] == "CLP").sum())
-    acc.clm_seen += int((seg["tag"] == "CLM").sum())
-    acc.st_seen += int((seg["tag"] == "ST").sum())
-    txns = transactions(ctx).join(transaction_hashes(ctx, run.delimiters), on="txn", how="left")
+    counts = {"segments": seg.height, **{t: int((seg["tag"] == t).sum()) for t in ("ST", "CLP", "CLM")}}
+    del seg
+    txns = transactions(ctx).join(transaction_hashes(ctx), on="txn", how="left")
     ctx = ctx.drop("segment")  # only the hash needs the raw text; dropping it halves what later steps copy
-    acc.types.update(t for t in txns["st01"].drop_nulls().to_list() if t in ("835", "837"))
-    for row in txns.filter(pl.col("error").is_not_null()).select("location", "error").iter_rows():
-        acc.quarantine(*row)
+    by_file = txns.with_columns(file_id=file_of(pl.col("txn")))
+    types: dict[int, set] = {}
+    for f, st01 in by_file.filter(pl.col("st01").is_in(("835", "837"))).select("file_id", "st01").unique().iter_rows():
+        types.setdefault(f, set()).add(st01)
+    out = [("quarantine", txns.filter(pl.col("error").is_not_null()).select("txn", "location", "error"))]
     st_findings, env_findings = envelope_findings(ctx, txns)
-    acc.add("validation_findings", _with_hash(st_findings, txns))
-    acc.add("validation_findings", env_findings)
+    out += [("validation_findings", _with_hash(st_findings, txns)), ("validation_findings", env_findings)]
     good = txns.filter(pl.col("error").is_null())
-    if good.height == 0:
-        return
-    acc.loaded += good.height
-    try:
-        built = _build(ctx.filter(pl.col("txn").is_in(good["txn"].implode())), good, acc.sha)
-    except Exception:  # noqa: BLE001 - retry set by set so one bad set cannot sink the run
-        built = _build_one_by_one(acc, ctx, good)
-    for name, frame in built.items():
-        acc.add(name, frame)
+    loaded = dict(by_file.filter(pl.col("error").is_null()).group_by("file_id").len().iter_rows())
+    if good.height:
+        shas = [acc.sha for acc in accs]
+        rows = ctx.filter(pl.col("txn").is_in(good["txn"].implode()))
+        try:
+            built = _build(rows, good, shas)
+        except Exception:  # noqa: BLE001 - retry set by set so one bad set cannot sink the file
+            if strict:
+                raise
+            built, failed = _build_one_by_one(rows, good, shas)
+            out.append(("quarantine", failed))
+            loaded[0] = loaded.get(0, 0) - failed.height
+        out += list(built.items())
+    return _Output(out, loaded, types, counts)
 
 
-def _build_one_by_one(acc: _Acc, ctx: pl.DataFrame, good: pl.DataFrame) -> dict:
+def _apply(accs: list[_Acc], output: _Output) -> None:
+    """Hand each file its rows (keys back to the file's own values) and counts."""
+    for table, frame in output.frames:
+        if not frame.height:
+            continue
+        fid = file_of(pl.col("txn")) if "txn" in frame.columns else pl.col("file_id")
+        frame = frame.with_columns(file_id=fid)
+        keys = [k for k in ("txn", "claim_ordinal") if k in frame.columns]
+        if keys:
+            frame = frame.with_columns(within_file(pl.col(k)) for k in keys)
+        parts = {0: frame} if len(accs) == 1 else {
+            key[0]: part for key, part in frame.partition_by("file_id", as_dict=True).items()}
+        for f, part in parts.items():
+            accs[f].add(table, part)
+            if table == "quarantine":
+                accs[f].quarantined += part.height
+    for f, n in output.loaded.items():
+        accs[f].loaded += n
+    for f, found in output.types.items():
+        accs[f].types.update(found)
+    if len(accs) == 1:
+        acc, counts = accs[0], output.counts
+        acc.segments_seen += counts["segments"]
+        acc.st_seen += counts["ST"]
+        acc.clp_seen += counts["CLP"]
+        acc.clm_seen += counts["CLM"]
+
+
+def _build_one_by_one(ctx: pl.DataFrame, good: pl.DataFrame, shas: list[str]) -> tuple[dict, pl.DataFrame]:
+    """Tables of each set built alone; sets that still fail become quarantine rows."""
     out: dict[str, list[pl.DataFrame]] = {}
+    failed = []
     for t in good.iter_rows(named=True):
         try:
-            one = _build(ctx.filter(pl.col("txn") == t["txn"]), good.filter(pl.col("txn") == t["txn"]), acc.sha)
+            one = _build(ctx.filter(pl.col("txn") == t["txn"]), good.filter(pl.col("txn") == t["txn"]), shas)
         except Exception as exc:  # noqa: BLE001
-            acc.quarantine(t["location"], f"internal reader error: {type(exc).__name__}")
-            acc.loaded -= 1
+            failed.append({"txn": t["txn"], "location": t["location"],
+                           "error": f"internal reader error: {type(exc).__name__}"})
             continue
         for name, frame in one.items():
             out.setdefault(name, []).append(frame)
-    return {name: pl.concat(frames, how="diagonal_relaxed") for name, frames in out.items()}
+    built = {name: pl.concat(frames, how="diagonal_relaxed") for name, frames in out.items()}
+    return built, pl.DataFrame(failed, schema={"txn": pl.Int64, "location": pl.String, "error": pl.String})
 
 
 def _with_hash(frame: pl.DataFrame, txns: pl.DataFrame) -> pl.DataFrame:
     return frame.join(txns.select("txn", "transaction_hash"), on="txn", how="left")
 
 
-def _build(ctx: pl.DataFrame, txns: pl.DataFrame, sha: str) -> dict[str, pl.DataFrame]:
+def _build(ctx: pl.DataFrame, txns: pl.DataFrame, sha: list[str]) -> dict[str, pl.DataFrame]:
     """The tables of the (structurally sound) transaction sets in `ctx`.
 
     Two stages: the tables are one lazy plan collected at once; the findings are then computed

@@ -8,6 +8,8 @@ Amounts keep their sign, so reversals (CLP02 = 22) stay negative.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 from claimback.x12.fields import (
@@ -91,7 +93,7 @@ def payments(seg: Segments, txns: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def claims(seg: Segments, pay: pl.LazyFrame, file_sha256: str) -> pl.LazyFrame:
+def claims(seg: Segments, pay: pl.LazyFrame, file_sha256: str | Sequence[str]) -> pl.LazyFrame:
     """One row per CLP with its claim-level names, references, dates and coverage amount."""
     k = "claim_ordinal"
     base = seg["CLP"].select(
@@ -121,7 +123,7 @@ def claims(seg: Segments, pay: pl.LazyFrame, file_sha256: str) -> pl.LazyFrame:
     )
 
 
-def service_lines(seg: Segments, file_sha256: str) -> pl.LazyFrame:
+def service_lines(seg: Segments, file_sha256: str | Sequence[str]) -> pl.LazyFrame:
     """One row per SVC: the (possibly restated) procedure, amounts, units and line references."""
     k = "line_seq"
     base = seg["SVC"].select(
@@ -149,7 +151,7 @@ def service_lines(seg: Segments, file_sha256: str) -> pl.LazyFrame:
     )
 
 
-def adjustments(seg: Segments, file_sha256: str) -> pl.LazyFrame:
+def adjustments(seg: Segments, file_sha256: str | Sequence[str]) -> pl.LazyFrame:
     """Every CAS reason/amount/quantity triplet (up to six per CAS), claim and line level."""
     cas = seg["CAS"].filter(pl.col("claim_ordinal").is_not_null())
     triplets = [
@@ -166,7 +168,7 @@ def adjustments(seg: Segments, file_sha256: str) -> pl.LazyFrame:
     )
 
 
-def remarks(seg: Segments, file_sha256: str) -> pl.LazyFrame:
+def remarks(seg: Segments, file_sha256: str | Sequence[str]) -> pl.LazyFrame:
     """RARCs: LQ*HE on lines; MIA and MOA remark elements on claims."""
     def from_elements(tag: str, positions: tuple[int, ...]) -> list[pl.LazyFrame]:
         rows = seg[tag].filter(pl.col("claim_ordinal").is_not_null())

@@ -14,29 +14,39 @@ import hashlib
 
 import polars as pl
 
-from claimback.x12.fields import el
-from claimback.x12.tokenize import Delimiters
+from claimback.x12.fields import KEY_SPAN, el, file_of, within_file
 
 ENVELOPE_TAGS = ("ISA", "GS", "GE", "IEA", "TA1")
 SUPPORTED_TYPES = ("835", "837")
 _TAG_PATTERN = r"^[A-Z][A-Z0-9]{1,2}$"
 
 
+def per_file_count(seg: pl.DataFrame, is_counted: pl.Expr, before: int = 0) -> pl.Expr:
+    """Running count of `is_counted` rows within each file, as a file-scoped key (KEY_SPAN)."""
+    fid = file_of(pl.col("seg_index"))
+    if seg.height and seg["seg_index"][-1] < KEY_SPAN:  # one file (the usual single read): no window needed
+        return is_counted.cum_sum() + before
+    return is_counted.cum_sum().over(fid) + before + fid * KEY_SPAN
+
+
 def with_context(seg: pl.DataFrame, sets_before: int = 0) -> pl.DataFrame:
-    """Add `txn`: the 1-based position of the row's transaction set (ST) in the file
-    (`sets_before` ST segments precede this run), 0 outside any transaction set; and
-    `isa_seq` / `gs_seq`, the interchange and functional group the row sits in."""
+    """Add `txn`: the 1-based position of the row's transaction set (ST) in its file
+    (`sets_before` ST segments precede this piece of a file read in several pieces) as a
+    file-scoped key, 0 outside any transaction set; and `isa_seq` / `gs_seq`, the interchange
+    and functional group the row sits in."""
     tag = pl.col("tag")
-    st_count = (tag == "ST").cum_sum() + sets_before
+    fid = file_of(pl.col("seg_index"))
     after_se = tag.shift(1) == "SE"
+    first_of_file = (fid != fid.shift(1)).fill_null(True)  # a set never continues into the next file
     txn = (
-        pl.when(tag == "ST").then(st_count)
-        .when(tag.is_in(ENVELOPE_TAGS) | after_se).then(0)
+        pl.when(tag == "ST").then(per_file_count(seg, tag == "ST", sets_before))
+        .when(tag.is_in(ENVELOPE_TAGS) | after_se | first_of_file).then(0)
         .otherwise(None)
         .forward_fill()
         .fill_null(0)
     )
-    return seg.with_columns(txn=txn, isa_seq=(tag == "ISA").cum_sum(), gs_seq=(tag == "GS").cum_sum())
+    return seg.with_columns(txn=txn, isa_seq=per_file_count(seg, tag == "ISA"),
+                            gs_seq=per_file_count(seg, tag == "GS"))
 
 
 def transactions(ctx: pl.DataFrame) -> pl.DataFrame:
@@ -69,7 +79,7 @@ def transactions(ctx: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit("transaction set is truncated: no SE trailer before the next envelope segment or end of file"))
         .when(pl.col("bad_tags") > 0)
         .then(pl.format("transaction set contains {} segment(s) whose id is not a valid X12 segment id "
-                        "(first at segment {})", pl.col("bad_tags"), pl.col("first_bad") + 1))
+                        "(first at segment {})", pl.col("bad_tags"), within_file(pl.col("first_bad")) + 1))
         .when(~pl.col("st01").is_in(SUPPORTED_TYPES) | pl.col("st01").is_null())
         .then(pl.format("unsupported transaction set type '{}' (this reader loads 835 and 837)",
                         pl.col("st01").fill_null("")))
@@ -83,7 +93,7 @@ def location_expr(st02: str, seg_index: str, offset: str) -> pl.Expr:
     return pl.format(
         "ISA {} / ST {}, segment {}, byte {}",
         pl.col("isa13").fill_null("-"), pl.col(st02).fill_null("-"),
-        pl.col(seg_index) + 1, pl.col(offset),
+        within_file(pl.col(seg_index)) + 1, pl.col(offset),
     )
 
 
@@ -92,11 +102,11 @@ def locate(frame: pl.DataFrame, txns: pl.DataFrame) -> pl.DataFrame:
     where = txns.select("txn", _isa13="isa13", _st02="st02")
     return frame.join(where, on="txn", how="left").with_columns(
         location=pl.format("ISA {} / ST {}, segment {}, byte {}", pl.col("_isa13").fill_null("-"),
-                           pl.col("_st02").fill_null("-"), pl.col("seg_index") + 1, pl.col("offset"))
+                           pl.col("_st02").fill_null("-"), within_file(pl.col("seg_index")) + 1, pl.col("offset"))
     ).drop("_isa13", "_st02")
 
 
-def transaction_hashes(ctx: pl.DataFrame, delims: Delimiters) -> pl.DataFrame:
+def transaction_hashes(ctx: pl.DataFrame) -> pl.DataFrame:
     """sha256 (first 32 hex) of each transaction set's content without ST/SE and envelope.
 
     Segments are re-joined with canonical delimiters (* : ^ ~) so the same remit
@@ -104,10 +114,8 @@ def transaction_hashes(ctx: pl.DataFrame, delims: Delimiters) -> pl.DataFrame:
     """
     body = ctx.filter((pl.col("txn") > 0) & ~pl.col("tag").is_in(("ST", "SE")))
     canon = pl.col("segment")
-    if delims.element != "*":
-        canon = canon.str.replace_all(delims.element, "*", literal=True)
-    # component / repetition separators are per interchange; a run rarely has more than one
-    for column, canonical in (("comp", ":"), ("rep", "^")):
+    # separators are per run (element) or per interchange; a batch rarely has more than a few
+    for column, canonical in (("elem", "*"), ("comp", ":"), ("rep", "^")):
         for sep in body[column].unique().to_list():
             if sep and sep != canonical:
                 canon = pl.when(pl.col(column) == sep).then(canon.str.replace_all(sep, canonical, literal=True)) \
@@ -131,7 +139,7 @@ def envelope_findings(ctx: pl.DataFrame, txns: pl.DataFrame) -> tuple[pl.DataFra
     """SE01/GE01/IEA01 counts and ST/SE, GS/GE, ISA/IEA control numbers that disagree.
 
     Returns (findings about transaction sets, findings about groups and interchanges); only
-    the first kind has a transaction set (`txn`) to name.
+    the first kind has a transaction set (`txn`) to name, the second names its `file_id`.
     """
     tag = pl.col("tag")
     frame = ctx.lazy()
@@ -147,8 +155,8 @@ def envelope_findings(ctx: pl.DataFrame, txns: pl.DataFrame) -> tuple[pl.DataFra
     ])
     sts_per_group = frame.filter(tag == "ST").group_by("gs_seq").agg(n_st=pl.len())
     gs_per_isa = frame.filter(tag == "GS").group_by("isa_seq").agg(n_gs=pl.len())
-    where = pl.format("ISA {}, segment {}, byte {}", pl.col("isa13").fill_null("-"), pl.col("seg_index") + 1,
-                      pl.col("offset"))
+    where = pl.format("ISA {}, segment {}, byte {}", pl.col("isa13").fill_null("-"),
+                      within_file(pl.col("seg_index")) + 1, pl.col("offset"))
     isa = frame.filter(tag == "ISA").select("isa_seq", isa13=el(13))
     gs = frame.filter(tag == "GS").select("gs_seq", gs06=el(6))
     ge = frame.filter(tag == "GE").join(sts_per_group, on="gs_seq", how="left").join(gs, on="gs_seq", how="left") \
@@ -171,10 +179,12 @@ def envelope_findings(ctx: pl.DataFrame, txns: pl.DataFrame) -> tuple[pl.DataFra
         iea.filter(pl.col("iea02").str.strip_chars("0") != pl.col("isa13").str.strip_chars("0")).select(
             "seg_index", location=where, rule=pl.lit("control_number"), severity=pl.lit("warning"),
             message=pl.format("IEA02 {} does not match ISA13 {}", pl.col("iea02"), pl.col("isa13"))),
-        stray.select(pl.col("seg_index").first(), location=where.first(), n=pl.len()).filter(pl.col("n") > 0).select(
+        stray.group_by(file_of(pl.col("seg_index")).alias("file_id"), maintain_order=True).agg(
+            pl.col("seg_index").first(), location=where.first(), n=pl.len()).select(
             "seg_index", "location", rule=pl.lit("segment_outside_transaction"), severity=pl.lit("warning"),
             message=pl.format("{} segment(s) outside any ST..SE transaction set were ignored", pl.col("n"))),
     ])
     st_found, env_found = pl.collect_all([st_findings.sort("txn", "rule", maintain_order=True),
-                                          env.sort("seg_index", maintain_order=True).drop("seg_index")])
+                                          env.sort("seg_index", maintain_order=True)
+                                          .select(pl.exclude("seg_index"), file_id=file_of(pl.col("seg_index")))])
     return st_found, env_found

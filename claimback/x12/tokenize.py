@@ -154,8 +154,9 @@ def segment_frame(run: Run, first_index: int = 0) -> pl.DataFrame:
 
     Columns: seg_index (position in the file), offset (character offset), tag, e1..eN
     (elements, stripped, "" as null), segment (the stripped segment text, for hashing), and
-    comp / rep — the component and repetition separators of the row's interchange (ISA16,
-    ISA11), which may differ between interchanges of one run.
+    elem / comp / rep — the run's element separator and the component and repetition
+    separators of the row's interchange (ISA16, ISA11), which may differ between interchanges
+    of one run; runs of several files are read together, so every row carries its own.
     """
     d = run.delimiters
     raw = pl.Series("segment", [run.text]).str.split(d.segment).explode()
@@ -179,6 +180,7 @@ def segment_frame(run: Run, first_index: int = 0) -> pl.DataFrame:
     is_isa = pl.col("tag") == "ISA"
     rep_ok = pl.col("e11").str.contains(r"^[^A-Za-z0-9\s]$") & (pl.col("e12") >= "00501")
     return frame.with_columns(
+        elem=pl.lit(d.element),
         comp=pl.when(is_isa).then(pl.col("e16").str.slice(0, 1)).forward_fill().fill_null(d.component),
         rep=pl.when(is_isa).then(pl.when(rep_ok).then(pl.col("e11")).otherwise(pl.lit(""))).forward_fill()
         .fill_null(d.repetition or ""),
