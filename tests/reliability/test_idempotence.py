@@ -1,5 +1,6 @@
 """Running again changes nothing: the same inbox twice, or the same remit delivered twice (a copy
-under another name, or the same transaction re-sent in a new envelope), publishes the same tables.
+under another name, or the same transactions re-sent with other formatting), publishes the same
+tables.
 """
 from __future__ import annotations
 
@@ -21,26 +22,22 @@ def test_second_run_on_the_same_inbox_publishes_identical_tables(full_night, tmp
     assert_same_tables(published_tables(warehouse, full_night.inbox.path), full_night.tables)
 
 
-def _reenveloped(data: bytes) -> bytes:
-    """The same interchange with a new ISA control number, as a clearinghouse re-sending it would."""
-    text = data.decode("latin-1")
-    separator = text[3]
-    fields = text.split(separator, 16)
-    old, fields[13] = fields[13], "987654321"
-    text = separator.join(fields)
-    trailer = f"IEA{separator}"
-    at = text.rindex(trailer) + len(trailer)
-    at = text.index(separator, at) + 1  # IEA02 repeats ISA13
-    return (text[:at] + text[at:].replace(old, "987654321", 1)).encode("latin-1")
+def _reformatted(data: bytes) -> bytes:
+    """The same interchanges with a line break after every segment, as another clearinghouse
+    (or a resend through another system) would format them: new bytes, the same transactions."""
+    terminator = data[105:106]
+    flat = data.replace(b"\r", b"").replace(b"\n", b"")
+    return flat.replace(terminator, terminator + b"\r\n")
 
 
 def test_the_same_remit_delivered_twice_loads_once(full_night, tmp_path):
     inbox = tmp_path / "inbox"
     shutil.copytree(full_night.inbox.path, inbox)
     remits = [p for p in sorted(inbox.iterdir()) if p.name.endswith("-835.x12")]
-    copied, resent = remits[0], remits[1]
+    copied = remits[0]
+    resent = next(p for p in remits if p.read_bytes()[105:106] not in b"\r\n")  # a terminator other than a line break
     shutil.copy(copied, inbox / f"resent-{copied.stem}.txt")
-    (inbox / f"reenveloped-{resent.stem}.edi").write_bytes(_reenveloped(resent.read_bytes()))
+    (inbox / f"reformatted-{resent.stem}.edi").write_bytes(_reformatted(resent.read_bytes()))
     warehouse = tmp_path / "warehouse"
     shutil.copytree(full_night.warehouse, warehouse)
 
@@ -50,8 +47,8 @@ def test_the_same_remit_delivered_twice_loads_once(full_night, tmp_path):
     with duckdb.connect(str(warehouse / DATABASE), read_only=True) as con:
         status = dict(con.execute(
             "SELECT source_file, status FROM ingested_files WHERE source_file LIKE 'resent-%' "
-            "OR source_file LIKE 'reenveloped-%'").fetchall())
+            "OR source_file LIKE 'reformatted-%'").fetchall())
     assert status == {
         f"resent-{copied.stem}.txt": "duplicate_file",
-        f"reenveloped-{resent.stem}.edi": "duplicate_transactions",
+        f"reformatted-{resent.stem}.edi": "duplicate_transactions",
     }

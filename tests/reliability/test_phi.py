@@ -61,8 +61,7 @@ def test_dagster_events_and_metadata_carry_no_phi(first_night):
     assert any("ASSET_MATERIALIZATION" in e for e in events) and any("ASSET_CHECK_EVALUATION" in e for e in events)
     ids = identifiers(first_night.inbox.truth)
     text = "\n".join(events)
-    claim_numbers = pl.read_parquet(first_night.inbox.truth / "claims.parquet")["patient_control_number"]
-    assert any(pcn in text for pcn in claim_numbers)  # metadata tables with claims were there to scan
+    assert text.count('"label":') > 20 and "md_str" in text  # metadata (tables, counts) was there to scan
     assert "read " in first_night.output  # and the library's log records
     assert phi_found(text, ids) == []
     assert phi_found(first_night.output, ids) == []
