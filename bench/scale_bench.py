@@ -179,7 +179,7 @@ def few_large_inbox(small: Path, large: Path) -> int:
 
 
 def markdown(rows: list[dict]) -> str:
-    stages = ["plan", "parse", "consolidate", "reconsiderations", "denials", "trends", "routing", "publish"]
+    stages = ["plan", "parse", "consolidate", "checks", "reconsiderations", "denials", "trends", "routing", "publish"]
     head = ("| run | claims | files | exit | wall s | CPU s | peak RSS MB | claims/s | startup s | outside stages s | "
             + " | ".join(f"{s} s (claims/s)" for s in stages) + " | load avg |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
