@@ -21,14 +21,14 @@ import polars as pl
 from claimback import schema
 from claimback.x12 import claims837, findings, remit
 from claimback.x12.decode import decode_bytes
-from claimback.x12.fields import KEY_SPAN, file_of, within_file
+from claimback.x12.fields import file_of, within_file
 from claimback.x12.structure import (
     envelope_findings, locate, per_file_count, transaction_hashes, transactions, with_context,
 )
-from claimback.x12.tokenize import Run, segment_frame, split_runs
+from claimback.x12.tokenize import Run, segment_frames, split_runs
 
 
-_OPT = pl.QueryOptFlags()  # keep common-subplan elimination: several tables share the claim and line plans
+_OPT = pl.QueryOptFlags.none()  # measured: optimising the ~100-node plan costs more than it saves, small or large
 
 
 _FILE_ORDER = {
@@ -250,14 +250,7 @@ def _read_piece(accs: list[_Acc], pieces: list[tuple[int, Run]], strict: bool = 
     being retried transaction set by transaction set.
     """
     first = accs[0] if len(accs) == 1 else _Acc("", "")
-    seen = [acc.segments_seen for acc in accs]
-    frames = []
-    for f, run in pieces:
-        seg = segment_frame(run, f * KEY_SPAN + seen[f])
-        seen[f] += seg.height
-        frames.append(seg)
-    seg = pl.concat(frames) if len(frames) > 1 else frames[0]
-    del frames
+    seg = segment_frames(pieces, first.segments_seen)
     tag = pl.col("tag")
     ctx = with_context(seg, first.st_seen).with_columns(
         clp_ordinal=pl.when(tag == "CLP").then(per_file_count(seg, tag == "CLP", first.clp_seen)),
@@ -292,19 +285,17 @@ def _read_piece(accs: list[_Acc], pieces: list[tuple[int, Run]], strict: bool = 
 
 
 def _apply(accs: list[_Acc], output: _Output) -> None:
-    """Hand each file its rows (keys back to the file's own values) and counts."""
+    """Hand each file its rows (keys back to the file's own values) and counts.
+
+    Provenance columns are added and the contract schema applied once per table for the whole
+    piece, then the rows are split per file: per-file work stays a partition, not a plan.
+    """
+    now = accs[0].now
     for table, frame in output.frames:
         if not frame.height:
             continue
-        fid = file_of(pl.col("txn")) if "txn" in frame.columns else pl.col("file_id")
-        frame = frame.with_columns(file_id=fid)
-        keys = [k for k in ("txn", "claim_ordinal") if k in frame.columns]
-        if keys:
-            frame = frame.with_columns(within_file(pl.col(k)) for k in keys)
-        parts = {0: frame} if len(accs) == 1 else {
-            key[0]: part for key, part in frame.partition_by("file_id", as_dict=True).items()}
-        for f, part in parts.items():
-            accs[f].add(table, part)
+        for f, part in _per_file(table, frame, accs, now).items():
+            accs[f].frames[table].append(part)
             if table == "quarantine":
                 accs[f].quarantined += part.height
     for f, n in output.loaded.items():
@@ -317,6 +308,27 @@ def _apply(accs: list[_Acc], output: _Output) -> None:
         acc.st_seen += counts["ST"]
         acc.clp_seen += counts["CLP"]
         acc.clm_seen += counts["CLM"]
+
+
+def _per_file(table: str, frame: pl.DataFrame, accs: list[_Acc], now: datetime) -> dict[int, pl.DataFrame]:
+    fid = file_of(pl.col("txn")) if "txn" in frame.columns else pl.col("file_id")
+    extra = {k: within_file(pl.col(k)) for k in ("txn", "claim_ordinal") if k in frame.columns}
+    if len(accs) == 1:
+        extra.update(source_file=pl.lit(accs[0].name), file_sha256=pl.lit(accs[0].sha))
+    else:
+        ids = list(range(len(accs)))
+        extra.update(
+            source_file=fid.replace_strict(ids, [a.name for a in accs], return_dtype=pl.String),
+            file_sha256=fid.replace_strict(ids, [a.sha for a in accs], return_dtype=pl.String),
+        )
+    if table == "quarantine":
+        extra["detected_at"] = pl.lit(now)
+    frame = frame.with_columns(file_id=fid).with_columns(**extra).rename({"txn": "transaction_ordinal"}, strict=False)
+    conformed = schema.conform(frame, table)
+    if len(accs) == 1:
+        return {0: conformed}
+    parts = conformed.with_columns(frame["file_id"]).partition_by("file_id", as_dict=True, include_key=False)
+    return {key[0]: part for key, part in parts.items()}
 
 
 def _build_one_by_one(ctx: pl.DataFrame, good: pl.DataFrame, shas: list[str]) -> tuple[dict, pl.DataFrame]:
@@ -393,12 +405,22 @@ def _collect(plans: dict[str, pl.LazyFrame]) -> dict[str, pl.DataFrame]:
     return dict(zip(plans, pl.collect_all(ordered, optimizations=_OPT)))
 
 
+_EMPTY: dict[str, pl.DataFrame] = {}
+
+
+def _empty(table: str) -> pl.DataFrame:
+    # building an empty frame from a schema is a visible share of a small file's cost
+    if table not in _EMPTY:
+        _EMPTY[table] = schema.empty(table)
+    return _EMPTY[table].clone()
+
+
 def _finish(acc: _Acc, size: int, encoding: str) -> ParsedFile:
     tables = {}
     for table in schema.PARSED_TABLES:
         frames = acc.frames[table]
         if not frames:
-            tables[table] = schema.empty(table)
+            tables[table] = _empty(table)
         else:
             tables[table] = pl.concat(frames, rechunk=False) if len(frames) > 1 else frames[0]
     types = sorted(acc.types)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from claimback.x12.fields import KEY_SPAN
+
 _WS = " \t\r\n\x00"
 _HEAD_RE = re.compile(r"(?:^|(?<=[^A-Za-z0-9]))(?:GS([^A-Za-z0-9\s])[A-Z]{2}|ST([^A-Za-z0-9\s])\d{3})")
 
@@ -149,39 +151,62 @@ def split_runs(text: str, max_chars: int = 2_000_000) -> Iterator[Run]:
 MIN_ELEMENTS = 24  # the highest element position any extractor reads (MIA23) + 1
 
 
-def segment_frame(run: Run, first_index: int = 0) -> pl.DataFrame:
-    """One row per segment.
+def segment_frames(runs: list[tuple[int, Run]], seen: int = 0) -> pl.DataFrame:
+    """One row per segment of the given runs, in order; `runs` pairs each run with its file's
+    position in the batch (0 for a file read alone), and `seen` counts the segments of
+    earlier pieces of a file read alone in pieces.
 
-    Columns: seg_index (position in the file), offset (character offset), tag, e1..eN
-    (elements, stripped, "" as null), segment (the stripped segment text, for hashing), and
-    elem / comp / rep — the run's element separator and the component and repetition
-    separators of the row's interchange (ISA16, ISA11), which may differ between interchanges
-    of one run; runs of several files are read together, so every row carries its own.
+    Columns: seg_index (file * KEY_SPAN + position in the file), offset (character offset in
+    the file), tag, e1..eN (elements, stripped, "" as null), segment (the stripped segment
+    text, for hashing), and elem / comp / rep — the run's element separator and the
+    component and repetition separators of the row's interchange (ISA16, ISA11), which may
+    differ between interchanges of one run and between files. Runs that share an element
+    separator and terminator are split together, so many small files cost one tokenization.
     """
-    d = run.delimiters
-    raw = pl.Series("segment", [run.text]).str.split(d.segment).explode()
-    frame = pl.DataFrame({"segment": raw}).with_columns(
-        offset=(pl.col("segment").str.len_chars() + len(d.segment)).cum_sum().shift(1, fill_value=0)
-        + run.offset
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, (_, run) in enumerate(runs):
+        groups.setdefault((run.delimiters.element, run.delimiters.segment), []).append(i)
+    frames = [_tokenize(runs, members, *key) for key, members in groups.items()]
+    frame = pl.concat(frames) if len(frames) > 1 else frames[0]
+    if len(frames) > 1:
+        frame = frame.sort("run", "row")
+    file_id = pl.col("file_id")
+    return frame.select(
+        seg_index=pl.int_range(pl.len(), dtype=pl.Int64).over(file_id) + file_id * KEY_SPAN + seen,
+        *[c for c in frame.columns if c not in ("run", "row", "file_id")],
+    )
+
+
+def _tokenize(runs: list[tuple[int, Run]], members: list[int], element: str, terminator: str) -> pl.DataFrame:
+    chosen = [runs[i] for i in members]
+    frame = pl.DataFrame({
+        "run": members,
+        "file_id": [f for f, _ in chosen],
+        "base": [r.offset for _, r in chosen],
+        "comp0": [r.delimiters.component for _, r in chosen],
+        "rep0": [r.delimiters.repetition or "" for _, r in chosen],
+        "segment": [r.text for _, r in chosen],
+    }, schema_overrides={"run": pl.Int64, "file_id": pl.Int64, "base": pl.Int64})
+    frame = frame.with_columns(pl.col("segment").str.split(terminator)).explode("segment")
+    width = pl.col("segment").str.len_chars() + len(terminator)
+    frame = frame.with_columns(
+        offset=width.cum_sum().over("run") - width + pl.col("base"),
+        row=pl.int_range(pl.len(), dtype=pl.Int64).over("run"),
     )
     frame = frame.with_columns(pl.col("segment").str.strip_chars(_WS)).filter(pl.col("segment") != "")
     n = MIN_ELEMENTS  # elements past e23 are never read; they stay in `segment` for hashing
-    fields = pl.col("segment").str.split_exact(d.element, n - 1).struct.field([f"field_{i}" for i in range(n)])
+    fields = pl.col("segment").str.split_exact(element, n - 1).struct.field([f"field_{i}" for i in range(n)])
     frame = frame.with_columns(fields)
     # "" means "not sent"; spaces are stripped later, only on the few values actually read
     tidy = [pl.col(f"field_{i}").replace("", None).alias(f"e{i}") for i in range(1, n)]
-    frame = frame.select(
-        seg_index=pl.int_range(first_index, first_index + pl.len(), dtype=pl.Int64),
-        offset="offset",
-        tag=pl.col("field_0").str.strip_chars(" "),
-        *tidy,
-        segment="segment",
-    )
+    frame = frame.select("run", "row", "file_id", "offset", "comp0", "rep0", tag=pl.col("field_0").str.strip_chars(" "),
+                         *tidy, segment="segment")
     is_isa = pl.col("tag") == "ISA"
     rep_ok = pl.col("e11").str.contains(r"^[^A-Za-z0-9\s]$") & (pl.col("e12") >= "00501")
     return frame.with_columns(
-        elem=pl.lit(d.element),
-        comp=pl.when(is_isa).then(pl.col("e16").str.slice(0, 1)).forward_fill().fill_null(d.component),
-        rep=pl.when(is_isa).then(pl.when(rep_ok).then(pl.col("e11")).otherwise(pl.lit(""))).forward_fill()
-        .fill_null(d.repetition or ""),
-    )
+        elem=pl.lit(element),
+        comp=pl.when(is_isa).then(pl.col("e16").str.slice(0, 1)).forward_fill().over("run")
+        .fill_null(pl.col("comp0")),
+        rep=pl.when(is_isa).then(pl.when(rep_ok).then(pl.col("e11")).otherwise(pl.lit(""))).forward_fill().over("run")
+        .fill_null(pl.col("rep0")),
+    ).drop("comp0", "rep0")
