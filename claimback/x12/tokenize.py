@@ -171,8 +171,11 @@ def segment_frames(runs: list[tuple[int, Run]], seen: int = 0) -> pl.DataFrame:
     if len(frames) > 1:
         frame = frame.sort("run", "row")
     file_id = pl.col("file_id")
+    position = pl.int_range(pl.len(), dtype=pl.Int64)
+    if len({f for f, _ in runs}) > 1:  # a window per file only when there are several (it costs on large pieces)
+        position = position.over(file_id)
     return frame.select(
-        seg_index=pl.int_range(pl.len(), dtype=pl.Int64).over(file_id) + file_id * KEY_SPAN + seen,
+        seg_index=position + file_id * KEY_SPAN + seen,
         *[c for c in frame.columns if c not in ("run", "row", "file_id")],
     )
 
@@ -188,10 +191,15 @@ def _tokenize(runs: list[tuple[int, Run]], members: list[int], element: str, ter
         "segment": [r.text for _, r in chosen],
     }, schema_overrides={"run": pl.Int64, "file_id": pl.Int64, "base": pl.Int64})
     frame = frame.with_columns(pl.col("segment").str.split(terminator)).explode("segment")
+
+    def per_run(expr: pl.Expr) -> pl.Expr:
+        # the window matters only when several runs share the frame; it costs on a large single run
+        return expr.over("run") if len(members) > 1 else expr
+
     width = pl.col("segment").str.len_chars() + len(terminator)
     frame = frame.with_columns(
-        offset=width.cum_sum().over("run") - width + pl.col("base"),
-        row=pl.int_range(pl.len(), dtype=pl.Int64).over("run"),
+        offset=per_run(width.cum_sum()) - width + pl.col("base"),
+        row=per_run(pl.int_range(pl.len(), dtype=pl.Int64)),
     )
     frame = frame.with_columns(pl.col("segment").str.strip_chars(_WS)).filter(pl.col("segment") != "")
     n = MIN_ELEMENTS  # elements past e23 are never read; they stay in `segment` for hashing
@@ -205,8 +213,7 @@ def _tokenize(runs: list[tuple[int, Run]], members: list[int], element: str, ter
     rep_ok = pl.col("e11").str.contains(r"^[^A-Za-z0-9\s]$") & (pl.col("e12") >= "00501")
     return frame.with_columns(
         elem=pl.lit(element),
-        comp=pl.when(is_isa).then(pl.col("e16").str.slice(0, 1)).forward_fill().over("run")
-        .fill_null(pl.col("comp0")),
-        rep=pl.when(is_isa).then(pl.when(rep_ok).then(pl.col("e11")).otherwise(pl.lit(""))).forward_fill().over("run")
+        comp=per_run(pl.when(is_isa).then(pl.col("e16").str.slice(0, 1)).forward_fill()).fill_null(pl.col("comp0")),
+        rep=per_run(pl.when(is_isa).then(pl.when(rep_ok).then(pl.col("e11")).otherwise(pl.lit(""))).forward_fill())
         .fill_null(pl.col("rep0")),
     ).drop("comp0", "rep0")
