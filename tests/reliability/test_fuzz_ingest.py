@@ -24,12 +24,11 @@ DELIMITERS = b"*~:^|>\n\r"
 @functools.cache
 def seed_files() -> tuple[bytes, ...]:
     """A few small synthetic files, 835s and 837s in different delimiter styles."""
-    root = Path(tempfile.mkdtemp(prefix="claimback-fuzz-seed-"))
-    inbox = synth_inbox(root, 12, claims_per_file=2)
-    files = inbox.x12_files()
-    remits = [p for p in files if "_ERA_" in p.name][:3]
-    claims = [p for p in files if "_ERA_" not in p.name][:3]
-    return tuple(p.read_bytes() for p in remits + claims)
+    with tempfile.TemporaryDirectory(prefix="claimback-fuzz-seed-") as root:
+        files = synth_inbox(Path(root), 12, claims_per_file=2).x12_files()
+        remits = [p for p in files if "_ERA_" in p.name][:3]
+        claims = [p for p in files if "_ERA_" not in p.name][:3]
+        return tuple(p.read_bytes() for p in remits + claims)
 
 
 @st.composite
