@@ -109,7 +109,8 @@ def read_x12_many(sources: list[str | os.PathLike | bytes],
     of once per file. Large files are read alone, in pieces. If a batch fails unexpectedly, each
     of its files is read again alone, so one odd file cannot sink the others. Never raises.
     """
-    names = list(source_files) if source_files is not None else [None] * len(sources)
+    names = list(source_files or [])[:len(sources)]
+    names += [None] * (len(sources) - len(names))  # a short or missing name list must not drop files
     results: list[ParsedFile | None] = [None] * len(sources)
     batch: list[_Pending] = []
     batch_chars = 0
@@ -262,15 +263,16 @@ def _read_piece(accs: list[_Acc], pieces: list[tuple[int, Run]], strict: bool = 
     del seg
     txns = transactions(ctx).join(transaction_hashes(ctx), on="txn", how="left")
     ctx = ctx.drop("segment")  # only the hash needs the raw text; dropping it halves what later steps copy
-    by_file = txns.with_columns(file_id=file_of(pl.col("txn")))
     types: dict[int, set] = {}
-    for f, st01 in by_file.filter(pl.col("st01").is_in(("835", "837"))).select("file_id", "st01").unique().iter_rows():
+    for f, st01 in txns.filter(pl.col("st01").is_in(("835", "837"))).select(file_of(pl.col("txn")), "st01").iter_rows():
         types.setdefault(f, set()).add(st01)
     out = [("quarantine", txns.filter(pl.col("error").is_not_null()).select("txn", "location", "error"))]
     st_findings, env_findings = envelope_findings(ctx, txns)
     out += [("validation_findings", _with_hash(st_findings, txns)), ("validation_findings", env_findings)]
     good = txns.filter(pl.col("error").is_null())
-    loaded = dict(by_file.filter(pl.col("error").is_null()).group_by("file_id").len().iter_rows())
+    loaded: dict[int, int] = {}
+    for f in file_of(good["txn"]).to_list():
+        loaded[f] = loaded.get(f, 0) + 1
     if good.height:
         shas = [acc.sha for acc in accs]
         rows = ctx.filter(pl.col("txn").is_in(good["txn"].implode()))

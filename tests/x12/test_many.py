@@ -90,3 +90,10 @@ def test_whole_corpus_matches_file_by_file():
     for path, got in zip(files, batch):
         assert_same(got, parsed(path.name))
     assert sum(pf.tables["remit_claims"].height for pf in batch) > 1000
+
+
+def test_names_default_and_never_drop_a_file():
+    batch = read_x12_many([remit_file(), claims_file(), b"garbage"], ["named"])
+    assert [pf.source_file for pf in batch] == ["named", "<bytes>", "<bytes>"]
+    assert [pf.file_type for pf in batch] == ["835", "837", "unknown"]
+    assert read_x12_many([]) == []
