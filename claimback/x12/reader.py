@@ -160,7 +160,7 @@ def _load(index: int, source: str | os.PathLike | bytes, source_file: str | None
         name = source_file or str(source)
         try:
             raw = Path(source).read_bytes()
-        except OSError as exc:
+        except (OSError, TypeError) as exc:  # missing, unreadable, a folder, or not a path at all
             acc = _Acc(name, hashlib.sha256(b"").hexdigest())
             acc.quarantine("file", f"file could not be read: {type(exc).__name__}")
             return _Pending(index, acc, None, 0, "")
