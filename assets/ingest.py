@@ -23,7 +23,7 @@ def plan_new_files(context: dg.OpExecutionContext, claimback: ClaimbackResource)
     plan = ingest.plan(scan(settings.inbox), settings.lake)
     ingest.record_duplicates(plan.duplicates, settings.lake)
     ingest.record_logs(plan.logs, settings.lake)
-    batches = plan.batches()
+    batches = plan.batches(max_files=claimback.batch_files)
     context.log.info(
         f"inbox: {len(plan.new)} new files in {len(batches)} batches, {plan.known} already read, "
         f"{len(plan.duplicates)} duplicates of files already read"

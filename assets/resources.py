@@ -21,6 +21,7 @@ class ClaimbackResource(dg.ConfigurableResource):
     payer_rules: str = ""
     provider_profile: str = ""
     deidentify: bool = False
+    batch_files: int = 250  # new files per parse step: the unit the executor runs in parallel
 
     def settings(self) -> Settings:
         return Settings(

@@ -39,8 +39,11 @@ def load_reconsiderations(settings: Settings) -> dict:
     """Read every *reconsiderations.csv in the inbox; bad rows are reported and skipped."""
     from claimback.reconsiderations import read_log
 
-    logs = [f.path for f in scan(settings.inbox) if f.is_reconsideration_log]
-    frame, problems = read_log(logs)
+    logs = [f for f in scan(settings.inbox) if f.is_reconsideration_log]
+    frame, problems = read_log([f.path for f in logs])
+    # Name each log as every other table names its source: relative to the inbox.
+    relative = {str(f.path): f.name for f in logs}
+    frame, problems = (t.with_columns(pl.col("source_file").replace(relative)) for t in (frame, problems))
     settings.lake.write_derived("reconsiderations", schema.conform(frame, "reconsiderations"))
     settings.lake.write_derived("reconsideration_log_problems", problems)
     return {"files": len(logs), "rows": frame.height, "problems": problems}

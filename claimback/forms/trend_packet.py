@@ -7,6 +7,8 @@ claim. Neither carries patient names, member ids or birth dates.
 """
 from __future__ import annotations
 
+import os
+
 from datetime import date
 from pathlib import Path
 
@@ -215,5 +217,6 @@ def _write_csv(claims: pl.DataFrame, path: Path) -> Path:
     )
     tmp = path.with_suffix(".csv.tmp")
     flat.write_csv(tmp)
+    os.chmod(tmp, 0o600)  # it lists claim numbers the payer will see: owner-only, like the PDFs
     tmp.replace(path)
     return path

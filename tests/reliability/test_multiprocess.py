@@ -13,18 +13,21 @@ from tests.reliability.harness import (
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
+BATCH_FILES = 25  # small batches, so a small inbox still fans out into several parse steps
+
+
 def _resources(inbox, warehouse) -> dict:
     config = {"inbox": str(inbox), "warehouse": str(warehouse), "as_of": AS_OF.isoformat(),
-              "payer_rules": "", "provider_profile": ""}
+              "payer_rules": "", "provider_profile": "", "batch_files": BATCH_FILES}
     return {"claimback": {"config": config}}
 
 
 def test_multiprocess_run_publishes_the_same_tables_as_in_process(tmp_path):
     from pipelines.cli import run_pipeline
 
-    # One claim per file: ~270 small files, more than one ingest batch (250 files), so parse steps fan out.
-    inbox = synth_inbox(tmp_path / "synth", 160, claims_per_file=1)
-    assert len(inbox.x12_files()) > 250
+    # One claim per file: dozens of small files, several ingest batches, so parse steps fan out.
+    inbox = synth_inbox(tmp_path / "synth", 40, claims_per_file=1)
+    assert len(inbox.x12_files()) > 2 * BATCH_FILES
 
     serial = tmp_path / "serial"
     serial.mkdir()
@@ -47,6 +50,6 @@ def test_multiprocess_run_publishes_the_same_tables_as_in_process(tmp_path):
         starts = [e for e in result.all_events if e.event_type_value == "STEP_START"]
 
     parse_steps = [e for e in starts if e.step_key.startswith("x12_lake.parse_batch[")]
-    assert len(parse_steps) >= 2
+    assert len(parse_steps) >= 3
     assert len({e.pid for e in starts}) > 1  # steps ran in their own processes
     assert_same_tables(published_tables(parallel), published_tables(serial))

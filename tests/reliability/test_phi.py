@@ -78,8 +78,6 @@ def test_published_file_and_lake_are_owner_only(full_night):
     assert _mode(full_night.warehouse / "lake") & 0o077 == 0
 
 
-@pytest.mark.xfail(strict=True, reason="claimback/forms writes the trend packet CSVs with the process umask "
-                   "(0644); PDFs are 0600. Remove this mark once forms chmods the CSV too.")
 def test_packets_are_owner_only(full_night):
     packets = [p for p in (full_night.warehouse / "packets").rglob("*") if p.is_file()]
     assert {p.suffix for p in packets} >= {".pdf", ".csv"}
