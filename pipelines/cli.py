@@ -64,7 +64,7 @@ def _check_folders(inbox: Path, warehouse: Path) -> None:
 
 
 def run_pipeline(inbox: Path, warehouse: Path, as_of: date, payer_rules: Path | None = None,
-                 provider_profile: Path | None = None, deidentify: bool = False):
+                 provider_profile: Path | None = None, deidentify: bool = False, batch_files: int = 250):
     """Run the whole Dagster job in this process; returns the Dagster result."""
     import dagster as dg
 
@@ -77,7 +77,7 @@ def run_pipeline(inbox: Path, warehouse: Path, as_of: date, payer_rules: Path | 
     config = {
         "inbox": str(inbox), "warehouse": str(warehouse), "as_of": as_of.isoformat(),
         "payer_rules": str(payer_rules or ""), "provider_profile": str(provider_profile or ""),
-        "deidentify": deidentify,
+        "deidentify": deidentify, "batch_files": batch_files,
     }
     job = defs.resolve_job_def("claimback")
     return job.execute_in_process(
@@ -94,11 +94,14 @@ def cmd_run(args) -> int:
     inbox, warehouse = Path(args.inbox), Path(args.warehouse)
     _check_folders(inbox, warehouse)
     as_of = _as_of(args.as_of)
+    if getattr(args, "batch_files", 250) < 1:
+        raise UsageError("--batch-files must be at least 1")
     log = logging.getLogger("claimback.cli")
     log.info(f"claimback run: inbox {inbox}, warehouse {warehouse}, as of {as_of}")
     result = run_pipeline(inbox, warehouse, as_of, _optional_path(args.payer_rules, "--payer-rules"),
                           _optional_path(args.provider_profile, "--provider-profile"),
-                          deidentify=getattr(args, "deidentify", False))
+                          deidentify=getattr(args, "deidentify", False),
+                          batch_files=getattr(args, "batch_files", 250))
     _report_steps(result)
     if not result.success:
         return EXIT_FAILED
@@ -223,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--provider-profile", help="YAML with the provider name, NPI, TIN and contact for packets")
     run.add_argument("--deidentify", action="store_true",
                      help="also publish claimback_deidentified.duckdb (no names or birth dates, member IDs hashed)")
+    run.add_argument("--batch-files", type=int, default=250,
+                     help="new files per parse step (the unit that runs in parallel); default 250")
     run.set_defaults(func=cmd_run)
 
     parse = sub.add_parser("parse", help="convert X12 files to Parquet tables (no pipeline, no de-duplication)")

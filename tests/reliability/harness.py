@@ -64,12 +64,13 @@ def cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
                           text=True, timeout=timeout, env=_env())
 
 
-def start_run(inbox: Path, warehouse: Path, stderr_path: Path) -> subprocess.Popen:
-    """`claimback run` started in the background; its progress lines go to `stderr_path`."""
+def start_run(inbox: Path, warehouse: Path, stderr_path: Path, batch_files: int = 5) -> subprocess.Popen:
+    """`claimback run` started in the background; its progress lines go to `stderr_path`.
+    Small parse batches, so there are many moments between batches to be killed at."""
     with open(stderr_path, "w") as stderr:
         return subprocess.Popen(
             [sys.executable, "-m", "pipelines.cli", "run", "--inbox", str(inbox), "--warehouse", str(warehouse),
-             "--as-of", AS_OF.isoformat()],
+             "--as-of", AS_OF.isoformat(), "--batch-files", str(batch_files)],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr, env=_env())
 
 

@@ -23,8 +23,8 @@ POLL_SECONDS = 0.002
 
 
 def parsing(warehouse: Path, stderr: Path) -> bool:
-    """At least two files reported read, so the reader is mid-inbox."""
-    return stderr.exists() and stderr.read_text().count("] read ") >= 2
+    """A parse batch reported done and more to come, so the reader is mid-inbox."""
+    return stderr.exists() and stderr.read_text().count("] batch ") >= 1
 
 
 def writing_lake(warehouse: Path, stderr: Path) -> bool:
