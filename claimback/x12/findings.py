@@ -24,14 +24,18 @@ def _finding(rule: str, severity: str, message: pl.Expr, claim_key: str | None =
                 claim_key=pl.col(claim_key) if claim_key else pl.lit(None, pl.String))
 
 
-def claim_balance(claims: pl.LazyFrame, adjustments: pl.LazyFrame) -> pl.LazyFrame:
-    cas = adjustments.group_by("claim_ordinal").agg(cas_total=_sum("amount"))
-    c = claims.join(cas, on="claim_ordinal", how="left").with_columns(
+def _unbalanced(rows: pl.LazyFrame, cas: pl.LazyFrame, key: str) -> pl.LazyFrame:
+    """Rows whose charge minus payment differs from their CAS adjustments (`expected`, `cas_total`)."""
+    return rows.join(cas, on=key, how="left").with_columns(
         pl.col("cas_total").fill_null(ZERO),
         expected=pl.col("charge_amount").cast(pl.Decimal(18, 2)).fill_null(0)
         - pl.col("paid_amount").cast(pl.Decimal(18, 2)).fill_null(0),
-    )
-    return c.filter(pl.col("expected") != pl.col("cas_total")).select(
+    ).filter(pl.col("expected") != pl.col("cas_total"))
+
+
+def claim_balance(claims: pl.LazyFrame, adjustments: pl.LazyFrame) -> pl.LazyFrame:
+    cas = adjustments.group_by("claim_ordinal").agg(cas_total=_sum("amount"))
+    return _unbalanced(claims, cas, "claim_ordinal").select(
         "txn", "location",
         **_finding("claim_balance", "warning", pl.format(
             "claim {}: charge minus payment (CLP03 - CLP04) is {} but its CAS adjustments total {}",
@@ -41,12 +45,7 @@ def claim_balance(claims: pl.LazyFrame, adjustments: pl.LazyFrame) -> pl.LazyFra
 
 def line_balance(lines: pl.LazyFrame, adjustments: pl.LazyFrame) -> pl.LazyFrame:
     cas = adjustments.filter(pl.col("line_seq").is_not_null()).group_by("line_seq").agg(cas_total=_sum("amount"))
-    lines = lines.join(cas, on="line_seq", how="left").with_columns(
-        pl.col("cas_total").fill_null(ZERO),
-        expected=pl.col("charge_amount").cast(pl.Decimal(18, 2)).fill_null(0)
-        - pl.col("paid_amount").cast(pl.Decimal(18, 2)).fill_null(0),
-    )
-    return lines.filter(pl.col("expected") != pl.col("cas_total")).select(
+    return _unbalanced(lines, cas, "line_seq").select(
         "txn", "location",
         **_finding("line_balance", "warning", pl.format(
             "service line {} ({}): charge minus payment (SVC02 - SVC03) is {} but its CAS adjustments total {}",
