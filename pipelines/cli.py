@@ -209,7 +209,7 @@ Next:
 def cmd_sql(args) -> int:
     from pipelines.summary import run_sql
 
-    return run_sql(Path(args.warehouse), args.query)
+    return run_sql(Path(args.warehouse), args.query, as_csv=args.csv)
 
 
 # --- parser ---------------------------------------------------------------------------------------
@@ -260,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     sql = sub.add_parser("sql", help="list the analyst views, or run one (or any query) on the published file")
     sql.add_argument("--warehouse", default=os.environ.get("CLAIMBACK_WAREHOUSE", "data/warehouse"))
     sql.add_argument("query", nargs="?", help="a view name or a SQL query")
+    sql.add_argument("--csv", action="store_true", help="print every row as CSV instead of a table")
     sql.set_defaults(func=cmd_sql)
     return parser
 

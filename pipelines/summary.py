@@ -63,12 +63,19 @@ def views(warehouse: Path) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"view": pl.String, "answers": pl.String})
 
 
-def run_sql(warehouse: Path, query: str | None) -> int:
+def run_sql(warehouse: Path, query: str | None, as_csv: bool = False) -> int:
     if not query:
         _show("Views (claimback sql VIEW, or any SQL query in quotes)", views(warehouse))
         print(f"\nPython: duckdb.connect('{warehouse / DATABASE_NAME}', read_only=True)")
         return 0
     with _connect(warehouse) as con:
-        text = f'SELECT * FROM "{query}" LIMIT 100' if re.fullmatch(r"[a-z_][a-z0-9_]*", query) else query
-        _show(query, con.sql(text).pl())
+        is_view = re.fullmatch(r"[a-z_][a-z0-9_]*", query)
+        text = f'SELECT * FROM "{query}"' + ("" if as_csv else " LIMIT 100") if is_view else query
+        frame = con.sql(text).pl()
+        if as_csv:  # every row, every column, for a spreadsheet or another tool
+            flat = frame.with_columns(pl.col(c).cast(pl.List(pl.String)).list.join(";")
+                                      for c, t in frame.schema.items() if isinstance(t, pl.List))
+            print(flat.write_csv(), end="")
+        else:
+            _show(query, frame)
     return 0
