@@ -111,13 +111,16 @@ def find_trends(settings: Settings) -> dict:
     packets = forms.write_packets(
         clusters, members, denied, provider, settings.warehouse / "packets" / "trends", as_of=settings.as_of,
     )
-    # Paths relative to the warehouse: the folder can move, and reruns publish the same table.
-    lake.write_derived("trend_packets", packets.with_columns(
-        pl.col("pdf_path", "csv_path").map_elements(
-            lambda p: Path(p).relative_to(settings.warehouse).as_posix(), return_dtype=pl.String)))
+    lake.write_derived("trend_packets", _relative_to_warehouse(packets, settings, "pdf_path", "csv_path"))
     log.info("trends: %d flagged clusters, %d emerging signatures",
              (clusters["status"] == "flagged").sum(), (clusters["status"] == "emerging").sum())
     return {"clusters": clusters, "packets": packets.height}
+
+
+def _relative_to_warehouse(packets: pl.DataFrame, settings: Settings, *columns: str) -> pl.DataFrame:
+    """Packet paths relative to the warehouse: the folder can move, and reruns publish the same table."""
+    return packets.with_columns(pl.col(*columns).map_elements(
+        lambda p: Path(p).relative_to(settings.warehouse).as_posix(), return_dtype=pl.String))
 
 
 def provider_profile(settings: Settings):
@@ -136,8 +139,8 @@ def route_denials(settings: Settings) -> dict:
 
     lake = settings.lake
     rules = load_rules(settings.payer_rules)
-    log_rows = lifecycle.infer_level1_outcomes(lake.read("reconsiderations"), lake.read("adjudications"))
     adjudications = lake.read("adjudications")
+    log_rows = lifecycle.infer_level1_outcomes(lake.read("reconsiderations"), adjudications)
     queue, report = build_work_queue(
         lake.read("denials"), log_rows, lake.read("trend_cluster_claims"), rules, settings.as_of,
         resolved=lake.read("recovered_claims"),
@@ -164,9 +167,7 @@ def write_request_packets(settings: Settings, queue: pl.DataFrame, log_rows: pl.
         queue, lake.read("denials"), provider_profile(settings), settings.warehouse / "packets" / "requests",
         reconsiderations=log_rows, remit_claims=lake.read("remit_claims"), max_packets=REQUEST_PACKETS_PER_RUN,
     )
-    packets = packets.with_columns(
-        pl.col("pdf_path").map_elements(lambda p: Path(p).relative_to(settings.warehouse).as_posix(),
-                                        return_dtype=pl.String))
+    packets = _relative_to_warehouse(packets, settings, "pdf_path")
     lake.write_derived("request_packets", packets)
     return packets
 
