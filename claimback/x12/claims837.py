@@ -16,7 +16,7 @@ import polars as pl
 
 from claimback.x12 import findings
 from claimback.x12.fields import (
-    Segments, claim_key, date8, date8_end, el, firsts, modifiers, money, number, opened, part,
+    Segments, blank_to_null, claim_key, date8, date8_end, el, firsts, modifiers, money, number, opened, part,
 )
 from claimback.x12.structure import locate
 
@@ -25,6 +25,10 @@ DIAGNOSIS_QUALIFIERS = ("ABK", "BK", "ABF", "BF")
 PRINCIPAL_QUALIFIERS = ("ABK", "BK")
 HI_ELEMENTS = 12
 TAGS = ("HL", "NM1", "REF", "SBR", "DMG", "CLM", "DTP", "HI", "SV1", "SV2", "SV3")
+
+
+# LX01 read on the whole frame without splitting every segment into elements
+_first_element = blank_to_null(pl.col("segment").str.splitn(pl.col("elem"), 3).struct.field("field_1").str.strip_chars(" "))
 
 
 def with_loops(rows: pl.DataFrame) -> pl.DataFrame:
@@ -38,7 +42,7 @@ def with_loops(rows: pl.DataFrame) -> pl.DataFrame:
         line_seq=opened(is_svc, ("LX", "CLM", "HL", "ST", "SE"), is_svc.cum_sum()),
         in_cob=pl.when(tag == "SBR").then(True).when(tag.is_in(("CLM", "LX", "HL", "ST", "SE"))).then(False)
         .otherwise(None).forward_fill().fill_null(False),
-        lx_value=pl.when(tag == "LX").then(el(1)).when(tag.is_in(("CLM", "HL", "ST", "SE"))).then(pl.lit(""))
+        lx_value=pl.when(tag == "LX").then(_first_element).when(tag.is_in(("CLM", "HL", "ST", "SE"))).then(pl.lit(""))
         .otherwise(None).forward_fill(),
     )
     position = is_svc.cast(pl.Int64).cum_sum().over("claim_ordinal")

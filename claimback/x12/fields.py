@@ -1,8 +1,8 @@
 """Polars expressions for reading X12 element values: positions, composites, money, dates.
 
-Every helper returns an expression over the segment frame's element columns (`e1`..`e23`,
-the segment id being `tag`), so field extraction stays vectorised. Empty elements read as
-null, which is how X12 means "not sent".
+Every helper returns an expression over the element columns (`e1`..`e23`, the segment id
+being `tag`) that `with_elements` adds to the rows of one segment id, so field extraction
+stays vectorised. Empty elements read as null, which is how X12 means "not sent".
 """
 from __future__ import annotations
 
@@ -31,14 +31,46 @@ def within_file(key: pl.Expr) -> pl.Expr:
     return key % KEY_SPAN
 
 
+ELEMENTS = 23  # the highest element position any extractor reads (MIA23)
+
+# The highest element each extractor reads, per segment id. Splitting a segment costs in
+# proportion to the elements asked for, and most segments of a file are short (DTM, REF, AMT),
+# so each segment id is split only as far as it is read; ids not listed get all ELEMENTS.
+# tests/x12/test_elements.py reads the corpus with every id split fully and asserts the same
+# tables, so a new extractor that reads further than this table says cannot go unnoticed.
+ELEMENTS_READ = {
+    # envelope
+    "ISA": 16, "GS": 8, "ST": 3, "SE": 2, "GE": 2, "IEA": 2,
+    # 835
+    "BPR": 16, "TRN": 3, "DTM": 2, "N1": 4, "REF": 2, "CLP": 11, "NM1": 9, "AMT": 2, "SVC": 6, "CAS": 19,
+    "LQ": 2, "MIA": 23, "MOA": 7, "PLB": 14,
+    # 837
+    "HL": 3, "SBR": 9, "DMG": 2, "CLM": 5, "DTP": 3, "HI": 12, "SV1": 6, "SV2": 5, "SV3": 6, "LX": 1,
+}
+
+
+def with_elements(rows: pl.DataFrame | pl.LazyFrame, tag: str | None = None) -> pl.DataFrame | pl.LazyFrame:
+    """Add e1..e23 to rows of segment id `tag` (any ids when None), split on each row's
+    element separator (`elem`), spaces stripped and empty values null; elements beyond what
+    `tag` is read for are null. Cleaning each element once here, rather than wherever it is
+    read, matters because a qualifier like NM101 is read by every lookup of its segment."""
+    n = ELEMENTS_READ.get(tag, ELEMENTS) if tag else ELEMENTS
+    fields = pl.col("segment").str.split_exact(pl.col("elem"), n).struct.field([f"field_{i}" for i in range(1, n + 1)])
+    return rows.with_columns(fields).with_columns(
+        *(blank_to_null(pl.col(f"field_{i}").str.strip_chars(" ")).alias(f"e{i}") for i in range(1, n + 1)),
+        *(pl.lit(None, pl.String).alias(f"e{i}") for i in range(n + 1, ELEMENTS + 1)),
+    ).drop(f"field_{i}" for i in range(1, n + 1))
+
+
 def blank_to_null(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr == "").then(None).otherwise(expr)
 
 
 @cache  # expressions are immutable; building them is a visible share of a small file's cost
 def el(i: int) -> pl.Expr:
-    """Element i of the segment (1-based as in 'CLP03'), spaces stripped, null when absent or empty."""
-    return blank_to_null(pl.col(f"e{i}").str.strip_chars(" "))
+    """Element i of the segment (1-based as in 'CLP03'), spaces stripped, null when absent or
+    empty (with_elements cleans the values)."""
+    return pl.col(f"e{i}")
 
 
 def components(expr: pl.Expr) -> pl.Expr:
@@ -92,10 +124,10 @@ class Segments:
     """
 
     def __init__(self, rows: pl.DataFrame, tags: tuple[str, ...]):
-        self._empty = rows.clear().lazy()
+        self._empty = with_elements(rows.clear()).lazy()
         # partitioning everything is cheaper than filtering to the wanted ids first (measured)
         parts = rows.partition_by("tag", as_dict=True)
-        self._parts = {key[0]: frame.lazy() for key, frame in parts.items() if key[0] in tags}
+        self._parts = {key[0]: with_elements(frame, key[0]).lazy() for key, frame in parts.items() if key[0] in tags}
 
     def __getitem__(self, tag: str) -> pl.LazyFrame:
         return self._parts.get(tag, self._empty)

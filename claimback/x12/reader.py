@@ -131,7 +131,7 @@ def read_x12_many(sources: list[str | os.PathLike | bytes],
     return results  # type: ignore[return-value]  # every slot is filled above
 
 
-PIECE_CHARS = 2_000_000  # a large file is read in pieces of about this many characters
+PIECE_CHARS = 8_000_000  # a large file is read in pieces of about this many characters
 BATCH_FILES = 200
 BATCH_CHARS = 8_000_000  # small files read together; bounds a batch's segment frame like a piece
 
@@ -262,7 +262,6 @@ def _read_piece(accs: list[_Acc], pieces: list[tuple[int, Run]], strict: bool = 
     counts = {"segments": seg.height, **{t: int((seg["tag"] == t).sum()) for t in ("ST", "CLP", "CLM")}}
     del seg
     txns = transactions(ctx).join(transaction_hashes(ctx), on="txn", how="left")
-    ctx = ctx.drop("segment")  # only the hash needs the raw text; dropping it halves what later steps copy
     types: dict[int, set] = {}
     for f, st01 in txns.filter(pl.col("st01").is_in(("835", "837"))).select(file_of(pl.col("txn")), "st01").iter_rows():
         types.setdefault(f, set()).add(st01)

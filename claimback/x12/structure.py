@@ -14,7 +14,7 @@ import hashlib
 
 import polars as pl
 
-from claimback.x12.fields import KEY_SPAN, el, file_of, within_file
+from claimback.x12.fields import KEY_SPAN, el, file_of, with_elements, within_file
 
 ENVELOPE_TAGS = ("ISA", "GS", "GE", "IEA", "TA1")
 SUPPORTED_TYPES = ("835", "837")
@@ -66,10 +66,10 @@ def transactions(ctx: pl.DataFrame) -> pl.DataFrame:
         isa_seq=pl.col("isa_seq").first(),
         gs_seq=pl.col("gs_seq").first(),
     )
-    st = rows.filter(tag == "ST").select("txn", st01=el(1), st02=el(2), st03=el(3))
-    se = rows.filter(tag == "SE").group_by("txn").agg(se01=el(1).last(), se02=el(2).last())
-    isa = frame.filter(tag == "ISA").select("isa_seq", isa13=el(13), isa06=el(6), isa08=el(8))
-    gs = frame.filter(tag == "GS").select("gs_seq", gs02=el(2), gs03=el(3), gs04=el(4), gs06=el(6), gs08=el(8))
+    st = with_elements(rows.filter(tag == "ST"), "ST").select("txn", st01=el(1), st02=el(2), st03=el(3))
+    se = with_elements(rows.filter(tag == "SE"), "SE").group_by("txn").agg(se01=el(1).last(), se02=el(2).last())
+    isa = with_elements(frame.filter(tag == "ISA"), "ISA").select("isa_seq", isa13=el(13), isa06=el(6), isa08=el(8))
+    gs = with_elements(frame.filter(tag == "GS"), "GS").select("gs_seq", gs02=el(2), gs03=el(3), gs04=el(4), gs06=el(6), gs08=el(8))
     info = (
         shape.join(st, on="txn", how="left").join(se, on="txn", how="left")
         .join(isa, on="isa_seq", how="left").join(gs, on="gs_seq", how="left")
@@ -157,11 +157,11 @@ def envelope_findings(ctx: pl.DataFrame, txns: pl.DataFrame) -> tuple[pl.DataFra
     gs_per_isa = frame.filter(tag == "GS").group_by("isa_seq").agg(n_gs=pl.len())
     where = pl.format("ISA {}, segment {}, byte {}", pl.col("isa13").fill_null("-"),
                       within_file(pl.col("seg_index")) + 1, pl.col("offset"))
-    isa = frame.filter(tag == "ISA").select("isa_seq", isa13=el(13))
-    gs = frame.filter(tag == "GS").select("gs_seq", gs06=el(6))
-    ge = frame.filter(tag == "GE").join(sts_per_group, on="gs_seq", how="left").join(gs, on="gs_seq", how="left") \
+    isa = with_elements(frame.filter(tag == "ISA"), "ISA").select("isa_seq", isa13=el(13))
+    gs = with_elements(frame.filter(tag == "GS"), "GS").select("gs_seq", gs06=el(6))
+    ge = with_elements(frame.filter(tag == "GE"), "GE").join(sts_per_group, on="gs_seq", how="left").join(gs, on="gs_seq", how="left") \
         .join(isa, on="isa_seq", how="left").with_columns(pl.col("n_st").fill_null(0), ge01=el(1), ge02=el(2))
-    iea = frame.filter(tag == "IEA").join(gs_per_isa, on="isa_seq", how="left").join(isa, on="isa_seq", how="left") \
+    iea = with_elements(frame.filter(tag == "IEA"), "IEA").join(gs_per_isa, on="isa_seq", how="left").join(isa, on="isa_seq", how="left") \
         .with_columns(pl.col("n_gs").fill_null(0), iea01=el(1), iea02=el(2))
     stray = frame.filter((pl.col("txn") == 0) & ~tag.is_in(ENVELOPE_TAGS) & (tag != "SE")) \
         .join(isa, on="isa_seq", how="left")

@@ -148,20 +148,21 @@ def split_runs(text: str, max_chars: int = 2_000_000) -> Iterator[Run]:
     yield Run(run_start, text[run_start:], run_delims)
 
 
-MIN_ELEMENTS = 24  # the highest element position any extractor reads (MIA23) + 1
-
-
 def segment_frames(runs: list[tuple[int, Run]], seen: int = 0) -> pl.DataFrame:
     """One row per segment of the given runs, in order; `runs` pairs each run with its file's
     position in the batch (0 for a file read alone), and `seen` counts the segments of
     earlier pieces of a file read alone in pieces.
 
     Columns: seg_index (file * KEY_SPAN + position in the file), offset (character offset in
-    the file), tag, e1..eN (elements, stripped, "" as null), segment (the stripped segment
-    text, for hashing), and elem / comp / rep — the run's element separator and the
-    component and repetition separators of the row's interchange (ISA16, ISA11), which may
-    differ between interchanges of one run and between files. Runs that share an element
-    separator and terminator are split together, so many small files cost one tokenization.
+    the file), tag, segment (the stripped segment text), and elem / comp / rep — the run's
+    element separator and the component and repetition separators of the row's interchange
+    (ISA16, ISA11), which may differ between interchanges of one run and between files.
+
+    The frame stays narrow: elements are split later, only for the segment ids a table reads
+    and only up to the highest element it reads (fields.with_elements). Splitting every
+    segment into two dozen element columns up front was most of the reader's cost on large
+    files. Runs that share an element separator and terminator are split together, so many
+    small files cost one tokenization.
     """
     groups: dict[tuple[str, str], list[int]] = {}
     for i, (_, run) in enumerate(runs):
@@ -190,7 +191,7 @@ def _tokenize(runs: list[tuple[int, Run]], members: list[int], element: str, ter
         "rep0": [r.delimiters.repetition or "" for _, r in chosen],
         "segment": [r.text for _, r in chosen],
     }, schema_overrides={"run": pl.Int64, "file_id": pl.Int64, "base": pl.Int64})
-    frame = frame.with_columns(pl.col("segment").str.split(terminator)).explode("segment")
+    frame = frame.with_columns(pl.col("segment").str.split(terminator)).explode("segment", empty_as_null=True)
 
     def per_run(expr: pl.Expr) -> pl.Expr:
         # the window matters only when several runs share the frame; it costs on a large single run
@@ -202,18 +203,32 @@ def _tokenize(runs: list[tuple[int, Run]], members: list[int], element: str, ter
         row=per_run(pl.int_range(pl.len(), dtype=pl.Int64)),
     )
     frame = frame.with_columns(pl.col("segment").str.strip_chars(_WS)).filter(pl.col("segment") != "")
-    n = MIN_ELEMENTS  # elements past e23 are never read; they stay in `segment` for hashing
-    fields = pl.col("segment").str.split_exact(element, n - 1).struct.field([f"field_{i}" for i in range(n)])
-    frame = frame.with_columns(fields)
-    # "" means "not sent"; spaces are stripped later, only on the few values actually read
-    tidy = [pl.col(f"field_{i}").replace("", None).alias(f"e{i}") for i in range(1, n)]
-    frame = frame.select("run", "row", "file_id", "offset", "comp0", "rep0", tag=pl.col("field_0").str.strip_chars(" "),
-                         *tidy, segment="segment")
+    frame = frame.with_columns(tag=pl.col("segment").str.splitn(element, 2).struct.field("field_0").str.strip_chars(" "))
+    return _with_separators(frame, element).select("run", "row", "file_id", "offset", "tag", "segment", "elem",
+                                                   "comp", "rep")
+
+
+def _with_separators(frame: pl.DataFrame, element: str) -> pl.DataFrame:
+    """Add elem, and comp / rep: the component (ISA16) and repetition (ISA11, 5010 only)
+    separators of the row's interchange, or the run's own when no ISA precedes the row.
+
+    Only the ISA rows (and each run's first row) are split; every other row takes its values
+    from the latest of those rows by position, so no segment is split twice.
+    """
     is_isa = pl.col("tag") == "ISA"
-    rep_ok = pl.col("e11").str.contains(r"^[^A-Za-z0-9\s]$") & (pl.col("e12") >= "00501")
+    is_head = is_isa | (pl.col("run") != pl.col("run").shift(1)).fill_null(True)
+    frame = frame.with_columns(head=is_head.cum_sum() - 1)
+    isa_elements = pl.col("segment").str.split_exact(element, 16).struct.field("field_11", "field_12", "field_16")
+    heads = frame.filter(is_head).select("run", "comp0", "rep0", is_isa.alias("is_isa"), isa_elements)
+    e11, e12, e16 = (pl.col(f"field_{i}").replace("", None) for i in (11, 12, 16))
+    rep_ok = e11.str.contains(r"^[^A-Za-z0-9\s]$") & (e12 >= "00501")
+    heads = heads.select(
+        comp=pl.when(pl.col("is_isa")).then(e16.str.slice(0, 1)).forward_fill().over("run").fill_null(pl.col("comp0")),
+        rep=pl.when(pl.col("is_isa")).then(pl.when(rep_ok).then(e11).otherwise(pl.lit(""))).forward_fill().over("run")
+        .fill_null(pl.col("rep0")),
+    )
     return frame.with_columns(
         elem=pl.lit(element),
-        comp=per_run(pl.when(is_isa).then(pl.col("e16").str.slice(0, 1)).forward_fill()).fill_null(pl.col("comp0")),
-        rep=per_run(pl.when(is_isa).then(pl.when(rep_ok).then(pl.col("e11")).otherwise(pl.lit(""))).forward_fill())
-        .fill_null(pl.col("rep0")),
-    ).drop("comp0", "rep0")
+        comp=pl.lit(heads["comp"]).gather(pl.col("head")),
+        rep=pl.lit(heads["rep"]).gather(pl.col("head")),
+    )
