@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -114,21 +117,62 @@ def read_x12_many(sources: list[str | os.PathLike | bytes],
     results: list[ParsedFile | None] = [None] * len(sources)
     batch: list[_Pending] = []
     batch_chars = 0
-    for index, (source, name) in enumerate(zip(sources, names)):
-        item = _load(index, source, name)
-        if item.text is None:
-            results[index] = item.finish()
-        elif len(item.text) > PIECE_CHARS:
-            results[index] = _read_alone(item)
-        else:
-            batch.append(item)
-            batch_chars += len(item.text)
-            if len(batch) >= BATCH_FILES or batch_chars >= BATCH_CHARS:
-                _read_batch(batch, results)
-                batch, batch_chars = [], 0
-    if batch:
-        _read_batch(batch, results)
+    with _Workers() as workers:
+        for index, (source, name) in enumerate(zip(sources, names)):
+            item = _load(index, source, name)
+            if item.text is None:
+                results[index] = item.finish()
+            elif len(item.text) > PIECE_CHARS:
+                results[index] = _read_alone(item, workers)
+            else:
+                batch.append(item)
+                batch_chars += len(item.text)
+                if len(batch) >= BATCH_FILES or batch_chars >= BATCH_CHARS:
+                    workers.submit(_read_batch, batch, results)
+                    batch, batch_chars = [], 0
+        if batch:
+            workers.submit(_read_batch, batch, results)
     return results  # type: ignore[return-value]  # every slot is filled above
+
+
+WORKERS = min(2, os.cpu_count() or 1)
+
+
+class _Workers:
+    """At most WORKERS pieces or batches read at once, in threads.
+
+    Polars runs each of the reader's many small operations on one core, and releases the
+    GIL while it does, so a second piece read meanwhile uses the second core. Work is
+    bounded (WORKERS in flight plus the one being prepared), which bounds memory. Results
+    are taken back in submission order.
+    """
+
+    def __init__(self, workers: int | None = None):
+        self._size = workers or WORKERS
+        self._pool = ThreadPoolExecutor(self._size, thread_name_prefix="x12") if self._size > 1 else None
+        self._pending: deque[Future] = deque()
+
+    def submit(self, fn, *args) -> Future:
+        if self._pool is None:
+            done: Future = Future()
+            done.set_result(fn(*args))
+            self._pending.append(done)
+        else:
+            while len(self._pending) >= self._size:
+                self._pending.popleft().result()
+            self._pending.append(self._pool.submit(fn, *args))
+        return self._pending[-1]
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            while self._pending:
+                self._pending.popleft().result()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
 
 
 PIECE_CHARS = 8_000_000  # a large file is read in pieces of about this many characters
@@ -200,27 +244,44 @@ def _read_batch(batch: list[_Pending], results: list[ParsedFile | None]) -> None
         results[item.index] = _read_alone(item)
 
 
-def _read_alone(item: _Pending) -> ParsedFile:
-    """One file in pieces of about PIECE_CHARS (one piece for a small file)."""
+def _read_alone(item: _Pending, workers: _Workers | None = None) -> ParsedFile:
+    """One file in pieces of about PIECE_CHARS (one piece for a small file).
+
+    Pieces are tokenized in order (each needs the running counts of the ones before it) and
+    their tables built by the workers; the outputs are applied in file order.
+    """
     acc = item.acc = _Acc(item.acc.name, item.acc.sha)  # a failed batch may have left nothing here; start clean
     try:
-        pieces: list[tuple[int, Run]] = []
-        chars, runs = 0, 0
-        for run in item.runs or split_runs(item.text):  # a batch that fell back has split them already
-            runs += 1
-            pieces.append((0, run))
-            chars += len(run.text)
-            if chars >= PIECE_CHARS:
-                _apply([acc], _read_piece([acc], pieces))
-                pieces, chars = [], 0
-        if pieces:
-            _apply([acc], _read_piece([acc], pieces))
+        pool = workers or _Workers(1)
+        outputs: deque[Future] = deque()
+        runs = 0
+        for pieces in _pieces(item.runs or split_runs(item.text)):  # a batch that fell back has split them already
+            runs += len(pieces)
+            outputs.append(pool.submit(_tables, [acc], _context([acc], pieces)))
+            while outputs and outputs[0].done():
+                _apply([acc], outputs.popleft().result())
+        while outputs:
+            _apply([acc], outputs.popleft().result())
         item.runs = [None] * runs  # type: ignore[list-item]  # only their number matters from here
     except Exception as exc:  # noqa: BLE001 - the reader must never raise; the file is quarantined
         item.acc = _internal_error(acc, exc)
         item.text = None
         return item.finish()
     return _close(item)
+
+
+def _pieces(runs) -> Iterator[list[tuple[int, Run]]]:
+    """Runs grouped into pieces of at least PIECE_CHARS characters (the last may be shorter)."""
+    pieces: list[tuple[int, Run]] = []
+    chars = 0
+    for run in runs:
+        pieces.append((0, run))
+        chars += len(run.text)
+        if chars >= PIECE_CHARS:
+            yield pieces
+            pieces, chars = [], 0
+    if pieces:
+        yield pieces
 
 
 def _close(item: _Pending) -> ParsedFile:
@@ -241,26 +302,41 @@ class _Output:
     frames: list[tuple[str, pl.DataFrame]]
     loaded: dict[int, int]
     types: dict[int, set]
-    counts: dict[str, int]
 
 
 def _read_piece(accs: list[_Acc], pieces: list[tuple[int, Run]], strict: bool = False) -> _Output:
-    """Tokenize the runs of one or more files as one segment frame and build every table.
+    """Tokenize the runs of one or more files as one segment frame and build every table."""
+    return _tables(accs, _context(accs, pieces), strict)
+
+
+def _context(accs: list[_Acc], pieces: list[tuple[int, Run]]) -> pl.DataFrame:
+    """The segment frame of the runs, with each row's transaction set, interchange, group and
+    CLP/CLM ordinal.
 
     File f's keys are f * KEY_SPAN + its own values (see fields.KEY_SPAN). Only a file read
-    alone can span several pieces, so the running counts of earlier pieces come from accs[0].
-    With `strict`, a failing table build raises (the caller retries file by file) instead of
-    being retried transaction set by transaction set.
+    alone can span several pieces, so the running counts of earlier pieces come from accs[0],
+    and are advanced here so the next piece can be tokenized before this one's tables exist.
     """
     first = accs[0] if len(accs) == 1 else _Acc("", "")
     seg = segment_frames(pieces, first.segments_seen)
     tag = pl.col("tag")
+    counts = seg.select(segments=pl.len(), **{t: (tag == t).sum() for t in ("ST", "CLP", "CLM")}).row(0, named=True)
     ctx = with_context(seg, first.st_seen).with_columns(
         clp_ordinal=pl.when(tag == "CLP").then(per_file_count(seg, tag == "CLP", first.clp_seen)),
         clm_ordinal=pl.when(tag == "CLM").then(per_file_count(seg, tag == "CLM", first.clm_seen)),
     )
-    counts = {"segments": seg.height, **{t: int((seg["tag"] == t).sum()) for t in ("ST", "CLP", "CLM")}}
-    del seg
+    if len(accs) == 1:
+        first.segments_seen += counts["segments"]
+        first.st_seen += counts["ST"]
+        first.clp_seen += counts["CLP"]
+        first.clm_seen += counts["CLM"]
+    return ctx
+
+
+def _tables(accs: list[_Acc], ctx: pl.DataFrame, strict: bool = False) -> _Output:
+    """Every table of the transaction sets in `ctx`. With `strict`, a failing table build
+    raises (the caller retries file by file) instead of being retried transaction set by
+    transaction set. Touches no accumulator, so it can run in a worker."""
     txns = transactions(ctx).join(transaction_hashes(ctx), on="txn", how="left")
     types: dict[int, set] = {}
     for f, st01 in txns.filter(pl.col("st01").is_in(("835", "837"))).select(file_of(pl.col("txn")), "st01").iter_rows():
@@ -284,7 +360,7 @@ def _read_piece(accs: list[_Acc], pieces: list[tuple[int, Run]], strict: bool = 
             out.append(("quarantine", failed))
             loaded[0] = loaded.get(0, 0) - failed.height
         out += list(built.items())
-    return _Output(out, loaded, types, counts)
+    return _Output(out, loaded, types)
 
 
 def _apply(accs: list[_Acc], output: _Output) -> None:
@@ -305,12 +381,6 @@ def _apply(accs: list[_Acc], output: _Output) -> None:
         accs[f].loaded += n
     for f, found in output.types.items():
         accs[f].types.update(found)
-    if len(accs) == 1:
-        acc, counts = accs[0], output.counts
-        acc.segments_seen += counts["segments"]
-        acc.st_seen += counts["ST"]
-        acc.clp_seen += counts["CLP"]
-        acc.clm_seen += counts["CLM"]
 
 
 def _per_file(table: str, frame: pl.DataFrame, accs: list[_Acc], now: datetime) -> dict[int, pl.DataFrame]:

@@ -112,27 +112,43 @@ def transaction_hashes(ctx: pl.DataFrame) -> pl.DataFrame:
     Segments are re-joined with canonical delimiters (* : ^ ~) so the same remit
     re-delivered with other delimiters, line breaks or control numbers hashes the same.
     """
-    body = ctx.filter((pl.col("txn") > 0) & ~pl.col("tag").is_in(("ST", "SE")))
-    canon = pl.col("segment")
-    # separators are per run (element) or per interchange; a batch rarely has more than a few
-    for column, canonical in (("elem", "*"), ("comp", ":"), ("rep", "^")):
-        for sep in body[column].unique().to_list():
-            if sep and sep != canonical:
-                canon = pl.when(pl.col(column) == sep).then(canon.str.replace_all(sep, canonical, literal=True)) \
-                    .otherwise(canon)
+    body = ctx.select("txn", "tag", "segment", "elem", "comp", "rep").filter(
+        (pl.col("txn") > 0) & ~pl.col("tag").is_in(("ST", "SE")))
+    canon = _canonical_segments(body)
     # One join of the whole body, then a slice per transaction set: the sets' segments are
     # contiguous and in order, so each set's content is a substring of the joined text.
-    body = body.select("txn", canon=canon).with_columns(end=(pl.col("canon").str.len_chars() + 1).cum_sum())
-    text = body["canon"].str.join("~").item() if body.height else ""
-    spans = body.group_by("txn", maintain_order=True).agg(
-        start=(pl.col("end") - pl.col("canon").str.len_chars() - 1).first(), end=pl.col("end").last() - 1)
+    ends = (canon.str.len_chars() + 1).cum_sum()
+    text = canon.str.join("~").item() if body.height else ""
+    spans = pl.DataFrame({"txn": body["txn"], "width": canon.str.len_chars(), "end": ends}).group_by(
+        "txn", maintain_order=True).agg(start=(pl.col("end") - pl.col("width") - 1).first(), end=pl.col("end").last() - 1)
     hashes = [hashlib.sha256(text[a:b].encode("utf-8")).hexdigest()[:32]
               for a, b in zip(spans["start"].to_list(), spans["end"].to_list())]
     out = pl.DataFrame({"txn": spans["txn"], "transaction_hash": hashes},
                        schema={"txn": pl.Int64, "transaction_hash": pl.String})
     empty = hashlib.sha256(b"").hexdigest()[:32]
-    every = ctx.filter(pl.col("txn") > 0).select(pl.col("txn").unique())
+    every = ctx.filter(pl.col("tag") == "ST").select(pl.col("txn").unique())
     return every.join(out, on="txn", how="left").with_columns(pl.col("transaction_hash").fill_null(empty))
+
+
+def _canonical_segments(body: pl.DataFrame) -> pl.Series:
+    """Each segment's text with its separators replaced by the canonical * : ^.
+
+    Separators are per run (element) or per interchange; only rows whose separators differ
+    from the canonical ones AND that contain them are rewritten (usually the few segments
+    with a composite), because rewriting every row was a visible share of a large file.
+    """
+    canon = body["segment"]
+    swaps = [(column, sep, canonical) for column, canonical in (("elem", "*"), ("comp", ":"), ("rep", "^"))
+             for sep in body[column].unique().to_list() if sep and sep != canonical]
+    if not swaps:
+        return canon
+    touched = pl.any_horizontal([(pl.col(c) == sep) & pl.col("segment").str.contains(sep, literal=True)
+                                 for c, sep, _ in swaps])
+    rows = body.with_row_index("_row").filter(touched)
+    text = pl.col("segment")
+    for column, sep, canonical in swaps:
+        text = pl.when(pl.col(column) == sep).then(text.str.replace_all(sep, canonical, literal=True)).otherwise(text)
+    return canon.scatter(rows["_row"], rows.select(text)["segment"])
 
 
 def envelope_findings(ctx: pl.DataFrame, txns: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
