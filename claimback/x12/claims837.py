@@ -135,7 +135,7 @@ def _diagnoses(seg: Segments) -> pl.LazyFrame:
 def service_lines(seg: Segments, sha: str | Sequence[str]) -> pl.LazyFrame:
     """One row per SV1/SV2/SV3 with its dates, line control number and line rendering NPI."""
     tag = pl.col("tag")
-    svc = pl.concat([seg[t] for t in SERVICE_TAGS]).sort("seg_index")
+    svc = pl.concat([seg[t] for t in SERVICE_TAGS], how="diagonal").sort("seg_index")
     # the procedure composite is SV101 / SV202 / SV301
     proc = pl.when(tag == "SV2").then(el(2)).otherwise(el(1))
     base = svc.select(

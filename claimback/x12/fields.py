@@ -50,9 +50,10 @@ ELEMENTS_READ = {
 
 
 def with_elements(rows: pl.DataFrame | pl.LazyFrame, tag: str | None = None) -> pl.DataFrame | pl.LazyFrame:
-    """Add e1..e23 to rows of segment id `tag` (any ids when None), split on each row's
-    element separator (`elem`), spaces stripped and empty values null; elements beyond what
-    `tag` is read for are null. Cleaning each element once here, rather than wherever it is
+    """Add e1..eN to rows of segment id `tag`, N being what `tag` is read for (all ELEMENTS
+    when None), split on each row's element separator (`elem`), spaces stripped and empty
+    values null. Reading past N fails loudly (no such column) rather than reading null.
+    Cleaning each element once here, rather than wherever it is
     read, matters because a qualifier like NM101 is read by every lookup of its segment."""
     n = ELEMENTS_READ.get(tag, ELEMENTS) if tag else ELEMENTS
     if n >= 6:  # a list split then indexed is cheaper than split_exact for many elements (measured)
@@ -64,8 +65,7 @@ def with_elements(rows: pl.DataFrame | pl.LazyFrame, tag: str | None = None) -> 
     padded = isinstance(rows, pl.LazyFrame) or bool(rows["segment"].str.contains(" ", literal=True).any())
     clean = (lambda e: blank_to_null(e.str.strip_chars(" "))) if padded else blank_to_null
     return rows.with_columns(fields).with_columns(
-        *(clean(pl.col(f"field_{i}")).alias(f"e{i}") for i in range(1, n + 1)),
-        *(pl.lit(None, pl.String).alias(f"e{i}") for i in range(n + 1, ELEMENTS + 1)),
+        clean(pl.col(f"field_{i}")).alias(f"e{i}") for i in range(1, n + 1)
     ).drop(*(f"field_{i}" for i in range(1, n + 1)), "_parts", strict=False)
 
 

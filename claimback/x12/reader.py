@@ -152,14 +152,18 @@ class _Workers:
         self._pool = ThreadPoolExecutor(self._size, thread_name_prefix="x12") if self._size > 1 else None
         self._pending: deque[Future] = deque()
 
+    def wait_for_room(self) -> None:
+        """Block until a worker is free, so the next piece is prepared only when it can start."""
+        while len(self._pending) >= self._size:
+            self._pending.popleft().result()
+
     def submit(self, fn, *args) -> Future:
         if self._pool is None:
             done: Future = Future()
             done.set_result(fn(*args))
             self._pending.append(done)
         else:
-            while len(self._pending) >= self._size:
-                self._pending.popleft().result()
+            self.wait_for_room()
             self._pending.append(self._pool.submit(fn, *args))
         return self._pending[-1]
 
@@ -255,8 +259,10 @@ def _read_alone(item: _Pending, workers: _Workers | None = None) -> ParsedFile:
         pool = workers or _Workers(1)
         outputs: deque[Future] = deque()
         runs = 0
-        for pieces in _pieces(item.runs or split_runs(item.text)):  # a batch that fell back has split them already
+        # a batch that fell back has split the runs already; a run as long as a piece needs no per-run windows
+        for pieces in _pieces(item.runs or split_runs(item.text, max_chars=PIECE_CHARS)):
             runs += len(pieces)
+            pool.wait_for_room()
             outputs.append(pool.submit(_tables, [acc], _context([acc], pieces)))
             while outputs and outputs[0].done():
                 _apply([acc], outputs.popleft().result())
