@@ -17,6 +17,7 @@ import polars as pl
 from claimback.x12 import findings
 from claimback.x12.fields import (
     Segments, blank_to_null, claim_key, date8, date8_end, el, firsts, modifiers, money, number, opened, part,
+    running_count,
 )
 from claimback.x12.structure import locate
 
@@ -45,7 +46,7 @@ def with_loops(rows: pl.DataFrame) -> pl.DataFrame:
         lx_value=pl.when(tag == "LX").then(_first_element).when(tag.is_in(("CLM", "HL", "ST", "SE"))).then(pl.lit(""))
         .otherwise(None).forward_fill(),
     )
-    position = is_svc.cast(pl.Int64).cum_sum().over("claim_ordinal")
+    position = running_count(is_svc, pl.col("claim_ordinal"))
     return rows.with_columns(
         line_number=pl.when(pl.col("line_seq").is_not_null())
         .then(pl.coalesce(pl.col("lx_value").cast(pl.Int64, strict=False), position))

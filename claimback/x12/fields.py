@@ -69,6 +69,18 @@ def with_elements(rows: pl.DataFrame | pl.LazyFrame, tag: str | None = None) -> 
     ).drop(*(f"field_{i}" for i in range(1, n + 1)), "_parts", strict=False)
 
 
+def running_count(counted: pl.Expr, group: pl.Expr) -> pl.Expr:
+    """Running count of `counted` rows that restarts wherever `group` changes value.
+
+    The same as counted.cum_sum().over(group) when each group's rows are contiguous (files in
+    a batch, claims in a file), without the window's cost, which grows with the number of
+    groups. Rows of a null group count from the start of their own stretch.
+    """
+    total = counted.cast(pl.Int64).cum_sum()
+    starts = group.ne_missing(group.shift(1)) | (pl.int_range(pl.len()) == 0)
+    return total - pl.when(starts).then(total - counted.cast(pl.Int64)).forward_fill()
+
+
 def blank_to_null(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr == "").then(None).otherwise(expr)
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from claimback.x12.fields import (
-    Segments, claim_key, date8, el, first_per, firsts, modifiers, money, number, opened, part,
+    Segments, claim_key, date8, el, first_per, firsts, modifiers, money, number, opened, part, running_count,
 )
 
 _CLAIM_CLOSERS = ("ST", "SE", "LX", "PLB")
@@ -37,7 +37,7 @@ def with_loops(rows: pl.DataFrame) -> pl.DataFrame:
     )
     return rows.with_columns(
         line_number=pl.when(pl.col("line_seq").is_not_null())
-        .then((tag == "SVC").cast(pl.Int64).cum_sum().over("claim_ordinal"))
+        .then(running_count(tag == "SVC", pl.col("claim_ordinal")))
     )
 
 

@@ -14,7 +14,7 @@ import hashlib
 
 import polars as pl
 
-from claimback.x12.fields import KEY_SPAN, el, file_of, with_elements, within_file
+from claimback.x12.fields import KEY_SPAN, el, file_of, running_count, with_elements, within_file
 
 ENVELOPE_TAGS = ("ISA", "GS", "GE", "IEA", "TA1")
 SUPPORTED_TYPES = ("835", "837")
@@ -26,7 +26,7 @@ def per_file_count(seg: pl.DataFrame, is_counted: pl.Expr, before: int = 0) -> p
     fid = file_of(pl.col("seg_index"))
     if seg.height and seg["seg_index"][-1] < KEY_SPAN:  # one file (the usual single read): no window needed
         return is_counted.cum_sum() + before
-    return is_counted.cum_sum().over(fid) + before + fid * KEY_SPAN
+    return running_count(is_counted, fid) + before + fid * KEY_SPAN
 
 
 def with_context(seg: pl.DataFrame, sets_before: int = 0) -> pl.DataFrame:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from claimback.x12.fields import KEY_SPAN
+from claimback.x12.fields import KEY_SPAN, running_count
 
 _WS = " \t\r\n\x00"
 _HEAD_RE = re.compile(r"(?:^|(?<=[^A-Za-z0-9]))(?:GS([^A-Za-z0-9\s])[A-Z]{2}|ST([^A-Za-z0-9\s])\d{3})")
@@ -173,8 +173,8 @@ def segment_frames(runs: list[tuple[int, Run]], seen: int = 0) -> pl.DataFrame:
         frame = frame.sort("run", "row")
     file_id = pl.col("file_id")
     position = pl.int_range(pl.len(), dtype=pl.Int64)
-    if len({f for f, _ in runs}) > 1:  # a window per file only when there are several (it costs on large pieces)
-        position = position.over(file_id)
+    if len({f for f, _ in runs}) > 1:  # a file's rows are contiguous: count from where it starts
+        position = running_count(file_id.is_not_null(), file_id) - 1  # every row counts
     return frame.select(
         seg_index=position + file_id * KEY_SPAN + seen,
         *[c for c in frame.columns if c not in ("run", "row", "file_id")],
@@ -183,24 +183,26 @@ def segment_frames(runs: list[tuple[int, Run]], seen: int = 0) -> pl.DataFrame:
 
 def _tokenize(runs: list[tuple[int, Run]], members: list[int], element: str, terminator: str) -> pl.DataFrame:
     chosen = [runs[i] for i in members]
+    # The rows of all runs are counted as one sequence. A run's pieces span exactly its text
+    # plus one terminator, so each run's characters before it are known here, and its
+    # offsets need no per-run window: offset = running width - width + (run offset - before).
+    before, shift = 0, []
+    for _, run in chosen:
+        shift.append(run.offset - before)
+        before += len(run.text) + len(terminator)
     frame = pl.DataFrame({
         "run": members,
         "file_id": [f for f, _ in chosen],
-        "base": [r.offset for _, r in chosen],
+        "shift": shift,
         "comp0": [r.delimiters.component for _, r in chosen],
         "rep0": [r.delimiters.repetition or "" for _, r in chosen],
         "segment": [r.text for _, r in chosen],
-    }, schema_overrides={"run": pl.Int64, "file_id": pl.Int64, "base": pl.Int64})
+    }, schema_overrides={"run": pl.Int64, "file_id": pl.Int64, "shift": pl.Int64})
     frame = frame.with_columns(pl.col("segment").str.split(terminator)).explode("segment", empty_as_null=True)
-
-    def per_run(expr: pl.Expr) -> pl.Expr:
-        # the window matters only when several runs share the frame; it costs on a large single run
-        return expr.over("run") if len(members) > 1 else expr
-
-    width = pl.col("segment").str.len_chars() + len(terminator)
+    width = pl.col("segment").str.len_chars().fill_null(0) + len(terminator)
     frame = frame.with_columns(
-        offset=per_run(width.cum_sum()) - width + pl.col("base"),
-        row=per_run(pl.int_range(pl.len(), dtype=pl.Int64)),
+        offset=width.cum_sum() - width + pl.col("shift"),
+        row=pl.int_range(pl.len(), dtype=pl.Int64),  # orders rows within a run when groups are merged
     )
     frame = frame.with_columns(pl.col("segment").str.strip_chars(_WS)).filter(pl.col("segment") != "")
     frame = frame.with_columns(tag=pl.col("segment").str.splitn(element, 2).struct.field("field_0").str.strip_chars(" "))
