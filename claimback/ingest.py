@@ -138,16 +138,12 @@ def ingest_batch(batch: list[PlannedFile], lake: Lake, loaded_at: datetime | Non
     }
 
 
-READ_TOGETHER = 200  # small files the reader tokenises through one plan (its fixed cost is per plan)
-
-
 def _read_all(batch: list[PlannedFile]):
-    """(planned file, parsed file) for every file of the batch, read many at a time."""
+    """(planned file, parsed file) for every file of the batch, all through one reader call,
+    which spreads the small files evenly over its worker threads."""
     from claimback.x12 import read_x12_many  # the reader is heavy to import; only batches need it
 
-    for start in range(0, len(batch), READ_TOGETHER):
-        chunk = batch[start:start + READ_TOGETHER]
-        yield from zip(chunk, read_x12_many([p.file.path for p in chunk], [p.file.name for p in chunk]))
+    return zip(batch, read_x12_many([p.file.path for p in batch], [p.file.name for p in batch]))
 
 
 def record_duplicates(duplicates: list[PlannedFile], lake: Lake, loaded_at: datetime | None = None) -> None:

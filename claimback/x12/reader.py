@@ -117,6 +117,7 @@ def read_x12_many(sources: list[str | os.PathLike | bytes],
     results: list[ParsedFile | None] = [None] * len(sources)
     batch: list[_Pending] = []
     batch_chars = 0
+    per_batch = _batch_size(len(sources))
     with _Workers() as workers:
         for index, (source, name) in enumerate(zip(sources, names)):
             item = _load(index, source, name)
@@ -127,7 +128,7 @@ def read_x12_many(sources: list[str | os.PathLike | bytes],
             else:
                 batch.append(item)
                 batch_chars += len(item.text)
-                if len(batch) >= BATCH_FILES or batch_chars >= BATCH_CHARS:
+                if len(batch) >= per_batch or batch_chars >= BATCH_CHARS:
                     workers.submit(_read_batch, batch, results)
                     batch, batch_chars = [], 0
         if batch:
@@ -136,6 +137,14 @@ def read_x12_many(sources: list[str | os.PathLike | bytes],
 
 
 WORKERS = min(2, os.cpu_count() or 1)
+
+
+def _batch_size(files: int) -> int:
+    """Files per batch: at most BATCH_FILES, and as even as the workers need, e.g. 250 files
+    as 125 + 125 rather than 200 + 50, so both workers finish together."""
+    batches = max(1, -(-files // BATCH_FILES))
+    batches = -(-batches // WORKERS) * WORKERS if files >= WORKERS else batches
+    return max(1, -(-files // batches))
 
 
 class _Workers:
