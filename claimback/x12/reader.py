@@ -267,10 +267,12 @@ def _read_alone(item: _Pending, workers: _Workers | None = None) -> ParsedFile:
     try:
         pool = workers or _Workers(1)
         outputs: deque[Future] = deque()
-        runs = 0
-        # a batch that fell back has split the runs already; a run as long as a piece needs no per-run windows
-        for pieces in _pieces(item.runs or split_runs(item.text, max_chars=PIECE_CHARS)):
-            runs += len(pieces)
+        # A batch that fell back has split the runs already; a run as long as a piece needs no
+        # per-run windows. The runs then hold the text, and each is let go once tokenized, so
+        # the text shrinks while the tables grow instead of both being held to the end.
+        left = deque(item.runs or split_runs(item.text, max_chars=PIECE_CHARS))
+        item.text, item.runs, runs = None, [], len(left)
+        for pieces in _pieces(left.popleft() for _ in range(runs)):
             pool.wait_for_room()
             outputs.append(pool.submit(_tables, [acc], _context([acc], pieces)))
             while outputs and outputs[0].done():
