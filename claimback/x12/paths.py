@@ -64,13 +64,17 @@ def parse_paths(
             done_bytes += pf.bytes
             if progress:
                 progress(len(per_file), len(files), done_bytes, time.perf_counter() - started)
+    pf = None  # the last file's tables are in `collected` too; hold them once, not twice
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     counts = {}
     for table in schema.PARSED_TABLES:
-        frame = pl.concat(collected[table], rechunk=False) if collected[table] else schema.empty(table)
+        frames = collected.pop(table)  # let each table go once written
+        frame = pl.concat(frames, rechunk=False) if frames else schema.empty(table)
+        del frames
         _write_atomically(frame, out / f"{table}.parquet")
         counts[table] = frame.height
+        del frame
     return {"files": len(files), "tables": counts, "per_file": per_file, "missing": missing}
 
 

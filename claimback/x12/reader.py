@@ -188,7 +188,7 @@ class _Workers:
                 self._pool.shutdown(wait=True)
 
 
-PIECE_CHARS = 8_000_000  # a large file is read in pieces of about this many characters
+PIECE_CHARS = 4_000_000  # a large file is read in pieces of about this many characters
 BATCH_FILES = 200
 BATCH_CHARS = 8_000_000  # small files read together; bounds a batch's segment frame like a piece
 
