@@ -3,7 +3,10 @@
 Each file is decoded and cut into runs of interchanges that share delimiters. The runs of
 many small files (or of one piece of a large file) are tokenized into ONE segment frame whose
 keys carry the file's position (fields.KEY_SPAN), the tables are built by one plan, and the
-rows are then split back per file. Broken transaction sets are quarantined as a unit while
+rows are then split back per file. Batches of small files, and the pieces of a large file,
+are built by two worker threads (Polars runs these many small operations on one core each and
+releases the GIL meanwhile); pieces are tokenized in file order so running counts stay exact,
+and results are applied in that order. Broken transaction sets are quarantined as a unit while
 the rest of the file loads; if building the tables of a file fails unexpectedly, each
 transaction set is retried alone so one bad set cannot take the others down. Messages carry
 control numbers, claim numbers and codes only — never names, member ids or birth dates.
