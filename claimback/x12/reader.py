@@ -164,18 +164,14 @@ class _Workers:
         self._pool = ThreadPoolExecutor(self._size, thread_name_prefix="x12") if self._size > 1 else None
         self._pending: deque[Future] = deque()
 
-    def wait_for_room(self) -> None:
-        """Block until a worker is free, so the next piece is prepared only when it can start."""
-        while len(self._pending) >= self._size:
-            self._pending.popleft().result()
-
     def submit(self, fn, *args) -> Future:
         if self._pool is None:
             done: Future = Future()
             done.set_result(fn(*args))
             self._pending.append(done)
         else:
-            self.wait_for_room()
+            while len(self._pending) >= self._size:
+                self._pending.popleft().result()
             self._pending.append(self._pool.submit(fn, *args))
         return self._pending[-1]
 
@@ -276,7 +272,7 @@ def _read_alone(item: _Pending, workers: _Workers | None = None) -> ParsedFile:
         left = deque(item.runs or split_runs(item.text, max_chars=PIECE_CHARS))
         item.text, item.runs, runs = None, [], len(left)
         for pieces in _pieces(left.popleft() for _ in range(runs)):
-            pool.wait_for_room()
+            # tokenized while both workers build, so no core waits for it (one piece of memory)
             outputs.append(pool.submit(_tables, [acc], _context([acc], pieces)))
             while outputs and outputs[0].done():
                 _apply([acc], outputs.popleft().result())
