@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
@@ -52,12 +53,17 @@ class Lake:
             return schema.empty(table).lazy()
         return pl.scan_parquet(files)
 
-    def read(self, table: str) -> pl.DataFrame:
-        """A published-shape table from the lake; the empty contract table if not built yet."""
+    def read(self, table: str, columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """A published-shape table from the lake; the empty contract table if not built yet.
+
+        `columns` reads only those (in that order): a stage that needs five columns of a wide
+        table should not hold the other thirty, PHI included, in memory.
+        """
         path = self.path_of(table)
         if not path.exists():
-            return schema.empty(table) if table in schema.TABLES else pl.DataFrame()
-        return pl.read_parquet(path)
+            frame = schema.empty(table) if table in schema.TABLES else pl.DataFrame()
+            return frame.select(columns) if columns is not None and table in schema.TABLES else frame
+        return pl.read_parquet(path, columns=list(columns) if columns is not None else None)
 
     def scan(self, table: str) -> pl.LazyFrame:
         path = self.path_of(table)

@@ -50,7 +50,28 @@ def load_reconsiderations(settings: Settings) -> dict:
 
 
 # --- denials ---------------------------------------------------------------------------------
-_REMIT_TABLES = ("remit_claims", "remit_service_lines", "remit_adjustments", "remit_remarks")
+# The columns the denial rules and the claim lifecycle read. At a million claims the remit and
+# 837 tables are several GB in memory whole (names, member ids, transaction bookkeeping); these
+# are a fraction of that, and no patient name or member id is read at all.
+DENIAL_INPUTS = {
+    "remit_claims": (
+        "claim_key", "source_file", "claim_ordinal", "payer_name", "payer_id", "remit_date",
+        "patient_control_number", "claim_status_code", "is_reversal", "charge_amount", "paid_amount",
+        "payer_claim_control_number", "original_payer_claim_control_number", "rendering_npi",
+        "statement_from",
+    ),
+    "remit_service_lines": (
+        "claim_key", "line_number", "procedure_code", "modifiers", "service_date", "charge_amount",
+        "paid_amount",
+    ),
+    "remit_adjustments": ("claim_key", "line_number", "group_code", "reason_code", "amount"),
+    "remit_remarks": ("claim_key", "line_number", "remark_code"),
+    "submitted_claims": (
+        "claim_key", "source_file", "claim_ordinal", "patient_control_number", "payer_name", "payer_id",
+        "original_payer_claim_control_number", "frequency_code", "statement_from", "billing_npi",
+        "rendering_npi", "place_of_service",
+    ),
+}
 
 
 def build_denials(settings: Settings) -> dict:
@@ -58,22 +79,24 @@ def build_denials(settings: Settings) -> dict:
     from claimback import denials as denial_rules
 
     lake = settings.lake
-    tables = {t: lake.read(t) for t in (*_REMIT_TABLES, "submitted_claims", "submitted_service_lines")}
+    tables = {table: lake.read(table, columns) for table, columns in DENIAL_INPUTS.items()}
     adjudications = denial_rules.build_adjudications(
         tables["remit_claims"], tables["remit_service_lines"], tables["remit_adjustments"],
         tables["submitted_claims"], as_of=settings.as_of,
     )
+    lake.write_derived("adjudications", adjudications)
+    lake.write_derived("recovered_claims", denial_rules.recovered_claims(adjudications))
+    latest_count = adjudications.filter(pl.col("is_latest") & ~pl.col("is_reversal")).height
     denied = denial_rules.build_denials(**tables, as_of=settings.as_of, history=adjudications)
+    del adjudications
     lake.write_derived("denials", denied)
     lake.write_derived("denial_lines", denial_rules.denial_lines(
         denied, tables["remit_service_lines"], tables["remit_adjustments"], tables["remit_remarks"],
         tables["remit_claims"]))
-    lake.write_derived("adjudications", adjudications)
-    lake.write_derived("recovered_claims", denial_rules.recovered_claims(adjudications))
-    latest = adjudications.filter(pl.col("is_latest") & ~pl.col("is_reversal"))
-    log.info("denials: %d of %d adjudicated claims denied", denied.height, latest.height)
+    del tables
+    log.info("denials: %d of %d adjudicated claims denied", denied.height, latest_count)
     return {
-        "adjudicated_claims": latest.height,
+        "adjudicated_claims": latest_count,
         "denied_claims": denied.height,
         "denied_amount": float(denied["denied_amount"].cast(pl.Float64).sum() or 0),
         "by_category": denial_rules.denial_summary(denied),
