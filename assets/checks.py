@@ -32,14 +32,16 @@ def _result(suites: list[quality.SuiteResult], severity: dg.AssetCheckSeverity) 
 @dg.asset_check(asset=x12_lake, blocking=True, description="Claims and adjustments have the keys every later stage joins on.")
 def remit_structure(claimback: ClaimbackResource) -> dg.AssetCheckResult:
     lake = claimback.settings().lake
-    return _result(quality.remit_structure(lake.read("remit_claims"), lake.read("remit_adjustments")),
+    return _result(quality.remit_structure(lake.read("remit_claims", quality.REMIT_STRUCTURE_COLUMNS),
+                                           lake.read("remit_adjustments", quality.ADJUSTMENT_STRUCTURE_COLUMNS)),
                    dg.AssetCheckSeverity.ERROR)
 
 
 @dg.asset_check(asset=x12_lake, blocking=True, description="Submitted 837 claims have unique keys and claim numbers.")
 def submitted_structure(claimback: ClaimbackResource) -> dg.AssetCheckResult:
     lake = claimback.settings().lake
-    return _result(quality.submitted_structure(lake.read("submitted_claims")), dg.AssetCheckSeverity.ERROR)
+    return _result(quality.submitted_structure(lake.read("submitted_claims", quality.SUBMITTED_STRUCTURE_COLUMNS)),
+                   dg.AssetCheckSeverity.ERROR)
 
 
 @dg.asset_check(asset=x12_lake, description="Remits balance (claims, transactions), codes are well formed, "
@@ -48,16 +50,17 @@ def remit_data_quality(claimback: ClaimbackResource) -> dg.AssetCheckResult:
     settings = claimback.settings()
     lake = settings.lake
     return _result(quality.remit_data_quality(
-        lake.read("remit_claims"), lake.read("remit_adjustments"), lake.read("remit_remarks"),
-        lake.read("remit_payments"), lake.read("provider_adjustments"), settings.as_of,
+        *(lake.read(table, columns) for table, columns in quality.REMIT_DATA_QUALITY_COLUMNS.items()),
+        settings.as_of,
     ), dg.AssetCheckSeverity.WARN)
 
 
 @dg.asset_check(asset=x12_lake, description="Submitted claims carry valid billing NPIs and non-negative charges.")
 def submitted_data_quality(claimback: ClaimbackResource) -> dg.AssetCheckResult:
     settings = claimback.settings()
-    return _result(quality.submitted_data_quality(settings.lake.read("submitted_claims"), settings.as_of),
-                   dg.AssetCheckSeverity.WARN)
+    return _result(quality.submitted_data_quality(
+        settings.lake.read("submitted_claims", quality.SUBMITTED_DATA_QUALITY_COLUMNS), settings.as_of,
+    ), dg.AssetCheckSeverity.WARN)
 
 
 @dg.asset_check(asset=x12_lake, description="Files or transaction sets that could not be read are listed, with why.")
