@@ -56,17 +56,22 @@ def with_elements(rows: pl.DataFrame | pl.LazyFrame, tag: str | None = None) -> 
     Cleaning each element once here, rather than wherever it is
     read, matters because a qualifier like NM101 is read by every lookup of its segment."""
     n = ELEMENTS_READ.get(tag, ELEMENTS) if tag else ELEMENTS
-    if n >= 6:  # a list split then indexed is cheaper than split_exact for many elements (measured)
-        rows = rows.with_columns(_parts=pl.col("segment").str.split(pl.col("elem")))
-        fields = [pl.col("_parts").list.get(i, null_on_oob=True).alias(f"field_{i}") for i in range(1, n + 1)]
-    else:
-        fields = pl.col("segment").str.split_exact(pl.col("elem"), n).struct.field([f"field_{i}" for i in range(1, n + 1)])
     # stripping costs as much as splitting; most segment ids of a file never carry a space
     padded = isinstance(rows, pl.LazyFrame) or bool(rows["segment"].str.contains(" ", literal=True).any())
-    clean = (lambda e: blank_to_null(e.str.strip_chars(" "))) if padded else blank_to_null
-    return rows.with_columns(fields).with_columns(
-        clean(pl.col(f"field_{i}")).alias(f"e{i}") for i in range(1, n + 1)
-    ).drop(*(f"field_{i}" for i in range(1, n + 1)), "_parts", strict=False)
+    split, elements = _element_exprs(n, padded)
+    return rows.with_columns(split).with_columns(elements).drop("_split")
+
+
+@cache  # built once per shape: a batch splits a dozen segment ids, each piece of a file again
+def _element_exprs(n: int, padded: bool) -> tuple[pl.Expr, list[pl.Expr]]:
+    def clean(e: pl.Expr) -> pl.Expr:
+        return blank_to_null(e.str.strip_chars(" ") if padded else e)
+
+    if n >= 6:  # a list split then indexed is cheaper than split_exact for many elements (measured)
+        split = pl.col("segment").str.split(pl.col("elem")).alias("_split")
+        return split, [clean(pl.col("_split").list.get(i, null_on_oob=True)).alias(f"e{i}") for i in range(1, n + 1)]
+    split = pl.col("segment").str.split_exact(pl.col("elem"), n).alias("_split")
+    return split, [clean(pl.col("_split").struct.field(f"field_{i}")).alias(f"e{i}") for i in range(1, n + 1)]
 
 
 def running_count(counted: pl.Expr, group: pl.Expr) -> pl.Expr:
