@@ -139,7 +139,18 @@ def read_x12_many(sources: list[str | os.PathLike | bytes],
     return results  # type: ignore[return-value]  # every slot is filled above
 
 
-WORKERS = min(2, os.cpu_count() or 1)
+# Threads per reader call. Two use this project's 2-core machine; set CLAIMBACK_READER_THREADS=1
+# where the executor already runs one parse step per core (multiprocess or cluster executors).
+def _reader_threads() -> int:
+    value = os.environ.get("CLAIMBACK_READER_THREADS", "").strip()
+    if not value:
+        return min(2, os.cpu_count() or 1)
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"CLAIMBACK_READER_THREADS must be a whole number of threads, 1 or more; got {value!r}")
+    return int(value)
+
+
+WORKERS = _reader_threads()
 
 
 def _batch_size(files: int) -> int:

@@ -417,3 +417,29 @@ def test_segments_outside_a_transaction_set_are_reported():
     stray = findings(pf)["segment_outside_transaction"]
     assert len(stray) == 1 and stray[0]["message"].startswith("1 segment(s) outside")
     assert stray[0]["location"].startswith("ISA 000000101, segment ")
+
+
+def test_reader_threads_come_from_the_environment_and_a_bad_value_says_what_to_fix(monkeypatch):
+    from claimback.x12 import reader
+
+    monkeypatch.setenv("CLAIMBACK_READER_THREADS", "1")
+    assert reader._reader_threads() == 1
+    monkeypatch.setenv("CLAIMBACK_READER_THREADS", "two")
+    with pytest.raises(ValueError, match="CLAIMBACK_READER_THREADS must be a whole number"):
+        reader._reader_threads()
+    monkeypatch.delenv("CLAIMBACK_READER_THREADS")
+    assert reader._reader_threads() in (1, 2)
+
+
+def test_one_reader_thread_reads_the_same_tables_as_two(monkeypatch):
+    from claimback.x12 import reader
+    from tests.x12.test_many import assert_same
+
+    monkeypatch.setattr(reader, "PIECE_CHARS", 3000)
+    sources = [b"".join(remit_file(control=f"{i:09d}") for i in range(1, 6)), remit_file(), claims_file()]
+    names = ["big.835", "small.835", "claims.837"]
+    two = reader.read_x12_many(sources, names)
+    monkeypatch.setattr(reader, "WORKERS", 1)
+    for got, alone in zip(two, reader.read_x12_many(sources, names)):
+        assert got.transactions > 0
+        assert_same(got, alone)
