@@ -105,6 +105,17 @@ def build_denials(settings: Settings) -> dict:
 
 
 # --- trends ----------------------------------------------------------------------------------
+# What the cluster descriptions read from the 837s (plan, NPIs, place of service, procedures,
+# modifiers, prior authorization, payer): the rest of those tables stays on disk.
+TREND_INPUTS = {
+    "submitted_claims": (
+        "claim_key", "payer_id", "payer_name", "claim_filing_indicator", "rendering_npi", "place_of_service",
+        "prior_authorization",
+    ),
+    "submitted_service_lines": ("claim_key", "procedure_code", "modifiers", "rendering_npi", "place_of_service"),
+}
+
+
 def find_trends(settings: Settings) -> dict:
     from claimback import forms, trends
     from claimback.routing import load_rules
@@ -121,8 +132,8 @@ def find_trends(settings: Settings) -> dict:
         denied,
         as_of=settings.as_of,
         thresholds_by_payer=thresholds,
-        submitted_claims=lake.read("submitted_claims"),
-        submitted_service_lines=lake.read("submitted_service_lines"),
+        submitted_claims=lake.read("submitted_claims", TREND_INPUTS["submitted_claims"]),
+        submitted_service_lines=lake.read("submitted_service_lines", TREND_INPUTS["submitted_service_lines"]),
     )
     previous = set(lake.read("trend_clusters").filter(pl.col("status") == "flagged")["cluster_id"].to_list())
     lake.write_derived("trend_clusters", clusters)
@@ -149,7 +160,8 @@ def _relative_to_warehouse(packets: pl.DataFrame, settings: Settings, *columns: 
 def provider_profile(settings: Settings):
     from claimback.forms import ProviderProfile
 
-    from_claims = ProviderProfile.from_claims(settings.lake.read("submitted_claims"))
+    from_claims = ProviderProfile.from_claims(
+        settings.lake.read("submitted_claims", ("billing_npi", "billing_name", "billing_tax_id")))
     if settings.provider_profile:  # the file's contact details over what the 837s tell
         return ProviderProfile.from_yaml(settings.provider_profile, base=from_claims)
     return from_claims
@@ -168,7 +180,8 @@ def route_denials(settings: Settings) -> dict:
         lake.read("denials"), log_rows, lake.read("trend_cluster_claims"), rules, settings.as_of,
         resolved=lake.read("recovered_claims"),
         history=adjudications,  # won appeals drop out of `denials`: learn from every adjudication
-        submitted_claims=lake.read("submitted_claims"),  # REF*G1: was an authorization on file
+        # REF*G1: was an authorization on file
+        submitted_claims=lake.read("submitted_claims", ("claim_key", "prior_authorization")),
     )
     lake.write_derived("work_queue", queue)
     lake.write_derived("reconsideration_outcomes", log_rows)
@@ -184,11 +197,13 @@ REQUEST_PACKETS_PER_RUN = 200
 
 def write_request_packets(settings: Settings, queue: pl.DataFrame, log_rows: pl.DataFrame) -> pl.DataFrame:
     from claimback.forms import write_reconsideration_packets
+    from claimback.forms.reconsideration import PATIENT_FIELDS
 
     lake = settings.lake
     packets = write_reconsideration_packets(
         queue, lake.read("denials"), provider_profile(settings), settings.warehouse / "packets" / "requests",
-        reconsiderations=log_rows, remit_claims=lake.read("remit_claims"), max_packets=REQUEST_PACKETS_PER_RUN,
+        reconsiderations=log_rows, remit_claims=lake.read("remit_claims", ("claim_key", *PATIENT_FIELDS)),
+        max_packets=REQUEST_PACKETS_PER_RUN,
     )
     packets = _relative_to_warehouse(packets, settings, "pdf_path")
     lake.write_derived("request_packets", packets)
