@@ -130,6 +130,23 @@ def key_value_table(rows: Sequence[tuple[str, object]], label_width: float = 1.9
     return table
 
 
+class _Cell(Paragraph):
+    """A table cell's paragraph that lays its lines out once per width.
+
+    A Table wraps every cell several times (to measure rows, to split at a page end, to draw),
+    always at its column's width; line breaking is most of the cost of a packet with hundreds of
+    claims, and the result for one width never changes.
+    """
+
+    def wrap(self, availWidth, availHeight):
+        cached = getattr(self, "_wrapped", None)
+        if cached is not None and cached[0] == availWidth:
+            return cached[1]
+        size = super().wrap(availWidth, availHeight)
+        self._wrapped = (availWidth, size)
+        return size
+
+
 def claims_table(
     rows: Iterable[dict],
     columns: Sequence[tuple[str, str, float]],
@@ -140,11 +157,19 @@ def claims_table(
     total = sum(width for _, _, width in columns)
     widths = [CONTENT_WIDTH * width / total for _, _, width in columns]
     data = [[para(header, "small_bold") for _, header, _ in columns]]
+    # One paragraph per distinct value of a column (dates, codes and payers repeat down a
+    # table): parsed and laid out once, drawn in every cell that shows it.
+    cells: list[dict[str, Paragraph]] = [{} for _ in columns]
+    small = styles()["small"]
     for row in rows:
-        data.append([
-            para(money(row.get(key)) if key in money_columns else text(row.get(key)), "small")
-            for key, _, _ in columns
-        ])
+        line = []
+        for (key, _, _), seen in zip(columns, cells):
+            value = money(row.get(key)) if key in money_columns else text(row.get(key))
+            cell = seen.get(value)
+            if cell is None:
+                cell = seen[value] = _Cell(escape(value).replace("\n", "<br/>"), small)
+            line.append(cell)
+        data.append(line)
     table = Table(data, colWidths=widths, repeatRows=1)
     table.setStyle(TableStyle([
         ("BACKGROUND", (0, 0), (-1, 0), ACCENT),
