@@ -33,6 +33,9 @@ from claimback.x12.structure import (
 )
 from claimback.x12.tokenize import Run, segment_frames, split_runs
 
+Counts = dict[str, int]
+COUNTED_TAGS = ("ST", "CLP", "CLM")  # file-wide ordinals a piece must know the earlier counts of
+
 
 # Kept optimised, common-subplan elimination included: several tables share the claim and line
 # plans. Measured without the optimiser: slower on 837s read alone and ~15% slower on large files.
@@ -79,10 +82,7 @@ class _Acc:
     loaded: int = 0
     quarantined: int = 0
     types: set = field(default_factory=set)
-    st_seen: int = 0
-    clp_seen: int = 0
-    clm_seen: int = 0
-    segments_seen: int = 0
+    seen: Counts = field(default_factory=dict)  # segments and ST/CLP/CLM of earlier pieces
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     def add(self, table: str, frame: pl.DataFrame) -> None:
@@ -270,8 +270,9 @@ def _read_batch(batch: list[_Pending], results: list[ParsedFile | None]) -> None
 def _read_alone(item: _Pending, workers: _Workers | None = None) -> ParsedFile:
     """One file in pieces of about PIECE_CHARS (one piece for a small file).
 
-    Pieces are tokenized in order (each needs the running counts of the ones before it) and
-    their tables built by the workers; the outputs are applied in file order.
+    Pieces are tokenized in order on this thread (each needs the running counts of the ones
+    before it: segment index, transaction set, CLP and CLM ordinals are file-wide) and their
+    tables built by the workers meanwhile; outputs are applied in file order.
     """
     acc = item.acc = _Acc(item.acc.name, item.acc.sha)  # a failed batch may have left nothing here; start clean
     try:
@@ -283,8 +284,9 @@ def _read_alone(item: _Pending, workers: _Workers | None = None) -> ParsedFile:
         left = deque(item.runs or split_runs(item.text, max_chars=PIECE_CHARS))
         item.text, item.runs, runs = None, [], len(left)
         for pieces in _pieces(left.popleft() for _ in range(runs)):
-            # tokenized while both workers build, so no core waits for it (one piece of memory)
-            outputs.append(pool.submit(_tables, [acc], _context([acc], pieces)))
+            ctx, counts = _context(pieces, acc.seen)
+            acc.seen = _add(acc.seen, counts)
+            outputs.append(pool.submit(_tables, [acc], ctx))
             while outputs and outputs[0].done():
                 _apply([acc], outputs.popleft().result())
         while outputs:
@@ -326,38 +328,37 @@ class _Output:
     """What reading one piece produced, not yet handed to the files' accumulators, so a batch
     that fails half way leaves every file untouched for its retry alone."""
 
-    frames: list[tuple[str, pl.DataFrame]]
+    frames: list[tuple[str, dict[int, pl.DataFrame]]]  # table, rows per file (conformed)
     loaded: dict[int, int]
     types: dict[int, set]
 
 
 def _read_piece(accs: list[_Acc], pieces: list[tuple[int, Run]], strict: bool = False) -> _Output:
     """Tokenize the runs of one or more files as one segment frame and build every table."""
-    return _tables(accs, _context(accs, pieces), strict)
+    return _tables(accs, _context(pieces)[0], strict)
 
 
-def _context(accs: list[_Acc], pieces: list[tuple[int, Run]]) -> pl.DataFrame:
+def _context(pieces: list[tuple[int, Run]], before: Counts | None = None
+             ) -> tuple[pl.DataFrame, Counts]:
     """The segment frame of the runs, with each row's transaction set, interchange, group and
-    CLP/CLM ordinal.
+    CLP/CLM ordinal, and what the piece counts (segments, ST, CLP, CLM).
 
     File f's keys are f * KEY_SPAN + its own values (see fields.KEY_SPAN). Only a file read
-    alone can span several pieces, so the running counts of earlier pieces come from accs[0],
-    and are advanced here so the next piece can be tokenized before this one's tables exist.
+    alone can span several pieces; `before` holds the counts of its earlier pieces.
     """
-    first = accs[0] if len(accs) == 1 else _Acc("", "")
-    seg = segment_frames(pieces, first.segments_seen)
+    before = before or {}
+    seg = segment_frames(pieces, before.get("segments", 0))
     tag = pl.col("tag")
-    counts = seg.select(segments=pl.len(), **{t: (tag == t).sum() for t in ("ST", "CLP", "CLM")}).row(0, named=True)
-    ctx = with_context(seg, first.st_seen).with_columns(
-        clp_ordinal=pl.when(tag == "CLP").then(per_file_count(seg, tag == "CLP", first.clp_seen)),
-        clm_ordinal=pl.when(tag == "CLM").then(per_file_count(seg, tag == "CLM", first.clm_seen)),
+    counts = seg.select(segments=pl.len(), **{t: (tag == t).sum() for t in COUNTED_TAGS}).row(0, named=True)
+    ctx = with_context(seg, before.get("ST", 0)).with_columns(
+        clp_ordinal=pl.when(tag == "CLP").then(per_file_count(seg, tag == "CLP", before.get("CLP", 0))),
+        clm_ordinal=pl.when(tag == "CLM").then(per_file_count(seg, tag == "CLM", before.get("CLM", 0))),
     )
-    if len(accs) == 1:
-        first.segments_seen += counts["segments"]
-        first.st_seen += counts["ST"]
-        first.clp_seen += counts["CLP"]
-        first.clm_seen += counts["CLM"]
-    return ctx
+    return ctx, counts
+
+
+def _add(a: Counts, b: Counts) -> Counts:
+    return {k: a.get(k, 0) + b.get(k, 0) for k in ("segments", *COUNTED_TAGS)}
 
 
 def _tables(accs: list[_Acc], ctx: pl.DataFrame, strict: bool = False) -> _Output:
@@ -387,20 +388,18 @@ def _tables(accs: list[_Acc], ctx: pl.DataFrame, strict: bool = False) -> _Outpu
             out.append(("quarantine", failed))
             loaded[0] = loaded.get(0, 0) - failed.height
         out += list(built.items())
-    return _Output(out, loaded, types)
+    # Provenance columns are added and the contract schema applied once per table for the whole
+    # piece, then the rows are split per file (keys back to the file's own values): per-file
+    # work stays a partition, not a plan, and all of it happens here, in the worker.
+    now = accs[0].now
+    per_file = [(table, _per_file(table, frame, accs, now)) for table, frame in out if frame.height]
+    return _Output(per_file, loaded, types)
 
 
 def _apply(accs: list[_Acc], output: _Output) -> None:
-    """Hand each file its rows (keys back to the file's own values) and counts.
-
-    Provenance columns are added and the contract schema applied once per table for the whole
-    piece, then the rows are split per file: per-file work stays a partition, not a plan.
-    """
-    now = accs[0].now
-    for table, frame in output.frames:
-        if not frame.height:
-            continue
-        for f, part in _per_file(table, frame, accs, now).items():
+    """Hand each file its rows and counts (cheap: in file order, on the calling thread)."""
+    for table, parts in output.frames:
+        for f, part in parts.items():
             accs[f].frames[table].append(part)
             if table == "quarantine":
                 accs[f].quarantined += part.height
@@ -523,6 +522,12 @@ def _finish(acc: _Acc, size: int, encoding: str) -> ParsedFile:
             tables[table] = _empty(table)
         else:
             tables[table] = pl.concat(frames, rechunk=False) if len(frames) > 1 else frames[0]
+    if len(acc.frames["validation_findings"]) > 1:
+        # a transaction set's findings come from one piece, in a fixed order; those about the
+        # envelope follow the file. Sorting by set (stable) makes the order the same whatever
+        # the pieces were.
+        tables["validation_findings"] = tables["validation_findings"].sort(
+            "transaction_ordinal", nulls_last=True, maintain_order=True)
     types = sorted(acc.types)
     file_type = {0: "unknown", 1: types[0] if types else "unknown"}.get(len(types), "mixed")
     return ParsedFile(tables=tables, file_sha256=acc.sha, file_type=file_type, transactions=acc.loaded,

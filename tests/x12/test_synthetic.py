@@ -10,6 +10,7 @@ import pytest
 
 from claimback import schema
 from claimback.x12 import read_x12
+from tests.conftest import corpus_files, needs_corpus
 from tests.x12.synthetic import (
     CLAIMS_837P,
     REMIT_1,
@@ -443,3 +444,16 @@ def test_one_reader_thread_reads_the_same_tables_as_two(monkeypatch):
     for got, alone in zip(two, reader.read_x12_many(sources, names)):
         assert got.transactions > 0
         assert_same(got, alone)
+
+
+@needs_corpus
+def test_corpus_files_read_in_small_pieces_match_reading_them_whole(monkeypatch):
+    from claimback.x12 import reader
+    from tests.x12.test_many import assert_same
+
+    files = corpus_files("835") + corpus_files("837")
+    names = [f.name for f in files]
+    whole = reader.read_x12_many(files, names)
+    monkeypatch.setattr(reader, "PIECE_CHARS", 1000)  # every file with several interchanges in pieces
+    for got, expected in zip(reader.read_x12_many(files, names), whole):
+        assert_same(got, expected)
