@@ -234,10 +234,27 @@ def build_adjudications(
     This is `lifecycle.adjudication_history` plus `is_denied`, `denied_amount` and
     `primary_reason`; it is the `history` that `lifecycle.infer_level1_outcomes` needs.
     """
+    return adjudications_and_status(
+        remit_claims, remit_service_lines, remit_adjustments, submitted_claims, as_of
+    )[0]
+
+
+def adjudications_and_status(
+    remit_claims: pl.DataFrame,
+    remit_service_lines: pl.DataFrame,
+    remit_adjustments: pl.DataFrame,
+    submitted_claims: pl.DataFrame | None = None,
+    as_of: dt.date | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`build_adjudications` and the `adjudication_denials` it was made from.
+
+    A pipeline building both the adjudications and the denials passes the second to
+    `build_denials(status=...)`: the denial of each adjudication is then worked out once.
+    """
     remit_claims = _as_of(remit_claims, as_of)
     history = lifecycle.adjudication_history(remit_claims, submitted_claims, remit_service_lines)
     status = adjudication_denials(remit_claims, remit_service_lines, remit_adjustments)
-    return _with_status(history, status)
+    return _with_status(history, status), status
 
 
 def _with_status(history: pl.DataFrame, status: pl.DataFrame) -> pl.DataFrame:
@@ -308,6 +325,7 @@ def build_denials(
     submitted_service_lines: pl.DataFrame | None = None,
     as_of: dt.date | None = None,
     history: pl.DataFrame | None = None,
+    status: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One row per claim whose latest adjudication (as of `as_of`) denies all or part of the charge.
 
@@ -316,7 +334,10 @@ def build_denials(
     `submitted_service_lines` is accepted for symmetry with the pipeline's inputs; the service
     date comes from the remit's own lines (what the payer adjudicated), else the statement date.
     `history` may pass an already computed `build_adjudications` (or `adjudication_history`)
-    frame for the same remits, 837s and `as_of`, so a pipeline building both pays for it once.
+    frame for the same remits, 837s and `as_of`, so a pipeline building both pays for it once;
+    `status` likewise the `adjudication_denials` of those remits (see `adjudications_and_status`).
+    Each adjudication's denial depends on its own adjustments and lines only, so the rows of the
+    latest adjudications are the same whether worked out for them alone or for every adjudication.
     """
     del submitted_service_lines  # the remit lines carry what the payer adjudicated
     remit_claims = _as_of(remit_claims, as_of)
@@ -325,11 +346,15 @@ def build_denials(
     latest = history.filter(pl.col("is_latest") & ~pl.col("is_reversal"))
     latest_keys = latest.select("claim_key")
     latest_claims = remit_claims.join(latest_keys, on="claim_key", how="semi")
-    status = adjudication_denials(
-        latest_claims,
-        remit_service_lines.join(latest_keys, on="claim_key", how="semi"),
-        remit_adjustments.join(latest_keys, on="claim_key", how="semi"),
-    ).filter("is_denied")
+    if status is None:
+        status = adjudication_denials(
+            latest_claims,
+            remit_service_lines.join(latest_keys, on="claim_key", how="semi"),
+            remit_adjustments.join(latest_keys, on="claim_key", how="semi"),
+        )
+    else:
+        status = status.join(latest_keys, on="claim_key", how="semi")
+    status = status.filter("is_denied")
     claim_timeline = history.group_by("claim_id").agg(first_remit_date=pl.col("remit_date").min())
     denied = (
         status.join(latest.select("claim_key", "claim_id", "adjudication_count"), on="claim_key")

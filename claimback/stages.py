@@ -80,15 +80,15 @@ def build_denials(settings: Settings) -> dict:
 
     lake = settings.lake
     tables = {table: lake.read(table, columns) for table, columns in DENIAL_INPUTS.items()}
-    adjudications = denial_rules.build_adjudications(
+    adjudications, status = denial_rules.adjudications_and_status(
         tables["remit_claims"], tables["remit_service_lines"], tables["remit_adjustments"],
         tables["submitted_claims"], as_of=settings.as_of,
     )
     lake.write_derived("adjudications", adjudications)
     lake.write_derived("recovered_claims", denial_rules.recovered_claims(adjudications))
     latest_count = adjudications.filter(pl.col("is_latest") & ~pl.col("is_reversal")).height
-    denied = denial_rules.build_denials(**tables, as_of=settings.as_of, history=adjudications)
-    del adjudications
+    denied = denial_rules.build_denials(**tables, as_of=settings.as_of, history=adjudications, status=status)
+    del adjudications, status
     lake.write_derived("denials", denied)
     lake.write_derived("denial_lines", denial_rules.denial_lines(
         denied, tables["remit_service_lines"], tables["remit_adjustments"], tables["remit_remarks"],
