@@ -386,16 +386,19 @@ def empty(table: str) -> pl.DataFrame:
     return pl.DataFrame(schema=TABLES[table])
 
 
-def conform(frame: pl.DataFrame, table: str) -> pl.DataFrame:
+def conform(frame: pl.DataFrame | pl.LazyFrame, table: str, keep: tuple[str, ...] = ()
+            ) -> pl.DataFrame | pl.LazyFrame:
     """Cast and order `frame` to the contract schema; missing columns become nulls.
 
-    Extra columns are dropped so every writer of a table produces the same file schema.
+    Extra columns are dropped so every writer of a table produces the same file schema
+    (those named in `keep` stay, last, for a caller that still needs them).
     """
     schema = TABLES[table]
+    present = frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
     cols = []
     for name, dtype in schema.items():
-        if name in frame.columns:
+        if name in present:
             cols.append(pl.col(name).cast(dtype, strict=False))
         else:
             cols.append(pl.lit(None, dtype=dtype).alias(name))
-    return frame.select(cols)
+    return frame.select(*cols, *keep)

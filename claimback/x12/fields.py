@@ -49,7 +49,8 @@ ELEMENTS_READ = {
 }
 
 
-def with_elements(rows: pl.DataFrame | pl.LazyFrame, tag: str | None = None) -> pl.DataFrame | pl.LazyFrame:
+def with_elements(rows: pl.DataFrame | pl.LazyFrame, tag: str | None = None,
+                  padded: bool | None = None) -> pl.DataFrame | pl.LazyFrame:
     """Add e1..eN to rows of segment id `tag`, N being what `tag` is read for (all ELEMENTS
     when None), split on each row's element separator (`elem`), spaces stripped and empty
     values null. Reading past N fails loudly (no such column) rather than reading null.
@@ -57,7 +58,8 @@ def with_elements(rows: pl.DataFrame | pl.LazyFrame, tag: str | None = None) -> 
     read, matters because a qualifier like NM101 is read by every lookup of its segment."""
     n = ELEMENTS_READ.get(tag, ELEMENTS) if tag else ELEMENTS
     # stripping costs as much as splitting; most segment ids of a file never carry a space
-    padded = isinstance(rows, pl.LazyFrame) or bool(rows["segment"].str.contains(" ", literal=True).any())
+    if padded is None:  # whether any segment carries a space; assumed for a lazy frame
+        padded = isinstance(rows, pl.LazyFrame) or bool(rows["segment"].str.contains(" ", literal=True).any())
     split, elements = _element_exprs(n, padded)
     return rows.with_columns(split).with_columns(elements).drop("_split")
 
@@ -150,8 +152,12 @@ class Segments:
     def __init__(self, rows: pl.DataFrame, tags: tuple[str, ...]):
         self._empty = with_elements(rows.clear()).lazy()
         # partitioning everything is cheaper than filtering to the wanted ids first (measured)
-        parts = rows.partition_by("tag", as_dict=True)
-        self._parts = {key[0]: with_elements(frame, key[0]).lazy() for key, frame in parts.items() if key[0] in tags}
+        parts = {key[0]: frame for key, frame in rows.partition_by("tag", as_dict=True).items() if key[0] in tags}
+        # every id split in one collect: a dozen small eager steps cost more than their work
+        padded = dict(rows.filter(pl.col("tag").is_in(list(parts))).group_by("tag").agg(
+            pl.col("segment").str.contains(" ", literal=True).any()).iter_rows())
+        split = pl.collect_all([with_elements(frame.lazy(), tag, padded[tag]) for tag, frame in parts.items()])
+        self._parts = {tag: frame.lazy() for tag, frame in zip(parts, split)}
 
     def __getitem__(self, tag: str) -> pl.LazyFrame:
         return self._parts.get(tag, self._empty)

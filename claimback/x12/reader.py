@@ -392,7 +392,7 @@ def _tables(accs: list[_Acc], ctx: pl.DataFrame, strict: bool = False) -> _Outpu
     # piece, then the rows are split per file (keys back to the file's own values): per-file
     # work stays a partition, not a plan, and all of it happens here, in the worker.
     now = accs[0].now
-    per_file = [(table, _per_file(table, frame, accs, now)) for table, frame in out if frame.height]
+    per_file = _per_file([(table, frame) for table, frame in out if frame.height], accs, now)
     return _Output(per_file, loaded, types)
 
 
@@ -409,7 +409,24 @@ def _apply(accs: list[_Acc], output: _Output) -> None:
         accs[f].types.update(found)
 
 
-def _per_file(table: str, frame: pl.DataFrame, accs: list[_Acc], now: datetime) -> dict[int, pl.DataFrame]:
+def _per_file(frames: list[tuple[str, pl.DataFrame]], accs: list[_Acc], now: datetime
+              ) -> list[tuple[str, dict[int, pl.DataFrame]]]:
+    """Each table with provenance columns, keys back to each file's own values, conformed to
+    its contract schema (one collect for all tables), then split per file."""
+    several = len(accs) > 1
+    plans = [_provenance(table, frame, accs, now).pipe(schema.conform, table, keep=("file_id",) if several else ())
+             for table, frame in frames]
+    out = []
+    for (table, _), frame in zip(frames, pl.collect_all(plans) if plans else []):
+        if several:
+            parts = frame.partition_by("file_id", as_dict=True, include_key=False)
+            out.append((table, {key[0]: part for key, part in parts.items()}))
+        else:
+            out.append((table, {0: frame}))
+    return out
+
+
+def _provenance(table: str, frame: pl.DataFrame, accs: list[_Acc], now: datetime) -> pl.LazyFrame:
     fid = file_of(pl.col("txn")) if "txn" in frame.columns else pl.col("file_id")
     extra = {k: within_file(pl.col(k)) for k in ("txn", "claim_ordinal") if k in frame.columns}
     if len(accs) == 1:
@@ -422,12 +439,8 @@ def _per_file(table: str, frame: pl.DataFrame, accs: list[_Acc], now: datetime) 
         )
     if table == "quarantine":
         extra["detected_at"] = pl.lit(now)
-    frame = frame.with_columns(file_id=fid).with_columns(**extra).rename({"txn": "transaction_ordinal"}, strict=False)
-    conformed = schema.conform(frame, table)
-    if len(accs) == 1:
-        return {0: conformed}
-    parts = conformed.with_columns(frame["file_id"]).partition_by("file_id", as_dict=True, include_key=False)
-    return {key[0]: part for key, part in parts.items()}
+    return frame.lazy().with_columns(file_id=fid).with_columns(**extra).rename({"txn": "transaction_ordinal"},
+                                                                                strict=False)
 
 
 def _build_one_by_one(ctx: pl.DataFrame, good: pl.DataFrame, shas: list[str]) -> tuple[dict, pl.DataFrame]:
