@@ -161,57 +161,58 @@ def segment_frames(runs: list[tuple[int, Run]], seen: int = 0) -> pl.DataFrame:
     The frame stays narrow: elements are split later, only for the segment ids a table reads
     and only up to the highest element it reads (fields.with_elements). Splitting every
     segment into two dozen element columns up front was most of the reader's cost on large
-    files. Runs that share an element separator and terminator are split together, so many
-    small files cost one tokenization.
+    files. The runs of many small files are split together, so they cost one tokenization.
     """
-    groups: dict[tuple[str, str], list[int]] = {}
-    for i, (_, run) in enumerate(runs):
-        groups.setdefault((run.delimiters.element, run.delimiters.segment), []).append(i)
-    frames = [_tokenize(runs, members, *key) for key, members in groups.items()]
-    frame = pl.concat(frames) if len(frames) > 1 else frames[0]
-    if len(frames) > 1:
-        frame = frame.sort("run", "row")
+    frame = _tokenize(runs)
     file_id = pl.col("file_id")
     position = pl.int_range(pl.len(), dtype=pl.Int64)
     if len({f for f, _ in runs}) > 1:  # a file's rows are contiguous: count from where it starts
         position = running_count(file_id.is_not_null(), file_id) - 1  # every row counts
     return frame.select(
         seg_index=position + file_id * KEY_SPAN + seen,
-        *[c for c in frame.columns if c not in ("run", "row", "file_id")],
+        *[c for c in frame.columns if c not in ("run", "file_id")],
     )
 
 
-def _tokenize(runs: list[tuple[int, Run]], members: list[int], element: str, terminator: str) -> pl.DataFrame:
-    chosen = [runs[i] for i in members]
+def _tokenize(runs: list[tuple[int, Run]]) -> pl.DataFrame:
+    """All runs split in one pass, in order. Runs with other separators (a '|' file in a batch
+    of '*' files) are split by each row's own, which costs only when they actually differ:
+    tokenizing per separator and merging the groups back into file order cost more."""
     # The rows of all runs are counted as one sequence. A run's pieces span exactly its text
-    # plus one terminator, so each run's characters before it are known here, and its
-    # offsets need no per-run window: offset = running width - width + (run offset - before).
+    # plus one terminator (always one character), so each run's characters before it are known
+    # here, and its offsets need no per-run window: offset = running width - width + (run
+    # offset - before).
     before, shift = 0, []
-    for _, run in chosen:
+    for _, run in runs:
         shift.append(run.offset - before)
-        before += len(run.text) + len(terminator)
+        before += len(run.text) + 1
     frame = pl.DataFrame({
-        "run": members,
-        "file_id": [f for f, _ in chosen],
+        "run": range(len(runs)),
+        "file_id": [f for f, _ in runs],
         "shift": shift,
-        "comp0": [r.delimiters.component for _, r in chosen],
-        "rep0": [r.delimiters.repetition or "" for _, r in chosen],
-        "segment": [r.text for _, r in chosen],
+        "comp0": [r.delimiters.component for _, r in runs],
+        "rep0": [r.delimiters.repetition or "" for _, r in runs],
+        "elem": [r.delimiters.element for _, r in runs],
+        "term": [r.delimiters.segment for _, r in runs],
+        "segment": [r.text for _, r in runs],
     }, schema_overrides={"run": pl.Int64, "file_id": pl.Int64, "shift": pl.Int64})
+    element, terminator = (_uniform(frame, column) for column in ("elem", "term"))
     frame = frame.with_columns(pl.col("segment").str.split(terminator)).explode("segment", empty_as_null=True)
-    width = pl.col("segment").str.len_chars().fill_null(0) + len(terminator)
-    frame = frame.with_columns(
-        offset=width.cum_sum() - width + pl.col("shift"),
-        row=pl.int_range(pl.len(), dtype=pl.Int64),  # orders rows within a run when groups are merged
-    )
+    width = pl.col("segment").str.len_chars().fill_null(0) + 1
+    frame = frame.with_columns(offset=width.cum_sum() - width + pl.col("shift"))
     frame = frame.with_columns(pl.col("segment").str.strip_chars(_WS)).filter(pl.col("segment") != "")
     frame = frame.with_columns(tag=pl.col("segment").str.splitn(element, 2).struct.field("field_0").str.strip_chars(" "))
-    return _with_separators(frame, element).select("run", "row", "file_id", "offset", "tag", "segment", "elem",
-                                                   "comp", "rep")
+    return _with_separators(frame, element).select("run", "file_id", "offset", "tag", "segment", "elem", "comp", "rep")
 
 
-def _with_separators(frame: pl.DataFrame, element: str) -> pl.DataFrame:
-    """Add elem, and comp / rep: the component (ISA16) and repetition (ISA11, 5010 only)
+def _uniform(frame: pl.DataFrame, column: str) -> str | pl.Expr:
+    """The column's one value as a literal (the fast path), or the column itself."""
+    values = frame[column].unique()
+    return values[0] if len(values) == 1 else pl.col(column)
+
+
+def _with_separators(frame: pl.DataFrame, element: str | pl.Expr) -> pl.DataFrame:
+    """Add comp / rep: the component (ISA16) and repetition (ISA11, 5010 only)
     separators of the row's interchange, or the run's own when no ISA precedes the row.
 
     Only the ISA rows (and each run's first row) are split; every other row takes its values
@@ -230,7 +231,6 @@ def _with_separators(frame: pl.DataFrame, element: str) -> pl.DataFrame:
         .fill_null(pl.col("rep0")),
     )
     return frame.with_columns(
-        elem=pl.lit(element),
         comp=pl.lit(heads["comp"]).gather(pl.col("head")),
         rep=pl.lit(heads["rep"]).gather(pl.col("head")),
     )
