@@ -54,8 +54,8 @@ def with_elements(rows: pl.DataFrame | pl.LazyFrame, tag: str | None = None,
     """Add e1..eN to rows of segment id `tag`, N being what `tag` is read for (all ELEMENTS
     when None), split on each row's element separator (`elem`), spaces stripped and empty
     values null. Reading past N fails loudly (no such column) rather than reading null.
-    Cleaning each element once here, rather than wherever it is
-    read, matters because a qualifier like NM101 is read by every lookup of its segment."""
+    Cleaning each element once here, rather than wherever it is read, matters because a
+    qualifier like NM101 is read by every lookup of its segment."""
     n = ELEMENTS_READ.get(tag, ELEMENTS) if tag else ELEMENTS
     # stripping costs as much as splitting; most segment ids of a file never carry a space
     if padded is None:  # whether any segment carries a space; assumed for a lazy frame
