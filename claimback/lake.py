@@ -57,13 +57,18 @@ class Lake:
         """A published-shape table from the lake; the empty contract table if not built yet.
 
         `columns` reads only those (in that order): a stage that needs five columns of a wide
-        table should not hold the other thirty, PHI included, in memory.
+        table should not hold the other thirty, PHI included, in memory. A column the file does
+        not have (an older lake) is left out, as a whole-table read would have it.
         """
         path = self.path_of(table)
         if not path.exists():
             frame = schema.empty(table) if table in schema.TABLES else pl.DataFrame()
-            return frame.select(columns) if columns is not None and table in schema.TABLES else frame
-        return pl.read_parquet(path, columns=list(columns) if columns is not None else None)
+        elif columns is None:
+            return pl.read_parquet(path)
+        else:
+            present = pl.read_parquet_schema(path)
+            return pl.read_parquet(path, columns=[c for c in columns if c in present])
+        return frame if columns is None else frame.select(c for c in columns if c in frame.columns)
 
     def scan(self, table: str) -> pl.LazyFrame:
         path = self.path_of(table)
