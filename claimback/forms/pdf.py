@@ -7,14 +7,17 @@ goes on the page; how it looks lives here once.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -244,6 +247,30 @@ def safe_name(identifier: object, prefix: str) -> str:
     if not cleaned:
         cleaned = hashlib.sha256(raw.encode()).hexdigest()[:16]
     return f"{prefix}_{cleaned}"
+
+
+# reportlab draws in Python, one core per process: many packets are drawn by a few worker
+# processes. Starting one costs about a second (imports), so a handful of packets stay here.
+DRAW_PROCESSES = min(2, os.cpu_count() or 1)
+R = TypeVar("R")
+DRAW_IN_PROCESSES_FROM = 24
+
+
+def draw_all(draw: Callable[..., R], jobs: Sequence[tuple]) -> list[R]:
+    """`draw(*job)` for every job, results in job order; in DRAW_PROCESSES fresh ("spawn")
+    processes when there are at least DRAW_IN_PROCESSES_FROM jobs. `draw` must be a module-level
+    function and the jobs picklable; each job writes its own file, so the order they are drawn
+    in changes nothing."""
+    if DRAW_PROCESSES < 2 or len(jobs) < DRAW_IN_PROCESSES_FROM:
+        return [draw(*job) for job in jobs]
+    chunk = max(1, len(jobs) // (DRAW_PROCESSES * 4))
+    with ProcessPoolExecutor(DRAW_PROCESSES, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(_draw_one, [(draw, job) for job in jobs], chunksize=chunk))
+
+
+def _draw_one(task: tuple[Callable, tuple]):
+    draw, job = task
+    return draw(*job)
 
 
 def build_pdf(path: Path, flowables: list[Flowable], title: str, footer: str) -> Path:

@@ -164,10 +164,11 @@ def write_packets(
     details = members.select("cluster_id", "claim_key").join(
         denials.unique("claim_key", keep="last", maintain_order=True), on="claim_key", how="left"
     )
+    flagged_rows = list(flagged.iter_rows(named=True))
+    jobs = [(cluster, details.filter(pl.col("cluster_id") == cluster["cluster_id"]), provider, out_dir)
+            for cluster in flagged_rows]
     written = []
-    for cluster in flagged.iter_rows(named=True):
-        mine = details.filter(pl.col("cluster_id") == cluster["cluster_id"])
-        pdf_path, csv_path = write_trend_packet(cluster, mine, provider, out_dir)
+    for cluster, (pdf_path, csv_path) in zip(flagged_rows, pdf.draw_all(write_trend_packet, jobs)):
         written.append({
             "cluster_id": cluster["cluster_id"],
             "payer_name": cluster.get("payer_name"),

@@ -94,3 +94,24 @@ def test_trend_packet_names_every_billing_npi_the_claims_used(tmp_path, trend_ca
     pdf_path, _ = write_trend_packet(clusters.row(0, named=True), mine, provider, tmp_path)
     text = pdf_text(pdf_path)
     assert "1999999984 (15 claims)" in text and "1888888885 (8 claims)" in text
+
+
+def test_packets_drawn_in_worker_processes_are_the_same_files_as_drawn_here(tmp_path, trend_case, provider,
+                                                                            monkeypatch):
+    from claimback.forms import pdf
+
+    denials, clusters, members = trend_case
+    more = pl.concat([clusters.with_columns(pl.lit(f"TC-{i}").alias("cluster_id")) for i in range(4)])
+    more_members = pl.concat([members.with_columns(pl.lit(f"TC-{i}").alias("cluster_id")) for i in range(4)])
+
+    def draw(folder, processes):
+        monkeypatch.setattr(pdf, "DRAW_PROCESSES", processes)
+        monkeypatch.setattr(pdf, "DRAW_IN_PROCESSES_FROM", 2)
+        return write_packets(more, more_members, denials, provider, tmp_path / folder, as_of=date(2026, 10, 31))
+
+    here, workers = draw("here", 1), draw("workers", 2)
+    assert here.height == 4
+    assert here.drop("pdf_path", "csv_path").equals(workers.drop("pdf_path", "csv_path"))
+    for column in ("pdf_path", "csv_path"):
+        for a, b in zip(here[column], workers[column]):
+            assert Path(a).name == Path(b).name and Path(a).read_bytes() == Path(b).read_bytes()
