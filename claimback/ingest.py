@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -87,8 +88,11 @@ def plan(files: list[InboxFile], lake: Lake) -> Plan:
         for name, size, mtime, sha in known.select("source_file", "bytes", "mtime_ns", "sha256").iter_rows()
     }
     result = Plan()
+    unhashed = [f for f in files if (f.name, f.size, f.mtime_ns) not in stat_key]
+    with ThreadPoolExecutor(4) as pool:  # hashlib releases the GIL: files are hashed side by side
+        hashed = dict(zip((f.name for f in unhashed), pool.map(sha256_of, (f.path for f in unhashed))))
     for f in files:
-        sha = stat_key.get((f.name, f.size, f.mtime_ns)) or sha256_of(f.path)
+        sha = stat_key.get((f.name, f.size, f.mtime_ns)) or hashed[f.name]
         if f.is_reconsideration_log:  # read whole every run; registered so each version is on record
             if (f.name, sha) not in seen:
                 result.logs.append(PlannedFile(f, sha))
