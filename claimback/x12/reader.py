@@ -85,18 +85,10 @@ class _Acc:
     seen: Counts = field(default_factory=dict)  # segments and ST/CLP/CLM of earlier pieces
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
-    def add(self, table: str, frame: pl.DataFrame) -> None:
-        if not frame.height:
-            return
-        extra = {"source_file": pl.lit(self.name), "file_sha256": pl.lit(self.sha)}
-        if table == "quarantine":
-            extra["detected_at"] = pl.lit(self.now)
-        frame = frame.with_columns(**extra).rename({"txn": "transaction_ordinal"}, strict=False)
-        self.frames[table].append(schema.conform(frame, table))
-
     def quarantine(self, location: str, error: str) -> None:
-        self.add("quarantine", pl.DataFrame({"location": [location], "error": [error]}))
-        self.quarantined += 1
+        """A file-level quarantine row, with the provenance every reader row gets (_per_file)."""
+        row = pl.DataFrame({"file_id": [0], "location": [location], "error": [error]})
+        _apply([self], _Output(_per_file([("quarantine", row)], [self], self.now), {}, {}))
 
 
 def read_x12(source: str | os.PathLike | bytes, source_file: str | None = None) -> ParsedFile:
