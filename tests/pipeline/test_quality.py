@@ -31,3 +31,21 @@ def test_suite_reports_sentences_with_counts():
     sentences = [o.sentence for o in claims_suite.outcomes]
     assert "claim_key is present on 2 of 3 remit claims" in sentences
     assert suites[1].success  # an empty table passes: nothing is wrong with it
+
+
+def test_remit_dates_outside_the_plausible_range_are_counted():
+    from datetime import date
+
+    claims = schema.conform(pl.DataFrame({
+        "claim_key": ["a", "b", "c", "d"], "remit_date": [date(2026, 10, 2), date(1999, 12, 31), None, date(2027, 1, 1)],
+    }), "remit_claims")
+    suites = quality.remit_data_quality(claims, *(schema.empty(t) for t in (
+        "remit_adjustments", "remit_remarks", "remit_payments", "provider_adjustments")), as_of=date(2026, 11, 1))
+    dates = next(s for s in suites if s.name == "remit_dates")
+    assert not dates.success
+    assert [o.sentence for o in dates.outcomes] == [
+        "the remit date lies between 2000-01-01 and a month after the as-of date in 1 of 3 claims"]
+    on_the_edges = claims.with_columns(remit_date=pl.Series([date(2000, 1, 1), date(2026, 12, 2), None, None]))
+    suites = quality.remit_data_quality(on_the_edges, *(schema.empty(t) for t in (
+        "remit_adjustments", "remit_remarks", "remit_payments", "provider_adjustments")), as_of=date(2026, 11, 1))
+    assert next(s for s in suites if s.name == "remit_dates").success
