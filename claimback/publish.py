@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -48,9 +49,10 @@ def publish(lake: Lake, sql_dir: Path | None = None, as_of: date | None = None) 
     os.unlink(tmp)  # DuckDB must create the file itself
     try:
         with duckdb.connect(tmp) as con:
-            # One thread: with two, each CREATE TABLE writes its row groups from two streams and the
-            # checkpoint then rewrites them all (measured at 1M claims: 80 s and a 590 MB file with
-            # two threads, 43 s and 375 MB with one; the tables are the same, in the same order).
+            # One DuckDB thread per query: with two, each CREATE TABLE writes its row groups from two
+            # streams and the checkpoint then rewrites them all (1M claims: 80 s and a 590 MB file).
+            # The parallelism is across tables instead (_load_tables), which keeps every table's
+            # rows in lake order.
             con.execute("SET threads TO 1")
             con.execute("SET enable_progress_bar = false")  # stdout belongs to the CLI's summary
             counts = _load_tables(con, lake)
@@ -69,14 +71,23 @@ def publish(lake: Lake, sql_dir: Path | None = None, as_of: date | None = None) 
     return Published(target, counts, views)
 
 
+# Tables loaded at once, each on its own cursor and thread (DuckDB releases the GIL). 1M claims:
+# 36 s one after another, 22 s two at a time; the file is the same size.
+LOAD_THREADS = 2
+
+
 def _load_tables(con: duckdb.DuckDBPyConnection, lake: Lake) -> dict[str, int]:
-    counts = {}
-    for name, path in sorted(lake.tables().items()):
-        if not _IDENTIFIER.match(name):
-            continue
-        con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM read_parquet(?)', [str(path)])
-        counts[name] = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
-    return counts
+    tables = {name: path for name, path in lake.tables().items() if _IDENTIFIER.match(name)}
+
+    def load(name: str) -> int:
+        with con.cursor() as cursor:
+            cursor.execute(f'CREATE TABLE "{name}" AS SELECT * FROM read_parquet(?)', [str(tables[name])])
+            return cursor.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+
+    largest_first = sorted(tables, key=lambda name: -tables[name].stat().st_size)
+    with ThreadPoolExecutor(LOAD_THREADS, thread_name_prefix="claimback-publish") as pool:
+        counts = dict(zip(largest_first, pool.map(load, largest_first)))
+    return dict(sorted(counts.items()))
 
 
 def _create_views(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> list[str]:
