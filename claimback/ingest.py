@@ -128,10 +128,15 @@ def ingest_batch(batch: list[PlannedFile], lake: Lake, loaded_at: datetime | Non
         log.debug("read %s: %d transaction sets, %d claims, %d quarantined",
                   planned.file.name, parsed.transactions, claims, parsed.quarantined)
     log.info("batch %s: read %d files, %d claims", bid, len(batch), sum(r["claims"] for r in reg_rows))
-    for table, frames in parts.items():
-        frame = pl.concat(frames, how="vertical_relaxed") if frames else schema.empty(table)
-        lake.write_raw(table, bid, schema.conform(frame, table))
-    lake.write_raw(TRANSACTIONS, bid, _transactions_of(parts, loaded_at))
+    tables = {
+        table: schema.conform(pl.concat(frames, how="vertical_relaxed"), table) if frames else schema.empty(table)
+        for table, frames in parts.items()
+    }
+    del parts
+    for table, frame in tables.items():
+        lake.write_raw(table, bid, frame)
+    lake.write_raw(TRANSACTIONS, bid, _transactions_of(tables, loaded_at))
+    del tables
     # The registry is written last: it is the batch's commit record.
     lake.write_raw(REGISTRY, bid, schema.conform(pl.DataFrame(reg_rows), REGISTRY))
     return {
@@ -194,9 +199,9 @@ def _registry_row(planned: PlannedFile, loaded_at, bid, file_type, transactions,
     }
 
 
-def _transactions_of(parts: dict[str, list[pl.DataFrame]], loaded_at: datetime) -> pl.DataFrame:
+def _transactions_of(tables: dict[str, pl.DataFrame], loaded_at: datetime) -> pl.DataFrame:
     keys = ["transaction_hash", "file_sha256", "source_file", "transaction_ordinal"]
-    frames = [f.select(keys) for t in TRANSACTION_TABLES for f in parts[t]]
+    frames = [tables[t].select(keys) for t in TRANSACTION_TABLES if tables[t].height]
     if not frames:
         return pl.DataFrame(schema=_TRANSACTIONS_SCHEMA)
     return (
