@@ -25,6 +25,7 @@ from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import LETTER
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import inch
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import (
     Flowable,
     KeepTogether,
@@ -150,6 +151,11 @@ class _Cell(Paragraph):
         return size
 
 
+# Claims-table cell padding (reportlab's default, each side) and the body text's font.
+CELL_PADDING = 6
+CELL_FONT = ("Helvetica", 7.5, 9.5)  # name, size, leading: the "small" style
+
+
 def claims_table(
     rows: Iterable[dict],
     columns: Sequence[tuple[str, str, float]],
@@ -160,17 +166,21 @@ def claims_table(
     total = sum(width for _, _, width in columns)
     widths = [CONTENT_WIDTH * width / total for _, _, width in columns]
     data = [[para(header, "small_bold") for _, header, _ in columns]]
-    # One paragraph per distinct value of a column (dates, codes and payers repeat down a
-    # table): parsed and laid out once, drawn in every cell that shows it.
-    cells: list[dict[str, Paragraph]] = [{} for _ in columns]
+    # A value that fits its column on one line is a plain string, which the table draws with one
+    # text call; only longer values become wrapping paragraphs, one per distinct value of a
+    # column (dates, codes and payers repeat down a table), laid out once and drawn in every
+    # cell that shows it. Paragraphs in every cell were most of the cost of a 300-claim packet.
+    cells: list[dict[str, str | Paragraph]] = [{} for _ in columns]
+    font, size, _ = CELL_FONT
     small = styles()["small"]
     for row in rows:
         line = []
-        for (key, _, _), seen in zip(columns, cells):
+        for (key, _, _), width, seen in zip(columns, widths, cells):
             value = money(row.get(key)) if key in money_columns else text(row.get(key))
             cell = seen.get(value)
             if cell is None:
-                cell = seen[value] = _Cell(escape(value).replace("\n", "<br/>"), small)
+                fits = "\n" not in value and stringWidth(value, font, size) <= width - 2 * CELL_PADDING
+                cell = seen[value] = value if fits else _Cell(escape(value).replace("\n", "<br/>"), small)
             line.append(cell)
         data.append(line)
     table = Table(data, colWidths=widths, repeatRows=1)
@@ -179,8 +189,11 @@ def claims_table(
         ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, LIGHT]),
         ("GRID", (0, 0), (-1, -1), 0.3, GRID),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("FONT", (0, 1), (-1, -1), *CELL_FONT),
         ("TOPPADDING", (0, 0), (-1, -1), 2),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+        ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+        ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
     ]))
     return table
 

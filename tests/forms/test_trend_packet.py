@@ -115,3 +115,19 @@ def test_packets_drawn_in_worker_processes_are_the_same_files_as_drawn_here(tmp_
     for column in ("pdf_path", "csv_path"):
         for a, b in zip(here[column], workers[column]):
             assert Path(a).name == Path(b).name and Path(a).read_bytes() == Path(b).read_bytes()
+
+
+def test_claims_table_wraps_long_values_and_keeps_short_ones_whole(tmp_path):
+    from claimback.forms import pdf
+
+    codes = ", ".join(f"CO-{n}" for n in range(100, 130))  # far wider than its column
+    rows = [{"claim": f"CLM{n:04d}", "codes": codes if n == 7 else "CO-16", "billed": 12.5} for n in range(40)]
+    table = pdf.claims_table(rows, [("claim", "Claim", 1), ("codes", "Codes", 1), ("billed", "Billed", 1)],
+                             money_columns=("billed",))
+    long_cell, short_cell = table._cellvalues[8][1], table._cellvalues[1][1]
+    assert isinstance(short_cell, str) and short_cell == "CO-16"
+    assert not isinstance(long_cell, str)  # a paragraph: wrapped over lines, never cut at the edge
+    path = pdf.build_pdf(tmp_path / "t.pdf", [table], title="t", footer="t")
+    text = " ".join(pdf_text(path).split())
+    assert "CLM0000" in text and "CLM0039" in text and "$12.50" in text
+    assert all(f"CO-{n}" in text for n in range(100, 130))
