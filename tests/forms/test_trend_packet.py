@@ -131,3 +131,21 @@ def test_claims_table_wraps_long_values_and_keeps_short_ones_whole(tmp_path):
     text = " ".join(pdf_text(path).split())
     assert "CLM0000" in text and "CLM0039" in text and "$12.50" in text
     assert all(f"CO-{n}" in text for n in range(100, 130))
+
+
+def test_a_section_title_never_ends_a_page_alone(tmp_path):
+    import pypdfium2 as pdfium
+    from reportlab.platypus import Spacer
+
+    from claimback.forms import pdf
+
+    # Room for the title at the foot of page 1, not for the checklist after it.
+    flow = [Spacer(1, 620), pdf.section("Attachments"), pdf.checklist(["Copy of the remittance advice"] * 3)]
+    path = pdf.build_pdf(tmp_path / "s.pdf", flow, title="t", footer="t")
+    doc = pdfium.PdfDocument(str(path))
+    try:
+        pages = [doc[i].get_textpage().get_text_range() for i in range(len(doc))]
+    finally:
+        doc.close()
+    assert len(pages) == 2
+    assert "Attachments" not in pages[0] and "Attachments" in pages[1]
