@@ -124,7 +124,17 @@ REMIT_DATA_QUALITY_COLUMNS = {  # in the order remit_data_quality takes them
 SUBMITTED_DATA_QUALITY_COLUMNS = ("billing_npi", "total_charge")
 
 
+def identity_codes(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+    """Key columns as numbers: each distinct value its dense rank, null still null. The structure
+    suites ask only whether keys are present and unique, which the ranks answer alike; GX
+    fingerprints and de-duplicates a million numbers in a fraction of the time it takes for a
+    million strings (1M claims: the two structure checks 7.4 -> 3.6 s)."""
+    return frame.with_columns(pl.col(c).rank("dense").cast(pl.Int64) for c in columns)
+
+
 def remit_structure(remit_claims: pl.DataFrame, adjustments: pl.DataFrame) -> list[SuiteResult]:
+    remit_claims = identity_codes(remit_claims, REMIT_STRUCTURE_COLUMNS)
+    adjustments = identity_codes(adjustments, ADJUSTMENT_STRUCTURE_COLUMNS)
     claims = run_suite("remit_claims_structure", remit_claims, [
         Rule("claim_key is present on {ok} of {total} remit claims", "ExpectColumnValuesToNotBeNull", {"column": "claim_key"}),
         Rule("claim_key is unique on {ok} of {total} remit claims", "ExpectColumnValuesToBeUnique", {"column": "claim_key"}),
@@ -139,6 +149,7 @@ def remit_structure(remit_claims: pl.DataFrame, adjustments: pl.DataFrame) -> li
 
 
 def submitted_structure(submitted_claims: pl.DataFrame) -> list[SuiteResult]:
+    submitted_claims = identity_codes(submitted_claims, SUBMITTED_STRUCTURE_COLUMNS)
     return [run_suite("submitted_claims_structure", submitted_claims, [
         Rule("claim_key is present on {ok} of {total} submitted claims", "ExpectColumnValuesToNotBeNull", {"column": "claim_key"}),
         Rule("claim_key is unique on {ok} of {total} submitted claims", "ExpectColumnValuesToBeUnique", {"column": "claim_key"}),

@@ -30,6 +30,7 @@ def test_suite_reports_sentences_with_counts():
     assert not claims_suite.success
     sentences = [o.sentence for o in claims_suite.outcomes]
     assert "claim_key is present on 2 of 3 remit claims" in sentences
+    assert "claim_key is unique on 1 of 3 remit claims" in sentences  # both "a" rows are duplicates
     assert suites[1].success  # an empty table passes: nothing is wrong with it
 
 
