@@ -167,10 +167,31 @@ def _estimator():
     return CalibratedClassifierCV(Pipeline([("encode", encode), ("model", model)]), method="sigmoid", cv=3)
 
 
-def _matrix(features: pl.DataFrame) -> np.ndarray:
-    cats = features.select(
+MISSING = "\x00missing"  # a category of its own, as sklearn treats a missing string
+
+
+def _categories(features: pl.DataFrame) -> pl.DataFrame:
+    return features.select(
         *CATEGORICAL, cross=pl.concat_str(pl.col("category"), pl.lit("|"), pl.col("payer"))
-    ).to_numpy().astype(object)
+    ).with_columns(pl.all().fill_null(MISSING))
+
+
+def _vocabulary(rows: pl.DataFrame) -> dict[str, dict[str, int]]:
+    """Each categorical feature's values, numbered in sorted order. The encoder sees the numbers:
+    sklearn encodes strings one value at a time in Python (3 s of routing at a million claims),
+    numbers with numpy; the one-hot columns are the same, in the same order."""
+    return {
+        column: {value: code for code, value in enumerate(values.unique().sort().to_list())}
+        for column, values in _categories(rows).to_dict().items()
+    }
+
+
+def _matrix(features: pl.DataFrame, vocabulary: dict[str, dict[str, int]]) -> np.ndarray:
+    # A value the vocabulary lacks is -1, which no fitted encoder has seen: unknown, as before.
+    cats = _categories(features).select(
+        pl.col(column).replace_strict(codes, default=-1, return_dtype=pl.Int64)
+        for column, codes in vocabulary.items()
+    ).to_numpy().astype(float)
     nums = features.select(NUMERIC).fill_null(0).to_numpy().astype(float)
     return np.concatenate([cats, nums], axis=1)
 
@@ -186,6 +207,7 @@ class OverturnModel:
     # pinned to their training value when scoring, so a value never seen cannot shift the score.
     pinned: dict[str, object] = field(default_factory=dict)
     carc_categories: bool = False  # history categorised from the primary CARC alone: score alike
+    vocabulary: dict[str, dict[str, int]] = field(default_factory=dict)  # the estimator's category codes
 
     def predict(self, features: pl.DataFrame) -> np.ndarray:
         if features.height == 0:
@@ -197,7 +219,7 @@ class OverturnModel:
         if self.estimator is None:
             return self.priors.predict(features)
         with threadpool_limits(1):
-            return self.estimator.predict_proba(_matrix(features))[:, 1]
+            return self.estimator.predict_proba(_matrix(features, self.vocabulary))[:, 1]
 
 
 def fit_overturn_model(history: pl.DataFrame, level1: pl.DataFrame, priors: OverturnPriors) -> OverturnModel:
@@ -249,8 +271,9 @@ def _fit(denial_history: pl.DataFrame, level1: pl.DataFrame, priors: OverturnPri
     y_train = train["overturned"].to_numpy().astype(int)
     y_test = test["overturned"].to_numpy().astype(int)
     baseline = PriorTable(priors, train).predict(test)
-    estimator = _estimator().fit(_matrix(train), y_train)
-    predicted = estimator.predict_proba(_matrix(test))[:, 1]
+    vocabulary = _vocabulary(rows)
+    estimator = _estimator().fit(_matrix(train, vocabulary), y_train)
+    predicted = estimator.predict_proba(_matrix(test, vocabulary))[:, 1]
 
     report.auc_model = float(roc_auc_score(y_test, predicted))
     report.auc_baseline = float(roc_auc_score(y_test, baseline))
@@ -269,8 +292,8 @@ def _fit(denial_history: pl.DataFrame, level1: pl.DataFrame, priors: OverturnPri
         )
         # Refit on every decided outcome: the newest filings carry the most current payer behaviour.
         pinned = {c: rows[c][0] for c in (*CATEGORICAL, *NUMERIC) if rows[c].n_unique() == 1}
-        final = _estimator().fit(_matrix(rows), rows["overturned"].to_numpy().astype(int))
-        return OverturnModel(report, PriorTable(priors, rows), final, pinned)
+        final = _estimator().fit(_matrix(rows, vocabulary), rows["overturned"].to_numpy().astype(int))
+        return OverturnModel(report, PriorTable(priors, rows), final, pinned, vocabulary=vocabulary)
     report.reason = (
         "model shows no reliable lift over the category baseline on the newest filings "
         f"(AUC {report.auc_model:.3f} vs {report.auc_baseline:.3f}, lift 90% low {report.auc_lift_ci_low:+.3f}; "
