@@ -254,16 +254,21 @@ def consolidate(lake: Lake) -> dict[str, int]:
     remove_uncommitted(lake)
     committed = committed_batches(lake)
     winners = winning_transactions(lake, committed).collect()
+    keys = ["file_sha256", "transaction_ordinal"]
+    # Every row of a transaction table belongs to a set in `transactions` (that table is made from
+    # them), so dropping the later deliveries' rows is the same as keeping the winners'.
+    repeats = (_scan_committed(lake, TRANSACTIONS, committed, pl.DataFrame(schema=_TRANSACTIONS_SCHEMA))
+               .select(keys).join(winners.lazy(), on=keys, how="anti").collect())
     counts: dict[str, int] = {}
     for table in schema.PARSED_TABLES:
         raw = _scan_committed(lake, table, committed, schema.empty(table))
-        if table in TRANSACTION_TABLES:
-            raw = raw.join(winners.lazy(), on=["file_sha256", "transaction_ordinal"], how="semi")
+        if table in TRANSACTION_TABLES and repeats.height:
+            raw = _without(raw, repeats)
         elif table == "validation_findings":
             # Findings about a duplicate transaction go with it; file-level findings stay.
             raw = pl.concat([
                 raw.filter(pl.col("transaction_ordinal").is_null()),
-                raw.join(winners.lazy(), on=["file_sha256", "transaction_ordinal"], how="semi"),
+                raw.join(winners.lazy(), on=keys, how="semi"),
             ])
         frame = raw.collect()
         sort_by = [c for c in _SORT_KEYS if c in frame.columns]
@@ -274,6 +279,24 @@ def consolidate(lake: Lake) -> dict[str, int]:
     lake.write_current(REGISTRY, files)
     counts[REGISTRY] = files.height
     return counts
+
+
+# Up to this many files with a repeated transaction set, the repeats are dropped by a filter;
+# beyond, by a join. At a million claims with one repeat the join took 1.7 s per big table, the
+# filter 0.2 s (it is pushed into the Parquet scan, and keeps the rows in place).
+FILTER_REPEATS_UP_TO = 50
+
+
+def _without(raw: pl.LazyFrame, repeats: pl.DataFrame) -> pl.LazyFrame:
+    """`raw` without the rows of the transaction sets in `repeats` (file_sha256, transaction_ordinal)."""
+    by_file = repeats.group_by("file_sha256").agg("transaction_ordinal")
+    if by_file.height > FILTER_REPEATS_UP_TO:
+        return raw.join(repeats.lazy(), on=["file_sha256", "transaction_ordinal"], how="anti")
+    repeated = pl.any_horizontal([
+        (pl.col("file_sha256") == sha) & pl.col("transaction_ordinal").is_in(ordinals)
+        for sha, ordinals in by_file.iter_rows()
+    ])
+    return raw.filter(~repeated)
 
 
 def _files_with_duplicate_counts(lake: Lake, committed: set[str], winners: pl.DataFrame) -> pl.DataFrame:
