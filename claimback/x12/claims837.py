@@ -28,8 +28,12 @@ HI_ELEMENTS = 12
 TAGS = ("HL", "NM1", "REF", "SBR", "DMG", "CLM", "DTP", "HI", "SV1", "SV2", "SV3")
 
 
-# LX01 read on the whole frame without splitting every segment into elements
-_first_element = blank_to_null(pl.col("segment").str.splitn(pl.col("elem"), 3).struct.field("field_1").str.strip_chars(" "))
+# LX01 read on the whole frame without splitting every segment into elements; only LX rows carry
+# text into the split (a when/then computes its branch on every row, null or not)
+_lx01 = blank_to_null(
+    pl.when(pl.col("tag") == "LX").then(pl.col("segment"))
+    .str.splitn(pl.col("elem"), 3).struct.field("field_1").str.strip_chars(" ")
+)
 
 
 def with_loops(rows: pl.DataFrame) -> pl.DataFrame:
@@ -43,7 +47,7 @@ def with_loops(rows: pl.DataFrame) -> pl.DataFrame:
         line_seq=opened(is_svc, ("LX", "CLM", "HL", "ST", "SE"), is_svc.cum_sum()),
         in_cob=pl.when(tag == "SBR").then(True).when(tag.is_in(("CLM", "LX", "HL", "ST", "SE"))).then(False)
         .otherwise(None).forward_fill().fill_null(False),
-        lx_value=pl.when(tag == "LX").then(_first_element).when(tag.is_in(("CLM", "HL", "ST", "SE"))).then(pl.lit(""))
+        lx_value=pl.when(tag == "LX").then(_lx01).when(tag.is_in(("CLM", "HL", "ST", "SE"))).then(pl.lit(""))
         .otherwise(None).forward_fill(),
     )
     position = running_count(is_svc, pl.col("claim_ordinal"))
