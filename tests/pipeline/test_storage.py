@@ -139,3 +139,16 @@ def test_deidentified_file_has_no_names_birth_dates_or_raw_member_ids(tmp_path, 
     key = (tmp_path / ".deidentify.key").read_text()
     assert key not in everything
     assert b"M123" not in path.read_bytes() and b"DOE" not in path.read_bytes()
+
+
+def test_inbox_scan_follows_links_that_stay_inside(tmp_path):
+    inbox = tmp_path / "inbox"
+    (inbox / "day1" / ".tmp").mkdir(parents=True)
+    (inbox / "day1" / "era.835").write_text("x")
+    (inbox / "day1" / ".tmp" / "partial.835").write_text("half")
+    os.symlink(inbox / "day1" / "era.835", inbox / "latest.835")  # a link to a file inside: read
+    os.symlink(inbox / "day1", inbox / "today")  # a link to a folder: not entered (no file twice)
+    files = scan(inbox)
+    assert [f.name for f in files] == ["day1/era.835", "latest.835"]
+    assert all(f.path.is_absolute() and f.path.is_file() for f in files)
+    assert files[1].path == (inbox / "day1" / "era.835").resolve() and files[1].size == 1
