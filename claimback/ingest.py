@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from claimback import schema
-from claimback.inbox import InboxFile, sha256_of
+from claimback.inbox import InboxFile, sha256_of_all
 from claimback.lake import Lake
 
 log = logging.getLogger(__name__)
@@ -89,8 +88,7 @@ def plan(files: list[InboxFile], lake: Lake) -> Plan:
     }
     result = Plan()
     unhashed = [f for f in files if (f.name, f.size, f.mtime_ns) not in stat_key]
-    with ThreadPoolExecutor(4) as pool:  # hashlib releases the GIL: files are hashed side by side
-        hashed = dict(zip((f.name for f in unhashed), pool.map(sha256_of, (f.path for f in unhashed))))
+    hashed = dict(zip((f.name for f in unhashed), sha256_of_all([f.path for f in unhashed])))
     for f in files:
         sha = stat_key.get((f.name, f.size, f.mtime_ns)) or hashed[f.name]
         if f.is_reconsideration_log:  # read whole every run; registered so each version is on record

@@ -152,3 +152,19 @@ def test_inbox_scan_follows_links_that_stay_inside(tmp_path):
     assert [f.name for f in files] == ["day1/era.835", "latest.835"]
     assert all(f.path.is_absolute() and f.path.is_file() for f in files)
     assert files[1].path == (inbox / "day1" / "era.835").resolve() and files[1].size == 1
+
+
+def test_files_are_hashed_in_order_whatever_the_thread_count(tmp_path):
+    import hashlib
+
+    from claimback.inbox import sha256_of_all
+
+    paths = []
+    for i in range(7):
+        path = tmp_path / f"f{i}"
+        path.write_bytes(bytes([i]) * (i * 300_000))  # empty to ~2 MB
+        paths.append(path)
+    expected = [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
+    for threads in (1, 2, 3, 8):
+        assert sha256_of_all(paths, threads) == expected
+    assert sha256_of_all([]) == []
