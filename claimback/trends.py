@@ -45,7 +45,6 @@ import math
 from datetime import date, timedelta
 
 import polars as pl
-from scipy.stats import poisson
 
 from claimback.schema import conform, empty
 
@@ -301,6 +300,10 @@ def weekly_rise(claims: pl.DataFrame, as_of: date, lookback_days: int) -> pl.Dat
         (pl.col("baseline_claims") / baseline_weeks).alias("baseline_weekly_claims"),
         ((pl.col("baseline_claims") + BASELINE_PSEUDO_COUNT) / baseline_weeks).alias("mu"),
     )
+    # imported here: scipy.stats is a second to import, and the packet-drawing processes import
+    # this module for its code formatting only
+    from scipy.stats import poisson
+
     p_values = poisson.sf(
         stats["last_week_claims"].to_numpy() - 1, stats["mu"].to_numpy()
     )
