@@ -175,19 +175,22 @@ def write_reconsideration_packets(
         claims = claims.join(patients.unique("claim_key"), on="claim_key", how="left")
     level1_rows = _latest_level1(reconsiderations)
     wording = wording or load_wording()
-    written = []
+    jobs = []
     for claim in claims.iter_rows(named=True):
         level = PACKET_ROUTES[claim["route"]]
         level1 = _level1_for(claim, level1_rows) if level == 2 else None
-        path = write_reconsideration_packet(claim, provider, out_dir, level, level1, wording)
-        written.append({
+        jobs.append((claim, provider, out_dir, level, level1, wording))
+    written = [
+        {
             "claim_key": claim["claim_key"],
             "patient_control_number": claim.get("patient_control_number"),
             "payer_name": claim.get("payer_name"),
             "route": claim["route"],
             "level": level,
             "pdf_path": str(path),
-        })
+        }
+        for (claim, _, _, level, _, _), path in zip(jobs, pdf.draw_all(write_reconsideration_packet, jobs))
+    ]
     return pl.DataFrame(written, schema={
         "claim_key": pl.String, "patient_control_number": pl.String, "payer_name": pl.String,
         "route": pl.String, "level": pl.Int64, "pdf_path": pl.String,

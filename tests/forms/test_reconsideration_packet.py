@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from datetime import date
 
 import polars as pl
@@ -125,3 +126,25 @@ def test_batch_writes_level1_and_level2_packets_from_the_work_queue(tmp_path, pr
     assert "RC-2026-0917" in dispute and "RC-OLD" not in dispute
     assert "ROE, RICHARD" in dispute and "M555" in dispute
     assert "ROE" not in " ".join(packets.select(pl.all().cast(pl.String)).rows()[0])
+
+
+def test_packets_drawn_in_worker_processes_are_the_same_files_as_drawn_here(tmp_path, provider, monkeypatch):
+    from claimback.forms import pdf
+
+    rows = [denial() for _ in range(4)]
+    queue = pl.DataFrame({
+        "claim_key": [r["claim_key"] for r in rows],
+        "route": ["level1_reconsideration", "level2_dispute"] * 2,
+        "priority": [0.4, 0.3, 0.2, 0.1],
+    })
+
+    def draw(folder, processes):
+        monkeypatch.setattr(pdf, "DRAW_PROCESSES", processes)
+        monkeypatch.setattr(pdf, "DRAW_IN_PROCESSES_FROM", 2)
+        return write_reconsideration_packets(queue, frame(rows), provider, tmp_path / folder)
+
+    here, workers = draw("here", 1), draw("workers", 2)
+    assert here["route"].to_list() == ["level1_reconsideration", "level2_dispute"] * 2
+    assert here.drop("pdf_path").equals(workers.drop("pdf_path"))
+    for a, b in zip(here["pdf_path"], workers["pdf_path"]):
+        assert Path(a).name == Path(b).name and Path(a).read_bytes() == Path(b).read_bytes()
