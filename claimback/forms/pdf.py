@@ -7,12 +7,14 @@ goes on the page; how it looks lives here once.
 from __future__ import annotations
 
 import hashlib
+import logging
 import multiprocessing
 import os
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
@@ -35,6 +37,10 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
+
+from claimback.environment import workers
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = LETTER
 MARGIN = 0.7 * inch
@@ -275,8 +281,9 @@ def safe_name(identifier: object, prefix: str) -> str:
 
 
 # reportlab draws in Python, one core per process: many packets are drawn by a few worker
-# processes. Starting one costs about a second (imports), so a handful of packets stay here.
-DRAW_PROCESSES = min(2, os.cpu_count() or 1)
+# processes (CLAIMBACK_DRAW_PROCESSES, 1 to draw in the calling process). Starting one costs
+# about half a second (imports), so a handful of packets stay here.
+DRAW_PROCESSES = workers("CLAIMBACK_DRAW_PROCESSES", min(2, os.cpu_count() or 1))
 R = TypeVar("R")
 DRAW_IN_PROCESSES_FROM = 24
 
@@ -285,12 +292,19 @@ def draw_all(draw: Callable[..., R], jobs: Sequence[tuple]) -> list[R]:
     """`draw(*job)` for every job, results in job order; in DRAW_PROCESSES fresh ("spawn")
     processes when there are at least DRAW_IN_PROCESSES_FROM jobs. `draw` must be a module-level
     function and the jobs picklable; each job writes its own file, so the order they are drawn
-    in changes nothing."""
+    in changes nothing. If the workers cannot start (a script that calls the pipeline without
+    an `if __name__ == "__main__":` guard cannot be re-imported by them), every packet is drawn
+    here instead, and the log says so."""
     if DRAW_PROCESSES < 2 or len(jobs) < DRAW_IN_PROCESSES_FROM:
         return [draw(*job) for job in jobs]
     chunk = max(1, len(jobs) // (DRAW_PROCESSES * 4))
-    with ProcessPoolExecutor(DRAW_PROCESSES, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(_draw_one, [(draw, job) for job in jobs], chunksize=chunk))
+    try:
+        with ProcessPoolExecutor(DRAW_PROCESSES, mp_context=multiprocessing.get_context("spawn")) as pool:
+            return list(pool.map(_draw_one, [(draw, job) for job in jobs], chunksize=chunk))
+    except BrokenProcessPool:
+        log.warning("packet worker processes stopped; drawing the %d packets in this process "
+                    "(set CLAIMBACK_DRAW_PROCESSES=1 to skip the workers)", len(jobs))
+        return [draw(*job) for job in jobs]
 
 
 def _draw_one(task: tuple[Callable, tuple]):

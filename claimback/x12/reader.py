@@ -25,6 +25,7 @@ from pathlib import Path
 import polars as pl
 
 from claimback import schema
+from claimback.environment import workers
 from claimback.x12 import claims837, findings, remit
 from claimback.x12.decode import decode_bytes
 from claimback.x12.fields import file_of, within_file
@@ -134,12 +135,7 @@ def read_x12_many(sources: list[str | os.PathLike | bytes],
 # Threads per reader call. Two use this project's 2-core machine; set CLAIMBACK_READER_THREADS=1
 # where the executor already runs one parse step per core (multiprocess or cluster executors).
 def _reader_threads() -> int:
-    value = os.environ.get("CLAIMBACK_READER_THREADS", "").strip()
-    if not value:
-        return min(2, os.cpu_count() or 1)
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"CLAIMBACK_READER_THREADS must be a whole number of threads, 1 or more; got {value!r}")
-    return int(value)
+    return workers("CLAIMBACK_READER_THREADS", min(2, os.cpu_count() or 1))
 
 
 WORKERS = _reader_threads()

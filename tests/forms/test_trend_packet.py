@@ -149,3 +149,40 @@ def test_a_section_title_never_ends_a_page_alone(tmp_path):
         doc.close()
     assert len(pages) == 2
     assert "Attachments" not in pages[0] and "Attachments" in pages[1]
+
+
+def test_packets_are_drawn_here_when_worker_processes_cannot_start(tmp_path):
+    """A script without an `if __name__ == "__main__":` guard cannot be re-imported by spawned
+    workers; the packets are then drawn in the calling process instead of failing the run."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(textwrap.dedent("""
+        import logging
+        from claimback.forms import pdf
+        logging.basicConfig(level=logging.WARNING)
+        pdf.DRAW_PROCESSES, pdf.DRAW_IN_PROCESSES_FROM = 2, 2
+        names = pdf.draw_all(pdf.safe_name, [(f"claim {i}", "trend") for i in range(5)])
+        print(",".join(names))
+    """))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == ",".join(f"trend_claim_{i}" for i in range(5))
+    assert "drawing the 5 packets in this process" in done.stderr
+
+
+def test_draw_processes_come_from_the_environment_and_a_bad_value_says_what_to_fix(monkeypatch):
+    import pytest
+
+    from claimback.environment import workers
+
+    monkeypatch.setenv("CLAIMBACK_DRAW_PROCESSES", "1")
+    assert workers("CLAIMBACK_DRAW_PROCESSES", 2) == 1
+    monkeypatch.setenv("CLAIMBACK_DRAW_PROCESSES", "0")
+    with pytest.raises(ValueError, match="CLAIMBACK_DRAW_PROCESSES must be a whole number, 1 or more"):
+        workers("CLAIMBACK_DRAW_PROCESSES", 2)
+    monkeypatch.delenv("CLAIMBACK_DRAW_PROCESSES")
+    assert workers("CLAIMBACK_DRAW_PROCESSES", 2) == 2
