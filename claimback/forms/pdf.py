@@ -11,8 +11,10 @@ import logging
 import multiprocessing
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date, datetime
@@ -291,20 +293,45 @@ DRAW_IN_PROCESSES_FROM = 24
 def draw_all(draw: Callable[..., R], jobs: Sequence[tuple]) -> list[R]:
     """`draw(*job)` for every job, results in job order; in DRAW_PROCESSES fresh ("spawn")
     processes when there are at least DRAW_IN_PROCESSES_FROM jobs. `draw` must be a module-level
-    function and the jobs picklable; each job writes its own file, so the order they are drawn
-    in changes nothing. If the workers cannot start (a script that calls the pipeline without
-    an `if __name__ == "__main__":` guard cannot be re-imported by them), every packet is drawn
-    here instead, and the log says so."""
+    function of an importable module and the jobs picklable; each job writes its own file, so
+    the order they are drawn in changes nothing. Should the workers fail to start, every packet
+    is drawn here instead, and the log says so."""
     if DRAW_PROCESSES < 2 or len(jobs) < DRAW_IN_PROCESSES_FROM:
         return [draw(*job) for job in jobs]
     chunk = max(1, len(jobs) // (DRAW_PROCESSES * 4))
     try:
         with ProcessPoolExecutor(DRAW_PROCESSES, mp_context=multiprocessing.get_context("spawn")) as pool:
-            return list(pool.map(_draw_one, [(draw, job) for job in jobs], chunksize=chunk))
+            with _main_left_alone():  # the workers start as the jobs are handed out
+                drawn = pool.map(_draw_one, [(draw, job) for job in jobs], chunksize=chunk)
+            return list(drawn)
     except BrokenProcessPool:
         log.warning("packet worker processes stopped; drawing the %d packets in this process "
                     "(set CLAIMBACK_DRAW_PROCESSES=1 to skip the workers)", len(jobs))
         return [draw(*job) for job in jobs]
+
+
+@contextmanager
+def _main_left_alone():
+    """Keep spawned workers from running the calling program's main module again.
+
+    A "spawn" worker re-imports the parent's `__main__` (by path or module name) so that it can
+    unpickle functions defined there. A script that calls the pipeline without an
+    `if __name__ == "__main__":` guard would then run the whole pipeline again in every worker,
+    on the same warehouse. The drawing functions live in claimback's own modules, so the workers
+    never need `__main__`: while they start, it names neither a file nor a module.
+    """
+    main = sys.modules.get("__main__")
+    saved = {name: getattr(main, name) for name in ("__file__", "__spec__") if hasattr(main, name)}
+    if main is None or not (saved.get("__file__") or saved.get("__spec__")):
+        yield
+        return
+    main.__spec__ = None
+    main.__dict__.pop("__file__", None)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(main, name, value)
 
 
 def _draw_one(task: tuple[Callable, tuple]):

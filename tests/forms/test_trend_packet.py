@@ -151,27 +151,50 @@ def test_a_section_title_never_ends_a_page_alone(tmp_path):
     assert "Attachments" not in pages[0] and "Attachments" in pages[1]
 
 
-def test_packets_are_drawn_here_when_worker_processes_cannot_start(tmp_path):
-    """A script without an `if __name__ == "__main__":` guard cannot be re-imported by spawned
-    workers; the packets are then drawn in the calling process instead of failing the run."""
+def test_an_unguarded_script_runs_once_while_workers_draw(tmp_path):
+    """Spawned workers re-import the caller's main module; a script without an
+    `if __name__ == "__main__":` guard must not run again in them (it would run the pipeline again)."""
     import subprocess
     import sys
     import textwrap
 
+    runs = tmp_path / "runs.txt"
     script = tmp_path / "unguarded.py"
-    script.write_text(textwrap.dedent("""
-        import logging
+    script.write_text(textwrap.dedent(f"""
+        import logging, os
         from claimback.forms import pdf
+        with open({str(runs)!r}, "a") as marker:
+            marker.write(f"{{os.getpid()}}\\n")
         logging.basicConfig(level=logging.WARNING)
         pdf.DRAW_PROCESSES, pdf.DRAW_IN_PROCESSES_FROM = 2, 2
-        names = pdf.draw_all(pdf.safe_name, [(f"claim {i}", "trend") for i in range(5)])
+        names = pdf.draw_all(pdf.safe_name, [(f"claim {{i}}", "trend") for i in range(5)])
         print(",".join(names))
     """))
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
                           cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == ",".join(f"trend_claim_{i}" for i in range(5))
-    assert "drawing the 5 packets in this process" in done.stderr
+    assert len(runs.read_text().splitlines()) == 1
+    assert "drawing the 5 packets in this process" not in done.stderr
+
+
+def _dies_in_a_worker(name: str) -> str:
+    import multiprocessing
+    import os
+
+    if multiprocessing.parent_process() is not None:
+        os._exit(3)
+    return name.upper()
+
+
+def test_packets_are_drawn_here_when_the_workers_stop(monkeypatch, caplog):
+    from claimback.forms import pdf
+
+    monkeypatch.setattr(pdf, "DRAW_PROCESSES", 2)
+    monkeypatch.setattr(pdf, "DRAW_IN_PROCESSES_FROM", 2)
+    with caplog.at_level(logging.WARNING, logger="claimback.forms.pdf"):
+        assert pdf.draw_all(_dies_in_a_worker, [("a",), ("b",), ("c",)]) == ["A", "B", "C"]
+    assert "drawing the 3 packets in this process" in caplog.text
 
 
 def test_draw_processes_come_from_the_environment_and_a_bad_value_says_what_to_fix(monkeypatch):
