@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -67,6 +67,11 @@ class ParsedFile:
     bytes: int = 0
     encoding: str = ""
     transaction_types: list[str] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)  # rows per table, also those handed to a sink
+
+
+# Receives a file's rows as they are read: sink(table, frame), in file order per table.
+Sink = Callable[[str, pl.DataFrame], None]
 
 
 @dataclass
@@ -74,7 +79,8 @@ class _Acc:
     """Conformed frames gathered over the runs of one file, and the counts for ParsedFile.
 
     Frames are conformed as they arrive, so the wide intermediate frames of a run can be
-    freed before the next run is read.
+    freed before the next run is read. With a sink, rows go to it instead of being held; only the
+    findings about the envelope wait for the end of the file, which is where they belong.
     """
 
     name: str
@@ -85,6 +91,32 @@ class _Acc:
     types: set = field(default_factory=set)
     seen: Counts = field(default_factory=dict)  # segments and ST/CLP/CLM of earlier pieces
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    sink: Sink | None = None
+    rows: Counts = field(default_factory=dict)
+
+    def fresh(self) -> _Acc:
+        """An empty accumulator for the same file, to start it over. Rows a sink has received
+        stay received, so their counts are kept."""
+        if self.sink is None:
+            return _Acc(self.name, self.sha)
+        return _Acc(self.name, self.sha, sink=self.sink, rows=dict(self.rows), quarantined=self.quarantined)
+
+    def take(self, table: str, frame: pl.DataFrame) -> None:
+        self.rows[table] = self.rows.get(table, 0) + frame.height
+        if table == "quarantine":
+            self.quarantined += frame.height
+        if self.sink is None:
+            self.frames[table].append(frame)
+        elif table == "validation_findings":
+            # A set's findings all come from one piece and pieces follow the file, so sorting a
+            # piece's findings by set gives the file's order; the envelope's (no set) come last.
+            by_set = frame.sort("transaction_ordinal", nulls_last=True, maintain_order=True)
+            envelope = by_set["transaction_ordinal"].is_null()
+            self.frames[table].append(by_set.filter(envelope))
+            if not envelope.all():
+                self.sink(table, by_set.filter(~envelope))
+        elif frame.height:
+            self.sink(table, frame)
 
     def quarantine(self, location: str, error: str) -> None:
         """A file-level quarantine row, with the provenance every reader row gets (_per_file)."""
@@ -92,9 +124,17 @@ class _Acc:
         _apply([self], _Output(_per_file([("quarantine", row)], [self], self.now), {}, {}))
 
 
-def read_x12(source: str | os.PathLike | bytes, source_file: str | None = None) -> ParsedFile:
-    """Parse one X12 file (835, 837, or both) into the reader's contract tables."""
-    return read_x12_many([source], [source_file] if source_file is not None else None)[0]
+def read_x12(source: str | os.PathLike | bytes, source_file: str | None = None, sink: Sink | None = None
+             ) -> ParsedFile:
+    """Parse one X12 file (835, 837, or both) into the reader's contract tables.
+
+    With `sink`, the rows are handed to sink(table, frame) as each piece of the file is read,
+    in file order per table, and are not held: the ParsedFile's tables are then empty and its
+    `rows` counts what the sink received. This bounds memory on files of any size. Rows handed
+    over stay handed over: should reading fail half way (a reader bug, never bad input, which is
+    quarantined by transaction set), the file's quarantine row follows the rows already read.
+    """
+    return _read_many([source], [source_file] if source_file is not None else None, sink)[0]
 
 
 def read_x12_many(sources: list[str | os.PathLike | bytes],
@@ -108,6 +148,11 @@ def read_x12_many(sources: list[str | os.PathLike | bytes],
     of once per file. Large files are read alone, in pieces. If a batch fails unexpectedly, each
     of its files is read again alone, so one odd file cannot sink the others. Never raises.
     """
+    return _read_many(sources, source_files)
+
+
+def _read_many(sources: list[str | os.PathLike | bytes], source_files: list[str | None] | None,
+               sink: Sink | None = None) -> list[ParsedFile]:
     names = list(source_files or [])[:len(sources)]
     names += [None] * (len(sources) - len(names))  # a short or missing name list must not drop files
     results: list[ParsedFile | None] = [None] * len(sources)
@@ -116,7 +161,7 @@ def read_x12_many(sources: list[str | os.PathLike | bytes],
     per_batch = _batch_size(len(sources))
     with _Workers() as workers:
         for index, (source, name) in enumerate(zip(sources, names)):
-            item = _load(index, source, name)
+            item = _load(index, source, name, sink)
             if item.text is None:
                 results[index] = item.finish()
             elif len(item.text) > PIECE_CHARS:
@@ -206,7 +251,8 @@ class _Pending:
         return _finish(self.acc, self.size, self.encoding)
 
 
-def _load(index: int, source: str | os.PathLike | bytes, source_file: str | None) -> _Pending:
+def _load(index: int, source: str | os.PathLike | bytes, source_file: str | None, sink: Sink | None = None
+          ) -> _Pending:
     """Read and decode one source; empty or unreadable files are quarantined here."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         raw = bytes(source)
@@ -216,10 +262,10 @@ def _load(index: int, source: str | os.PathLike | bytes, source_file: str | None
         try:
             raw = Path(source).read_bytes()
         except (OSError, TypeError) as exc:  # missing, unreadable, a folder, or not a path at all
-            acc = _Acc(name, hashlib.sha256(b"").hexdigest())
+            acc = _Acc(name, hashlib.sha256(b"").hexdigest(), sink=sink)
             acc.quarantine("file", f"file could not be read: {type(exc).__name__}")
             return _Pending(index, acc, None, 0, "")
-    size, acc = len(raw), _Acc(name, hashlib.sha256(raw).hexdigest())
+    size, acc = len(raw), _Acc(name, hashlib.sha256(raw).hexdigest(), sink=sink)
     try:
         if not raw.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
             acc.quarantine("file", "empty file: no X12 content")
@@ -231,7 +277,7 @@ def _load(index: int, source: str | os.PathLike | bytes, source_file: str | None
 
 
 def _internal_error(acc: _Acc, exc: BaseException) -> _Acc:
-    fresh = _Acc(acc.name, acc.sha)
+    fresh = acc.fresh()
     fresh.quarantine("file", f"internal reader error: {type(exc).__name__}")
     return fresh
 
@@ -262,7 +308,7 @@ def _read_alone(item: _Pending, workers: _Workers | None = None) -> ParsedFile:
     before it: segment index, transaction set, CLP and CLM ordinals are file-wide) and their
     tables built by the workers meanwhile; outputs are applied in file order.
     """
-    acc = item.acc = _Acc(item.acc.name, item.acc.sha)  # a failed batch may have left nothing here; start clean
+    acc = item.acc = item.acc.fresh()  # a failed batch may have left nothing here; start clean
     try:
         pool = workers or _Workers(1)
         outputs: deque[Future] = deque()
@@ -386,11 +432,15 @@ def _tables(accs: list[_Acc], ctx: pl.DataFrame, strict: bool = False) -> _Outpu
 
 def _apply(accs: list[_Acc], output: _Output) -> None:
     """Hand each file its rows and counts (cheap: in file order, on the calling thread)."""
+    findings: dict[int, list[pl.DataFrame]] = {}  # a piece's findings are taken together (see take)
     for table, parts in output.frames:
         for f, part in parts.items():
-            accs[f].frames[table].append(part)
-            if table == "quarantine":
-                accs[f].quarantined += part.height
+            if table == "validation_findings":
+                findings.setdefault(f, []).append(part)
+            else:
+                accs[f].take(table, part)
+    for f, parts in findings.items():
+        accs[f].take("validation_findings", pl.concat(parts) if len(parts) > 1 else parts[0])
     for f, n in output.loaded.items():
         accs[f].loaded += n
     for f, found in output.types.items():
@@ -516,6 +566,9 @@ def _empty(table: str) -> pl.DataFrame:
 
 
 def _finish(acc: _Acc, size: int, encoding: str) -> ParsedFile:
+    if acc.sink is not None and acc.frames["validation_findings"]:
+        acc.sink("validation_findings", pl.concat(acc.frames["validation_findings"]))  # the envelope's
+        acc.frames["validation_findings"] = []
     tables = {}
     for table in schema.PARSED_TABLES:
         frames = acc.frames[table]
@@ -523,14 +576,14 @@ def _finish(acc: _Acc, size: int, encoding: str) -> ParsedFile:
             tables[table] = _empty(table)
         else:
             tables[table] = pl.concat(frames, rechunk=False) if len(frames) > 1 else frames[0]
-    if len(acc.frames["validation_findings"]) > 1:
+    if acc.frames["validation_findings"]:
         # a transaction set's findings come from one piece, in a fixed order; those about the
         # envelope follow the file. Sorting by set (stable) makes the order the same whatever
-        # the pieces were.
+        # the pieces were, and the same as a sink receives.
         tables["validation_findings"] = tables["validation_findings"].sort(
             "transaction_ordinal", nulls_last=True, maintain_order=True)
     types = sorted(acc.types)
     file_type = {0: "unknown", 1: types[0] if types else "unknown"}.get(len(types), "mixed")
     return ParsedFile(tables=tables, file_sha256=acc.sha, file_type=file_type, transactions=acc.loaded,
                       quarantined=acc.quarantined, source_file=acc.name, bytes=size, encoding=encoding,
-                      transaction_types=types)
+                      transaction_types=types, rows={t: acc.rows.get(t, 0) for t in schema.PARSED_TABLES})

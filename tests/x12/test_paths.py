@@ -72,3 +72,80 @@ def test_module_cli(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["tables"]["remit_claims"] == 4
     assert "1/1 files" in proc.stderr and "MB/s" in proc.stderr
+
+
+def test_large_files_are_streamed_to_the_same_tables(tmp_path, monkeypatch):
+    from claimback.x12 import paths, reader
+
+    box = inbox(tmp_path)
+    # findings in every other interchange: an unbalanced claim (its set's) and a wrong IEA01 count
+    # (the envelope's, which come after the sets' at the end of the file)
+    big = b"".join(remit_file(control=f"{i:09d}").replace(b"CLP*PCN004*1*60*50", b"CLP*PCN004*1*60*55")
+                   .replace(b"IEA*1*", b"IEA*3*") if i % 2 else remit_file(control=f"{i:09d}") for i in range(1, 11))
+    (box / "nested" / "big.835").write_bytes(big)
+    (box / "nested" / "mixed.x12").write_bytes(remit_file(control="000000077") + claims_file())
+    held = parse_paths([box], tmp_path / "held")
+    monkeypatch.setattr(paths, "STREAM_BYTES", 2000)  # every file but the PDF is "large"
+    monkeypatch.setattr(paths, "HOLD_BYTES", 8000)  # and written a few rows at a time
+    monkeypatch.setattr(reader, "PIECE_CHARS", 3000)  # from pieces of a few transaction sets
+    streamed = parse_paths([box], tmp_path / "streamed")
+    assert streamed["tables"] == held["tables"] and streamed["per_file"] == held["per_file"]
+    assert held["tables"]["remit_claims"] == 52 and held["tables"]["validation_findings"] > 0
+    for table in schema.PARSED_TABLES:
+        left, right = (pl.read_parquet(tmp_path / run / f"{table}.parquet").drop("detected_at", strict=False)
+                       for run in ("held", "streamed"))
+        assert right.schema == left.schema and right.equals(left), table
+    assert pq_row_groups(tmp_path / "streamed" / "remit_adjustments.parquet") > 1  # really written as it came
+    assert not [p for p in (tmp_path / "streamed").iterdir() if p.name.startswith(".")]
+
+
+def pq_row_groups(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).num_row_groups
+
+
+def test_an_interrupted_call_leaves_no_partial_files(tmp_path, monkeypatch):
+    from claimback.x12 import paths
+
+    box = inbox(tmp_path)
+    out = tmp_path / "out"
+    parse_paths([box], out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    monkeypatch.setattr(paths, "STREAM_BYTES", 2000)
+    monkeypatch.setattr(paths, "HOLD_BYTES", 1)
+    monkeypatch.setattr(paths, "read_x12_many", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        parse_paths([box], out)
+    except KeyboardInterrupt:
+        pass
+    else:
+        raise AssertionError("the interruption was swallowed")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # last complete output, no temp files
+
+
+def test_a_streamed_file_that_fails_half_way_keeps_what_was_read(tmp_path, monkeypatch):
+    from claimback.x12 import paths, reader
+
+    box = tmp_path / "inbox"
+    box.mkdir()
+    (box / "big.835").write_bytes(b"".join(remit_file(control=f"{i:09d}") for i in range(1, 11)))
+    monkeypatch.setattr(paths, "STREAM_BYTES", 2000)
+    monkeypatch.setattr(reader, "PIECE_CHARS", 3000)
+    monkeypatch.setattr(reader, "WORKERS", 1)  # each piece is applied before the next is read
+    real, calls = reader._context, []
+
+    def fails_on_the_third_piece(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise MemoryError
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(reader, "_context", fails_on_the_third_piece)
+    summary = parse_paths([box], tmp_path / "out")
+    claims = pl.read_parquet(tmp_path / "out" / "remit_claims.parquet")
+    quarantine = pl.read_parquet(tmp_path / "out" / "quarantine.parquet")
+    assert 0 < claims.height < 40  # the pieces before the failure, in order
+    assert claims["claim_ordinal"].to_list() == list(range(1, claims.height + 1))
+    assert quarantine.select("location", "error").rows() == [("file", "internal reader error: MemoryError")]
+    assert summary["per_file"][0]["remit_claims"] == claims.height and summary["per_file"][0]["quarantined"] == 1
