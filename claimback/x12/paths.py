@@ -45,7 +45,8 @@ def parse_paths(
     Returns {"files": n, "tables": {table: rows}, "per_file": [{source_file, file_type,
     transactions, quarantined, <table>: rows...}], "missing": [paths that do not exist]}.
     `progress(files_done, files_total, bytes_done, seconds)` is called after each file (files
-    are read in chunks, so the calls of one chunk arrive together).
+    are read in chunks, so the calls of one chunk arrive together), and as each piece of a
+    large file is read.
     """
     files = expand_paths(paths)
     missing = [str(p) for p in paths if not Path(p).exists()]
@@ -54,8 +55,11 @@ def parse_paths(
     started, done_bytes = time.perf_counter(), 0
     try:
         for chunk, stream in _chunks(files):
-            if stream:  # one large file: its rows are written as its pieces are read
-                parsed = [read_x12(chunk[0], str(chunk[0]), sink=tables.add)]
+            if stream:  # one large file: its rows are written, and progress told, as its pieces are read
+                size = chunk[0].stat().st_size
+                within = None if progress is None else lambda share: progress(
+                    len(per_file), len(files), done_bytes + int(share * size), time.perf_counter() - started)
+                parsed = [read_x12(chunk[0], str(chunk[0]), sink=tables.add, progress=within)]
             else:
                 parsed = read_x12_many(chunk, [str(p) for p in chunk])
             for path, pf in zip(chunk, parsed):

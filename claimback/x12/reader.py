@@ -124,8 +124,8 @@ class _Acc:
         _apply([self], _Output(_per_file([("quarantine", row)], [self], self.now), {}, {}))
 
 
-def read_x12(source: str | os.PathLike | bytes, source_file: str | None = None, sink: Sink | None = None
-             ) -> ParsedFile:
+def read_x12(source: str | os.PathLike | bytes, source_file: str | None = None, sink: Sink | None = None,
+             progress: Callable[[float], None] | None = None) -> ParsedFile:
     """Parse one X12 file (835, 837, or both) into the reader's contract tables.
 
     With `sink`, the rows are handed to sink(table, frame) as each piece of the file is read,
@@ -133,8 +133,9 @@ def read_x12(source: str | os.PathLike | bytes, source_file: str | None = None, 
     `rows` counts what the sink received. This bounds memory on files of any size. Rows handed
     over stay handed over: should reading fail half way (a reader bug, never bad input, which is
     quarantined by transaction set), the file's quarantine row follows the rows already read.
+    `progress(share)` is called as each piece of a large file is read (share from 0 to 1).
     """
-    return _read_many([source], [source_file] if source_file is not None else None, sink)[0]
+    return _read_many([source], [source_file] if source_file is not None else None, sink, progress)[0]
 
 
 def read_x12_many(sources: list[str | os.PathLike | bytes],
@@ -152,7 +153,7 @@ def read_x12_many(sources: list[str | os.PathLike | bytes],
 
 
 def _read_many(sources: list[str | os.PathLike | bytes], source_files: list[str | None] | None,
-               sink: Sink | None = None) -> list[ParsedFile]:
+               sink: Sink | None = None, progress: Callable[[float], None] | None = None) -> list[ParsedFile]:
     names = list(source_files or [])[:len(sources)]
     names += [None] * (len(sources) - len(names))  # a short or missing name list must not drop files
     results: list[ParsedFile | None] = [None] * len(sources)
@@ -162,6 +163,7 @@ def _read_many(sources: list[str | os.PathLike | bytes], source_files: list[str 
     with _Workers() as workers:
         for index, (source, name) in enumerate(zip(sources, names)):
             item = _load(index, source, name, sink)
+            item.progress = progress
             if item.text is None:
                 results[index] = item.finish()
             elif len(item.text) > PIECE_CHARS:
@@ -246,6 +248,7 @@ class _Pending:
     size: int
     encoding: str
     runs: list[Run] = field(default_factory=list)
+    progress: Callable[[float], None] | None = None  # share of a file read in pieces, after each
 
     def finish(self) -> ParsedFile:
         return _finish(self.acc, self.size, self.encoding)
@@ -317,9 +320,13 @@ def _read_alone(item: _Pending, workers: _Workers | None = None) -> ParsedFile:
         # the text shrinks while the tables grow instead of both being held to the end.
         left = deque(item.runs or split_runs(item.text, max_chars=PIECE_CHARS))
         item.text, item.runs, runs = None, [], len(left)
+        chars, read = sum(len(run.text) for run in left), 0
         for pieces in _pieces(left.popleft() for _ in range(runs)):
             ctx, counts = _context(pieces, acc.seen)
             acc.seen = _add(acc.seen, counts)
+            read += sum(len(run.text) for _, run in pieces)
+            if item.progress:
+                item.progress(read / chars)
             outputs.append(pool.submit(_tables, [acc], ctx))
             while outputs and outputs[0].done():
                 _apply([acc], outputs.popleft().result())

@@ -88,8 +88,13 @@ def test_large_files_are_streamed_to_the_same_tables(tmp_path, monkeypatch):
     monkeypatch.setattr(paths, "STREAM_BYTES", 2000)  # every file but the PDF is "large"
     monkeypatch.setattr(paths, "HOLD_BYTES", 8000)  # and written a few rows at a time
     monkeypatch.setattr(reader, "PIECE_CHARS", 3000)  # from pieces of a few transaction sets
-    streamed = parse_paths([box], tmp_path / "streamed")
+    progress = []
+    streamed = parse_paths([box], tmp_path / "streamed", progress=lambda *a: progress.append(a))
     assert streamed["tables"] == held["tables"] and streamed["per_file"] == held["per_file"]
+    # within the 12 kB file (the second), progress in bytes as its pieces are read
+    within_big = [done for files, _, done, _ in progress if files == 1]
+    assert len(within_big) > 3 and within_big == sorted(within_big)
+    assert within_big[-1] == within_big[0] + (box / "nested" / "big.835").stat().st_size
     assert held["tables"]["remit_claims"] == 52 and held["tables"]["validation_findings"] > 0
     for table in schema.PARSED_TABLES:
         left, right = (pl.read_parquet(tmp_path / run / f"{table}.parquet").drop("detected_at", strict=False)
