@@ -137,12 +137,18 @@ def _report_steps(result) -> None:
 # --- other verbs ----------------------------------------------------------------------------------
 def cmd_parse(args) -> int:
     from claimback.x12 import parse_paths
+    from claimback.x12.paths import stderr_progress
 
-    summary = parse_paths([Path(p) for p in args.paths], Path(args.out))
-    tables = summary.get("tables", summary)
-    for name, rows in sorted(tables.items()):
-        if isinstance(rows, int):
-            print(f"{name:28s} {rows:>10,}")
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        raise UsageError(f"{', '.join(missing)}: no such file or folder")
+    summary = parse_paths([Path(p) for p in args.paths], Path(args.out),
+                          progress=None if args.quiet else stderr_progress)
+    for name, rows in sorted(summary["tables"].items()):
+        print(f"{name:28s} {rows:>10,}")
+    quarantined = [f for f in summary["per_file"] if f["quarantined"]]
+    print(f"{summary['files']:,} files read into {args.out}"
+          + (f"; {len(quarantined):,} with parts that could not be read (see quarantine.parquet)" if quarantined else ""))
     return EXIT_OK
 
 

@@ -15,6 +15,7 @@ from claimback.publish import DATABASE_NAME
 from pipelines.cli import main as cli_main
 from pipelines.cli import run_pipeline
 from tests.conftest import corpus_files, needs_corpus
+from tests.x12.synthetic import remit_file
 
 pytestmark = pytest.mark.slow
 AS_OF = date(2026, 11, 1)
@@ -205,3 +206,20 @@ def test_cli_fails_fast_on_bad_setup(tmp_path, capsys):
     assert cli_main(["run", "--inbox", str(tmp_path / "in"), "--warehouse", str(tmp_path / "w"),
                      "--payer-rules", str(bad_rules)]) == 2
     assert "rules.yaml" in capsys.readouterr().err
+
+
+def test_cli_parse_reports_what_it_read_and_refuses_missing_paths(tmp_path, capsys):
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    (inbox / "era.835").write_bytes(remit_file())
+    (inbox / "notes.pdf").write_bytes(b"%PDF-1.4 not x12")
+    assert cli_main(["parse", str(inbox / "era.835"), str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
+    assert "nope: no such file or folder" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()  # nothing half done
+    assert cli_main(["parse", str(inbox), "--out", str(tmp_path / "o")]) == 0
+    out, err = capsys.readouterr()
+    assert "remit_claims                          4" in out
+    assert "2 files read into" in out and "1 with parts that could not be read" in out
+    assert "2/2 files" in err  # progress, unless --quiet
+    assert cli_main(["-q", "parse", str(inbox), "--out", str(tmp_path / "o")]) == 0
+    assert "files," not in capsys.readouterr().err
