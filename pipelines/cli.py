@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEMO_DIR = "data/demo"  # the Makefile's DEMO
 
 
 class UsageError(Exception):
@@ -202,9 +203,10 @@ def cmd_demo(args) -> int:
     code = cmd_run(args)
     if code == EXIT_OK:
         db = warehouse / "claimback.duckdb"
+        ui = "make ui" if root == Path(DEMO_DIR) else f"make ui DEMO={root}"
         print(f"""
 Next:
-  the Dagster UI on this demo:   make ui          (then open http://127.0.0.1:3000)
+  the Dagster UI on this demo:   {ui:16s} (then open http://127.0.0.1:3000)
   query the published file:      .venv/bin/claimback sql --warehouse {warehouse}
                                  .venv/bin/claimback sql --warehouse {warehouse} work_queue_due_this_week
   from Python / a notebook:      duckdb.connect("{db}", read_only=True)
@@ -258,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="synthesise an inbox, run the pipeline and show what it found")
     demo.add_argument("--claims", type=int, default=5000)
-    demo.add_argument("--dir", default="data/demo")
+    demo.add_argument("--dir", default=DEMO_DIR)
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--as-of", help="default today")
     demo.set_defaults(func=cmd_demo)
