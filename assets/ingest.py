@@ -20,7 +20,7 @@ NO_NEW_FILES = "none"
 @dg.op(out=dg.DynamicOut(list), description="Find inbox files no earlier run has read.")
 def plan_new_files(context: dg.OpExecutionContext, claimback: ClaimbackResource):
     settings = claimback.settings()
-    plan = ingest.plan(scan(settings.inbox), settings.lake)
+    plan = ingest.plan(scan(settings.inbox, report_links=True), settings.lake)
     ingest.record_duplicates(plan.duplicates, settings.lake)
     ingest.record_logs(plan.logs, settings.lake)
     batches = plan.batches(max_files=claimback.batch_files)

@@ -116,6 +116,20 @@ def test_inbox_scan_skips_hidden_files_and_links_outside(tmp_path):
     secret.write_text("outside")
     os.symlink(secret, inbox / "escape.835")
     assert [f.name for f in scan(inbox)] == ["a.835", "sub/b.837"]
+
+
+def test_a_run_says_which_links_it_did_not_follow(tmp_path, caplog):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "a.835").write_text("x")
+    (tmp_path / "elsewhere.835").write_text("outside")
+    os.symlink(tmp_path / "elsewhere.835", inbox / "linked.835")
+    os.symlink(tmp_path / "gone.835", inbox / "broken.835")
+    with caplog.at_level("WARNING", logger="claimback.inbox"):
+        assert [f.name for f in scan(inbox)] == ["a.835"]
+        assert not caplog.records  # a sensor's scan every tick stays quiet
+        assert [f.name for f in scan(inbox, report_links=True)] == ["a.835"]
+    assert "2 links in the inbox were not followed" in caplog.text and "e.g. broken.835" in caplog.text
     with pytest.raises(InboxError, match="does not exist"):
         scan(tmp_path / "missing")
 
@@ -150,6 +164,7 @@ def test_inbox_scan_follows_links_that_stay_inside(tmp_path):
     os.symlink(inbox / "day1", inbox / "today")  # a link to a folder: not entered (no file twice)
     files = scan(inbox)
     assert [f.name for f in files] == ["day1/era.835", "latest.835"]
+    assert scan(inbox, report_links=True) == files
     assert all(f.path.is_absolute() and f.path.is_file() for f in files)
     assert files[1].path == (inbox / "day1" / "era.835").resolve() and files[1].size == 1
 
