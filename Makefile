@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= data/demo
 CLAIMS ?= 5000
 
-.PHONY: install test demo ui bench clean browser-deps
+.PHONY: install bytecode test demo ui bench clean browser-deps
 
 install: $(STAMP)
 
@@ -17,13 +17,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
-test: $(STAMP) browser-deps
+# An editable install leaves the project's own modules uncompiled, and where PYTHONDONTWRITEBYTECODE
+# is set every command compiled them again (~50 ms of a 0.5 s parse). Written here, as pip does for
+# installed packages; up-to-date files are skipped, so this costs nothing on a second call.
+bytecode: $(STAMP)
+	$(BIN)/python -m compileall -q claimback pipelines assets
+
+test: bytecode browser-deps
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-demo: $(STAMP)
+demo: bytecode
 	$(BIN)/claimback demo --claims $(CLAIMS) --dir $(DEMO)
 
-ui: $(STAMP)
+ui: bytecode
 	CLAIMBACK_INBOX=$(DEMO)/inbox CLAIMBACK_WAREHOUSE=$(DEMO)/warehouse DAGSTER_HOME=$(CURDIR)/.dagster_home \
 		$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
@@ -41,7 +47,7 @@ browser-deps:
 		echo "              the browser test in tests/ui will be skipped. Install it with: sudo apt-get install -y chromium"; \
 	fi
 
-bench: $(STAMP)
+bench: bytecode
 	$(BIN)/python bench/parse_bench.py
 
 clean:
