@@ -97,3 +97,14 @@ def test_names_default_and_never_drop_a_file():
     assert [pf.source_file for pf in batch] == ["named", "<bytes>", "<bytes>"]
     assert [pf.file_type for pf in batch] == ["835", "837", "unknown"]
     assert read_x12_many([]) == []
+
+
+def test_small_calls_are_one_batch_and_large_ones_split_evenly(monkeypatch):
+    from claimback.x12 import reader
+
+    monkeypatch.setattr(reader, "WORKERS", 2)
+    assert reader._batch_size(40, 900_000) == 40  # one plan: cheaper than two below ~1.5 MB
+    assert reader._batch_size(40, 3_000_000) == 20  # both workers busy
+    assert reader._batch_size(250, 9_000_000) == 125  # 125 + 125, not 200 + 50
+    assert reader._batch_size(1, 50_000_000) == 1
+    assert reader._size_of(b"abc") == 3 and reader._size_of("/no/such/file") == 0
