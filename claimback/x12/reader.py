@@ -338,7 +338,7 @@ def _read_alone(item: _Pending, workers: _Workers | None = None) -> ParsedFile:
         # the text shrinks while the tables grow instead of both being held to the end.
         left = deque(item.runs or split_runs(item.text, max_chars=PIECE_CHARS))
         item.text, item.runs, runs = None, [], len(left)
-        chars, read = sum(len(run.text) for run in left), 0
+        chars, read = max(1, sum(len(run.text) for run in left)), 0
         for pieces in _pieces(left.popleft() for _ in range(runs)):
             ctx, counts = _context(pieces, acc.seen)
             acc.seen = _add(acc.seen, counts)
