@@ -119,9 +119,9 @@ class _TableFiles:
     Rows are added in file order and held. Once more than HOLD_BYTES are held, the largest tables
     are written out as row groups by PyArrow ParquetWriters (imported only then) until half that
     is left, so memory stays bounded whatever the input's size; the tables of an input that never
-    gets that large are written by Polars at the end, which is faster. Every
-    file is written under a temporary name and renamed into place once all are complete, so a
-    reader of the folder never sees half a file.
+    gets that large are written by Polars at the end, which is faster. Every file is written
+    under a temporary name and renamed into place once all are complete, so a reader of the
+    folder never sees half a file.
     """
 
     def __init__(self, out: Path):
@@ -146,8 +146,7 @@ class _TableFiles:
     def _write_held(self, table: str) -> None:
         import pyarrow.parquet as pq  # only for large inputs: importing it costs ~0.2 s
 
-        rows = pl.concat(self.held.pop(table), rechunk=False).to_arrow()
-        self.held[table], self.held_bytes[table] = [], 0
+        rows = pl.concat(self._let_go(table), rechunk=False).to_arrow()
         if table not in self.writers:
             self.out.mkdir(parents=True, exist_ok=True)
             self.writers[table] = pq.ParquetWriter(self._tmp(table), rows.schema, compression="zstd")
@@ -162,12 +161,16 @@ class _TableFiles:
                     self._write_held(table)
                 self.writers.pop(table).close()
             else:
-                frames = self.held.pop(table)
+                frames = self._let_go(table)
                 (pl.concat(frames, rechunk=False) if frames else schema.empty(table)).write_parquet(self._tmp(table))
-                self.held[table] = []
         for table in schema.PARSED_TABLES:
             os.replace(self._tmp(table), self.out / f"{table}.parquet")
         return dict(self.rows)
+
+    def _let_go(self, table: str) -> list[pl.DataFrame]:
+        """The table's held rows, no longer held here (so they go once written)."""
+        frames, self.held[table], self.held_bytes[table] = self.held[table], [], 0
+        return frames
 
     def discard(self) -> None:
         """Remove what an unfinished call left (nothing after close)."""
