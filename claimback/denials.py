@@ -35,6 +35,7 @@ ADJUDICATIONS = {
     "is_reversal": pl.Boolean,
     "is_reversed": pl.Boolean,
     "remit_date": pl.Date,
+    "practice_key": pl.String,  # the payee: "NPI:1234567893", else "TIN:…" (see claimback.lifecycle)
     "payer_name": pl.String,
     "payer_id": pl.String,
     "patient_control_number": pl.String,
@@ -357,7 +358,8 @@ def build_denials(
     status = status.filter("is_denied")
     claim_timeline = history.group_by("claim_id").agg(first_remit_date=pl.col("remit_date").min())
     denied = (
-        status.join(latest.select("claim_key", "claim_id", "adjudication_count"), on="claim_key")
+        status.join(latest.select("claim_key", "claim_id", "practice_key", "adjudication_count"),
+                    on="claim_key")
         .join(claim_timeline, on="claim_id")
         .join(
             remit_claims.select(

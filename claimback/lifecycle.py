@@ -1,12 +1,24 @@
 """A claim's life across files: which 837 each 835 answers, every adjudication in order, and what
 became of each Level I reconsideration.
 
-A claim is identified by its payer, patient control number (CLP01 = CLM01) and first date of
-service (practices that reuse an account number as CLM01 bill many visits under it). Payers
-re-adjudicate (a reversal, CLP02=22 with negated amounts, then a new CLP), and providers correct
-(a frequency-7 837 citing the payer's claim number in REF*F8), so adjudications are also linked
-through the payer claim control number (CLP07) and REF*F8 chains. The latest adjudication decides the claim's current
-state; a reversal followed by nothing means the claim is reversed and nothing is paid now.
+A claim is one payer × one billing provider (the 835 payee N1*PE NPI, else its TIN from REF*TJ or
+N1*PE*FI; the 837 billing provider's NPI/TIN) × one patient control number (CLP01 = CLM01) × one
+member (835 NM1*QC09, else NM1*IL09; 837 subscriber NM1*IL09) × one first date of service.
+Patient control numbers are assigned by each practice's own billing system: two practices of one
+organisation reuse them, and template-style 835s reuse one across members, so nothing is ever
+linked across members or practices. Practices that reuse an account number as CLM01 bill many
+visits under it, hence the date of service. Payers re-adjudicate (a reversal, CLP02=22 with
+negated amounts, then a new CLP), and providers correct (a frequency-7 837 citing the payer's
+claim number in REF*F8), so adjudications are also linked through the payer claim control number
+(CLP07) and REF*F8 chains, but only within one payer, practice and member.
+
+Adjudications are ordered by the payer's own dates: remit date (BPR16, else DTM*405), then the
+production date (DTM*405), then the envelope date-time (GS04/GS05, else ISA09/ISA10), then the
+CLP's place in its remit; never by file name or arrival order. A corrected remit (the same payer,
+practice, check/EFT number and remit date sent again with other content) replaces the one it
+corrects: the earlier one's claims are no adjudications any more. The latest adjudication decides
+the claim's current state; a reversal followed by nothing means the claim is reversed and nothing
+is paid now.
 
 Everything here is Polars joins and window expressions, so it scales to millions of claims.
 """
@@ -21,6 +33,8 @@ _MAX_LINK_ROUNDS = 64  # a correction chain longer than this is not a real claim
 # An original and a corrected claim under a new patient control number share a payer claim
 # number; more distinct patient control numbers than this on one number means a placeholder.
 MAX_PCNS_PER_CLAIM_NUMBER = 3
+# What makes two remit claims one claim, besides links through the payer's claim number.
+IDENTITY = ("_payer", "_payee", "_pcn", "_member")
 
 
 def _blank_to_null(expr: pl.Expr) -> pl.Expr:
@@ -44,6 +58,25 @@ def payer_key(payer_id: str = "payer_id", payer_name: str = "payer_name") -> pl.
     )
 
 
+def _identifier(expr: pl.Expr) -> pl.Expr:
+    """An NPI, TIN or member id as compared: upper case, no spaces or dashes ('12-345 6789')."""
+    return _blank_to_null(expr.cast(pl.String).str.to_uppercase().str.replace_all(r"[\s\-]+", ""))
+
+
+def provider_key(npi: str, tax_id: str) -> pl.Expr:
+    """The practice a claim belongs to: 'NPI:1234567893', else 'TIN:123456789', else null.
+
+    5010 835s name the payee by NPI (N1*PE*XX) whenever it has one and 837s always carry the
+    billing NPI, so the NPI comes first; a TIN-only payee (N1*PE*FI, REF*TJ) is the fallback.
+    """
+    return pl.coalesce(pl.lit("NPI:") + _identifier(pl.col(npi)), pl.lit("TIN:") + _identifier(pl.col(tax_id)))
+
+
+def _column(frame: pl.DataFrame, name: str, dtype: pl.DataType = pl.String) -> pl.Expr:
+    """A column that older tables or hand-built frames may lack: null when absent."""
+    return pl.col(name) if name in frame.columns else pl.lit(None, dtype=dtype).alias(name)
+
+
 def claim_service_dates(
     remit_claims: pl.DataFrame, remit_service_lines: pl.DataFrame | None = None
 ) -> pl.DataFrame:
@@ -59,10 +92,27 @@ def claim_service_dates(
     return dates.select("claim_key", service_date=pl.coalesce("first_line_date", "statement_from"))
 
 
-def _in_file_order(
+# The payer's own order of events; the claim key (a hash of the file's bytes and the CLP's
+# place in it) only breaks ties between identical stamps, so no name or arrival order counts.
+ORDER = ["remit_date", "production_date", "envelope_date_time", "_reversal_first", "transaction_hash",
+         "claim_ordinal", "claim_key"]
+
+
+def _in_payer_order(
     remit_claims: pl.DataFrame, remit_service_lines: pl.DataFrame | None = None
 ) -> pl.DataFrame:
-    """Remits ordered by remit date, then file and position in file, numbered as `_row`."""
+    """Remits with their identity columns, in the payer's order, numbered as `_row`.
+
+    Among remits stamped at the same moment a reversal comes before a new adjudication: the
+    835 guide sends the reversal immediately before the correction it makes room for.
+    """
+    remit_claims = remit_claims.with_columns(
+        _column(remit_claims, "payee_npi"), _column(remit_claims, "payee_tax_id"),
+        _column(remit_claims, "member_id"), _column(remit_claims, "transaction_hash"),
+        _column(remit_claims, "check_number"),
+        _column(remit_claims, "production_date", pl.Date),
+        _column(remit_claims, "envelope_date_time", pl.Datetime("us")),
+    )
     # a remit file names a handful of payers: normalise each (payer_id, payer_name) pair once
     payers = (
         remit_claims.select("payer_id", "payer_name")
@@ -78,23 +128,52 @@ def _in_file_order(
             _pcn=_blank_to_null(pl.col("patient_control_number")),
             _icn=_blank_to_null(pl.col("payer_claim_control_number")),
             _f8=_blank_to_null(pl.col("original_payer_claim_control_number")),
+            _payee=provider_key("payee_npi", "payee_tax_id"),
+            _member=_identifier(pl.col("member_id")),
             is_reversal=pl.col("is_reversal").fill_null(pl.col("claim_status_code") == "22")
             .fill_null(False),
         )
-        .sort(["remit_date", "source_file", "claim_ordinal"], nulls_last=True)
+        .with_columns(_reversal_first=~pl.col("is_reversal"))
+        .sort(ORDER, nulls_last=True)
         .with_row_index("_row")
         .with_columns(_row=pl.col("_row").cast(pl.Int64))
     )
 
 
+def superseded_remits(remits: pl.DataFrame) -> pl.DataFrame:
+    """The `claim_key`s of remits a corrected remit replaces.
+
+    A payer that re-sends one payment (same payer, practice, check/EFT number TRN02 and remit
+    date) with other content corrects it: the latest transaction by production date and envelope
+    date-time stands and the earlier ones are void. Otherwise every unchanged claim in the resend
+    would count as a second adjudication. `remits` is `_in_payer_order`'s frame.
+    """
+    payment = ["_payer", "_payee", "check_number", "remit_date"]
+    sends = (
+        remits.drop_nulls(["check_number", "transaction_hash"])
+        .group_by([*payment, "transaction_hash"])
+        .agg(_last_row=pl.col("_row").max())
+    )
+    latest = sends.group_by(payment).agg(_winner=pl.col("_last_row").max())
+    void = (
+        sends.join(latest, on=payment, nulls_equal=True)
+        .filter(pl.col("_last_row") != pl.col("_winner"))
+        .select("transaction_hash")
+    )
+    return remits.join(void, on="transaction_hash", how="semi").select("claim_key")
+
+
 def _link_edges(remits: pl.DataFrame, submitted_claims: pl.DataFrame | None) -> pl.DataFrame:
     """Pairs of groups (`a`, `b`) that are the same claim through a payer claim number.
 
-    Two groups sharing a payer claim number at one payer, as CLP07 or as REF*F8, are one claim;
-    so are two groups with the same patient control number and payer claim number.
-    A frequency-7/8 837 with a new patient control number links its remits to the remits of the
-    claim it replaces (its REF*F8 = their CLP07).
+    Two groups of one practice and one member sharing a payer claim number at one payer, as CLP07
+    or as REF*F8, are one claim; so are two such groups with the same patient control number and
+    payer claim number under two payer keys. A frequency-7/8 837 with a new patient control
+    number links its remits to the remits of the claim it replaces (its REF*F8 = their CLP07),
+    again only within its own practice and member.
     """
+    owner = ["_payee", "_member"]
+    group_cols = remits.select("_grp", "_pcn", *owner).unique("_grp")
     icns = (
         pl.concat([
             remits.select("_payer", "_grp", pl.col("_icn").alias("icn")),
@@ -102,25 +181,20 @@ def _link_edges(remits: pl.DataFrame, submitted_claims: pl.DataFrame | None) -> 
         ])
         .drop_nulls("icn")
         .unique()
+        .join(group_cols, on="_grp")
     )
     # A claim number shared by many different patient control numbers is a placeholder
     # (de-identified or test files: "999999999999"), not a correction chain; it links nothing.
-    pcns_per_icn = (
-        icns.join(remits.select("_grp", "_pcn").unique("_grp"), on="_grp")
-        .group_by("_payer", "icn")
-        .agg(pcns=pl.col("_pcn").n_unique())
-    )
+    pcns_per_icn = icns.group_by("_payer", "icn").agg(pcns=pl.col("_pcn").n_unique())
     icns = icns.join(
         pcns_per_icn.filter(pl.col("pcns") <= MAX_PCNS_PER_CLAIM_NUMBER), on=["_payer", "icn"],
         how="semi",
     )
-    by_icn = icns.with_columns(b=pl.col("_grp").min().over("_payer", "icn"))
+    by_icn = icns.with_columns(b=pl.col("_grp").min().over("_payer", "icn", *owner))
     # The same patient control number and claim number under two payer keys is one claim whose
     # files named the payer differently (N1*PR id in one, only TRN03 in another).
-    by_pcn_icn = (
-        icns.join(remits.select("_grp", "_pcn").unique("_grp"), on="_grp")
-        .drop_nulls("_pcn")
-        .with_columns(b=pl.col("_grp").min().over("_pcn", "icn"))
+    by_pcn_icn = icns.drop_nulls("_pcn").with_columns(
+        b=pl.col("_grp").min().over("_pcn", "icn", *owner)
     )
     edges = [by_icn.select(pl.col("_grp").alias("a"), "b"),
              by_pcn_icn.select(pl.col("_grp").alias("a"), "b")]
@@ -128,14 +202,36 @@ def _link_edges(remits: pl.DataFrame, submitted_claims: pl.DataFrame | None) -> 
         replacements = submitted_claims.select(
             _pcn=_blank_to_null(pl.col("patient_control_number")),
             icn=_blank_to_null(pl.col("original_payer_claim_control_number")),
-        ).drop_nulls()
-        groups = remits.select("_payer", "_pcn", "_grp").drop_nulls("_pcn").unique()
+            s_payee=provider_key_of(submitted_claims, "billing_npi", "billing_tax_id"),
+            s_member=_identifier(_column(submitted_claims, "subscriber_member_id")),
+        ).drop_nulls(["_pcn", "icn"])
+        groups = remits.select("_payer", "_pcn", "_grp", *owner).drop_nulls("_pcn").unique()
         edges.append(
-            replacements.join(icns.rename({"_grp": "b"}), on="icn")
-            .join(groups.rename({"_grp": "a"}), on=["_payer", "_pcn"])
+            replacements.join(icns.select("icn", "_payer", "_grp", *owner).rename({"_grp": "b"}), on="icn")
+            .filter(same_owner("s_payee", "_payee", "s_member", "_member"))
+            .join(groups.rename({"_grp": "a"}), on=["_payer", "_pcn", *owner], nulls_equal=True)
             .select("a", "b")
         )
     return pl.concat(edges).filter(pl.col("a") != pl.col("b")).unique()
+
+
+def provider_key_of(frame: pl.DataFrame, npi: str, tax_id: str) -> pl.Expr:
+    """`provider_key` of a frame that may lack the TIN column."""
+    if tax_id in frame.columns:
+        return provider_key(npi, tax_id)
+    return pl.lit("NPI:") + _identifier(_column(frame, npi))
+
+
+def same_owner(payee_a: str, payee_b: str, member_a: str, member_b: str) -> pl.Expr:
+    """Both sides name the same practice and member, or one side does not say.
+
+    Compared only when both sides know the value: a masked or older file without a member id or
+    payee does not keep a claim from its own history, but two known, different values always do.
+    """
+    def agree(x: str, y: str) -> pl.Expr:
+        return (pl.col(x) == pl.col(y)).fill_null(True)
+
+    return agree(payee_a, payee_b) & agree(member_a, member_b)
 
 
 def _components(groups: pl.Series, edges: pl.DataFrame) -> pl.DataFrame:
@@ -158,25 +254,27 @@ def _components(groups: pl.Series, edges: pl.DataFrame) -> pl.DataFrame:
 
 
 def _identity_groups(remits: pl.DataFrame) -> pl.DataFrame:
-    """`_grp` per remit row: one group per payer + patient control number + first date of service.
+    """`_grp` per remit row: one group per payer, practice, patient control number, member and
+    first date of service.
 
     Many practice systems send the patient's account number as CLM01 for every visit, so the
     patient control number alone would merge different encounters. Rows without a service date
-    (a bare reversal) join the one dated group of their patient control number when there is
-    exactly one; otherwise they stay with the undated group.
+    (a bare reversal) join the one dated group of their payer, practice, patient control number
+    and member when there is exactly one; otherwise they stay with the undated group.
     """
-    keyed = remits.drop_nulls("_pcn").select("_row", "_payer", "_pcn", "service_date")
-    groups = keyed.group_by("_payer", "_pcn", "service_date").agg(_grp=pl.col("_row").min())
+    identity = list(IDENTITY)
+    keyed = remits.drop_nulls("_pcn").select("_row", *identity, "service_date")
+    groups = keyed.group_by(*identity, "service_date").agg(_grp=pl.col("_row").min())
     dated = groups.drop_nulls("service_date")
     only_dated = (
-        dated.group_by("_payer", "_pcn")
+        dated.group_by(identity)
         .agg(_only=pl.col("_grp").first(), _n=pl.len())
         .filter(pl.col("_n") == 1)
-        .select("_payer", "_pcn", "_only")
+        .select(*identity, "_only")
     )
     return (
-        keyed.join(groups, on=["_payer", "_pcn", "service_date"], how="left", nulls_equal=True)
-        .join(only_dated, on=["_payer", "_pcn"], how="left")
+        keyed.join(groups, on=[*identity, "service_date"], how="left", nulls_equal=True)
+        .join(only_dated, on=identity, how="left", nulls_equal=True)
         .select(
             "_row",
             _grp=pl.when(pl.col("service_date").is_null())
@@ -191,20 +289,24 @@ def adjudication_history(
     submitted_claims: pl.DataFrame | None = None,
     remit_service_lines: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Every adjudication of every claim, in order.
+    """Every adjudication of every claim, in the payer's order.
 
-    One row per remit claim (CLP), grouped by claim in order of each claim's first adjudication,
-    with `claim_id` (stable across adjudications: payer, patient control number and first date
-    of service of the claim's first adjudication, e.g. "ID:ACME1|PCN1|2026-01-02"),
-    `adjudication_seq` (1.. by remit date, then file order), `adjudication_count`, `is_latest`,
-    `adjudication_kind` (original, reversal, readjudication) and `is_reversed` (this
-    adjudication was reversed by the next one).
+    One row per remit claim (CLP) that a corrected remit has not replaced, grouped by claim in
+    order of each claim's first adjudication, with `claim_id` (stable across adjudications:
+    payer, practice, patient control number and first date of service of the claim's first
+    adjudication, e.g. "ID:ACME1|NPI:1234567893|PCN1|2026-01-02"; when members collide on all of
+    these, the second member's claim ends "|2" and so on, in the order the payer first
+    adjudicated them; the member id itself is never part of it), `practice_key` (the payee:
+    'NPI:…' or 'TIN:…'), `adjudication_seq` (1.. in the payer's order, see the module docstring),
+    `adjudication_count`, `is_latest`, `adjudication_kind` (original, reversal, readjudication)
+    and `is_reversed` (this adjudication was reversed by the next one).
     `submitted_claims` adds the links made by corrected claims that changed the patient control
     number. `remit_service_lines` gives each adjudication its first date of service
     (`service_date`), which keeps apart different visits billed under one reused patient
     control number; without it the claim's statement date is used.
     """
-    remits = _in_file_order(remit_claims, remit_service_lines)
+    remits = _in_payer_order(remit_claims, remit_service_lines)
+    remits = remits.join(superseded_remits(remits), on="claim_key", how="anti")
     remits = remits.join(_identity_groups(remits), on="_row", how="left").with_columns(
         pl.col("_grp").fill_null(pl.col("_row"))
     )
@@ -219,15 +321,24 @@ def adjudication_history(
     )
     claims = remits.group_by("label").agg(
         _first_pos=pl.col("_pos").min(),
+        _first_row=pl.col("_row").min(),
         adjudication_count=pl.len().cast(pl.Int64),
         _first_non_reversal=pl.col("_row").filter(~pl.col("is_reversal")).min(),
-        claim_id=pl.concat_str(
+        _base_id=pl.concat_str(
             pl.col("_payer").first(),
+            pl.lit("|") + pl.col("_payee").first(),
             pl.lit("|"),
             pl.coalesce(pl.col("_pcn").first(), pl.col("claim_key").first()),
             pl.lit("|") + pl.col("service_date").first().dt.to_string("%Y-%m-%d"),
             ignore_nulls=True,
         ),
+    )
+    # Two members under one payer, practice, patient control number and date (template files)
+    # are two claims: numbered in the payer's order, so no member id shows in the identifier.
+    nth = pl.col("_first_row").rank("ordinal").over("_base_id")
+    claims = claims.with_columns(
+        claim_id=pl.when(nth > 1).then(pl.col("_base_id") + pl.lit("|") + nth.cast(pl.String))
+        .otherwise(pl.col("_base_id"))
     )
     same_claim_next = pl.col("label").shift(-1) == pl.col("label")
     history = (
@@ -242,13 +353,14 @@ def adjudication_history(
             is_reversed=~pl.col("is_reversal")
             & (same_claim_next & pl.col("is_reversal").shift(-1)).fill_null(False),
             payer_key=pl.col("_payer"),
+            practice_key=pl.col("_payee"),
         )
         .with_columns(is_latest=pl.col("adjudication_seq") == pl.col("adjudication_count"))
     )
     return history.select(
         "claim_id", "claim_key", "adjudication_seq", "adjudication_count", "is_latest",
         "adjudication_kind", "is_reversal", "is_reversed", "remit_date", "payer_key",
-        "payer_name", "payer_id", "patient_control_number", "payer_claim_control_number",
+        "practice_key", "payer_name", "payer_id", "patient_control_number", "payer_claim_control_number",
         "original_payer_claim_control_number", "claim_status_code", "service_date",
         "charge_amount", "paid_amount", "source_file", "claim_ordinal",
     )
@@ -268,6 +380,10 @@ def _match_candidates(
         r_id=_blank_to_null(pl.col("payer_id")).str.to_uppercase(),
         r_name=normalise_payer_name(pl.col("payer_name")),
         r_f8=_blank_to_null(pl.col("original_payer_claim_control_number")),
+        r_payee_npi=_identifier(_column(remit_claims, "payee_npi")),
+        r_payee_tin=_identifier(_column(remit_claims, "payee_tax_id")),
+        r_member=_identifier(_column(remit_claims, "member_id")),
+        r_insured=_identifier(_column(remit_claims, "insured_member_id")),
     ).drop_nulls("_pcn")
     # only the 837s sharing a patient control number with these remits: normalising every
     # payer name of a large 837 history would cost more than the whole match
@@ -283,6 +399,9 @@ def _match_candidates(
         s_file="source_file",
         s_ordinal="claim_ordinal",
         s_dos="statement_from",
+        s_npi=_identifier(_column(submitted_claims, "billing_npi")),
+        s_tin=_identifier(_column(submitted_claims, "billing_tax_id")),
+        s_member=_identifier(_column(submitted_claims, "subscriber_member_id")),
     ).with_columns(
         payers_for_pcn=pl.struct("s_id", "s_name").n_unique().over("_pcn")
     )
@@ -296,7 +415,11 @@ def _match_candidates(
         .group_by("s_f8")
         .agg(pl.col("icn_first_remit").min())
     )
-    pairs = remits.join(submitted, on="_pcn").join(icn_first_seen, on="s_f8", how="left")
+    pairs = (
+        remits.join(submitted, on="_pcn")
+        .filter(_same_practice_and_member())
+        .join(icn_first_seen, on="s_f8", how="left")
+    )
     return pairs.with_columns(
         match_tier=pl.when((pl.col("r_id") == pl.col("s_id")).fill_null(False))
         .then(1)
@@ -313,6 +436,30 @@ def _match_candidates(
     ).filter(pl.col("match_tier").is_not_null() & pl.col("eligible"))
 
 
+def _same_practice_and_member() -> pl.Expr:
+    """An 835 answers an 837 only of the same practice and member, when both sides say.
+
+    Practice: the payee NPI against the billing NPI, else the payee TIN against the billing TIN.
+    Member: the 837 subscriber (NM1*IL) is the 835's NM1*IL when the patient is a dependent,
+    else its NM1*QC.
+    """
+    npi_known = pl.col("r_payee_npi").is_not_null() & pl.col("s_npi").is_not_null()
+    tin_known = pl.col("r_payee_tin").is_not_null() & pl.col("s_tin").is_not_null()
+    practice = (
+        pl.when(npi_known).then(pl.col("r_payee_npi") == pl.col("s_npi"))
+        .when(tin_known).then(pl.col("r_payee_tin") == pl.col("s_tin"))
+        .otherwise(True)
+    )
+    member_known = pl.col("s_member").is_not_null() & (
+        pl.col("r_member").is_not_null() | pl.col("r_insured").is_not_null()
+    )
+    member = pl.when(member_known).then(
+        (pl.col("s_member") == pl.col("r_member")).fill_null(False)
+        | (pl.col("s_member") == pl.col("r_insured")).fill_null(False)
+    ).otherwise(True)
+    return practice & member
+
+
 _MATCH_METHODS = {1: "pcn_payer_id", 2: "pcn_payer_name", 3: "pcn_only_payer"}
 
 
@@ -323,7 +470,8 @@ def match_claims(
 ) -> pl.DataFrame:
     """Which 837 each 835 claim answers: [remit_claim_key, submitted_claim_key, match_method].
 
-    Matched by patient control number and payer (payer id, else normalised payer name; the
+    Never across practices or members (see `_same_practice_and_member`). Matched by patient
+    control number and payer (payer id, else normalised payer name; the
     patient control number alone when the 837s know only one payer for it). When several 837s
     share a patient control number (an original and its frequency-7 replacement), the latest
     submission that could precede the remit wins: a replacement only once the payer had issued

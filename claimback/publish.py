@@ -113,7 +113,7 @@ def _create_views(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> list[str]:
 # Columns that identify a patient. Names and dates of birth are dropped from the de-identified
 # views; member IDs become keyed hashes, so claims of one member can still be grouped.
 PHI_DROPPED = ("patient_last_name", "patient_first_name", "patient_birth_date")
-PHI_HASHED = ("member_id", "subscriber_member_id")
+PHI_HASHED = ("member_id", "insured_member_id", "subscriber_member_id")
 
 
 def deidentify_key(warehouse: Path) -> str:

@@ -52,6 +52,7 @@ REMIT_PAYMENTS = {  # one row per 835 transaction set (ST..SE): the check/EFT an
     "payee_tax_id": STR,  # REF*TJ or N1*PE*FI
     "remit_date": DATE,  # BPR16, else DTM*405, else GS04
     "claim_count": INT,
+    "envelope_date_time": pl.Datetime("us"),  # GS04+GS05, else ISA09+ISA10
 }
 
 REMIT_CLAIMS = {
@@ -60,8 +61,11 @@ REMIT_CLAIMS = {
     "transaction_control_number": STR,
     "payer_name": STR,
     "payer_id": STR,
-    "payee_npi": STR,
+    "payee_npi": STR,  # N1*PE*XX: with the payee TIN, the practice the claim belongs to
+    "payee_tax_id": STR,  # REF*TJ or N1*PE*FI
     "remit_date": DATE,
+    "production_date": DATE,  # DTM*405: orders two remits of one remit date
+    "envelope_date_time": pl.Datetime("us"),  # GS04+GS05, else ISA09+ISA10: orders them further
     "check_number": STR,
     "patient_control_number": STR,  # CLP01
     "claim_status_code": STR,  # CLP02
@@ -77,7 +81,8 @@ REMIT_CLAIMS = {
     "rendering_npi": STR,  # NM1*82
     "patient_last_name": STR,  # NM1*QC — PHI: never in logs or metadata
     "patient_first_name": STR,
-    "member_id": STR,  # NM1*QC09 / NM1*IL09 — PHI
+    "member_id": STR,  # NM1*QC09, else NM1*IL09 — PHI; part of the claim's identity
+    "insured_member_id": STR,  # NM1*IL09 (the subscriber, when not the patient) — PHI
     "statement_from": DATE,  # DTM*232
     "statement_to": DATE,  # DTM*233
     "received_date": DATE,  # DTM*050
@@ -234,6 +239,8 @@ RECONSIDERATIONS = {
 
 DENIALS = {
     "claim_key": STR,  # remit_claims.claim_key of the latest adjudication
+    "claim_id": STR,  # the claim across its adjudications (claimback.lifecycle; no member id in it)
+    "practice_key": STR,  # the payee/billing provider: "NPI:…", else "TIN:…"
     "patient_control_number": STR,
     "payer_claim_control_number": STR,
     "payer_name": STR,

@@ -52,13 +52,15 @@ def load_reconsiderations(settings: Settings) -> dict:
 # --- denials ---------------------------------------------------------------------------------
 # The columns the denial rules and the claim lifecycle read. At a million claims the remit and
 # 837 tables are several GB in memory whole (names, member ids, transaction bookkeeping); these
-# are a fraction of that, and no patient name or member id is read at all.
+# are a fraction of that, and no patient name is read at all; the member id only keeps the claims of
+# two patients apart (claimback.lifecycle) and is written nowhere.
 DENIAL_INPUTS = {
     "remit_claims": (
         "claim_key", "source_file", "claim_ordinal", "payer_name", "payer_id", "remit_date",
         "patient_control_number", "claim_status_code", "is_reversal", "charge_amount", "paid_amount",
         "payer_claim_control_number", "original_payer_claim_control_number", "rendering_npi",
-        "statement_from",
+        "statement_from", "payee_npi", "payee_tax_id", "member_id", "insured_member_id",
+        "production_date", "envelope_date_time", "transaction_hash", "check_number",
     ),
     "remit_service_lines": (
         "claim_key", "line_number", "procedure_code", "modifiers", "service_date", "charge_amount",
@@ -69,7 +71,7 @@ DENIAL_INPUTS = {
     "submitted_claims": (
         "claim_key", "source_file", "claim_ordinal", "patient_control_number", "payer_name", "payer_id",
         "original_payer_claim_control_number", "frequency_code", "statement_from", "billing_npi",
-        "rendering_npi", "place_of_service",
+        "rendering_npi", "place_of_service", "billing_tax_id", "subscriber_member_id",
     ),
 }
 

@@ -220,8 +220,10 @@ def _window_claims(denials: pl.DataFrame, window_start: date, as_of: date) -> pl
         ~pl.col("primary_reason").is_in(NON_DENIAL_REASONS),
         pl.col("denied_amount").is_null() | (pl.col("denied_amount") > 0),
     )
+    # claim_id keeps apart two practices' or two members' claims under one patient control number
     identity = pl.coalesce(
-        "patient_control_number", "payer_claim_control_number", "claim_key"
+        *(["claim_id"] if "claim_id" in frame.columns else []),
+        "patient_control_number", "payer_claim_control_number", "claim_key",
     )
     return (
         frame.with_columns(identity.alias("claim_identity"))

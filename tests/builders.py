@@ -127,15 +127,18 @@ class ClaimBook:
         payer_id: str | None = "default",
         statement_from: str | None = None,
         rendering_npi: str | None = None,
+        payee_npi: str | None = "1234567893",
+        member_id: str | None = None,
     ) -> RemitClaim:
-        """Add one CLP. `remit_file` defaults to one file per remit date."""
+        """Add one CLP. `remit_file` defaults to one file per remit date (one check per file)."""
         source_file = remit_file or f"remit-{remit_date}.835"
         key, ordinal, sha = self._key(source_file)
         row = {
             "claim_key": key, "source_file": source_file, "file_sha256": sha,
             "transaction_hash": sha[:32], "payer_name": payer_name or self.payer_name,
             "payer_id": self.payer_id if payer_id == "default" else payer_id,
-            "payee_npi": "1234567893", "remit_date": _date(remit_date), "check_number": "CHK1",
+            "payee_npi": payee_npi, "member_id": member_id, "remit_date": _date(remit_date),
+            "check_number": f"CHK-{sha[:8]}",
             "patient_control_number": patient_control_number, "claim_status_code": status,
             "charge_amount": _money(charge), "paid_amount": _money(paid),
             "patient_responsibility_amount": _money(patient_responsibility),
@@ -157,6 +160,7 @@ class ClaimBook:
             payer_claim_number=row["payer_claim_control_number"],
             patient_responsibility=-row["patient_responsibility_amount"],
             remit_file=remit_file, payer_name=row["payer_name"], payer_id=row["payer_id"],
+            payee_npi=row["payee_npi"], member_id=row["member_id"],
         )
         for line in claim.lines:
             reversal.line(line["procedure_code"], charge=-line["charge_amount"],
@@ -177,6 +181,7 @@ class ClaimBook:
         payer_id: str | None = "default",
         billing_npi: str = "1234567893",
         place_of_service: str = "11",
+        subscriber_member_id: str | None = None,
         statement_from: str | None = "2026-01-02",
         lines: list[tuple[str, float]] = (),
     ) -> str:
@@ -188,7 +193,8 @@ class ClaimBook:
              "patient_control_number": patient_control_number,
              "payer_name": payer_name or self.payer_name,
              "payer_id": self.payer_id if payer_id == "default" else payer_id,
-             "billing_npi": billing_npi, "total_charge": _money(charge),
+             "billing_npi": billing_npi, "subscriber_member_id": subscriber_member_id,
+             "total_charge": _money(charge),
              "frequency_code": frequency_code, "place_of_service": place_of_service,
              "statement_from": _date(statement_from), "statement_to": _date(statement_from),
              "original_payer_claim_control_number": original_payer_claim_number,

@@ -210,10 +210,11 @@ def test_primary_reason_is_the_largest_denied_amount():
 def test_matched_837_fields_are_carried():
     book = ClaimBook()
     book.remit("M1", "2026-01-10", charge=100, paid=0).line("99213", 100, 0, [("CO", "197", 100)])
-    key = book.submitted("M1", 100, billing_npi="1999999984", place_of_service="22")
+    book.submitted("M1", 100, billing_npi="1999999984", place_of_service="11")  # another practice's M1
+    key = book.submitted("M1", 100, billing_npi="1234567893", place_of_service="22")
     row = one(build(book), "M1")
     assert row["submitted_claim_key"] == key
-    assert row["billing_npi"] == "1999999984"
+    assert row["billing_npi"] == "1234567893"
     assert row["place_of_service"] == "22"
     assert row["frequency_code"] == "1"
 

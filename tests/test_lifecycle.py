@@ -43,7 +43,7 @@ def test_history_orders_original_reversal_and_readjudication():
     assert h["is_latest"].to_list() == [False, False, True]
     assert h["is_reversed"].to_list() == [True, False, False]
     assert h["claim_id"].n_unique() == 1
-    assert h["claim_id"][0] == "ID:ACME1|P1"
+    assert h["claim_id"][0] == "ID:ACME1|NPI:1234567893|P1"
 
 
 def test_reversal_with_nothing_after_is_the_latest_state():
@@ -81,7 +81,7 @@ def test_payer_claim_number_chain_links_a_new_patient_control_number():
     book.remit("UNRELATED", "2026-03-01", 100, 100, payer_claim_number="ICN-11")
     h = history_of(book)
     linked = h.filter(pl.col("patient_control_number").is_in(["OLD", "NEW"]))
-    assert linked["claim_id"].unique().to_list() == ["ID:ACME1|OLD"]
+    assert linked["claim_id"].unique().to_list() == ["ID:ACME1|NPI:1234567893|OLD"]
     assert linked.filter("is_latest")["patient_control_number"].to_list() == ["NEW"]
     assert h.filter(pl.col("patient_control_number") == "UNRELATED")["adjudication_count"][0] == 1
 
@@ -104,7 +104,7 @@ def test_long_chain_of_corrections_is_one_claim():
         book.remit(f"C{i}", f"2026-01-{10 + i}", 100, 0, payer_claim_number=f"ICN{i}",
                    original_payer_claim_number=f"ICN{i - 1}" if i else None)
     h = history_of(book)
-    assert h["claim_id"].unique().to_list() == ["ID:ACME1|C0"]
+    assert h["claim_id"].unique().to_list() == ["ID:ACME1|NPI:1234567893|C0"]
     assert h["adjudication_seq"].to_list() == list(range(1, 7))
 
 

@@ -57,6 +57,19 @@ def _line_level(seg: pl.LazyFrame) -> pl.LazyFrame:
     return seg.filter(pl.col("line_seq").is_not_null())
 
 
+def _envelope_date_time() -> pl.Expr:
+    """When the sender built the envelope: GS04 + GS05 (CCYYMMDD HHMM[SS]), else ISA09 + ISA10.
+
+    The last of the payer's own dates that orders two remits of one claim sent on the same day
+    (a corrected remit after the one it corrects); never the file's name or arrival order.
+    """
+    def stamp(date: pl.Expr, time: pl.Expr) -> pl.Expr:
+        digits = pl.concat_str(date.str.strip_chars(), time.str.strip_chars().str.slice(0, 4).str.pad_end(4, "0"))
+        return digits.str.strptime(pl.Datetime("us"), "%Y%m%d%H%M", strict=False)
+
+    return pl.coalesce(stamp(pl.col("gs04"), pl.col("gs05")), stamp(pl.lit("20") + pl.col("isa09"), pl.col("isa10")))
+
+
 def payments(seg: Segments, txns: pl.LazyFrame) -> pl.LazyFrame:
     """One row per 835 transaction set: BPR, TRN, DTM*405, payer (N1*PR) and payee (N1*PE)."""
     k = "txn"
@@ -76,7 +89,7 @@ def payments(seg: Segments, txns: pl.LazyFrame) -> pl.LazyFrame:
         "txn", "transaction_hash", "location",
         interchange_control_number="isa13", group_control_number="gs06", transaction_control_number="st02",
         implementation_version=pl.coalesce("gs08", "st03"), sender_id=pl.coalesce("gs02", "isa06"),
-        receiver_id=pl.coalesce("gs03", "isa08"), gs04="gs04",
+        receiver_id=pl.coalesce("gs03", "isa08"), gs04="gs04", envelope_date_time=_envelope_date_time(),
     )
     for p in parts:
         out = out.join(p, on=k, how="left")
@@ -115,10 +128,12 @@ def claims(seg: Segments, pay: pl.LazyFrame, file_sha256: str | Sequence[str]) -
     for p in parts:
         base = base.join(p, on=k, how="left")
     payment_cols = pay.select("txn", "transaction_hash", "transaction_control_number", "payer_name", "payer_id",
-                              "payee_npi", "remit_date", "check_number")
+                              "payee_npi", "payee_tax_id", "remit_date", "production_date", "envelope_date_time",
+                              "check_number")
     return base.join(payment_cols, on="txn", how="left").with_columns(
         claim_key=claim_key(file_sha256, pl.col(k)),
         member_id=pl.coalesce("qc_member", "il_member"),
+        insured_member_id=pl.col("il_member"),
         is_reversal=(pl.col("claim_status_code") == "22").fill_null(False),
     )
 

@@ -68,8 +68,10 @@ def transactions(ctx: pl.DataFrame) -> pl.DataFrame:
     )
     st = with_elements(rows.filter(tag == "ST"), "ST").select("txn", st01=el(1), st02=el(2), st03=el(3))
     se = with_elements(rows.filter(tag == "SE"), "SE").group_by("txn").agg(se01=el(1).last(), se02=el(2).last())
-    isa = with_elements(frame.filter(tag == "ISA"), "ISA").select("isa_seq", isa13=el(13), isa06=el(6), isa08=el(8))
-    gs = with_elements(frame.filter(tag == "GS"), "GS").select("gs_seq", gs02=el(2), gs03=el(3), gs04=el(4), gs06=el(6), gs08=el(8))
+    isa = with_elements(frame.filter(tag == "ISA"), "ISA").select("isa_seq", isa13=el(13), isa06=el(6), isa08=el(8),
+                                                                  isa09=el(9), isa10=el(10))
+    gs = with_elements(frame.filter(tag == "GS"), "GS").select("gs_seq", gs02=el(2), gs03=el(3), gs04=el(4), gs05=el(5),
+                                                               gs06=el(6), gs08=el(8))
     info = (
         shape.join(st, on="txn", how="left").join(se, on="txn", how="left")
         .join(isa, on="isa_seq", how="left").join(gs, on="gs_seq", how="left")
