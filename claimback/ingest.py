@@ -116,6 +116,11 @@ def ingest_batch(batch: list[PlannedFile], lake: Lake, loaded_at: datetime | Non
     parts: dict[str, list[pl.DataFrame]] = {t: [] for t in schema.PARSED_TABLES}
     reg_rows = []
     for planned, parsed in _read_all(batch):
+        if changed := _changed_since_planned(planned, parsed.file_sha256):
+            # Its rows and its registry entry would name different bytes, and the next run would
+            # read it again as new: left alone, it is read whole by the run after it settles.
+            log.warning("%s %s while this run read it; it is left for the next run", planned.file.name, changed)
+            continue
         for table, frame in parsed.tables.items():
             if table in parts and frame.height:
                 parts[table].append(frame)
@@ -125,7 +130,9 @@ def ingest_batch(batch: list[PlannedFile], lake: Lake, loaded_at: datetime | Non
         )
         log.debug("read %s: %d transaction sets, %d claims, %d quarantined",
                   planned.file.name, parsed.transactions, claims, parsed.quarantined)
-    log.info("batch %s: read %d files, %d claims", bid, len(batch), sum(r["claims"] for r in reg_rows))
+    log.info("batch %s: read %d files, %d claims", bid, len(reg_rows), sum(r["claims"] for r in reg_rows))
+    if not reg_rows:  # every file changed under it: nothing to commit
+        return {"batch_id": bid, "files": 0, "claims": 0, "quarantined_transactions": 0}
     tables = {
         table: schema.conform(pl.concat(frames, how="vertical_relaxed"), table) if frames else schema.empty(table)
         for table, frames in parts.items()
@@ -139,10 +146,24 @@ def ingest_batch(batch: list[PlannedFile], lake: Lake, loaded_at: datetime | Non
     lake.write_raw(REGISTRY, bid, schema.conform(pl.DataFrame(reg_rows), REGISTRY))
     return {
         "batch_id": bid,
-        "files": len(batch),
+        "files": len(reg_rows),
         "claims": sum(r["claims"] for r in reg_rows),
         "quarantined_transactions": sum(r["quarantined_transactions"] for r in reg_rows),
     }
+
+
+def _changed_since_planned(planned: PlannedFile, parsed_sha256: str) -> str | None:
+    """How a file changed between the plan (which hashed it) and the read (which hashed the
+    bytes it parsed), or None when it is the same file throughout."""
+    try:
+        now = planned.file.path.stat()
+    except OSError:  # gone: fine if what was read is what was planned
+        return None if parsed_sha256 == planned.sha256 else "disappeared"
+    if parsed_sha256 != planned.sha256:
+        return "changed"
+    if (now.st_size, now.st_mtime_ns) != (planned.file.size, planned.file.mtime_ns):
+        return "changed"  # the bytes read were the planned ones, but not what is there now
+    return None
 
 
 def _read_all(batch: list[PlannedFile]):

@@ -8,11 +8,14 @@ from assets.resources import ClaimbackResource
 from claimback import ingest
 from claimback.inbox import InboxError, scan
 from claimback.lake import Lake
+from claimback.warehouse import holder
+from pipelines.one_writer import one_writer_executor
 
 claimback_job = dg.define_asset_job(
     "claimback",
     selection=dg.AssetSelection.all(),
     description="Inbox → lake → denials → trends → work queue → published DuckDB.",
+    executor_def=one_writer_executor,  # one run at a time per warehouse
 )
 
 
@@ -26,6 +29,8 @@ def pending_files(inbox: str, warehouse: str) -> list[str]:
 @dg.sensor(job=claimback_job, minimum_interval_seconds=60,
            description="Starts a run when new files land in the inbox (or a reconsideration log changes).")
 def inbox_sensor(context: dg.SensorEvaluationContext, claimback: ClaimbackResource):
+    if busy := holder(claimback.warehouse):  # files landing during a run wait for the next tick
+        return dg.SkipReason(f"a run is using the warehouse ({busy})")
     try:
         pending = pending_files(claimback.inbox, claimback.warehouse)
     except InboxError as exc:
@@ -39,7 +44,7 @@ def inbox_sensor(context: dg.SensorEvaluationContext, claimback: ClaimbackResour
     return dg.RunRequest(run_key=f"inbox-{digest}", tags={"claimback/new_files": str(len(pending))})
 
 
-nightly_refresh = dg.ScheduleDefinition(
+@dg.schedule(
     name="nightly_refresh",
     job=claimback_job,
     cron_schedule="0 5 * * *",
@@ -47,3 +52,7 @@ nightly_refresh = dg.ScheduleDefinition(
     description="Every night: read anything new, recompute deadlines and priorities for today, republish.",
     default_status=dg.DefaultScheduleStatus.STOPPED,
 )
+def nightly_refresh(context: dg.ScheduleEvaluationContext, claimback: ClaimbackResource):
+    if busy := holder(claimback.warehouse):  # the running run publishes for today already
+        return dg.SkipReason(f"a run is using the warehouse ({busy})")
+    return dg.RunRequest()

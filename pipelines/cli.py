@@ -13,7 +13,9 @@ import time
 from datetime import date
 from pathlib import Path
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from claimback.warehouse import WarehouseBusy
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3  # 3: another run holds the warehouse
 DEMO_DIR = "data/demo"  # the Makefile's DEMO
 
 
@@ -69,6 +71,7 @@ def run_pipeline(inbox: Path, warehouse: Path, as_of: date, payer_rules: Path | 
     """Run the whole Dagster job in this process; returns the Dagster result."""
     import dagster as dg
 
+    from claimback.warehouse import one_writer
     from pipelines.definitions import defs
 
     if payer_rules:
@@ -81,14 +84,16 @@ def run_pipeline(inbox: Path, warehouse: Path, as_of: date, payer_rules: Path | 
         "deidentify": deidentify, "batch_files": batch_files,
     }
     job = defs.resolve_job_def("claimback")
-    return job.execute_in_process(
-        run_config={
-            "resources": {"claimback": {"config": config}},
-            "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
-        },
-        instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )
+    # In process, the job's own executor (which takes the lock for UI and daemon runs) is not used.
+    with one_writer(warehouse, "claimback run"):
+        return job.execute_in_process(
+            run_config={
+                "resources": {"claimback": {"config": config}},
+                "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+            },
+            instance=dg.DagsterInstance.ephemeral(),
+            raise_on_error=False,
+        )
 
 
 def cmd_run(args) -> int:
@@ -281,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"claimback: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except WarehouseBusy as exc:
+        print(f"claimback: {exc}", file=sys.stderr)
+        return EXIT_BUSY
     except Exception as exc:  # a clear line for users; the traceback only on request
         if os.environ.get("CLAIMBACK_DEBUG"):
             raise

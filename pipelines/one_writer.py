@@ -1,0 +1,48 @@
+"""The job's executor: Dagster's default one, run while holding the warehouse lock.
+
+A run the UI, the inbox sensor or the nightly schedule launches has one process that drives
+all its steps from start to end (the run worker): that process is where the executor runs, so
+holding the lock around the executor covers every step of the run, whichever processes the
+steps run in. `claimback run` executes the job in process, where Dagster uses its in-process
+executor instead; the command takes the same lock itself (pipelines/cli.py).
+"""
+from __future__ import annotations
+
+import dagster as dg
+from dagster._core.executor.base import Executor
+
+from assets.resources import from_environment
+from claimback.warehouse import one_writer
+
+_DEFAULT = dg.multi_or_in_process_executor
+
+
+class _OneWriter(Executor):
+    def __init__(self, inner: Executor):
+        self._inner = inner
+
+    def execute(self, plan_context, execution_plan):
+        with one_writer(_warehouse_of(plan_context.run_config), f"Dagster run {plan_context.run_id}"):
+            yield from self._inner.execute(plan_context, execution_plan)
+
+    @property
+    def retries(self):
+        return self._inner.retries
+
+    @property
+    def step_dependency_config(self):
+        return self._inner.step_dependency_config
+
+
+def _warehouse_of(run_config) -> str:
+    """The warehouse this run writes: its run config's, else the code location's default."""
+    config = (run_config.get("resources") or {}).get("claimback", {}).get("config") or {}
+    return config.get("warehouse") or from_environment().warehouse
+
+
+@dg.executor(name="claimback_one_writer", config_schema=_DEFAULT.config_schema,
+             requirements=_DEFAULT.get_requirements)
+def one_writer_executor(init_context: dg.InitExecutorContext) -> Executor:
+    """Dagster's multiprocess (or in-process) executor, configured the same way, holding the
+    warehouse lock for the whole run."""
+    return _OneWriter(_DEFAULT.executor_creation_fn(init_context))
