@@ -29,7 +29,8 @@ _ADDED = (
 
 
 # Scratch columns of classify(); never part of its output.
-_WORK_COLUMNS = ("_code", "_group", "_category", "_fixable_by", "_route", "_kind", "_stop_date", "_listed", "_refined")
+_WORK_COLUMNS = ("_code", "_group", "_category", "_fixable_by", "_route", "_kind", "_stop_date", "_status", "_listed",
+                 "_refined")
 
 
 def normalize_code(expr: pl.Expr) -> pl.Expr:
@@ -138,6 +139,7 @@ def classify(adjustments: pl.DataFrame) -> pl.DataFrame:
         pl.col("suggested_route").alias("_route"),
         pl.col("adjustment_kind").alias("_kind"),
         pl.col("stop_date").alias("_stop_date"),
+        pl.col("status").alias("_status"),
         pl.lit(True).alias("_listed"),
     )
     joined = frame.with_columns(
@@ -188,6 +190,8 @@ def classify(adjustments: pl.DataFrame) -> pl.DataFrame:
         deactivated = stop.is_not_null() & (pl.col("remit_date").cast(pl.Date) >= stop)
     else:
         deactivated = stop.is_not_null()
+    # X12 says deactivated without saying since when: deactivated whatever the remit's date
+    deactivated = deactivated | (stop.is_null() & (pl.col("_status") == "deactivated"))
     return joined.with_columns(
         fixable.alias("fixable_by"),
         route.alias("suggested_route"),

@@ -1,9 +1,11 @@
 """Merge an official X12 CARC or RARC list a user downloaded into their own copy of our lists.
 
 X12 publishes the lists (code sources 139 and 411) three times a year; users get them as
-CSV, TSV, a spreadsheet saved as CSV, or the web page saved as HTML. `import_official`
-reads any of those (headers found by name, dates in columns or embedded as "Start: ... |
-Stop: ..."), keeps our category, route and label for every code we know, adds new codes as
+CSV, TSV, a spreadsheet saved as CSV, the web page saved as HTML, or a JSON extract of both
+pages (`{"source": {...}, "carc": {code: {"text", "status"}}, "rarc": {...}}`, the form of
+the list the packaged files were built from). `import_official` reads any of those (headers
+found by name, dates in columns or embedded as "Start: ... | Stop: ...", a status column
+current / tobe / deactivated when there is one), keeps our category, route and label for every code we know, adds new codes as
 `unknown`, takes start/stop dates and the official text from the file, and writes the
 merged list to the override folder, which every loader then prefers. The report names new
 codes without a category, newly deactivated codes and codes whose official text changed.
@@ -15,6 +17,7 @@ import datetime as dt
 import hashlib
 import html.parser
 import io
+import json
 import os
 import re
 import tempfile
@@ -70,7 +73,8 @@ class ImportReport:
             ),
             _listing(
                 f"Newly deactivated ({len(self.newly_deactivated)})",
-                [f"{code} (stop {stop.isoformat()})" for code, stop in self.newly_deactivated],
+                [f"{code} (stop {stop.isoformat() if stop else 'date not published'})"
+                 for code, stop in self.newly_deactivated],
             ),
             _listing(f"Reactivated: stop date removed ({len(self.reactivated)})", self.reactivated),
             _listing(
@@ -186,6 +190,8 @@ def _role(header: str) -> str | None:
         return None
     if "modif" in name or "updated" in name or "revised" in name:
         return "last_modified"
+    if name == "status":
+        return "status"
     if any(word in name for word in ("stop", "deactivat", "terminat", "expir", "end date")) or name == "end":
         return "stop"
     if any(word in name for word in ("start", "effective", "begin")):
@@ -236,6 +242,50 @@ class OfficialCode:
     start: dt.date | None
     stop: dt.date | None
     last_modified: dt.date | None
+    status: str | None = None  # current, tobe, deactivated: X12's own word when the file has it
+
+
+_STATUS_WORDS = {"current": "current", "active": "current", "tobe": "tobe", "to be deactivated": "tobe",
+                 "deactivated": "deactivated", "inactive": "deactivated"}
+
+
+def _status(text: str | None) -> str | None:
+    return _STATUS_WORDS.get(" ".join((text or "").lower().replace("-", " ").split()))
+
+
+def _json_lists(path: Path) -> dict[str, dict] | None:
+    """{"carc": {...}, "rarc": {...}} when `path` is a JSON extract of the X12 lists, else None."""
+    raw = Path(path).read_bytes()
+    if not raw.lstrip().startswith(b"{"):
+        return None
+    try:
+        data = json.loads(_decode(raw))
+    except json.JSONDecodeError as exc:
+        raise OfficialListError(f"{Path(path).name} looks like JSON but does not parse: {exc.msg}") from None
+    lists = {kind: data[kind] for kind in ("carc", "rarc") if isinstance(data.get(kind), dict)}
+    if not lists:
+        raise OfficialListError(f"{Path(path).name} is JSON without a 'carc' or 'rarc' object")
+    return lists
+
+
+def _codes_from_json(entries: dict, kind: str) -> list[OfficialCode]:
+    pattern = CARC_CODE if kind == "carc" else RARC_CODE
+    found = []
+    for raw_code, entry in entries.items():
+        code = str(raw_code).strip().upper()
+        if kind == "carc" and code.isdigit():
+            code = code.lstrip("0") or "0"
+        if not pattern.match(code):
+            continue
+        entry = entry if isinstance(entry, dict) else {"text": str(entry)}
+        description, embedded = _split_description(str(entry.get("text") or entry.get("description") or ""))
+        found.append(OfficialCode(
+            code=code, description=description, start=_parse_date(entry.get("start")) or embedded["start"],
+            stop=_parse_date(entry.get("stop")) or embedded["stop"],
+            last_modified=_parse_date(entry.get("last_modified")) or embedded["last_modified"],
+            status=_status(entry.get("status")),
+        ))
+    return found
 
 
 def _split_description(text: str) -> tuple[str, dict[str, dt.date | None]]:
@@ -252,6 +302,15 @@ def _split_description(text: str) -> tuple[str, dict[str, dt.date | None]]:
 
 def parse_official(path: Path, kind: str | None = None) -> tuple[str, list[OfficialCode]]:
     """(kind, codes) from an official list file; a code without a stop date is active."""
+    lists = _json_lists(path)
+    if lists is not None:
+        kind = kind or next(iter(lists))
+        if kind not in lists:
+            raise OfficialListError(f"{Path(path).name} has no {kind.upper()} list")
+        codes = _codes_from_json(lists[kind], kind)
+        if not codes:
+            raise OfficialListError(f"no {kind.upper()} codes found in {Path(path).name}")
+        return kind, codes
     rows = read_rows(path)
     start, roles = _columns(rows)
     candidates = [_cell(row, roles, "code").upper() for row in rows[start:]]
@@ -275,6 +334,7 @@ def parse_official(path: Path, kind: str | None = None) -> tuple[str, list[Offic
             start=_parse_date(_cell(row, roles, "start")) or embedded["start"],
             stop=_parse_date(_cell(row, roles, "stop")) or embedded["stop"],
             last_modified=_parse_date(_cell(row, roles, "last_modified")) or embedded["last_modified"],
+            status=_status(_cell(row, roles, "status")),
         )
     if not codes:
         raise OfficialListError(f"no {kind.upper()} codes found in {Path(path).name}")
@@ -318,11 +378,17 @@ def _merge(kind: str, current: pl.DataFrame, official: list[OfficialCode], sourc
                 row["label"] = short_label(item.description) or None
             if item.stop is not None and row.get("stop_date") is None:
                 deactivated.append((item.code, item.stop))
-            if item.stop is None and row.get("stop_date") is not None:
+            elif item.status == "deactivated" and row.get("status") not in (None, "deactivated"):
+                deactivated.append((item.code, row.get("stop_date")))
+            if item.stop is None and row.get("stop_date") is not None and item.status in (None, "current"):
                 reactivated.append(item.code)
         row["official_description"] = item.description or row.get("official_description")
         row["effective_date"] = item.start or row.get("effective_date")
-        row["stop_date"] = item.stop
+        # A list that says a code is (to be) deactivated without saying when keeps the stop
+        # date we had; one that says it is current, or gives no status, clears or sets it.
+        keeps_stop = item.stop is None and item.status in ("tobe", "deactivated")
+        row["stop_date"] = row.get("stop_date") if keeps_stop else item.stop
+        row["status"] = item.status or ("current" if item.stop is None else None)
         row["last_modified"] = item.last_modified or row.get("last_modified")
         by_code[item.code] = row
     rows = sorted(by_code.values(), key=lambda row: _code_order(row["code"]))
@@ -361,6 +427,11 @@ def import_official(
     """
     source = Path(path).expanduser()
     kind, official = parse_official(source, kind)
+    return _import(source, kind, official, target_dir)
+
+
+def _import(source: Path, kind: str, official: list[OfficialCode], target_dir) -> ImportReport:
+    """Merge `official` codes of `kind` into the current list and write it (see import_official)."""
     current = load(kind)
     merged, new, deactivated, reactivated, changed = _merge(kind, current, official, source.name)
     in_file = {item.code for item in official}
@@ -390,6 +461,19 @@ def import_official(
     )
 
 
+def import_official_lists(
+    path: str | os.PathLike[str], *, target_dir: str | os.PathLike[str] | None = None
+) -> list[ImportReport]:
+    """Every list in `path`: both CARC and RARC from a JSON extract, else the one list it holds."""
+    source = Path(path).expanduser()
+    lists = _json_lists(source)
+    if lists is None:
+        return [import_official(source, target_dir=target_dir)]
+    return [import_official(source, kind, target_dir=target_dir) for kind in lists]
+
+
 def cli_import(path: str | os.PathLike[str], kind: str | None = None) -> str:
     """`claimback codes import FILE`: import and return the report text."""
-    return import_official(path, kind).text()
+    if kind is not None:
+        return import_official(path, kind).text()
+    return "\n\n".join(report.text() for report in import_official_lists(path))

@@ -8,6 +8,7 @@ version (path, modification time, size), so an import is picked up by the next c
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
 from pathlib import Path
@@ -28,9 +29,11 @@ CARC_SCHEMA: dict[str, pl.DataType] = {
     "effective_date": pl.Date,
     "stop_date": pl.Date,
     "notes": pl.String,
-    # Filled only in a list merged from an official file: the official text is the user's
-    # local copy and is never shipped in the package.
+    # X12's own text, as published (the packaged lists carry the list of 2026-08-17; an
+    # official import replaces it with the user's newer copy).
     "official_description": pl.String,
+    # current, tobe (to be deactivated) or deactivated, as X12 publishes it
+    "status": pl.String,
     "last_modified": pl.Date,
     # Usage rules from the CARC texts: a remark code must accompany the CARC; the CARC may
     # only be sent with these group codes (space-separated; empty = any group).
@@ -46,6 +49,7 @@ RARC_SCHEMA: dict[str, pl.DataType] = {
     "stop_date": pl.Date,
     "official_description": pl.String,
     "last_modified": pl.Date,
+    "status": pl.String,  # current, tobe or deactivated, as X12 publishes it
 }
 
 GROUP_SCHEMA: dict[str, pl.DataType] = {
@@ -69,7 +73,10 @@ CLAIM_STATUS_SCHEMA: dict[str, pl.DataType] = {
 }
 
 # Columns a list file may leave out (the packaged files have no official text).
-_OPTIONAL = {"official_description", "last_modified", "notes", "requires_remark", "allowed_groups"}
+_OPTIONAL = {"official_description", "last_modified", "notes", "requires_remark", "allowed_groups", "status"}
+
+# X12's statuses of a code: in use, to be deactivated on its stop date, deactivated.
+STATUSES: tuple[str, ...] = ("current", "tobe", "deactivated")
 
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "carc": CARC_SCHEMA,
@@ -129,8 +136,9 @@ _VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
         "fixable_by": FIXABLE_BY,
         "suggested_route": SUGGESTED_ROUTES,
         "adjustment_kind": ADJUSTMENT_KINDS,
+        "status": STATUSES,
     },
-    "rarc": {"category_hint": CATEGORIES},
+    "rarc": {"category_hint": CATEGORIES, "status": STATUSES},
 }
 
 
@@ -156,7 +164,19 @@ def _read(path_text: str, name: str, _mtime_ns: int, _size: int) -> pl.DataFrame
     raw = pl.read_csv(path, infer_schema=False, comment_prefix="#", encoding="utf8")
     frame = _typed(raw, SCHEMAS[name], path)
     _check_vocabularies(frame, name, path)
+    if "status" in frame.columns:  # a list without statuses (an older import): from the stop date
+        frame = frame.with_columns(pl.coalesce("status", status_from_stop_date(pl.col("stop_date"))))
     return frame
+
+
+def status_from_stop_date(stop: pl.Expr) -> pl.Expr:
+    """current without a stop date, tobe before it, deactivated from it on."""
+    today = pl.lit(dt.date.today())
+    return (
+        pl.when(stop.is_null()).then(pl.lit("current"))
+        .when(stop > today).then(pl.lit("tobe"))
+        .otherwise(pl.lit("deactivated"))
+    )
 
 
 def load(name: str) -> pl.DataFrame:

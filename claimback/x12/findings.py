@@ -1,5 +1,5 @@
-"""Validation findings the reader reports (never rejects): money that does not balance and
-NPIs whose check digit is wrong.
+"""Validation findings the reader reports (never rejects): money that does not balance, NPIs
+whose check digit is wrong, and adjustment reason or remark codes that no code list knows.
 
 835 balancing rules (005010X221A1 §1.10.2): a claim's charge minus payment equals its CAS
 adjustments (claim and line level); a line's charge minus payment equals its line CAS; the
@@ -75,3 +75,43 @@ def npi_check_digits(frame: pl.LazyFrame, column: str, role: str, with_claim: bo
             "{} NPI {} fails the NPI check digit (Luhn with prefix 80840)", pl.lit(role), pl.col(column)),
             claim_key="claim_key" if with_claim else None),
     ).unique(maintain_order=True)
+
+
+def unknown_codes(claims: pl.LazyFrame, adjustments: pl.LazyFrame, remarks: pl.LazyFrame) -> pl.LazyFrame:
+    """CARCs and RARCs the code lists do not know (or know but have not categorised yet).
+
+    Such a code is never silently a denial or silently ignored: the denial it makes is routed for
+    review under category `unknown`, and this finding names the code and the claim.
+    """
+    from claimback import codes
+
+    carcs = codes.carc()
+    categorised = carcs.filter((pl.col("category") != "unknown") & pl.col("adjustment_kind").is_not_null())
+    known_carc = categorised["code"].implode()
+    listed_carc = carcs["code"].implode()
+    known_rarc = codes.rarc()["code"].implode()
+    where = claims.select("claim_ordinal", "txn", "location", "claim_key",
+                          pcn=pl.col("patient_control_number").fill_null("-"))
+    carc = codes.normalize_code(pl.col("reason_code"))
+    bad_carc = adjustments.with_columns(_code=carc).filter(
+        pl.col("_code").is_not_null() & ~pl.col("_code").is_in(known_carc)
+    ).join(where, on="claim_ordinal").select(
+        "txn", "location",
+        **_finding("unknown_carc", "warning", pl.format(
+            "claim {}: adjustment {}-{} ({}) {}; a denial it makes is routed for review",
+            pl.col("pcn"), pl.col("group_code").fill_null("-"), pl.col("_code"),
+            pl.col("amount").cast(pl.String).fill_null("-"),
+            pl.when(pl.col("_code").is_in(listed_carc))
+            .then(pl.lit("has no category in our CARC list yet"))
+            .otherwise(pl.lit("is not in the X12 CARC list (code source 139)")))),
+    )
+    rarc = pl.col("remark_code").str.strip_chars().str.to_uppercase()
+    bad_rarc = remarks.with_columns(_code=rarc).filter(
+        pl.col("_code").is_not_null() & (pl.col("_code") != "") & ~pl.col("_code").is_in(known_rarc)
+    ).join(where, on="claim_ordinal").select(
+        "txn", "location",
+        **_finding("unknown_rarc", "warning", pl.format(
+            "claim {}: remark code {} ({}) is not in the X12 RARC list (code source 411); kept on the "
+            "claim without a category hint", pl.col("pcn"), pl.col("_code"), pl.col("source_segment"))),
+    )
+    return pl.concat([bad_carc, bad_rarc])

@@ -566,6 +566,7 @@ def _build(ctx: pl.DataFrame, txns: pl.DataFrame, sha: list[str]) -> dict[str, p
             findings.transaction_balance(pay, clm, lazy["provider_adjustments"]),
             findings.npi_check_digits(pay, "payee_npi", "payee", with_claim=False),
             findings.npi_check_digits(clm, "rendering_npi", "rendering"),
+            findings.unknown_codes(clm, adj, lazy["remit_remarks"]),
         ]
     if "submitted_claims" in lazy:
         found.append(claims837.npi_findings(lazy["submitted_claims"], lazy["submitted_service_lines"]))

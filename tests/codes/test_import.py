@@ -111,11 +111,11 @@ def test_saved_x12_web_page_with_embedded_dates(tmp_path):
 
 
 def test_headerless_semicolon_file_in_windows_encoding(tmp_path):
-    text = "18;Exact duplicate claim/service – “quoted”\n307;Another new one\n"
+    text = "18;Exact duplicate claim/service – “quoted”\n309;Another new one\n"
     path = tmp_path / "carc.csv"
     path.write_bytes(text.encode("cp1252"))
     report = codes.import_official(path, "carc")
-    assert report.new_codes == ("307",)
+    assert report.new_codes == ("309",)
     assert _row(codes.carc(), "18")["official_description"].startswith("Exact duplicate")
 
 
