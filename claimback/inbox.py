@@ -6,6 +6,7 @@ refused, so a crafted name can never make claimback read or write outside its fo
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -34,11 +35,15 @@ class InboxFile:
 
 
 def scan(inbox: str | os.PathLike, report_links: bool = False) -> list[InboxFile]:
-    """Every regular file below `inbox`, sorted by name; hidden files and folders are skipped.
+    """Every regular file below `inbox`, sorted by name. Never raises for what is inside the
+    inbox: an entry that cannot be read is skipped.
 
-    Links that lead outside the inbox, to a folder or nowhere are not followed; with
-    `report_links` (the run's own scan, not a sensor's every tick) they are named in a warning,
-    since a link farm of real files would otherwise load nothing without a word."""
+    Skipped: links that lead outside the inbox, to a folder, nowhere or round in a loop; hidden
+    files and folders (names starting with a dot); FIFOs, sockets and devices (opening a FIFO
+    would wait forever); folders that cannot be listed; names that are not UTF-8 (every table
+    names its source file, and such a name cannot be written). With `report_links` (the run's
+    own scan, not a sensor's every tick) each kind is named in one warning saying what to do,
+    since an inbox of such entries would otherwise load nothing without a word."""
     root = Path(inbox)
     if not root.exists():
         raise InboxError(f"inbox folder {root} does not exist; create it or pass --inbox")
@@ -46,36 +51,94 @@ def scan(inbox: str | os.PathLike, report_links: bool = False) -> list[InboxFile
         raise InboxError(f"inbox {root} is not a folder")
     root = root.resolve()
     found: list[InboxFile] = []
-    refused: list[str] = []
-    _scan_folder(root, "", found, refused)
-    if refused and report_links:
-        count = f"{len(refused)} links in the inbox were" if len(refused) > 1 else "1 link in the inbox was"
-        log.warning("%s not followed, e.g. %s: a link is read only when it leads to a file inside the inbox; "
-                    "copy or move the files in instead", count, sorted(refused)[0])
+    skipped: dict[str, list[str]] = {}
+    _scan_folder(root, "", found, skipped)
+    if report_links:
+        for reason, names in skipped.items():
+            report_skipped(reason, names)
     return sorted(found, key=lambda f: f.name)
 
 
-def _scan_folder(root: Path, prefix: str, found: list[InboxFile], refused: list[str]) -> None:
+# Why an inbox entry was not read, and what to do about it (the warning's wording).
+LINK = "not followed: a link is read only when it leads to a file inside the inbox; copy or move the files in instead"
+LINK_LOOP = "not followed: the link leads round in a loop; remove or fix it"
+HIDDEN = "skipped: names starting with a dot are not read; rename it if it is an 835, 837 or reconsideration log"
+NOT_A_FILE = "skipped: not a regular file (a FIFO, socket or device); put the file itself in the inbox"
+FOLDER_UNREADABLE = "skipped: the folder cannot be listed; give the account running claimback read access"
+NAME_NOT_UTF8 = "skipped: the file name is not valid UTF-8; rename it"
+UNREADABLE = "skipped: the file cannot be read; give the account running claimback read access (it is read then)"
+
+
+def report_skipped(reason: str, names: list[str]) -> None:
+    """One warning for every inbox entry skipped for `reason`: how many, the first name, what to do."""
+    if not names:
+        return
+    first = sorted(names)[0].encode("utf-8", "backslashreplace").decode("utf-8")
+    what = f"{len(names)} inbox entries were" if len(names) > 1 else "1 inbox entry was"
+    log.warning("%s %s (e.g. %s)", what, reason, first)
+
+
+def _scan_folder(root: Path, prefix: str, found: list[InboxFile], skipped: dict[str, list[str]]) -> None:
     # Below the resolved root, folders are entered only when they are real folders (not links),
     # so a file that is not itself a link lies inside the inbox: only links need resolving and
     # checking. Resolving every path was most of a 13,000-file scan (3.1 -> 0.2 s).
-    with os.scandir(root / prefix if prefix else root) as entries:
-        for entry in entries:
+    def skip(reason: str, name: str) -> None:
+        skipped.setdefault(reason, []).append(name)
+
+    try:
+        with os.scandir(root / prefix if prefix else root) as entries:
+            listed = list(entries)
+    except OSError:
+        if not prefix:
+            raise InboxError(f"inbox {root} cannot be listed; give the account running claimback read access") from None
+        skip(FOLDER_UNREADABLE, prefix.rstrip("/"))
+        return
+    for entry in listed:
+        name = prefix + entry.name
+        try:
             if entry.name.startswith("."):
-                continue
-            name = prefix + entry.name
-            if entry.is_dir(follow_symlinks=False):
-                _scan_folder(root, name + "/", found, refused)
+                skip(HIDDEN, name)
+            elif not _is_utf8(name):
+                skip(NAME_NOT_UTF8, name)
+            elif entry.is_dir(follow_symlinks=False):
+                _scan_folder(root, name + "/", found, skipped)
             elif entry.is_symlink():
-                real = Path(entry.path).resolve()
+                try:
+                    real = Path(entry.path).resolve(strict=True)
+                except (RuntimeError, OSError) as exc:  # a loop (RuntimeError before 3.13), or broken
+                    skip(LINK_LOOP if _is_loop(exc) else LINK, name)
+                    continue
                 if real.is_file() and real.is_relative_to(root):
                     stat = real.stat()
                     found.append(InboxFile(real, name, stat.st_size, stat.st_mtime_ns))
                 else:
-                    refused.append(name)
+                    skip(LINK, name)
             elif entry.is_file(follow_symlinks=False):
                 stat = entry.stat(follow_symlinks=False)
                 found.append(InboxFile(Path(entry.path), name, stat.st_size, stat.st_mtime_ns))
+            else:
+                skip(NOT_A_FILE, name)
+        except OSError:  # vanished or unreadable between the listing and the look
+            skip(UNREADABLE, name)
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")  # os.scandir decodes undecodable bytes to lone surrogates
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _is_loop(exc: BaseException) -> bool:
+    return isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP
+
+
+def _sha256_or_none(path: Path) -> str | None:
+    try:
+        return sha256_of(path)
+    except OSError:
+        return None
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -85,14 +148,15 @@ def sha256_of(path: str | os.PathLike) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def sha256_of_all(paths: list[Path], threads: int = 2) -> list[str]:
-    """sha256_of every path, in order, on a few threads (hashing releases the GIL). Each thread
-    takes a share of the files, not one task per file: with thousands of small files the
-    per-task hand-off cost more than the hashing (13,143 files: 2.2 -> 1.2 s)."""
+def sha256_of_all(paths: list[Path], threads: int = 2) -> list[str | None]:
+    """sha256_of every path, in order, on a few threads (hashing releases the GIL); None for a
+    file that cannot be read (permissions, gone since the scan). Each thread takes a share of
+    the files, not one task per file: with thousands of small files the per-task hand-off cost
+    more than the hashing (13,143 files: 2.2 -> 1.2 s)."""
     shares = [paths[i::threads] for i in range(threads)]
     with ThreadPoolExecutor(threads, thread_name_prefix="claimback-hash") as pool:
-        hashed = list(pool.map(lambda share: [sha256_of(p) for p in share], shares))
-    out: list[str] = [""] * len(paths)
+        hashed = list(pool.map(lambda share: [_sha256_or_none(p) for p in share], shares))
+    out: list[str | None] = [None] * len(paths)
     for i, share in enumerate(hashed):
         out[i::threads] = share
     return out

@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from claimback import schema
-from claimback.inbox import InboxFile, sha256_of_all
+from claimback.inbox import UNREADABLE, InboxFile, report_skipped, sha256_of_all
 from claimback.lake import Lake
 
 log = logging.getLogger(__name__)
@@ -89,8 +89,12 @@ def plan(files: list[InboxFile], lake: Lake) -> Plan:
     result = Plan()
     unhashed = [f for f in files if (f.name, f.size, f.mtime_ns) not in stat_key]
     hashed = dict(zip((f.name for f in unhashed), sha256_of_all([f.path for f in unhashed])))
+    unreadable = [name for name, sha in hashed.items() if sha is None]
+    report_skipped(UNREADABLE, unreadable)  # not registered: read by the first run that can
     for f in files:
         sha = stat_key.get((f.name, f.size, f.mtime_ns)) or hashed[f.name]
+        if sha is None:
+            continue
         if f.is_reconsideration_log:  # read whole every run; registered so each version is on record
             if (f.name, sha) not in seen:
                 result.logs.append(PlannedFile(f, sha))

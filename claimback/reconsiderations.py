@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import polars as pl
@@ -130,29 +130,24 @@ def _read_rows(path: Path) -> tuple[pl.DataFrame, list[dict]]:
         text = path.read_text(encoding="latin-1")
     except OSError as exc:
         return pl.DataFrame(), [_problem(path, 0, f"cannot read file ({exc.__class__.__name__})")]
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
+    records_of = _records(text.splitlines(keepends=True), path, problems)
+    header = next(records_of, None)
     if header is None:
         return pl.DataFrame(), [_problem(path, 1, "file is empty")]
-    names = [normalise_header(h) for h in header]
+    names = [normalise_header(h) for h in header[1]]
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
         return pl.DataFrame(), [_problem(path, 1, f"header lacks column(s): {', '.join(missing)}")]
     records: list[list[str]] = []
     line_numbers: list[int] = []
-    start = reader.line_num + 1
-    for row in reader:
+    for start, row in records_of:
         if not any(cell.strip() for cell in row):
-            start = reader.line_num + 1
             continue
         if len(row) != len(names):
-            problems.append(
-                _problem(path, start, f"has {len(row)} columns, the header has {len(names)}")
-            )
+            problems.append(_problem(path, start, f"has {len(row)} columns, the header has {len(names)}"))
         else:
             records.append(row)
             line_numbers.append(start)
-        start = reader.line_num + 1
     frame = pl.DataFrame(
         {name: [r[i] for r in records] for i, name in enumerate(names) if name in COLUMNS},
         schema={name: pl.String for name in names if name in COLUMNS},
@@ -161,6 +156,37 @@ def _read_rows(path: Path) -> tuple[pl.DataFrame, list[dict]]:
         pl.lit(str(path)).alias("source_file"),
     )
     return frame, problems
+
+
+def _records(lines: list[str], path: Path, problems: list[dict]) -> Iterator[tuple[int, list[str]]]:
+    """(line number from 1, cells) of each CSV record in `lines`, the header first. A record the
+    csv module cannot read (a cell over its 128 KiB limit) is reported and reading goes on at
+    the next line. So is a quote opened and never closed: it swallows every line after it into
+    one cell, which shows as a record over several lines with the wrong number of cells; that
+    line alone is skipped, not the rest of the log."""
+    pos, width = 0, None
+    while pos < len(lines):
+        reader = csv.reader(lines[pos:])
+        done = 0
+        try:
+            for row in reader:
+                start, end, done = pos + done + 1, pos + reader.line_num, reader.line_num
+                if width is None:
+                    width = len(row)
+                elif end > start and len(row) != width:
+                    problems.append(_problem(
+                        path, start, f"a quote opened on this line is not closed before line {end} (or the end of "
+                                     "the file); close the quote. The line is skipped"))
+                    pos = start
+                    break
+                yield start, row
+            else:
+                return
+        except csv.Error as exc:
+            start = pos + done + 1
+            problems.append(_problem(path, start, f"cannot be read as CSV ({exc}): a cell over 128 KiB, or a quote "
+                                                  "opened here and not closed; the line is skipped"))
+            pos = start
 
 
 def _problem(path: Path, line: int, what: str) -> dict:

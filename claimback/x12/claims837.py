@@ -16,8 +16,8 @@ import polars as pl
 
 from claimback.x12 import findings
 from claimback.x12.fields import (
-    Segments, blank_to_null, claim_key, date8, date8_end, el, firsts, modifiers, money, number, opened, part,
-    running_count,
+    REJECT, Segments, amount_problem, blank_to_null, claim_key, date8, date8_end, el, firsts, missing, modifiers,
+    money, number, opened, part, problems, running_count,
 )
 from claimback.x12.structure import locate
 
@@ -143,6 +143,7 @@ def service_lines(seg: Segments, sha: str | Sequence[str]) -> pl.LazyFrame:
     svc = pl.concat([seg[t] for t in SERVICE_TAGS], how="diagonal").sort("seg_index")
     # the procedure composite is SV101 / SV202 / SV301
     proc = pl.when(tag == "SV2").then(el(2)).otherwise(el(1))
+    charge = pl.when(tag == "SV2").then(el(3)).otherwise(el(2))  # SV203, else SV102 / SV302
     base = svc.select(
         "txn", "line_seq", "claim_ordinal", "line_number", "seg_index", "offset",
         service_type=tag,
@@ -150,7 +151,8 @@ def service_lines(seg: Segments, sha: str | Sequence[str]) -> pl.LazyFrame:
         procedure_code=part(proc, 1),
         modifiers=modifiers(proc),
         revenue_code=pl.when(tag == "SV2").then(el(1)),
-        charge_amount=money(pl.when(tag == "SV2").then(el(3)).otherwise(el(2))),
+        charge_amount=money(charge),
+        **{REJECT: problems(amount_problem(charge, "SV203 / SV102 / SV302 (line charge)"))},
         units=number(pl.when(tag == "SV1").then(el(4)).when(tag == "SV2").then(el(5)).otherwise(el(6))),
         place_of_service=pl.when(tag == "SV1").then(el(5)).when(tag == "SV3").then(el(3)),
     )
@@ -182,6 +184,8 @@ def claims(seg: Segments, txns: pl.LazyFrame, lines: pl.LazyFrame, sha: str | Se
     base = seg["CLM"].select(
         "txn", k, "hl_seq", "seg_index", "offset",
         patient_control_number=el(1), total_charge=money(el(2)),
+        # CLM02 is the sum of the line charges (837 TR3 2300 CLM02 note): a balance
+        **{REJECT: problems(missing(el(1), "CLM01 (patient control number)"), amount_problem(el(2), "CLM02"))},
         clm05_1=part(clm05, 0), facility_code_qualifier=part(clm05, 1), frequency_code=part(clm05, 2),
     )
     line_summary = lines.group_by(k).agg(

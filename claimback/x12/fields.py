@@ -117,8 +117,40 @@ def modifiers(expr: pl.Expr) -> pl.Expr:
     )
 
 
+# Data element 782, monetary amount: type R as the 005010 implementation guides restrict it
+# (Appendix B.1.1.3.1.2, X12 RFI 1526): an optional minus sign, digits, at most one decimal
+# point; no plus sign, no triad separators ("1,250.00"), no currency sign, no exponent; at most
+# ten digits counting the cents, so 99999999.99 is the largest amount. Leading zeros, which the
+# guides say to suppress, are accepted: real payers send "000000000" for zero, and it is one.
+AMOUNT_PATTERN = r"^-?0*(?:\d{1,8}(?:\.\d{0,2})?|\.\d{1,2})$"
+AMOUNT_RULE = "an optional minus sign, digits and one decimal point, at most 99999999.99"
+
+
 def money(expr: pl.Expr) -> pl.Expr:
-    return expr.cast(MONEY, strict=False)
+    """A monetary amount, null when absent or not an amount (see amount_problem for the why)."""
+    return pl.when(expr.str.contains(AMOUNT_PATTERN)).then(expr.cast(MONEY, strict=False))
+
+
+def amount_problem(expr: pl.Expr, element: str) -> pl.Expr:
+    """What is wrong with the amount sent in `element` (e.g. "CLP03"), null when it is fine or absent."""
+    return pl.when(expr.is_not_null() & ~expr.str.contains(AMOUNT_PATTERN)).then(
+        pl.format("{} '{}' is not an X12 amount ({})", pl.lit(element), expr.str.slice(0, 40), pl.lit(AMOUNT_RULE)))
+
+
+def missing(expr: pl.Expr, element: str) -> pl.Expr:
+    """A sentence when a required element is empty, else null."""
+    return pl.when(expr.is_null()).then(pl.lit(f"{element} is empty"))
+
+
+# Columns the table builders add to say what is wrong with a row (lists of sentences, usually
+# empty): REJECT when the row's transaction set cannot be loaded (an amount the balances depend
+# on, a key, the remit date), FLAG when the value is left empty and reported as a finding.
+REJECT, FLAG = "_reject", "_flag"
+
+
+def problems(*sentences: pl.Expr) -> pl.Expr:
+    """The non-null sentences, as a list (empty when none)."""
+    return pl.concat_list(sentences).list.drop_nulls()
 
 
 def number(expr: pl.Expr) -> pl.Expr:

@@ -28,7 +28,7 @@ from claimback import schema
 from claimback.environment import workers
 from claimback.x12 import claims837, findings, remit
 from claimback.x12.decode import decode_bytes
-from claimback.x12.fields import file_of, within_file
+from claimback.x12.fields import FLAG, REJECT, file_of, within_file
 from claimback.x12.structure import (
     envelope_findings, locate, per_file_count, transaction_hashes, transactions, with_context,
 )
@@ -447,6 +447,9 @@ def _tables(accs: list[_Acc], ctx: pl.DataFrame, strict: bool = False) -> _Outpu
             out.append(("quarantine", failed))
             loaded[0] = loaded.get(0, 0) - failed.height
         out += list(built.items())
+        if "quarantine" in built:  # sets whose values could not be loaded (_without_rejected_sets)
+            for f in file_of(built["quarantine"]["txn"]).to_list():
+                loaded[f] = loaded.get(f, 0) - 1
     # Provenance columns are added and the contract schema applied once per table for the whole
     # piece, then the rows are split per file (keys back to the file's own values): per-file
     # work stays a partition, not a plan, and all of it happens here, in the worker.
@@ -555,6 +558,7 @@ def _build(ctx: pl.DataFrame, txns: pl.DataFrame, sha: list[str]) -> dict[str, p
         sub, sub_lines = claims837.build(ctx.filter(pl.col("txn").is_in(t837["txn"].implode())), t837.lazy(), sha)
         plans.update(submitted_claims=sub, submitted_service_lines=sub_lines)
     tables = _collect(plans)
+    tables, rejected, flagged = _without_rejected_sets(tables, txns)
     lazy = {name: frame.lazy() for name, frame in tables.items()}
     found: list[pl.LazyFrame] = []
     if "remit_claims" in lazy:
@@ -570,9 +574,41 @@ def _build(ctx: pl.DataFrame, txns: pl.DataFrame, sha: list[str]) -> dict[str, p
         ]
     if "submitted_claims" in lazy:
         found.append(claims837.npi_findings(lazy["submitted_claims"], lazy["submitted_service_lines"]))
+    if flagged is not None:
+        found.append(flagged.lazy())
     if found:
         tables.update(_collect({"validation_findings": _with_hash(pl.concat(found, how="diagonal_relaxed"), sets)}))
+    if rejected.height:
+        tables["quarantine"] = rejected
     return tables
+
+
+def _without_rejected_sets(tables: dict[str, pl.DataFrame], txns: pl.DataFrame
+                           ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame | None]:
+    """Drop every transaction set a row of which cannot be loaded (fields.REJECT: an amount its
+    balances depend on, a key, its remit date) and say why, as quarantine rows; turn the values
+    left empty (fields.FLAG) into error findings. A set half loaded would balance against zeros,
+    and a NULL remit date or key would stop every later run at a blocking check."""
+    reasons = [frame.filter(pl.col(REJECT).list.len() > 0).select("txn", pl.col(REJECT).list.first().alias("why"))
+               for frame in tables.values() if REJECT in frame.columns]
+    reasons = pl.concat(reasons) if reasons else pl.DataFrame(schema={"txn": pl.Int64, "why": pl.String})
+    rejected = (
+        reasons.group_by("txn", maintain_order=True).agg(pl.col("why").first(), more=pl.len() - 1)
+        .join(txns.select("txn", "location"), on="txn", how="left")
+        .select("txn", "location", error=pl.format(
+            "transaction set not loaded: {}{}", pl.col("why"),
+            pl.when(pl.col("more") > 0).then(pl.format(" (and {} more such values)", pl.col("more"))).otherwise(pl.lit(""))))
+        .sort("txn")
+    )
+    if rejected.height:
+        gone = rejected["txn"].implode()
+        tables = {name: frame.filter(~pl.col("txn").is_in(gone)) for name, frame in tables.items()}
+    flagged = [frame.filter(pl.col(FLAG).list.len() > 0).explode(FLAG).select(
+                   "txn", "location", rule=pl.lit("invalid_value"), severity=pl.lit("error"), message=pl.col(FLAG),
+                   claim_key=pl.col("claim_key") if "claim_key" in frame.columns else pl.lit(None, pl.String))
+               for frame in tables.values() if FLAG in frame.columns]
+    flagged = [f for f in flagged if f.height]
+    return tables, rejected, pl.concat(flagged) if flagged else None
 
 
 def _collect(plans: dict[str, pl.LazyFrame]) -> dict[str, pl.DataFrame]:

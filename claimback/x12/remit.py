@@ -13,7 +13,8 @@ from collections.abc import Sequence
 import polars as pl
 
 from claimback.x12.fields import (
-    Segments, claim_key, date8, el, first_per, firsts, modifiers, money, number, opened, part, running_count,
+    FLAG, REJECT, Segments, amount_problem, claim_key, date8, el, first_per, firsts, missing, modifiers, money,
+    number, opened, part, problems, running_count,
 )
 
 _CLAIM_CLOSERS = ("ST", "SE", "LX", "PLB")
@@ -77,9 +78,10 @@ def payments(seg: Segments, txns: pl.LazyFrame) -> pl.LazyFrame:
     parts = [
         first_per(_header(seg["BPR"]), k, pl.lit(True), transaction_handling_code=el(1),
                   total_payment_amount=money(el(2)), credit_debit_flag=el(3), payment_method=el(4),
-                  payment_date=date8(el(16))),
+                  payment_date=remit_date8(el(16)), bpr02_problem=amount_problem(el(2), "BPR02"), bpr16=el(16)),
         first_per(_header(seg["TRN"]), k, pl.lit(True), check_number=el(2), payer_trace_id=el(3)),
-        firsts(_header(seg["DTM"]), k, production_date=(el(1) == "405", date8(el(2)))),
+        firsts(_header(seg["DTM"]), k, production_date=(el(1) == "405", remit_date8(el(2))),
+               dtm405=(el(1) == "405", el(2))),
         firsts(_header(seg["N1"]), k, payer_name=(is_pr, el(2)), payer_n104=(is_pr, el(4)), payee_name=(is_pe, el(2)),
                payee_id_qualifier=(is_pe, el(3)), payee_id=(is_pe, el(4))),
         firsts(_header(seg["REF"]), k, payer_ref_2u=(el(1) == "2U", el(2)), payee_ref_tj=(el(1) == "TJ", el(2))),
@@ -101,9 +103,42 @@ def payments(seg: Segments, txns: pl.LazyFrame) -> pl.LazyFrame:
         payer_id=pl.coalesce("payer_n104", "payer_ref_2u", "payer_trace_id"),
         payee_npi=payee_is("XX"),
         payee_tax_id=pl.coalesce(pl.col("payee_ref_tj"), payee_is("FI")),
-        remit_date=pl.coalesce("payment_date", "production_date", date8(pl.col("gs04"))),
+        remit_date=pl.coalesce("payment_date", "production_date", remit_date8(pl.col("gs04"))),
         claim_count=pl.col("claim_count").fill_null(0),
-    )
+    ).with_columns(**{
+        REJECT: problems(pl.col("bpr02_problem"), _no_remit_date()),
+        FLAG: problems(_not_a_date("bpr16", "payment_date", "BPR16"), _not_a_date("dtm405", "production_date", "DTM*405")),
+    })
+
+
+# A remit date outside these years is a typo (00000000, 99991231): deadlines would start from it.
+REMIT_YEARS = (1990, 2199)
+
+
+def remit_date8(expr: pl.Expr) -> pl.Expr:
+    """A CCYYMMDD date that can be a remit's date, else null."""
+    value = date8(expr)
+    return pl.when(value.dt.year().is_between(*REMIT_YEARS)).then(value)
+
+
+def _not_a_date(text: str, value: str, element: str) -> pl.Expr:
+    return pl.when(pl.col(text).is_not_null() & pl.col(value).is_null() & pl.col("remit_date").is_not_null()).then(
+        pl.format("{} '{}' is not a date CCYYMMDD in {}-{}; the remit date {} comes from the next of BPR16, "
+                  "DTM*405, GS04", pl.lit(element), pl.col(text).str.slice(0, 20), pl.lit(REMIT_YEARS[0]),
+                  pl.lit(REMIT_YEARS[1]), pl.col("remit_date")))
+
+
+def _no_remit_date() -> pl.Expr:
+    """Why a transaction set has no remit date (BPR16, else DTM*405, else GS04), or null. Without
+    one, nothing orders its adjudications or starts its filing windows: it is not loaded."""
+    def sent(column: str) -> pl.Expr:
+        return pl.when(pl.col(column).is_null()).then(pl.lit("not sent")).otherwise(
+            pl.format("'{}'", pl.col(column).str.slice(0, 20)))
+
+    return pl.when(pl.col("remit_date").is_null()).then(pl.format(
+        "no valid remit date: BPR16 {}, DTM*405 {}, GS04 {} (a date CCYYMMDD in {}-{} is needed to order "
+        "the claim's adjudications and start its filing windows)",
+        sent("bpr16"), sent("dtm405"), sent("gs04"), pl.lit(REMIT_YEARS[0]), pl.lit(REMIT_YEARS[1])))
 
 
 def claims(seg: Segments, pay: pl.LazyFrame, file_sha256: str | Sequence[str]) -> pl.LazyFrame:
@@ -114,6 +149,10 @@ def claims(seg: Segments, pay: pl.LazyFrame, file_sha256: str | Sequence[str]) -
         patient_control_number=el(1), claim_status_code=el(2), charge_amount=money(el(3)),
         paid_amount=money(el(4)), patient_responsibility_amount=money(el(5)), claim_filing_indicator=el(6),
         payer_claim_control_number=el(7), facility_type_code=el(8), claim_frequency_code=el(9), drg_code=el(11),
+        # CLP03 - CLP04 balances against the CAS amounts; CLP05 is reported, not balanced
+        **{REJECT: problems(missing(el(1), "CLP01 (patient control number)"), amount_problem(el(3), "CLP03"),
+                            amount_problem(el(4), "CLP04")),
+           "clp05_problem": amount_problem(el(5), "CLP05")},
     )
     is_qc = el(1) == "QC"
     parts = [
@@ -123,10 +162,12 @@ def claims(seg: Segments, pay: pl.LazyFrame, file_sha256: str | Sequence[str]) -
                il_member=(el(1) == "IL", el(9))),
         firsts(_claim_level(seg["DTM"]), k, statement_from=(el(1) == "232", date8(el(2))),
                statement_to=(el(1) == "233", date8(el(2))), received_date=(el(1) == "050", date8(el(2)))),
-        firsts(_claim_level(seg["AMT"]), k, allowed_amount=(el(1) == "AU", money(el(2)))),
+        firsts(_claim_level(seg["AMT"]), k, allowed_amount=(el(1) == "AU", money(el(2))),
+               au_problem=(el(1) == "AU", amount_problem(el(2), "AMT02 (AMT*AU)"))),
     ]
     for p in parts:
         base = base.join(p, on=k, how="left")
+    base = base.with_columns(**{FLAG: problems(pl.col("clp05_problem"), pl.col("au_problem"))})
     payment_cols = pay.select("txn", "transaction_hash", "transaction_control_number", "payer_name", "payer_id",
                               "payee_npi", "payee_tax_id", "remit_date", "production_date", "envelope_date_time",
                               "check_number")
@@ -148,6 +189,7 @@ def service_lines(seg: Segments, file_sha256: str | Sequence[str]) -> pl.LazyFra
         modifiers=modifiers(el(1)),
         charge_amount=money(el(2)),
         paid_amount=money(el(3)),
+        **{REJECT: problems(amount_problem(el(2), "SVC02"), amount_problem(el(3), "SVC03"))},
         revenue_code=el(4),
         units=number(el(5)).fill_null(1.0),
         original_procedure_code=part(el(6), 1),
@@ -172,7 +214,8 @@ def adjustments(seg: Segments, file_sha256: str | Sequence[str]) -> pl.LazyFrame
     triplets = [
         cas.select("txn", "seg_index", "claim_ordinal", "line_number", "line_seq",
                    triplet=pl.lit(t), group_code=el(1), reason_code=el(2 + 3 * t),
-                   amount=money(el(3 + 3 * t)), quantity=number(el(4 + 3 * t)))
+                   amount=money(el(3 + 3 * t)), quantity=number(el(4 + 3 * t)),
+                   **{REJECT: problems(amount_problem(el(3 + 3 * t), f"CAS{3 + 3 * t:02d}"))})
         for t in range(CAS_TRIPLETS)
     ]
     return (
@@ -208,7 +251,8 @@ def provider_adjustments(seg: Segments, pay: pl.LazyFrame) -> pl.LazyFrame:
     pairs = [
         plb.select("txn", "seg_index", pair=pl.lit(p), payee_npi=el(1), fiscal_period_date=date8(el(2)),
                    reason_code=part(el(3 + 2 * p), 0), reference=part(el(3 + 2 * p), 1),
-                   amount=money(el(4 + 2 * p)))
+                   amount=money(el(4 + 2 * p)),
+                   **{REJECT: problems(amount_problem(el(4 + 2 * p), f"PLB{4 + 2 * p:02d}"))})
         for p in range(PLB_PAIRS)
     ]
     return (

@@ -129,7 +129,7 @@ def test_a_run_says_which_links_it_did_not_follow(tmp_path, caplog):
         assert [f.name for f in scan(inbox)] == ["a.835"]
         assert not caplog.records  # a sensor's scan every tick stays quiet
         assert [f.name for f in scan(inbox, report_links=True)] == ["a.835"]
-    assert "2 links in the inbox were not followed" in caplog.text and "e.g. broken.835" in caplog.text
+    assert "2 inbox entries were not followed" in caplog.text and "e.g. broken.835" in caplog.text
     with pytest.raises(InboxError, match="does not exist"):
         scan(tmp_path / "missing")
 
