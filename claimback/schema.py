@@ -149,6 +149,10 @@ SUBMITTED_CLAIMS = {
     "billing_npi": STR,  # NM1*85
     "billing_name": STR,
     "billing_tax_id": STR,  # REF*EI
+    "billing_address": STR,  # 2010AA N3/N4, as one line
+    "billing_contact_name": STR,  # 2010AA PER02
+    "billing_contact_phone": STR,  # 2010AA PER, qualifier TE
+    "billing_contact_email": STR,  # 2010AA PER, qualifier EM
     "rendering_npi": STR,  # NM1*82 (claim level)
     "attending_npi": STR,  # NM1*71 (837I)
     "subscriber_member_id": STR,  # NM1*IL09 — PHI
@@ -263,9 +267,10 @@ DENIALS = {
     "adjudication_count": INT,
     "submitted_claim_key": STR,
     "rendering_npi": STR,
-    "billing_npi": STR,
+    "billing_npi": STR,  # the 837's 2010AA NPI, else the 835 payee's (N1*PE)
     "place_of_service": STR,
     "frequency_code": STR,
+    "billing_tax_id": STR,  # the 837's 2010AA TIN (REF*EI), else the 835 payee's (REF*TJ)
 }
 
 TREND_CLUSTERS = {
@@ -292,6 +297,9 @@ TREND_CLUSTERS = {
     "rise_p_value": pl.Float64,  # one-sided Poisson P(X >= last_week | baseline)
     "prior_auth_claims": INT,  # members whose 837 carried a prior authorization (REF*G1)
     "shared_features": STR_LIST,  # "rendering_npi=1234567893 (100% of claims, lift 4.0)"
+    "billing_tin": STR,  # the practice: one billing TIN per cluster (else its NPI)
+    "billing_npi": STR,  # the billing NPI on most of its claims
+    "evidence": STR,  # authorization on file / no authorization on file (auth and medical necessity), else ""
 }
 
 TREND_CLUSTER_CLAIMS = {
@@ -309,6 +317,10 @@ TREND_PACKETS = {  # one row per Claim Trend Identification packet written
     "claim_count": INT,
     "denied_amount": MONEY,
     "created_for_as_of": DATE,
+    "billing_tin": STR,  # the practice the packet is from
+    "billing_npi": STR,
+    "status": STR,  # written (the packet file is there; redrawn only when its content changed)
+    "content_sha256": STR,  # what the packet says: a change redraws it
 }
 
 WORK_QUEUE = {
@@ -337,6 +349,8 @@ WORK_QUEUE = {
     "level1_outcome": STR,  # overturned, upheld, partial, pending (from the log or inferred)
     "level1_decided_on": DATE,
     "awaiting_payer": BOOL,  # filed; deadline is the date the payer's decision is due
+    "appeals_exhausted": BOOL,  # Level II came back upheld/partial: nothing more to file with the payer
+    "rule_confirmed": BOOL,  # the window is the payer's own documented rule (not a default or a guess)
     "expired_route": STR,  # expired: the route whose window closed
     "recovered_amount": MONEY,  # resolved: what came back
     "payer_rules_version": STR,  # `version` of the payer rules file the deadlines came from

@@ -91,6 +91,7 @@ def build_denials(settings: Settings) -> dict:
     latest_count = adjudications.filter(pl.col("is_latest") & ~pl.col("is_reversal")).height
     denied = denial_rules.build_denials(**tables, as_of=settings.as_of, history=adjudications, status=status)
     del adjudications, status
+    denied = with_billing_provider(denied, lake)
     lake.write_derived("denials", denied)
     lake.write_derived("denial_lines", denial_rules.denial_lines(
         denied, tables["remit_service_lines"], tables["remit_adjustments"], tables["remit_remarks"],
@@ -104,6 +105,23 @@ def build_denials(settings: Settings) -> dict:
         "by_category": denial_rules.denial_summary(denied),
         "denials": denied,
     }
+
+
+def with_billing_provider(denied: pl.DataFrame, lake: Lake) -> pl.DataFrame:
+    """`billing_npi` and `billing_tax_id` of each denial: its 837's billing provider, else the
+    payee of the 835 that denied it. A practice's trends and packets are keyed on them."""
+    from claimback.forms.provider import claim_providers
+
+    providers = claim_providers(
+        denied.select("claim_key", "submitted_claim_key"),
+        lake.read("submitted_claims", ("claim_key", "billing_npi", "billing_tax_id")),
+        lake.read("remit_claims", ("claim_key", "payee_npi", "transaction_hash")),
+        lake.read("remit_payments", ("transaction_hash", "payee_name", "payee_tax_id")),
+    ).select("claim_key", pl.col("provider_npi").alias("_npi"), pl.col("provider_tin").alias("_tin"))
+    return schema.conform(
+        denied.join(providers, on="claim_key", how="left").with_columns(
+            billing_npi=pl.coalesce("billing_npi", "_npi"), billing_tax_id=pl.col("_tin")),
+        "denials")
 
 
 # --- trends ----------------------------------------------------------------------------------
@@ -143,30 +161,64 @@ def find_trends(settings: Settings) -> dict:
     # What changed since the last run, for the check that tells analysts a new trend appeared.
     lake.write_state("new_trend_clusters", clusters.filter(
         (pl.col("status") == "flagged") & ~pl.col("cluster_id").is_in(sorted(previous))))
-    provider = provider_profile(settings)
-    packets = forms.write_packets(
-        clusters, members, denied, provider, settings.warehouse / "packets" / "trends", as_of=settings.as_of,
-    )
-    lake.write_derived("trend_packets", _relative_to_warehouse(packets, settings, "pdf_path", "csv_path"))
+    packets = write_trend_packets(settings, rules, clusters, members, denied)
     log.info("trends: %d flagged clusters, %d emerging signatures",
              (clusters["status"] == "flagged").sum(), (clusters["status"] == "emerging").sum())
     return {"clusters": clusters, "packets": packets.height}
 
 
+def write_trend_packets(settings: Settings, rules, clusters: pl.DataFrame, members: pl.DataFrame,
+                        denied: pl.DataFrame) -> pl.DataFrame:
+    """A packet per flagged cluster, naming its practice, the payer's channel and the window."""
+    from claimback import forms
+    from claimback.forms.pdf import private_dir
+    from claimback.forms.provider import claim_providers
+    from claimback.forms.trend_packet import window_notes
+
+    lake = settings.lake
+    private_dir(settings.warehouse / "packets")
+    flagged = members.filter(pl.col("status") == "flagged").select("claim_key")
+    mine = denied.join(flagged, on="claim_key", how="semi")
+    mine = mine.join(claim_providers(
+        mine, lake.read("submitted_claims", ("claim_key", "billing_name", "billing_npi", "billing_tax_id",
+                                             "billing_address", "billing_contact_name", "billing_contact_phone",
+                                             "billing_contact_email")),
+        lake.read("remit_claims", ("claim_key", "payee_npi", "transaction_hash")),
+        lake.read("remit_payments", ("transaction_hash", "payee_name", "payee_tax_id")),
+    ), on="claim_key", how="left")
+    payer_rules = rules.payers_frame(clusters)
+    clusters = clusters.join(payer_rules.select("payer_id", "payer_name", "payer_rule"),
+                             on=["payer_id", "payer_name"], how="left", nulls_equal=True)
+    clusters = clusters.join(window_notes(members, mine, rules, settings.as_of), on="cluster_id", how="left")
+    directory = provider_directory(settings)
+    previous = lake.read("trend_packets")
+    packets = forms.write_packets(clusters, members, mine, directory, settings.warehouse / "packets" / "trends",
+                                  as_of=settings.as_of, previous=previous)
+    report_missing_profiles(directory)
+    packets = _relative_to_warehouse(packets, settings, "pdf_path", "csv_path")
+    lake.write_derived("trend_packets", packets)
+    return packets
+
+
 def _relative_to_warehouse(packets: pl.DataFrame, settings: Settings, *columns: str) -> pl.DataFrame:
     """Packet paths relative to the warehouse: the folder can move, and reruns publish the same table."""
     return packets.with_columns(pl.col(*columns).map_elements(
-        lambda p: Path(p).relative_to(settings.warehouse).as_posix(), return_dtype=pl.String))
+        lambda p: Path(p).relative_to(settings.warehouse).as_posix(), return_dtype=pl.String,
+        skip_nulls=True))
 
 
-def provider_profile(settings: Settings):
-    from claimback.forms import ProviderProfile
+def provider_directory(settings: Settings):
+    """The run's provider profiles (one per billing NPI/TIN) from --provider-profile, if given."""
+    from claimback.forms import ProviderDirectory
 
-    from_claims = ProviderProfile.from_claims(
-        settings.lake.read("submitted_claims", ("billing_npi", "billing_name", "billing_tax_id")))
-    if settings.provider_profile:  # the file's contact details over what the 837s tell
-        return ProviderProfile.from_yaml(settings.provider_profile, base=from_claims)
-    return from_claims
+    return ProviderDirectory.from_file(settings.provider_profile)
+
+
+def report_missing_profiles(directory) -> None:
+    """Said once per run and stage, naming the providers (NPI/TIN, no patient data)."""
+    message = directory.missing_message()
+    if message:
+        log.warning(message)
 
 
 # --- routing ---------------------------------------------------------------------------------
@@ -199,17 +251,62 @@ REQUEST_PACKETS_PER_RUN = 200
 
 def write_request_packets(settings: Settings, queue: pl.DataFrame, log_rows: pl.DataFrame) -> pl.DataFrame:
     from claimback.forms import write_reconsideration_packets
-    from claimback.forms.reconsideration import PATIENT_FIELDS
+    from claimback.forms.claim_facts import FACT_INPUTS, packet_facts
+    from claimback.forms.pdf import private_dir
+    from claimback.forms.reconsideration import request_decisions
 
     lake = settings.lake
-    packets = write_reconsideration_packets(
-        queue, lake.read("denials"), provider_profile(settings), settings.warehouse / "packets" / "requests",
-        reconsiderations=log_rows, remit_claims=lake.read("remit_claims", ("claim_key", *PATIENT_FIELDS)),
-        max_packets=REQUEST_PACKETS_PER_RUN,
+    out_dir = settings.warehouse / "packets" / "requests"
+    private_dir(out_dir.parent)
+    # The PHI-bearing 837/835 columns are read for the claims that get a packet, and only here.
+    longest = longest_windows(settings)
+    wanted = request_decisions(queue, REQUEST_PACKETS_PER_RUN, longest, settings.as_of).filter(
+        pl.col("write")).select("claim_key")
+    denied = lake.read("denials").join(wanted, on="claim_key", how="semi")
+    facts = packet_facts(
+        denied,
+        submitted_claims=_read_semi(lake, "submitted_claims", denied, "submitted_claim_key"),
+        remit_claims=_read_semi(lake, "remit_claims", denied, "claim_key"),
+        remit_payments=lake.read("remit_payments", FACT_INPUTS["remit_payments"]),
+        denial_lines=_read_semi(lake, "denial_lines", denied, "claim_key"),
     )
+    previous = lake.read("request_packets")
+    directory = provider_directory(settings)
+    packets = write_reconsideration_packets(
+        queue, facts, directory, out_dir, reconsiderations=log_rows, max_packets=REQUEST_PACKETS_PER_RUN,
+        previous=_absolute_paths(previous, settings, "pdf_path"), longest_window_days=longest, as_of=settings.as_of,
+    )
+    report_missing_profiles(directory)
     packets = _relative_to_warehouse(packets, settings, "pdf_path")
     lake.write_derived("request_packets", packets)
     return packets
+
+
+def longest_windows(settings: Settings) -> dict[int, int]:
+    """The longest Level I and Level II window any payer rule documents (days + mail days)."""
+    from claimback.routing import load_rules
+
+    windows = load_rules(settings.payer_rules).windows_frame()
+    return {level: int(windows.filter(pl.col("rule_level") == f"level{level}")
+                       .select((pl.col("window_days") + pl.col("mail_days").fill_null(0)).max()).item())
+            for level in (1, 2)}
+
+
+def _read_semi(lake, table: str, denied: pl.DataFrame, key: str) -> pl.DataFrame:
+    """The FACT_INPUTS columns of `table` for the denied claims (by their `key`) only."""
+    from claimback.forms.claim_facts import FACT_INPUTS
+
+    frame = lake.read(table, FACT_INPUTS[table])
+    keys = denied.select(pl.col(key).alias("claim_key")).drop_nulls()
+    return frame.join(keys, on="claim_key", how="semi") if "claim_key" in frame.columns else frame
+
+
+def _absolute_paths(packets: pl.DataFrame, settings: Settings, *columns: str) -> pl.DataFrame:
+    present = [c for c in columns if c in packets.columns]
+    if packets.is_empty() or not present:
+        return packets
+    return packets.with_columns(pl.col(c).map_elements(
+        lambda p: str(settings.warehouse / p), return_dtype=pl.String) for c in present)
 
 
 # --- publish ---------------------------------------------------------------------------------

@@ -12,13 +12,18 @@ reconsideration per claim. `find_clusters` finds those groups in the `denials` t
   denied claims across two or more primary reasons, e.g. the MA01 appeal-rights alert) do
   not refine, because they say nothing about this denial. A claim without remarks has the
   bare signature ``CO-197``.
-* **Cluster.** Per payer (payer_id, else payer name — clusters never span payers), the
-  distinct claims sharing a signature whose remit date falls in ``(as_of − lookback_days,
-  as_of]``. Claims are counted once by identity (payer + patient control number), so a
-  claim re-adjudicated twice is one claim. Status ``flagged`` when the count reaches the
+* **Cluster.** Per payer (payer_id, else payer name) and per PRACTICE (the billing TIN, else
+  the billing NPI — the payer's trend form is about "your practice's claims"; clusters never
+  span payers or practices), the distinct claims sharing a signature whose remit date falls
+  in ``(as_of − lookback_days, as_of]``. Claims are counted once by identity (payer +
+  practice + patient control number), so a claim re-adjudicated twice is one claim. For
+  authorization and medical-necessity denials, when the 837s are known, claims whose 837
+  carried a prior authorization (REF*G1) and claims whose 837 did not are separate clusters
+  (``evidence``): the first is the payer's error to report, the second the provider's own. Status ``flagged`` when the count reaches the
   payer's threshold (default 10) and the problem is the payer's to correct; ``provider_fix``
   when 10+ claims share a root cause the provider fixes itself (registration, wrong payer,
-  duplicates, late filing, authorizations that were never obtained). ``cluster_id`` hashes payer + signature + window length,
+  duplicates, late filing, authorizations that were never obtained). ``cluster_id`` hashes payer +
+  practice + signature + evidence + window length,
   so reruns are identical and a payer problem keeps its id from night to night.
 * **Early warning.** Below the threshold a signature is ``emerging`` when last week's
   count rises well above its own weekly baseline: one-sided Poisson test
@@ -61,6 +66,12 @@ AUTH_RELEVANT_CATEGORIES = ("authorization", "medical_necessity")
 # visible to analysts as an internal trend, never routed to the payer's trend form.
 PROVIDER_FIX_CATEGORIES = ("eligibility_registration", "wrong_payer_cob", "duplicate", "timely_filing")
 AUTH_ON_FILE_SHARE = 0.5
+
+# One cluster = one payer x one practice x one signature x one evidence state.
+GROUP = ["payer_key", "practice", "signature", "evidence"]
+UNKNOWN_PRACTICE = "?"  # no billing TIN or NPI on the 837 or the 835 (kept apart from every practice)
+AUTH_ON_FILE = "authorization on file"
+NO_AUTH_ON_FILE = "no authorization on file"
 
 BOILERPLATE_REMARK_SHARE = 0.8
 EMERGING_P_VALUE = 0.01
@@ -116,9 +127,14 @@ def find_clusters(
     claims = _window_claims(conform(denials, "denials"), window_start, as_of)
     if claims.is_empty():
         return empty("trend_clusters"), empty("trend_cluster_claims")
-    claims = with_signature(claims)
+    # Conformed so a frame missing an optional column (an older lake) still works.
+    if submitted_claims is not None:
+        submitted_claims = conform(submitted_claims, "submitted_claims")
+    if submitted_service_lines is not None:
+        submitted_service_lines = conform(submitted_service_lines, "submitted_service_lines")
+    claims = with_evidence(with_signature(claims), submitted_claims)
     rise = weekly_rise(claims, as_of, lookback_days)
-    groups = _group_stats(claims).join(rise, on=["payer_key", "signature"], how="left")
+    groups = _group_stats(claims).join(rise, on=GROUP, how="left")
     groups = groups.with_columns(
         _threshold_expr(threshold, thresholds_by_payer).alias("threshold")
     ).with_columns(
@@ -135,24 +151,16 @@ def find_clusters(
         return empty("trend_clusters"), empty("trend_cluster_claims")
 
     groups = groups.with_columns(
-        pl.struct("payer_key", "signature")
+        pl.struct(*GROUP)
         .map_elements(
-            lambda g: cluster_id(g["payer_key"], g["signature"], lookback_days),
+            lambda g: cluster_id(g["payer_key"], g["signature"], lookback_days, g["practice"], g["evidence"]),
             return_dtype=pl.String,
         )
         .alias("cluster_id"),
         pl.lit(window_start).alias("window_start"),
         pl.lit(as_of).alias("window_end"),
     )
-    members = claims.join(
-        groups.select("payer_key", "signature", "cluster_id", "status"),
-        on=["payer_key", "signature"],
-    )
-    # Conformed so a frame missing an optional column (an older lake) still works.
-    if submitted_claims is not None:
-        submitted_claims = conform(submitted_claims, "submitted_claims")
-    if submitted_service_lines is not None:
-        submitted_service_lines = conform(submitted_service_lines, "submitted_service_lines")
+    members = claims.join(groups.select(*GROUP, "cluster_id", "status"), on=GROUP)
     submitted = submitted_features(submitted_claims, submitted_service_lines)
     features = claim_features(claims, submitted)
     baseline = baseline_features(claims, features, submitted_claims, submitted)
@@ -192,14 +200,17 @@ def _provider_side(auth_known: bool) -> pl.Expr:
     return provider_side
 
 
-def cluster_id(payer_key: str, signature: str, lookback_days: int = DEFAULT_LOOKBACK_DAYS) -> str:
-    """Stable id of a cluster: payer + signature + the window's length.
+def cluster_id(payer_key: str, signature: str, lookback_days: int = DEFAULT_LOOKBACK_DAYS,
+               practice: str = "", evidence: str = "") -> str:
+    """Stable id of a cluster: payer + practice + signature + evidence + the window's length.
 
     The window is identified by its length, not its dates, so the same payer problem keeps
     its id from one nightly run to the next (analysts follow it, "new since last night" can
     be computed, its packet file is refreshed in place); reruns are identical either way.
     """
     text = f"{payer_key}|{signature}|{lookback_days}d"
+    if practice or evidence:
+        text += f"|{practice}|{evidence}"
     return "TC-" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -220,15 +231,47 @@ def _window_claims(denials: pl.DataFrame, window_start: date, as_of: date) -> pl
         ~pl.col("primary_reason").is_in(NON_DENIAL_REASONS),
         pl.col("denied_amount").is_null() | (pl.col("denied_amount") > 0),
     )
-    # claim_id keeps apart two practices' or two members' claims under one patient control number
-    identity = pl.coalesce(
-        *(["claim_id"] if "claim_id" in frame.columns else []),
-        "patient_control_number", "payer_claim_control_number", "claim_key",
+    frame = frame.with_columns(practice_of(pl.col("billing_tax_id"), pl.col("billing_npi")))
+    # Practices number their claims independently: the same PCN at two practices is two claims;
+    # claim_id (claimback.lifecycle) also keeps two members' claims under one PCN apart.
+    identity = pl.concat_str(
+        "practice", pl.lit("|"),
+        pl.coalesce(*(["claim_id"] if "claim_id" in frame.columns else []),
+                    "patient_control_number", "payer_claim_control_number", "claim_key"),
     )
     return (
         frame.with_columns(identity.alias("claim_identity"))
         .sort("remit_date", "claim_key", descending=True, nulls_last=True)
         .unique(subset=["payer_key", "claim_identity"], keep="first", maintain_order=True)
+    )
+
+
+def practice_of(tin: pl.Expr, npi: pl.Expr) -> pl.Expr:
+    """The practice a trend belongs to: its billing TIN as digits, else its billing NPI (a payer's
+    trend form is per practice, i.e. per TIN; several NPIs of one group are one practice)."""
+    tin_digits = tin.cast(pl.String).str.replace_all(r"\D", "")
+    return pl.coalesce(
+        pl.when(tin_digits != "").then(tin_digits),
+        pl.when(npi.cast(pl.String).str.strip_chars() != "").then(npi.cast(pl.String).str.strip_chars()),
+        pl.lit(UNKNOWN_PRACTICE),
+    ).alias("practice")
+
+
+def with_evidence(claims: pl.DataFrame, submitted_claims: pl.DataFrame | None) -> pl.DataFrame:
+    """Add `evidence`: for authorization / medical-necessity denials whose 837 was matched, whether
+    it carried a prior authorization (REF*G1); "" otherwise. Claims with and without one are
+    different problems (the payer's error vs the provider's), so they never share a cluster."""
+    if submitted_claims is None:
+        return claims.with_columns(pl.lit("").alias("evidence"))
+    on_file = submitted_claims.filter(
+        pl.col("prior_authorization").str.strip_chars().fill_null("") != ""
+    ).select(pl.col("claim_key").alias("submitted_claim_key")).unique()
+    has_auth = pl.col("submitted_claim_key").is_in(on_file["submitted_claim_key"].implode())
+    return claims.with_columns(
+        pl.when(pl.col("category").is_in(AUTH_RELEVANT_CATEGORIES) & pl.col("submitted_claim_key").is_not_null())
+        .then(pl.when(has_auth).then(pl.lit(AUTH_ON_FILE)).otherwise(pl.lit(NO_AUTH_ON_FILE)))
+        .otherwise(pl.lit(""))
+        .alias("evidence")
     )
 
 
@@ -289,7 +332,7 @@ def weekly_rise(claims: pl.DataFrame, as_of: date, lookback_days: int) -> pl.Dat
     weekly = claims.with_columns(
         ((pl.lit(as_of) - pl.col("remit_date")).dt.total_days() // 7).alias("week")
     )
-    stats = weekly.group_by("payer_key", "signature").agg(
+    stats = weekly.group_by(*[c for c in GROUP if c in claims.columns]).agg(
         (pl.col("week") == 0).sum().cast(pl.Int64).alias("last_week_claims"),
         pl.col("week").is_between(first_baseline_week, last_baseline_week).sum().alias("baseline_claims"),
     )
@@ -325,10 +368,12 @@ def _threshold_expr(threshold: int, thresholds_by_payer: dict[str, int] | None) 
 
 def _group_stats(claims: pl.DataFrame) -> pl.DataFrame:
     return (
-        claims.group_by("payer_key", "signature")
+        claims.group_by(*GROUP)
         .agg(
             pl.col("payer_name").drop_nulls().mode().sort().first().alias("payer_name"),
             pl.col("payer_id").drop_nulls().mode().sort().first().alias("payer_id"),
+            pl.col("billing_tax_id").drop_nulls().mode().sort().first().alias("billing_tin"),
+            pl.col("billing_npi").drop_nulls().mode().sort().first().alias("billing_npi"),
             pl.col("category").drop_nulls().mode().sort().first().alias("category"),
             pl.len().alias("claim_count"),
             pl.col("denied_amount").sum().alias("denied_amount"),
@@ -615,6 +660,10 @@ def describe_cluster(row: dict, shared_rows: list[dict]) -> str:
     for f in details:
         phrase = FEATURE_PHRASES[f["feature"]].format(value=_feature_value(f["feature"], f["value"]))
         parts.append(f"{f['share']:.0%} {phrase}")
-    if row.get("prior_auth_claims") and row.get("category") in AUTH_RELEVANT_CATEGORIES:
-        parts.append(f"prior authorization was on file for {row['prior_auth_claims']}")
+    if row.get("evidence") == NO_AUTH_ON_FILE:
+        parts.append("none of the claims as sent carried a prior authorization number")
+    elif row.get("prior_auth_claims") and row.get("category") in AUTH_RELEVANT_CATEGORIES:
+        on_file = row["prior_auth_claims"]
+        parts.append("a prior authorization number was on every claim as sent" if on_file == n
+                     else f"prior authorization was on file for {on_file}")
     return "; ".join(parts) + "."

@@ -164,7 +164,7 @@ def test_description_uses_submitted_claims_for_plan_and_prior_auth():
         "payer_id": ["CCWA-837"] * len(rows),
         "payer_name": ["COORDINATED CARE"] * len(rows),
         "claim_filing_indicator": ["MC" if i < 12 else "CI" for i in range(len(rows))],
-        "prior_authorization": ["AUTH1" if i < 8 else None for i in range(len(rows))],
+        "prior_authorization": ["AUTH1" if i < 12 else None for i in range(len(rows))],
         "rendering_npi": [r["rendering_npi"] for r in rows],
         "place_of_service": [r["place_of_service"] for r in rows],
     })
@@ -181,8 +181,8 @@ def test_description_uses_submitted_claims_for_plan_and_prior_auth():
     text = cluster["description"]
     assert "for procedure 97110 billed with modifier GP denied CO-197 (N54)" in text
     assert "100% under Medicaid" in text
-    assert text.endswith("prior authorization was on file for 8.")
-    assert cluster["prior_auth_claims"] == 8
+    assert text.endswith("a prior authorization number was on every claim as sent.")
+    assert cluster["prior_auth_claims"] == 12 and cluster["evidence"] == "authorization on file"
     assert any(f.startswith("rendering_npi=1234567893") for f in cluster["shared_features"])
 
     # For an eligibility denial an authorization on file is beside the point: not described,
@@ -192,13 +192,13 @@ def test_description_uses_submitted_claims_for_plan_and_prior_auth():
                                       submitted_service_lines=lines)
     cluster = clusters.filter(pl.col("claim_count") >= 10).row(0, named=True)
     assert cluster["status"] == "provider_fix"
-    assert cluster["prior_auth_claims"] == 8
+    assert cluster["prior_auth_claims"] == 12 and cluster["evidence"] == ""
     assert "prior authorization" not in cluster["description"]
     assert set(members.filter(pl.col("cluster_id") == cluster["cluster_id"])["status"]) == {"provider_fix"}
 
 
 def test_authorization_denials_without_auth_on_file_are_the_providers_fix():
-    rows = planted(12) + background()
+    rows = planted(14) + background()
     submitted = pl.DataFrame({
         "claim_key": [r["submitted_claim_key"] for r in rows],
         "payer_id": ["CCWA-837"] * len(rows),
@@ -206,10 +206,57 @@ def test_authorization_denials_without_auth_on_file_are_the_providers_fix():
         "prior_authorization": ["AUTH1" if i < 3 else None for i in range(len(rows))],
     })
     clusters, _ = find_clusters(frame(rows), AS_OF, submitted_claims=submitted)
-    assert clusters.filter(pl.col("claim_count") >= 10)["status"].to_list() == ["provider_fix"]
+    big = clusters.filter(pl.col("claim_count") >= 10)
+    assert big["status"].to_list() == ["provider_fix"] and big["claim_count"].to_list() == [11]
+    assert "none of the claims as sent carried a prior authorization number" in big["description"].item()
+    # the 3 with an authorization are not swept into the 11: a separate (small) group, not flagged
+    assert clusters.filter(pl.col("evidence") == "authorization on file")["status"].to_list() in ([], ["emerging"])
     # Without the 837s nobody knows whether an authorization was sent: the payer is asked.
     clusters, _ = find_clusters(frame(rows), AS_OF)
     assert clusters.filter(pl.col("claim_count") >= 10)["status"].to_list() == ["flagged"]
+
+
+def test_a_cluster_is_one_practice_six_and_six_claims_of_two_practices_are_no_trend():
+    # Coordinated Care's form is about "10+ of your practice's claims": the threshold counts one
+    # billing TIN's claims. 6 + 6 of one signature at two practices flag nothing.
+    rows = (planted(6, billing_tax_id="91-1234567") + planted(6, billing_tax_id="920000000", billing_npi="1888888885")
+            + background())
+    clusters, _ = find_clusters(frame(rows), AS_OF)
+    assert clusters.filter(pl.col("status") == "flagged").is_empty()
+    # 10 at one practice are its trend, counted and described without the other's 6
+    rows = planted(10, billing_tax_id="91-1234567") + planted(6, billing_tax_id="920000000") + background()
+    clusters, members = find_clusters(frame(rows), AS_OF)
+    flagged = clusters.filter(pl.col("status") == "flagged").row(0, named=True)
+    assert (flagged["claim_count"], flagged["billing_tin"], flagged["billing_npi"]) == (10, "91-1234567", "1999999984")
+    assert flagged["description"].startswith("10 claims")
+    assert members.filter(pl.col("cluster_id") == flagged["cluster_id"]).height == 10
+
+
+def test_the_same_claim_number_at_two_practices_is_two_claims():
+    # Each practice's system numbers its own claims: PCN collisions across practices are normal.
+    rows = [denial(patient_control_number=f"SAME{i}", billing_tax_id="911234567") for i in range(10)]
+    rows += [denial(patient_control_number=f"SAME{i}", billing_tax_id="920000000") for i in range(10)]
+    clusters, members = find_clusters(frame(rows + background()), AS_OF)
+    flagged = clusters.filter(pl.col("status") == "flagged")
+    assert sorted(flagged["billing_tin"].to_list()) == ["911234567", "920000000"]
+    assert flagged["claim_count"].to_list() == [10, 10] and members.height == 20
+
+
+def test_authorization_on_file_and_not_are_split_not_described_as_one():
+    # 12 claims with the same codes: 10 sent with an authorization number, 2 without. One
+    # sentence cannot be true of both: the 10 are a payer trend, the 2 are not part of it.
+    rows = planted(12) + background()
+    submitted = pl.DataFrame({
+        "claim_key": [r["submitted_claim_key"] for r in rows],
+        "prior_authorization": ["AUTH1" if i < 10 else None for i in range(len(rows))],
+    })
+    clusters, members = find_clusters(frame(rows), AS_OF, submitted_claims=submitted)
+    flagged = clusters.filter(pl.col("status") == "flagged").row(0, named=True)
+    assert (flagged["claim_count"], flagged["evidence"], flagged["prior_auth_claims"]) == (
+        10, "authorization on file", 10)
+    assert flagged["description"].endswith("a prior authorization number was on every claim as sent.")
+    keys = set(members.filter(pl.col("cluster_id") == flagged["cluster_id"])["claim_key"])
+    assert keys == {r["claim_key"] for r in rows[:10]}
 
 
 def test_remark_refinement_ignores_boilerplate_and_keeps_one_signature():
@@ -263,7 +310,7 @@ def test_rerun_is_identical_and_ids_are_deterministic():
     assert first[0].equals(second[0])
     assert first[1].equals(second[1])
     cid = first[0]["cluster_id"].item()
-    assert cid == cluster_id("CCWA1", "CO-197|N54", 180)
+    assert cid == cluster_id("CCWA1", "CO-197|N54", 180, "1999999984", "")
     assert cid != cluster_id("UHCCP", "CO-197|N54", 180)
     # The next night the same problem keeps its id, so analysts can follow it.
     next_night = find_clusters(frame(rows), AS_OF + timedelta(days=1))

@@ -1,8 +1,10 @@
-"""Packets a provider sends to a payer, as PDFs: the Claim Trend Identification form (one
-example claim + description for 10+ claims with the same denial codes, with a CSV of every
-claim), and pre-filled Level I Request for Reconsideration / Level II Claim Dispute packets.
+"""Packets a provider sends to a payer, as PDFs: the payer trend packet (one example claim +
+description for 10+ of one practice's claims with the same denial codes, with a CSV of every
+claim; the payer's own Claim Trend Identification form where it has one), and pre-filled
+Level I Request for Reconsideration / Level II Claim Dispute packets, each naming the claim's
+own billing provider.
 """
-from claimback.forms.provider import ProviderProfile
+from claimback.forms.provider import ProviderDirectory, ProviderProfile, load_profiles
 from claimback.forms.reconsideration import (
     attachments,
     draft_reason,
@@ -13,7 +15,9 @@ from claimback.forms.reconsideration import (
 from claimback.forms.trend_packet import write_packets, write_trend_packet
 
 __all__ = [
+    "ProviderDirectory",
     "ProviderProfile",
+    "load_profiles",
     "attachments",
     "draft_reason",
     "load_wording",

@@ -125,10 +125,11 @@ def section(title: str) -> Paragraph:
     return para(title, "section")
 
 
-def key_value_table(rows: Sequence[tuple[str, object]], label_width: float = 1.9 * inch) -> Table:
-    """Two columns: bold labels, wrapped values; empty values print as "(fill in)"."""
+def key_value_table(rows: Sequence[tuple[str, object]], label_width: float = 1.9 * inch,
+                    blank: str = FILL_IN) -> Table:
+    """Two columns: bold labels, wrapped values; empty values print as `blank` ("(fill in)")."""
     widths = [label_width, CONTENT_WIDTH - label_width]
-    data = [[cell(label, "label", widths[0]), cell(text(value) or FILL_IN, "cell", widths[1])]
+    data = [[cell(label, "label", widths[0]), cell(text(value) or blank, "cell", widths[1])]
             for label, value in rows]
     table = Table(data, colWidths=widths)
     table.setStyle(TableStyle([
@@ -339,10 +340,18 @@ def _draw_one(task: tuple[Callable, tuple]):
     return draw(*job)
 
 
+def private_dir(folder: str | Path) -> Path:
+    """`folder` (and any parent it creates) readable by its owner only: packets carry PHI."""
+    folder = Path(folder)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)  # mkdir's mode is masked by the umask, and the folder may predate us
+    return folder
+
+
 def build_pdf(path: Path, flowables: list[Flowable], title: str, footer: str) -> Path:
-    """Render to `path` atomically (temp file in the same folder, then rename)."""
+    """Render to `path` atomically (temp file in the same folder, then rename); owner-only (0600)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
 
     def on_page(canvas, doc):
         canvas.saveState()
@@ -352,13 +361,44 @@ def build_pdf(path: Path, flowables: list[Flowable], title: str, footer: str) ->
         canvas.drawRightString(PAGE_SIZE[0] - MARGIN, 0.45 * inch, f"Page {doc.page}")
         canvas.restoreState()
 
-    fd, tmp = tempfile.mkstemp(suffix=".pdf.tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(suffix=".pdf.tmp", dir=path.parent)  # created 0600
     os.close(fd)
     try:
         doc = SimpleDocTemplate(tmp, pagesize=PAGE_SIZE, leftMargin=MARGIN, rightMargin=MARGIN,
                                 topMargin=MARGIN, bottomMargin=0.8 * inch, title=title,
                                 author="claimback", invariant=1)
         doc.build(flowables, onFirstPage=on_page, onLaterPages=on_page)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+# A spreadsheet runs a cell that begins with one of these as a formula (=HYPERLINK(...),
+# =cmd|' /C calc'!A1); claim numbers come from payers' files, so nothing from them may start one.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(frame: "pl.DataFrame") -> "pl.DataFrame":
+    """Every text cell that a spreadsheet would read as a formula, prefixed with a quote (OWASP)."""
+    import polars as pl
+
+    starts = "^[" + "".join(re.escape(c) for c in FORMULA_STARTS) + "]"
+    return frame.with_columns(
+        pl.when(pl.col(c).str.contains(starts)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        for c, dtype in frame.schema.items() if dtype == pl.String
+    )
+
+
+def write_private_csv(frame: "pl.DataFrame", path: Path) -> Path:
+    """`frame` as a formula-safe CSV at `path`, written atomically and owner-only (0600)."""
+    path = Path(path)
+    private_dir(path.parent)
+    fd, tmp = tempfile.mkstemp(suffix=".csv.tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        csv_safe(frame).write_csv(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

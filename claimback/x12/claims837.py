@@ -25,7 +25,7 @@ SERVICE_TAGS = {"SV1": "P", "SV2": "I", "SV3": "D"}
 DIAGNOSIS_QUALIFIERS = ("ABK", "BK", "ABF", "BF")
 PRINCIPAL_QUALIFIERS = ("ABK", "BK")
 HI_ELEMENTS = 12
-TAGS = ("HL", "NM1", "REF", "SBR", "DMG", "CLM", "DTP", "HI", "SV1", "SV2", "SV3")
+TAGS = ("HL", "NM1", "N3", "N4", "PER", "REF", "SBR", "DMG", "CLM", "DTP", "HI", "SV1", "SV2", "SV3")
 
 
 # LX01 read on the whole frame without splitting every segment into elements; only LX rows carry
@@ -83,6 +83,13 @@ def _hl_values(seg: Segments) -> pl.LazyFrame:
         firsts(_pre_claim(seg["REF"]), k, billing_ref_ei=(el(1) == "EI", el(2))),
         firsts(_pre_claim(seg["SBR"]), k, payer_responsibility=(always, el(1)), claim_filing_indicator=(always, el(9))),
         firsts(_pre_claim(seg["DMG"]), k, birth_date=(always, date8(el(2)))),
+        # In a billing provider HL (level 20) the first N3/N4/PER belong to 2010AA, which comes
+        # before the pay-to loops; in other HLs they are the subscriber's or patient's (dropped below).
+        firsts(_pre_claim(seg["N3"]), k, addr_line1=(always, el(1)), addr_line2=(always, el(2))),
+        firsts(_pre_claim(seg["N4"]), k, addr_city=(always, el(1)), addr_state=(always, el(2)),
+               addr_zip=(always, el(3))),
+        firsts(_pre_claim(seg["PER"]), k, per_name=(always, el(2)),
+               per_phone=(always, _per_number("TE")), per_email=(always, _per_number("EM"))),
     ]
     for p in parts:
         hl = hl.join(p, on=k, how="left")
@@ -94,10 +101,32 @@ def _hl_values(seg: Segments) -> pl.LazyFrame:
             pl.when(pl.col("billing_id_qualifier").is_in(("24", "FI"))).then(pl.col("billing_id"))),
         sub_birth=pl.when(level == "22").then(pl.col("birth_date")),
         pat_birth=pl.when(level == "23").then(pl.col("birth_date")),
-    ).drop("billing_id_qualifier", "billing_id", "billing_ref_ei", "birth_date")
+        billing_address=pl.when(level == "20").then(_address()),
+        billing_contact_name=pl.when(level == "20").then(pl.col("per_name")),
+        billing_contact_phone=pl.when(level == "20").then(pl.col("per_phone")),
+        billing_contact_email=pl.when(level == "20").then(pl.col("per_email")),
+    ).drop("billing_id_qualifier", "billing_id", "billing_ref_ei", "birth_date", "addr_line1", "addr_line2",
+           "addr_city", "addr_state", "addr_zip", "per_name", "per_phone", "per_email")
 
 
-_INHERITED = ("billing_npi", "billing_name", "billing_tax_id", "payer_responsibility", "claim_filing_indicator",
+def _per_number(qualifier: str) -> pl.Expr:
+    """PER04/06/08 whose qualifier (PER03/05/07) is `qualifier` (TE phone, EM e-mail, FX fax)."""
+    return pl.coalesce(*[pl.when(el(i) == qualifier).then(el(i + 1)) for i in (3, 5, 7)])
+
+
+def _address() -> pl.Expr:
+    """N3/N4 as one mailing line: "100 MAIN ST, SUITE 2, SEATTLE, WA 98101-1234"."""
+    zip_code = pl.col("addr_zip")
+    zip_code = pl.when(zip_code.str.len_chars() == 9).then(
+        pl.concat_str(zip_code.str.slice(0, 5), pl.lit("-"), zip_code.str.slice(5))).otherwise(zip_code)
+    state_zip = pl.concat_str(pl.col("addr_state"), zip_code, separator=" ", ignore_nulls=True)
+    line = pl.concat_str(pl.col("addr_line1"), pl.col("addr_line2"), pl.col("addr_city"), state_zip,
+                         separator=", ", ignore_nulls=True)
+    return pl.when(pl.col("addr_line1").is_not_null()).then(line)
+
+
+_INHERITED = ("billing_npi", "billing_name", "billing_tax_id", "billing_address", "billing_contact_name",
+              "billing_contact_phone", "billing_contact_email", "payer_responsibility", "claim_filing_indicator",
               "sub_last", "sub_first", "subscriber_member_id", "pat_last", "pat_first", "payer_name", "payer_id",
               "sub_birth", "pat_birth")
 

@@ -16,6 +16,7 @@ from claimback.forms import (
     write_reconsideration_packet,
     write_reconsideration_packets,
 )
+from claimback.forms.reconsideration import to_confirm
 from claimback.schema import conform
 from tests.forms.conftest import pdf_text, render_png
 from tests.test_trends import denial, frame
@@ -58,10 +59,10 @@ def test_level2_packet_cites_level1_request_and_decision(tmp_path, claim, provid
 
 
 @pytest.mark.parametrize("category, reason_word, attachment", [
-    ("timely_filing", "filing limit", "Clearinghouse acceptance report"),
+    ("timely_filing", "for timely filing", "Clearinghouse acceptance report"),
     ("medical_necessity", "medically necessary", "Medical records"),
-    ("coding_bundling", "NCCI", "NCCI edit table"),
-    ("something_new", "processed in error", "Supporting documentation"),
+    ("coding_bundling", "coding or bundling edit", "NCCI edit table"),
+    ("something_new", "(Describe why.)", "Supporting documentation"),
 ])
 def test_reason_and_attachments_follow_category(claim, category, reason_word, attachment):
     claim = dict(claim, category=category)
@@ -80,6 +81,20 @@ def test_level2_without_level1_details_asks_for_them(claim):
     assert "reference (fill in)" in text
 
 
+def test_the_draft_asserts_only_what_the_claim_data_shows(claim):
+    # claimback cannot know a benefit limit was not reached, nor that records support a service:
+    # those go on the "confirm before sending" list, never into the paragraph sent to the payer.
+    limit = dict(claim, category="non_covered_benefit_limit")
+    assert "had not been reached" not in draft_reason(limit)
+    assert any("had not been reached" in item for item in to_confirm(limit))
+    # what the 837 shows is stated: the authorization number the claim carried
+    auth = draft_reason(dict(claim, prior_authorization="PA-77"))
+    assert "The claim as sent carried authorization number PA-77." in auth
+    assert "was on file" not in draft_reason(claim)
+    for category, entry in load_wording()["categories"].items():
+        assert entry.get("confirm") and all(isinstance(item, str) for item in entry["confirm"]), category
+
+
 def test_wording_override_replaces_one_category(tmp_path, claim):
     override = tmp_path / "wording.yaml"
     override.write_text("categories:\n  authorization:\n    reason: Auth {payer_claim_control_number} was valid.\n"
@@ -87,7 +102,7 @@ def test_wording_override_replaces_one_category(tmp_path, claim):
     wording = load_wording(override)
     assert draft_reason(claim, wording=wording) == f"Auth {claim['payer_claim_control_number']} was valid."
     assert "Auth letter" in attachments(claim, wording=wording)
-    assert "filing limit" in draft_reason(dict(claim, category="timely_filing"), wording=wording)
+    assert "for timely filing" in draft_reason(dict(claim, category="timely_filing"), wording=wording)
 
 
 def test_level_must_be_one_or_two(tmp_path, claim, provider):
@@ -118,10 +133,15 @@ def test_batch_writes_level1_and_level2_packets_from_the_work_queue(tmp_path, pr
     ]), "reconsiderations")
     remit = pl.DataFrame({"claim_key": [rows[1]["claim_key"]], "patient_last_name": ["ROE"],
                           "patient_first_name": ["RICHARD"], "member_id": ["M555"]})
-    packets = write_reconsideration_packets(queue, frame(rows), provider, tmp_path,
+    decided = write_reconsideration_packets(queue, frame(rows), provider, tmp_path,
                                             reconsiderations=log, remit_claims=remit, max_packets=2)
+    # every Level I / II request has a row saying whether and why; the corrected claim has none
+    assert decided["claim_key"].to_list() == [rows[1]["claim_key"], rows[3]["claim_key"], rows[0]["claim_key"]]
+    assert decided["status"].to_list() == ["written", "written", "not_written"]
+    assert decided["why"][2] == "not written: beyond tonight's 2 highest-priority requests"
+    assert decided["pdf_path"][2] is None
+    packets = decided.filter(pl.col("status") == "written")
     assert packets["route"].to_list() == ["level2_dispute", "level1_reconsideration"]
-    assert packets["claim_key"].to_list() == [rows[1]["claim_key"], rows[3]["claim_key"]]
     dispute = pdf_text(packets["pdf_path"][0])
     assert "RC-2026-0917" in dispute and "RC-OLD" not in dispute
     assert "ROE, RICHARD" in dispute and "M555" in dispute
@@ -148,3 +168,33 @@ def test_packets_drawn_in_worker_processes_are_the_same_files_as_drawn_here(tmp_
     assert here.drop("pdf_path").equals(workers.drop("pdf_path"))
     for a, b in zip(here["pdf_path"], workers["pdf_path"]):
         assert Path(a).name == Path(b).name and Path(a).read_bytes() == Path(b).read_bytes()
+
+
+def test_a_packet_is_redrawn_only_when_its_content_changes_and_removed_when_no_longer_due(tmp_path, provider):
+    rows = [denial(), denial()]
+    queue = pl.DataFrame({"claim_key": [r["claim_key"] for r in rows],
+                          "route": ["level1_reconsideration"] * 2, "priority": [0.5, 0.4],
+                          "days_left": [30, 30]})
+    first = write_reconsideration_packets(queue, frame(rows), provider, tmp_path)
+    paths = [Path(p) for p in first["pdf_path"]]
+    stamps = [p.stat().st_mtime_ns for p in paths]
+    # next night: days_left moved, nothing printed changed -> same files, untouched
+    again = write_reconsideration_packets(queue.with_columns(pl.col("days_left") - 1), frame(rows), provider,
+                                          tmp_path, previous=first)
+    assert again.equals(first) and [p.stat().st_mtime_ns for p in paths] == stamps
+    # the second claim's Level I was filed since: its packet goes, the first one's stays
+    filed = queue.with_columns(awaiting_payer=pl.Series([False, True]))
+    third = write_reconsideration_packets(filed, frame(rows), provider, tmp_path, previous=again)
+    assert third["status"].to_list() == ["written", "not_written"]
+    assert paths[0].is_file() and not paths[1].exists()
+    # a printed fact changed (the denied amount): the packet is drawn again
+    changed = frame(rows).with_columns(pl.lit(99.0).cast(pl.Decimal(12, 2)).alias("denied_amount"))
+    write_reconsideration_packets(filed, changed, provider, tmp_path, previous=third)
+    assert paths[0].stat().st_mtime_ns != stamps[0] and "$99.00" in pdf_text(paths[0])
+
+
+def test_packet_files_and_folder_are_owner_only(tmp_path, claim, provider):
+    path = write_reconsideration_packet(claim, provider, tmp_path / "out", level=1)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left behind
