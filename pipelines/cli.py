@@ -78,6 +78,10 @@ def run_pipeline(inbox: Path, warehouse: Path, as_of: date, payer_rules: Path | 
         from claimback.routing import load_rules
 
         load_rules(payer_rules)  # fail fast, before any work, on a malformed rules file
+    if provider_profile:
+        from claimback.forms.provider import load_profiles
+
+        load_profiles(provider_profile)  # likewise: a typo in a profile fails before the run
     config = {
         "inbox": str(inbox), "warehouse": str(warehouse), "as_of": as_of.isoformat(),
         "payer_rules": str(payer_rules or ""), "provider_profile": str(provider_profile or ""),
@@ -294,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         name = type(exc).__name__
         print(f"claimback: {name}: {exc}", file=sys.stderr)
-        return EXIT_USAGE if name.endswith(("RulesError", "InboxError")) else EXIT_FAILED
+        return EXIT_USAGE if name.endswith(("RulesError", "InboxError", "ProfileError")) else EXIT_FAILED
 
 
 if __name__ == "__main__":

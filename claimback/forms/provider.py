@@ -34,6 +34,10 @@ from claimback.forms.pdf import FILL_IN
 CONTACT_FIELDS = ("contact_name", "phone", "fax", "email", "address")
 
 
+class ProviderProfileError(ValueError):
+    """A provider profile file that cannot be used as it is (names the file and the problem)."""
+
+
 @dataclass(frozen=True)
 class ProviderProfile:
     name: str = FILL_IN
@@ -63,7 +67,7 @@ class ProviderProfile:
         """A file holding ONE profile (the older format): `base` with the fields it sets."""
         profiles = load_profiles(path)
         if len(profiles) != 1:
-            raise ValueError(f"{Path(path).name} holds {len(profiles)} provider profiles, not one")
+            raise ProviderProfileError(f"{Path(path).name} holds {len(profiles)} provider profiles, not one")
         return (base or cls()).with_profile(profiles[0])
 
     def with_profile(self, profile: ProviderProfile | None) -> ProviderProfile:
@@ -106,7 +110,7 @@ def load_profiles(path: str | Path) -> list[ProviderProfile]:
     name = Path(path).name
     data = yaml.safe_load(Path(path).read_text()) or {}
     if not isinstance(data, dict):
-        raise ValueError(f"{name}: expected a mapping with a `providers:` list")
+        raise ProviderProfileError(f"{name}: expected a mapping with a `providers:` list")
     if isinstance(data.get("providers"), list):
         entries = data["providers"]
     elif isinstance(data.get("provider"), dict):
@@ -117,13 +121,13 @@ def load_profiles(path: str | Path) -> list[ProviderProfile]:
     profiles = []
     for i, entry in enumerate(entries, 1):
         if not isinstance(entry, dict):
-            raise ValueError(f"{name}: provider {i} is not a mapping")
+            raise ProviderProfileError(f"{name}: provider {i} is not a mapping")
         unknown = sorted(set(entry) - known)
         if unknown:
-            raise ValueError(f"unknown provider profile fields in {name} (provider {i}): {unknown}")
+            raise ProviderProfileError(f"unknown provider profile fields in {name} (provider {i}): {unknown}")
         values = {k: str(v).strip() for k, v in entry.items() if v is not None and str(v).strip()}
         if not (digits(values.get("npi")) or digits(values.get("tin"))):
-            raise ValueError(f"{name}: provider {i} has neither npi nor tin to match claims on")
+            raise ProviderProfileError(f"{name}: provider {i} has neither npi nor tin to match claims on")
         profiles.append(ProviderProfile(**values, source=f"provider profile {name}"))
     return profiles
 

@@ -366,9 +366,13 @@ def write_reconsideration_packets(
     directory = provider if isinstance(provider, ProviderDirectory) else ProviderDirectory(fallback=provider)
     wording = wording or load_wording()
     decisions = request_decisions(work_queue, max_packets, longest_window_days, as_of)
-    queue_columns = [c for c in decisions.columns if c not in denials.columns or c == "claim_key"]
-    claims = decisions.select(queue_columns).join(
-        denials.unique("claim_key", keep="last", maintain_order=True), on="claim_key", how="left")
+    # The claim's facts from `denials`; the queue's own columns where the claim has none there
+    # (a request that gets no packet needs no facts, and the caller may not have read them).
+    claims = decisions.join(denials.unique("claim_key", keep="last", maintain_order=True), on="claim_key",
+                            how="left", suffix="_facts")
+    claims = claims.with_columns(
+        pl.coalesce(f"{c}_facts", c).alias(c) for c in decisions.columns if f"{c}_facts" in claims.columns
+    ).drop([c for c in claims.columns if c.endswith("_facts")])
     if remit_claims is not None:
         extra = [c for c in PATIENT_FIELDS if c in remit_claims.columns and c not in claims.columns]
         if extra:

@@ -73,7 +73,15 @@ def _header_837(prov_i: int, ctype: str, day: int, control: str) -> str:
             f"NM1*41*2*{prov.name}*****46*{prov.tin}~PER*IC*BILLING OFFICE*TE*2065550100~"
             f"NM1*40*2*{CLEARINGHOUSE[0]}*****46*{CLEARINGHOUSE[1]}~HL*1**20*1~"
             f"PRV*BI*PXC*{prov.taxonomy}~NM1*85*2*{prov.name}*****XX*{prov.npi}~"
-            f"N3*{street}~N4*{city}*{state}*{zip_code}~REF*EI*{prov.tin}~")
+            f"N3*{street}~N4*{city}*{state}*{zip_code}~REF*EI*{prov.tin}~" + _billing_contact(prov))
+
+
+def _billing_contact(prov) -> str:
+    """2010AA PER, for a practice that sends its billing contact (the 1000A PER is the submitter's)."""
+    if prov.billing_contact is None:
+        return ""
+    name, phone, email = prov.billing_contact
+    return f"PER*IC*{name}*TE*{phone}*EM*{email}~"
 
 
 def write_837s(book: ClaimBook, prepared: Prepared, story: Story, out_dir: Path,

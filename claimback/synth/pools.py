@@ -92,6 +92,8 @@ class Provider:
     weight: float
     pcn_prefix: str  # patient control numbers are assigned by the provider's PM system
     payer_mix: tuple[tuple[str, float], ...]  # the payers its patients have, by share
+    # 2010AA PER (name, phone, e-mail): some practices put their billing contact on the 837
+    billing_contact: tuple[str, str, str] | None = None
 
 
 def _p(code: str, dollars: float, max_units: int = 1, modifier: str = "", rev: str = "") -> Procedure:
@@ -131,7 +133,8 @@ def make_providers() -> tuple[Provider, ...]:
                  _renderers(rng, ["HOLLOWAY", "BRANDT", "OKAFOR", "LINDQVIST"],
                             ["MEGAN", "TREVOR", "ADAEZE", "SOREN"], 162840000),
                  PT, ("M5450", "M25561", "S83511A", "M7918", "M6281", "S93401A"), "11", 0.24, "EPT",
-                 (("CCWA1", 0.45), ("SUNSH", 0.15), ("UHCCP", 0.15), ("ACME1", 0.25))),
+                 (("CCWA1", 0.45), ("SUNSH", 0.15), ("UHCCP", 0.15), ("ACME1", 0.25)),
+                 billing_contact=("JORDAN ELLIS", "2535550142", "BILLING@EVERGREENPT.EXAMPLE")),
         Provider("CASCADE FAMILY MEDICINE PLLC", "P", make_npi("132759204"), "913456789",
                  "207Q00000X", ("815 MERCER ST", "SEATTLE", "WA", "98109"),
                  _renderers(rng, ["NAKAMURA", "OSEI", "FAIRBANKS", "DELACROIX", "PETROV"],
