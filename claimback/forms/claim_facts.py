@@ -20,7 +20,7 @@ from claimback.forms.provider import claim_providers
 FACT_INPUTS = {
     "submitted_claims": (
         "claim_key", "patient_last_name", "patient_first_name", "subscriber_member_id", "patient_birth_date",
-        "rendering_npi", "prior_authorization", "referral_number", "statement_from", "statement_to", "billing_name",
+        "rendering_npi", "diagnosis_codes", "prior_authorization", "referral_number", "statement_from", "statement_to", "billing_name",
         "billing_npi", "billing_tax_id", "billing_address", "billing_contact_name", "billing_contact_phone",
         "billing_contact_email",
     ),
@@ -47,7 +47,7 @@ def packet_facts(
     """`denials` rows with member, dates, authorization, provider and per-line columns added.
 
     Added: patient_last_name, patient_first_name, member_id, patient_birth_date,
-    prior_authorization, referral_number, service_from, service_to, has_837 (the 837 was
+    prior_authorization, referral_number, diagnosis_codes (837 HI, principal first), service_from, service_to, has_837 (the 837 was
     matched: a blank authorization then means the 837 carried none), the provider_* columns of
     `claim_providers`, and `lines` (one struct per denied line: LINE_FIELDS).
     """
@@ -70,6 +70,7 @@ def packet_facts(
         patient_birth_date=pl.col("s_patient_birth_date"),
         prior_authorization=pl.col("s_prior_authorization"),
         referral_number=pl.col("s_referral_number"),
+        diagnosis_codes=pl.col("s_diagnosis_codes"),
         rendering_npi=pl.coalesce("rendering_npi", "s_rendering_npi"),
         service_from=pl.coalesce("s_statement_from", "r_statement_from", "service_date"),
         service_to=pl.coalesce("s_statement_to", "r_statement_to", "s_statement_from", "r_statement_from",

@@ -59,7 +59,7 @@ class ProviderProfile:
 
         return cls(name=value("provider_name"), npi=value("provider_npi"), tin=value("provider_tin"),
                    address=value("provider_address"), contact_name=value("provider_contact_name"),
-                   phone=value("provider_phone"), email=value("provider_email"),
+                   phone=phone_number(value("provider_phone")), email=value("provider_email"),
                    source=str(claim.get("provider_source") or ""))
 
     @classmethod
@@ -93,6 +93,11 @@ class ProviderProfile:
         """How a run names the provider in a message: NPI and TIN, never a patient detail."""
         parts = [f"NPI {self.npi}" if self.npi != FILL_IN else "", f"TIN {self.tin}" if self.tin != FILL_IN else ""]
         return " / ".join(p for p in parts if p) or "an unidentified billing provider"
+
+
+def phone_number(value: str) -> str:
+    """A 10-digit X12 phone (PER04 "2535550142") as people write it: 253-555-0142."""
+    return f"{value[:3]}-{value[3:6]}-{value[6:]}" if re.fullmatch(r"\d{10}", value) else value
 
 
 def digits(value: object) -> str:

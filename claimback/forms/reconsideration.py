@@ -266,6 +266,8 @@ def _claim_rows(claim: Mapping) -> list[tuple[str, object]]:
         ("Denied amount", pdf.money(claim.get("denied_amount"))),
         ("Denial codes", denial_codes(claim)),
         ("Procedure codes", claim.get("procedure_codes")),
+        ("Diagnosis codes", claim.get("diagnosis_codes")),
+        ("Place of service", claim.get("place_of_service")),
         ("Prior authorization number", _authorization_value(claim, "prior_authorization")),
         ("Referral number", _authorization_value(claim, "referral_number")),
         ("Rendering NPI", claim.get("rendering_npi") or (SAME_AS_BILLING if claim.get("has_837") else "")),

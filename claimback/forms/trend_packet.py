@@ -116,7 +116,7 @@ def write_trend_packet(
         ("Billing NPI on the claims", _billing_npis(members)),
     ]
     if cluster.get("window_note"):
-        trend_rows.append(("Filing window", cluster["window_note"]))
+        trend_rows.append(("Filing window (check before sending)", cluster["window_note"]))
     trend_rows.append(("Requested action", requested_action(cluster)))
     flow += [pdf.section("2. The trend"), pdf.key_value_table(trend_rows)]
     flow += [

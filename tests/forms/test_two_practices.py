@@ -70,7 +70,7 @@ def test_contact_lines_come_from_the_837_per_or_the_practices_profile(run):
     warehouse, tables = run
     paths = dict(tables["request_packets"].select("patient_control_number", "pdf_path").drop_nulls().iter_rows())
     a, b = pdf_text(warehouse / paths["A-1001"]), pdf_text(warehouse / paths["B-2001"])
-    assert PRACTICE_A["contact"] in a and PRACTICE_A["phone"] in a and PRACTICE_A["email"] in a
+    assert PRACTICE_A["contact"] in a and "253-555-0100" in a and PRACTICE_A["email"] in a
     assert "CLEARINGHOUSE DESK" not in a and "12 ELM ST" not in a  # submitter's and member's, not 2010AA
     assert "Lee Park" in b and "253-555-0300" in b and "Lee Park" not in a
 
@@ -90,6 +90,7 @@ def test_the_level1_lists_each_denied_line_and_where_to_send_it(run):
     assert "97110-GP" in text and "$150.00" in text and "CO-204" in text
     assert "97140" not in text.split("Denied lines")[1].split("What the remittances")[0]  # paid line
     assert "Secure Provider Portal" in text and "coordinatedcarehealth.com" in text
+    assert "M545" in text and "253-555-0100" in text  # 837 HI diagnosis; PER phone as people write it
 
 
 def test_one_trend_packet_for_one_practice_never_the_two_summed(run):
