@@ -115,7 +115,7 @@ def with_billing_provider(denied: pl.DataFrame, lake: Lake) -> pl.DataFrame:
     providers = claim_providers(
         denied.select("claim_key", "submitted_claim_key"),
         lake.read("submitted_claims", ("claim_key", "billing_npi", "billing_tax_id")),
-        lake.read("remit_claims", ("claim_key", "payee_npi", "transaction_hash")),
+        lake.read("remit_claims", ("claim_key", "payee_npi", "payee_tax_id", "transaction_hash")),
         lake.read("remit_payments", ("transaction_hash", "payee_name", "payee_tax_id")),
     ).select("claim_key", pl.col("provider_npi").alias("_npi"), pl.col("provider_tin").alias("_tin"))
     return schema.conform(
@@ -183,7 +183,7 @@ def write_trend_packets(settings: Settings, rules, clusters: pl.DataFrame, membe
         mine, lake.read("submitted_claims", ("claim_key", "billing_name", "billing_npi", "billing_tax_id",
                                              "billing_address", "billing_contact_name", "billing_contact_phone",
                                              "billing_contact_email")),
-        lake.read("remit_claims", ("claim_key", "payee_npi", "transaction_hash")),
+        lake.read("remit_claims", ("claim_key", "payee_npi", "payee_tax_id", "transaction_hash")),
         lake.read("remit_payments", ("transaction_hash", "payee_name", "payee_tax_id")),
     ), on="claim_key", how="left")
     payer_rules = rules.payers_frame(clusters)

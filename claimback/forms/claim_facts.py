@@ -25,7 +25,8 @@ FACT_INPUTS = {
         "billing_contact_email",
     ),
     "remit_claims": (
-        "claim_key", "patient_last_name", "patient_first_name", "member_id", "payee_npi", "transaction_hash",
+        "claim_key", "patient_last_name", "patient_first_name", "member_id", "payee_npi", "payee_tax_id",
+        "transaction_hash",
         "statement_from", "statement_to",
     ),
     "remit_payments": ("transaction_hash", "payee_name", "payee_tax_id"),

@@ -213,12 +213,15 @@ def claim_providers(
             "billing_contact_phone": "b_phone", "billing_contact_email": "b_email"})
         frame = frame.join(billing.unique("submitted_claim_key"), on="submitted_claim_key", how="left")
     if remit_claims is not None:
-        payee = _columns(remit_claims, {"claim_key": "claim_key", "payee_npi": "p_npi",
+        payee = _columns(remit_claims, {"claim_key": "claim_key", "payee_npi": "p_npi", "payee_tax_id": "p_tin",
                                         "transaction_hash": "transaction_hash"})
         if remit_payments is not None and "transaction_hash" in payee.columns:
             payment = _columns(remit_payments, {"transaction_hash": "transaction_hash", "payee_name": "p_name",
-                                                "payee_tax_id": "p_tin"})
+                                                "payee_tax_id": "payment_tin"})
             payee = payee.join(payment.unique("transaction_hash"), on="transaction_hash", how="left")
+            if "payment_tin" in payee.columns:  # an older lake's remit_claims has no payee TIN
+                payee = payee.with_columns(p_tin=pl.coalesce(*[c for c in ("p_tin", "payment_tin")
+                                                               if c in payee.columns])).drop("payment_tin")
         frame = frame.join(payee.unique("claim_key"), on="claim_key", how="left")
     for column in ("b_name", "b_npi", "b_tin", "b_address", "b_contact", "b_phone", "b_email",
                    "p_name", "p_npi", "p_tin"):
