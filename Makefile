@@ -29,9 +29,10 @@ test: bytecode browser-deps
 demo: bytecode
 	$(BIN)/claimback demo --claims $(CLAIMS) --dir $(DEMO)
 
+# The UI on the demo warehouse's own Dagster instance (DEMO/warehouse/dagster_home, unless
+# DAGSTER_HOME is set): the runs `make demo`, `claimback run` and cron recorded are there.
 ui: bytecode
-	CLAIMBACK_INBOX=$(DEMO)/inbox CLAIMBACK_WAREHOUSE=$(DEMO)/warehouse DAGSTER_HOME=$(CURDIR)/.dagster_home \
-		$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(BIN)/claimback ui --inbox $(DEMO)/inbox --warehouse $(DEMO)/warehouse --port 3000
 
 # Debian's Chromium for the headless browser test of the Dagster UI (tests/ui). Installed only when
 # missing and only as root; otherwise say what to do, and the browser test skips with the reason.

@@ -24,4 +24,8 @@ def claimback_duckdb(claimback: ClaimbackResource) -> dg.MaterializeResult:
         "path": dg.MetadataValue.path(str(result.path)),
         "tables": markdown_table(pl.DataFrame({"table": list(result.tables), "rows": list(result.tables.values())}), limit=40),
         "views": dg.MetadataValue.md(", ".join(f"`{v}`" for v in result.views) or "_none_"),
+        # said on every run, so nobody shares a copy this run did not refresh
+        "deidentified_copy": dg.MetadataValue.path(str(result.deidentified)) if result.deidentified
+        else dg.MetadataValue.text("not published (run once with --deidentify or CLAIMBACK_DEIDENTIFY=1; "
+                                   "every later run then refreshes it)"),
     })

@@ -35,7 +35,7 @@ class ClaimbackResource(dg.ConfigurableResource):
 
 
 def from_environment() -> ClaimbackResource:
-    """CLAIMBACK_INBOX / CLAIMBACK_WAREHOUSE, defaulting to folders under data/."""
+    """The settings of UI, sensor and schedule runs, from the environment (README, "Settings")."""
     return ClaimbackResource(
         inbox=os.environ.get("CLAIMBACK_INBOX", "data/inbox"),
         warehouse=os.environ.get("CLAIMBACK_WAREHOUSE", "data/warehouse"),
@@ -43,4 +43,5 @@ def from_environment() -> ClaimbackResource:
         payer_rules=os.environ.get("CLAIMBACK_PAYER_RULES", ""),
         provider_profile=os.environ.get("CLAIMBACK_PROVIDER_PROFILE", ""),
         deidentify=os.environ.get("CLAIMBACK_DEIDENTIFY", "") not in ("", "0", "false", "no"),
+        batch_files=int(os.environ.get("CLAIMBACK_BATCH_FILES", "250")),
     )

@@ -39,6 +39,7 @@ class Published:
     path: Path
     tables: dict[str, int]
     views: list[str]
+    deidentified: Path | None = None  # the de-identified copy, when this run refreshed it
 
 
 def publish(lake: Lake, sql_dir: Path | None = None, as_of: date | None = None) -> Published:

@@ -311,10 +311,13 @@ def _absolute_paths(packets: pl.DataFrame, settings: Settings, *columns: str) ->
 
 # --- publish ---------------------------------------------------------------------------------
 def publish(settings: Settings, sql_dir: Path | None):
+    """Publish claimback.duckdb; and the de-identified copy when asked for, or when one exists:
+    a copy shared outside the billing team must never be older than the file it was made from,
+    whichever way the run was started (UI and sensor runs do not pass --deidentify)."""
+    from claimback.publish import DEIDENTIFIED_NAME, publish_deidentified
     from claimback.publish import publish as publish_lake
-    from claimback.publish import publish_deidentified
 
     published = publish_lake(settings.lake, sql_dir, as_of=settings.as_of)
-    if settings.deidentify:
-        publish_deidentified(settings.warehouse, sql_dir)
+    if settings.deidentify or (settings.warehouse / DEIDENTIFIED_NAME).exists():
+        published.deidentified = publish_deidentified(settings.warehouse, sql_dir)
     return published

@@ -1,7 +1,8 @@
 """The `claimback` command: run the pipeline, parse X12, synthesise an inbox, import code lists.
 
-`claimback run` executes the same Dagster job the UI and the schedule run, in this process, and
-prints progress and a closing summary; the other verbs call the library directly.
+`claimback run` executes the same Dagster job the UI and the schedule run, in this process, records
+it in the warehouse's Dagster instance (so the UI shows it) and prints progress and a closing
+summary; `claimback ui` opens the UI on that instance; the other verbs call the library directly.
 """
 from __future__ import annotations
 
@@ -17,6 +18,16 @@ from claimback.warehouse import WarehouseBusy
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3  # 3: another run holds the warehouse
 DEMO_DIR = "data/demo"  # the Makefile's DEMO
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def default_folder(kind: str) -> str:
+    """CLAIMBACK_INBOX / CLAIMBACK_WAREHOUSE, else the demo's folder when `make demo` built it, else data/."""
+    configured = os.environ.get(f"CLAIMBACK_{kind.upper()}")
+    if configured:
+        return configured
+    demo = Path(DEMO_DIR) / kind
+    return str(demo) if demo.is_dir() else f"data/{kind}"
 
 
 class UsageError(Exception):
@@ -67,12 +78,16 @@ def _check_folders(inbox: Path, warehouse: Path) -> None:
 
 
 def run_pipeline(inbox: Path, warehouse: Path, as_of: date, payer_rules: Path | None = None,
-                 provider_profile: Path | None = None, deidentify: bool = False, batch_files: int = 250):
-    """Run the whole Dagster job in this process; returns the Dagster result."""
-    import dagster as dg
+                 provider_profile: Path | None = None, deidentify: bool = False, batch_files: int = 250,
+                 instance=None):
+    """Run the whole Dagster job in this process; returns the Dagster result.
 
+    The run, its materializations and check results are recorded in `instance`, by default the
+    warehouse's persistent one (pipelines/instance.py), so the UI opened later shows them.
+    """
     from claimback.warehouse import one_writer
     from pipelines.definitions import defs
+    from pipelines.instance import persistent_instance
 
     if payer_rules:
         from claimback.routing import load_rules
@@ -88,16 +103,21 @@ def run_pipeline(inbox: Path, warehouse: Path, as_of: date, payer_rules: Path | 
         "deidentify": deidentify, "batch_files": batch_files,
     }
     job = defs.resolve_job_def("claimback")
+    run_config = {
+        "resources": {"claimback": {"config": config}},
+        "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+    }
     # In process, the job's own executor (which takes the lock for UI and daemon runs) is not used.
     with one_writer(warehouse, "claimback run"):
-        return job.execute_in_process(
-            run_config={
-                "resources": {"claimback": {"config": config}},
-                "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
-            },
-            instance=dg.DagsterInstance.ephemeral(),
-            raise_on_error=False,
-        )
+        if instance is not None:
+            return job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False,
+                                          tags=RUN_TAGS)
+        with persistent_instance(warehouse) as recorded:
+            return job.execute_in_process(run_config=run_config, instance=recorded, raise_on_error=False,
+                                          tags=RUN_TAGS)
+
+
+RUN_TAGS = {"claimback/started_by": "claimback run"}  # the UI's Runs list tells these from its own
 
 
 def cmd_run(args) -> int:
@@ -213,11 +233,12 @@ def cmd_demo(args) -> int:
     if code == EXIT_OK:
         db = warehouse / "claimback.duckdb"
         ui = "make ui" if root == Path(DEMO_DIR) else f"make ui DEMO={root}"
+        where = "" if root == Path(DEMO_DIR) else f" --warehouse {warehouse}"
         print(f"""
 Next:
-  the Dagster UI on this demo:   {ui:16s} (then open http://127.0.0.1:3000)
-  query the published file:      .venv/bin/claimback sql --warehouse {warehouse}
-                                 .venv/bin/claimback sql --warehouse {warehouse} work_queue_due_this_week
+  the Dagster UI on this demo:   {ui:16s} (then open http://127.0.0.1:3000; this run is in Runs)
+  what to do today:              .venv/bin/claimback sql analyst_today{where}
+  query the published file:      .venv/bin/claimback sql{where}   (the list of views)
   from Python / a notebook:      duckdb.connect("{db}", read_only=True)
   trend packets (PDF + CSV):     {warehouse / 'packets' / 'trends'}""")
     return code
@@ -226,33 +247,67 @@ Next:
 def cmd_sql(args) -> int:
     from pipelines.summary import run_sql
 
-    return run_sql(Path(args.warehouse), args.query, as_csv=args.csv)
+    warehouse = Path(args.warehouse or default_folder("warehouse"))
+    if args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    return run_sql(warehouse, args.query, as_csv=args.csv, vertical=args.vertical, limit=args.limit)
+
+
+def cmd_ui(args) -> int:
+    """`dagster dev` on the warehouse's own instance, with the folders the UI's runs will use."""
+    import shutil
+
+    from pipelines.instance import dagster_home, prepare_home
+
+    inbox = Path(args.inbox or default_folder("inbox")).resolve()
+    warehouse = Path(args.warehouse or default_folder("warehouse")).resolve()
+    if not inbox.is_dir():
+        raise UsageError(f"inbox folder {inbox} does not exist (run `make demo`, or pass --inbox)")
+    warehouse.mkdir(parents=True, exist_ok=True)
+    home = prepare_home(dagster_home(warehouse))
+    dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or shutil.which("dagster")
+    if not dagster:
+        raise UsageError("the `dagster` command is not installed in this environment (make install)")
+    env = {**os.environ, "CLAIMBACK_INBOX": str(inbox), "CLAIMBACK_WAREHOUSE": str(warehouse),
+           "DAGSTER_HOME": str(home)}
+    print(f"Dagster UI on http://{args.host}:{args.port}  (warehouse {warehouse}, runs recorded in {home})",
+          file=sys.stderr)
+    os.chdir(ROOT)  # workspace.yaml names the code location relative to the project
+    os.execve(dagster, [dagster, "dev", "-w", "workspace.yaml", "-h", args.host, "-p", str(args.port)], env)
 
 
 # --- parser ---------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="claimback", description=__doc__.splitlines()[0])
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and the summary")
+    # The same flag after the verb (`claimback parse ... -q`): SUPPRESS keeps the value given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="only warnings and the summary")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run the whole pipeline on an inbox (the Dagster job, in process)")
+    def verb(name: str, **kwargs) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], **kwargs)
+
+    run = verb("run", help="run the whole pipeline on an inbox (the Dagster job, in process)")
     run.add_argument("--inbox", required=True, help="folder of 835/837 files and reconsiderations.csv")
     run.add_argument("--warehouse", required=True, help="folder for the lake, packets and claimback.duckdb")
     run.add_argument("--as-of", help="date deadlines are measured from (YYYY-MM-DD; default today)")
     run.add_argument("--payer-rules", help="YAML of payer filing windows, replacing the shipped rules")
     run.add_argument("--provider-profile", help="YAML with the provider name, NPI, TIN and contact for packets")
     run.add_argument("--deidentify", action="store_true",
-                     help="also publish claimback_deidentified.duckdb (no names or birth dates, member IDs hashed)")
+                     help="also publish claimback_deidentified.duckdb (no names or birth dates, member IDs "
+                     "hashed); once it exists, every run refreshes it")
     run.add_argument("--batch-files", type=int, default=250,
                      help="new files per parse step (the unit that runs in parallel); default 250")
     run.set_defaults(func=cmd_run)
 
-    parse = sub.add_parser("parse", help="convert X12 files to Parquet tables (no pipeline, no de-duplication)")
+    parse = verb("parse", help="convert X12 files to Parquet tables (no pipeline, no de-duplication)")
     parse.add_argument("paths", nargs="+", help="files or folders")
     parse.add_argument("--out", required=True, help="folder for <table>.parquet")
     parse.set_defaults(func=cmd_parse)
 
-    synth = sub.add_parser("synth", help="write a realistic synthetic inbox (837s, 835s, reconsideration log)")
+    synth = verb("synth", help="write a realistic synthetic inbox (837s, 835s, reconsideration log)")
     synth.add_argument("--claims", type=int, required=True)
     synth.add_argument("--out", required=True)
     synth.add_argument("--seed", type=int, default=7)
@@ -260,25 +315,37 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--truth", action="store_true", help="also write what was planted beside the inbox")
     synth.set_defaults(func=cmd_synth)
 
-    codes = sub.add_parser("codes", help="CARC/RARC code lists")
+    codes = verb("codes", help="CARC/RARC code lists")
     codes_sub = codes.add_subparsers(dest="codes_command", required=True)
-    imp = codes_sub.add_parser("import", help="load an X12 CARC or RARC list you downloaded")
+    imp = codes_sub.add_parser("import", parents=[common], help="load an X12 CARC or RARC list you downloaded")
     imp.add_argument("file", help="CSV/TSV (or the saved x12.org page) with code, description, start/stop dates")
     imp.add_argument("--kind", choices=["carc", "rarc"], help="which list (detected when omitted)")
     imp.set_defaults(func=cmd_codes_import)
 
-    demo = sub.add_parser("demo", help="synthesise an inbox, run the pipeline and show what it found")
+    demo = verb("demo", help="synthesise an inbox, run the pipeline and show what it found")
     demo.add_argument("--claims", type=int, default=5000)
     demo.add_argument("--dir", default=DEMO_DIR)
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--as-of", help="default today")
     demo.set_defaults(func=cmd_demo)
 
-    sql = sub.add_parser("sql", help="list the analyst views, or run one (or any query) on the published file")
-    sql.add_argument("--warehouse", default=os.environ.get("CLAIMBACK_WAREHOUSE", "data/warehouse"))
+    sql = verb("sql", help="list the analyst views, or run one (or any query) on the published file, read-only")
     sql.add_argument("query", nargs="?", help="a view name or a SQL query")
-    sql.add_argument("--csv", action="store_true", help="print every row as CSV instead of a table")
+    sql.add_argument("--warehouse", default=None,
+                     help="default $CLAIMBACK_WAREHOUSE, else the demo's warehouse when it exists, else data/warehouse")
+    shape = sql.add_mutually_exclusive_group()
+    shape.add_argument("--csv", action="store_true", help="print every row as CSV instead of a table")
+    shape.add_argument("--vertical", action="store_true",
+                       help="one record per block, one column per line (wide views in a narrow terminal)")
+    sql.add_argument("--limit", type=int, default=100, help="rows shown for a view (default 100; --csv prints all)")
     sql.set_defaults(func=cmd_sql)
+
+    ui = verb("ui", help="the Dagster UI on a warehouse: its runs (cron's too), assets, checks and today's work")
+    ui.add_argument("--inbox", default=None, help="default $CLAIMBACK_INBOX, else the demo's inbox when it exists")
+    ui.add_argument("--warehouse", default=None, help="default $CLAIMBACK_WAREHOUSE, else the demo's warehouse")
+    ui.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=cmd_ui)
     return parser
 
 
