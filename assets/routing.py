@@ -1,14 +1,23 @@
-"""Routing: every denial's next step and the date after which it is worthless, ordered by value."""
+"""Routing: every denial's next step and the date after which it is worthless, ordered by value.
+
+The asset's page is the analyst's "Today" page: the table of what is due in the next 7 days and the
+counts that matter, computed by the same sql/ views analysts query (analyst_today,
+analyst_today_counts), so the UI, `claimback sql` and the notebook never disagree.
+"""
 
 import dagster as dg
 import polars as pl
 
 from assets.ingest import reconsideration_log
-from assets.metadata import chart, key_values, markdown_table
-from claimback.charts import work_queue_by_route_and_deadline
-from assets.resources import ClaimbackResource
+from assets.metadata import chart, key_values, markdown_table, table
+from assets.resources import SQL_DIR, ClaimbackResource
 from assets.trends import trend_clusters
+from claimback.charts import work_queue_by_route_and_deadline
+from claimback.publish import query_views
 from claimback.stages import route_denials
+
+TODAY_ROWS = 50  # the table in the UI; the view has them all
+TODAY_VIEWS = ["analyst_today", "analyst_today_counts", "analyst_work_queue_by_route"]
 
 
 @dg.asset(
@@ -26,20 +35,32 @@ def work_queue(claimback: ClaimbackResource) -> dg.MaterializeResult:
     result = route_denials(settings)
     queue: pl.DataFrame = result["work_queue"]
     report = result["model"]
-    by_route = (
-        queue.group_by("route")
-        .agg(pl.len().alias("claims"), pl.col("denied_amount").sum(), pl.col("deadline").min().alias("nearest_deadline"))
-        .sort("claims", descending=True)
-    )
+    lake = settings.lake
+    tables = {"work_queue": queue, "request_packets": lake.read("request_packets"),
+              "trend_packets": lake.read("trend_packets"), "trend_clusters": lake.read("trend_clusters")}
+    today = query_views(tables, SQL_DIR, TODAY_VIEWS, "SELECT * FROM analyst_today")
+    counts = query_views(tables, SQL_DIR, TODAY_VIEWS, "SELECT * FROM analyst_today_counts").row(0, named=True)
+    by_route = query_views(tables, SQL_DIR, TODAY_VIEWS,
+                           "SELECT route, items, denied_amount, expected_recovery, next_deadline, due_within_7_days, "
+                           "past_our_deadline, awaiting_payer_decision, payer_decision_overdue "
+                           "FROM analyst_work_queue_by_route")
     return dg.MaterializeResult(metadata={
+        # first, so it is the top of the asset's page: what to do today
+        "today": table(today, limit=TODAY_ROWS),
+        "today_more_rows": dg.MetadataValue.md(
+            f"{today.height - TODAY_ROWS} more rows: `claimback sql analyst_today`" if today.height > TODAY_ROWS
+            else "_every item due in the next 7 days is in the table above_"),
+        # numbers Dagster plots run after run (the asset's Plots tab)
+        "due_this_week": dg.MetadataValue.int(int(counts["due_this_week"])),
+        "past_our_deadline": dg.MetadataValue.int(int(counts["past_our_deadline"])),
+        "awaiting_payer": dg.MetadataValue.int(int(counts["awaiting_payer"])),
+        "payer_decision_overdue": dg.MetadataValue.int(int(counts["payer_decision_overdue"])),
+        "open_expected_recovery": dg.MetadataValue.float(float(counts["open_expected_recovery"])),
+        "new_trends_since_last_run": dg.MetadataValue.int(lake.read_state("new_trend_clusters").height),
         "dagster/row_count": queue.height,
-        "by_route": markdown_table(by_route),
+        "by_route": table(by_route),
         "overturn_model": key_values(report.as_dict()),
         "chart": chart(work_queue_by_route_and_deadline(queue, settings.as_of), "Work queue by route and deadline"),
         "request_packets_written": result["packets"],
-        "top_priorities": markdown_table(
-            queue.select("patient_control_number", "payer_name", "route", "deadline", "days_left",
-                         "denied_amount", "priority").head(10)
-        ),
     })
 

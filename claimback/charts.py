@@ -28,7 +28,8 @@ MAX_CLUSTERS = 15
 # Deadline buckets in the order an analyst works them: what is already lost, then what is urgent.
 DEADLINE_BUCKETS = ("past deadline", "due in 0-7 days", "8-30 days", "31-90 days", "over 90 days", "no deadline")
 _BUCKET_COLOURS = ("#7f7f7f", "#d62728", "#ff7f0e", "#f2c80f", "#2ca02c", "#c7c7c7")
-_STATUS_COLOURS = {"flagged": "#d62728", "emerging": "#ff7f0e"}
+_STATUS_COLOURS = {"flagged": "#d62728", "emerging": "#ff7f0e", "provider_fix": "#7f7f7f"}
+_OTHER_STATUS_COLOUR = "#1f77b4"
 _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 
 
@@ -99,8 +100,9 @@ def trend_clusters_chart(clusters: pl.DataFrame) -> bytes:
         .with_columns(label=pl.col("payer_name").str.slice(0, 28) + " · " + pl.col("signature"))
     )
     statuses = shown["status"].fill_null("flagged").to_list()
+    colours = status_colours(statuses)
     ax.barh(shown["label"].to_list(), shown["claim_count"].to_list(), height=0.6,
-            color=[_STATUS_COLOURS.get(s, "#1f77b4") for s in statuses])
+            color=[colours[s] for s in statuses])
     for y, (n, dollars) in enumerate(zip(shown["claim_count"].to_list(), shown["denied_amount"].to_list())):
         ax.text(n, y, f"  {n} claims, {_dollar_tick(float(dollars or 0))}", va="center", fontsize=7)
     if "threshold" in shown.columns and shown["threshold"].drop_nulls().len():
@@ -110,13 +112,20 @@ def trend_clusters_chart(clusters: pl.DataFrame) -> bytes:
     ax.set_title("Payer trend clusters (one payer, same denial codes)")
     ax.set_xlabel("claims (dashed line: report threshold)")
     ax.tick_params(axis="y", labelsize=7)
-    handles = [_legend_patch(colour, status) for status, colour in _STATUS_COLOURS.items() if status in statuses]
-    if handles:
-        ax.legend(handles=handles, fontsize=7, loc="lower right", frameon=False)
+    ax.legend(handles=[_legend_patch(colour, status) for status, colour in colours.items()],
+              fontsize=7, loc="lower right", frameon=False)
     if clusters.height > MAX_CLUSTERS:
         ax.annotate(f"largest {MAX_CLUSTERS} of {clusters.height} clusters", xy=(1, -0.12),
                     xycoords="axes fraction", ha="right", fontsize=7)
     return _png(fig)
+
+
+def status_colours(statuses: list[str]) -> dict[str, str]:
+    """The colour of every status drawn, in legend order: the legend lists each colour on the chart,
+    a status the chart has no colour for included (drawn in one shared colour, named in the legend)."""
+    drawn = set(statuses)
+    known = {s: c for s, c in _STATUS_COLOURS.items() if s in drawn}
+    return known | {s: _OTHER_STATUS_COLOUR for s in sorted(drawn - set(_STATUS_COLOURS))}
 
 
 # --- shaping -------------------------------------------------------------------------------------

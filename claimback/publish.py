@@ -108,7 +108,35 @@ def _create_views(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> list[str]:
         if errors and len(errors) == len(pending):
             first = next(iter(errors))
             raise PublishError(f"sql/{first} failed: {errors[first]}")
+    _create_old_view_names(con, Path(sql_dir), set(created))
     return created
+
+
+def query_views(tables: dict, sql_dir: Path, views: list[str], query: str):
+    """Run `query` over some sql/ views built on in-memory tables (name -> polars frame) instead of
+    the published file: the Dagster metadata shows exactly what those views will show analysts."""
+    with duckdb.connect() as con:
+        for name, frame in tables.items():
+            con.register(name, frame.to_arrow())
+        for view in views:  # in the order given: a view may use one before it
+            con.execute((Path(sql_dir) / f"{view}.sql").read_text())
+        return con.sql(query).pl()
+
+
+RENAMED_VIEWS = "renamed_views.csv"  # old_name,new_name: a renamed view keeps answering to its old name
+
+
+def _create_old_view_names(con: duckdb.DuckDBPyConnection, sql_dir: Path, created: set[str]) -> None:
+    path = sql_dir / RENAMED_VIEWS
+    if not path.exists():
+        return
+    for line in path.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        old, new = (part.strip() for part in line.split(","))
+        if not (_IDENTIFIER.match(old) and new in created):
+            raise PublishError(f"sql/{RENAMED_VIEWS}: {line!r} does not name an old name and a view in sql/")
+        con.execute(f'CREATE OR REPLACE VIEW "{old}" AS SELECT * FROM "{new}"')
 
 
 # Columns that identify a patient. Names and dates of birth are dropped from the de-identified

@@ -245,12 +245,15 @@ Next:
 
 
 def cmd_sql(args) -> int:
-    from pipelines.summary import run_sql
+    from pipelines.summary import QueryError, run_sql
 
     warehouse = Path(args.warehouse or default_folder("warehouse"))
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
-    return run_sql(warehouse, args.query, as_csv=args.csv, vertical=args.vertical, limit=args.limit)
+    try:
+        return run_sql(warehouse, args.query, as_csv=args.csv, vertical=args.vertical, limit=args.limit)
+    except (QueryError, FileNotFoundError) as exc:
+        raise UsageError(str(exc)) from None
 
 
 def cmd_ui(args) -> int:

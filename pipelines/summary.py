@@ -1,10 +1,15 @@
 """What `claimback run` prints at the end, and `claimback sql`: read from the published DuckDB file.
 
-Both open the file read-only, exactly as an analyst would, so what they print is what was published.
+Both open the file read-only, exactly as an analyst would, so what they print is what was published,
+and sandboxed: external access off and the configuration locked, so no query (`COPY ... TO`,
+`read_text('/etc/passwd')`, `ATTACH`, `INSTALL`) reads or writes any other file, even when the
+query text comes from somewhere else. Tables are fitted to the terminal's width; rows too wide for
+it are printed as vertical records instead of being wrapped into unreadable cells.
 """
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -32,22 +37,72 @@ _SUMMARY_QUERIES = {
 }
 
 
-def _connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
+# Read-only is not enough: a read-only connection can still COPY to, and read, any file the user can.
+SANDBOX = {"enable_external_access": False, "lock_configuration": True}
+
+
+class QueryError(Exception):
+    """The query could not run (a syntax error, an unknown view, a refused file access)."""
+
+
+def connect_published(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    """The published file, read-only and sandboxed, as every claimback command opens it."""
     path = warehouse / DATABASE_NAME
     if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist yet: run `claimback run` first")
-    return duckdb.connect(str(path), read_only=True)
+        raise FileNotFoundError(f"{path} does not exist yet: run `claimback run` (or `make demo`) first")
+    return duckdb.connect(str(path), read_only=True, config=SANDBOX)
 
 
-def _show(title: str, frame: pl.DataFrame) -> None:
+CELL_CHARS = 60  # longer texts are cut with an ellipsis in the table view (never in --csv)
+
+
+def terminal_width() -> int:
+    return shutil.get_terminal_size((160, 40)).columns
+
+
+def _natural_width(frame: pl.DataFrame) -> int:
+    """Characters a row needs when no cell is wrapped (polars' borders: 3 per column, plus 1)."""
+    widths = []
+    for name in frame.columns:
+        cells = frame[name].head(100).cast(pl.String, strict=False).fill_null("null").str.len_chars()
+        widths.append(max(len(name), min(int(cells.max() or 0) + 2, CELL_CHARS + 1)))
+    return sum(widths) + 3 * len(widths) + 1
+
+
+def _display(frame: pl.DataFrame) -> pl.DataFrame:
+    """Probabilities and scores to two decimals: 0.35, not 0.3466586552975782."""
+    return frame.with_columns(pl.col(pl.Float32, pl.Float64).round(2))
+
+
+def _show(title: str, frame: pl.DataFrame, vertical: bool = False, width: int | None = None) -> None:
     print(f"\n{title}")
-    with pl.Config(tbl_rows=25, tbl_cols=-1, tbl_hide_column_data_types=True, tbl_hide_dataframe_shape=True,
-                   fmt_str_lengths=60, thousands_separator=True, tbl_width_chars=160):
-        print(frame if frame.height else "  (none)")
+    if not frame.height:
+        print("  (none)")
+        return
+    width = width or terminal_width()
+    frame = _display(frame)
+    if vertical or _natural_width(frame) > width:
+        _print_vertical(frame, width)
+        return
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_hide_column_data_types=True, tbl_hide_dataframe_shape=True,
+                   fmt_str_lengths=CELL_CHARS, thousands_separator=True, tbl_width_chars=width):
+        print(frame)
+
+
+def _print_vertical(frame: pl.DataFrame, width: int) -> None:
+    """One block per row, one `column | value` line per column (psql's expanded display)."""
+    label = max(len(c) for c in frame.columns)
+    room = max(width - label - 3, 20)
+    for number, row in enumerate(frame.iter_rows(named=True), start=1):
+        print(f"-[ record {number} ]".ljust(min(width, label + 30), "-"))
+        for column, value in row.items():
+            text = "null" if value is None else (f"{value:,}" if isinstance(value, int) and not isinstance(value, bool)
+                                                 else str(value))
+            print(f"{column.ljust(label)} | {text if len(text) <= room else text[:room - 1] + '…'}")
 
 
 def print_summary(warehouse: Path) -> None:
-    with _connect(warehouse) as con:
+    with connect_published(warehouse) as con:
         for title, query in _SUMMARY_QUERIES.items():
             _show(title, con.sql(query).pl())
     print(f"\nPublished: {warehouse / DATABASE_NAME}")
@@ -63,19 +118,30 @@ def views(warehouse: Path) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"view": pl.String, "answers": pl.String})
 
 
-def run_sql(warehouse: Path, query: str | None, as_csv: bool = False) -> int:
+def run_sql(warehouse: Path, query: str | None, as_csv: bool = False, vertical: bool = False,
+            limit: int = 100) -> int:
     if not query:
-        _show("Views (claimback sql VIEW, or any SQL query in quotes)", views(warehouse))
+        _show("Views (claimback sql VIEW, or any SQL query in quotes)", views(warehouse), vertical=vertical)
         print(f"\nPython: duckdb.connect('{warehouse / DATABASE_NAME}', read_only=True)")
         return 0
-    with _connect(warehouse) as con:
+    with connect_published(warehouse) as con:
         is_view = re.fullmatch(r"[a-z_][a-z0-9_]*", query)
-        text = f'SELECT * FROM "{query}"' + ("" if as_csv else " LIMIT 100") if is_view else query
-        frame = con.sql(text).pl()
+        if is_view:
+            known = {r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()}
+            if query not in known:
+                raise QueryError(f"no view or table named {query!r} (`claimback sql` lists the views)")
+        text = f'SELECT * FROM "{query}"' + ("" if as_csv else f" LIMIT {limit + 1}") if is_view else query
+        try:
+            frame = con.sql(text).pl()
+        except duckdb.Error as exc:
+            raise QueryError(str(exc).splitlines()[0]) from None
         if as_csv:  # every row, every column, for a spreadsheet or another tool
             flat = frame.with_columns(pl.col(c).cast(pl.List(pl.String)).list.join(";")
                                       for c, t in frame.schema.items() if isinstance(t, pl.List))
             print(flat.write_csv(), end="")
-        else:
-            _show(query, frame)
+            return 0
+        shown = frame.head(limit)
+        _show(query, shown, vertical=vertical)
+        if frame.height > limit:
+            print(f"(the first {limit} rows; --limit N for more, --csv for all)")
     return 0

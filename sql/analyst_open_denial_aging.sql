@@ -1,4 +1,4 @@
--- How old are the denials we still have to work, and how much money sits in each age bucket? Per route and age bucket (days from the denying remittance to the run's as-of date): open denied claims, denied dollars, expected recovery, and how many are already past their deadline. Resolved claims are left out.
+-- How old are the denials we still have to work, and how much money sits in each age bucket? Per route and age bucket (days from the denying remittance to the run's as-of date): open denied claims, denied dollars, the recovery still to expect (none once a window expired), and — kept apart — how many are past our own deadline and how many wait on a payer decision that is overdue. Resolved claims are left out.
 CREATE OR REPLACE VIEW analyst_open_denial_aging AS
 WITH as_of AS (
     -- the run's as-of date, recovered from the queue itself (days_left counts from it), so the
@@ -10,8 +10,9 @@ WITH as_of AS (
 open_denials AS (
     SELECT w.route,
            w.denied_amount,
-           w.expected_recovery,
+           CASE WHEN w.route = 'expired' THEN 0 ELSE w.expected_recovery END AS expected_recovery,
            w.days_left,
+           coalesce(w.awaiting_payer, false) AS awaiting_payer,
            (SELECT as_of FROM as_of) - d.remit_date AS days_since_remit
     FROM work_queue AS w
     JOIN denials AS d USING (claim_key)
@@ -30,7 +31,8 @@ SELECT route,
        count(*) AS open_claims,
        sum(denied_amount)::DECIMAL(14, 2) AS denied_amount,
        coalesce(sum(expected_recovery), 0)::DECIMAL(14, 2) AS expected_recovery,
-       count(*) FILTER (WHERE days_left < 0) AS past_deadline_claims
+       count(*) FILTER (WHERE days_left < 0 AND route <> 'expired' AND NOT awaiting_payer) AS past_our_deadline_claims,
+       count(*) FILTER (WHERE days_left < 0 AND awaiting_payer) AS payer_decision_overdue_claims
 FROM open_denials
 GROUP BY route, age_bucket
 ORDER BY route, min(coalesce(days_since_remit, 100000));

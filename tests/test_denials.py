@@ -349,8 +349,8 @@ def warehouse():
     for name, frame in tables.items():
         con.register(f"_{name}", frame.to_arrow())
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM _{name}")
-    for path in sorted(SQL.glob("denials_*.sql")) + [SQL / "denied_and_recovered_dollars.sql",
-                                                     SQL / "top_denial_reasons.sql"]:
+    for path in sorted(SQL.glob("analyst_denials_*.sql")) + [SQL / "analyst_denied_and_recovered_dollars.sql",
+                                                     SQL / "analyst_top_denial_reasons.sql"]:
         con.execute(path.read_text())
     yield con
     con.close()
@@ -363,8 +363,8 @@ def view(con, name: str) -> list[dict]:
 
 
 def test_every_view_file_is_one_statement_with_a_question_comment():
-    files = sorted(SQL.glob("denials_*.sql")) + [SQL / "denied_and_recovered_dollars.sql",
-                                                 SQL / "top_denial_reasons.sql"]
+    files = sorted(SQL.glob("analyst_denials_*.sql")) + [SQL / "analyst_denied_and_recovered_dollars.sql",
+                                                 SQL / "analyst_top_denial_reasons.sql"]
     assert len(files) == 6
     for path in files:
         text = path.read_text()
@@ -373,7 +373,7 @@ def test_every_view_file_is_one_statement_with_a_question_comment():
 
 
 def test_denials_by_payer_view(warehouse):
-    rows = {r["payer_name"]: r for r in view(warehouse, "denials_by_payer")}
+    rows = {r["payer_name"]: r for r in view(warehouse, "analyst_denials_by_payer")}
     acme = rows["ACME COMMERCIAL HEALTH"]
     assert (acme["adjudicated_claims"], acme["denied_claims"]) == (4, 2)
     assert float(acme["denial_rate"]) == 0.5
@@ -382,31 +382,31 @@ def test_denials_by_payer_view(warehouse):
 
 
 def test_denials_by_category_and_reason_views(warehouse):
-    categories = {r["category"]: r for r in view(warehouse, "denials_by_category")}
+    categories = {r["category"]: r for r in view(warehouse, "analyst_denials_by_category")}
     assert categories["authorization"]["denied_claims"] == 2
     assert categories["authorization"]["denied_amount"] == Decimal("300.00")
-    reasons = view(warehouse, "top_denial_reasons")
+    reasons = view(warehouse, "analyst_top_denial_reasons")
     assert reasons[0]["primary_reason"] == "CO-197"
     assert reasons[0]["most_common_remark"] == "N54"
     assert reasons[0]["rank_by_claims"] == 1
 
 
 def test_denials_by_procedure_view(warehouse):
-    rows = {r["procedure_code"]: r for r in view(warehouse, "denials_by_procedure")}
+    rows = {r["procedure_code"]: r for r in view(warehouse, "analyst_denials_by_procedure")}
     assert rows["99214"]["denied_amount"] == Decimal("200.00")
     assert rows["99213"]["denied_claims"] == 1
     assert rows["97110"]["most_common_reason"] == "CO-50"
 
 
 def test_denials_by_month_view(warehouse):
-    rows = {r["month"]: r for r in view(warehouse, "denials_by_month")}
+    rows = {r["month"]: r for r in view(warehouse, "analyst_denials_by_month")}
     january = rows[dt.date(2026, 1, 1)]
     assert (january["adjudicated_claims"], january["denied_claims"]) == (4, 2)
     assert rows[dt.date(2026, 2, 1)]["denied_claims"] == 1
 
 
 def test_denied_and_recovered_dollars_view(warehouse):
-    rows = {r["payer_name"]: r for r in view(warehouse, "denied_and_recovered_dollars")}
+    rows = {r["payer_name"]: r for r in view(warehouse, "analyst_denied_and_recovered_dollars")}
     acme = rows["ACME COMMERCIAL HEALTH"]
     assert acme["claims_ever_denied"] == 3
     assert acme["recovered_claims"] == 1

@@ -339,7 +339,7 @@ def test_empty_denials():
 def test_trend_clusters_with_claims_view_joins_members_to_denials():
     denials = frame(planted(12) + background())
     trend_clusters, trend_cluster_claims = find_clusters(denials, AS_OF)
-    sql = (Path(__file__).resolve().parents[1] / "sql" / "trend_clusters_with_claims.sql").read_text()
+    sql = (Path(__file__).resolve().parents[1] / "sql" / "analyst_trend_clusters_with_claims.sql").read_text()
     assert sql.startswith("-- ")
     con = duckdb.connect()
     for name, table in (("denials", denials), ("trend_clusters", trend_clusters),
@@ -349,7 +349,7 @@ def test_trend_clusters_with_claims_view_joins_members_to_denials():
     con.execute(sql)
     rows = con.execute(
         "SELECT status, claim_count, is_example_claim, payer_claim_control_number, denied_amount "
-        "FROM trend_clusters_with_claims").fetchall()
+        "FROM analyst_trend_clusters_with_claims").fetchall()
     assert len(rows) == 12
     assert rows[0][2] is True and sum(r[2] for r in rows) == 1
     assert all(r[0] == "flagged" and r[1] == 12 and r[3].startswith("ICN") for r in rows)

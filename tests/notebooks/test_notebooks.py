@@ -17,7 +17,7 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
-NAMES = ("denial_overview", "trend_review", "work_queue")
+NAMES = ("denial_overview", "today", "trend_review", "work_queue")
 CELL_TIMEOUT_S = 300
 
 

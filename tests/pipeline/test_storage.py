@@ -6,6 +6,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -183,3 +184,24 @@ def test_files_are_hashed_in_order_whatever_the_thread_count(tmp_path):
     for threads in (1, 2, 3, 8):
         assert sha256_of_all(paths, threads) == expected
     assert sha256_of_all([]) == []
+
+
+def test_an_existing_deidentified_copy_is_refreshed_by_every_publishing_run(tmp_path, monkeypatch):
+    """A UI or sensor run does not pass --deidentify; the shared copy must still follow the main file."""
+    from claimback.publish import DEIDENTIFIED_NAME
+    from claimback.stages import Settings
+    from claimback.stages import publish as publish_stage
+
+    monkeypatch.delenv("CLAIMBACK_DEID_KEY", raising=False)
+    lake = Lake(tmp_path)
+    settings = Settings(inbox=tmp_path / "inbox", warehouse=tmp_path, as_of=date(2026, 11, 20))
+    lake.write_current("remit_claims", _claims(1))
+    assert publish_stage(settings, None).deidentified is None  # never asked for: not made
+    assert not (tmp_path / DEIDENTIFIED_NAME).exists()
+
+    first = publish_stage(Settings(**{**settings.__dict__, "deidentify": True}), None).deidentified
+    assert first == tmp_path / DEIDENTIFIED_NAME
+    lake.write_current("remit_claims", _claims(3))
+    assert publish_stage(settings, None).deidentified == first  # deidentify off, copy refreshed anyway
+    with duckdb.connect(str(first), read_only=True) as con:
+        assert con.sql("SELECT count(*) FROM remit_claims").fetchone()[0] == 3

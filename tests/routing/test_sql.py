@@ -13,7 +13,7 @@ from claimback.routing import build_work_queue, load_rules
 from .helpers import AS_OF, denial, denials, log
 
 SQL = Path(__file__).resolve().parents[2] / "sql"
-VIEWS = ("work_queue_due_this_week", "work_queue_by_payer", "work_queue_by_route", "work_queue_dollars_at_stake")
+VIEWS = ("analyst_work_queue_due_this_week", "analyst_work_queue_by_payer", "analyst_work_queue_by_route", "analyst_work_queue_dollars_at_stake")
 
 
 @pytest.fixture(scope="module")
@@ -48,30 +48,30 @@ def test_each_file_is_one_commented_view(view):
 
 
 def test_due_this_week(db):
-    rows = db.execute("SELECT patient_control_number, days_left FROM work_queue_due_this_week").fetchall()
+    rows = db.execute("SELECT patient_control_number, days_left FROM analyst_work_queue_due_this_week").fetchall()
     assert rows == [("SOON", 2)]  # CCWA1: 30 days from 2026-02-01 -> 2026-03-03
 
 
 def test_by_route(db):
-    rows = dict(db.execute("SELECT route, items FROM work_queue_by_route").fetchall())
+    rows = dict(db.execute("SELECT route, items FROM analyst_work_queue_by_route").fetchall())
     assert rows == {"level1_reconsideration": 2, "corrected_claim": 1, "expired": 1, "resolved": 1}
 
 
 def test_by_payer(db):
     rows = {r[0]: r for r in db.execute(
         "SELECT payer_name, open_items, due_within_7_days, awaiting_payer_decision, expired_items, "
-        "expired_denied_amount, recovered_amount FROM work_queue_by_payer").fetchall()}
+        "expired_denied_amount, recovered_amount FROM analyst_work_queue_by_payer").fetchall()}
     assert rows["COORDINATED CARE OF WASHINGTON"][1:] == (1, 1, 0, 1, Decimal("400.00"), Decimal("0"))
     assert rows["SUNSHINE HEALTH"][1:] == (2, 0, 1, 0, Decimal("0"), Decimal("75.00"))
 
 
 def test_dollars_at_stake(db):
     rows = {r[0]: r[1:] for r in db.execute(
-        "SELECT time_left, items, denied_amount, recovered_amount FROM work_queue_dollars_at_stake").fetchall()}
+        "SELECT time_left, items, denied_amount, recovered_amount FROM analyst_work_queue_dollars_at_stake").fetchall()}
     assert rows["act: due in 0-7 days"][:2] == (1, Decimal("200.00"))
     assert rows["act: due in 31-90 days"][:2] == (1, Decimal("300.00"))
     assert rows["lost: window closed"][:2] == (1, Decimal("400.00"))
     assert rows["awaiting payer"][:2] == (1, Decimal("50.00"))
     assert rows["recovered"][2] == Decimal("75.00")
-    order = [r[0] for r in db.execute("SELECT time_left FROM work_queue_dollars_at_stake").fetchall()]
+    order = [r[0] for r in db.execute("SELECT time_left FROM analyst_work_queue_dollars_at_stake").fetchall()]
     assert order.index("act: due in 0-7 days") < order.index("lost: window closed")

@@ -1,15 +1,14 @@
 """One demo warehouse per test session, shared by the browser test and the notebook runs.
 
-It is built the way an analyst's night is: a synthetic inbox, then the `claimback` job run by the
-Dagster CLI against a persistent DAGSTER_HOME (a copy of the project's `.dagster_home/dagster.yaml`),
-so the UI started later on that home shows the run, its materializations and its checks. Built once
-and cached in this module, because both tests/ui and tests/notebooks import it and the run is the
-expensive part.
+It is built the way an analyst's night is: a synthetic inbox, then `claimback run` (what cron runs),
+which records in the warehouse's own Dagster instance (WAREHOUSE/dagster_home), so the UI started
+later on that home shows the run, its materializations and its checks — not a run the UI started.
+Built once and cached in this module, because both tests/ui and tests/notebooks import it and the
+run is the expensive part.
 """
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -26,17 +25,6 @@ CLAIMS = int(os.environ.get("CLAIMBACK_TEST_DEMO_CLAIMS", "1500"))
 JOB = "claimback"
 LOCATION = "claimback"
 RUN_TIMEOUT_S = 900
-
-_RUN_CONFIG = """\
-# in process: one import of the code location instead of one per step (2 shared cores)
-execution:
-  config:
-    in_process: {}
-loggers:
-  console:
-    config:
-      log_level: WARNING
-"""
 
 
 class DemoRunFailed(RuntimeError):
@@ -89,13 +77,14 @@ def demo_warehouse(base: Path) -> DemoWarehouse:
 
 
 def _layout(root: Path) -> DemoWarehouse:
-    inbox, warehouse, home = root / "inbox", root / "warehouse", root / "dagster_home"
+    inbox, warehouse = root / "inbox", root / "warehouse"
+    home = warehouse / "dagster_home"  # where `claimback run` records when DAGSTER_HOME is not set
     env = {
         **os.environ,
         "CLAIMBACK_INBOX": str(inbox),
         "CLAIMBACK_WAREHOUSE": str(warehouse),
         "CLAIMBACK_AS_OF": AS_OF.isoformat(),
-        "DAGSTER_HOME": str(home),
+        "DAGSTER_HOME": str(home),  # for `dagster dev` on this warehouse, as `claimback ui` sets it
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     return DemoWarehouse(root, inbox, warehouse, home, AS_OF, env)
@@ -105,23 +94,19 @@ def _build(root: Path) -> DemoWarehouse:
     from claimback.synth import generate
 
     demo = _layout(root)
-    for folder in (demo.inbox, demo.warehouse, demo.dagster_home):
-        folder.mkdir(parents=True, exist_ok=True)
+    demo.inbox.mkdir(parents=True, exist_ok=True)
     generate(demo.inbox, claims=CLAIMS, seed=7, as_of=AS_OF)
-    shutil.copy(ROOT / ".dagster_home" / "dagster.yaml", demo.dagster_home / "dagster.yaml")
-    _execute_job(demo)
+    _claimback_run(demo)
     if not demo.database.exists():
         raise DemoRunFailed(f"the demo run succeeded but {demo.database} was not published")
     return demo
 
 
-def _execute_job(demo: DemoWarehouse) -> None:
-    config = demo.root / "run_config.yaml"
-    config.write_text(_RUN_CONFIG)
-    command = [str(BIN / "dagster"), "job", "execute", "-m", "pipelines.definitions", "-d", str(ROOT),
-               "-j", JOB, "-c", str(config)]
-    done = subprocess.run(command, cwd=ROOT, env=demo.env, capture_output=True, text=True,
-                          timeout=RUN_TIMEOUT_S)
+def _claimback_run(demo: DemoWarehouse) -> None:
+    env = {k: v for k, v in demo.env.items() if k != "DAGSTER_HOME"}  # the warehouse's own instance
+    command = [sys.executable, "-m", "pipelines.cli", "run", "--inbox", str(demo.inbox), "--warehouse",
+               str(demo.warehouse), "--as-of", AS_OF.isoformat(), "--deidentify", "-q"]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-40:])
-        raise DemoRunFailed(f"`dagster job execute -j {JOB}` exited {done.returncode}:\n{tail}")
+        raise DemoRunFailed(f"`claimback run` exited {done.returncode}:\n{tail}")

@@ -39,14 +39,18 @@ INSERT INTO reconsideration_outcomes VALUES
 QUEUE = """
 CREATE TABLE denials (claim_key VARCHAR, remit_date DATE);
 CREATE TABLE work_queue (claim_key VARCHAR, route VARCHAR, deadline DATE, days_left BIGINT,
-    denied_amount DECIMAL(12, 2), expected_recovery DECIMAL(12, 2));
-INSERT INTO denials VALUES ('k1', '2026-11-01'), ('k2', '2026-10-01'), ('k3', '2026-05-01'), ('k4', '2026-11-10');
+    denied_amount DECIMAL(12, 2), expected_recovery DECIMAL(12, 2), awaiting_payer BOOLEAN);
+INSERT INTO denials VALUES ('k1', '2026-11-01'), ('k2', '2026-10-01'), ('k3', '2026-05-01'), ('k4', '2026-11-10'),
+    ('k5', '2026-08-15');
 -- as of 2026-11-20: deadline - days_left
 INSERT INTO work_queue VALUES
-    ('k1', 'corrected_claim', '2026-11-30', 10, 100, 40),
-    ('k2', 'corrected_claim', '2026-11-25', 5, 50, 20),
-    ('k3', 'expired', '2026-08-01', -111, 30, 0),
-    ('k4', 'resolved', NULL, NULL, 10, 0);
+    ('k1', 'corrected_claim', '2026-11-30', 10, 100, 40, false),
+    ('k2', 'corrected_claim', '2026-11-25', 5, 50, 20, false),
+    -- the routing still prices an expired claim; nothing more can come back from it
+    ('k3', 'expired', '2026-08-01', -111, 30, 12, false),
+    ('k4', 'resolved', NULL, NULL, 10, 0, false),
+    -- a Level I filed 2026-08-20: the payer's decision was due 2026-11-18 (45 days + mail), 2 days ago
+    ('k5', 'level1_reconsideration', '2026-11-18', -2, 80, 30, true);
 """
 
 
@@ -92,10 +96,91 @@ def test_recovery_is_credited_to_the_request_before_the_money():
 
 def test_open_denial_aging_buckets_from_the_runs_as_of_date():
     con = _connect(QUEUE, "analyst_open_denial_aging")
-    rows = con.sql("SELECT route, age_bucket, open_claims, denied_amount::DOUBLE, past_deadline_claims "
+    rows = con.sql("SELECT route, age_bucket, open_claims, denied_amount::DOUBLE, expected_recovery::DOUBLE, "
+                   "past_our_deadline_claims, payer_decision_overdue_claims "
                    "FROM analyst_open_denial_aging").fetchall()
     assert rows == [
-        ("corrected_claim", "0-30 days", 1, 100.0, 0),  # 19 days since 2026-11-01
-        ("corrected_claim", "31-60 days", 1, 50.0, 0),  # 50 days
-        ("expired", "181-365 days", 1, 30.0, 1),  # 203 days; resolved k4 is left out
+        ("corrected_claim", "0-30 days", 1, 100.0, 40.0, 0, 0),  # 19 days since 2026-11-01
+        ("corrected_claim", "31-60 days", 1, 50.0, 20.0, 0, 0),  # 50 days
+        # 203 days; its window closed: no recovery to expect, and not counted as "our deadline past"
+        # (the route says it); resolved k4 is left out
+        ("expired", "181-365 days", 1, 30.0, 0.0, 0, 0),
+        ("level1_reconsideration", "91-180 days", 1, 80.0, 30.0, 0, 1),  # the payer is late, not us
     ]
+
+
+PACKETS = """
+CREATE TABLE request_packets (claim_key VARCHAR, patient_control_number VARCHAR, payer_name VARCHAR,
+    route VARCHAR, level BIGINT, pdf_path VARCHAR, status VARCHAR, why VARCHAR);
+INSERT INTO request_packets VALUES
+    ('q2', 'P2', 'ACME', 'level1_reconsideration', 1, 'packets/requests/level1_X2.pdf', 'written', 'top of the queue'),
+    ('q4', 'P4', 'ACME', 'level1_reconsideration', 1, NULL, 'not_written', 'awaiting the payer');
+CREATE TABLE trend_packets (cluster_id VARCHAR, payer_name VARCHAR, pdf_path VARCHAR, csv_path VARCHAR);
+INSERT INTO trend_packets VALUES ('TC-1', 'BETA', 'packets/trends/trend_TC-1.pdf', 'packets/trends/trend_TC-1.csv');
+CREATE TABLE trend_clusters (cluster_id VARCHAR, status VARCHAR);
+INSERT INTO trend_clusters VALUES ('TC-1', 'flagged'), ('TC-2', 'emerging');
+CREATE TABLE work_queue (claim_key VARCHAR, route VARCHAR, deadline DATE, days_left BIGINT, payer_name VARCHAR,
+    patient_control_number VARCHAR, payer_claim_control_number VARCHAR, denied_amount DECIMAL(12, 2),
+    expected_recovery DECIMAL(12, 2), overturn_probability DOUBLE, priority DOUBLE, awaiting_payer BOOLEAN,
+    trend_cluster_id VARCHAR);
+-- as of 2026-11-20
+INSERT INTO work_queue VALUES
+    ('q1', 'corrected_claim', '2026-11-27', 7, 'ACME', 'P1', 'X1', 100, 60, 0.6, 70.5, false, NULL),
+    ('q2', 'level1_reconsideration', '2026-11-22', 2, 'ACME', 'P2', 'X2', 300, 104, 0.3466586552975782, 178.0, false, NULL),
+    ('q3', 'trend_report', '2026-11-22', 2, 'BETA', 'P3', 'Y3', 50, 30, 0.6, 51.2, false, 'TC-1'),
+    ('q4', 'level1_reconsideration', '2026-11-24', 4, 'ACME', 'P4', 'X4', 80, 20, 0.25, 0.0, true, NULL),
+    ('q5', 'level2_dispute', '2026-11-19', -1, 'ACME', 'P5', 'X5', 90, 20, 0.22, 30.0, true, NULL),
+    ('q6', 'corrected_claim', '2026-11-28', 8, 'ACME', 'P6', 'X6', 900, 500, 0.55, 600.0, false, NULL),
+    ('q7', 'expired', '2026-10-01', -50, 'ACME', 'P7', 'X7', 400, 120, 0.3, 0.0, false, NULL),
+    ('q8', 'resolved', NULL, NULL, 'ACME', 'P8', 'X8', 70, 35, 0.5, 0.0, false, NULL);
+"""
+
+
+def test_today_lists_the_next_7_days_by_deadline_then_priority_with_packets():
+    con = _connect(PACKETS, "analyst_today")
+    rows = con.sql("SELECT patient_control_number, days_left, action, overturn_probability, packet "
+                   "FROM analyst_today").fetchall()
+    assert rows == [
+        # 2026-11-22: two items, the more valuable (priority 178.0) first
+        ("P2", 2, "file by deadline", 0.35, "packets/requests/level1_X2.pdf"),
+        ("P3", 2, "file by deadline", 0.6, "packets/trends/trend_TC-1.pdf"),
+        ("P4", 4, "payer decision due", 0.25, None),
+        ("P1", 7, "file by deadline", 0.6, None),  # a corrected claim goes out from the billing system
+        # P6 is due in 8 days, P5's decision is already overdue, P7 expired, P8 resolved: not today's list
+    ]
+
+
+def test_today_counts_keep_ours_and_the_payers_overdue_apart():
+    con = _connect(PACKETS, "analyst_today", "analyst_today_counts")
+    counts = con.sql("SELECT due_this_week, past_our_deadline, awaiting_payer, payer_decision_overdue, "
+                     "open_expected_recovery::DOUBLE, flagged_trends FROM analyst_today_counts").fetchone()
+    # expected recovery: q1..q6 only (60 + 104 + 30 + 20 + 20 + 500); expired q7 and resolved q8 excluded
+    assert counts == (4, 0, 2, 1, 734.0, 1)
+
+
+def test_work_queue_by_route_counts_only_recoverable_dollars_and_splits_overdue():
+    con = _connect(PACKETS, "analyst_work_queue_by_route")
+    rows = {r[0]: r[1:] for r in con.sql(
+        "SELECT route, expected_recovery::DOUBLE, next_deadline::VARCHAR, past_our_deadline, "
+        "payer_decision_overdue, avg_overturn_probability FROM analyst_work_queue_by_route").fetchall()}
+    assert rows["expired"] == (0.0, None, 0, 0, 0.3)  # 120 of "expected recovery" no longer counted
+    assert rows["resolved"] == (0.0, None, 0, 0, 0.5)
+    assert rows["level2_dispute"] == (20.0, None, 0, 1, 0.22)  # the payer is late; no deadline ahead
+    assert rows["level1_reconsideration"] == (124.0, "2026-11-22", 0, 0, 0.3)  # round(0.2983..., 2)
+
+
+def test_renamed_views_keep_answering_to_their_old_names(tmp_path):
+    from claimback.publish import _create_views
+
+    (tmp_path / "analyst_x.sql").write_text("-- What is one?\nCREATE OR REPLACE VIEW analyst_x AS SELECT 1 AS one;")
+    (tmp_path / "renamed_views.csv").write_text("# old_name,new_name\nx,analyst_x\n")
+    con = duckdb.connect()
+    assert _create_views(con, tmp_path) == ["analyst_x"]  # the old name is not listed as a view of its own
+    assert con.sql("SELECT one FROM x").fetchone() == (1,)
+
+
+def test_every_view_follows_the_one_naming_scheme_and_every_old_name_has_its_view():
+    assert [p.stem for p in SQL.glob("*.sql") if not p.stem.startswith("analyst_")] == []
+    pairs = [line.split(",") for line in (SQL / "renamed_views.csv").read_text().splitlines()
+             if line and not line.startswith("#")]
+    assert pairs and all((SQL / f"{new}.sql").exists() and new == f"analyst_{old}" for old, new in pairs)

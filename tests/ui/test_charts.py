@@ -121,3 +121,12 @@ def test_markdown_image_round_trips_the_png():
     prefix = "![Trend clusters](data:image/png;base64,"
     assert text.startswith(prefix) and text.endswith(")")
     assert base64.b64decode(text[len(prefix):-1]) == png
+
+
+def test_the_trend_legend_names_every_colour_drawn():
+    from claimback.charts import status_colours
+
+    colours = status_colours(["flagged", "provider_fix", "flagged", "emerging", "watch"])
+    assert list(colours) == ["flagged", "emerging", "provider_fix", "watch"]  # every status drawn, once
+    assert len(set(colours.values())) == 4  # provider_fix is no longer drawn in an unlisted colour
+    assert list(status_colours(["provider_fix"])) == ["provider_fix"]

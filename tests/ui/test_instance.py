@@ -21,7 +21,7 @@ def night(tmp_path_factory):
     from claimback.synth import generate
 
     root = tmp_path_factory.mktemp("night")
-    generate(root / "inbox", claims=300, seed=5, as_of=AS_OF)
+    generate(root / "inbox", claims=900, seed=11, as_of=AS_OF)  # >= 800: trends planted, items due
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("DAGSTER_HOME", raising=False)  # the warehouse's own home, as on a fresh machine
         code = cli_main(["run", "--inbox", str(root / "inbox"), "--warehouse", str(root / "warehouse"),
@@ -72,3 +72,25 @@ def test_a_second_run_adds_to_the_same_history(night, monkeypatch):
     assert code == 0
     with dg.DagsterInstance.from_config(str(night / "warehouse" / HOME_FOLDER)) as instance:
         assert [r.status for r in instance.get_runs()] == [dg.DagsterRunStatus.SUCCESS] * 2
+
+
+def test_the_work_queue_page_is_todays_page(night):
+    """The Today table is Dagster table metadata (rendered as a table, not Markdown text) with the same
+    rows as the analyst_today view, and the counts are numbers Dagster can plot."""
+    import duckdb
+
+    with dg.DagsterInstance.from_config(str(night / "warehouse" / HOME_FOLDER)) as instance:
+        metadata = instance.get_latest_materialization_event(
+            dg.AssetKey("work_queue")).asset_materialization.metadata
+    with duckdb.connect(str(night / "warehouse" / "claimback.duckdb"), read_only=True) as con:
+        today = con.sql("SELECT patient_control_number, packet FROM analyst_today").fetchall()
+        counts = con.sql("SELECT * FROM analyst_today_counts").pl().row(0, named=True)
+    assert list(metadata)[0] == "today"
+    table = metadata["today"]
+    assert isinstance(table, dg.TableMetadataValue)
+    assert [(r.data["patient_control_number"], r.data["packet"]) for r in table.records] == today[:50]
+    assert today, "the test night has nothing due this week: the comparison would prove nothing"
+    for name in ("due_this_week", "past_our_deadline", "awaiting_payer", "payer_decision_overdue"):
+        assert isinstance(metadata[name], dg.IntMetadataValue) and metadata[name].value == counts[name], name
+    assert isinstance(metadata["new_trends_since_last_run"], dg.IntMetadataValue)
+    assert metadata["open_expected_recovery"].value == float(counts["open_expected_recovery"])

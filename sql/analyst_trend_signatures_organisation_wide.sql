@@ -1,5 +1,5 @@
 -- Which denial signatures hit several of our practices at one payer? ORGANISATION-WIDE view, for internal review only: per payer and signature, the practices (billing TINs) with a trend cluster of it, their claims and dollars summed across practices. A payer's trend form is about one practice's claims, so these sums are never a trend to report: each practice reports its own flagged cluster.
-CREATE OR REPLACE VIEW trend_signatures_organisation_wide AS
+CREATE OR REPLACE VIEW analyst_trend_signatures_organisation_wide AS
 SELECT 'organisation-wide (sum across practices; not a trend to report)' AS scope,
        payer_name,
        payer_id,

@@ -1,5 +1,5 @@
 -- Which procedures get denied? Per procedure code on denied lines: denied claims, the denied dollars on those lines (from denial_lines, the adjustments that make each denial), and the most common denial reason.
-CREATE OR REPLACE VIEW denials_by_procedure AS
+CREATE OR REPLACE VIEW analyst_denials_by_procedure AS
 WITH denied_procedures AS (
     SELECT claim_key, primary_reason, unnest(procedure_codes) AS procedure_code
     FROM denials

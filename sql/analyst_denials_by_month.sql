@@ -1,5 +1,5 @@
 -- Is the denial rate going up? Per month of first adjudication: claims adjudicated, claims still denied at their latest adjudication, the denial rate and the denied dollars.
-CREATE OR REPLACE VIEW denials_by_month AS
+CREATE OR REPLACE VIEW analyst_denials_by_month AS
 WITH first_adjudication AS (
     SELECT claim_id, min(remit_date) AS first_remit_date
     FROM adjudications

@@ -1,5 +1,5 @@
 -- What are the most common denial reasons? Per primary group-CARC (e.g. CO-197) and category: denied claims, denied dollars, payers affected, and the remark code seen most with it.
-CREATE OR REPLACE VIEW top_denial_reasons AS
+CREATE OR REPLACE VIEW analyst_top_denial_reasons AS
 WITH remarks AS (
     SELECT primary_reason, unnest(remark_codes) AS remark_code
     FROM denials

@@ -1,5 +1,5 @@
 -- How much denied money do we win back? Per payer, from the remit history (table adjudications: every adjudication with its denial status): claims ever denied and their denied dollars, claims recovered (once denied, latest adjudication pays more than the denied one did) and recovered dollars, and what is still denied.
-CREATE OR REPLACE VIEW denied_and_recovered_dollars AS
+CREATE OR REPLACE VIEW analyst_denied_and_recovered_dollars AS
 WITH denied_steps AS (
     SELECT claim_id,
            arg_min(denied_amount, adjudication_seq) AS first_denied_amount,

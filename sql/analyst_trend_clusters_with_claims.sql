@@ -1,5 +1,5 @@
 -- Which claims make up each payer trend, and what does each one look like? One row per cluster member: the cluster (payer, signature, status, size, dollars, description) beside the claim's own identifiers, dates, codes and amounts, example claim first.
-CREATE OR REPLACE VIEW trend_clusters_with_claims AS
+CREATE OR REPLACE VIEW analyst_trend_clusters_with_claims AS
 SELECT c.cluster_id,
        c.status,
        c.payer_name,

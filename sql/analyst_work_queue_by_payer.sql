@@ -1,5 +1,5 @@
 -- Where is the open work, payer by payer? Per payer: open items and their denied and expected-recovery dollars, items due within 7 / 30 days, decisions the payer owes, and what was lost to expired windows or already recovered.
-CREATE OR REPLACE VIEW work_queue_by_payer AS
+CREATE OR REPLACE VIEW analyst_work_queue_by_payer AS
 SELECT payer_name,
        any_value(payer_rule) AS payer_rule,
        count(*) FILTER (WHERE route NOT IN ('expired', 'resolved')) AS open_items,

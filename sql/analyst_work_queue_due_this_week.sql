@@ -1,5 +1,5 @@
 -- What must be filed (or chased) in the next 7 days? Open work-queue items whose deadline falls within a week of the run's as-of date, most valuable first within each day.
-CREATE OR REPLACE VIEW work_queue_due_this_week AS
+CREATE OR REPLACE VIEW analyst_work_queue_due_this_week AS
 SELECT deadline,
        days_left,
        route,
@@ -10,8 +10,8 @@ SELECT deadline,
        primary_reason,
        denied_amount,
        expected_recovery,
-       overturn_probability,
-       priority,
+       round(overturn_probability, 2) AS overturn_probability,
+       round(priority, 2) AS priority,
        awaiting_payer,
        claim_frequency_to_send,
        trend_cluster_id,
@@ -20,4 +20,4 @@ FROM work_queue
 WHERE route NOT IN ('expired', 'resolved')
   AND deadline IS NOT NULL
   AND days_left BETWEEN 0 AND 7
-ORDER BY deadline, priority DESC;
+ORDER BY deadline, work_queue.priority DESC;

@@ -1,5 +1,5 @@
 -- Why are claims denied? Per root-cause category and who can fix it: denied claims, denied dollars, share of all denied claims and dollars, and the average denial.
-CREATE OR REPLACE VIEW denials_by_category AS
+CREATE OR REPLACE VIEW analyst_denials_by_category AS
 SELECT category,
        fixable_by,
        count(*) AS denied_claims,

@@ -1,5 +1,5 @@
 -- Which payers deny the most? Per payer: claims adjudicated, claims whose latest adjudication is a denial, the denial rate (denied claims / adjudicated claims) and the denied dollars.
-CREATE OR REPLACE VIEW denials_by_payer AS
+CREATE OR REPLACE VIEW analyst_denials_by_payer AS
 WITH adjudicated AS (
     -- a claim (claim_id: payer, patient control number, date of service, correction chain) counts
     -- once however often it was re-adjudicated; reversals are not adjudications

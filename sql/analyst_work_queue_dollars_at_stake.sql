@@ -1,5 +1,5 @@
--- How much money is at stake, and how soon is it lost? Denied and expected-recovery dollars by time left to act (overdue decision, due in 0-7 / 8-30 / 31-90 / 90+ days), next to what is awaiting the payer, already lost to expired windows, and already recovered.
-CREATE OR REPLACE VIEW work_queue_dollars_at_stake AS
+-- How much money is at stake, and how soon is it lost? Denied and expected-recovery dollars by time left to act (overdue decision, due in 0-7 / 8-30 / 31-90 / 90+ days), next to what is awaiting the payer, already lost to expired windows, and already recovered (expected recovery counts only what can still come back: none for expired or resolved claims).
+CREATE OR REPLACE VIEW analyst_work_queue_dollars_at_stake AS
 WITH bucketed AS (
     SELECT *,
            CASE
@@ -29,7 +29,7 @@ WITH bucketed AS (
 SELECT time_left,
        count(*) AS items,
        coalesce(sum(denied_amount), 0) AS denied_amount,
-       coalesce(sum(expected_recovery), 0) AS expected_recovery,
+       coalesce(sum(expected_recovery) FILTER (WHERE route NOT IN ('expired', 'resolved')), 0) AS expected_recovery,
        coalesce(sum(recovered_amount), 0) AS recovered_amount,
        count(DISTINCT payer_name) AS payers
 FROM bucketed
