@@ -6,6 +6,7 @@ import dagster as dg
 import assets
 from assets.resources import from_environment
 from pipelines.automation import claimback_job, inbox_sensor, nightly_refresh
+from pipelines.one_writer import one_writer_executor
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_package_module(assets),
@@ -14,4 +15,6 @@ defs = dg.Definitions(
     sensors=[inbox_sensor],
     schedules=[nightly_refresh],
     resources={"claimback": from_environment()},
+    # also for the UI's "Materialize all" / "Materialize selected" (Dagster's implicit asset job)
+    executor=one_writer_executor,
 )

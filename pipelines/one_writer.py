@@ -15,6 +15,11 @@ from assets.resources import from_environment
 from claimback.warehouse import one_writer
 
 _DEFAULT = dg.multi_or_in_process_executor
+# Dagster's executor config (in_process or multiprocess, chosen per run), but in process unless the
+# run asks: a UI or sensor run of a normal night then costs what `claimback run` costs, instead of a
+# process and a fresh import of the code location for each of its ~15 steps (bench/README.md,
+# "UI, sensor and CLI"). The sensor asks for multiprocess when a large drop is worth parsing in parallel.
+_CONFIG = dg.Field(_DEFAULT.config_schema.as_field().config_type, default_value={"in_process": {}})
 
 
 class _OneWriter(Executor):
@@ -40,9 +45,8 @@ def _warehouse_of(run_config) -> str:
     return config.get("warehouse") or from_environment().warehouse
 
 
-@dg.executor(name="claimback_one_writer", config_schema=_DEFAULT.config_schema,
-             requirements=_DEFAULT.get_requirements)
+@dg.executor(name="claimback_one_writer", config_schema=_CONFIG, requirements=_DEFAULT.get_requirements)
 def one_writer_executor(init_context: dg.InitExecutorContext) -> Executor:
-    """Dagster's multiprocess (or in-process) executor, configured the same way, holding the
+    """Dagster's in-process (default) or multiprocess executor, configured the same way, holding the
     warehouse lock for the whole run."""
     return _OneWriter(_DEFAULT.executor_creation_fn(init_context))

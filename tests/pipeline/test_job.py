@@ -185,24 +185,6 @@ def test_unreadable_files_are_quarantined_and_the_run_succeeds(synthetic, tmp_pa
     assert (inbox / "scan.pdf").read_bytes().startswith(b"%PDF")  # raw inputs are never modified
 
 
-def test_sensor_requests_a_run_only_for_new_files(synthetic, tmp_path):
-    from assets.resources import ClaimbackResource
-    from pipelines.automation import inbox_sensor
-
-    root, _ = synthetic
-    inbox = tmp_path / "inbox"
-    shutil.copytree(root / "inbox", inbox)
-    resource = ClaimbackResource(inbox=str(inbox), warehouse=str(root / "warehouse"))
-    quiet = inbox_sensor(dg.build_sensor_context(resources={"claimback": resource}))
-    assert isinstance(quiet, dg.SkipReason)
-    (inbox / "new-remit.835").write_bytes(next(p for p in sorted(inbox.iterdir()) if p.suffix == ".835").read_bytes())
-    context = dg.build_sensor_context(resources={"claimback": resource})
-    request = inbox_sensor(context)
-    assert isinstance(request, dg.RunRequest) and request.tags["claimback/new_files"] == "1"
-    again = inbox_sensor(dg.build_sensor_context(cursor=context.cursor, resources={"claimback": resource}))
-    assert isinstance(again, dg.SkipReason)
-
-
 @needs_corpus
 def test_real_remits_and_claims_run_end_to_end(tmp_path):
     inbox = tmp_path / "inbox"

@@ -1,11 +1,14 @@
 """The Dagster UI an analyst opens in the morning, tested in a real browser.
 
 `dagster dev -w workspace.yaml` is started on 127.0.0.1 against the session's demo warehouse and its
-DAGSTER_HOME (which holds the demo run). GraphQL proves the code location loaded, every asset
+own Dagster instance (WAREHOUSE/dagster_home), which holds the run `claimback run` made — not a run
+the UI started. GraphQL proves the code location loaded, that run is the last one, every asset
 materialized and the blocking checks passed; headless Debian Chromium (driven over DevTools, waiting
-for each page's own words) then saves screenshots of the asset graph, the catalog, the `denials` and
-`work_queue` pages, the work queue's checks and the last run into docs/screenshots/ — the
-walkthrough's pictures are regenerated here, never hand-made. Nothing leaves the loopback interface.
+for each page's own words) then finds the Today table rendered as a table and saves screenshots of
+the asset graph, the catalog, the `denials` and `work_queue` pages, the Today table, the work
+queue's checks, the last run and a request packet into docs/screenshots/ (not tracked by git: the
+walkthrough's pictures are regenerated here from the demo, never hand-made, never stale). Nothing
+leaves the loopback interface.
 """
 from __future__ import annotations
 
@@ -166,11 +169,13 @@ def test_code_location_loaded(loaded: DagsterUI):
     assert _location_status(loaded)[LOCATION] == "LOADED"
 
 
-def test_the_demo_run_succeeded(loaded: DagsterUI):
-    data = loaded.graphql("{ runsOrError(limit: 5) { ... on Runs { results { runId jobName status } } } }")
+def test_the_last_run_is_the_one_claimback_run_made(loaded: DagsterUI):
+    data = loaded.graphql("{ runsOrError(limit: 5) { ... on Runs { results { runId jobName status "
+                          "tags { key value } } } } }")
     runs = data["runsOrError"]["results"]
-    assert runs, "the UI shows no runs: DAGSTER_HOME does not hold the demo run"
+    assert runs, "the UI shows no runs: the instance does not hold the demo run"
     assert runs[0]["jobName"] == JOB and runs[0]["status"] == "SUCCESS", runs[0]
+    assert {"key": "claimback/started_by", "value": "claimback run"} in runs[0]["tags"], runs[0]["tags"]
 
 
 def test_every_asset_materialized_and_is_described(asset_nodes: dict[str, dict]):
@@ -261,6 +266,61 @@ def _pages(asset_nodes: dict[str, dict]) -> dict[str, tuple[str, tuple[str, ...]
 
 
 SCREENSHOT_NAMES = ("asset-graph", "asset-catalog", "asset-denials", "asset-work-queue", "work-queue-checks", "last-run")
+
+# The Today table: the metadata row labelled "today" holds a real <table> (Dagster's table metadata).
+_TODAY_TABLE = """(() => {
+  const row = [...document.querySelectorAll('tr')].find(r => r.firstElementChild
+      && r.firstElementChild.innerText.trim() === 'today' && r.querySelector('table'));
+  if (!row) { return null; }
+  const table = row.querySelector('table');
+  row.scrollIntoView({block: 'start'});
+  return {
+    headers: [...table.querySelectorAll('thead th')].map(th => th.innerText.trim()),
+    rows: [...table.querySelectorAll('tbody tr')].map(tr => [...tr.querySelectorAll('td')].map(td => td.innerText.trim())),
+  };
+})()"""
+
+
+def test_today_is_rendered_as_a_table_and_screenshotted(loaded: DagsterUI, browser: Browser, demo):
+    import duckdb
+
+    with duckdb.connect(str(demo.database), read_only=True) as con:
+        expected = con.sql("SELECT patient_control_number, route FROM analyst_today LIMIT 50").fetchall()
+        columns = [c[0] for c in con.sql("DESCRIBE analyst_today").fetchall()]
+    assert expected, "nothing is due in the demo's week: the Today table would prove nothing"
+    browser.set_viewport(1600, 1200)
+    browser.goto(f"{loaded.base}/assets/work_queue")
+    browser.wait_for(_has_text("Latest materialization", "today"))
+    browser.wait_for(f"Boolean({_TODAY_TABLE})", timeout_s=60)
+    shown = browser.evaluate(_TODAY_TABLE)
+    # one header per column, whole ("patient_control_number", never "patient_contr" / "ol_number")
+    assert [h.split("\n")[0] for h in shown["headers"]] == columns
+    # one table row per item, each cell on its row: nothing wrapped into extra rows
+    assert len(shown["rows"]) == len(expected)
+    pcn, route = columns.index("patient_control_number"), columns.index("route")
+    assert [(r[pcn], r[route]) for r in shown["rows"]] == expected
+    time.sleep(1)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    assert browser.screenshot(SCREENSHOTS / "today.png").stat().st_size > 20_000
+
+
+def test_a_packet_on_todays_list_opens(demo):
+    """The walkthrough's last step: the packet named in the Today table is a PDF in the warehouse."""
+    import duckdb
+
+    with duckdb.connect(str(demo.database), read_only=True) as con:
+        packet = con.sql("SELECT packet FROM analyst_today WHERE packet LIKE '%.pdf' LIMIT 1").fetchone()
+    assert packet, "no item due this week has a packet"
+    path = demo.warehouse / packet[0]
+    assert path.read_bytes().startswith(b"%PDF")
+    try:
+        import pypdfium2
+    except ImportError:
+        pytest.skip("pypdfium2 (a test dependency) is not installed: no picture of the packet")
+    page = pypdfium2.PdfDocument(str(path))[0]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.render(scale=1.3).to_pil().save(SCREENSHOTS / "packet.png")
+    assert (SCREENSHOTS / "packet.png").stat().st_size > 20_000
 
 
 @pytest.mark.parametrize("name", SCREENSHOT_NAMES)
