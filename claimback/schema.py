@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from claimback.codes.registry import route_names
+
 MONEY = pl.Decimal(12, 2)
 STR = pl.String
 DATE = pl.Date
@@ -107,6 +109,7 @@ REMIT_SERVICE_LINES = {
     "service_date_to": DATE,  # DTM*151
     "allowed_amount": MONEY,  # AMT*B6
     "line_control_number": STR,  # REF*6R
+    "prior_authorization": STR,  # loop 2400 REF*G1 (an authorization for this line only)
 }
 
 REMIT_ADJUSTMENTS = {
@@ -172,6 +175,9 @@ SUBMITTED_CLAIMS = {
     "diagnosis_codes": STR_LIST,  # HI (ABK/ABF, BK/BF), principal first
     "claim_filing_indicator": STR,  # SBR09
     "payer_responsibility": STR,  # SBR01 (P primary, S secondary, T tertiary)
+    "other_payer_responsibility": STR,  # 2320 SBR01 of the first other payer (COB), null when none
+    "other_payer_name": STR,  # 2330B NM1*PR of the first other payer
+    "submitted_on": DATE,  # GS04 of the 837: the day the file was created (timely-filing proof)
     "claim_ordinal": INT,
 }
 
@@ -191,6 +197,7 @@ SUBMITTED_SERVICE_LINES = {
     "service_date_to": DATE,
     "rendering_npi": STR,  # line-level NM1*82
     "line_control_number": STR,  # REF*6R
+    "prior_authorization": STR,  # loop 2400 REF*G1 (an authorization for this line only)
 }
 
 QUARANTINE = {
@@ -354,6 +361,10 @@ WORK_QUEUE = {
     "expired_route": STR,  # expired: the route whose window closed
     "recovered_amount": MONEY,  # resolved: what came back
     "payer_rules_version": STR,  # `version` of the payer rules file the deadlines came from
+    # appended by routing (issue 15)
+    "evidence": STR,  # JSON: the rule that decided the route and the facts it used
+    "deadline_confirmed": BOOL,  # false: the window is a default or unconfirmed rule; never expires
+    "analyst_hours": pl.Float64,  # time one request of this route takes (code registry)
 }
 
 TABLES: dict[str, dict[str, pl.DataType]] = {
@@ -390,16 +401,8 @@ PARSED_TABLES = (
     "quarantine",
 )
 
-ROUTES = (
-    "trend_report",
-    "corrected_claim",
-    "level1_reconsideration",
-    "level2_dispute",
-    "clinical_appeal",
-    "rebill_other_payer",
-    "expired",
-    "resolved",
-)
+# Every work_queue.route value, defined in the code registry (claimback/codes/data/registry.yaml).
+ROUTES = route_names()
 
 
 def empty(table: str) -> pl.DataFrame:

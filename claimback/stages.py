@@ -222,7 +222,33 @@ def report_missing_profiles(directory) -> None:
 
 
 # --- routing ---------------------------------------------------------------------------------
+# What the evidence rules read from the 837s and 835s (member ids only to find a claim's twins,
+# never written out).
+ROUTING_INPUTS = {
+    "submitted_claims": (
+        "claim_key", "payer_id", "payer_name", "billing_npi", "subscriber_member_id", "patient_control_number",
+        "statement_from", "prior_authorization", "referral_number", "payer_responsibility",
+        "other_payer_responsibility", "other_payer_name", "submitted_on",
+    ),
+    "submitted_service_lines": ("claim_key", "procedure_code", "prior_authorization"),
+    "remit_claims": (
+        "claim_key", "payer_id", "payer_name", "payee_npi", "member_id", "patient_control_number",
+        "payer_claim_control_number", "remit_date", "statement_from", "is_reversal",
+    ),
+    "remit_service_lines": ("claim_key", "procedure_code", "service_date", "paid_amount"),
+}
 def route_denials(settings: Settings) -> dict:
+    queue, report, log_rows = build_queue(settings)
+    lake = settings.lake
+    lake.write_derived("work_queue", queue)
+    lake.write_derived("reconsideration_outcomes", log_rows)
+    log.info("work queue: %d claims routed (overturn model: %s)", queue.height, report.used)
+    packets = write_request_packets(settings, queue, log_rows)
+    return {"work_queue": queue, "model": report, "packets": packets.height}
+
+
+def build_queue(settings: Settings):
+    """(work queue, overturn model report, reconsideration log with inferred outcomes) from the lake."""
     from claimback import lifecycle
     from claimback.routing import build_work_queue, load_rules
 
@@ -234,14 +260,13 @@ def route_denials(settings: Settings) -> dict:
         lake.read("denials"), log_rows, lake.read("trend_cluster_claims"), rules, settings.as_of,
         resolved=lake.read("recovered_claims"),
         history=adjudications,  # won appeals drop out of `denials`: learn from every adjudication
-        # REF*G1: was an authorization on file
-        submitted_claims=lake.read("submitted_claims", ("claim_key", "prior_authorization")),
+        # the evidence the routing rules read (authorization, referral, COB loops, 837 date, twins)
+        submitted_claims=lake.read("submitted_claims", ROUTING_INPUTS["submitted_claims"]),
+        submitted_service_lines=lake.read("submitted_service_lines", ROUTING_INPUTS["submitted_service_lines"]),
+        remit_claims=lake.read("remit_claims", ROUTING_INPUTS["remit_claims"]),
+        remit_service_lines=lake.read("remit_service_lines", ROUTING_INPUTS["remit_service_lines"]),
     )
-    lake.write_derived("work_queue", queue)
-    lake.write_derived("reconsideration_outcomes", log_rows)
-    log.info("work queue: %d claims routed (overturn model: %s)", queue.height, report.used)
-    packets = write_request_packets(settings, queue, log_rows)
-    return {"work_queue": queue, "model": report, "packets": packets.height}
+    return queue, report, log_rows
 
 
 # Pre-filled Level I / Level II requests for the most valuable claims each night; the rest

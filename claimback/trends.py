@@ -51,6 +51,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from claimback.codes import registry
 from claimback.schema import conform, empty
 
 DEFAULT_THRESHOLD = 10
@@ -64,7 +65,8 @@ AUTH_RELEVANT_CATEGORIES = ("authorization", "medical_necessity")
 
 # Many claims with these root causes are the provider's own fix (status `provider_fix`):
 # visible to analysts as an internal trend, never routed to the payer's trend form.
-PROVIDER_FIX_CATEGORIES = ("eligibility_registration", "wrong_payer_cob", "duplicate", "timely_filing")
+# (the code registry's `many: provider_fix` categories)
+PROVIDER_FIX_CATEGORIES = registry.provider_fix_categories()
 AUTH_ON_FILE_SHARE = 0.5
 
 # One cluster = one payer x one practice x one signature x one evidence state.

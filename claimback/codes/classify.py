@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from claimback.codes import registry
 from claimback.codes.tables import carc, rarc
 from claimback.codes.vocab import CATEGORY_DEFAULTS, HINT_PRECEDENCE, REFINABLE_CATEGORIES
 
@@ -183,6 +184,8 @@ def classify(adjustments: pl.DataFrame) -> pl.DataFrame:
     route = pl.when(changed).then(_default_for(pl.col("category"), 1)).otherwise(pl.col("_route"))
     # Whatever the reason, money under PR is collected from (or disputed for) the patient.
     fixable = pl.when(is_pr).then(pl.lit("patient")).otherwise(fixable)
+    for group_code, entry in registry.registry().groups.items():
+        route = pl.when(pl.col("_group") == group_code).then(pl.lit(entry.route)).otherwise(route)
     route = pl.when(pl.col("adjustment_kind") == "denial").then(route).otherwise(None)
 
     stop = pl.col("_stop_date")

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import polars as pl
 
-from claimback.codes.vocab import ADJUSTMENT_KINDS, CATEGORIES, FIXABLE_BY, SUGGESTED_ROUTES
+from claimback.codes import registry
+from claimback.codes.vocab import ADJUSTMENT_KINDS, CATEGORIES, FIXABLE_BY
 
 PACKAGED_DIR = Path(__file__).resolve().parent / "data"
 
@@ -24,7 +25,7 @@ CARC_SCHEMA: dict[str, pl.DataType] = {
     "label": pl.String,
     "category": pl.String,
     "fixable_by": pl.String,
-    "suggested_route": pl.String,
+    "suggested_route": pl.String,  # ignored in the file: derived from the code registry
     "adjustment_kind": pl.String,
     "effective_date": pl.Date,
     "stop_date": pl.Date,
@@ -73,7 +74,8 @@ CLAIM_STATUS_SCHEMA: dict[str, pl.DataType] = {
 }
 
 # Columns a list file may leave out (the packaged files have no official text).
-_OPTIONAL = {"official_description", "last_modified", "notes", "requires_remark", "allowed_groups", "status"}
+_OPTIONAL = {"suggested_route", "official_description", "last_modified", "notes", "requires_remark", "allowed_groups",
+             "status"}
 
 # X12's statuses of a code: in use, to be deactivated on its stop date, deactivated.
 STATUSES: tuple[str, ...] = ("current", "tobe", "deactivated")
@@ -134,7 +136,6 @@ _VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
     "carc": {
         "category": CATEGORIES,
         "fixable_by": FIXABLE_BY,
-        "suggested_route": SUGGESTED_ROUTES,
         "adjustment_kind": ADJUSTMENT_KINDS,
         "status": STATUSES,
     },
@@ -166,7 +167,19 @@ def _read(path_text: str, name: str, _mtime_ns: int, _size: int) -> pl.DataFrame
     _check_vocabularies(frame, name, path)
     if "status" in frame.columns:  # a list without statuses (an older import): from the stop date
         frame = frame.with_columns(pl.coalesce("status", status_from_stop_date(pl.col("stop_date"))))
-    return frame
+    return _with_registry_routes(frame) if name == "carc" else frame
+
+
+def _with_registry_routes(frame: pl.DataFrame) -> pl.DataFrame:
+    """`suggested_route` of every denial CARC from the code registry (its own route, else its
+    category's), whatever an older list file says: the registry is the one place routes live."""
+    own = {code: entry.route for code, entry in registry.registry().codes.items()}
+    by_category = {name: route for name, (_, route) in registry.category_defaults().items()}
+    route = pl.col("code").replace_strict(own, default=None, return_dtype=pl.String).fill_null(
+        pl.col("category").replace_strict(by_category, default=None, return_dtype=pl.String))
+    return frame.with_columns(
+        suggested_route=pl.when(pl.col("adjustment_kind") == "denial").then(route)
+    )
 
 
 def status_from_stop_date(stop: pl.Expr) -> pl.Expr:

@@ -7,6 +7,8 @@ no category for (new codes from an official list, payer-invented codes).
 """
 from __future__ import annotations
 
+from claimback.codes import registry
+
 CATEGORIES: tuple[str, ...] = (
     "eligibility_registration",
     "wrong_payer_cob",
@@ -35,14 +37,9 @@ FIXABLE_BY: tuple[str, ...] = (
     "patient",
 )
 
-# Routes a code alone can suggest. level2_dispute, trend_report, expired and resolved depend
-# on a claim's history and the calendar, so the router decides those, never a code.
-SUGGESTED_ROUTES: tuple[str, ...] = (
-    "corrected_claim",
-    "level1_reconsideration",
-    "clinical_appeal",
-    "rebill_other_payer",
-)
+# Routes a code alone can suggest (level2 after a review, trend_report, expired and resolved
+# mostly depend on a claim's history and the calendar): from the code registry.
+SUGGESTED_ROUTES: tuple[str, ...] = registry.code_routes()
 
 # What an adjustment does to the charge. The denials engine counts only `denial` as money
 # refused; `pricing` (contract reductions), `patient_share` (deductible, coinsurance, copay),
@@ -58,24 +55,9 @@ ADJUSTMENT_KINDS: tuple[str, ...] = (
 GROUP_CODES: tuple[str, ...] = ("CO", "PR", "OA", "PI", "CR")
 
 # What a category means for the work when nothing more specific is known: who can fix it
-# and where it usually goes. Used for codes whose category a remark code changed, and for
-# codes the lists do not know.
-CATEGORY_DEFAULTS: dict[str, tuple[str, str | None]] = {
-    "eligibility_registration": ("front_end", "corrected_claim"),
-    "wrong_payer_cob": ("front_end", "rebill_other_payer"),
-    "authorization": ("front_end", "clinical_appeal"),
-    "network_credentialing": ("credentialing", "level1_reconsideration"),
-    "coding_bundling": ("coding", "corrected_claim"),
-    "medical_necessity": ("clinical", "clinical_appeal"),
-    "missing_information": ("billing", "corrected_claim"),
-    "timely_filing": ("billing", "level1_reconsideration"),
-    "duplicate": ("billing", "level1_reconsideration"),
-    "non_covered_benefit_limit": ("front_end", "level1_reconsideration"),
-    "contractual_underpayment": ("contracting", "level1_reconsideration"),
-    "patient_responsibility": ("patient", None),
-    "payer_error": ("payer", "level1_reconsideration"),
-    "unknown": ("billing", None),
-}
+# and where it usually goes (the code registry). Used for codes whose category a remark code
+# changed, and for codes the lists do not know.
+CATEGORY_DEFAULTS: dict[str, tuple[str, str | None]] = registry.category_defaults()
 
 # Categories too vague to stand on their own: a remark code with a clearer hint replaces them
 # (CO-16 + N30 is an eligibility problem, A1 + N54 an authorization problem). Specific CARCs

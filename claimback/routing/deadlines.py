@@ -45,3 +45,15 @@ def days_between(later: pl.Expr, earlier: pl.Expr | dt.date) -> pl.Expr:
 def filing_deadline(anchor: pl.Expr, days: pl.Expr, mail_days: pl.Expr) -> pl.Expr:
     """Last day to file: anchor date + window days + mail days."""
     return add_days(anchor_date(anchor), days + mail_days.fill_null(0))
+
+
+def combined_deadline(first: pl.Expr, second: pl.Expr, combine: pl.Expr) -> pl.Expr:
+    """A window written "the later of A or B" or "the earlier of A or B" (e.g. CareSource Ohio:
+    12 months from service or 60 days from the payment/denial, whichever is later).
+
+    Without a second window the first stands; when one side's anchor is unknown the other stands."""
+    return (
+        pl.when(combine == "later").then(pl.max_horizontal(first, second))
+        .when(combine == "earlier").then(pl.min_horizontal(first, second))
+        .otherwise(first)
+    )

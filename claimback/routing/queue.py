@@ -3,15 +3,20 @@
 `build_work_queue` joins the denials to their history (reconsideration log, flagged trend
 membership, recovered payments), picks the route (`routes`), applies the payer's filing window
 for that route (`rules` + `deadlines`), turns routes whose window has closed into `expired`, and
-ranks what is left by urgency-weighted expected recovery:
+ranks what is left by expected recovery per analyst hour, scaled up as the deadline nears:
 
     expected_recovery = denied_amount × P(overturn)
-    priority          = expected_recovery × (1 + 1 / sqrt(max(days_left, 1)))
+    value_per_hour    = expected_recovery / analyst_hours(route)         (code registry)
+    urgency           = 1 + URGENCY_DAYS / max(days_left, 1)
+    priority          = value_per_hour × urgency
 
-so a claim with one day left counts double and one with 100 days left counts 1.1×. Rows where
-nothing can be done today (resolved, expired, appeals exhausted, a filing still within the
+With URGENCY_DAYS = 30, a request due tomorrow counts 31×, one due in 8 days 4.75×, one due in
+156 days 1.19×: an item about to close outranks a far one unless the far one is worth many times
+more per hour. A deadline from a default/unconfirmed window that has already passed counts as
+due in URGENCY_DAYS (verify it soon, it may still be open). Rows where nothing can be done today
+(resolved, expired, appeals exhausted, patient billing, a filing or crossover still within the
 payer's decision time) get priority 0 and sink to the bottom; a decision the payer owes and has
-not given (overdue) is a chase-up and ranks like any other action.
+not given (overdue) is a chase-up ranked by value per hour without the deadline boost.
 """
 from __future__ import annotations
 
@@ -19,7 +24,8 @@ import datetime as dt
 
 import polars as pl
 
-from claimback.routing import deadlines, routes
+from claimback.codes import registry as R
+from claimback.routing import deadlines, evidence, routes
 from claimback.routing.history import is_adjudications
 from claimback.routing.overturn import ModelReport, OverturnModel, feature_frame, fit_overturn_model
 from claimback.routing.rules import PayerRules
@@ -37,23 +43,13 @@ OPTIONAL_DENIAL_COLUMNS = {
     "suggested_route": pl.String,
     "submitted_claim_key": pl.String,
     "frequency_code": pl.String,
-    "prior_authorization": pl.String,  # REF*G1 of the matched 837, when the denials carry it
-    "claim_status_code": pl.String,  # CLP02 of the latest adjudication, when the denials carry it
     "category": pl.String,
     "primary_reason": pl.String,
 }
 
+URGENCY_DAYS = 30  # the deadline starts to weigh in the last month [PRACTICE]
+
 _OUTCOMES = ("overturned", "upheld", "partial", "pending")
-
-_ROUTE_NAMES = {
-    "trend_report": "claim trend report (Level I window)",
-    "corrected_claim": "corrected claim",
-    "level1_reconsideration": "Level I reconsideration",
-    "level2_dispute": "Level II claim dispute",
-    "clinical_appeal": "clinical appeal",
-    "rebill_other_payer": "rebill to the right payer",
-}
-
 
 def build_work_queue(
     denials: pl.DataFrame,
@@ -65,6 +61,9 @@ def build_work_queue(
     history_model: OverturnModel | None = None,
     history: pl.DataFrame | None = None,
     submitted_claims: pl.DataFrame | None = None,
+    submitted_service_lines: pl.DataFrame | None = None,
+    remit_claims: pl.DataFrame | None = None,
+    remit_service_lines: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, ModelReport]:
     """Route every denial and rank the queue; returns (work_queue frame, how P(overturn) was made).
 
@@ -76,11 +75,14 @@ def build_work_queue(
     `OverturnModel` to reuse; otherwise one is fitted from `history` — best the adjudications
     table (every claim's first denial, won or lost), or past denials in DENIALS columns — or,
     without it, from `denials` (claims still denied only: Level I wins that were paid have left
-    it, so pass `history` whenever it exists). `submitted_claims`: the 837s, to learn whether an
-    authorization (REF*G1) was on the claim when the denials do not carry `prior_authorization`.
+    it, so pass `history` whenever it exists). `submitted_claims` / `submitted_service_lines` (the 837s) and `remit_claims` /
+    `remit_service_lines` (the 835s): the evidence the rules read (`evidence.gather`); without them
+    those rules stay silent and the code registry decides.
     """
     log = _normalise_log(reconsiderations)
-    claims = prepare_denials(_with_authorization(denials, submitted_claims), log, trend_members, resolved)
+    facts = evidence.gather(denials, submitted_claims, submitted_service_lines, remit_claims, remit_service_lines,
+                            history if history is not None and is_adjudications(history) else None)
+    claims = prepare_denials(facts, log, trend_members, resolved)
     payers = rules.payers_frame(claims.select("payer_id", "payer_name"))
     claims = claims.join(payers, on=["payer_id", "payer_name"], how="left", nulls_equal=True)
     claims = routes.history_route(routes.category_route(claims))
@@ -121,26 +123,6 @@ def prepare_denials(
     for level in (1, 2):
         frame = frame.join(_level_state(log, level), on="patient_control_number", how="left")
     return frame.join(_flagged_members(trend_members), on="claim_key", how="left")
-
-
-def _with_authorization(denials: pl.DataFrame, submitted_claims: pl.DataFrame | None) -> pl.DataFrame:
-    """Add the matched 837's prior authorization number (an authorization denial with one on file is
-    the payer's error, a Level I; without one it is a clinical/authorization appeal)."""
-    if (
-        submitted_claims is None
-        or "prior_authorization" in denials.columns
-        or "submitted_claim_key" not in denials.columns
-        or "prior_authorization" not in submitted_claims.columns
-    ):
-        return denials
-    auth = (
-        submitted_claims.select(
-            submitted_claim_key=pl.col("claim_key"),
-            prior_authorization=pl.col("prior_authorization").str.strip_chars().replace("", None),
-        )
-        .unique("submitted_claim_key")
-    )
-    return denials.join(auth, on="submitted_claim_key", how="left")
 
 
 def _with_optional_columns(frame: pl.DataFrame) -> pl.DataFrame:
@@ -244,19 +226,24 @@ def _apply_windows(claims: pl.DataFrame, rules: PayerRules, as_of: dt.date) -> p
     """Attach the payer's window for the route, compute deadline/days_left, and expire late ones."""
     claims = claims.join(rules.windows_frame(), on=["payer_rule", "rule_level"], how="left")
     awaiting_level = pl.when(pl.col("route") == "level2_dispute").then(pl.lit("l2")).otherwise(pl.lit("l1"))
-    # A filing logged without its date is taken as filed no earlier than the latest remit.
-    filed_on = pl.coalesce(
+    # A filing logged without its date is taken as filed no earlier than the latest remit; a
+    # forwarded claim's clock starts at the remit that says it was forwarded.
+    filed_on = pl.when(pl.col("route") == R.AWAIT_CROSSOVER).then(pl.col("remit_date")).otherwise(pl.coalesce(
         pl.when(awaiting_level == "l2").then(pl.col("l2_submitted_on")).otherwise(pl.col("l1_submitted_on")),
         pl.col("remit_date"),
-    )
+    ))
     decision_due = deadlines.add_days(
         filed_on, pl.col("decision_days").fill_null(deadlines.DEFAULT_DECISION_DAYS)
     )
     deadline = (
-        pl.when(pl.col("route") == "resolved").then(None)
+        pl.when(pl.col("route") == R.RESOLVED).then(None)
         .when(pl.col("appeals_exhausted")).then(None)
         .when(pl.col("awaiting_payer")).then(decision_due)
-        .otherwise(deadlines.filing_deadline(pl.col("window_anchor"), pl.col("window_days"), pl.col("mail_days")))
+        .otherwise(deadlines.combined_deadline(
+            deadlines.filing_deadline(pl.col("window_anchor"), pl.col("window_days"), pl.col("mail_days")),
+            deadlines.filing_deadline(pl.col("window2_anchor"), pl.col("window2_days"), pl.col("window2_mail_days")),
+            pl.col("window_combine"),
+        ))
     )
     claims = claims.with_columns(
         deadline=deadline,
@@ -264,26 +251,70 @@ def _apply_windows(claims: pl.DataFrame, rules: PayerRules, as_of: dt.date) -> p
         window_anchor=pl.when(pl.col("awaiting_payer")).then(pl.lit("decision_due"))
         .when(routes.needs_filing()).then(pl.col("window_anchor")),
     ).with_columns(days_left=deadlines.days_between(pl.col("deadline"), as_of))
-    closed = routes.needs_filing() & (pl.col("days_left") < 0).fill_null(False)
+    # Only a confirmed payer window may close a claim: a default or unconfirmed one is a guess,
+    # and a guess must never throw money away (the row keeps its route and says to verify).
+    confirmed = pl.col("rule_confirmed").fill_null(False) & ~pl.col("payer_rule_is_default").fill_null(True)
+    past = routes.needs_filing() & (pl.col("days_left") < 0).fill_null(False)
+    closed = past & confirmed
+    claims = claims.with_columns(
+        deadline_confirmed=pl.when(pl.col("deadline").is_not_null()).then(
+            pl.when(pl.col("awaiting_payer")).then(pl.lit(True)).otherwise(confirmed)),
+    )
     window_text = pl.concat_str(
-        pl.lit("The "), pl.col("route").replace_strict(_ROUTE_NAMES, default=pl.col("route")), pl.lit(" window ("),
+        pl.lit("The "), pl.col("route").replace_strict({n: r.words for n, r in R.registry().routes.items()}, default=pl.col("route")), pl.lit(" window ("),
         pl.col("window_days").cast(pl.String), pl.lit(" days from "),
         pl.col("window_anchor").str.replace_all("_", " "),
         pl.when(pl.col("mail_days") > 0).then(pl.concat_str(pl.lit(" + "), pl.col("mail_days").cast(pl.String),
                                                             pl.lit(" mail days"))).otherwise(pl.lit("")),
+        pl.when(pl.col("window_combine").is_not_null()).then(pl.concat_str(
+            pl.lit(" or "), pl.col("window2_days").cast(pl.String), pl.lit(" days from "),
+            pl.col("window2_anchor").str.replace_all("_", " "), pl.lit(", whichever is "), pl.col("window_combine"),
+        )).otherwise(pl.lit("")),
         pl.lit(") closed on "), pl.col("deadline").cast(pl.String), pl.lit(". Was: "), pl.col("reason"),
     )
-    unconfirmed = pl.when(routes.needs_filing() & ~pl.col("rule_confirmed").fill_null(True)).then(
-        pl.concat_str(pl.lit(" Window from "),
-                      pl.when(pl.col("payer_rule_is_default")).then(pl.lit("the conservative default rule"))
-                      .otherwise(pl.lit("an unconfirmed payer rule")),
-                      pl.lit(": verify with the payer."))
-    ).otherwise(pl.lit(""))
-    return claims.with_columns(
+    source = pl.when(pl.col("payer_rule_is_default")).then(pl.lit("the conservative default rule")).otherwise(
+        pl.lit("an unconfirmed payer rule"))
+    unconfirmed = (
+        pl.when(past & ~confirmed)
+        .then(pl.concat_str(pl.lit(" The deadline "), pl.col("deadline").cast(pl.String), pl.lit(" from "), source,
+                            pl.lit(" has passed, but the payer's real window is not confirmed: verify it with the "
+                                   "payer before giving up.")))
+        .when(routes.needs_filing() & ~confirmed)
+        .then(pl.concat_str(pl.lit(" Window from "), source, pl.lit(": verify with the payer.")))
+        .otherwise(pl.lit(""))
+    )
+    claims = claims.with_columns(
         expired_route=pl.when(closed).then(pl.col("route")),
-        route=pl.when(closed).then(pl.lit("expired")).otherwise(pl.col("route")),
+        route=pl.when(closed).then(pl.lit(R.EXPIRED)).otherwise(pl.col("route")),
         reason=pl.concat_str(pl.when(closed).then(window_text).otherwise(pl.col("reason")), unconfirmed),
     )
+    return _skip_optional_level1(claims, rules, as_of)
+
+
+def _skip_optional_level1(claims: pl.DataFrame, rules: PayerRules, as_of: dt.date) -> pl.DataFrame:
+    """A Level I the payer makes optional (Sunflower/KanCare, UHC Community Plan) whose window closed
+    is not the end: the formal appeal (Level II) may be filed directly while its own window, counted
+    from this remit, is open."""
+    level2 = rules.windows_frame().filter(pl.col("rule_level") == "level2").select(
+        "payer_rule", l2_days="window_days", l2_anchor="window_anchor", l2_mail="mail_days",
+        l2_confirmed="rule_confirmed")
+    candidates = (pl.col("expired_route") == R.LEVEL1) & pl.col("level_optional").fill_null(False)
+    if claims.filter(candidates).height == 0:
+        return claims
+    claims = claims.join(level2, on="payer_rule", how="left")
+    l2_deadline = deadlines.filing_deadline(pl.col("l2_anchor"), pl.col("l2_days"), pl.col("l2_mail"))
+    direct = candidates & (l2_deadline >= pl.lit(as_of)).fill_null(False)
+    return claims.with_columns(
+        route=pl.when(direct).then(pl.lit(R.LEVEL2)).otherwise(pl.col("route")),
+        deadline=pl.when(direct).then(l2_deadline).otherwise(pl.col("deadline")),
+        deadline_confirmed=pl.when(direct).then(pl.col("l2_confirmed")).otherwise(pl.col("deadline_confirmed")),
+        rule_level=pl.when(direct).then(pl.lit("level2")).otherwise(pl.col("rule_level")),
+        reason=pl.when(direct).then(pl.concat_str(
+            pl.lit("Reconsideration is optional at this payer and its window has closed: file the Level II appeal "
+                   "directly (its window counts from this remit). "), pl.col("reason"))).otherwise(pl.col("reason")),
+        expired_route=pl.when(direct).then(None).otherwise(pl.col("expired_route")),
+    ).with_columns(days_left=deadlines.days_between(pl.col("deadline"), as_of)).drop(
+        "l2_days", "l2_anchor", "l2_mail", "l2_confirmed")
 
 
 def _history_frame(denials: pl.DataFrame, resolved: pl.DataFrame | None, history: pl.DataFrame | None) -> pl.DataFrame:
@@ -306,11 +337,17 @@ def _prioritise(claims: pl.DataFrame, model: OverturnModel, as_of: dt.date) -> p
     probability = model.predict(features)
     claims = claims.with_columns(overturn_probability=pl.Series(probability, dtype=pl.Float64))
     expected = pl.col("denied_amount").cast(pl.Float64).fill_null(0) * pl.col("overturn_probability")
-    urgency = 1 + 1 / pl.max_horizontal(pl.col("days_left"), pl.lit(1)).cast(pl.Float64).sqrt()
-    actionable = routes.needs_filing() | (pl.col("awaiting_payer") & (pl.col("days_left") < 0).fill_null(False))
+    hours = pl.col("route").replace_strict(
+        {name: r.hours for name, r in R.registry().routes.items()}, default=1.0, return_dtype=pl.Float64)
+    days = pl.when(pl.col("days_left") < 0).then(pl.lit(URGENCY_DAYS)).otherwise(pl.col("days_left"))
+    urgency = 1 + URGENCY_DAYS / pl.max_horizontal(days, pl.lit(1)).cast(pl.Float64)
+    overdue = pl.col("awaiting_payer") & (pl.col("days_left") < 0).fill_null(False)
+    value_per_hour = expected / pl.max_horizontal(hours, pl.lit(0.1))
     return claims.with_columns(
         expected_recovery=expected.round(2),
-        priority=pl.when(actionable).then((expected * urgency).round(4)).otherwise(pl.lit(0.0)),
+        analyst_hours=hours,
+        priority=pl.when(routes.needs_filing()).then((value_per_hour * urgency).round(4))
+        .when(overdue).then(value_per_hour.round(4)).otherwise(pl.lit(0.0)),
     )
 
 

@@ -2,79 +2,55 @@
 
 Two steps, both column expressions so a million denials route in one pass:
 
-1. `category_route` — what the denial itself calls for, from its root-cause category and codes
-   (domain-brief §2 and §3.5): the provider's own data error → corrected claim (frequency 7 with
-   the payer's claim number, or a NEW frequency-1 claim when the original was unprocessable);
-   billed right but processed wrong → Level I reconsideration; clinical/authorization → clinical
-   appeal; another payer responsible → rebill that payer.
+1. `category_route` — what the denial itself calls for: first the evidence rules
+   (`evidence.RULES`: paid twin, authorization or referral on the 837, COB loops, 837 date vs
+   filing limit, forwarded claims), then the code registry (`claimback.codes.registry`): a remark
+   code that refines the decision, the group code (PR: bill the patient), the CARC's own route,
+   else the category's default route.
 2. `history_route` — what the claim's history overrides, in this explicit precedence:
 
        resolved  >  trend_report  >  Level II (after an unsatisfactory Level I)
                  >  Level I already filed (awaiting the payer)  >  category route
 
    `expired` is decided afterwards (see `queue`), once the chosen route's window is known:
-   any route that still needs a filing becomes `expired` when its window has closed.
+   a route that still needs a filing becomes `expired` only when a CONFIRMED window has closed.
 
 The frame these expect is made by `queue.prepare_denials` (the Level I/II state columns
 `l1_*`/`l2_*`, `trend_cluster_id`, `is_resolved`, the payer rule's `denied_claim_resubmission`).
 """
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
-# The route whose filing window applies (trend reports ride on the Level I window: the trend form
-# is a reconsideration of many claims at once).
-RULE_LEVEL = {
-    "trend_report": "level1",
-    "corrected_claim": "corrected_claim",
-    "level1_reconsideration": "level1",
-    "level2_dispute": "level2",
-    "clinical_appeal": "clinical_appeal",
-    "rebill_other_payer": "rebill_other_payer",
-}
+from claimback.codes import registry as R
+from claimback.routing import evidence
 
-# Categories whose fix is the provider's own claim data (domain-brief §2 "When to correct").
-PROVIDER_DATA_CATEGORIES = (
-    "eligibility_registration",
-    "coding_bundling",
-    "missing_information",
-    "network_credentialing",
-)
+# The payer-rule level whose filing window applies to each route that files something (trend
+# reports ride on the Level I window: the trend form is a reconsideration of many claims at once).
+RULE_LEVEL = R.filing_routes()
 
 UNSATISFACTORY = ("upheld", "partial")
-
-_CATEGORY_ROUTE = {
-    "eligibility_registration": "corrected_claim",
-    "coding_bundling": "corrected_claim",
-    "missing_information": "corrected_claim",
-    "network_credentialing": "corrected_claim",
-    "payer_error": "level1_reconsideration",
-    "contractual_underpayment": "level1_reconsideration",
-    "timely_filing": "level1_reconsideration",
-    "non_covered_benefit_limit": "level1_reconsideration",
-    "medical_necessity": "clinical_appeal",
-    "wrong_payer_cob": "rebill_other_payer",
-}
-
-_CATEGORY_WHAT = {
-    "eligibility_registration": "Registration/eligibility denial",
-    "coding_bundling": "Coding denial",
-    "missing_information": "Missing or invalid claim information",
-    "network_credentialing": "Provider enrollment/credentialing denial",
-}
-
-_CATEGORY_FIX = {
-    "eligibility_registration": "correct the member's ID, demographics or coverage",
-    "coding_bundling": "fix the procedure code, modifier, units or diagnosis",
-    "missing_information": "add the missing data or records the payer asked for",
-    "network_credentialing": "fix the provider's NPI/enrollment data",
-}
 
 _FILING_ROUTES = tuple(RULE_LEVEL)
 
 
 def _codes(primary: pl.Expr) -> pl.Expr:
     return pl.concat_str(pl.lit(" ("), primary.fill_null("no code"), pl.lit(")"))
+
+
+def _template(text: str, remark: str | None = None) -> pl.Expr:
+    """A registry reason with `{code}` (the denial's group-CARC) and `{remark}` filled in."""
+    parts: list[pl.Expr] = []
+    for piece in re.split(r"(\{code\}|\{remark\})", text):
+        if piece == "{code}":
+            parts.append(pl.col("primary_reason").fill_null("no code"))
+        elif piece == "{remark}":
+            parts.append(pl.lit(remark or ""))
+        elif piece:
+            parts.append(pl.lit(piece))
+    return pl.concat_str(parts)
 
 
 def new_claim_why() -> pl.Expr:
@@ -96,105 +72,69 @@ def new_claim_why() -> pl.Expr:
     )
 
 
-def _corrected(what: pl.Expr, fix: pl.Expr) -> pl.Expr:
-    start = pl.concat_str(what, _codes(pl.col("primary_reason")), pl.lit(": "), fix)
+def _corrected_tail() -> pl.Expr:
+    """How a corrected claim is sent: a replacement pointing at the payer's claim, or a new claim."""
     replacement = pl.concat_str(
-        start,
         pl.lit(" and send a corrected claim (frequency 7) with payer claim number "),
-        pl.col("payer_claim_control_number"),
-        pl.lit(" in REF*F8."),
+        pl.col("payer_claim_control_number"), pl.lit(" in REF*F8."),
     )
-    new_claim = pl.concat_str(start, pl.lit(" and send a NEW claim (frequency 1): "), new_claim_why(), pl.lit("."))
+    new_claim = pl.concat_str(pl.lit(" and send a NEW claim (frequency 1): "), new_claim_why(), pl.lit("."))
     return pl.when(new_claim_why().is_not_null()).then(new_claim).otherwise(replacement)
 
 
-def category_route(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add `category_route`, `category_reason` and `claim_frequency_to_send` from each denial's codes."""
+def code_route(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add `code_route`, `code_reason`, `code_evidence`: the registry's road for the denial's codes.
+
+    Remark codes that refine the decision win (MA04: a corrected claim to this payer with the
+    primary's adjudication), then the group code (PR: the patient owes it), then the CARC's own
+    route (CO-26 coverage dates: rebill), else the category's default route.
+    """
+    reg = R.registry()
+    group = pl.col("primary_reason").str.split("-").list.first()
+    carc = pl.col("primary_reason").str.split("-").list.last()
     category = pl.col("category").fill_null("unknown")
-    primary = pl.col("primary_reason")
-    has_auth = pl.col("prior_authorization").is_not_null() & (pl.col("prior_authorization").str.strip_chars() != "")
-    resent_as_replacement = pl.col("frequency_code").is_in(["7", "8"]).fill_null(False)
-    has_837 = pl.col("submitted_claim_key").is_not_null()
-
-    suggested = pl.col("suggested_route")
-    fallback_route = (
-        pl.when(suggested.is_in(list(_CATEGORY_ROUTE.values()))).then(suggested).otherwise(pl.lit("level1_reconsideration"))
+    route = category.replace_strict({c: v.route for c, v in reg.categories.items()}, default=R.LEVEL1)
+    reason = _template(reg.categories["unknown"].reason)
+    for name, entry in reg.categories.items():
+        reason = pl.when(category == name).then(_template(entry.reason)).otherwise(reason)
+    source = pl.concat_str(pl.lit("category "), category)
+    layers = [(carc == code, entry, pl.lit(f"carc {code}"), None) for code, entry in reg.codes.items()]
+    layers += [(group == code, entry, pl.lit(f"group {code}"), None) for code, entry in reg.groups.items()]
+    # Remarks last so they are applied outermost: registry order decides between two remarks.
+    has = {code: pl.col("remark_codes").list.contains(code).fill_null(False) for code in reg.remarks}
+    layers += [(has[code], entry, pl.lit(f"remark {code}"), code) for code, entry in reversed(reg.remarks.items())]
+    for applies, entry, name, remark in layers:
+        route = pl.when(applies).then(pl.lit(entry.route)).otherwise(route)
+        reason = pl.when(applies).then(_template(entry.reason, remark)).otherwise(reason)
+        source = pl.when(applies).then(name).otherwise(source)
+    return frame.with_columns(
+        code_route=route, code_reason=reason,
+        code_evidence=pl.struct(rule=pl.lit("registry"), codes=source).struct.json_encode(),
+        by_remark=pl.any_horizontal(list(has.values())) if has else pl.lit(False),
     )
 
-    route = (
-        pl.when(category == "duplicate")
-        .then(pl.when(resent_as_replacement).then(pl.lit("level1_reconsideration")).otherwise(pl.lit("corrected_claim")))
-        .when(category == "authorization")
-        .then(pl.when(has_auth).then(pl.lit("level1_reconsideration")).otherwise(pl.lit("clinical_appeal")))
-        .when(category.is_in(list(_CATEGORY_ROUTE)))
-        .then(category.replace_strict(_CATEGORY_ROUTE, default=None))
-        .otherwise(fallback_route)
-    )
 
-    what = category.replace_strict(_CATEGORY_WHAT, default="Denial")
-    fix = category.replace_strict(_CATEGORY_FIX, default="fix the claim")
-    timely_with_proof = pl.concat_str(
-        pl.lit("Timely-filing denial"), _codes(primary),
-        pl.lit(" but our 837 is on file: file a Level I reconsideration with the clearinghouse "
-               "acceptance report as proof of timely submission."),
-    )
-    timely_without_proof = pl.concat_str(
-        pl.lit("Timely-filing denial"), _codes(primary),
-        pl.lit(" and no 837 on file to prove timely submission: find the clearinghouse acceptance "
-               "report and file a Level I reconsideration, otherwise write it off."),
-    )
-    reason = (
-        pl.when(category == "duplicate")
-        .then(
-            pl.when(resent_as_replacement)
-            .then(pl.concat_str(pl.lit("Denied as a duplicate"), _codes(primary),
-                                pl.lit(" although it was sent as a replacement (frequency 7/8): the payer "
-                                       "processed it wrong; file a Level I reconsideration.")))
-            .otherwise(_corrected(pl.lit("Denied as a duplicate"),
-                                  pl.lit("if this was a resubmission it should have been a replacement;")))
-        )
-        .when(category == "authorization")
-        .then(
-            pl.when(has_auth)
-            .then(pl.concat_str(pl.lit("Authorization denial"), _codes(primary),
-                                pl.lit(" although authorization "), pl.col("prior_authorization"),
-                                pl.lit(" was on the claim: file a Level I reconsideration with the authorization.")))
-            .otherwise(pl.concat_str(pl.lit("Authorization absent or denied"), _codes(primary),
-                                     pl.lit(": request retro-authorization or file a clinical/authorization "
-                                            "appeal with the medical records.")))
-        )
-        .when(category.is_in(list(PROVIDER_DATA_CATEGORIES)))
-        .then(_corrected(what, fix))
-        .when(category == "payer_error")
-        .then(pl.concat_str(pl.lit("Payer processing error"), _codes(primary),
-                            pl.lit(": the claim was billed correctly; file a Level I reconsideration.")))
-        .when(category == "contractual_underpayment")
-        .then(pl.concat_str(pl.lit("Paid below the contracted rate"), _codes(primary),
-                            pl.lit(": file a Level I reconsideration citing the contract rate.")))
-        .when(category == "timely_filing")
-        .then(pl.when(has_837).then(timely_with_proof).otherwise(timely_without_proof))
-        .when(category == "non_covered_benefit_limit")
-        .then(pl.concat_str(pl.lit("Denied as not covered"), _codes(primary),
-                            pl.lit(": if the member's plan covers the service, file a Level I reconsideration "
-                                   "with the benefit evidence; otherwise bill the patient only with a signed waiver.")))
-        .when(category == "medical_necessity")
-        .then(pl.concat_str(pl.lit("Medical necessity denial"), _codes(primary),
-                            pl.lit(": clinical appeal with the medical records (peer-to-peer first when offered).")))
-        .when(category == "wrong_payer_cob")
-        .then(pl.concat_str(pl.lit("Another payer is primary or responsible"), _codes(primary),
-                            pl.lit(": bill the correct payer (with this EOB when billing as secondary).")))
-        .otherwise(pl.concat_str(pl.lit("Denial"), _codes(primary), pl.lit(" in category '"), category,
-                                 pl.lit("' has no routing rule: review the remit; routed to "), route,
-                                 pl.lit(".")))
-    )
+def category_route(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add `category_route`, `category_reason`, `evidence` and `claim_frequency_to_send`.
+
+    A remark code the registry knows (N522 crossover, MA04 primary's EOB) is the payer's own word
+    on the claim and decides first; then the first evidence rule that applies; else the registry.
+    """
+    frame = code_route(evidence.decide(frame))
+    remark = pl.col("by_remark")
+    route = pl.when(remark).then(pl.col("code_route")).otherwise(pl.coalesce("evidence_route", "code_route"))
+    reason = pl.when(remark).then(pl.col("code_reason")).otherwise(pl.coalesce("evidence_reason", "code_reason"))
+    frame = frame.with_columns(evidence=pl.when(remark).then(None).otherwise(pl.col("evidence")))
+    reason = pl.when(route == R.CORRECTED_CLAIM).then(pl.concat_str(reason, _corrected_tail())).otherwise(reason)
     frequency = (
-        pl.when(route == "corrected_claim")
+        pl.when(route == R.CORRECTED_CLAIM)
         .then(pl.when(new_claim_why().is_not_null()).then(pl.lit("1")).otherwise(pl.lit("7")))
         .otherwise(pl.lit(None, dtype=pl.String))
     )
     return frame.with_columns(
-        category_route=route, category_reason=reason, claim_frequency_to_send=frequency
-    )
+        category_route=route, category_reason=reason, claim_frequency_to_send=frequency,
+        evidence=pl.coalesce("evidence", "code_evidence"),
+    ).drop("evidence_route", "evidence_reason", "code_route", "code_reason", "code_evidence", "by_remark")
 
 
 def history_route(frame: pl.DataFrame) -> pl.DataFrame:
@@ -221,13 +161,13 @@ def history_route(frame: pl.DataFrame) -> pl.DataFrame:
     orphan_l2 = (~has_l1 & (pl.col("l2_submitted_on").is_not_null() | l2.is_not_null())).fill_null(False)
 
     route = (
-        pl.when(pl.col("is_resolved")).then(pl.lit("resolved"))
-        .when(has_l2 & (l2 == "overturned")).then(pl.lit("resolved"))
-        .when(l1_overturned_unpaid & ~has_l2).then(pl.lit("resolved"))
-        .when(in_trend).then(pl.lit("trend_report"))
-        .when(has_l2).then(pl.lit("level2_dispute"))
-        .when(l1_unsatisfactory).then(pl.lit("level2_dispute"))
-        .when(has_l1 & ((l1 == "pending") | l1.is_null())).then(pl.lit("level1_reconsideration"))
+        pl.when(pl.col("is_resolved")).then(pl.lit(R.RESOLVED))
+        .when(has_l2 & (l2 == "overturned")).then(pl.lit(R.RESOLVED))
+        .when(l1_overturned_unpaid & ~has_l2).then(pl.lit(R.RESOLVED))
+        .when(in_trend).then(pl.lit(R.TREND_REPORT))
+        .when(has_l2).then(pl.lit(R.LEVEL2))
+        .when(l1_unsatisfactory).then(pl.lit(R.LEVEL2))
+        .when(has_l1 & ((l1 == "pending") | l1.is_null())).then(pl.lit(R.LEVEL1))
         .otherwise(pl.col("category_route"))
     )
     awaiting = (
@@ -278,9 +218,10 @@ def history_route(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(
         route=route,
         reason=reason,
-        awaiting_payer=awaiting,
+        # A forwarded claim waits for the other payer's remit like a filing waits for a decision.
+        awaiting_payer=awaiting | (route == R.AWAIT_CROSSOVER),
         appeals_exhausted=exhausted,
-        claim_frequency_to_send=pl.when(route == "corrected_claim").then(pl.col("claim_frequency_to_send")),
+        claim_frequency_to_send=pl.when(route == R.CORRECTED_CLAIM).then(pl.col("claim_frequency_to_send")),
     ).with_columns(rule_level=pl.col("route").replace_strict(RULE_LEVEL, default=None))
 
 

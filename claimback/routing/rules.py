@@ -17,16 +17,22 @@ from typing import Any
 import polars as pl
 import yaml
 
+from claimback.codes import registry
+
 PACKAGED_RULES = Path(__file__).with_name("payer_rules.yaml")
 
 ANCHORS = ("original_remit", "latest_remit", "level1_decision", "date_of_service")
 LEVELS = ("level1", "level2", "corrected_claim", "clinical_appeal", "rebill_other_payer")
 DEFAULT_TREND_THRESHOLD = 10
 
-_LEVEL_KEYS = {"days", "anchor", "mail_days", "source", "notes", "confirmed", "decision_days"}
+_LEVEL_KEYS = {"days", "anchor", "mail_days", "source", "notes", "confirmed", "decision_days", "optional",
+               "later_of", "earlier_of"}
+_SECOND_KEYS = {"days", "anchor", "mail_days"}
+_LIMIT_KEYS = {"days", "source", "confirmed", "notes"}
 RESUBMISSION = ("replacement", "new_claim")  # how a fully denied claim is corrected
-_PAYER_KEYS = {"name", "display_name", "match", "trend_threshold", "notes", "denied_claim_resubmission", *LEVELS}
-_DEFAULT_KEYS = {"trend_threshold", "notes", "denied_claim_resubmission", *LEVELS}
+_PAYER_KEYS = {"name", "display_name", "match", "trend_threshold", "notes", "denied_claim_resubmission",
+               "filing_limit", *LEVELS}
+_DEFAULT_KEYS = {"trend_threshold", "notes", "denied_claim_resubmission", "filing_limit", *LEVELS}
 _MATCH_KEYS = {"payer_ids", "name_regex"}
 _TOP_KEYS = {"version", "overturn_priors", "default", "payers"}
 _PRIOR_KEYS = {"source", "pseudo_count", "default", "categories"}
@@ -55,6 +61,19 @@ class LevelRule:
     confirmed: bool = True
     notes: str | None = None
     inherited: bool = False  # taken from `default` because the payer does not define it
+    # A window written "the later of A or B" / "the earlier of A or B": B and which one wins.
+    second: tuple[int, str, int] | None = None  # (days, anchor, mail_days)
+    combine: str | None = None  # "later" | "earlier"
+    optional: bool = False  # the payer makes this level optional (e.g. reconsideration before appeal)
+
+
+@dataclass(frozen=True)
+class FilingLimit:
+    """How long after the date of service the payer accepts a first claim (timely filing)."""
+
+    days: int
+    source: str
+    confirmed: bool = True
 
 
 @dataclass(frozen=True)
@@ -71,6 +90,7 @@ class PayerRule:
     # Some payers reject a frequency-7 replacement of a claim they fully denied and want a new
     # frequency-1 claim instead (domain-brief §2): "replacement" (the X12 norm) or "new_claim".
     denied_claim_resubmission: str = "replacement"
+    filing_limit: FilingLimit | None = None
 
     def level(self, level: str) -> LevelRule:
         return self.levels[level]
@@ -99,6 +119,7 @@ class _PayerEntry:
     trend_threshold: int
     notes: str | None
     denied_claim_resubmission: str | None  # None: as the default rule says
+    filing_limit: FilingLimit | None = None
 
 
 @dataclass
@@ -140,6 +161,7 @@ class PayerRules:
             matched_by="no payer rule matched this payer: conservative default windows",
             notes=self.default.notes,
             denied_claim_resubmission=self.default.denied_claim_resubmission,
+            filing_limit=self.default.filing_limit,
         )
 
     def _complete(self, entry: _PayerEntry, matched_by: str) -> PayerRule:
@@ -155,6 +177,7 @@ class PayerRules:
             matched_by=matched_by,
             notes=entry.notes,
             denied_claim_resubmission=entry.denied_claim_resubmission or self.default.denied_claim_resubmission,
+            filing_limit=entry.filing_limit or _inherit_limit(self.default.filing_limit),
         )
 
     def payers_frame(self, payers: pl.DataFrame) -> pl.DataFrame:
@@ -166,13 +189,20 @@ class PayerRules:
         rows = []
         for payer_id, payer_name in payers.select("payer_id", "payer_name").unique().iter_rows():
             rule = self.for_payer(payer_id, payer_name)
-            rows.append((payer_id, payer_name, rule.name, rule.is_default, rule.denied_claim_resubmission))
+            limit = rule.filing_limit
+            rows.append((payer_id, payer_name, rule.name, rule.is_default, rule.denied_claim_resubmission,
+                         limit.days if limit else None,
+                         bool(limit and limit.confirmed and not rule.is_default),
+                         limit.source if limit else None))
         schema = {
             "payer_id": pl.String,
             "payer_name": pl.String,
             "payer_rule": pl.String,
             "payer_rule_is_default": pl.Boolean,
             "denied_claim_resubmission": pl.String,
+            "filing_limit_days": pl.Int64,
+            "filing_limit_confirmed": pl.Boolean,
+            "filing_limit_source": pl.String,
         }
         return pl.DataFrame(rows, schema=schema, orient="row")
 
@@ -180,7 +210,8 @@ class PayerRules:
         """One row per payer rule × level with its window (join on `payer_rule`, `rule_level`)."""
         rows = [
             (rule.name, level, lr.days, lr.anchor, lr.mail_days, lr.decision_days,
-             lr.confirmed and not lr.inherited and not rule.is_default, lr.source)
+             lr.confirmed and not lr.inherited and not rule.is_default, lr.source,
+             *(lr.second or (None, None, None)), lr.combine, lr.optional)
             for rule in self.all_rules()
             for level, lr in rule.levels.items()
         ]
@@ -193,12 +224,22 @@ class PayerRules:
             "decision_days": pl.Int64,
             "rule_confirmed": pl.Boolean,
             "rule_source": pl.String,
+            "window2_days": pl.Int64,
+            "window2_anchor": pl.String,
+            "window2_mail_days": pl.Int64,
+            "window_combine": pl.String,
+            "level_optional": pl.Boolean,
         }
         return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def _inherit(rule: LevelRule) -> LevelRule:
     return LevelRule(**{**rule.__dict__, "inherited": True})
+
+
+def _inherit_limit(limit: FilingLimit | None) -> FilingLimit | None:
+    # The default's limit is a guess for this payer: usable to argue, never to write a claim off.
+    return FilingLimit(limit.days, limit.source, confirmed=False) if limit else None
 
 
 def load_rules(path: str | Path | None = None) -> PayerRules:
@@ -264,6 +305,7 @@ class _Validator:
             matched_by="default",
             notes=default_entry.notes,
             denied_claim_resubmission=default_entry.denied_claim_resubmission or "replacement",
+            filing_limit=default_entry.filing_limit,
         )
         return PayerRules(
             version=str(version), path=str(self.path), default=default, overturn_priors=priors, _entries=entries
@@ -312,7 +354,9 @@ class _Validator:
                 f"(expected one of {', '.join(RESUBMISSION)})",
             )
             resubmission = None
+        limit = self.filing_limit(raw["filing_limit"], f"{where}.filing_limit") if "filing_limit" in raw else None
         return _PayerEntry(
+            filing_limit=limit,
             name=name,
             display_name=str(display),
             payer_ids=payer_ids,
@@ -347,6 +391,46 @@ class _Validator:
                     self.fail(f"{where}.name_regex", f"not a valid regular expression: {exc}")
         return frozenset(str(i).strip().upper() for i in ids), pattern
 
+    def filing_limit(self, raw: Any, where: str) -> FilingLimit | None:
+        if not isinstance(raw, dict):
+            self.fail(where, "must be a mapping with days and source")
+            return None
+        self.keys(raw, _LIMIT_KEYS, where, required={"days", "source"})
+        days, source, confirmed = raw.get("days"), raw.get("source"), raw.get("confirmed", True)
+        if not _is_int(days) or days < 1:
+            self.fail(f"{where}.days", f"must be a whole number of days >= 1, got {days!r}")
+            return None
+        if not isinstance(source, str) or not source.strip():
+            self.fail(f"{where}.source", "must say where the limit comes from (URL or citation)")
+            return None
+        if not isinstance(confirmed, bool):
+            self.fail(f"{where}.confirmed", f"must be true or false, got {confirmed!r}")
+            return None
+        return FilingLimit(days, source.strip(), confirmed)
+
+    def second_window(self, raw: dict, where: str) -> tuple[tuple[int, str, int] | None, str | None]:
+        """The other window of "the later/earlier of" (`later_of` or `earlier_of`), if any."""
+        present = [k for k in ("later_of", "earlier_of") if k in raw]
+        if not present:
+            return None, None
+        if len(present) > 1:
+            self.fail(where, "later_of and earlier_of cannot both be given")
+            return None, None
+        key = present[0]
+        other = raw[key]
+        if not isinstance(other, dict):
+            self.fail(f"{where}.{key}", "must be a mapping with days and anchor")
+            return None, None
+        self.keys(other, _SECOND_KEYS, f"{where}.{key}", required={"days", "anchor"})
+        days, anchor, mail = other.get("days"), other.get("anchor"), other.get("mail_days") or 0
+        if not _is_int(days) or days < 0 or not _is_int(mail) or mail < 0:
+            self.fail(f"{where}.{key}", f"days and mail_days must be whole numbers >= 0, got {days!r}, {mail!r}")
+            return None, None
+        if anchor not in ANCHORS:
+            self.fail(f"{where}.{key}.anchor", f"unknown anchor {anchor!r}{_suggest(str(anchor), ANCHORS)}")
+            return None, None
+        return (days, anchor, mail), key.split("_")[0]
+
     def level(self, raw: Any, level: str, where: str) -> LevelRule | None:
         if not isinstance(raw, dict):
             self.fail(where, "must be a mapping with days, anchor, source")
@@ -377,9 +461,17 @@ class _Validator:
         if not isinstance(confirmed, bool):
             self.fail(f"{where}.confirmed", f"must be true or false, got {confirmed!r}")
             ok = False
+        optional = raw.get("optional", False)
+        if not isinstance(optional, bool):
+            self.fail(f"{where}.optional", f"must be true or false, got {optional!r}")
+            ok = False
+        second, combine = self.second_window(raw, where)
         if not ok or not {"days", "anchor", "source"} <= set(raw):
             return None
         return LevelRule(
+            second=second,
+            combine=combine,
+            optional=optional,
             level=level,
             days=days,
             anchor=anchor,
@@ -391,8 +483,10 @@ class _Validator:
         )
 
     def priors(self, raw: Any, where: str) -> OverturnPriors:
-        fallback = OverturnPriors(categories={}, default=0.5, pseudo_count=20.0, source="none given")
-        if raw is None:
+        reg = registry.registry()
+        fallback = OverturnPriors(categories=registry.overturn_priors(), default=reg.prior_default,
+                                  pseudo_count=reg.prior_pseudo_count, source=reg.prior_source)
+        if raw is None:  # the code registry's priors; a rules file may still override them
             return fallback
         if not isinstance(raw, dict):
             self.fail(where, "must be a mapping")

@@ -189,12 +189,28 @@ def service_lines(seg: Segments, sha: str | Sequence[str]) -> pl.LazyFrame:
     is_472 = el(1) == "472"
     parts = [
         firsts(_line_level(seg["DTP"]), k, service_date=(is_472, date8(el(3))), service_date_to=(is_472, date8_end(el(3)))),
-        firsts(_line_level(seg["REF"]), k, line_control_number=(el(1) == "6R", el(2))),
+        # loop 2400 REF*G1: an authorization sent for one line only (claim-level G1 is in 2300)
+        firsts(_line_level(seg["REF"]), k, line_control_number=(el(1) == "6R", el(2)),
+               prior_authorization=(el(1) == "G1", el(2))),
         firsts(_line_level(seg["NM1"]), k, rendering_npi=(el(1) == "82", pl.when(el(8) == "XX").then(el(9)))),
     ]
     for p in parts:
         base = base.join(p, on=k, how="left")
     return base.with_columns(claim_key=claim_key(sha, pl.col("claim_ordinal")))
+
+
+def _other_payer(seg: Segments) -> pl.LazyFrame:
+    """Loop 2320/2330B of a claim: the first other payer's SBR01 (P/S/T) and name (NM1*PR).
+
+    Their presence says the claim told this payer about other coverage (coordination of benefits).
+    """
+    k = "claim_ordinal"
+    in_other = lambda frame: frame.filter(  # noqa: E731 - one filter, two segment kinds
+        pl.col("claim_ordinal").is_not_null() & pl.col("line_seq").is_null() & pl.col("in_cob"))
+    always = pl.lit(True)
+    sbr = firsts(in_other(seg["SBR"]), k, other_payer_responsibility=(always, el(1)))
+    name = firsts(in_other(seg["NM1"]), k, other_payer_name=(el(1) == "PR", el(3)))
+    return sbr.join(name, on=k, how="full", coalesce=True)
 
 
 def _type_from_version(version: pl.Expr) -> pl.Expr:
@@ -231,12 +247,15 @@ def claims(seg: Segments, txns: pl.LazyFrame, lines: pl.LazyFrame, sha: str | Se
                prior_authorization=(el(1) == "G1", el(2)), referral_number=(el(1) == "9F", el(2))),
         firsts(_claim_level(seg["NM1"]), k, rendering_npi=(el(1) == "82", xx_npi), attending_npi=(el(1) == "71", xx_npi)),
         _diagnoses(seg),
+        _other_payer(seg),
         line_summary,
     ]
     for p in parts:
         base = base.join(p, on=k, how="left")
     envelope = txns.select("txn", "transaction_hash", transaction_control_number="st02",
-                           implementation_version=pl.coalesce("gs08", "st03"))
+                           implementation_version=pl.coalesce("gs08", "st03"),
+                           # GS04: the day the file was created, our proof of when the claim was sent
+                           submitted_on=date8(pl.col("gs04")))
     out = _inherit(base, _hl_values(seg)).join(envelope, on="txn", how="left")
     claim_type = pl.coalesce("content_type", _type_from_version(pl.col("implementation_version")))
     return out.with_columns(claim_type=claim_type).with_columns(

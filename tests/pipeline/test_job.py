@@ -226,3 +226,14 @@ def test_cli_parse_reports_what_it_read_and_refuses_missing_paths(tmp_path, caps
     assert "2/2 files" in err  # progress, unless --quiet
     assert cli_main(["-q", "parse", str(inbox), "--out", str(tmp_path / "o")]) == 0
     assert "files," not in capsys.readouterr().err
+
+
+def test_no_claim_expires_on_an_unconfirmed_or_default_window(synthetic):
+    root, _ = synthetic
+    queue = published(root / "warehouse")["work_queue"]
+    assert queue.filter(pl.col("route") == "expired").height > 0  # confirmed windows still expire claims
+    guessed = queue.filter((pl.col("route") == "expired") & ~pl.col("deadline_confirmed").fill_null(False))
+    assert guessed.height == 0
+    # a claim past a guessed window keeps its action route and is told to verify
+    kept = queue.filter(pl.col("deadline_confirmed").not_() & (pl.col("days_left") < 0))
+    assert kept["reason"].str.contains("verify").all()

@@ -92,7 +92,9 @@ def test_date_of_service_anchor_for_rebilling_another_payer(rules):
     row = queue_row(rules, [denial("A", "wrong_payer_cob", "CO-22", payer_id="ACME1", service_date="2026-01-10",
                                    remit_date="2026-02-15")])
     assert row["route"] == "rebill_other_payer"
-    assert (row["window_anchor"], row["deadline"]) == ("date_of_service", D(2026, 4, 10))
+    # default: 365 days from service (42 CFR 447.45(d)(1)), and a default is never confirmed
+    assert (row["window_anchor"], row["deadline"]) == ("date_of_service", D(2027, 1, 10))
+    assert row["deadline_confirmed"] is False
 
 
 def test_missing_service_date_falls_back_to_the_first_remit(rules):
@@ -113,14 +115,62 @@ def test_leap_day_deadline_end_to_end(rules):
     assert (row["deadline"], row["days_left"], row["route"]) == (D(2028, 2, 29), 1, "level1_reconsideration")
 
 
-def test_past_the_window_is_expired_with_negative_days_left(rules):
-    row = queue_row(rules, [denial("A", "payer_error", "CO-133", payer_id="CCWA1", remit_date="2026-01-10")],
+def test_past_a_confirmed_window_is_expired_with_negative_days_left(rules):
+    # Sunshine Health: 1st level within 90 days of the original EOP (confirmed, sunshinehealth.com)
+    row = queue_row(rules, [denial("A", "payer_error", "CO-133", payer_id="SUNSH", remit_date="2025-11-11")],
                     as_of=D(2026, 2, 10))
     assert row["route"] == "expired"
     assert row["expired_route"] == "level1_reconsideration"
     assert (row["deadline"], row["days_left"], row["priority"]) == (D(2026, 2, 9), -1, 0.0)
-    assert row["reason"].startswith("The Level I reconsideration window (30 days from original remit) closed on 2026-02-09.")
-    assert "verify with the payer" in row["reason"]
+    assert row["deadline_confirmed"] is True
+    assert row["reason"].startswith("The Level I reconsideration window (90 days from original remit) closed on 2026-02-09.")
+
+
+def test_past_an_unconfirmed_window_keeps_its_route_and_says_to_verify(rules):
+    # Coordinated Care WA: the WAC 284-170-440 floor of 30 days stands in, marked confirmed: false
+    row = queue_row(rules, [denial("A", "payer_error", "CO-133", payer_id="CCWA1", remit_date="2026-01-10")],
+                    as_of=D(2026, 2, 10))
+    assert row["route"] == "level1_reconsideration" and row["expired_route"] is None
+    assert (row["deadline"], row["days_left"], row["deadline_confirmed"]) == (D(2026, 2, 9), -1, False)
+    assert "has passed, but the payer's real window is not confirmed" in row["reason"]
+    assert row["priority"] > 0
+
+
+def test_past_a_default_window_keeps_its_route(rules):
+    row = queue_row(rules, [denial("A", "payer_error", "CO-133", payer_id="ACME1", remit_date="2025-01-10")],
+                    as_of=D(2026, 2, 10))
+    assert row["route"] == "level1_reconsideration" and row["deadline_confirmed"] is False
+    assert "the conservative default rule" in row["reason"]
+
+
+def test_later_of_window_caresource_ohio(rules):
+    # OAC 5160-26-05.1 as quoted by CareSource OH: 12 months from service or 60 days after the
+    # denial, whichever is later. Service 2025-03-01 -> 2026-03-01; denial 2026-02-15 -> 2026-04-16.
+    late = queue_row(rules, [denial("A", "payer_error", "CO-133", payer_id="CSOH1", service_date="2025-03-01",
+                                    remit_date="2026-02-15")], as_of=D(2026, 3, 1))
+    assert late["deadline"] == D(2026, 4, 16)
+    early = queue_row(rules, [denial("B", "payer_error", "CO-133", payer_id="CSOH1", service_date="2025-12-01",
+                                     remit_date="2026-01-05")], as_of=D(2026, 3, 1))
+    assert early["deadline"] == D(2026, 12, 1)
+
+
+def test_optional_reconsideration_lets_level2_be_filed_directly(tmp_path):
+    # A payer whose reconsideration is optional (UHC Community Plan, Sunflower/KanCare): once the
+    # Level I window has closed, the formal appeal window (counted from the remit) is still open.
+    import yaml
+
+    from claimback.routing import PACKAGED_RULES, load_rules
+
+    doc = yaml.safe_load(PACKAGED_RULES.read_text())
+    doc["payers"].append({"name": "optional_l1", "match": {"payer_ids": ["OPT1"]},
+                          "level1": {"days": 30, "anchor": "original_remit", "optional": True, "source": "test"},
+                          "level2": {"days": 90, "anchor": "level1_decision", "source": "test"}})
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    row = queue_row(load_rules(path), [denial("A", "payer_error", "CO-133", payer_id="OPT1", remit_date="2026-01-10")],
+                    as_of=D(2026, 3, 1))
+    assert (row["route"], row["deadline"], row["deadline_confirmed"]) == ("level2_dispute", D(2026, 4, 10), True)
+    assert row["reason"].startswith("Reconsideration is optional at this payer")
 
 
 def test_last_day_of_the_window_is_still_open(rules):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import polars as pl
@@ -29,7 +30,15 @@ def route(rules, *rows, recon=None, trend=None, resolved=None):
         ("eligibility_registration", "CO-31", {}, "corrected_claim"),
         ("coding_bundling", "CO-4", {}, "corrected_claim"),
         ("missing_information", "CO-16", {"remark_codes": ["N290"]}, "corrected_claim"),
-        ("network_credentialing", "CO-170", {}, "corrected_claim"),
+        # CO-170 "not payable to this provider type": a Level I with the credentials (code registry)
+        ("network_credentialing", "CO-170", {}, "level1_reconsideration"),
+        ("eligibility_registration", "CO-27", {}, "rebill_other_payer"),
+        ("missing_information", "CO-252", {}, "level1_reconsideration"),
+        ("non_covered_benefit_limit", "PR-96", {}, "bill_patient"),
+        ("payer_error", "CO-193", {}, "level2_dispute"),
+        ("wrong_payer_cob", "CO-B11", {}, "await_crossover"),
+        ("wrong_payer_cob", "CO-22", {"remark_codes": ["MA04"]}, "corrected_claim"),
+        ("duplicate", "CO-18", {"remark_codes": ["N522"]}, "await_crossover"),
         ("payer_error", "CO-133", {}, "level1_reconsideration"),
         ("contractual_underpayment", "CO-45", {}, "level1_reconsideration"),
         ("timely_filing", "CO-29", {}, "level1_reconsideration"),
@@ -38,7 +47,7 @@ def route(rules, *rows, recon=None, trend=None, resolved=None):
         ("authorization", "CO-197", {}, "clinical_appeal"),
         ("medical_necessity", "CO-50", {}, "clinical_appeal"),
         ("wrong_payer_cob", "CO-22", {}, "rebill_other_payer"),
-        ("duplicate", "OA-18", {"frequency_code": "1"}, "corrected_claim"),
+        ("duplicate", "OA-18", {"frequency_code": "1"}, "level1_reconsideration"),
         ("duplicate", "OA-18", {"frequency_code": "7"}, "level1_reconsideration"),
     ],
 )
@@ -68,18 +77,10 @@ def test_unprocessable_original_needs_a_new_frequency_1_claim(rules, extra):
     assert "NEW claim (frequency 1)" in row["reason"]
 
 
-def test_timely_filing_reason_says_whether_we_hold_proof(rules):
-    rows = route(rules, denial("A", "timely_filing", "CO-29"),
-                 denial("B", "timely_filing", "CO-29", submitted_claim_key=None))
-    assert "our 837 is on file" in rows["A"]["reason"]
-    assert "no 837 on file" in rows["B"]["reason"]
-
-
-def test_unknown_category_uses_the_code_suggestion_and_says_so(rules):
-    row = route(rules, denial("A", "unknown", "CO-999", suggested_route="corrected_claim"))["A"]
-    assert row["route"] == "corrected_claim" and "no routing rule" in row["reason"]
+def test_unknown_category_goes_to_level1_and_says_so(rules):
     row = route(rules, denial("B", "unknown", "CO-999"))["B"]
-    assert row["route"] == "level1_reconsideration"
+    assert row["route"] == "level1_reconsideration" and "no routing rule" in row["reason"]
+    assert json.loads(row["evidence"]) == {"rule": "registry", "codes": "category unknown"}
 
 
 def test_patient_responsibility_is_not_a_payer_denial(rules):
@@ -165,7 +166,7 @@ def test_precedence_resolved_over_trend_over_level2(rules):
         rules,
         denial("R", "payer_error", "CO-133"),
         denial("T", "payer_error", "CO-133"),
-        denial("X", "payer_error", "CO-133", payer_id="CCWA1", remit_date="2025-10-01"),
+        denial("X", "payer_error", "CO-133", payer_id="SUNSH", remit_date="2025-10-01"),
         recon=log(("R", 1, "2026-01-02", "upheld", "2026-01-20"), ("T", 1, "2026-01-02", "upheld", "2026-01-20")),
         trend=members(("C1", "R"), ("C1", "T"), ("C1", "X")),
         resolved=resolved,
@@ -191,7 +192,7 @@ def test_queue_contract_sorting_and_priority(rules):
             denial("SMALL", "payer_error", "CO-133", denied_amount=50),
             denial("BIG", "payer_error", "CO-133", denied_amount=5000),
             denial("URGENT", "payer_error", "CO-133", denied_amount=50, payer_id="CCWA1", remit_date="2026-01-31"),
-            denial("OLD", "payer_error", "CO-133", payer_id="CCWA1", remit_date="2025-06-01"),
+            denial("OLD", "payer_error", "CO-133", payer_id="SUNSH", remit_date="2025-06-01"),
         ),
         None, None, rules, AS_OF,
     )
@@ -208,8 +209,10 @@ def test_queue_contract_sorting_and_priority(rules):
     urgent, small = queue.row(1, named=True), queue.row(2, named=True)
     assert urgent["days_left"] < small["days_left"] and urgent["priority"] > small["priority"]
     for row in (big, urgent, small):
+        # docs/data-dictionary.md: value per analyst hour × (1 + 30 / max(days_left, 1)); Level I = 1 hour
         expected = float(row["denied_amount"]) * row["overturn_probability"]
-        assert row["priority"] == pytest.approx(expected * (1 + 1 / max(row["days_left"], 1) ** 0.5), abs=1e-3)
+        assert row["analyst_hours"] == 1.0
+        assert row["priority"] == pytest.approx(expected * (1 + 30 / max(row["days_left"], 1)), abs=1e-3)
     assert queue.filter(pl.col("route") == "expired")["priority"].to_list() == [0.0]
 
 
@@ -271,3 +274,18 @@ def test_authorization_on_the_matched_837_makes_it_a_level1(rules):
     rows = {r["patient_control_number"]: r for r in queue.iter_rows(named=True)}
     assert rows["A"]["route"] == "level1_reconsideration" and "PA778" in rows["A"]["reason"]
     assert rows["B"]["route"] == "clinical_appeal"
+
+
+def test_a_level2_due_in_8_days_outranks_a_level1_due_in_147_days(rules):
+    # The example: urgency used to add at most 2x, so a far item of similar value ranked first.
+    queue, _ = build_work_queue(
+        denials(
+            denial("FAR", "payer_error", "CO-129", payer_id="LHCC1", remit_date="2026-01-27", denied_amount=2000),
+            denial("NEAR", "payer_error", "CO-129", payer_id="SUNSH", remit_date="2026-01-01", denied_amount=1500),
+        ),
+        log(("NEAR", 1, "2025-12-01", "upheld", "2025-12-09")), None, rules, AS_OF,
+    )
+    rows = {r["patient_control_number"]: r for r in queue.iter_rows(named=True)}
+    assert (rows["FAR"]["route"], rows["FAR"]["days_left"]) == ("level1_reconsideration", 147)
+    assert (rows["NEAR"]["route"], rows["NEAR"]["days_left"]) == ("level2_dispute", 8)
+    assert queue["patient_control_number"].to_list() == ["NEAR", "FAR"]

@@ -27,7 +27,7 @@ def write_rules(tmp_path: Path, mutate) -> Path:
     [
         ("CCWA1", "COORDINATED CARE OF WASHINGTON", "coordinated_care_wa", 30, "original_remit"),
         ("SUNSH", "SUNSHINE HEALTH", "sunshine_health", 90, "original_remit"),
-        ("CSOH1", "CARESOURCE OHIO", "caresource_ohio", 90, "original_remit"),
+        ("CSOH1", "CARESOURCE OHIO", "caresource_ohio", 365, "date_of_service"),
         ("LHCC1", "LOUISIANA HEALTHCARE CONNECTIONS", "louisiana_healthcare_connections", 180, "original_remit"),
         ("UHCCP", "UNITEDHEALTHCARE COMMUNITY PLAN", "uhc_community_plan", 120, "original_remit"),
     ],
@@ -131,7 +131,8 @@ def test_unknown_level_name_is_an_error(tmp_path):
         (lambda doc: doc["payers"][0].__setitem__("match", {}), r"payers\[0\]\.match: needs payer_ids and/or name_regex"),
         (lambda doc: doc["default"].pop("level2"), r"default\.level2: required key is missing"),
         (lambda doc: doc["payers"][1].__setitem__("name", doc["payers"][0]["name"]), r"payers\[1\]\.name: duplicate payer name"),
-        (lambda doc: doc["overturn_priors"]["categories"].__setitem__("payer_error", 1.7), r"overturn_priors\.categories\.payer_error"),
+        (lambda doc: doc.__setitem__("overturn_priors", {"categories": {"payer_error": 1.7}}),
+         r"overturn_priors\.categories\.payer_error"),
         (lambda doc: doc["payers"][0]["level1"].__setitem__("confirmed", "no"), r"payers\[0\]\.level1\.confirmed"),
     ],
 )

@@ -21,7 +21,7 @@ def db():
     denied = denials(
         denial("SOON", "payer_error", "CO-133", payer_id="CCWA1", remit_date="2026-02-01", denied_amount=200),
         denial("LATER", "coding_bundling", "CO-4", payer_id="SUNSH", remit_date="2026-02-01", denied_amount=300),
-        denial("GONE", "payer_error", "CO-133", payer_id="CCWA1", remit_date="2025-06-01", denied_amount=400),
+        denial("GONE", "payer_error", "CO-133", payer_id="SUNSH", remit_date="2025-06-01", denied_amount=400),
         denial("WAIT", "payer_error", "CO-133", payer_id="SUNSH", denied_amount=50),
     )
     resolved = pl.DataFrame({"claim_key": ["key-PAID"], "patient_control_number": ["PAID"],
@@ -61,8 +61,8 @@ def test_by_payer(db):
     rows = {r[0]: r for r in db.execute(
         "SELECT payer_name, open_items, due_within_7_days, awaiting_payer_decision, expired_items, "
         "expired_denied_amount, recovered_amount FROM analyst_work_queue_by_payer").fetchall()}
-    assert rows["COORDINATED CARE OF WASHINGTON"][1:] == (1, 1, 0, 1, Decimal("400.00"), Decimal("0"))
-    assert rows["SUNSHINE HEALTH"][1:] == (2, 0, 1, 0, Decimal("0"), Decimal("75.00"))
+    assert rows["COORDINATED CARE OF WASHINGTON"][1:] == (1, 1, 0, 0, Decimal("0"), Decimal("0"))
+    assert rows["SUNSHINE HEALTH"][1:] == (2, 0, 1, 1, Decimal("400.00"), Decimal("75.00"))
 
 
 def test_dollars_at_stake(db):
