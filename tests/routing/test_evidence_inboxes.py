@@ -23,10 +23,14 @@ SUN, SUN_ID = "SUNSHINE HEALTH", "SUNSH"  # Level I 90 days from the original EO
 LOG_HEADER = "patient_control_number,payer_claim_control_number,level,submitted_on,reference_number,outcome,decided_on\n"
 
 
+_CONTROLS = iter(range(300, 1000))
+
+
 def _case(root, name, claims, remits, log_rows="", payer=(SUN, SUN_ID), sent="20260108", paid="20260201"):
+    # each file its own interchange control and check number: one payment, one remit
     folder = root / name
-    write(folder, "claims.837", claims_837(*payer, claims, sent, "000000101"))
-    write(folder, "remit.835", remit_835(*payer, remits, paid, "000000201"))
+    write(folder, "claims.837", claims_837(*payer, claims, sent, f"{next(_CONTROLS):09d}"))
+    write(folder, "remit.835", remit_835(*payer, remits, paid, f"{next(_CONTROLS):09d}"))
     write(folder, "reconsiderations.csv", LOG_HEADER + log_rows)
 
 
