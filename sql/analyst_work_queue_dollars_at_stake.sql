@@ -1,4 +1,4 @@
--- How much money is at stake, and how soon is it lost? Denied and expected-recovery dollars by time left to act (overdue decision, due in 0-7 / 8-30 / 31-90 / 90+ days), next to what is awaiting the payer, already lost to expired windows, and already recovered (expected recovery counts only what can still come back: none for expired or resolved claims).
+-- How much money is at stake, and how soon is it lost? Denied and expected-recovery dollars by time left to act (past an unconfirmed deadline, overdue decision, due in 0-7 / 8-30 / 31-90 / 90+ days), next to what is awaiting the payer, the patient's to bill, already lost to expired windows, and already recovered (expected recovery counts only what can still come back: none for expired or resolved claims).
 CREATE OR REPLACE VIEW analyst_work_queue_dollars_at_stake AS
 WITH bucketed AS (
     SELECT *,
@@ -7,7 +7,9 @@ WITH bucketed AS (
                WHEN route = 'expired' THEN 'lost: window closed'
                WHEN coalesce(awaiting_payer, false) AND days_left < 0 THEN 'awaiting payer: decision overdue'
                WHEN coalesce(awaiting_payer, false) THEN 'awaiting payer'
+               WHEN route = 'bill_patient' THEN 'patient to bill'
                WHEN deadline IS NULL THEN 'no deadline (appeals exhausted)'
+               WHEN days_left < 0 THEN 'act: past an unconfirmed deadline (verify)'
                WHEN days_left <= 7 THEN 'act: due in 0-7 days'
                WHEN days_left <= 30 THEN 'act: due in 8-30 days'
                WHEN days_left <= 90 THEN 'act: due in 31-90 days'
@@ -18,7 +20,9 @@ WITH bucketed AS (
                WHEN route = 'expired' THEN 7
                WHEN coalesce(awaiting_payer, false) AND days_left < 0 THEN 5
                WHEN coalesce(awaiting_payer, false) THEN 6
+               WHEN route = 'bill_patient' THEN 10
                WHEN deadline IS NULL THEN 9
+               WHEN days_left < 0 THEN 0
                WHEN days_left <= 7 THEN 1
                WHEN days_left <= 30 THEN 2
                WHEN days_left <= 90 THEN 3

@@ -170,6 +170,23 @@ def history_route(frame: pl.DataFrame) -> pl.DataFrame:
         .when(has_l1 & ((l1 == "pending") | l1.is_null())).then(pl.lit(R.LEVEL1))
         .otherwise(pl.col("category_route"))
     )
+    def said(rule: str, **fields: pl.Expr) -> pl.Expr:
+        return pl.struct(rule=pl.lit(rule), **fields).struct.json_encode()
+
+    # The claim's history decided: say which part of it (the codes' evidence stays in the reason).
+    evidence = (
+        pl.when(pl.col("is_resolved")).then(said("recovered", recovered_amount=pl.col("recovered_amount").cast(pl.String)))
+        .when(has_l2 & (l2 == "overturned")).then(said("level2_overturned", reference=pl.col("l2_reference")))
+        .when(l1_overturned_unpaid & ~has_l2).then(said("level1_overturned", reference=pl.col("l1_reference")))
+        .when(in_trend).then(said("trend_cluster", trend_cluster_id=pl.col("trend_cluster_id")))
+        .when(has_l2).then(said("level2_filed", outcome=l2, reference=pl.col("l2_reference")))
+        .when(l1_unsatisfactory).then(said("level1_unsatisfactory", outcome=l1, source=pl.col("l1_outcome_source"),
+                                           decided_on=pl.col("l1_decided_on").cast(pl.String)))
+        .when(has_l1 & ((l1 == "pending") | l1.is_null())).then(
+            said("level1_filed", submitted_on=pl.col("l1_submitted_on").cast(pl.String),
+                 reference=pl.col("l1_reference")))
+        .otherwise(pl.col("evidence"))
+    )
     awaiting = (
         pl.when(pl.col("is_resolved") | in_trend).then(False)
         .when(has_l2).then((l2 == "pending") | l2.is_null())
@@ -218,6 +235,7 @@ def history_route(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(
         route=route,
         reason=reason,
+        evidence=evidence,
         # A forwarded claim waits for the other payer's remit like a filing waits for a decision.
         awaiting_payer=awaiting | (route == R.AWAIT_CROSSOVER),
         appeals_exhausted=exhausted,

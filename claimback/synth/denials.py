@@ -58,6 +58,15 @@ DENIAL_KINDS: tuple[DenialKind, ...] = (
     # under that cause instead.
     DenialKind("payer_error", "payer_error", "CO", "A1", ("MA01",), "claim", 2, 0.80),
     DenialKind("payer_prior_processing", "payer_error", "CO", "129", ("N1",), "claim", 2, 0.75),
+    # Cases the router decides on the codes or the claim's evidence (issue 15): a duplicate denial
+    # of a claim sent once (the payer's error), a coverage lapse (another payer's claim), records
+    # requested and a provider-type denial (Level I, not a corrected claim), and a claim the payer
+    # forwarded itself (CLP02 23: wait for the other payer, do not rebill).
+    DenialKind("duplicate_sent_once", "duplicate", "CO", "18", (), "claim", 2, 0.60),
+    DenialKind("coverage_lapse", "eligibility_registration", "CO", "200", (), "claim", 1, 0.15),
+    DenialKind("records_requested", "missing_information", "CO", "226", ("M127",), "claim", 1, 0.50),
+    DenialKind("provider_type", "network_credentialing", "CO", "170", (), "line", 1, 0.35),
+    DenialKind("forwarded", "wrong_payer_cob", "CO", "109", (), "claim", 1, 0.05, claim_status="23"),
 )
 KIND_INDEX = {k.key: i for i, k in enumerate(DENIAL_KINDS)}
 

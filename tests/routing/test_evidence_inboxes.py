@@ -157,10 +157,10 @@ EXPECTED = {
     "CB2": ("rebill_other_payer", "other_payer_known", "ACME COMMERCIAL", None, None),
     "MA1": ("corrected_claim", "registry", "MA04", None, None),
     "FW1": ("await_crossover", "forwarded_by_payer", "CLP02 23", None, None),
-    "L1A": ("level2_dispute", "registry", "Level I came back upheld", dt.date(2026, 5, 2), True),
+    "L1A": ("level2_dispute", "level1_unsatisfactory", "Level I came back upheld", dt.date(2026, 5, 2), True),
     "L1B": ("level2_dispute", "registry", "this remit is the Level I answer", dt.date(2026, 5, 2), True),
     "PR1": ("bill_patient", "registry", "bill the patient", None, None),
-    "NX1": ("await_crossover", None, "crossover", None, None),
+    "NX1": ("await_crossover", "registry", "crossover", None, None),
     "CC1": ("level1_reconsideration", "registry", "verify", dt.date(2026, 2, 4), False),
     "AM1": ("level1_reconsideration", "registry", "Payer processing error", dt.date(2026, 7, 4), True),
 }
