@@ -72,7 +72,7 @@ def registry(lake: Lake) -> pl.DataFrame:
     files = sorted(lake.raw_dir(REGISTRY).glob("*.parquet"))
     if not files:
         return schema.empty(REGISTRY)
-    return pl.read_parquet(files)
+    return pl.read_parquet(files, glob=False)
 
 
 def plan(files: list[InboxFile], lake: Lake) -> Plan:
@@ -255,7 +255,7 @@ def remove_uncommitted(lake: Lake) -> int:
 
 def _scan_committed(lake: Lake, table: str, committed: set[str], empty: pl.DataFrame) -> pl.LazyFrame:
     files = sorted(p for p in lake.raw_dir(table).glob("*.parquet") if p.stem in committed)
-    return pl.scan_parquet(files) if files else empty.lazy()
+    return pl.scan_parquet(files, glob=False) if files else empty.lazy()
 
 
 def winning_transactions(lake: Lake, committed: set[str] | None = None) -> pl.LazyFrame:

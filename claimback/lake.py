@@ -7,7 +7,8 @@ Layout (all below WAREHOUSE/lake):
     derived/<table>.parquet          denials, trend clusters, work queue, ...
 
 Every write goes to a temporary name in the same folder and is renamed into place, so a reader
-(or a crash) never sees half a file. Parquet between stages, rather than one DuckDB file, lets
+(or a crash) never sees half a file. Every read names its files literally (glob=False): a
+warehouse path may contain `[`, `*` or `?`, which Polars would otherwise expand as a pattern. Parquet between stages, rather than one DuckDB file, lets
 parallel steps write without a shared writer and lets analysts read without blocking a run.
 """
 from __future__ import annotations
@@ -51,7 +52,7 @@ class Lake:
         files = sorted(self.raw_dir(table).glob("*.parquet"))
         if not files:
             return schema.empty(table).lazy()
-        return pl.scan_parquet(files)
+        return pl.scan_parquet(files, glob=False)
 
     def read(self, table: str, columns: Sequence[str] | None = None) -> pl.DataFrame:
         """A published-shape table from the lake; the empty contract table if not built yet.
@@ -64,17 +65,17 @@ class Lake:
         if not path.exists():
             frame = schema.empty(table) if table in schema.TABLES else pl.DataFrame()
         elif columns is None:
-            return pl.read_parquet(path)
+            return pl.read_parquet(path, glob=False)
         else:
-            present = pl.read_parquet_schema(path)
-            return pl.read_parquet(path, columns=[c for c in columns if c in present])
+            present = pl.scan_parquet(path, glob=False).collect_schema()
+            return pl.read_parquet(path, columns=[c for c in columns if c in present], glob=False)
         return frame if columns is None else frame.select(c for c in columns if c in frame.columns)
 
     def scan(self, table: str) -> pl.LazyFrame:
         path = self.path_of(table)
         if not path.exists():
             return (schema.empty(table) if table in schema.TABLES else pl.DataFrame()).lazy()
-        return pl.scan_parquet(path)
+        return pl.scan_parquet(path, glob=False)
 
     def tables(self) -> dict[str, Path]:
         """Every readable table: name -> Parquet file (current wins over derived)."""
@@ -99,7 +100,7 @@ class Lake:
 
     def read_state(self, table: str) -> pl.DataFrame:
         path = self.state_path(table)
-        return pl.read_parquet(path) if path.exists() else pl.DataFrame()
+        return pl.read_parquet(path, glob=False) if path.exists() else pl.DataFrame()
 
 
 def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, target: Path) -> Path:

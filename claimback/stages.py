@@ -20,6 +20,20 @@ from claimback.lake import Lake
 log = logging.getLogger(__name__)
 
 
+# Deadlines, windows and dates are counted from the as-of date; outside these years the date
+# arithmetic leaves the calendar (0001-01-01 minus a lookback, 9999-12-31 plus a window).
+AS_OF_RANGE = (date(1990, 1, 1), date(2199, 12, 31))
+
+
+def check_as_of(day: date) -> date:
+    """`day`, or a ValueError saying what to pass instead."""
+    if not AS_OF_RANGE[0] <= day <= AS_OF_RANGE[1]:
+        raise ValueError(f"the as-of date {day.isoformat()} is outside {AS_OF_RANGE[0].isoformat()} to "
+                         f"{AS_OF_RANGE[1].isoformat()}: deadlines are counted from it; pass the day you mean "
+                         "(usually today, the default)")
+    return day
+
+
 @dataclass(frozen=True)
 class Settings:
     inbox: Path
@@ -28,6 +42,9 @@ class Settings:
     payer_rules: Path | None = None
     provider_profile: Path | None = None
     deidentify: bool = False  # also publish claimback_deidentified.duckdb for sharing
+
+    def __post_init__(self):
+        check_as_of(self.as_of)
 
     @property
     def lake(self) -> Lake:
@@ -155,7 +172,7 @@ def find_trends(settings: Settings) -> dict:
         submitted_claims=lake.read("submitted_claims", TREND_INPUTS["submitted_claims"]),
         submitted_service_lines=lake.read("submitted_service_lines", TREND_INPUTS["submitted_service_lines"]),
     )
-    previous = set(lake.read("trend_clusters").filter(pl.col("status") == "flagged")["cluster_id"].to_list())
+    previous = set(_reported_trend_clusters(lake))
     lake.write_derived("trend_clusters", clusters)
     lake.write_derived("trend_cluster_claims", members)
     # What changed since the last run, for the check that tells analysts a new trend appeared.
@@ -198,6 +215,20 @@ def write_trend_packets(settings: Settings, rules, clusters: pl.DataFrame, membe
     packets = _relative_to_warehouse(packets, settings, "pdf_path", "csv_path")
     lake.write_derived("trend_packets", packets)
     return packets
+
+
+# The flagged clusters of the last run that published. A new trend is new against these, not
+# against the last run's lake tables: a run that found a trend and then failed never showed it to
+# anyone, and the run after it must still raise the alert.
+REPORTED_TRENDS = "reported_trend_clusters"
+
+
+def _reported_trend_clusters(lake: Lake) -> list[str]:
+    reported = lake.read_state(REPORTED_TRENDS)
+    if "cluster_id" in reported.columns:
+        return reported["cluster_id"].to_list()
+    # a warehouse from before this was kept: the last run's clusters, as the check used to do
+    return lake.read("trend_clusters").filter(pl.col("status") == "flagged")["cluster_id"].to_list()
 
 
 def _relative_to_warehouse(packets: pl.DataFrame, settings: Settings, *columns: str) -> pl.DataFrame:
@@ -345,4 +376,10 @@ def publish(settings: Settings, sql_dir: Path | None):
     published = publish_lake(settings.lake, sql_dir, as_of=settings.as_of)
     if settings.deidentify or (settings.warehouse / DEIDENTIFIED_NAME).exists():
         published.deidentified = publish_deidentified(settings.warehouse, sql_dir)
+
+
+    if settings.deidentify:
+        publish_deidentified(settings.warehouse, sql_dir)
+    flagged = settings.lake.read("trend_clusters", ("cluster_id", "status"))
+    settings.lake.write_state(REPORTED_TRENDS, flagged.filter(pl.col("status") == "flagged").select("cluster_id"))
     return published

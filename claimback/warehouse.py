@@ -40,11 +40,21 @@ class WarehouseBusy(Exception):
     """Another run holds the warehouse; this one did nothing."""
 
 
+def check_path(warehouse: str | os.PathLike) -> None:
+    """A ValueError saying what to do when DuckDB cannot publish under this folder: it reads a
+    '?' in a database path as the start of options and writes its .wal somewhere else. Glob
+    characters ([ ] * ?) are otherwise fine: every read names its files literally."""
+    if "?" in str(warehouse):
+        raise ValueError(f"the warehouse path {warehouse} contains '?', which DuckDB cannot use in a database "
+                         "file's path; rename the folder or choose another")
+
+
 @contextmanager
 def one_writer(warehouse: str | os.PathLike, holder: str, grace_seconds: float = GRACE_SECONDS) -> Iterator[None]:
     """Hold the warehouse for one run: the lock, umask 077 and owner-only folders, leftovers of
     killed runs removed. `holder` says who holds it (shown to a run that finds it held); it must
     not carry PHI. Raises WarehouseBusy when another run keeps the lock past `grace_seconds`."""
+    check_path(warehouse)
     warehouse = Path(warehouse)
     previous_umask = os.umask(0o077)
     try:

@@ -14,7 +14,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from claimback.warehouse import WarehouseBusy
+from claimback.warehouse import WarehouseBusy, check_path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3  # 3: another run holds the warehouse
 DEMO_DIR = "data/demo"  # the Makefile's DEMO
@@ -58,17 +58,27 @@ def _configure_logging(quiet: bool) -> None:
 def _as_of(text: str | None) -> date:
     if not text:
         return date.today()
+    from claimback.stages import check_as_of
+
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise UsageError(f"--as-of {text!r} is not a date like 2026-11-22") from None
+    try:
+        return check_as_of(day)
+    except ValueError as exc:
+        raise UsageError(f"--as-of: {exc}") from None
 
 
 def _check_folders(inbox: Path, warehouse: Path) -> None:
     if not inbox.is_dir():
         raise UsageError(f"inbox folder {inbox} does not exist (create it, or pass --inbox)")
     try:
-        warehouse.mkdir(parents=True, exist_ok=True)
+        check_path(warehouse)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        warehouse.mkdir(mode=0o700, parents=True, exist_ok=True)  # owner-only from its first moment
     except OSError as exc:
         raise UsageError(f"cannot create warehouse folder {warehouse}: {exc.strerror}") from None
     if not os.access(warehouse, os.W_OK | os.X_OK):
@@ -153,8 +163,7 @@ def _optional_path(value: str | None, flag: str) -> Path | None:
 def _report_steps(result) -> None:
     failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     for event in failures:
-        error = event.event_specific_data.error
-        print(f"step {event.step_key} failed: {error.message.strip() if error else 'unknown error'}", file=sys.stderr)
+        print(f"step {event.step_key} failed: {_cause(event.event_specific_data.error)}", file=sys.stderr)
     if not result.success and not failures:
         print("the run did not complete (a blocking check failed); see the checks above", file=sys.stderr)
     for event in result.all_events:
@@ -162,6 +171,27 @@ def _report_steps(result) -> None:
             data = event.event_specific_data
             if not data.passed:
                 print(f"check {data.check_name}: {data.description or 'failed'}", file=sys.stderr)
+
+
+# What to do about the failures a user can fix, by the words of their cause.
+_FIXES = {
+    "No space left on device": "free space on the warehouse's disk and run again; the published file is still "
+                               "the previous one",
+    "Permission denied": "give the account running claimback access to the warehouse folder",
+    "Read-only file system": "put the warehouse on a writable filesystem",
+}
+
+
+def _cause(error) -> str:
+    """The root cause of a step's failure, not Dagster's wrapper ("Error occurred while executing
+    op ..."), with what to do when it is one a user can fix."""
+    if error is None:
+        return "unknown error"
+    while error.cause is not None:
+        error = error.cause
+    message = error.message.strip()
+    fix = next((f for words, f in _FIXES.items() if words in message), None)
+    return f"{message} ({fix})" if fix else message
 
 
 # --- other verbs ----------------------------------------------------------------------------------

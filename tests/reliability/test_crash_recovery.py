@@ -86,3 +86,5 @@ def test_killed_runs_keep_a_complete_file_and_the_next_run_catches_up(first_nigh
 
     run(full_night.inbox.path, warehouse)
     assert_same_tables(published_tables(warehouse, full_night.inbox.path), full_night.tables)
+    # and what the killed runs were writing (a DuckDB file being built, a Parquet file) is gone
+    assert not list(warehouse.glob(".claimback*.tmp*")) and not list((warehouse / "lake").rglob("*.tmp"))
