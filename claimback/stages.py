@@ -376,10 +376,6 @@ def publish(settings: Settings, sql_dir: Path | None):
     published = publish_lake(settings.lake, sql_dir, as_of=settings.as_of)
     if settings.deidentify or (settings.warehouse / DEIDENTIFIED_NAME).exists():
         published.deidentified = publish_deidentified(settings.warehouse, sql_dir)
-
-
-    if settings.deidentify:
-        publish_deidentified(settings.warehouse, sql_dir)
     flagged = settings.lake.read("trend_clusters", ("cluster_id", "status"))
     settings.lake.write_state(REPORTED_TRENDS, flagged.filter(pl.col("status") == "flagged").select("cluster_id"))
     return published
