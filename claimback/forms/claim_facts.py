@@ -20,7 +20,7 @@ from claimback.forms.provider import claim_providers
 FACT_INPUTS = {
     "submitted_claims": (
         "claim_key", "patient_last_name", "patient_first_name", "subscriber_member_id", "patient_birth_date",
-        "rendering_npi", "diagnosis_codes", "prior_authorization", "referral_number", "statement_from", "statement_to", "billing_name",
+        "rendering_npi", "diagnosis_codes", "type_of_bill", "prior_authorization", "referral_number", "statement_from", "statement_to", "billing_name",
         "billing_npi", "billing_tax_id", "billing_address", "billing_contact_name", "billing_contact_phone",
         "billing_contact_email",
     ),
@@ -30,6 +30,7 @@ FACT_INPUTS = {
         "statement_from", "statement_to",
     ),
     "remit_payments": ("transaction_hash", "payee_name", "payee_tax_id"),
+    "submitted_service_lines": ("claim_key", "line_number", "procedure_code", "modifiers"),
     "denial_lines": (
         "claim_key", "line_number", "procedure_code", "modifiers", "service_date", "line_charge_amount",
         "reason", "amount",
@@ -44,13 +45,15 @@ def packet_facts(
     remit_claims: pl.DataFrame | None = None,
     remit_payments: pl.DataFrame | None = None,
     denial_lines: pl.DataFrame | None = None,
+    submitted_service_lines: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """`denials` rows with member, dates, authorization, provider and per-line columns added.
 
     Added: patient_last_name, patient_first_name, member_id, patient_birth_date,
     prior_authorization, referral_number, diagnosis_codes (837 HI, principal first), service_from, service_to, has_837 (the 837 was
     matched: a blank authorization then means the 837 carried none), the provider_* columns of
-    `claim_providers`, and `lines` (one struct per denied line: LINE_FIELDS).
+    `claim_providers`, `lines` (one struct per denied line: LINE_FIELDS) and `billed_procedures`
+    (the 837's procedure codes with modifiers, for a claim denied as a whole).
     """
     frame = denials.with_columns(
         pl.lit(None, dtype=dtype).alias(c)
@@ -72,6 +75,7 @@ def packet_facts(
         prior_authorization=pl.col("s_prior_authorization"),
         referral_number=pl.col("s_referral_number"),
         diagnosis_codes=pl.col("s_diagnosis_codes"),
+        type_of_bill=pl.col("s_type_of_bill"),
         rendering_npi=pl.coalesce("rendering_npi", "s_rendering_npi"),
         service_from=pl.coalesce("s_statement_from", "r_statement_from", "service_date"),
         service_to=pl.coalesce("s_statement_to", "r_statement_to", "s_statement_from", "r_statement_from",
@@ -81,6 +85,7 @@ def packet_facts(
                                 remit_claims, remit_payments)
     frame = frame.join(providers, on="claim_key", how="left")
     frame = frame.join(_lines(denial_lines), on="claim_key", how="left")
+    frame = frame.join(_billed_procedures(submitted_service_lines), on="submitted_claim_key", how="left")
     return frame.drop([c for c in frame.columns if c.startswith(("s_", "r_"))])
 
 
@@ -121,3 +126,20 @@ def _lines(denial_lines: pl.DataFrame | None) -> pl.DataFrame:
         .agg(pl.struct(*LINE_FIELDS).alias("lines"))
     )
     return lines.cast(schema, strict=False)
+
+
+def _billed_procedures(lines: pl.DataFrame | None) -> pl.DataFrame:
+    """Per 837 claim, its lines' procedure codes ("97110-GP") in line order."""
+    schema = {"submitted_claim_key": pl.String, "billed_procedures": pl.List(pl.String)}
+    if lines is None or lines.is_empty():
+        return pl.DataFrame(schema=schema)
+    modifiers = pl.col("modifiers").list.eval(pl.element().filter(pl.element() != "")).list.join("-")
+    code = pl.when(modifiers.fill_null("") != "").then(
+        pl.concat_str("procedure_code", pl.lit("-"), modifiers)).otherwise(pl.col("procedure_code"))
+    return (
+        lines.sort("claim_key", "line_number")
+        .group_by("claim_key", maintain_order=True)
+        .agg(code.drop_nulls().alias("billed_procedures"))
+        .rename({"claim_key": "submitted_claim_key"})
+        .cast(schema)
+    )

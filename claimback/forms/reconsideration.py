@@ -177,7 +177,7 @@ def write_reconsideration_packet(
     flow += [pdf.section("Member and claim"), pdf.key_value_table(_claim_rows(claim))]
     if claim.get("lines"):
         flow += [pdf.section("Denied lines"), pdf.claims_table(
-            [_line_row(line) for line in claim["lines"]], LINE_COLUMNS, money_columns=("billed", "denied"))]
+            [_line_row(line, claim) for line in claim["lines"]], LINE_COLUMNS, money_columns=("billed", "denied"))]
     if level == 2:
         flow += [pdf.section("Level I reconsideration"), pdf.key_value_table([
             ("Level I reference number", (level1 or {}).get("reference_number")),
@@ -212,10 +212,13 @@ LINE_COLUMNS = (
 )
 
 
-def _line_row(line: Mapping) -> dict:
+def _line_row(line: Mapping, claim: Mapping) -> dict:
+    if line.get("line_number") is None:  # a claim-level adjustment denies the claim as a whole
+        return {"line_number": "claim", "procedure": "whole claim", "service_date": service_dates(claim),
+                "billed": claim.get("charge_amount"), "denied": line.get("denied"), "reasons": line.get("reasons")}
     modifiers = [m for m in (line.get("modifiers") or []) if m]
     procedure = pdf.text(line.get("procedure_code")) + (f"-{'-'.join(modifiers)}" if modifiers else "")
-    return {"line_number": line.get("line_number") or "claim", "procedure": procedure,
+    return {"line_number": line.get("line_number"), "procedure": procedure,
             "service_date": line.get("service_date"), "billed": line.get("billed"),
             "denied": line.get("denied"), "reasons": line.get("reasons")}
 
@@ -265,9 +268,11 @@ def _claim_rows(claim: Mapping) -> list[tuple[str, object]]:
         ("Paid amount", pdf.money(claim.get("paid_amount"))),
         ("Denied amount", pdf.money(claim.get("denied_amount"))),
         ("Denial codes", denial_codes(claim)),
-        ("Procedure codes", claim.get("procedure_codes")),
+        ("Procedure codes", claim.get("procedure_codes") or claim.get("billed_procedures")),
         ("Diagnosis codes", claim.get("diagnosis_codes")),
-        ("Place of service", claim.get("place_of_service")),
+        # an institutional (837I) claim has a type of bill where a professional one has a place
+        ("Type of bill", claim.get("type_of_bill")) if claim.get("type_of_bill") and not claim.get("place_of_service")
+        else ("Place of service", claim.get("place_of_service")),
         ("Prior authorization number", _authorization_value(claim, "prior_authorization")),
         ("Referral number", _authorization_value(claim, "referral_number")),
         ("Rendering NPI", claim.get("rendering_npi") or (SAME_AS_BILLING if claim.get("has_837") else "")),

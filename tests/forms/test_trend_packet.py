@@ -209,3 +209,25 @@ def test_draw_processes_come_from_the_environment_and_a_bad_value_says_what_to_f
         workers("CLAIMBACK_DRAW_PROCESSES", 2)
     monkeypatch.delenv("CLAIMBACK_DRAW_PROCESSES")
     assert workers("CLAIMBACK_DRAW_PROCESSES", 2) == 2
+
+
+def test_a_payer_without_its_own_trend_form_gets_a_plain_trend_letter(tmp_path, trend_case, provider):
+    denials, clusters, members = trend_case
+    cluster = clusters.filter(pl.col("status") == "flagged").row(0, named=True)
+    mine = members.filter(pl.col("cluster_id") == cluster["cluster_id"]).select("claim_key").join(denials, on="claim_key")
+    own, _ = write_trend_packet(dict(cluster, payer_rule="coordinated_care_wa"), mine, provider, tmp_path / "cc")
+    letter, _ = write_trend_packet(dict(cluster, payer_rule="uhc_community_plan", payer_name="UHC"), mine, provider,
+                                   tmp_path / "uhc")
+    own_text, letter_text = pdf_text(own), pdf_text(letter)
+    assert "Claim Trend Identification" in own_text and "CoordinatedCareProvi@Centene.com" in own_text
+    assert "Payer trend report" in letter_text and "Claim Trend Identification" not in letter_text
+    assert "Centene" not in letter_text and "No payer-specific channel on file" in letter_text
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_neutralised():
+    from claimback.forms.pdf import csv_safe
+
+    cells = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "ICN-1", "A=1"]
+    safe = csv_safe(pl.DataFrame({"c": cells, "n": list(range(len(cells)))}))
+    assert safe["c"].to_list() == ["'" + c for c in cells[:6]] + ["ICN-1", "A=1"]
+    assert safe["n"].to_list() == list(range(len(cells)))  # numbers are not text cells

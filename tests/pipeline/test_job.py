@@ -116,27 +116,6 @@ def test_published_file_holds_the_contract(synthetic):
     assert {p.stem for p in (Path(__file__).resolve().parents[2] / "sql").glob("*.sql")} <= views
 
 
-def test_no_packet_for_a_request_awaiting_the_payer_exhausted_or_resolved(synthetic):
-    # Over the demo-style warehouse: the packets on disk are exactly the written requests, and
-    # none of them is for a claim whose request is filed and awaiting the payer, whose dispute
-    # process is exhausted, that is resolved, or whose window closed under a confirmed rule.
-    root, _ = synthetic
-    warehouse = root / "warehouse"
-    with duckdb.connect(str(warehouse / DATABASE_NAME), read_only=True) as con:
-        rows = con.sql("""
-            SELECT p.status, p.pdf_path, p.why, q.route, q.awaiting_payer, q.appeals_exhausted, q.rule_confirmed
-            FROM request_packets p JOIN work_queue q USING (claim_key)""").pl()
-    written = rows.filter(pl.col("status") == "written")
-    on_disk = sorted(p.relative_to(warehouse).as_posix() for p in (warehouse / "packets" / "requests").iterdir())
-    assert on_disk == sorted(written["pdf_path"].to_list()) and written.height > 0
-    bad = written.filter(pl.col("awaiting_payer") | pl.col("appeals_exhausted") | (pl.col("route") == "resolved")
-                         | ((pl.col("route") == "expired") & pl.col("rule_confirmed")))
-    assert bad.is_empty(), bad
-    # the synthetic inbox has such requests, so the check above means something
-    assert rows.filter(pl.col("awaiting_payer") | pl.col("appeals_exhausted")).height > 0
-    assert rows.filter(pl.col("status") == "not_written")["why"].str.starts_with("not written: ").all()
-
-
 def test_rerunning_the_same_inbox_changes_nothing(synthetic, tmp_path):
     root, _ = synthetic
     warehouse = tmp_path / "warehouse"
