@@ -30,7 +30,7 @@ FACT_INPUTS = {
         "statement_from", "statement_to",
     ),
     "remit_payments": ("transaction_hash", "payee_name", "payee_tax_id"),
-    "submitted_service_lines": ("claim_key", "line_number", "procedure_code", "modifiers"),
+    "submitted_service_lines": ("claim_key", "line_number", "procedure_code", "modifiers", "prior_authorization"),
     "denial_lines": (
         "claim_key", "line_number", "procedure_code", "modifiers", "service_date", "line_charge_amount",
         "reason", "amount",
@@ -86,6 +86,9 @@ def packet_facts(
     frame = frame.join(providers, on="claim_key", how="left")
     frame = frame.join(_lines(denial_lines), on="claim_key", how="left")
     frame = frame.join(_billed_procedures(submitted_service_lines), on="submitted_claim_key", how="left")
+    # an authorization sent on a line (2400 REF*G1) when the claim (2300) carries none
+    frame = frame.with_columns(prior_authorization=pl.coalesce(
+        "prior_authorization", pl.col("line_authorizations").list.join(", ").replace("", None)))
     return frame.drop([c for c in frame.columns if c.startswith(("s_", "r_"))])
 
 
@@ -129,17 +132,21 @@ def _lines(denial_lines: pl.DataFrame | None) -> pl.DataFrame:
 
 
 def _billed_procedures(lines: pl.DataFrame | None) -> pl.DataFrame:
-    """Per 837 claim, its lines' procedure codes ("97110-GP") in line order."""
-    schema = {"submitted_claim_key": pl.String, "billed_procedures": pl.List(pl.String)}
+    """Per 837 claim, its lines' procedure codes ("97110-GP") in line order and line authorizations."""
+    schema = {"submitted_claim_key": pl.String, "billed_procedures": pl.List(pl.String),
+              "line_authorizations": pl.List(pl.String)}
     if lines is None or lines.is_empty():
         return pl.DataFrame(schema=schema)
+    if "prior_authorization" not in lines.columns:
+        lines = lines.with_columns(pl.lit(None, dtype=pl.String).alias("prior_authorization"))
     modifiers = pl.col("modifiers").list.eval(pl.element().filter(pl.element() != "")).list.join("-")
     code = pl.when(modifiers.fill_null("") != "").then(
         pl.concat_str("procedure_code", pl.lit("-"), modifiers)).otherwise(pl.col("procedure_code"))
     return (
         lines.sort("claim_key", "line_number")
         .group_by("claim_key", maintain_order=True)
-        .agg(code.drop_nulls().alias("billed_procedures"))
+        .agg(code.drop_nulls().alias("billed_procedures"),
+             pl.col("prior_authorization").drop_nulls().unique(maintain_order=True).alias("line_authorizations"))
         .rename({"claim_key": "submitted_claim_key"})
         .cast(schema)
     )

@@ -232,15 +232,29 @@ def _send_rows(claim: Mapping, send) -> list[tuple[str, object]]:
 
 
 def why_routed(claim: Mapping) -> list[str]:
-    """The route's evidence in plain sentences: the work queue's reason, then its evidence."""
-    sentences = []
-    for key in ("reason", "evidence"):
-        value = claim.get(key)
-        if isinstance(value, (list, tuple)):
-            sentences += [pdf.text(v) for v in value if v]
-        elif value:
-            sentences.append(pdf.text(value))
-    return sentences
+    """The route's evidence in plain sentences: the work queue's reason, then the facts of its
+    `evidence` (a JSON object naming the rule and the facts it used) in words."""
+    sentences = [pdf.text(claim["reason"])] if claim.get("reason") else []
+    facts = evidence_sentence(claim.get("evidence"))
+    return sentences + ([facts] if facts else [])
+
+
+def evidence_sentence(evidence: object) -> str:
+    """'{"rule":"authorization_on_file","prior_authorization":"A1","authorization_level":"line"}' ->
+    'Facts behind this route (authorization on file): prior authorization A1; authorization level line.'"""
+    if not evidence:
+        return ""
+    try:
+        data = json.loads(evidence) if isinstance(evidence, str) else dict(evidence)
+    except (ValueError, TypeError):
+        return pdf.text(evidence)
+    if not isinstance(data, dict):
+        return pdf.text(evidence)
+    rule = str(data.pop("rule", "") or "").replace("_", " ")
+    facts = "; ".join(f"{k.replace('_', ' ')} {pdf.text(v)}" for k, v in data.items() if v not in (None, "", []))
+    if not facts:
+        return ""
+    return f"Facts behind this route{f' ({rule})' if rule else ''}: {facts}."
 
 
 def _authorization_value(claim: Mapping, key: str) -> str:
@@ -305,7 +319,10 @@ def request_decisions(work_queue: pl.DataFrame, max_packets: int | None = None,
     awaiting = pl.col("awaiting_payer").fill_null(False)
     exhausted = pl.col("appeals_exhausted").fill_null(False)
     expired = pl.col("route") == "expired"
-    closed_confirmed = expired & pl.col("rule_confirmed").fill_null(False)
+    # routing's own word on the window (deadline_confirmed) when the queue has it
+    confirmed = (pl.coalesce("deadline_confirmed", "rule_confirmed") if "deadline_confirmed" in queue.columns
+                 else pl.col("rule_confirmed"))
+    closed_confirmed = expired & confirmed.fill_null(False)
     longest = pl.lit(None, dtype=pl.Int64)
     past_any_window = pl.lit(False)
     if longest_window_days and as_of is not None:

@@ -198,3 +198,30 @@ def test_packet_files_and_folder_are_owner_only(tmp_path, claim, provider):
     assert path.stat().st_mode & 0o777 == 0o600
     assert path.parent.stat().st_mode & 0o777 == 0o700
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left behind
+
+
+def test_routing_evidence_reads_as_a_sentence_not_json():
+    from claimback.forms.reconsideration import evidence_sentence, why_routed
+
+    evidence = '{"rule":"authorization_on_file","prior_authorization":"AUTH555","authorization_level":"line"}'
+    assert evidence_sentence(evidence) == ("Facts behind this route (authorization on file): prior authorization "
+                                           "AUTH555; authorization level line.")
+    assert evidence_sentence('{"rule":"level1_filed"}') == "" and evidence_sentence(None) == ""
+    assert why_routed({"reason": "Denied CO-197 although AUTH555 was on the claim.", "evidence": evidence}) == [
+        "Denied CO-197 although AUTH555 was on the claim.", evidence_sentence(evidence)]
+
+
+def test_a_line_level_authorization_prints_when_the_claim_level_one_is_absent():
+    from claimback.forms.claim_facts import packet_facts
+
+    denied = pl.DataFrame({"claim_key": ["R1", "R2"], "submitted_claim_key": ["S1", "S2"]})
+    submitted = pl.DataFrame({"claim_key": ["S1", "S2"], "prior_authorization": [None, "CLAIM-AUTH"]},
+                             schema_overrides={"prior_authorization": pl.String})
+    lines = pl.DataFrame({"claim_key": ["S1", "S1", "S2"], "line_number": [1, 2, 1],
+                          "procedure_code": ["97110", "97140", "99213"], "modifiers": [["GP"], [], []],
+                          "prior_authorization": ["LINE-AUTH-1", None, "LINE-AUTH-2"]})
+    facts = {r["claim_key"]: r for r in packet_facts(denied, submitted, submitted_service_lines=lines)
+             .iter_rows(named=True)}
+    assert facts["R1"]["prior_authorization"] == "LINE-AUTH-1"
+    assert facts["R2"]["prior_authorization"] == "CLAIM-AUTH"  # the claim's own wins
+    assert facts["R1"]["billed_procedures"] == ["97110-GP", "97140"] and facts["R1"]["has_837"]
