@@ -68,7 +68,7 @@ class ImportReport:
             f"Merged list ({self.total_codes} codes) written to {self.written_to}",
             _listing(
                 f"New codes without a category ({len(self.new_codes)}); they classify as 'unknown' until "
-                f"someone sets category, fixable_by and suggested_route in {self.written_to.name}",
+                f"someone sets category and fixable_by in {self.written_to.name}",
                 self.new_codes,
             ),
             _listing(

@@ -25,7 +25,6 @@ CARC_SCHEMA: dict[str, pl.DataType] = {
     "label": pl.String,
     "category": pl.String,
     "fixable_by": pl.String,
-    "suggested_route": pl.String,  # ignored in the file: derived from the code registry
     "adjustment_kind": pl.String,
     "effective_date": pl.Date,
     "stop_date": pl.Date,
@@ -74,7 +73,7 @@ CLAIM_STATUS_SCHEMA: dict[str, pl.DataType] = {
 }
 
 # Columns a list file may leave out (the packaged files have no official text).
-_OPTIONAL = {"suggested_route", "official_description", "last_modified", "notes", "requires_remark", "allowed_groups",
+_OPTIONAL = {"official_description", "last_modified", "notes", "requires_remark", "allowed_groups",
              "status"}
 
 # X12's statuses of a code: in use, to be deactivated on its stop date, deactivated.
@@ -171,14 +170,14 @@ def _read(path_text: str, name: str, _mtime_ns: int, _size: int) -> pl.DataFrame
 
 
 def _with_registry_routes(frame: pl.DataFrame) -> pl.DataFrame:
-    """`suggested_route` of every denial CARC from the code registry (its own route, else its
-    category's), whatever an older list file says: the registry is the one place routes live."""
+    """Add `suggested_route` to every denial (and pricing) CARC from the code registry (its own route, else its
+    category's): the registry is the one place routes live (a list file's own column is ignored)."""
     own = {code: entry.route for code, entry in registry.registry().codes.items()}
     by_category = {name: route for name, (_, route) in registry.category_defaults().items()}
     route = pl.col("code").replace_strict(own, default=None, return_dtype=pl.String).fill_null(
         pl.col("category").replace_strict(by_category, default=None, return_dtype=pl.String))
     return frame.with_columns(
-        suggested_route=pl.when(pl.col("adjustment_kind") == "denial").then(route)
+        suggested_route=pl.when(pl.col("adjustment_kind").is_in(["denial", "pricing"])).then(route)
     )
 
 

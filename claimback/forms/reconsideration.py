@@ -32,6 +32,7 @@ from pathlib import Path
 import polars as pl
 import yaml
 
+from claimback.codes import registry
 from claimback.forms import pdf
 from claimback.forms.channels import channel
 from claimback.forms.provider import ProviderDirectory, ProviderProfile, provider_rows
@@ -40,7 +41,7 @@ from claimback.forms.trend_packet import denial_codes
 log = logging.getLogger(__name__)
 WORDING_FILE = Path(__file__).with_name("reconsideration_wording.yaml")
 TITLES = {1: "Level I - Request for Reconsideration", 2: "Level II - Claim Dispute"}
-PACKET_ROUTES = {"level1_reconsideration": 1, "level2_dispute": 2}
+PACKET_ROUTES = {registry.LEVEL1: 1, registry.LEVEL2: 2}
 # Kept for callers that read the remit's member columns themselves.
 PATIENT_FIELDS = ("patient_last_name", "patient_first_name", "member_id")
 NOT_ON_837 = "none on the claim as sent (837)"

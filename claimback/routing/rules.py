@@ -22,7 +22,8 @@ from claimback.codes import registry
 PACKAGED_RULES = Path(__file__).with_name("payer_rules.yaml")
 
 ANCHORS = ("original_remit", "latest_remit", "level1_decision", "date_of_service")
-LEVELS = ("level1", "level2", "corrected_claim", "clinical_appeal", "rebill_other_payer")
+# The filing levels a payer rule defines windows for: the windows the code registry's routes file under.
+LEVELS = tuple(dict.fromkeys(registry.filing_routes().values()))
 DEFAULT_TREND_THRESHOLD = 10
 
 _LEVEL_KEYS = {"days", "anchor", "mail_days", "source", "notes", "confirmed", "decision_days", "optional",
