@@ -1,5 +1,5 @@
 """The packets of the demo warehouse: none for a request that must not go out, and the pages the
-walkthrough shows (one trend packet, one Level I, one Level II) rendered from it into docs/."""
+walkthrough shows (one trend packet, one Level I, one Level II) rendered from it into docs/packets/."""
 from __future__ import annotations
 
 import duckdb
@@ -8,7 +8,7 @@ import pypdfium2 as pdfium
 
 from tests.ui.demo_warehouse import ROOT, DemoWarehouse
 
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+PAGES = ROOT / "docs" / "packets"  # kept in the repository: the walkthrough shows them
 
 
 def _packets(demo: DemoWarehouse) -> pl.DataFrame:
@@ -39,15 +39,15 @@ def test_packet_pages_for_the_walkthrough(demo: DemoWarehouse):
         trend = con.sql("SELECT pdf_path FROM trend_packets WHERE payer_name LIKE 'COORDINATED CARE%' "
                         "ORDER BY claim_count DESC LIMIT 1").fetchone()[0]
     pages = {
-        "packet-trend": (trend, [0]),
-        "packet-level1": (rows.filter(pl.col("level") == 1)["pdf_path"][0], [0]),
-        "packet-level2": (rows.filter(pl.col("level") == 2)["pdf_path"][0], [0, 1]),
+        "trend": (trend, [0]),
+        "level1": (rows.filter(pl.col("level") == 1)["pdf_path"][0], [0]),
+        "level2": (rows.filter(pl.col("level") == 2)["pdf_path"][0], [0, 1]),
     }
     for name, (path, numbers) in pages.items():
         doc = pdfium.PdfDocument(str(demo.warehouse / path))
         try:
             for number in numbers:
-                png = SCREENSHOTS / (name + (f"-p{number + 1}" if number else "") + ".png")
+                png = PAGES / (name + (f"-p{number + 1}" if number else "") + ".png")
                 doc[number].render(scale=1.25).to_pil().convert("RGB").save(png, optimize=True)
                 assert png.stat().st_size > 20_000, png
         finally:
