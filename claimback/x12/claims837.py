@@ -17,7 +17,7 @@ import polars as pl
 from claimback.x12 import findings
 from claimback.x12.fields import (
     REJECT, Segments, amount_problem, blank_to_null, claim_key, date8, date8_end, el, firsts, missing, modifiers,
-    money, number, opened, part, problems, running_count,
+    money, number, opened, part, running_count,
 )
 from claimback.x12.structure import locate
 
@@ -181,7 +181,7 @@ def service_lines(seg: Segments, sha: str | Sequence[str]) -> pl.LazyFrame:
         modifiers=modifiers(proc),
         revenue_code=pl.when(tag == "SV2").then(el(1)),
         charge_amount=money(charge),
-        **{REJECT: problems(amount_problem(charge, "SV203 / SV102 / SV302 (line charge)"))},
+        **{REJECT: amount_problem(charge, "SV203 / SV102 / SV302 (line charge)")},
         units=number(pl.when(tag == "SV1").then(el(4)).when(tag == "SV2").then(el(5)).otherwise(el(6))),
         place_of_service=pl.when(tag == "SV1").then(el(5)).when(tag == "SV3").then(el(3)),
     )
@@ -230,7 +230,7 @@ def claims(seg: Segments, txns: pl.LazyFrame, lines: pl.LazyFrame, sha: str | Se
         "txn", k, "hl_seq", "seg_index", "offset",
         patient_control_number=el(1), total_charge=money(el(2)),
         # CLM02 is the sum of the line charges (837 TR3 2300 CLM02 note): a balance
-        **{REJECT: problems(missing(el(1), "CLM01 (patient control number)"), amount_problem(el(2), "CLM02"))},
+        **{REJECT: pl.coalesce(missing(el(1), "CLM01 (patient control number)"), amount_problem(el(2), "CLM02"))},
         clm05_1=part(clm05, 0), facility_code_qualifier=part(clm05, 1), frequency_code=part(clm05, 2),
     )
     line_summary = lines.group_by(k).agg(

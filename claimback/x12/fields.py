@@ -142,15 +142,11 @@ def missing(expr: pl.Expr, element: str) -> pl.Expr:
     return pl.when(expr.is_null()).then(pl.lit(f"{element} is empty"))
 
 
-# Columns the table builders add to say what is wrong with a row (lists of sentences, usually
-# empty): REJECT when the row's transaction set cannot be loaded (an amount the balances depend
-# on, a key, the remit date), FLAG when the value is left empty and reported as a finding.
-REJECT, FLAG = "_reject", "_flag"
-
-
-def problems(*sentences: pl.Expr) -> pl.Expr:
-    """The non-null sentences, as a list (empty when none)."""
-    return pl.concat_list(sentences).list.drop_nulls()
+# Columns the table builders add to say what is wrong with a row (a sentence, null when nothing
+# is): REJECT when the row's transaction set cannot be loaded (an amount the balances depend on,
+# a key, the remit date), any column named FLAG + something when a value is left empty and
+# reported as an error finding. Plain strings, not lists: they are computed for every row read.
+REJECT, FLAG = "_reject", "_flag_"
 
 
 def number(expr: pl.Expr) -> pl.Expr:

@@ -587,9 +587,9 @@ def _without_rejected_sets(tables: dict[str, pl.DataFrame], txns: pl.DataFrame
                            ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame | None]:
     """Drop every transaction set a row of which cannot be loaded (fields.REJECT: an amount its
     balances depend on, a key, its remit date) and say why, as quarantine rows; turn the values
-    left empty (fields.FLAG) into error findings. A set half loaded would balance against zeros,
+    left empty (fields.FLAG columns) into error findings. A set half loaded would balance against zeros,
     and a NULL remit date or key would stop every later run at a blocking check."""
-    reasons = [frame.filter(pl.col(REJECT).list.len() > 0).select("txn", pl.col(REJECT).list.first().alias("why"))
+    reasons = [frame.filter(pl.col(REJECT).is_not_null()).select("txn", pl.col(REJECT).alias("why"))
                for frame in tables.values() if REJECT in frame.columns]
     reasons = pl.concat(reasons) if reasons else pl.DataFrame(schema={"txn": pl.Int64, "why": pl.String})
     rejected = (
@@ -603,10 +603,10 @@ def _without_rejected_sets(tables: dict[str, pl.DataFrame], txns: pl.DataFrame
     if rejected.height:
         gone = rejected["txn"].implode()
         tables = {name: frame.filter(~pl.col("txn").is_in(gone)) for name, frame in tables.items()}
-    flagged = [frame.filter(pl.col(FLAG).list.len() > 0).explode(FLAG).select(
-                   "txn", "location", rule=pl.lit("invalid_value"), severity=pl.lit("error"), message=pl.col(FLAG),
+    flagged = [frame.filter(pl.col(column).is_not_null()).select(
+                   "txn", "location", rule=pl.lit("invalid_value"), severity=pl.lit("error"), message=pl.col(column),
                    claim_key=pl.col("claim_key") if "claim_key" in frame.columns else pl.lit(None, pl.String))
-               for frame in tables.values() if FLAG in frame.columns]
+               for frame in tables.values() for column in frame.columns if column.startswith(FLAG)]
     flagged = [f for f in flagged if f.height]
     return tables, rejected, pl.concat(flagged) if flagged else None
 

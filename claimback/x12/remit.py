@@ -14,7 +14,7 @@ import polars as pl
 
 from claimback.x12.fields import (
     FLAG, REJECT, Segments, amount_problem, claim_key, date8, el, first_per, firsts, missing, modifiers, money,
-    number, opened, part, problems, running_count,
+    number, opened, part, running_count,
 )
 
 _CLAIM_CLOSERS = ("ST", "SE", "LX", "PLB")
@@ -106,8 +106,9 @@ def payments(seg: Segments, txns: pl.LazyFrame) -> pl.LazyFrame:
         remit_date=pl.coalesce("payment_date", "production_date", remit_date8(pl.col("gs04"))),
         claim_count=pl.col("claim_count").fill_null(0),
     ).with_columns(**{
-        REJECT: problems(pl.col("bpr02_problem"), _no_remit_date()),
-        FLAG: problems(_not_a_date("bpr16", "payment_date", "BPR16"), _not_a_date("dtm405", "production_date", "DTM*405")),
+        REJECT: pl.coalesce(pl.col("bpr02_problem"), _no_remit_date()),
+        FLAG + "bpr16": _not_a_date("bpr16", "payment_date", "BPR16"),
+        FLAG + "dtm405": _not_a_date("dtm405", "production_date", "DTM*405"),
     })
 
 
@@ -150,9 +151,9 @@ def claims(seg: Segments, pay: pl.LazyFrame, file_sha256: str | Sequence[str]) -
         paid_amount=money(el(4)), patient_responsibility_amount=money(el(5)), claim_filing_indicator=el(6),
         payer_claim_control_number=el(7), facility_type_code=el(8), claim_frequency_code=el(9), drg_code=el(11),
         # CLP03 - CLP04 balances against the CAS amounts; CLP05 is reported, not balanced
-        **{REJECT: problems(missing(el(1), "CLP01 (patient control number)"), amount_problem(el(3), "CLP03"),
-                            amount_problem(el(4), "CLP04")),
-           "clp05_problem": amount_problem(el(5), "CLP05")},
+        **{REJECT: pl.coalesce(missing(el(1), "CLP01 (patient control number)"), amount_problem(el(3), "CLP03"),
+                               amount_problem(el(4), "CLP04")),
+           FLAG + "clp05": amount_problem(el(5), "CLP05")},
     )
     is_qc = el(1) == "QC"
     parts = [
@@ -163,11 +164,10 @@ def claims(seg: Segments, pay: pl.LazyFrame, file_sha256: str | Sequence[str]) -
         firsts(_claim_level(seg["DTM"]), k, statement_from=(el(1) == "232", date8(el(2))),
                statement_to=(el(1) == "233", date8(el(2))), received_date=(el(1) == "050", date8(el(2)))),
         firsts(_claim_level(seg["AMT"]), k, allowed_amount=(el(1) == "AU", money(el(2))),
-               au_problem=(el(1) == "AU", amount_problem(el(2), "AMT02 (AMT*AU)"))),
+               **{FLAG + "au": (el(1) == "AU", amount_problem(el(2), "AMT02 (AMT*AU)"))}),
     ]
     for p in parts:
         base = base.join(p, on=k, how="left")
-    base = base.with_columns(**{FLAG: problems(pl.col("clp05_problem"), pl.col("au_problem"))})
     payment_cols = pay.select("txn", "transaction_hash", "transaction_control_number", "payer_name", "payer_id",
                               "payee_npi", "payee_tax_id", "remit_date", "production_date", "envelope_date_time",
                               "check_number")
@@ -189,7 +189,7 @@ def service_lines(seg: Segments, file_sha256: str | Sequence[str]) -> pl.LazyFra
         modifiers=modifiers(el(1)),
         charge_amount=money(el(2)),
         paid_amount=money(el(3)),
-        **{REJECT: problems(amount_problem(el(2), "SVC02"), amount_problem(el(3), "SVC03"))},
+        **{REJECT: pl.coalesce(amount_problem(el(2), "SVC02"), amount_problem(el(3), "SVC03"))},
         revenue_code=el(4),
         units=number(el(5)).fill_null(1.0),
         original_procedure_code=part(el(6), 1),
@@ -215,7 +215,7 @@ def adjustments(seg: Segments, file_sha256: str | Sequence[str]) -> pl.LazyFrame
         cas.select("txn", "seg_index", "claim_ordinal", "line_number", "line_seq",
                    triplet=pl.lit(t), group_code=el(1), reason_code=el(2 + 3 * t),
                    amount=money(el(3 + 3 * t)), quantity=number(el(4 + 3 * t)),
-                   **{REJECT: problems(amount_problem(el(3 + 3 * t), f"CAS{3 + 3 * t:02d}"))})
+                   **{REJECT: amount_problem(el(3 + 3 * t), f"CAS{3 + 3 * t:02d}")})
         for t in range(CAS_TRIPLETS)
     ]
     return (
@@ -252,7 +252,7 @@ def provider_adjustments(seg: Segments, pay: pl.LazyFrame) -> pl.LazyFrame:
         plb.select("txn", "seg_index", pair=pl.lit(p), payee_npi=el(1), fiscal_period_date=date8(el(2)),
                    reason_code=part(el(3 + 2 * p), 0), reference=part(el(3 + 2 * p), 1),
                    amount=money(el(4 + 2 * p)),
-                   **{REJECT: problems(amount_problem(el(4 + 2 * p), f"PLB{4 + 2 * p:02d}"))})
+                   **{REJECT: amount_problem(el(4 + 2 * p), f"PLB{4 + 2 * p:02d}")})
         for p in range(PLB_PAIRS)
     ]
     return (
