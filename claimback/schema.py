@@ -109,7 +109,6 @@ REMIT_SERVICE_LINES = {
     "service_date_to": DATE,  # DTM*151
     "allowed_amount": MONEY,  # AMT*B6
     "line_control_number": STR,  # REF*6R
-    "prior_authorization": STR,  # loop 2400 REF*G1 (an authorization for this line only)
 }
 
 REMIT_ADJUSTMENTS = {
