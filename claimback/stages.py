@@ -155,7 +155,7 @@ TREND_INPUTS = {
 
 def find_trends(settings: Settings) -> dict:
     from claimback import forms, trends
-    from claimback.routing import load_rules
+    from claimback.routing import evidence, load_rules
 
     lake = settings.lake
     rules = load_rules(settings.payer_rules)
@@ -171,6 +171,11 @@ def find_trends(settings: Settings) -> dict:
         thresholds_by_payer=thresholds,
         submitted_claims=lake.read("submitted_claims", TREND_INPUTS["submitted_claims"]),
         submitted_service_lines=lake.read("submitted_service_lines", TREND_INPUTS["submitted_service_lines"]),
+        # an authorization burst on a procedure the payer used to pay is the payer's trend
+        paid_before=evidence.paid_before(
+            denied, lake.read("remit_claims", ROUTING_INPUTS["remit_claims"]),
+            lake.read("remit_service_lines", ROUTING_INPUTS["remit_service_lines"]),
+            lake.read("submitted_claims", ROUTING_INPUTS["submitted_claims"])),
     )
     previous = set(_reported_trend_clusters(lake))
     lake.write_derived("trend_clusters", clusters)

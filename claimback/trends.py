@@ -119,11 +119,15 @@ def find_clusters(
     thresholds_by_payer: dict[str, int] | None = None,
     submitted_claims: pl.DataFrame | None = None,
     submitted_service_lines: pl.DataFrame | None = None,
+    paid_before: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Flagged and emerging trend clusters, and their member claims.
 
     Returns (trend_clusters, trend_cluster_claims) conformed to the contract schemas.
     `thresholds_by_payer` keys match payer_id or payer_name, case-insensitively.
+    `paid_before` (claim_key, paid_before_count; `routing.evidence.paid_before`): how often this
+    payer recently paid the denied procedure without an authorization — an authorization cluster
+    the payer used to pay is the payer's trend, not the provider's fix.
     """
     window_start = as_of - timedelta(days=lookback_days - 1)
     claims = _window_claims(conform(denials, "denials"), window_start, as_of)
@@ -168,6 +172,7 @@ def find_clusters(
     baseline = baseline_features(claims, features, submitted_claims, submitted)
     shared = shared_features(members, features, baseline)
     clusters = _describe(groups, members, shared, features, submitted_claims)
+    clusters = clusters.join(_paid_before_counts(members, paid_before), on="cluster_id", how="left")
     clusters = clusters.with_columns(
         pl.when((pl.col("status") == "flagged") & _provider_side(submitted_claims is not None))
         .then(pl.lit("provider_fix"))
@@ -191,13 +196,15 @@ def _provider_side(auth_known: bool) -> pl.Expr:
     Registration errors, the wrong payer billed, duplicates and late filing are fixed by the
     provider claim by claim (or in its own front-end process); reporting them to the payer as a
     payer trend would be wrong. Authorization denials count as the payer's problem only when
-    the 837s show an authorization on at least half the claims (when the 837s are known).
+    the 837s show an authorization on at least half the claims (when the 837s are known), or
+    when the payer paid the same procedure without one lately for at least half of them (it
+    changed or mis-loaded its rule).
     """
     provider_side = pl.col("category").is_in(PROVIDER_FIX_CATEGORIES)
     if auth_known:
         auth_missing = (pl.col("category") == "authorization") & (
             pl.col("prior_auth_claims").fill_null(0) < AUTH_ON_FILE_SHARE * pl.col("claim_count")
-        )
+        ) & (pl.col("paid_before_claims").fill_null(0) < AUTH_ON_FILE_SHARE * pl.col("claim_count"))
         provider_side = provider_side | auth_missing
     return provider_side
 
@@ -577,6 +584,18 @@ def _describe(
     return frame.with_columns(
         pl.Series("description", descriptions, dtype=pl.String),
         pl.Series("shared_features", listed, dtype=pl.List(pl.String)),
+    )
+
+
+def _paid_before_counts(members: pl.DataFrame, paid_before: pl.DataFrame | None) -> pl.DataFrame:
+    """Per cluster: member claims of a procedure the payer lately paid without an authorization."""
+    if paid_before is None or paid_before.is_empty():
+        return pl.DataFrame(schema={"cluster_id": pl.String, "paid_before_claims": pl.UInt32})
+    paid = paid_before.filter(pl.col("paid_before_count") > 0).select("claim_key")
+    return (
+        members.join(paid, on="claim_key", how="semi")
+        .group_by("cluster_id")
+        .agg(pl.col("claim_key").n_unique().alias("paid_before_claims"))
     )
 
 

@@ -133,47 +133,65 @@ def _submissions(claims: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
     return same.group_by(submitted_claim_key=pl.col("claim_key")).agg(submissions=pl.col("other").n_unique().cast(pl.Int64))
 
 
-def _from_835(
-    frame: pl.DataFrame, remit_claims: pl.DataFrame, remit_lines: pl.DataFrame, submitted: pl.DataFrame | None,
-) -> pl.DataFrame:
-    """Paid twin (same member, date, procedure, another payer claim number, paid) and the payer's
-    recent payments of the denied procedure on claims sent without an authorization."""
+def _paid_lines(remit_claims: pl.DataFrame, remit_lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(non-reversal remit claims keyed for matching, their paid lines with a visit date)."""
     paid_lines = remit_lines.filter(pl.col("paid_amount") > 0).select("claim_key", "procedure_code", "service_date")
     claims = remit_claims.filter(~pl.col("is_reversal").fill_null(False)).select(
         "claim_key", "payee_npi", "member_id", "payer_claim_control_number", "remit_date", "statement_from",
         "patient_control_number", payer=pl.coalesce("payer_id", "payer_name"))
     paid = claims.join(paid_lines, on="claim_key").with_columns(
         visit_date=pl.coalesce("service_date", "statement_from"))
-    denied = frame.select("claim_key", "payer_claim_control_number", "remit_date",
-                          procedure=_col(frame, "procedure_codes", pl.List(pl.String))).explode("procedure").join(
+    return claims, paid
+
+
+def _denied_procedures(frame: pl.DataFrame, claims: pl.DataFrame) -> pl.DataFrame:
+    return frame.select("claim_key", "payer_claim_control_number", "remit_date",
+                        procedure=_col(frame, "procedure_codes", pl.List(pl.String))).explode("procedure").join(
         claims.select("claim_key", "payee_npi", "member_id", "payer", "statement_from"), on="claim_key")
-    twins = (
-        denied.join(paid.select("payee_npi", "member_id", "payer", "procedure_code", "visit_date",
-                                twin=pl.col("payer_claim_control_number"), twin_key=pl.col("claim_key")),
-                    left_on=["payee_npi", "member_id", "payer", "procedure", "statement_from"],
-                    right_on=["payee_npi", "member_id", "payer", "procedure_code", "visit_date"])
-        .filter((pl.col("twin_key") != pl.col("claim_key"))
-                & (pl.col("twin") != pl.col("payer_claim_control_number")).fill_null(True))
-        .group_by("claim_key").agg(paid_twin_claim=pl.col("twin").min())
-    )
-    paid_before = paid
+
+
+def paid_before(
+    denials: pl.DataFrame, remit_claims: pl.DataFrame, remit_lines: pl.DataFrame, submitted: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """claim_key -> paid_before_count: how many claims of the same practice this payer paid for the
+    denied procedure in the PAID_BEFORE_DAYS before the denial, on claims whose 837 carried no
+    authorization (matched by account number, payer and date of service; unmatched ones not counted).
+    Without the 837s every payment counts."""
+    claims, paid = _paid_lines(remit_claims, remit_lines)
     if submitted is not None and "prior_authorization" in submitted.columns:
-        # Payments on claims whose 837 carried no authorization (matched by account number, payer
-        # and date of service; an unmatched payment is not counted).
         no_auth = submitted.filter(pl.col("prior_authorization").is_null()).select(
             "patient_control_number", "statement_from",
             payer=pl.coalesce(_col(submitted, "payer_id"), _col(submitted, "payer_name"))).unique()
-        paid_before = paid.join(no_auth, on=["patient_control_number", "statement_from", "payer"], how="semi")
-    history = (
-        denied.join(paid_before.select("payee_npi", "payer", "procedure_code", paid_on=pl.col("remit_date"),
-                                       paid_key=pl.col("claim_key")),
-                    left_on=["payee_npi", "payer", "procedure"], right_on=["payee_npi", "payer", "procedure_code"])
+        paid = paid.join(no_auth, on=["patient_control_number", "statement_from", "payer"], how="semi")
+    return (
+        _denied_procedures(denials, claims)
+        .join(paid.select("payee_npi", "payer", "procedure_code", paid_on=pl.col("remit_date"),
+                          paid_key=pl.col("claim_key")),
+              left_on=["payee_npi", "payer", "procedure"], right_on=["payee_npi", "payer", "procedure_code"])
         .filter((pl.col("paid_on") < pl.col("remit_date"))
                 & (pl.col("paid_on") >= pl.col("remit_date") - pl.duration(days=PAID_BEFORE_DAYS)))
         .group_by("claim_key").agg(paid_before_count=pl.col("paid_key").n_unique().cast(pl.Int64))
     )
+
+
+def _from_835(
+    frame: pl.DataFrame, remit_claims: pl.DataFrame, remit_lines: pl.DataFrame, submitted: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """Paid twin (same member, date, procedure, another payer claim number, paid) and `paid_before`."""
+    claims, paid = _paid_lines(remit_claims, remit_lines)
+    twins = (
+        _denied_procedures(frame, claims)
+        .join(paid.select("payee_npi", "member_id", "payer", "procedure_code", "visit_date",
+                          twin=pl.col("payer_claim_control_number"), twin_key=pl.col("claim_key")),
+              left_on=["payee_npi", "member_id", "payer", "procedure", "statement_from"],
+              right_on=["payee_npi", "member_id", "payer", "procedure_code", "visit_date"])
+        .filter((pl.col("twin_key") != pl.col("claim_key"))
+                & (pl.col("twin") != pl.col("payer_claim_control_number")).fill_null(True))
+        .group_by("claim_key").agg(paid_twin_claim=pl.col("twin").min())
+    )
     drop = [c for c in ("paid_twin_claim", "paid_before_count") if c in frame.columns]
-    return frame.drop(drop).join(twins, on="claim_key", how="left").join(history, on="claim_key", how="left")
+    return frame.drop(drop).join(twins, on="claim_key", how="left").join(
+        paid_before(frame, remit_claims, remit_lines, submitted), on="claim_key", how="left")
 
 
 # --- the rules ---------------------------------------------------------------------------------

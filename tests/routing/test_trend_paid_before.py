@@ -1,0 +1,69 @@
+"""A burst of CO-197 on a procedure the payer used to pay without an authorization is the payer's
+trend, not the provider's fix: a hand-written inbox (837 + 835) through ingest and denials.
+
+Twelve members' 97110 visits of January are denied CO-197/N54 with no REF*G1 on the 837s; in
+November and December the same payer paid 97110 for three other members, also sent without an
+authorization. Without that history the cluster reads as authorizations the practice never got.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from claimback import ingest, stages, trends
+from claimback.inbox import scan
+from claimback.routing import evidence
+
+from .x12_inbox import Claim837, Remit, claims_837, remit_835, write
+
+AS_OF = dt.date(2026, 3, 1)
+PAYER = ("SUNFLOWER HEALTH PLAN", "SUNFL")
+
+
+@pytest.fixture(scope="module")
+def lake_tables(tmp_path_factory):
+    root = tmp_path_factory.mktemp("trend_paid_before")
+    inbox = root / "inbox"
+    paid = [Claim837(f"OK{i}", f"P{i}", f"202511{10 + i}", "97110") for i in range(3)]
+    write(inbox, "paid.837", claims_837(*PAYER, paid, "20251125", "000000401"))
+    write(inbox, "paid.835", remit_835(*PAYER, [
+        Remit(c.pcn, f"{c.pcn}-ICN", c.member, c.service_date, "97110", paid="150") for c in paid],
+        "20251215", "000000402"))
+    denied = [Claim837(f"AU{i:02d}", f"D{i:02d}", "20260105", "97110") for i in range(12)]
+    write(inbox, "denied.837", claims_837(*PAYER, denied, "20260108", "000000403"))
+    write(inbox, "denied.835", remit_835(*PAYER, [
+        Remit(c.pcn, f"{c.pcn}-ICN", c.member, c.service_date, "97110", adjustments=[("CO", "197", "150")],
+              remarks=["N54"]) for c in denied], "20260201", "000000404"))
+    settings = stages.Settings(inbox=inbox, warehouse=root / "warehouse", as_of=AS_OF)
+    lake = settings.lake
+    plan = ingest.plan(scan(inbox), lake)
+    for batch in plan.batches(max_files=100):
+        ingest.ingest_batch(batch, lake)
+    ingest.consolidate(lake)
+    stages.build_denials(settings)
+    return {name: lake.read(name) for name in
+            ("denials", "submitted_claims", "remit_claims", "remit_service_lines")}
+
+
+def _status(tables, with_history: bool) -> str:
+    history = evidence.paid_before(tables["denials"], tables["remit_claims"], tables["remit_service_lines"],
+                                   tables["submitted_claims"]) if with_history else None
+    clusters, _ = trends.find_clusters(tables["denials"], AS_OF, submitted_claims=tables["submitted_claims"],
+                                       paid_before=history)
+    assert clusters.height == 1 and clusters["claim_count"][0] == 12
+    return clusters["status"][0]
+
+
+def test_payer_paid_the_procedure_without_authorization_so_the_burst_is_its_trend(lake_tables):
+    assert _status(lake_tables, with_history=True) == "flagged"
+
+
+def test_without_that_history_the_burst_is_the_providers_fix(lake_tables):
+    assert _status(lake_tables, with_history=False) == "provider_fix"
+
+
+def test_paid_before_counts_each_denied_claims_history(lake_tables):
+    history = evidence.paid_before(lake_tables["denials"], lake_tables["remit_claims"],
+                                   lake_tables["remit_service_lines"], lake_tables["submitted_claims"])
+    assert history.height == 12 and set(history["paid_before_count"]) == {3}
