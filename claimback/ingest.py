@@ -253,6 +253,38 @@ def remove_uncommitted(lake: Lake) -> int:
     return removed
 
 
+def repair_doubled_files(lake: Lake, committed: set[str]) -> int:
+    """Drop the later copy of a file's rows stored by two batches; returns how many copies.
+
+    Before runs held the warehouse lock and checked that a file was not changing while it was
+    read, a file could be stored twice under one hash (two runs at once, or a run that planned
+    a file half written and read it whole), and every later run then failed on duplicate claim
+    keys, for good. The earliest batch keeps the rows; the later batches' Parquet files are
+    rewritten without them (each atomically, with the lock held). Costs one look at the small
+    `transactions` table when there is nothing to repair."""
+    files = sorted(p for p in lake.raw_dir(TRANSACTIONS).glob("*.parquet") if p.stem in committed)
+    if not files:
+        return 0
+    stored = (
+        pl.scan_parquet(files, glob=False, include_file_paths="_path")
+        .group_by("file_sha256", batch=pl.col("_path").str.extract(r"([^/\\]+)\.parquet$"))
+        .agg(pl.col("loaded_at").min())
+        .collect()
+    )
+    if stored["file_sha256"].is_unique().all():
+        return 0
+    later = stored.sort("loaded_at", "batch").filter(pl.int_range(pl.len()).over("file_sha256") > 0)
+    for batch, shas in later.group_by("batch").agg("file_sha256").iter_rows():
+        for table in (*schema.PARSED_TABLES, TRANSACTIONS):
+            path = lake.raw_dir(table) / f"{batch}.parquet"
+            if path.exists():
+                frame = pl.read_parquet(path, glob=False)
+                lake.write_raw(table, batch, frame.filter(~pl.col("file_sha256").is_in(shas).fill_null(False)))
+    log.warning("%d files had their rows stored twice by an earlier version (two runs at once, or a file read "
+                "while it was being written); the later copies were dropped", later["file_sha256"].n_unique())
+    return later.height
+
+
 def _scan_committed(lake: Lake, table: str, committed: set[str], empty: pl.DataFrame) -> pl.LazyFrame:
     files = sorted(p for p in lake.raw_dir(table).glob("*.parquet") if p.stem in committed)
     return pl.scan_parquet(files, glob=False) if files else empty.lazy()
@@ -276,6 +308,7 @@ def consolidate(lake: Lake) -> dict[str, int]:
     """Rebuild lake/current from every committed batch; returns row counts per table."""
     remove_uncommitted(lake)
     committed = committed_batches(lake)
+    repair_doubled_files(lake, committed)
     winners = winning_transactions(lake, committed).collect()
     keys = ["file_sha256", "transaction_ordinal"]
     # Every row of a transaction table belongs to a set in `transactions` (that table is made from

@@ -192,3 +192,30 @@ def test_a_run_during_which_a_file_grows_publishes_and_the_next_run_is_clean(tmp
         loaded = [row[0] for row in tables["ingested_files"]]
         assert loaded == ([] if night == 0 else ["remit.835"])
     assert len(tables["remit_claims"]) == 4  # once each: the blocking claim-key check passed too
+
+
+def test_a_lake_an_earlier_version_doubled_is_repaired_by_the_next_consolidation(tmp_path, monkeypatch, caplog):
+    """What the old code left: a file registered under the hash of its first half, its rows under
+    the hash of the whole, and the next run storing the whole again. Every later run used to fail
+    on duplicate claim keys, even with the file gone from the inbox."""
+    inbox, lake = tmp_path / "inbox", Lake(tmp_path / "warehouse")
+    inbox.mkdir()
+    growing = inbox / "remit.835"
+    growing.write_bytes(FIRST_CHECK)
+    monkeypatch.setattr(ingest, "_changed_since_planned", lambda planned, sha: None)  # the old code
+    first = ingest.plan(scan(inbox), lake)
+    growing.write_bytes(BOTH_CHECKS)
+    ingest.ingest_batch(first.new, lake)
+    for batch in ingest.plan(scan(inbox), lake).batches():  # read again as new, stored again
+        ingest.ingest_batch(batch, lake)
+    raw_claims = lake.scan_raw("remit_claims").collect()
+    assert raw_claims.height == 8 and raw_claims["claim_key"].n_unique() == 4  # the damage
+
+    growing.unlink()
+    with caplog.at_level(logging.WARNING, "claimback"):
+        ingest.consolidate(lake)
+    claims = lake.read("remit_claims")
+    assert claims["claim_key"].n_unique() == claims.height
+    assert sorted(claims["patient_control_number"]) == ["PCN001", "PCN002", "PCN003", "PCN004"]
+    assert "1 files had their rows stored twice by an earlier version" in caplog.text
+    assert lake.scan_raw("remit_claims").collect().height == 4  # repaired once, in the raw files
