@@ -22,6 +22,7 @@ class ClaimbackResource(dg.ConfigurableResource):
     provider_profile: str = ""
     deidentify: bool = False
     batch_files: int = 250  # new files per parse step: the unit the executor runs in parallel
+    recoupment_wait_days: int = 30  # a bare reversal with no replacement this long is a recoupment
 
     def settings(self) -> Settings:
         return Settings(
@@ -31,6 +32,7 @@ class ClaimbackResource(dg.ConfigurableResource):
             payer_rules=Path(self.payer_rules) if self.payer_rules else None,
             provider_profile=Path(self.provider_profile) if self.provider_profile else None,
             deidentify=self.deidentify,
+            recoupment_wait_days=self.recoupment_wait_days,
         )
 
 

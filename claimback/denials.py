@@ -1,14 +1,16 @@
 """Which claims are denied now, why, and for how much: the `denials` table and its line detail.
 
 A denial is found from the adjustments, not from CLP02 (5010 allows CLP02=4 only for an unknown
-patient; a processed claim paid $0 is still 1/2/3). A claim or service line is denied when its
-charge is adjusted away by denying adjustments (`codes.classify` kind `denial`) and the payer paid
-little or nothing for it: the denied amount is at least what was paid. So $0 paid because the
-allowed amount went to deductible/coinsurance/copay (PR-1/2/3) is not a denial, contractual
-pricing (CO-45 and the like) is not a denial, and a line denied on an otherwise paid claim is
-(`denial_level` = line). Reversals (CLP02=22) and predetermination pricing (CLP02=25) are never
-denials; the latest adjudication of a
-claim (see `claimback.lifecycle`) decides whether it is denied now.
+patient; a processed claim paid $0 is still 1/2/3). Every denying adjustment (`codes.classify`
+kind `denial`) counts, at claim or line level, whatever the claim or line was paid: a line paid
+$550 with CO-210 $50 (authorization late) is $50 denied, as are units cut and one line bundled
+into another. $0 paid because the allowed amount went to deductible/coinsurance/copay (PR-1/2/3)
+is not a denial, nor is contractual pricing (CO-45 and the like). `denial_level` is `claim` when
+the denials outweigh what the claim (or every line) was paid, else `line` (a partial denial).
+Reversals (CLP02=22) and predetermination pricing (CLP02=25) are never denials; the latest
+adjudication of a claim (see `claimback.lifecycle`) decides whether it is denied now. A reversal
+that stays the latest — money taken back and nothing paid again — is a recoupment
+(`recoupments`), which the work queue shows on its own route.
 
 Everything is Polars joins and group-bys over whole tables: a million claims take seconds.
 """
@@ -63,6 +65,23 @@ RECOVERED = {
     "recovered_amount": MONEY,  # paid now minus paid at the last denied adjudication
 }
 
+RECOUPMENTS = {
+    "claim_key": pl.String,  # the reversal (remit_claims.claim_key)
+    "claim_id": pl.String,
+    "practice_key": pl.String,
+    "patient_control_number": pl.String,
+    "payer_claim_control_number": pl.String,
+    "payer_name": pl.String,
+    "payer_id": pl.String,
+    "reversed_on": pl.Date,  # remit date of the reversal
+    "recouped_amount": MONEY,  # the payment taken back (the reversal's CLP04, sign turned)
+    "days_without_replacement": pl.Int64,  # from the reversal to the as-of date
+}
+
+# How long a reversal may stand alone before the money it took back is a loss to work: payers
+# send the replacement adjudication with the reversal or within a cycle or two.
+RECOUPMENT_WAIT_DAYS = 30
+
 _ZERO = pl.lit(0, dtype=MONEY)
 
 
@@ -109,13 +128,14 @@ def denying_adjustments(remit_claims: pl.DataFrame, remit_adjustments: pl.DataFr
     )
 
 
-def _is_denied(denied: pl.Expr, paid: pl.Expr) -> pl.Expr:
-    """Charge adjusted away by denials with little or no payment: denied at least what was paid."""
+def _outweighs(denied: pl.Expr, paid: pl.Expr) -> pl.Expr:
+    """Denials of at least what was paid: the claim or line as a whole is refused."""
     return (denied > 0) & (denied >= paid.fill_null(0))
 
 
 def _denied_lines(denying: pl.DataFrame, remit_service_lines: pl.DataFrame) -> pl.DataFrame:
-    """Service lines whose denials outweigh their payment: claim_key, line_number, line amounts."""
+    """Service lines with denied dollars, whatever they were paid: claim_key, line_number, line
+    amounts and `fully_denied` (the denials outweigh the line's payment)."""
     by_line = (
         denying.filter(pl.col("line_number").is_not_null())
         .group_by("claim_key", "line_number")
@@ -124,8 +144,10 @@ def _denied_lines(denying: pl.DataFrame, remit_service_lines: pl.DataFrame) -> p
     lines = remit_service_lines.select(
         "claim_key", "line_number", "procedure_code", "paid_amount", "service_date"
     )
-    return by_line.join(lines, on=["claim_key", "line_number"], how="left").filter(
-        _is_denied(pl.col("line_denied"), pl.col("paid_amount"))
+    return (
+        by_line.join(lines, on=["claim_key", "line_number"], how="left")
+        .filter(pl.col("line_denied") > 0)
+        .with_columns(fully_denied=_outweighs(pl.col("line_denied"), pl.col("paid_amount")))
     )
 
 
@@ -134,9 +156,11 @@ def _counted_denials(
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The denying adjustments that make a denial, with the denied lines and denied claims.
 
-    Only these count toward a denial's amount, reasons and line detail: claim-level ones when
-    the claim itself is denied, and those on denied lines (a small edit on a well-paid line
-    does not). `claims` is claim_key + paid_amount of the adjudications that can deny.
+    These count toward a denial's amount, reasons and line detail: the claim-level ones when
+    they add up to denied dollars, and those of lines with denied dollars (partial or whole).
+    A claim or line whose denying adjustments net to nothing (a denial and its correction on one
+    remit) is not denied. `claims` is claim_key + paid_amount of the adjudications that can deny.
+    `claim_level` has `fully_denied`: the claim-level denials outweigh what the claim was paid.
     """
     denied_lines = _denied_lines(denying, remit_service_lines)
     claim_level = (
@@ -144,8 +168,9 @@ def _counted_denials(
         .group_by("claim_key")
         .agg(claim_denied=pl.col("amount").sum())
         .join(claims, on="claim_key")
-        .filter(_is_denied(pl.col("claim_denied"), pl.col("paid_amount")))
-        .select("claim_key", "claim_denied")
+        .filter(pl.col("claim_denied") > 0)
+        .select("claim_key", "claim_denied",
+                fully_denied=_outweighs(pl.col("claim_denied"), pl.col("paid_amount")))
     )
     counted = pl.concat([
         denying.join(claim_level, on="claim_key", how="semi").filter(pl.col("line_number").is_null()),
@@ -192,14 +217,16 @@ def adjudication_denials(
         .group_by("claim_key", maintain_order=True)
         .agg(
             denied_lines=pl.len().cast(pl.Int64),
+            fully_denied_lines=pl.col("fully_denied").sum().cast(pl.Int64),
             procedure_codes=pl.col("procedure_code").drop_nulls().unique(maintain_order=True),
         )
     )
     line_counts = remit_service_lines.group_by("claim_key").agg(
         line_count=pl.len().cast(pl.Int64), first_line_date=pl.col("service_date").min()
     )
-    whole_claim = pl.col("claim_key").is_in(claim_level["claim_key"].implode()) | (
-        (pl.col("line_count") > 0) & (pl.col("denied_lines") == pl.col("line_count"))
+    claim_refused = claim_level.filter("fully_denied")["claim_key"].implode()
+    whole_claim = pl.col("claim_key").is_in(claim_refused) | (
+        (pl.col("line_count") > 0) & (pl.col("fully_denied_lines") == pl.col("line_count"))
     )
     return (
         claims.select("claim_key")
@@ -210,6 +237,7 @@ def adjudication_denials(
             is_denied=pl.col("denied_amount").is_not_null(),
             denied_amount=pl.col("denied_amount").fill_null(_ZERO),
             denied_lines=pl.col("denied_lines").fill_null(0),
+            fully_denied_lines=pl.col("fully_denied_lines").fill_null(0),
             line_count=pl.col("line_count").fill_null(0),
             procedure_codes=pl.col("procedure_codes").fill_null(pl.lit([], dtype=pl.List(pl.String))),
         )
@@ -496,3 +524,23 @@ def recovered_claims(adjudications: pl.DataFrame) -> pl.DataFrame:
         )
     )
     return recovered.select([pl.col(n).cast(t) for n, t in RECOVERED.items()]).sort("claim_key")
+
+
+def recoupments(adjudications: pl.DataFrame, as_of: dt.date, wait_days: int = RECOUPMENT_WAIT_DAYS) -> pl.DataFrame:
+    """Payments the payer took back and has not paid again: schema RECOUPMENTS.
+
+    A claim whose latest adjudication (as of `as_of`) is a reversal (CLP02=22) that took money
+    back, with no new adjudication of the claim in the `wait_days` since. Such a take-back is on
+    no denial list (nothing is denied), yet the practice has lost the payment. A reversal of an
+    unpaid claim takes nothing back and is not one. `adjudications` is `build_adjudications(...)`.
+    """
+    stale = adjudications.filter(
+        pl.col("is_latest") & pl.col("is_reversal") & (pl.col("paid_amount") < 0)
+    ).with_columns(
+        days_without_replacement=(pl.lit(as_of) - pl.col("remit_date")).dt.total_days().cast(pl.Int64),
+    ).filter(pl.col("days_without_replacement") >= wait_days)
+    return stale.select(
+        "claim_key", "claim_id", "practice_key", "patient_control_number", "payer_claim_control_number",
+        "payer_name", "payer_id", "days_without_replacement",
+        reversed_on="remit_date", recouped_amount=(-pl.col("paid_amount")).cast(MONEY),
+    ).select([pl.col(n).cast(t) for n, t in RECOUPMENTS.items()]).sort("reversed_on", "claim_key")

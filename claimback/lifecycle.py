@@ -144,21 +144,35 @@ def superseded_remits(remits: pl.DataFrame) -> pl.DataFrame:
     """The `claim_key`s of remits a corrected remit replaces.
 
     A payer that re-sends one payment (same payer, practice, check/EFT number TRN02 and remit
-    date) with other content corrects it: the latest transaction by production date and envelope
-    date-time stands and the earlier ones are void. Otherwise every unchanged claim in the resend
-    would count as a second adjudication. `remits` is `_in_payer_order`'s frame.
+    date) in a later file, with other content but every claim of the first again, corrects it:
+    the later transaction (by production date and envelope date-time) stands and the earlier is
+    void. Otherwise every unchanged claim in the resend would count as a second adjudication.
+    Transactions of one file, ones that do not re-send all the first one's claims, and ones
+    whose claims cannot be told apart (one masked PCN and member on every CLP) are separate
+    payments: masked sample files put one check number on every payment, and a payer may split a
+    day's claims over several transactions. `remits` is `_in_payer_order`'s frame.
     """
     payment = ["_payer", "_payee", "check_number", "remit_date"]
+    claim = pl.concat_str(pl.col("_pcn").fill_null(""), pl.lit("|"), pl.col("_member").fill_null(""))
     sends = (
         remits.drop_nulls(["check_number", "transaction_hash"])
+        .with_columns(_file=_column(remits, "file_sha256"), _claim=claim)
         .group_by([*payment, "transaction_hash"])
-        .agg(_last_row=pl.col("_row").max())
+        .agg(_last_row=pl.col("_row").max(), _file=pl.col("_file").first(), _claims=pl.col("_claim").unique(),
+             _clps=pl.len())
+        # claims that cannot be told apart (masked files: one PCN and member on every CLP) prove nothing
+        .filter(pl.col("_claims").list.len() == pl.col("_clps"))
     )
-    latest = sends.group_by(payment).agg(_winner=pl.col("_last_row").max())
+    later = sends.select(*payment, _later_row="_last_row", _later_file="_file", _later_claims="_claims")
     void = (
-        sends.join(latest, on=payment, nulls_equal=True)
-        .filter(pl.col("_last_row") != pl.col("_winner"))
+        sends.join(later, on=payment, nulls_equal=True)
+        .filter(
+            (pl.col("_later_row") > pl.col("_last_row"))
+            & (pl.col("_later_file") != pl.col("_file")).fill_null(True)
+            & (pl.col("_claims").list.set_difference("_later_claims").list.len() == 0)
+        )
         .select("transaction_hash")
+        .unique()
     )
     return remits.join(void, on="transaction_hash", how="semi").select("claim_key")
 

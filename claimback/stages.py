@@ -42,6 +42,8 @@ class Settings:
     payer_rules: Path | None = None
     provider_profile: Path | None = None
     deidentify: bool = False  # also publish claimback_deidentified.duckdb for sharing
+    # days a bare reversal may wait for its replacement before it is a recoupment to work
+    recoupment_wait_days: int = 30
 
     def __post_init__(self):
         check_as_of(self.as_of)
@@ -276,6 +278,7 @@ ROUTING_INPUTS = {
 def route_denials(settings: Settings) -> dict:
     queue, report, log_rows = build_queue(settings)
     lake = settings.lake
+    queue = with_recoupments(settings, queue)
     lake.write_derived("work_queue", queue)
     lake.write_derived("reconsideration_outcomes", log_rows)
     log.info("work queue: %d claims routed (overturn model: %s)", queue.height, report.used)
@@ -287,6 +290,7 @@ def build_queue(settings: Settings):
     """(work queue, overturn model report, reconsideration log with inferred outcomes) from the lake."""
     from claimback import lifecycle
     from claimback.routing import build_work_queue, load_rules
+    from claimback.routing.recoupments import recoupment_queue
 
     lake = settings.lake
     rules = load_rules(settings.payer_rules)
@@ -303,6 +307,23 @@ def build_queue(settings: Settings):
         remit_service_lines=lake.read("remit_service_lines", ROUTING_INPUTS["remit_service_lines"]),
     )
     return queue, report, log_rows
+
+
+def with_recoupments(settings: Settings, queue: pl.DataFrame) -> pl.DataFrame:
+    """The queue plus a `recoupment` row per payment taken back and not paid again (issue 14);
+    writes the `recoupments` table they come from."""
+    from claimback import denials as denial_rules
+    from claimback.routing import load_rules
+    from claimback.routing.recoupments import recoupment_queue
+
+    lake = settings.lake
+    recouped = denial_rules.recoupments(lake.read("adjudications"), settings.as_of, settings.recoupment_wait_days)
+    lake.write_derived("recoupments", recouped)
+    if recouped.height == 0:
+        return queue
+    rows = recoupment_queue(recouped, load_rules(settings.payer_rules), settings.as_of)
+    return pl.concat([queue, rows.select(queue.columns)]).sort(
+        ["priority", "days_left", "denied_amount"], descending=[True, False, True], nulls_last=True)
 
 
 # Pre-filled Level I / Level II requests for the most valuable claims each night; the rest

@@ -88,11 +88,14 @@ def test_contractual_pricing_alone_is_not_a_denial():
     assert build(book).height == 0
 
 
-def test_small_edit_on_a_well_paid_line_is_not_a_denial():
+def test_a_denial_on_a_well_paid_line_counts_as_a_partial_denial():
+    # Issue 14: every denying adjustment counts, whatever the line paid (CO-97 bundling of part
+    # of the line here); CO-45 is contract pricing and stays out.
     book = ClaimBook()
     claim = book.remit("EDIT", "2026-01-10", charge=1000, paid=700)
     claim.line("27447", 1000, 700, [("CO", "45", 270), ("CO", "97", 30)])
-    assert build(book).height == 0
+    row = one(build(book), "EDIT")
+    assert (row["primary_reason"], row["denied_amount"], row["denial_level"]) == ("CO-97", Decimal("30.00"), "line")
 
 
 def test_reversal_then_repayment_is_not_denied():
@@ -222,7 +225,7 @@ def test_matched_837_fields_are_carried():
 def test_denial_lines_and_summary():
     book = ClaimBook()
     claim = book.remit("L1", "2026-01-10", charge=300, paid=100)
-    claim.line("99214", 200, 100, [("CO", "45", 90), ("CO", "97", 10)])  # an edit, not a denial
+    claim.line("99214", 200, 100, [("CO", "45", 90), ("CO", "97", 10)])  # partly denied: $10 counts
     claim.line("36415", 100, 0, [("CO", "97", 100)], ["M15"], modifiers=["59"])
     book.remit("L2", "2026-01-10", charge=50, paid=0).line("99213", 50, 0, [("CO", "197", 50)])
     f = book.frames()
@@ -231,15 +234,15 @@ def test_denial_lines_and_summary():
                             f["remit_claims"])
     l1 = lines.filter(pl.col("patient_control_number") == "L1").to_dicts()
     assert [(r["line_number"], r["procedure_code"], r["reason"], r["amount"]) for r in l1] == [
-        (2, "36415", "CO-97", Decimal("100.00"))
+        (1, "99214", "CO-97", Decimal("10.00")), (2, "36415", "CO-97", Decimal("100.00"))
     ]
-    assert l1[0]["modifiers"] == ["59"] and l1[0]["remark_codes"] == ["M15"]
+    assert l1[1]["modifiers"] == ["59"] and l1[1]["remark_codes"] == ["M15"]
     totals = lines.group_by("claim_key").agg(pl.col("amount").sum()).join(
         out.select("claim_key", "denied_amount"), on="claim_key")
     assert (totals["amount"] == totals["denied_amount"]).all()
     summary = dn.denial_summary(out)
     assert summary["claims"].sum() == 2
-    assert summary["denied_amount"].sum() == Decimal("150.00")
+    assert summary["denied_amount"].sum() == Decimal("160.00")
     assert summary["category"][0] == "coding_bundling"  # $100 beats $50
 
 

@@ -331,18 +331,28 @@ def _history_frame(denials: pl.DataFrame, resolved: pl.DataFrame | None, history
     )
 
 
+def route_hours(route: pl.Expr) -> pl.Expr:
+    """Analyst hours one request of each route takes (code registry)."""
+    return route.replace_strict(
+        {name: r.hours for name, r in R.registry().routes.items()}, default=1.0, return_dtype=pl.Float64)
+
+
+def urgency_of(days_left: pl.Expr) -> pl.Expr:
+    """1 + URGENCY_DAYS / days left; a passed deadline counts as URGENCY_DAYS left (see the top)."""
+    days = pl.when(days_left < 0).then(pl.lit(URGENCY_DAYS)).otherwise(days_left)
+    return 1 + URGENCY_DAYS / pl.max_horizontal(days, pl.lit(1)).cast(pl.Float64)
+
+
 def _prioritise(claims: pl.DataFrame, model: OverturnModel, as_of: dt.date) -> pl.DataFrame:
     filed_on = pl.coalesce(pl.col("l1_submitted_on"), pl.lit(as_of, dtype=pl.Date))
     features = feature_frame(claims, filed_on)
     probability = model.predict(features)
     claims = claims.with_columns(overturn_probability=pl.Series(probability, dtype=pl.Float64))
     expected = pl.col("denied_amount").cast(pl.Float64).fill_null(0) * pl.col("overturn_probability")
-    hours = pl.col("route").replace_strict(
-        {name: r.hours for name, r in R.registry().routes.items()}, default=1.0, return_dtype=pl.Float64)
-    days = pl.when(pl.col("days_left") < 0).then(pl.lit(URGENCY_DAYS)).otherwise(pl.col("days_left"))
-    urgency = 1 + URGENCY_DAYS / pl.max_horizontal(days, pl.lit(1)).cast(pl.Float64)
+    hours = route_hours(pl.col("route"))
     overdue = pl.col("awaiting_payer") & (pl.col("days_left") < 0).fill_null(False)
     value_per_hour = expected / pl.max_horizontal(hours, pl.lit(0.1))
+    urgency = urgency_of(pl.col("days_left"))
     return claims.with_columns(
         expected_recovery=expected.round(2),
         analyst_hours=hours,

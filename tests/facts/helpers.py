@@ -34,6 +34,11 @@ def run(root: Path, files: dict[str, str], as_of: date = AS_OF) -> dict[str, pl.
     warehouse = root / "warehouse"
     result = run_pipeline(inbox, warehouse, as_of)
     assert result.success
+    return published_tables(warehouse)
+
+
+def published_tables(warehouse: Path) -> dict[str, pl.DataFrame]:
+    """Every table of the published file."""
     with duckdb.connect(str(warehouse / DATABASE_NAME), read_only=True) as con:
         names = [r[0] for r in con.sql("SELECT table_name FROM information_schema.tables "
                                        "WHERE table_type = 'BASE TABLE'").fetchall()]
