@@ -291,11 +291,14 @@ def _scan_committed(lake: Lake, table: str, committed: set[str], empty: pl.DataF
 
 
 def winning_transactions(lake: Lake, committed: set[str] | None = None) -> pl.LazyFrame:
-    """(file_sha256, transaction_ordinal) of the first delivery of every distinct transaction."""
+    """(file_sha256, transaction_ordinal) of the first delivery of every distinct transaction.
+
+    Among deliveries loaded at the same moment the file's bytes decide, not its name: renaming
+    the files of an inbox must not change which copy of a re-sent transaction stands."""
     committed = committed_batches(lake) if committed is None else committed
     tx = _scan_committed(lake, TRANSACTIONS, committed, pl.DataFrame(schema=_TRANSACTIONS_SCHEMA))
     return (
-        tx.sort("loaded_at", "source_file", "transaction_ordinal")
+        tx.sort("loaded_at", "file_sha256", "transaction_ordinal")
         .unique("transaction_hash", keep="first", maintain_order=True)
         .select("file_sha256", "transaction_ordinal")
     )

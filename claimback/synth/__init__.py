@@ -6,7 +6,10 @@ them (with reversals and re-adjudications after corrected claims and reconsidera
 hand-kept `reconsiderations.csv`. Denials follow industry proportions; planted payer trends
 (10+ claims, one payer, same codes), a look-alike below the threshold and one rising signature
 give the trend finder known answers. Two remittances arrive twice (listed in the summary) so
-ingest's de-duplication is exercised. The same seed and as_of always give the same bytes.
+ingest's de-duplication is exercised, and one check is sent wrong first and corrected later the
+same way real payers do (a corrected remittance, also listed). Two practices of one
+organisation number their claims ENC00000001... each, so patient control numbers collide, and
+a few paid claims are reversed with nothing after them (recoupments). The same seed and as_of always give the same bytes.
 The ground truth goes to `truth_dir` only when asked, never into the inbox.
 
 Modules: pools (payers, providers, people), denials (the mix and the planted trends), book
@@ -44,8 +47,11 @@ class SynthSummary:
     files_835: int
     remit_claims: int  # CLP segments, reversals included
     reversals: int  # CLP02 = 22
+    recouped_claims: int  # paid claims reversed with nothing after them (a recoupment)
     resent_files: list[str]  # 835s delivered twice (not counted in files_835 / remit_claims)
     resent_remit_claims: int  # CLPs inside those repeated deliveries
+    corrected_remit_files: list[str]  # a check's first, wrong send, corrected by a later one
+    corrected_remit_claims: int  # CLPs inside those wrong sends (not in remit_claims)
     adjudicated_claims: int  # claims with at least one 835 by as_of
     denied_claims: int  # first adjudication denied all or part
     planted_trends: int
@@ -89,11 +95,12 @@ def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None
     tally = Tally()
     rows: list[tuple] = []
     truths: list[pl.DataFrame] = []
-    corrected = adjudicated = denied = reversals = 0
+    corrected = adjudicated = denied = reversals = recouped = 0
+    pcn_counters: dict[int, int] = {}  # each practice's claim numbering runs on across blocks
     for b in range(n_blocks):
         n = min(BLOCK_CLAIMS, claims - b * BLOCK_CLAIMS)
         book_rng, story_rng, file_rng = (np.random.default_rng(s) for s in seeds[b].spawn(3))
-        book = build_book(book_rng, n, b * BLOCK_CLAIMS, as_of_day, months, plant and b == 0)
+        book = build_book(book_rng, n, b * BLOCK_CLAIMS, as_of_day, months, plant and b == 0, pcn_counters)
         story = tell(book, story_rng, as_of_day)
         prepared = Prepared(book)
         write_837s(book, prepared, story, out_dir, claims_per_file, file_rng, tally)
@@ -101,6 +108,7 @@ def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None
         rows += log_rows(book, story)
         corrected += len(story.corrected)
         reversals += sum(1 for e in story.events if e.role == REVERSAL)
+        recouped += len(story.recouped)
         first = [d >= 0 for d in book.first_remit_day]
         adjudicated += sum(first)
         denied += sum(1 for o, a in zip(book.outcome, first) if a and o >= 0)
@@ -110,8 +118,9 @@ def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None
     n_log = write_log(out_dir / LOG_NAME, rows)
     summary = SynthSummary(
         claims=claims, corrected_claims=corrected, files_837=tally.files_837,
-        files_835=tally.files_835, remit_claims=tally.claims_835, reversals=reversals,
+        files_835=tally.files_835, remit_claims=tally.claims_835, reversals=reversals, recouped_claims=recouped,
         resent_files=tally.resent_files, resent_remit_claims=tally.resent_remit_claims,
+        corrected_remit_files=tally.corrected_remit_files, corrected_remit_claims=tally.corrected_remit_claims,
         adjudicated_claims=adjudicated,
         denied_claims=denied, planted_trends=len(PLANTED_TRENDS) if plant else 0, log_rows=n_log,
         as_of=as_of.isoformat(), bytes_written=tally.bytes_written,

@@ -294,9 +294,23 @@ def _draw_diagnoses(rng: np.random.Generator, provider: list[int]) -> list[tuple
     return out
 
 
+def _patient_control_numbers(provider: list[int], counters: dict[int, int]) -> list[str]:
+    """Each practice numbers its own claims: prefix + its running count (`counters`, carried
+    from block to block). Practices sharing a prefix therefore reuse each other's numbers."""
+    prefixes = [p.pcn_prefix for p in PROVIDERS]
+    out = []
+    for p in provider:
+        counters[p] = counters.get(p, 0) + 1
+        out.append(f"{prefixes[p]}{counters[p]:08d}")
+    return out
+
+
 def build_book(rng: np.random.Generator, n: int, serial0: int, as_of_day: int, months: int,
-               plant_trends: bool) -> ClaimBook:
-    """Draw `n` claims served over `months` months ending 25 days before as_of."""
+               plant_trends: bool, pcn_counters: dict[int, int] | None = None) -> ClaimBook:
+    """Draw `n` claims served over `months` months ending 25 days before as_of.
+
+    `pcn_counters` (practice -> claims numbered so far) continues the practices' numbering from
+    an earlier block; a new dict starts it at 1."""
     people = make_people(rng, max(60, n // 3), serial0)
     parties = _draw_parties(rng, n)
     window = int(months * 30.44)
@@ -318,11 +332,9 @@ def build_book(rng: np.random.Generator, n: int, serial0: int, as_of_day: int, m
     provider = parties.provider.tolist()
     diagnoses = _draw_diagnoses(rng, provider)
 
-    prefixes = [p.pcn_prefix for p in PROVIDERS]
-    serials = range(serial0 + 1, serial0 + n + 1)
     return ClaimBook(
         serial0=serial0,
-        pcn=[f"{prefixes[p]}{s:08d}" for p, s in zip(provider, serials)],
+        pcn=_patient_control_numbers(provider, {} if pcn_counters is None else pcn_counters),
         provider=provider,
         renderer=parties.renderer.tolist(),
         patient=patient.tolist(),

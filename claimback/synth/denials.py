@@ -1,7 +1,7 @@
 """The denial mix and the planted payer trends of the synthetic inbox.
 
 The background mix follows the industry figures in domain-brief §3.6 (about one claim in ten
-denied in whole or part, registration/eligibility the largest share, then authorization,
+denied in whole or part — part of one paid line too: units cut, authorization late — registration/eligibility the largest share, then authorization,
 missing information and coding). Each kind carries the codes a payer would send for it, the
 level it is sent at (whole claim or one line) and how likely a reconsideration wins, so a
 model trained on the reconsideration log has real signal to learn. The planted trends are the
@@ -20,7 +20,9 @@ class DenialKind:
     group: str  # CAS01
     carc: str
     rarcs: tuple[str, ...]
-    level: str  # "claim": whole claim denied; "line": one service line denied
+    # "claim": whole claim denied; "line": one service line denied; "partial": part of one
+    # otherwise paid line denied (units cut, authorization late), the rest of it paid
+    level: str
     weight: float  # share of background denials
     overturn_rate: float  # base chance a Level I reconsideration wins
     correctable: bool = False  # a frequency-7 corrected claim is the usual fix
@@ -67,6 +69,9 @@ DENIAL_KINDS: tuple[DenialKind, ...] = (
     DenialKind("records_requested", "missing_information", "CO", "226", ("M127",), "claim", 1, 0.50),
     DenialKind("provider_type", "network_credentialing", "CO", "170", (), "line", 1, 0.35),
     DenialKind("forwarded", "wrong_payer_cob", "CO", "109", (), "claim", 1, 0.05, claim_status="23"),
+    # Partial denials: the line is paid, less what the payer refuses (issue 14: counted too).
+    DenialKind("units_cut", "medical_necessity", "CO", "151", (), "partial", 3, 0.30),
+    DenialKind("auth_late", "authorization", "CO", "210", (), "partial", 2, 0.35),
 )
 KIND_INDEX = {k.key: i for i, k in enumerate(DENIAL_KINDS)}
 

@@ -5,11 +5,13 @@ payer in it, sometimes one ST per payer). 835s are the payers' check runs: one t
 check (payer, payee, remit date), bundled per payer the way that payer's clearinghouse delivers
 them: a file per check, several ST in one GS, or one interchange per check in one file. Two
 remittances arrive twice (a byte-identical resend and a re-issued transaction in a new
-envelope), as real ones do, so ingest's de-duplication has something to catch.
+envelope), as real ones do, so ingest's de-duplication has something to catch; and one check is
+sent wrong first and then corrected, so only the payer's dates say which stands.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from itertools import groupby
 from pathlib import Path
 
@@ -45,6 +47,8 @@ class Tally:
     last_icn: dict[tuple[int, int], str] = field(default_factory=dict)  # per (payer, payee)
     resent_files: list[str] = field(default_factory=list)
     resent_remit_claims: int = 0
+    corrected_remit_files: list[str] = field(default_factory=list)  # first, wrong sends of a check
+    corrected_remit_claims: int = 0
 
 
 def _write(out_dir: Path, name: str, text: str, tally: Tally, rng: np.random.Generator,
@@ -204,6 +208,7 @@ def write_835s(book: ClaimBook, prepared: Prepared, story: Story, out_dir: Path,
             name = f"{payer.payer_id}_ERA_{ymd(day)}_{tally.files_835 + 1:05d}"
             written, data = _write(out_dir, name, text, tally, rng, tally.files_835, EXTENSIONS_835, True)
             _resend(out_dir, tally, written, data, payer_i, day, members)
+            _wrong_first_send(out_dir, tally, payer_i, day, members)
             tally.files_835 += 1
             tally.claims_835 += sum(m[2] for m in members)
 
@@ -232,6 +237,51 @@ def _resend(out_dir: Path, tally: Tally, written: str, data: bytes, payer_i: int
     tally.bytes_written += len(data)
 
 
+# The ERA file after which the payer turns out to have sent that check wrong the day before.
+CORRECTED_FILE_ORDINAL = 11
+
+
+def _wrong_first_send(out_dir: Path, tally: Tally, payer_i: int, day: int,
+                      members: list[tuple[str, str, int, int]]) -> None:
+    """A corrected remittance: the payer first sent this check (same TRN02, BPR16 and payee)
+    the evening before with one paid claim wrongly denied (CO-29 timely filing), then re-sent it
+    right. The check written above is the correction; this is the earlier, wrong send. Only
+    the payer's dates (envelope date-time) tell which stands, and every other claim of the check
+    is in both. Written once per inbox, on the first check from CORRECTED_FILE_ORDINAL on that
+    holds two paid claims."""
+    if tally.corrected_remit_files or tally.files_835 < CORRECTED_FILE_ORDINAL:
+        return
+    for control, body, count, prov_i in members:
+        segments = body.split("~")[:-1]
+        paid_claims = [i for i, seg in enumerate(segments)
+                       if seg.startswith("CLP*") and seg.split("*")[2] == "1" and Decimal(seg.split("*")[4]) > 0]
+        if len(paid_claims) < 2:
+            continue
+        at = paid_claims[0]
+        clp = segments[at].split("*")
+        paid = Decimal(clp[4])
+        clp[4] = "0.00"
+        segments[at] = "*".join(clp)
+        segments.insert(at + 1, f"CAS*CO*29*{paid:.2f}")
+        bpr = next(i for i, seg in enumerate(segments) if seg.startswith("BPR*"))
+        parts = segments[bpr].split("*")
+        if Decimal(parts[2]) - paid <= 0:
+            continue
+        parts[2] = f"{Decimal(parts[2]) - paid:.2f}"
+        segments[bpr] = "*".join(parts)
+        segments[-1] = f"SE*{len(segments)}*{control}"
+        payer = PAYERS[payer_i]
+        text = interchange("HP", VERSION_835, payer.tin, PROVIDERS[prov_i].tin, day - 1,
+                           [(control, "~".join(segments) + "~")], tally.controls)
+        name = f"{payer.payer_id}_ERA_{ymd(day)}_{control}_sent_first.txt"
+        data = finish(text, STANDARD)
+        (out_dir / name).write_bytes(data)
+        tally.corrected_remit_files.append(name)
+        tally.corrected_remit_claims += count
+        tally.bytes_written += len(data)
+        return
+
+
 def _render_check(book: ClaimBook, prepared: Prepared, story: Story, key: tuple[int, int, int],
                   chunk: list[int], rng: np.random.Generator, tally: Tally) -> tuple[str, str, int, int]:
     """One 835 transaction: (control number, ST..SE text, CLP count, payee provider)."""
@@ -249,5 +299,11 @@ def _render_check(book: ClaimBook, prepared: Prepared, story: Story, key: tuple[
     tally.last_icn[key_pair] = icns[-1]
     control = tally.controls.next_transaction()
     check = f"{payer_i + 1}{tally.controls.transaction:09d}"
+    if paid - plb_total < 0:
+        # A check that takes back more than it pays (a recoupment alone) is sent as a notice
+        # (BPR02 0) with the debt carried to the next check: PLB forward balance, negative.
+        owed = paid - plb_total
+        plb += f"PLB*{prov.npi}*{ymd(day)[:4]}1231*FB:{check}*{money(owed)}~"
+        plb_total += owed
     header = _header_835(payer_i, prov_i, day, paid - plb_total, check, control, rng.random() < 0.2)
     return control, transaction(header, "".join(claims), plb, control), len(chunk), prov_i

@@ -90,7 +90,10 @@ class Provider:
     diagnoses: tuple[str, ...]
     place_of_service: str  # POS for P/D, bill type prefix (e.g. "13") for I
     weight: float
-    pcn_prefix: str  # patient control numbers are assigned by the provider's PM system
+    # Patient control numbers are assigned by the provider's PM system. Evergreen and Cascade are
+    # two practices (two TINs) of one organisation on one PM system: each numbers its own
+    # encounters ENC00000001, ENC00000002, ... so their numbers collide, as real ones do.
+    pcn_prefix: str
     payer_mix: tuple[tuple[str, float], ...]  # the payers its patients have, by share
     # 2010AA PER (name, phone, e-mail): some practices put their billing contact on the 837
     billing_contact: tuple[str, str, str] | None = None
@@ -132,7 +135,7 @@ def make_providers() -> tuple[Provider, ...]:
                  "225100000X", ("2200 PACIFIC AVE", "TACOMA", "WA", "98402"),
                  _renderers(rng, ["HOLLOWAY", "BRANDT", "OKAFOR", "LINDQVIST"],
                             ["MEGAN", "TREVOR", "ADAEZE", "SOREN"], 162840000),
-                 PT, ("M5450", "M25561", "S83511A", "M7918", "M6281", "S93401A"), "11", 0.24, "EPT",
+                 PT, ("M5450", "M25561", "S83511A", "M7918", "M6281", "S93401A"), "11", 0.24, "ENC",
                  (("CCWA1", 0.45), ("SUNSH", 0.15), ("UHCCP", 0.15), ("ACME1", 0.25)),
                  billing_contact=("JORDAN ELLIS", "2535550142", "BILLING@EVERGREENPT.EXAMPLE")),
         Provider("CASCADE FAMILY MEDICINE PLLC", "P", make_npi("132759204"), "913456789",
@@ -140,7 +143,7 @@ def make_providers() -> tuple[Provider, ...]:
                  _renderers(rng, ["NAKAMURA", "OSEI", "FAIRBANKS", "DELACROIX", "PETROV"],
                             ["KENJI", "ABENA", "WALTER", "CELINE", "IRINA"], 171120000),
                  PRIMARY_CARE, ("I10", "E119", "Z0000", "J069", "E785", "F411", "N390", "Z23"),
-                 "11", 0.30, "CFM",
+                 "11", 0.30, "ENC",
                  (("CCWA1", 0.45), ("UHCCP", 0.30), ("ACME1", 0.25))),
         Provider("RIVERBEND MEDICAL ASSOCIATES", "P", make_npi("169384027"), "316789012",
                  "207X00000X", ("4400 RIVERSIDE DR", "DAYTON", "OH", "45405"),

@@ -66,6 +66,16 @@ def _paid_line(book: ClaimBook, li: int) -> LineResult:
     return LineResult(li, allowed - share, allowed, adj, (), True)
 
 
+def _partly_denied_line(book: ClaimBook, li: int, kind) -> LineResult:
+    """A paid line of which the payer refuses a share: a third of the allowed amount (one unit
+    of three, or the days before the late authorization), the rest paid as contracted."""
+    charge, allowed = book.charge[li], book.allowed[li]
+    cut = max(1, allowed // 3)
+    paid = allowed - cut
+    adj = [("CO", "45", charge - allowed)] if charge > allowed else []
+    return LineResult(li, paid, paid, adj + [(kind.group, kind.carc, cut)], kind.rarcs)
+
+
 def adjudicate(book: ClaimBook, c: int, outcome: int) -> Adjudication:
     """The payer's decision on claim `c` for an outcome, balanced to the cent."""
     start, count = book.line_start[c], book.line_count[c]
@@ -94,6 +104,10 @@ def adjudicate(book: ClaimBook, c: int, outcome: int) -> Adjudication:
                 return Adjudication(status, [(kind.group, kind.carc, total)], kind.rarcs, [], total, 0,
                                     total if kind.group == "PR" else 0)
             results = [LineResult(li, 0, 0, [(kind.group, kind.carc, book.charge[li])], kind.rarcs)
+                       for li in lines]
+        elif kind.level == "partial":
+            denied = start + book.denied_line[c]
+            results = [_partly_denied_line(book, li, kind) if li == denied else _paid_line(book, li)
                        for li in lines]
         else:
             denied = start + book.denied_line[c]

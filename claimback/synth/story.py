@@ -4,7 +4,7 @@ A denied claim may be fixed with a corrected claim (frequency 7 + REF*F8 with th
 number), or disputed with a Level I reconsideration and, after an unsatisfactory answer, a
 Level II dispute. Each decision that changes the payment shows up in a later 835 as a reversal
 (CLP02 22, negated amounts, same CLP07) followed by a re-adjudication (new CLP07, REF*F8 the
-old one). Outcomes depend on real signal (denial kind, payer, amount, whether an auth was on
+old one). A few paid claims are reversed with nothing after them (a recoupment). Outcomes depend on real signal (denial kind, payer, amount, whether an auth was on
 file, days taken to file) so the reconsideration log can teach a model something.
 """
 from __future__ import annotations
@@ -19,6 +19,7 @@ from claimback.synth.denials import DENIAL_KINDS
 from claimback.synth.pools import PAYERS
 
 PARTIAL = -3  # re-adjudication that pays some of what was denied
+RECOUPMENT_SHARE = 0.004  # paid claims later reversed with no replacement (a recoupment)
 
 ORIGINAL, REVERSAL, READJUDICATION = "original", "reversal", "readjudication"
 
@@ -59,6 +60,7 @@ class Story:
     level1: dict[int, str] = field(default_factory=dict)
     level2: dict[int, str] = field(default_factory=dict)
     final_outcome: dict[int, int] = field(default_factory=dict)
+    recouped: set[int] = field(default_factory=set)  # paid claims reversed and not paid again
 
 
 @lru_cache(maxsize=4096)
@@ -113,6 +115,7 @@ class _Teller:
             icn_of[c] = icn = self.next_icn(c, day)
             story.events.append(Event(day, c, ORIGINAL, book.outcome[c], icn, "", "1"))
             story.final_outcome[c] = book.outcome[c]
+        self.icn_of = icn_of
         return icn_of
 
     def readjudicate(self, c: int, day: int, outcome: int, current_icn: str, frequency: str) -> str:
@@ -123,6 +126,23 @@ class _Teller:
         story.events.append(Event(day, c, READJUDICATION, outcome, new_icn, current_icn, frequency))
         story.final_outcome[c] = outcome
         return new_icn
+
+    def recoup(self, rng: np.random.Generator) -> None:
+        """A few paid claims are reversed weeks later with nothing in their place: the payer
+        takes the money back (eligibility ended retroactively, another payer primary) and no
+        new adjudication follows. No denial shows it; the pipeline must still see the loss."""
+        book, story = self.book, self.story
+        paid = [c for c, icn in self.icn_of.items() if book.outcome[c] == PAID and not book.trend[c]]
+        pick = rng.random(len(paid)).tolist()
+        lag = rng.integers(14, 90, len(paid)).tolist()
+        for c, u, days in zip(paid, pick, lag):
+            if u >= RECOUPMENT_SHARE:
+                continue
+            day = self.remit_after(c, book.first_remit_day[c] + days)
+            if day > self.as_of_day:
+                continue
+            story.events.append(Event(day, c, REVERSAL, PAID, self.icn_of[c], "", "1"))
+            story.recouped.add(c)
 
     def correct(self, c: int, icn: str, u: list[float], lags: list[int]) -> None:
         """A frequency-7 corrected claim; the payer usually pays it."""
@@ -186,6 +206,7 @@ def tell(book: ClaimBook, rng: np.random.Generator, as_of_day: int) -> Story:
         elif draws[i][0] < 0.75:
             teller.reconsider(c, icn_of[c], draws[i], lags[i])
         # else nobody has worked this denial yet
+    teller.recoup(rng)
     return teller.story
 
 

@@ -98,7 +98,8 @@ def claim_truth(book: ClaimBook, story: Story) -> pl.DataFrame:
         "category": [k.category if k else None for k in kinds],
         "primary_reason": [f"{k.group}-{k.carc}" if k else None for k in kinds],
         "remark_codes": [list(k.rarcs) if k else [] for k in kinds],
-        "denial_level": [None if k is None else "claim" if k.level == "claim" or book.line_count[c] == 1
+        "denial_level": [None if k is None else "line" if k.level == "partial"
+                         else "claim" if k.level == "claim" or book.line_count[c] == 1
                          else "line" for c, k in enumerate(kinds)],
         "denied_amount": [a / 100 for a in denied_amount],
         "trend_id": [t or None for t in book.trend],
@@ -109,6 +110,7 @@ def claim_truth(book: ClaimBook, story: Story) -> pl.DataFrame:
         "final_outcome": [_outcome_name(story.final_outcome[c]) if c in story.final_outcome else "pending"
                           for c in range(n)],
         "final_payer_claim_control_number": [last_icn.get(c) for c in range(n)],
+        "recouped": [c in story.recouped for c in range(n)],  # paid, then reversed and never paid again
         "patient_last_name": [people.last[p] for p in book.patient],
         "patient_first_name": [people.first[p] for p in book.patient],
         "subscriber_first_name": [people.sub_first[p] if people.dependent[p] else people.first[p]

@@ -54,7 +54,7 @@ def parsed(inbox) -> dict[str, list[list[str]]]:
     """Every file but the reconsideration log and the deliberate second deliveries."""
     out, summary = inbox
     return {p.name: tokenize(p.read_bytes()) for p in sorted(out.iterdir())
-            if p.suffix != ".csv" and p.name not in summary.resent_files}
+            if p.suffix != ".csv" and p.name not in summary.resent_files + summary.corrected_remit_files}
 
 
 def transactions(segments: list[list[str]]):
@@ -336,19 +336,24 @@ def test_planted_trends_are_visible_in_the_835s(parsed, inbox):
             assert later > len(days) - later
 
 
-def test_reversals_and_readjudications_pair_up(parsed):
+def test_reversals_and_readjudications_pair_up(parsed, inbox):
     claims = remits(parsed)
     by_icn = defaultdict(list)
     for c in claims:
         by_icn[c["icn"]].append(c)
     reversals = [c for c in claims if c["status"] == "22"]
     assert reversals
+    bare = 0
     for rev in reversals:
         original = [c for c in by_icn[rev["icn"]] if c["status"] != "22"]
         assert len(original) == 1 and original[0]["date"] < rev["date"]
         assert rev["charge"] == -original[0]["charge"] and rev["paid"] == -original[0]["paid"]
         follow = [c for c in claims if c["f8"] == rev["icn"] and c["date"] == rev["date"]]
-        assert len(follow) == 1 and follow[0]["pcn"] == rev["pcn"]
+        assert len(follow) <= 1 and all(f["pcn"] == rev["pcn"] for f in follow)
+        if not follow:  # a recoupment: a paid claim taken back, nothing in its place
+            bare += 1
+            assert original[0]["paid"] > 0
+    assert bare == inbox[1].recouped_claims > 0
     assert any(c["paid"] > 0 and c["f8"] for c in claims)  # won back
     assert any(c["f8"] and is_denial(c) for c in claims)  # re-adjudicated, still denied
 
@@ -371,7 +376,8 @@ def test_formatting_variety(inbox):
     assert sum(1 for d in raw.values() if d[105:106] == b"\n") == 1
     assert any(d.count(b"ISA") > 1 for d in raw.values())
     assert any(len(transactions_of(d)) > 1 and d.count(b"ISA") == 1 for d in raw.values())
-    assert summary.files_835 + summary.files_837 + len(summary.resent_files) == len(raw)
+    assert (summary.files_835 + summary.files_837 + len(summary.resent_files)
+            + len(summary.corrected_remit_files)) == len(raw)
 
 
 def test_some_remittances_arrive_twice(inbox, parsed):
@@ -388,6 +394,24 @@ def test_some_remittances_arrive_twice(inbox, parsed):
     assert reissued_segments[0][13] != original_isa[13]
     assert summary.resent_remit_claims == sum(
         1 for name in summary.resent_files for s in tokenize((out / name).read_bytes()) if s[0] == "CLP")
+
+
+def test_one_check_is_sent_wrong_first_and_corrected(inbox, parsed):
+    out, summary = inbox
+    [wrong] = summary.corrected_remit_files
+    segments = tokenize((out / wrong).read_bytes())
+    [sent_first] = transactions(segments)
+    trn = next(s for s in sent_first if s[0] == "TRN")
+    corrected = [(name, t) for name, segs in parsed.items() for t in transactions(segs)
+                 if t[0][1] == "835" and next(s for s in t if s[0] == "TRN") == trn]
+    [(name, right)] = corrected
+    # the same claims (CLP01, CLP07) in both; one paid in the correction is denied CO-29 in the first
+    assert [s[1] + s[7] for s in sent_first if s[0] == "CLP"] == [s[1] + s[7] for s in right if s[0] == "CLP"]
+    assert sum(1 for s in sent_first if s[:2] == ["CAS", "CO"] and s[2] == "29") == 1
+    gs_first = next(s for s in segments if s[0] == "GS")
+    gs_right = next(s for s in parsed[name] if s[0] == "GS")
+    assert (gs_first[4], gs_first[5]) < (gs_right[4], gs_right[5])  # sent before the correction
+    assert summary.corrected_remit_claims == sum(1 for s in sent_first if s[0] == "CLP")
 
 
 def transactions_of(data: bytes) -> list:
@@ -467,7 +491,8 @@ def test_reader_loads_every_file_without_quarantine_or_findings(tmp_path):
     assert frames["validation_findings"].height == 0  # balances, SE counts, NPIs all hold
     submitted_claims, remit_claims = frames["submitted_claims"], frames["remit_claims"]
     assert submitted_claims.height == summary.claims + summary.corrected_claims
-    assert remit_claims.height == summary.remit_claims + summary.resent_remit_claims > summary.remit_claims
+    assert remit_claims.height == (summary.remit_claims + summary.resent_remit_claims
+                                   + summary.corrected_remit_claims) > summary.remit_claims
     assert set(submitted_claims["claim_type"].unique()) == {"P", "I", "D"}
     assert set(remit_claims["payer_id"].unique()) <= {"CCWA1", "SUNSH", "CSOH1", "LHCC1", "UHCCP", "ACME1"}
     corrected = submitted_claims.filter(pl.col("frequency_code") == "7")
