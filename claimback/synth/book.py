@@ -274,6 +274,8 @@ def _draw_authorizations(rng: np.random.Generator, lines: _Lines, outcome: np.nd
     auth_kinds = np.isin(outcome, [KIND_INDEX["auth_absent"], KIND_INDEX["auth_invalid"]])
     # Most authorization denials are real (no auth on file); a third are the payer's mistake.
     has_auth = np.where(auth_kinds & (trend == ""), rng.random(n) < 0.33, has_auth)
+    # CO-210: the authorization exists but came late, so the 837 carries it
+    has_auth = has_auth | (outcome == KIND_INDEX["auth_late"])
     for t, slots in trend_slots:
         has_auth[slots] = t.with_auth
     numbers = rng.integers(10_000_000, 99_999_999, n)
