@@ -293,12 +293,16 @@ def _scan_committed(lake: Lake, table: str, committed: set[str], empty: pl.DataF
 def winning_transactions(lake: Lake, committed: set[str] | None = None) -> pl.LazyFrame:
     """(file_sha256, transaction_ordinal) of the first delivery of every distinct transaction.
 
-    Among deliveries loaded at the same moment the file's bytes decide, not its name: renaming
-    the files of an inbox must not change which copy of a re-sent transaction stands."""
+    Among deliveries loaded at the same moment the files' contents decide, never their names
+    (renaming the files of an inbox must not change which copy of a re-sent transaction stands):
+    the smaller file, then the smaller hash. A copy re-formatted by another system (a line break
+    after every segment) is the larger one, so the compact original stands."""
     committed = committed_batches(lake) if committed is None else committed
     tx = _scan_committed(lake, TRANSACTIONS, committed, pl.DataFrame(schema=_TRANSACTIONS_SCHEMA))
+    sizes = registry(lake).lazy().select(file_sha256="sha256", _bytes="bytes").unique("file_sha256")
     return (
-        tx.sort("loaded_at", "file_sha256", "transaction_ordinal")
+        tx.join(sizes, on="file_sha256", how="left")
+        .sort("loaded_at", "_bytes", "file_sha256", "transaction_ordinal", nulls_last=True)
         .unique("transaction_hash", keep="first", maintain_order=True)
         .select("file_sha256", "transaction_ordinal")
     )
