@@ -323,8 +323,13 @@ class Prepared:
         claims = pl.DataFrame({
             "pcn": book.pcn, "ctype": book.claim_type, "facility": self.facility,
             "charge": self.claim_charge, "auth": book.auth, "hi": hi, "render": self.rendering_837,
-            "from": book.service_from, "to": book.service_to,
+            "from": book.service_from, "to": book.service_to, "trend": book.trend,
         }, schema_overrides={"from": pl.Int32, "to": pl.Int32}).with_columns(
+            # A third of the professional/dental authorizations outside the planted trends are sent on
+            # the (last) service line, loop 2400 REF*G1 (837I has no line-level G1): the router must read it.
+            on_line=(pl.col("auth") != "") & (pl.col("trend") == "") & (pl.col("ctype") != "I")
+            & (pl.col("auth").str.slice(-1).cast(pl.Int32, strict=False) % 3 == 0).fill_null(False),
+        ).with_columns(
             from_s=pl.from_epoch("from", time_unit="d").dt.strftime("%Y%m%d"),
             to_s=pl.from_epoch("to", time_unit="d").dt.strftime("%Y%m%d"),
             lines=joined["line_837"] if len(joined) else pl.lit(""),
@@ -334,8 +339,9 @@ class Prepared:
             dates=pl.when(ctype == "I").then(
                 _cat("DTP*434*RD8*", pl.col("from_s"), "-", pl.col("to_s"), "~CL1*1*1*01~")
             ).when(ctype == "D").then(_cat("DTP*472*D8*", pl.col("from_s"), "~")).otherwise(pl.lit("")),
-            rest=_cat(_optional(pl.col("auth") != "", "REF*G1*", pl.col("auth"), "~"), pl.col("hi"),
-                      pl.col("render"), pl.col("lines")),
+            rest=_cat(_optional((pl.col("auth") != "") & ~pl.col("on_line"), "REF*G1*", pl.col("auth"), "~"),
+                      pl.col("hi"), pl.col("render"), pl.col("lines"),
+                      _optional(pl.col("on_line"), "REF*G1*", pl.col("auth"), "~")),
         )
         self._clm: list[str] = claims["clm"].to_list()
         self._dates: list[str] = claims["dates"].to_list()

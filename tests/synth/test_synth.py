@@ -515,3 +515,20 @@ def test_reader_sees_the_reversals(inbox, parsed):
     readjudicated = claims.filter(pl.col("original_payer_claim_control_number").is_not_null())
     assert readjudicated["original_payer_claim_control_number"].is_in(
         claims.filter(pl.col("is_reversal"))["payer_claim_control_number"].implode()).all()
+
+
+def test_some_authorizations_are_sent_on_the_service_line(parsed):
+    # Loop 2400 REF*G1 (after the SV1/SV3 of a professional or dental line): the router reads it.
+    on_line = on_claim = 0
+    for segments in parsed.values():
+        if kind_of(segments) != "837":
+            continue
+        in_line = False
+        for seg in segments:
+            if seg[0] in ("CLM", "HL"):
+                in_line = False
+            elif seg[0] in ("SV1", "SV3"):
+                in_line = True
+            elif seg[0] == "REF" and seg[1] == "G1":
+                on_line, on_claim = on_line + in_line, on_claim + (not in_line)
+    assert on_line > 0 and on_claim > on_line
