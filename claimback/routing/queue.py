@@ -225,7 +225,7 @@ def _flagged_members(trend_members: pl.DataFrame | None) -> pl.DataFrame:
 def _apply_windows(claims: pl.DataFrame, rules: PayerRules, as_of: dt.date) -> pl.DataFrame:
     """Attach the payer's window for the route, compute deadline/days_left, and expire late ones."""
     claims = claims.join(rules.windows_frame(), on=["payer_rule", "rule_level"], how="left")
-    awaiting_level = pl.when(pl.col("route") == "level2_dispute").then(pl.lit("l2")).otherwise(pl.lit("l1"))
+    awaiting_level = pl.when(pl.col("route") == R.LEVEL2).then(pl.lit("l2")).otherwise(pl.lit("l1"))
     # A filing logged without its date is taken as filed no earlier than the latest remit; a
     # forwarded claim's clock starts at the remit that says it was forwarded.
     filed_on = pl.when(pl.col("route") == R.AWAIT_CROSSOVER).then(pl.col("remit_date")).otherwise(pl.coalesce(

@@ -72,6 +72,9 @@ DENIAL_KINDS: tuple[DenialKind, ...] = (
     # Partial denials: the line is paid, less what the payer refuses (issue 14: counted too).
     DenialKind("units_cut", "medical_necessity", "CO", "151", (), "partial", 3, 0.30),
     DenialKind("auth_late", "authorization", "CO", "210", (), "partial", 2, 0.35),
+    # Never drawn (weight 0): the payer's answer to an upheld Level I on a new 835, CO-193
+    # "original payment decision is being maintained" (story.py), which the router sends to Level II.
+    DenialKind("decision_maintained", "payer_error", "CO", "193", (), "claim", 0, 0.30),
 )
 KIND_INDEX = {k.key: i for i, k in enumerate(DENIAL_KINDS)}
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from claimback.synth.book import PAID, ClaimBook
-from claimback.synth.denials import DENIAL_KINDS
+from claimback.synth.denials import DENIAL_KINDS, KIND_INDEX
 from claimback.synth.pools import PAYERS
 
 PARTIAL = -3  # re-adjudication that pays some of what was denied
@@ -176,7 +176,9 @@ class _Teller:
             back = self.remit_after(c, decided + 3 + lags[5] % 12)
             # An upheld request is answered by letter about half the time, with no new 835.
             if back <= as_of_day and (verdict != "upheld" or u[4] < 0.5):
-                outcome = {"overturned": PAID, "partial": PARTIAL}.get(verdict, book.outcome[c])
+                # An upheld Level I answered on an 835 says so with CO-193 (decision maintained).
+                maintained = KIND_INDEX["decision_maintained"] if level == 1 else book.outcome[c]
+                outcome = {"overturned": PAID, "partial": PARTIAL}.get(verdict, maintained)
                 icn = self.readjudicate(c, back, outcome, icn, "1")
                 told_by_835 = u[5] < 0.3  # the analyst left the outcome for the 835 to tell
             if told_by_835:
