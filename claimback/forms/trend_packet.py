@@ -21,7 +21,7 @@ import polars as pl
 from claimback.forms import pdf
 from claimback.forms.channels import channel, trend_form
 from claimback.forms.provider import ProviderDirectory, ProviderProfile, provider_rows
-from claimback.schema import conform
+from claimback.schema import conform, empty
 from claimback.trends import format_codes
 
 # Columns of the impacted-claims CSV and table, in the users' words; never patient identity.
@@ -216,7 +216,7 @@ def write_packets(
             if str(path) not in keep:
                 path.unlink(missing_ok=True)
     if not written:
-        return conform(pl.DataFrame(), "trend_packets")
+        return empty("trend_packets")  # (conforming an empty frame would give one row of nulls)
     return conform(pl.DataFrame(written, infer_schema_length=None), "trend_packets")
 
 

@@ -231,3 +231,19 @@ def test_csv_cells_a_spreadsheet_would_run_are_neutralised():
     safe = csv_safe(pl.DataFrame({"c": cells, "n": list(range(len(cells)))}))
     assert safe["c"].to_list() == ["'" + c for c in cells[:6]] + ["ICN-1", "A=1"]
     assert safe["n"].to_list() == list(range(len(cells)))  # numbers are not text cells
+
+
+def test_a_trend_packet_is_redrawn_only_when_it_changes_and_removed_when_the_cluster_goes(
+        tmp_path, trend_case, provider):
+    denials, clusters, members = trend_case
+    first = write_packets(clusters, members, denials, provider, tmp_path, as_of=date(2026, 10, 31))
+    pdf_path, csv_path = Path(first["pdf_path"].item()), Path(first["csv_path"].item())
+    stamp = pdf_path.stat().st_mtime_ns
+    again = write_packets(clusters, members, denials, provider, tmp_path, as_of=date(2026, 10, 31), previous=first)
+    assert again.equals(first) and pdf_path.stat().st_mtime_ns == stamp
+    grown = clusters.with_columns(pl.col("description") + " More.")
+    write_packets(grown, members, denials, provider, tmp_path, as_of=date(2026, 10, 31), previous=again)
+    assert pdf_path.stat().st_mtime_ns != stamp and "More." in pdf_text(pdf_path)
+    gone = write_packets(clusters.with_columns(pl.lit("emerging").alias("status")), members, denials, provider,
+                         tmp_path, as_of=date(2026, 10, 31), previous=again)
+    assert gone.is_empty() and not pdf_path.exists() and not csv_path.exists()
