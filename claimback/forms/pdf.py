@@ -340,6 +340,15 @@ def _draw_one(task: tuple[Callable, tuple]):
     return draw(*job)
 
 
+@cache
+def layout_version() -> str:
+    """A hash of the code and text that decide what a packet prints: part of every packet's content
+    hash, so a change to them redraws every packet on the next run."""
+    here = Path(__file__).parent
+    parts = sorted(p for p in here.iterdir() if p.suffix in (".py", ".yaml"))
+    return hashlib.sha256(b"".join(p.read_bytes() for p in parts)).hexdigest()
+
+
 def private_dir(folder: str | Path) -> Path:
     """`folder` (and any parent it creates) readable by its owner only: packets carry PHI."""
     folder = Path(folder)

@@ -429,21 +429,12 @@ def write_reconsideration_packets(
     return pl.DataFrame(rows, schema=REQUEST_PACKET_SCHEMA)
 
 
-@cache
-def _layout_version() -> str:
-    """A hash of the code and text that draw a packet: a change to them redraws every packet."""
-    here = Path(__file__).parent
-    parts = [here / name for name in ("pdf.py", "reconsideration.py", "provider.py", "channels.py",
-                                      "payer_channels.yaml", "trend_packet.py")]
-    return hashlib.sha256(b"".join(p.read_bytes() for p in parts if p.exists())).hexdigest()
-
-
 def _content_hash(job: tuple) -> str:
     claim, provider, _, level, level1, wording = job
     # days_left and priority change every night without changing a word of the packet
     printed = {k: v for k, v in claim.items() if k not in ("days_left", "priority", "overturn_probability",
                                                             "expected_recovery", "write", "why")}
-    payload = json.dumps([printed, provider.__dict__, level, level1, wording, _layout_version()],
+    payload = json.dumps([printed, provider.__dict__, level, level1, wording, pdf.layout_version()],
                          sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()
 

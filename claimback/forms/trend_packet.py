@@ -189,7 +189,7 @@ def write_packets(
         mine = details.filter(pl.col("cluster_id") == cluster["cluster_id"])
         job = (cluster, mine, directory.for_claim(_practice(cluster, mine)), out_dir)
         digest = hashlib.sha256(json.dumps(
-            [cluster, mine.sort("claim_key").rows(), job[2].__dict__, _layout_version()],
+            [cluster, mine.sort("claim_key").rows(), job[2].__dict__, pdf.layout_version()],
             sort_keys=True, default=str).encode()).hexdigest()
         stem = out_dir / pdf.safe_name(cluster["cluster_id"], "trend")
         pdf_path, csv_path = stem.with_suffix(".pdf"), stem.with_suffix(".csv")
@@ -240,12 +240,6 @@ def _previous_hashes(previous: pl.DataFrame | None, out_dir: Path) -> dict[str, 
         if full.is_file():
             known[str(full)] = digest
     return known
-
-
-def _layout_version() -> str:
-    from claimback.forms.reconsideration import _layout_version as version
-
-    return version()
 
 
 def _example(cluster: dict, members: pl.DataFrame) -> dict:
