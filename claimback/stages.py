@@ -216,9 +216,9 @@ def write_trend_packets(settings: Settings, rules, clusters: pl.DataFrame, membe
     clusters = clusters.join(window_notes(members, mine, rules, settings.as_of), on="cluster_id", how="left")
     directory = provider_directory(settings)
     previous = lake.read("trend_packets")
+    # providers without a profile are said once per run, by the request packets (the last to draw)
     packets = forms.write_packets(clusters, members, mine, directory, settings.warehouse / "packets" / "trends",
                                   as_of=settings.as_of, previous=previous)
-    report_missing_profiles(directory)
     packets = _relative_to_warehouse(packets, settings, "pdf_path", "csv_path")
     lake.write_derived("trend_packets", packets)
     return packets
@@ -253,7 +253,7 @@ def provider_directory(settings: Settings):
 
 
 def report_missing_profiles(directory) -> None:
-    """Said once per run and stage, naming the providers (NPI/TIN, no patient data)."""
+    """Said once per run, naming the providers (NPI/TIN, no patient data)."""
     message = directory.missing_message()
     if message:
         log.warning(message)
@@ -334,7 +334,8 @@ REQUEST_PACKETS_PER_RUN = 200
 def write_request_packets(settings: Settings, queue: pl.DataFrame, log_rows: pl.DataFrame) -> pl.DataFrame:
     from claimback.forms import write_reconsideration_packets
     from claimback.forms.claim_facts import FACT_INPUTS, packet_facts
-    from claimback.forms.pdf import private_dir
+    from claimback.forms import ProviderProfile
+    from claimback.forms.pdf import FILL_IN, private_dir
     from claimback.forms.reconsideration import request_decisions
 
     lake = settings.lake
@@ -359,6 +360,8 @@ def write_request_packets(settings: Settings, queue: pl.DataFrame, log_rows: pl.
         queue, facts, directory, out_dir, reconsiderations=log_rows, max_packets=REQUEST_PACKETS_PER_RUN,
         previous=_absolute_paths(previous, settings, "pdf_path"), longest_window_days=longest, as_of=settings.as_of,
     )
+    for npi, tin in lake.read("trend_packets", ("billing_npi", "billing_tin")).iter_rows():
+        directory.for_claim(ProviderProfile(npi=npi or FILL_IN, tin=tin or FILL_IN))  # tonight's trend packets too
     report_missing_profiles(directory)
     packets = _relative_to_warehouse(packets, settings, "pdf_path")
     lake.write_derived("request_packets", packets)

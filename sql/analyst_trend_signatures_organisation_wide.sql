@@ -5,7 +5,7 @@ SELECT 'organisation-wide (sum across practices; not a trend to report)' AS scop
        payer_id,
        signature,
        count(DISTINCT billing_tin) AS practices,
-       sum(claim_count) AS claims_all_practices,
+       sum(claim_count)::BIGINT AS claims_all_practices,
        sum(denied_amount) AS denied_amount_all_practices,
        count(*) FILTER (WHERE status = 'flagged') AS flagged_practice_clusters,
        list(DISTINCT billing_tin ORDER BY billing_tin) AS billing_tins,

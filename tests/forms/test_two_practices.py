@@ -4,6 +4,7 @@ date of service and authorization number is the claim's own 837's; nothing the 8
 the trend packet is one practice's. The inbox is hand-written: tests/forms/two_practices.py."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import duckdb
@@ -19,6 +20,16 @@ from tests.forms.two_practices import (
 )
 
 pytestmark = pytest.mark.slow
+RUN_MESSAGES: list[str] = []
+
+
+class _Messages(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +38,15 @@ def run(tmp_path_factory):
     inbox = write_inbox(root / "inbox")
     profile = root / "providers.yaml"
     profile.write_text("providers:\n  - tin: '92-0000001'\n    contact_name: Lee Park\n    phone: 253-555-0300\n")
-    result = run_pipeline(inbox, root / "warehouse", AS_OF, payer_rules=rules_with_threshold(root / "rules.yaml"),
-                          provider_profile=profile)
+    said = _Messages()
+    logging.getLogger("claimback").addHandler(said)
+    try:
+        result = run_pipeline(inbox, root / "warehouse", AS_OF,
+                              payer_rules=rules_with_threshold(root / "rules.yaml"), provider_profile=profile)
+    finally:
+        logging.getLogger("claimback").removeHandler(said)
     assert result.success
+    RUN_MESSAGES[:] = said.messages
     with duckdb.connect(str(root / "warehouse" / DATABASE_NAME), read_only=True) as con:
         tables = {name: con.sql(f"SELECT * FROM {name}").pl()
                   for name in ("request_packets", "trend_packets", "trend_clusters", "work_queue")}
@@ -119,3 +136,11 @@ def test_the_trend_csv_neutralises_formulas_and_packets_are_owner_only(run):
     files = [p for f in folders[1:] for p in f.iterdir()]
     assert files and all(p.stat().st_mode & 0o777 == 0o600 for p in files)
     assert not [p for p in files if p.name.endswith(".tmp")]
+
+
+def test_a_practice_without_a_profile_is_said_once_per_run_without_patient_data(run):
+    missing = [m for m in RUN_MESSAGES if m.startswith("no provider profile")]
+    assert len(missing) == 1, missing
+    assert PRACTICE_A["npi"] in missing[0] and PRACTICE_B["npi"] not in missing[0]  # B has a profile
+    for name in ("HARBOR", "CCW1001", "1970-03-15"):
+        assert not any(name in m for m in RUN_MESSAGES)
