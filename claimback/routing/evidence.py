@@ -163,14 +163,37 @@ def paid_before(
             "patient_control_number", "statement_from",
             payer=pl.coalesce(_col(submitted, "payer_id"), _col(submitted, "payer_name"))).unique()
         paid = paid.join(no_auth, on=["patient_control_number", "statement_from", "payer"], how="semi")
-    return (
+    # Paid claims per practice, payer, procedure and day as a running total, so each denial's
+    # count is two as-of lookups (before the denial, before the window) instead of a join with
+    # every payment of a common procedure (97110 at one payer: tens of thousands a year).
+    keys = ["payee_npi", "payer", "procedure"]
+    running = (
+        paid.group_by("payee_npi", "payer", procedure=pl.col("procedure_code"), day=pl.col("remit_date"))
+        .agg(n=pl.col("claim_key").n_unique())
+        .drop_nulls(["payee_npi", "payer", "procedure", "day"])
+        .sort(*keys, "day")
+        .with_columns(total=pl.col("n").cum_sum().over(keys))
+        .select(*keys, "day", "total")
+    )
+    denied = (
         _denied_procedures(denials, claims)
-        .join(paid.select("payee_npi", "payer", "procedure_code", paid_on=pl.col("remit_date"),
-                          paid_key=pl.col("claim_key")),
-              left_on=["payee_npi", "payer", "procedure"], right_on=["payee_npi", "payer", "procedure_code"])
-        .filter((pl.col("paid_on") < pl.col("remit_date"))
-                & (pl.col("paid_on") >= pl.col("remit_date") - pl.duration(days=PAID_BEFORE_DAYS)))
-        .group_by("claim_key").agg(paid_before_count=pl.col("paid_key").n_unique().cast(pl.Int64))
+        .drop_nulls(["payee_npi", "payer", "procedure", "remit_date"])
+        .with_columns(before=pl.col("remit_date") - pl.duration(days=1),
+                      window_start=pl.col("remit_date") - pl.duration(days=PAID_BEFORE_DAYS + 1))
+    )
+
+    def total_by(column: str) -> pl.DataFrame:
+        # both sides sorted on the date; polars cannot verify it per `by` group, so it is told
+        return denied.sort(column).join_asof(
+            running.rename({"day": column}).sort(column), on=column, by=keys, strategy="backward",
+            check_sortedness=False,
+        ).select("claim_key", "procedure", pl.col("total").fill_null(0))
+
+    counts = total_by("before").join(total_by("window_start"), on=["claim_key", "procedure"], suffix="_old")
+    return (
+        counts.group_by("claim_key")
+        .agg(paid_before_count=(pl.col("total") - pl.col("total_old")).max().cast(pl.Int64))
+        .filter(pl.col("paid_before_count") > 0)
     )
 
 
