@@ -18,6 +18,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from claimback.codes import registry
+
 # Small enough to sit inline in Dagster metadata (a data URI), large enough to read on a laptop.
 FIGSIZE = (8.0, 4.2)
 DPI = 96
@@ -167,7 +169,7 @@ def _deadline_bucket(as_of: date) -> pl.Expr:
 
 def _route_deadline_counts(work_queue: pl.DataFrame, as_of: date) -> pl.DataFrame:
     """One row per open route: claims per deadline bucket, denied dollars, largest route first."""
-    open_items = work_queue.filter(pl.col("route") != "resolved")
+    open_items = work_queue.filter(pl.col("route") != registry.RESOLVED)
     if open_items.is_empty():
         return pl.DataFrame()
     tagged = open_items.with_columns(bucket=_deadline_bucket(as_of))

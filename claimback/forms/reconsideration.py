@@ -313,13 +313,13 @@ def request_decisions(work_queue: pl.DataFrame, max_packets: int | None = None,
                           ("priority", pl.Float64), ("deadline", pl.Date), ("anchor_date", pl.Date)):
         if column not in queue.columns:
             queue = queue.with_columns(pl.lit(None, dtype=dtype).alias(column))
-    request_route = pl.when(pl.col("route") == "expired").then(pl.col("expired_route")).otherwise(pl.col("route"))
+    request_route = pl.when(pl.col("route") == registry.EXPIRED).then(pl.col("expired_route")).otherwise(pl.col("route"))
     queue = queue.with_columns(request_route.alias("request_route")).filter(
         pl.col("request_route").is_in(list(PACKET_ROUTES)))
     level = pl.col("request_route").replace_strict(PACKET_ROUTES, return_dtype=pl.Int64)
     awaiting = pl.col("awaiting_payer").fill_null(False)
     exhausted = pl.col("appeals_exhausted").fill_null(False)
-    expired = pl.col("route") == "expired"
+    expired = pl.col("route") == registry.EXPIRED
     # routing's own word on the window (deadline_confirmed) when the queue has it
     confirmed = (pl.coalesce("deadline_confirmed", "rule_confirmed") if "deadline_confirmed" in queue.columns
                  else pl.col("rule_confirmed"))
