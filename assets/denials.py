@@ -33,5 +33,9 @@ def denials(claimback: ClaimbackResource) -> dg.MaterializeResult:
         "denied_dollars": dollars(result["denied_amount"]),
         "by_category": markdown_table(result["by_category"]),
         "top_reasons": markdown_table(top, limit=10),
+        # 835 claims answering no 837 (table lonely_payments): posting and denial work are partial
+        "lonely_payments": result["lonely_payments"],
+        "lonely_paid_dollars": dollars(result["lonely_paid_amount"]),
+        "lonely_with_candidates": result["lonely_with_candidates"],
         "chart": chart(denials_by_category_over_time(denied), "Denied dollars by month and category"),
     })

@@ -366,6 +366,27 @@ WORK_QUEUE = {
     "analyst_hours": pl.Float64,  # time one request of this route takes (code registry)
 }
 
+LONELY_PAYMENTS = {  # one row per 835 claim none of whose adjudications matches an 837 (claimback.lonely)
+    "claim_key": STR,  # latest adjudication (remit_claims.claim_key)
+    "claim_id": STR,
+    "practice_key": STR,
+    "payer_name": STR,
+    "payer_id": STR,
+    "patient_control_number": STR,
+    "payer_claim_control_number": STR,
+    "claim_status_code": STR,
+    "service_date": DATE,
+    "remit_date": DATE,
+    "adjudication_count": INT,
+    "charge_amount": MONEY,
+    "paid_amount": MONEY,
+    "candidate_count": INT,  # every 837 meeting a candidate rule
+    "candidate_reason": STR,  # the closest candidate's rule; null when there is none
+    "candidate_pcns": STR_LIST,  # the closest 3, closest first
+    "candidate_claim_keys": STR_LIST,  # submitted_claims.claim_key of the same 3
+    "candidate_reasons": STR_LIST,  # the rule each of the 3 met
+}
+
 TABLES: dict[str, dict[str, pl.DataType]] = {
     "remit_payments": REMIT_PAYMENTS,
     "remit_claims": REMIT_CLAIMS,
@@ -384,6 +405,7 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "trend_cluster_claims": TREND_CLUSTER_CLAIMS,
     "trend_packets": TREND_PACKETS,
     "work_queue": WORK_QUEUE,
+    "lonely_payments": LONELY_PAYMENTS,
 }
 
 # The tables the X12 reader produces for every file (`claimback parse` writes these).

@@ -96,8 +96,10 @@ DENIAL_INPUTS = {
 
 
 def build_denials(settings: Settings) -> dict:
-    """The denials table, its line detail, every adjudication with its status, recovered claims."""
+    """The denials table, its line detail, every adjudication with its status, recovered claims,
+    and the lonely payments (835 claims with no 837, claimback.lonely)."""
     from claimback import denials as denial_rules
+    from claimback.lonely import lonely_payments
 
     lake = settings.lake
     tables = {table: lake.read(table, columns) for table, columns in DENIAL_INPUTS.items()}
@@ -107,6 +109,8 @@ def build_denials(settings: Settings) -> dict:
     )
     lake.write_derived("adjudications", adjudications)
     lake.write_derived("recovered_claims", denial_rules.recovered_claims(adjudications))
+    lonely = lonely_payments(adjudications, tables["remit_claims"], tables["submitted_claims"])
+    lake.write_derived("lonely_payments", lonely)
     latest_count = adjudications.filter(pl.col("is_latest") & ~pl.col("is_reversal")).height
     denied = denial_rules.build_denials(**tables, as_of=settings.as_of, history=adjudications, status=status)
     del adjudications, status
@@ -122,6 +126,9 @@ def build_denials(settings: Settings) -> dict:
         "denied_claims": denied.height,
         "denied_amount": float(denied["denied_amount"].cast(pl.Float64).sum() or 0),
         "by_category": denial_rules.denial_summary(denied),
+        "lonely_payments": lonely.height,
+        "lonely_paid_amount": float(lonely["paid_amount"].cast(pl.Float64).sum() or 0),
+        "lonely_with_candidates": lonely.filter(pl.col("candidate_count") > 0).height,
         "denials": denied,
     }
 

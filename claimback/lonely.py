@@ -1,0 +1,131 @@
+"""Lonely payments: 835 claims that answer no 837 we sent, each with its closest 837 candidates.
+
+A payment whose claim we cannot find (sent by another billing system, or a typo in the patient
+control number) leaves posting and denial work silently partial: its denial is worked without the
+837's provider fields, its 837 looks unanswered. Da Vinci's Postable Remittance guide calls these
+"lonely payments". Matching stays claimback.lifecycle's (`match_claims`, never across practices or
+members); this module only lists what it could not match and suggests where to look.
+
+Candidates, closest first (the first rule a pair meets is its `candidate_reason`):
+  1. `same_member_payer_service_date`: the 837's subscriber is the 835's member (NM1*QC, or NM1*IL
+     for a dependent), same payer (id, else normalised name), same first date of service;
+  2. `same_member_payer_near_date`: as 1 with the dates of service at most `near_days` apart;
+  3. `same_pcn_other_practice`: the same patient control number billed by another practice
+     (another NPI/TIN of the organisation), member not contradicting.
+Within a rule, an 837 of the payment's own practice, then the nearest date of service, then the
+latest submission comes first. At most `MAX_CANDIDATES` are kept; `candidate_count` counts all.
+"""
+from __future__ import annotations
+
+import polars as pl
+
+from claimback import lifecycle, schema
+
+MAX_CANDIDATES = 3
+# A date of service keyed one or two days off, or a visit billed on the day after: "a few days".
+NEAR_DAYS = 3
+
+REASONS = {1: "same_member_payer_service_date", 2: "same_member_payer_near_date", 3: "same_pcn_other_practice"}
+
+
+
+def lonely_payments(
+    adjudications: pl.DataFrame,
+    remit_claims: pl.DataFrame,
+    submitted_claims: pl.DataFrame,
+    near_days: int = NEAR_DAYS,
+) -> pl.DataFrame:
+    """One row per claim none of whose adjudications matches an 837 (claimback.schema.LONELY_PAYMENTS).
+
+    `adjudications` is `claimback.denials.build_adjudications` (or `lifecycle.adjudication_history`)
+    of `remit_claims`. Without any 837 in the lake there is nothing to be lonely from: empty.
+    """
+    if adjudications.height == 0 or submitted_claims.height == 0:
+        return schema.empty("lonely_payments")
+    matches = lifecycle.match_claims(remit_claims, submitted_claims, history=adjudications)
+    matched_claims = adjudications.join(
+        matches, left_on="claim_key", right_on="remit_claim_key", how="semi"
+    ).select("claim_id")
+    lonely = adjudications.filter("is_latest").join(matched_claims, on="claim_id", how="anti")
+    candidates = _closest(_candidates(lonely, remit_claims, submitted_claims, near_days))
+    rows = lonely.join(candidates, on="claim_key", how="left").with_columns(
+        pl.col("candidate_count").fill_null(0),
+        *(pl.col(c).fill_null([]) for c in ("candidate_pcns", "candidate_claim_keys", "candidate_reasons")),
+        candidate_reason=pl.col("candidate_reasons").list.first(),
+    )
+    return schema.conform(rows, "lonely_payments").sort("remit_date", "claim_key", nulls_last=True)
+
+
+def _candidates(
+    lonely: pl.DataFrame, remit_claims: pl.DataFrame, submitted_claims: pl.DataFrame, near_days: int
+) -> pl.DataFrame:
+    """Every (lonely payment, 837) pair meeting a rule, with its rule number as `rule`."""
+    identifier, column = lifecycle._identifier, lifecycle._column  # the match's own comparisons
+    remits = lonely.select("claim_key", "practice_key", "service_date", "patient_control_number").join(
+        remit_claims.select(
+            "claim_key", "payer_id", "payer_name",
+            r_member=identifier(column(remit_claims, "member_id")),
+            r_insured=identifier(column(remit_claims, "insured_member_id")),
+        ),
+        on="claim_key",
+    ).select(
+        "claim_key", "r_member", "r_insured",
+        r_practice="practice_key",
+        r_dos="service_date",
+        r_pcn=lifecycle._blank_to_null(pl.col("patient_control_number")),
+        r_id=lifecycle._blank_to_null(pl.col("payer_id")).str.to_uppercase(),
+        r_name=lifecycle.normalise_payer_name(pl.col("payer_name")),
+    )
+    submitted = submitted_claims.select(
+        s_key="claim_key",
+        s_pcn=lifecycle._blank_to_null(pl.col("patient_control_number")),
+        s_id=lifecycle._blank_to_null(pl.col("payer_id")).str.to_uppercase(),
+        s_name=lifecycle.normalise_payer_name(pl.col("payer_name")),
+        s_practice=lifecycle.provider_key_of(submitted_claims, "billing_npi", "billing_tax_id"),
+        s_member=identifier(column(submitted_claims, "subscriber_member_id")),
+        s_dos="statement_from",
+        s_file="source_file",
+        s_ordinal="claim_ordinal",
+    )
+    # Rules 1-2 pair by member, rule 3 by patient control number: two equi-joins, never a cross join.
+    by_member = pl.concat([
+        remits.drop_nulls(member).join(submitted.drop_nulls("s_member"), left_on=member, right_on="s_member")
+        .with_columns(s_member=pl.col(member))
+        for member in ("r_member", "r_insured")
+    ])
+    by_pcn = remits.drop_nulls("r_pcn").join(
+        submitted.drop_nulls("s_pcn"), left_on="r_pcn", right_on="s_pcn", how="inner", coalesce=False
+    )
+    same_payer = ((pl.col("r_id") == pl.col("s_id")).fill_null(False)
+                  | (pl.col("r_name") == pl.col("s_name")).fill_null(False))
+    days_apart = (pl.col("r_dos") - pl.col("s_dos")).dt.total_days().abs()
+    member_known = pl.col("s_member").is_not_null() & (
+        pl.col("r_member").is_not_null() | pl.col("r_insured").is_not_null())
+    same_member = ((pl.col("s_member") == pl.col("r_member")).fill_null(False)
+                   | (pl.col("s_member") == pl.col("r_insured")).fill_null(False))
+    other_practice = (pl.col("r_practice") != pl.col("s_practice")).fill_null(False)
+    return pl.concat([
+        by_member.filter(same_payer).with_columns(
+            rule=pl.when(days_apart == 0).then(1).when(days_apart <= near_days).then(2)),
+        by_pcn.filter(other_practice & (~member_known | same_member)).with_columns(rule=pl.lit(3)),
+    ], how="diagonal_relaxed").drop_nulls("rule").with_columns(
+        own_practice=(pl.col("r_practice") == pl.col("s_practice")).fill_null(False),
+        days_apart=days_apart,
+    )
+
+
+def _closest(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Per lonely payment: its candidates' count and the closest `MAX_CANDIDATES` as lists."""
+    ranked = (
+        pairs.sort(["claim_key", "s_key", "rule"])
+        .unique(["claim_key", "s_key"], keep="first", maintain_order=True)  # one rule per 837: its best
+        .sort(["claim_key", "rule", "own_practice", "days_apart", "s_file", "s_ordinal"],
+              descending=[False, False, True, False, True, True], nulls_last=True)
+    )
+    return ranked.group_by("claim_key", maintain_order=True).agg(
+        candidate_count=pl.len().cast(pl.Int64),
+        candidate_pcns=pl.col("s_pcn").head(MAX_CANDIDATES),
+        candidate_claim_keys=pl.col("s_key").head(MAX_CANDIDATES),
+        candidate_reasons=pl.col("rule").head(MAX_CANDIDATES)
+        .replace_strict(REASONS, return_dtype=pl.String),
+    )

@@ -1,0 +1,107 @@
+"""Lonely payments on a hand-written 837P + 835 pair: 835 claims with no 837, and where to look.
+
+Expected rows are written from the files' segments, not from claimback's output.
+
+lonely_payments.837 (005010X222A1), one ST, payer ACME HEALTH PLAN (2010BB NM1*PR PI ACME01):
+  HL*1 20  NM1*85 RIVER FAMILY PRACTICE XX 1234567893, REF*EI 111111111 (2010AA billing provider)
+    HL*2 22  NM1*IL MI MEMBER-C3   CLM*LON1001 $120, SV1 99213, DTP*472 2026-10-05
+    HL*3 22  NM1*IL MI MEMBER-D4   CLM*LON1002 $250, SV1 99214, DTP*472 2026-10-06
+                                   CLM*LON1003 $90,  SV1 97110, DTP*472 2026-10-08 (two days later)
+  HL*4 20  NM1*85 LAKESIDE PEDIATRICS XX 1245319599, REF*EI 222222222 (the other practice's
+           billing system, which names the payer its own way: NM1*PR ACME HLTH, PI ACMLAKE)
+    HL*5 22  NM1*IL MI MEMBER-F6   CLM*LAK2001 $140, SV1 99213, DTP*472 2026-10-09
+
+lonely_payments.835 (005010X221A1), one ST: BPR*I $500 paid 2026-11-05 (BPR16), N1*PR ACME HEALTH
+PLAN XV ACME01, N1*PE RIVER FAMILY PRACTICE XX 1234567893 (REF*TJ 111111111):
+  CLP*LON1001*1*120*100  NM1*QC MEMBER-C3, DTM*232 2026-10-05, CAS*CO*45*20  -> answers CLM LON1001
+  CLP*LON1O02*1*250*200  NM1*QC MEMBER-D4, DTM*232 2026-10-06, CAS*CO*45*50  -> letter O for zero:
+      no 837 LON1O02; LON1002 is the same member, payer and date (rule 1), LON1003 the same member
+      and payer two days off (rule 2)
+  CLP*OTH9001*1*90*90    NM1*QC MEMBER-E5, DTM*232 2026-10-07               -> billed by a system
+      whose 837s we never see: no member, no patient control number in common, no candidate
+  CLP*LAK2001*1*140*110  NM1*QC MEMBER-F6, DTM*232 2026-10-09, CAS*CO*45*30  -> paid to River but
+      billed by Lakeside: claims never match across practices; the same patient control number at
+      the other practice is the candidate (rule 3; the payer ids differ, so rules 1-2 do not apply)
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import duckdb
+import polars as pl
+import pytest
+
+from claimback import lonely
+from claimback.publish import DATABASE_NAME
+from tests.facts.helpers import run
+
+pytestmark = pytest.mark.slow
+
+FILES = {"remit.835": "lonely_payments.835", "claims.837": "lonely_payments.837"}
+
+
+def test_lonely_payments_are_listed_with_their_closest_837s(tmp_path):
+    tables = run(tmp_path, FILES)
+    submitted = dict(tables["submitted_claims"].select("patient_control_number", "claim_key").rows())
+    rows = tables["lonely_payments"].sort("patient_control_number")
+    assert rows.select(
+        "patient_control_number", "practice_key", "payer_id", "service_date", "remit_date",
+        "charge_amount", "paid_amount", "candidate_count", "candidate_reason", "candidate_pcns",
+        "candidate_reasons",
+    ).rows() == [
+        ("LAK2001", "NPI:1234567893", "ACME01", date(2026, 10, 9), date(2026, 11, 5),
+         Decimal("140.00"), Decimal("110.00"), 1, "same_pcn_other_practice", ["LAK2001"],
+         ["same_pcn_other_practice"]),
+        ("LON1O02", "NPI:1234567893", "ACME01", date(2026, 10, 6), date(2026, 11, 5),
+         Decimal("250.00"), Decimal("200.00"), 2, "same_member_payer_service_date", ["LON1002", "LON1003"],
+         ["same_member_payer_service_date", "same_member_payer_near_date"]),
+        ("OTH9001", "NPI:1234567893", "ACME01", date(2026, 10, 7), date(2026, 11, 5),
+         Decimal("90.00"), Decimal("90.00"), 0, None, [], []),
+    ]
+    # the candidates are the 837 claims themselves, closest first
+    typo = rows.filter(pl.col("patient_control_number") == "LON1O02")
+    assert typo["candidate_claim_keys"].to_list() == [[submitted["LON1002"], submitted["LON1003"]]]
+    # LON1001 was answered: it is no lonely payment, and no member id is published
+    assert "LON1001" not in rows["patient_control_number"].to_list()
+    text = str(rows.rows())
+    assert not any(member in text for member in ("MEMBER-C3", "MEMBER-D4", "MEMBER-E5", "MEMBER-F6"))
+    # the analyst view: largest payment first, the closest candidate beside it
+    with duckdb.connect(str(tmp_path / "warehouse" / DATABASE_NAME), read_only=True) as con:
+        view = con.sql("SELECT patient_control_number, paid_amount::DOUBLE, closest_candidate_pcn, "
+                       "candidate_reason, candidate_pcns FROM analyst_lonely_payments").fetchall()
+    assert view == [
+        ("LON1O02", 200.0, "LON1002", "same_member_payer_service_date", "LON1002, LON1003"),
+        ("LAK2001", 110.0, "LAK2001", "same_pcn_other_practice", "LAK2001"),
+        ("OTH9001", 90.0, None, None, ""),
+    ]
+
+
+def test_without_any_837_nothing_is_lonely(tmp_path):
+    # an 835-only deployment: there is no 837 to miss, so the table stays empty
+    tables = run(tmp_path, {"remit.835": "lonely_payments.835"})
+    assert tables["lonely_payments"].height == 0
+
+
+def test_near_date_rule_stops_at_near_days():
+    # LON1O02 (2026-10-06) against an 837 of the same member and payer 3 and 4 days later
+    adjudications = pl.DataFrame({
+        "claim_id": ["C1"], "claim_key": ["r1"], "adjudication_seq": [1], "is_latest": [True],
+        "is_reversal": [False], "practice_key": ["NPI:1234567893"], "service_date": [date(2026, 10, 6)],
+        "patient_control_number": ["LON1O02"], "remit_date": [date(2026, 11, 5)],
+    })
+    remits = pl.DataFrame({
+        "claim_key": ["r1"], "patient_control_number": ["LON1O02"], "payer_id": ["ACME01"],
+        "payer_name": ["ACME HEALTH PLAN"], "remit_date": [date(2026, 11, 5)], "member_id": ["MEMBER-D4"],
+        "original_payer_claim_control_number": [None], "payer_claim_control_number": ["ICN-L-2"],
+    })
+    submitted = pl.DataFrame({
+        "claim_key": ["s3", "s4"], "patient_control_number": ["LON1009", "LON1010"],
+        "payer_id": ["ACME01", "ACME01"], "payer_name": ["ACME HEALTH PLAN"] * 2,
+        "billing_npi": ["1234567893"] * 2, "billing_tax_id": ["111111111"] * 2,
+        "subscriber_member_id": ["MEMBER-D4"] * 2, "statement_from": [date(2026, 10, 9), date(2026, 10, 10)],
+        "frequency_code": ["1", "1"], "original_payer_claim_control_number": [None, None],
+        "source_file": ["claims.837"] * 2, "claim_ordinal": [1, 2],
+    })
+    row = lonely.lonely_payments(adjudications, remits, submitted).row(0, named=True)
+    assert (row["candidate_count"], row["candidate_pcns"]) == (1, ["LON1009"])
