@@ -4,7 +4,8 @@ A denied claim may be fixed with a corrected claim (frequency 7 + REF*F8 with th
 number), or disputed with a Level I reconsideration and, after an unsatisfactory answer, a
 Level II dispute. Each decision that changes the payment shows up in a later 835 as a reversal
 (CLP02 22, negated amounts, same CLP07) followed by a re-adjudication (new CLP07, REF*F8 the
-old one). A few paid claims are reversed with nothing after them (a recoupment). Outcomes depend on real signal (denial kind, payer, amount, whether an auth was on
+old one). A few paid claims are reversed with nothing after them (a recoupment), and a few paid claims were
+billed by another billing system, so the inbox has their 835 but no 837 (a lonely payment). Outcomes depend on real signal (denial kind, payer, amount, whether an auth was on
 file, days taken to file) so the reconsideration log can teach a model something.
 """
 from __future__ import annotations
@@ -22,6 +23,10 @@ PARTIAL = -3  # re-adjudication that pays some of what was denied
 RECOUPMENT_SHARE = 0.004  # paid claims later reversed with no replacement (a recoupment)
 
 ORIGINAL, REVERSAL, READJUDICATION = "original", "reversal", "readjudication"
+# One claim in this many (by serial) that is paid once and never touched again was billed by
+# another system: its 837 is not in the inbox. Paid claims make no work-queue rows, so the
+# denials, trends and routes of the demo stay as they were.
+SENT_ELSEWHERE_EVERY = 500
 
 # How each payer treats reconsiderations, on top of the denial kind's base rate.
 PAYER_BIAS = {"CCWA1": 0.05, "SUNSH": -0.06, "CSOH1": 0.0, "LHCC1": 0.04, "UHCCP": -0.08, "ACME1": -0.04}
@@ -213,3 +218,14 @@ def tell(book: ClaimBook, rng: np.random.Generator, as_of_day: int) -> Story:
 
 
 __all__ = ["PARTIAL", "Event", "LogRow", "Story", "tell"]
+
+
+def sent_elsewhere(book: ClaimBook, story: Story) -> set[int]:
+    """Claims (block indices) whose 837 another billing system sent: the inbox has only the 835."""
+    touched = {e.claim for e in story.events if e.role != ORIGINAL} | {c for _, c, _ in story.corrected}
+    return {
+        c for c in range(len(book))
+        if (book.serial0 + c) % SENT_ELSEWHERE_EVERY == SENT_ELSEWHERE_EVERY // 2
+        and book.outcome[c] == PAID and book.first_remit_day[c] >= 0 and not book.trend[c]
+        and c not in touched and c not in story.recouped
+    }

@@ -272,8 +272,11 @@ def test_837_hierarchy_and_claims(parsed):
     assert any(c["g1"] for c in claims) and not all(c["g1"] for c in claims)
 
 
-def test_every_remit_answers_a_claim_sent_to_that_payer(parsed):
+def test_every_remit_answers_a_claim_sent_to_that_payer(parsed, inbox):
     sent = {(c["pcn"], c["payer"]) for c in submitted(parsed)}
+    # but the claims another billing system sent (lonely payments, tested below)
+    truth = pl.read_parquet(default_truth_dir(inbox[0]) / "claims.parquet").filter("sent_elsewhere")
+    sent |= set(truth.select("patient_control_number", "payer_id").rows())
     claims = remits(parsed)
     assert claims
     for claim in claims:
@@ -490,7 +493,7 @@ def test_reader_loads_every_file_without_quarantine_or_findings(tmp_path):
     assert frames["quarantine"].height == 0
     assert frames["validation_findings"].height == 0  # balances, SE counts, NPIs all hold
     submitted_claims, remit_claims = frames["submitted_claims"], frames["remit_claims"]
-    assert submitted_claims.height == summary.claims + summary.corrected_claims
+    assert submitted_claims.height == summary.claims + summary.corrected_claims - summary.lonely_payments
     assert remit_claims.height == (summary.remit_claims + summary.resent_remit_claims
                                    + summary.corrected_remit_claims) > summary.remit_claims
     assert set(submitted_claims["claim_type"].unique()) == {"P", "I", "D"}
@@ -532,3 +535,23 @@ def test_some_authorizations_are_sent_on_the_service_line(parsed):
             elif seg[0] == "REF" and seg[1] == "G1":
                 on_line, on_claim = on_line + in_line, on_claim + (not in_line)
     assert on_line > 0 and on_claim > on_line
+
+
+def test_lonely_payments_have_an_835_and_no_837(parsed, inbox):
+    # claims another billing system sent: the payer's 835 pays them, our 837 batches lack them
+    out, summary = inbox
+    truth = pl.read_parquet(default_truth_dir(out) / "claims.parquet").filter("sent_elsewhere")
+    assert truth.height == summary.lonely_payments > 0
+    assert (truth["first_outcome"] == "paid").all() and not truth["corrected_claim"].any()
+    billed, remitted = set(), set()
+    for segments in parsed.values():
+        npi = None
+        for seg in segments:
+            if seg[0] == "NM1" and seg[1] == "85" or seg[0] == "N1" and seg[1] == "PE":
+                npi = seg[-1]
+            elif seg[0] == "CLM":
+                billed.add((npi, seg[1]))
+            elif seg[0] == "CLP":
+                remitted.add((npi, seg[1]))
+    lonely = set(truth.select("billing_npi", "patient_control_number").rows())
+    assert lonely <= remitted and not lonely & billed
