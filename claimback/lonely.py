@@ -34,26 +34,33 @@ def lonely_payments(
     remit_claims: pl.DataFrame,
     submitted_claims: pl.DataFrame,
     near_days: int = NEAR_DAYS,
-) -> pl.DataFrame:
-    """One row per claim none of whose adjudications matches an 837 (claimback.schema.LONELY_PAYMENTS).
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Tables `lonely_payments` (one row per claim none of whose adjudications matches an 837) and
+    `lonely_payment_candidates` (its closest 837s, one row each; schemas in claimback.schema).
 
     `adjudications` is `claimback.denials.build_adjudications` (or `lifecycle.adjudication_history`)
-    of `remit_claims`. Without any 837 in the lake there is nothing to be lonely from: empty.
+    of `remit_claims`. Without any 837 in the lake there is nothing to be lonely from: both empty.
     """
     if adjudications.height == 0 or submitted_claims.height == 0:
-        return schema.empty("lonely_payments")
+        return schema.empty("lonely_payments"), schema.empty("lonely_payment_candidates")
     matches = lifecycle.match_claims(remit_claims, submitted_claims, history=adjudications)
     matched_claims = adjudications.join(
         matches, left_on="claim_key", right_on="remit_claim_key", how="semi"
     ).select("claim_id")
     lonely = adjudications.filter("is_latest").join(matched_claims, on="claim_id", how="anti")
     candidates = _closest(_candidates(lonely, remit_claims, submitted_claims, near_days))
-    rows = lonely.join(candidates, on="claim_key", how="left").with_columns(
-        pl.col("candidate_count").fill_null(0),
-        *(pl.col(c).fill_null([]) for c in ("candidate_pcns", "candidate_claim_keys", "candidate_reasons")),
-        candidate_reason=pl.col("candidate_reasons").list.first(),
+    closest = candidates.filter(pl.col("candidate_rank") == 1).select(
+        "claim_key", "candidate_count", "candidate_reason",
+        closest_candidate_pcn="patient_control_number",
+        closest_candidate_claim_key="submitted_claim_key",
     )
-    return schema.conform(rows, "lonely_payments").sort("remit_date", "claim_key", nulls_last=True)
+    payments = lonely.join(closest, on="claim_key", how="left").with_columns(
+        pl.col("candidate_count").fill_null(0)
+    )
+    return (
+        schema.conform(payments, "lonely_payments").sort("remit_date", "claim_key", nulls_last=True),
+        schema.conform(candidates, "lonely_payment_candidates").sort("claim_key", "candidate_rank"),
+    )
 
 
 def _candidates(
@@ -115,17 +122,23 @@ def _candidates(
 
 
 def _closest(pairs: pl.DataFrame) -> pl.DataFrame:
-    """Per lonely payment: its candidates' count and the closest `MAX_CANDIDATES` as lists."""
+    """The closest `MAX_CANDIDATES` 837s of each lonely payment, ranked, with the count of all."""
     ranked = (
         pairs.sort(["claim_key", "s_key", "rule"])
         .unique(["claim_key", "s_key"], keep="first", maintain_order=True)  # one rule per 837: its best
         .sort(["claim_key", "rule", "own_practice", "days_apart", "s_file", "s_ordinal"],
               descending=[False, False, True, False, True, True], nulls_last=True)
+        .with_columns(
+            candidate_rank=pl.int_range(1, pl.len() + 1).over("claim_key"),
+            candidate_count=pl.len().over("claim_key"),
+        )
     )
-    return ranked.group_by("claim_key", maintain_order=True).agg(
-        candidate_count=pl.len().cast(pl.Int64),
-        candidate_pcns=pl.col("s_pcn").head(MAX_CANDIDATES),
-        candidate_claim_keys=pl.col("s_key").head(MAX_CANDIDATES),
-        candidate_reasons=pl.col("rule").head(MAX_CANDIDATES)
-        .replace_strict(REASONS, return_dtype=pl.String),
+    return ranked.filter(pl.col("candidate_rank") <= MAX_CANDIDATES).select(
+        "claim_key", "candidate_rank", "candidate_count",
+        candidate_reason=pl.col("rule").replace_strict(REASONS, return_dtype=pl.String),
+        submitted_claim_key="s_key",
+        patient_control_number="s_pcn",
+        practice_key="s_practice",
+        service_date="s_dos",
+        days_apart="days_apart",
     )

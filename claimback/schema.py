@@ -382,9 +382,20 @@ LONELY_PAYMENTS = {  # one row per 835 claim none of whose adjudications matches
     "paid_amount": MONEY,
     "candidate_count": INT,  # every 837 meeting a candidate rule
     "candidate_reason": STR,  # the closest candidate's rule; null when there is none
-    "candidate_pcns": STR_LIST,  # the closest 3, closest first
-    "candidate_claim_keys": STR_LIST,  # submitted_claims.claim_key of the same 3
-    "candidate_reasons": STR_LIST,  # the rule each of the 3 met
+    "closest_candidate_pcn": STR,  # the closest candidate's CLM01
+    "closest_candidate_claim_key": STR,  # its submitted_claims.claim_key
+}
+
+LONELY_PAYMENT_CANDIDATES = {  # the closest 837s (at most 3) of each lonely payment
+    "claim_key": STR,  # the lonely payment (lonely_payments.claim_key)
+    "candidate_rank": INT,  # 1 = closest
+    "candidate_count": INT,  # of the payment, all rules (only the closest 3 have a row)
+    "candidate_reason": STR,  # the rule this 837 met (claimback.lonely)
+    "submitted_claim_key": STR,
+    "patient_control_number": STR,  # the 837's CLM01
+    "practice_key": STR,  # the 837's billing provider: "NPI:…", else "TIN:…"
+    "service_date": DATE,  # the 837's statement/first service date
+    "days_apart": INT,  # between its date of service and the payment's
 }
 
 TABLES: dict[str, dict[str, pl.DataType]] = {
@@ -406,6 +417,7 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "trend_packets": TREND_PACKETS,
     "work_queue": WORK_QUEUE,
     "lonely_payments": LONELY_PAYMENTS,
+    "lonely_payment_candidates": LONELY_PAYMENT_CANDIDATES,
 }
 
 # The tables the X12 reader produces for every file (`claimback parse` writes these).

@@ -109,8 +109,9 @@ def build_denials(settings: Settings) -> dict:
     )
     lake.write_derived("adjudications", adjudications)
     lake.write_derived("recovered_claims", denial_rules.recovered_claims(adjudications))
-    lonely = lonely_payments(adjudications, tables["remit_claims"], tables["submitted_claims"])
+    lonely, candidates = lonely_payments(adjudications, tables["remit_claims"], tables["submitted_claims"])
     lake.write_derived("lonely_payments", lonely)
+    lake.write_derived("lonely_payment_candidates", candidates)
     latest_count = adjudications.filter(pl.col("is_latest") & ~pl.col("is_reversal")).height
     denied = denial_rules.build_denials(**tables, as_of=settings.as_of, history=adjudications, status=status)
     del adjudications, status

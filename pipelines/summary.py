@@ -34,6 +34,12 @@ _SUMMARY_QUERIES = {
         SELECT route, count(*) AS claims, sum(denied_amount) AS denied_dollars,
                min(deadline) FILTER (WHERE days_left >= 0) AS nearest_deadline
         FROM work_queue GROUP BY route ORDER BY denied_dollars DESC""",
+    "Lonely payments (835 claims answering no 837 in the inbox)": """
+        SELECT count(*) AS claims, coalesce(sum(paid_amount), 0) AS paid_dollars,
+               coalesce(sum(charge_amount), 0) AS billed_dollars,
+               count(*) FILTER (WHERE candidate_count > 0) AS with_a_candidate_837,
+               count(*) FILTER (WHERE candidate_count = 0) AS with_no_candidate
+        FROM lonely_payments""",
 }
 
 

@@ -10,7 +10,8 @@ ingest's de-duplication is exercised, and one check is sent wrong first and corr
 same way real payers do (a corrected remittance, also listed). Two practices of one
 organisation number their claims ENC00000001... each, so patient control numbers collide, and
 a few paid claims are reversed with nothing after them (recoupments), and a few paid claims
-have an 835 but no 837, billed by another system (lonely payments). The same seed and as_of always give the same bytes.
+have an 835 but no 837 (billed by another system, or a patient control number the payer keyed
+wrong): lonely payments. The same seed and as_of always give the same bytes.
 The ground truth goes to `truth_dir` only when asked, never into the inbox.
 
 Modules: pools (payers, providers, people), denials (the mix and the planted trends), book
@@ -59,9 +60,15 @@ class SynthSummary:
     log_rows: int
     as_of: str
     bytes_written: int
-    lonely_payments: int = 0  # paid claims whose 837 another billing system sent: not in the inbox
+    # lonely payments: paid claims whose 835 answers no 837 of the inbox
+    sent_elsewhere: int = 0  # billed by another system: no 837 in the inbox
+    pcn_keyed_wrong: int = 0  # the 835's CLP01 is mistyped (claimback.synth.story.mistyped)
     styles: dict[str, int] = field(default_factory=dict)
     extensions: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def lonely_payments(self) -> int:
+        return self.sent_elsewhere + self.pcn_keyed_wrong
 
     @property
     def denial_rate(self) -> float:
@@ -125,7 +132,8 @@ def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None
         corrected_remit_files=tally.corrected_remit_files, corrected_remit_claims=tally.corrected_remit_claims,
         adjudicated_claims=adjudicated,
         denied_claims=denied, planted_trends=len(PLANTED_TRENDS) if plant else 0, log_rows=n_log,
-        as_of=as_of.isoformat(), bytes_written=tally.bytes_written, lonely_payments=tally.sent_elsewhere,
+        as_of=as_of.isoformat(), bytes_written=tally.bytes_written, 
+        sent_elsewhere=tally.sent_elsewhere, pcn_keyed_wrong=tally.pcn_keyed_wrong,
         styles=dict(sorted(tally.styles.items())), extensions=dict(sorted(tally.extensions.items())))
     if truth_dir is not None:
         _write_truth(Path(truth_dir), truths, plant, summary)

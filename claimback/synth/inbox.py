@@ -23,7 +23,7 @@ from claimback.synth.files import (EXTENSIONS_835, EXTENSIONS_837, NEWLINE_ONLY,
                                    transaction)
 from claimback.synth.pools import PAYERS, PROVIDERS
 from claimback.synth.render import Prepared, claim_835, claim_837, money, ymd
-from claimback.synth.story import READJUDICATION, Story, sent_elsewhere
+from claimback.synth.story import READJUDICATION, Story, mistyped
 
 CLEARINGHOUSE = ("NORTHWIND CLEARINGHOUSE", "NWCH01")
 # How each payer's ERAs arrive: one file per check, several ST per GS, or one ISA per check.
@@ -49,7 +49,8 @@ class Tally:
     resent_remit_claims: int = 0
     corrected_remit_files: list[str] = field(default_factory=list)  # first, wrong sends of a check
     corrected_remit_claims: int = 0
-    sent_elsewhere: int = 0  # claims whose 837 another billing system sent (835 only: lonely payments)
+    sent_elsewhere: int = 0  # lonely payments: claims with an 835 and no 837 (story.sent_elsewhere)
+    pcn_keyed_wrong: int = 0  # and claims whose 835 names a mistyped patient control number
 
 
 def _write(out_dir: Path, name: str, text: str, tally: Tally, rng: np.random.Generator,
@@ -92,11 +93,11 @@ def _billing_contact(prov) -> str:
 def write_837s(book: ClaimBook, prepared: Prepared, story: Story, out_dir: Path,
                claims_per_file: int, rng: np.random.Generator, tally: Tally) -> None:
     """Weekly batches per billing provider: original claims and frequency-7 corrections; the
-    claims another billing system sent (`sent_elsewhere`) are left out."""
-    elsewhere = sent_elsewhere(book, story)
-    tally.sent_elsewhere += len(elsewhere)
+    claims another billing system sent (`story.sent_elsewhere`) are left out."""
+    tally.sent_elsewhere += len(story.sent_elsewhere)
+    tally.pcn_keyed_wrong += len(story.pcn_keyed_wrong)
     items = [(book.provider[c], book.submit_day[c] // 7, book.submit_day[c], c, "1", "")
-             for c in range(len(book)) if c not in elsewhere]
+             for c in range(len(book)) if c not in story.sent_elsewhere]
     items += [(book.provider[c], day // 7, day, c, "7", icn) for day, c, icn in story.corrected]
     items.sort()
     for (prov_i, _week), batch in groupby(items, key=lambda t: (t[0], t[1])):
@@ -294,6 +295,9 @@ def _render_check(book: ClaimBook, prepared: Prepared, story: Story, key: tuple[
     for i in chunk:
         event = story.events[i]
         text, amount = claim_835(book, prepared, event)
+        if event.claim in story.pcn_keyed_wrong:
+            pcn = book.pcn[event.claim]
+            text = text.replace(f"CLP*{pcn}*", f"CLP*{mistyped(pcn)}*", 1)
         claims.append(text)
         paid += amount
         icns.append(event.icn)

@@ -5,7 +5,8 @@ number), or disputed with a Level I reconsideration and, after an unsatisfactory
 Level II dispute. Each decision that changes the payment shows up in a later 835 as a reversal
 (CLP02 22, negated amounts, same CLP07) followed by a re-adjudication (new CLP07, REF*F8 the
 old one). A few paid claims are reversed with nothing after them (a recoupment), and a few paid claims were
-billed by another billing system, so the inbox has their 835 but no 837 (a lonely payment). Outcomes depend on real signal (denial kind, payer, amount, whether an auth was on
+billed by another billing system, so the inbox has their 835 but no 837, or come back under a patient control
+number the payer keyed wrong (lonely payments). Outcomes depend on real signal (denial kind, payer, amount, whether an auth was on
 file, days taken to file) so the reconsideration log can teach a model something.
 """
 from __future__ import annotations
@@ -23,9 +24,9 @@ PARTIAL = -3  # re-adjudication that pays some of what was denied
 RECOUPMENT_SHARE = 0.004  # paid claims later reversed with no replacement (a recoupment)
 
 ORIGINAL, REVERSAL, READJUDICATION = "original", "reversal", "readjudication"
-# One claim in this many (by serial) that is paid once and never touched again was billed by
-# another system: its 837 is not in the inbox. Paid claims make no work-queue rows, so the
-# denials, trends and routes of the demo stay as they were.
+# One claim in this many (by serial) that is paid once and never touched again is a lonely
+# payment: billed by another system (its 837 is not in the inbox) or keyed wrong by the payer.
+# Paid claims make no work-queue rows, so the demo's denials, trends and routes stay as they were.
 SENT_ELSEWHERE_EVERY = 500
 
 # How each payer treats reconsiderations, on top of the denial kind's base rate.
@@ -66,6 +67,9 @@ class Story:
     level2: dict[int, str] = field(default_factory=dict)
     final_outcome: dict[int, int] = field(default_factory=dict)
     recouped: set[int] = field(default_factory=set)  # paid claims reversed and not paid again
+    # lonely payments: paid claims whose 835 answers no 837 of the inbox
+    sent_elsewhere: set[int] = field(default_factory=set)  # 837 sent by another billing system
+    pcn_keyed_wrong: set[int] = field(default_factory=set)  # 835 CLP01 is `mistyped(pcn)`
 
 
 @lru_cache(maxsize=4096)
@@ -214,18 +218,28 @@ def tell(book: ClaimBook, rng: np.random.Generator, as_of_day: int) -> Story:
             teller.reconsider(c, icn_of[c], draws[i], lags[i])
         # else nobody has worked this denial yet
     teller.recoup(rng)
+    _lonely_payments(book, teller.story)
     return teller.story
 
 
-__all__ = ["PARTIAL", "Event", "LogRow", "Story", "tell"]
-
-
-def sent_elsewhere(book: ClaimBook, story: Story) -> set[int]:
-    """Claims (block indices) whose 837 another billing system sent: the inbox has only the 835."""
+def _lonely_payments(book: ClaimBook, story: Story) -> None:
+    """Pick the claims whose 835 answers no 837 of the inbox: every SENT_ELSEWHERE_EVERY-th claim
+    paid once and never touched again; by turns billed by another system (no 837) or keyed wrong
+    by the payer (the 835's CLP01 is `mistyped`)."""
     touched = {e.claim for e in story.events if e.role != ORIGINAL} | {c for _, c, _ in story.corrected}
-    return {
-        c for c in range(len(book))
-        if (book.serial0 + c) % SENT_ELSEWHERE_EVERY == SENT_ELSEWHERE_EVERY // 2
-        and book.outcome[c] == PAID and book.first_remit_day[c] >= 0 and not book.trend[c]
-        and c not in touched and c not in story.recouped
-    }
+    for c in range(len(book)):
+        serial = book.serial0 + c
+        if (serial % SENT_ELSEWHERE_EVERY == SENT_ELSEWHERE_EVERY // 2
+                and book.outcome[c] == PAID and book.first_remit_day[c] >= 0 and not book.trend[c]
+                and c not in touched and c not in story.recouped):
+            (story.sent_elsewhere if serial // SENT_ELSEWHERE_EVERY % 2 == 0 else story.pcn_keyed_wrong).add(c)
+
+
+def mistyped(pcn: str) -> str:
+    """A patient control number as a payer keys it wrong from a paper claim: its first zero typed
+    as the letter O (ENC00000123 -> ENCO0000123); no claim of ours has that number."""
+    return pcn.replace("0", "O", 1) if "0" in pcn else pcn + "O"
+
+
+__all__ = ["PARTIAL", "Event", "LogRow", "Story", "mistyped", "tell"]
+

@@ -20,7 +20,7 @@ from claimback.synth.book import DEDUCTIBLE, PAID, ClaimBook
 from claimback.synth.denials import DENIAL_KINDS, PLANTED_TRENDS
 from claimback.synth.pools import PAYER_INDEX, PAYERS, PROVIDERS
 from claimback.synth.render import adjudicate
-from claimback.synth.story import PARTIAL, Story, sent_elsewhere
+from claimback.synth.story import PARTIAL, Story
 
 LOG_COLUMNS = ("patient_control_number", "payer_claim_control_number", "level", "submitted_on",
                "reference_number", "outcome", "decided_on")
@@ -80,7 +80,6 @@ def claim_truth(book: ClaimBook, story: Story) -> pl.DataFrame:
         denied_amount.append(sum(a[2] for a in denying))
     rend = [PROVIDERS[p].renderers[r][2] for p, r in zip(book.provider, book.renderer)]
     corrected = {c for _, c, _ in story.corrected}
-    elsewhere = sent_elsewhere(book, story)
     last_icn: dict[int, str] = {}
     for e in story.events:
         last_icn[e.claim] = e.icn
@@ -112,7 +111,9 @@ def claim_truth(book: ClaimBook, story: Story) -> pl.DataFrame:
                           for c in range(n)],
         "final_payer_claim_control_number": [last_icn.get(c) for c in range(n)],
         "recouped": [c in story.recouped for c in range(n)],  # paid, then reversed and never paid again
-        "sent_elsewhere": [c in elsewhere for c in range(n)],  # no 837 in the inbox: a lonely payment
+        # lonely payments: no 837 in the inbox, or the 835 names the claim by a mistyped number
+        "sent_elsewhere": [c in story.sent_elsewhere for c in range(n)],
+        "pcn_keyed_wrong": [c in story.pcn_keyed_wrong for c in range(n)],
         "patient_last_name": [people.last[p] for p in book.patient],
         "patient_first_name": [people.first[p] for p in book.patient],
         "subscriber_first_name": [people.sub_first[p] if people.dependent[p] else people.first[p]

@@ -47,26 +47,34 @@ def test_lonely_payments_are_listed_with_their_closest_837s(tmp_path):
     rows = tables["lonely_payments"].sort("patient_control_number")
     assert rows.select(
         "patient_control_number", "practice_key", "payer_id", "service_date", "remit_date",
-        "charge_amount", "paid_amount", "candidate_count", "candidate_reason", "candidate_pcns",
-        "candidate_reasons",
+        "charge_amount", "paid_amount", "candidate_count", "candidate_reason", "closest_candidate_pcn",
     ).rows() == [
         ("LAK2001", "NPI:1234567893", "ACME01", date(2026, 10, 9), date(2026, 11, 5),
-         Decimal("140.00"), Decimal("110.00"), 1, "same_pcn_other_practice", ["LAK2001"],
-         ["same_pcn_other_practice"]),
+         Decimal("140.00"), Decimal("110.00"), 1, "same_pcn_other_practice", "LAK2001"),
         ("LON1O02", "NPI:1234567893", "ACME01", date(2026, 10, 6), date(2026, 11, 5),
-         Decimal("250.00"), Decimal("200.00"), 2, "same_member_payer_service_date", ["LON1002", "LON1003"],
-         ["same_member_payer_service_date", "same_member_payer_near_date"]),
+         Decimal("250.00"), Decimal("200.00"), 2, "same_member_payer_service_date", "LON1002"),
         ("OTH9001", "NPI:1234567893", "ACME01", date(2026, 10, 7), date(2026, 11, 5),
-         Decimal("90.00"), Decimal("90.00"), 0, None, [], []),
+         Decimal("90.00"), Decimal("90.00"), 0, None, None),
     ]
-    # the candidates are the 837 claims themselves, closest first
-    typo = rows.filter(pl.col("patient_control_number") == "LON1O02")
-    assert typo["candidate_claim_keys"].to_list() == [[submitted["LON1002"], submitted["LON1003"]]]
-    # LON1001 was answered: it is no lonely payment, and no member id is published
+    # LON1001 was answered: it is no lonely payment
     assert "LON1001" not in rows["patient_control_number"].to_list()
-    text = str(rows.rows())
+    key = dict(rows.select("patient_control_number", "claim_key").rows())
+    candidates = tables["lonely_payment_candidates"].sort("claim_key", "candidate_rank")
+    assert sorted(candidates.select(
+        "claim_key", "candidate_rank", "candidate_count", "candidate_reason", "submitted_claim_key",
+        "patient_control_number", "practice_key", "service_date", "days_apart",
+    ).rows()) == sorted([
+        (key["LAK2001"], 1, 1, "same_pcn_other_practice", submitted["LAK2001"], "LAK2001",
+         "NPI:1245319599", date(2026, 10, 9), 0),
+        (key["LON1O02"], 1, 2, "same_member_payer_service_date", submitted["LON1002"], "LON1002",
+         "NPI:1234567893", date(2026, 10, 6), 0),
+        (key["LON1O02"], 2, 2, "same_member_payer_near_date", submitted["LON1003"], "LON1003",
+         "NPI:1234567893", date(2026, 10, 8), 2),
+    ])
+    # no member id is published
+    text = str(rows.rows()) + str(candidates.rows())
     assert not any(member in text for member in ("MEMBER-C3", "MEMBER-D4", "MEMBER-E5", "MEMBER-F6"))
-    # the analyst view: largest payment first, the closest candidate beside it
+    # the analyst view: largest payment first, the closest candidates beside it
     with duckdb.connect(str(tmp_path / "warehouse" / DATABASE_NAME), read_only=True) as con:
         view = con.sql("SELECT patient_control_number, paid_amount::DOUBLE, closest_candidate_pcn, "
                        "candidate_reason, candidate_pcns FROM analyst_lonely_payments").fetchall()
@@ -80,7 +88,7 @@ def test_lonely_payments_are_listed_with_their_closest_837s(tmp_path):
 def test_without_any_837_nothing_is_lonely(tmp_path):
     # an 835-only deployment: there is no 837 to miss, so the table stays empty
     tables = run(tmp_path, {"remit.835": "lonely_payments.835"})
-    assert tables["lonely_payments"].height == 0
+    assert tables["lonely_payments"].height == tables["lonely_payment_candidates"].height == 0
 
 
 def test_near_date_rule_stops_at_near_days():
@@ -103,5 +111,6 @@ def test_near_date_rule_stops_at_near_days():
         "frequency_code": ["1", "1"], "original_payer_claim_control_number": [None, None],
         "source_file": ["claims.837"] * 2, "claim_ordinal": [1, 2],
     })
-    row = lonely.lonely_payments(adjudications, remits, submitted).row(0, named=True)
-    assert (row["candidate_count"], row["candidate_pcns"]) == (1, ["LON1009"])
+    payments, candidates = lonely.lonely_payments(adjudications, remits, submitted)
+    assert payments.select("candidate_count", "closest_candidate_pcn").rows() == [(1, "LON1009")]
+    assert candidates.select("patient_control_number", "days_apart").rows() == [("LON1009", 3)]

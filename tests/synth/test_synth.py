@@ -15,6 +15,7 @@ import polars as pl
 import pytest
 
 from claimback.synth import default_truth_dir, generate
+from claimback.synth.story import mistyped
 
 AS_OF = date(2026, 11, 20)
 CLAIMS = 2_500
@@ -274,9 +275,11 @@ def test_837_hierarchy_and_claims(parsed):
 
 def test_every_remit_answers_a_claim_sent_to_that_payer(parsed, inbox):
     sent = {(c["pcn"], c["payer"]) for c in submitted(parsed)}
-    # but the claims another billing system sent (lonely payments, tested below)
-    truth = pl.read_parquet(default_truth_dir(inbox[0]) / "claims.parquet").filter("sent_elsewhere")
-    sent |= set(truth.select("patient_control_number", "payer_id").rows())
+    # but the lonely payments (tested below): claims another system billed, numbers keyed wrong
+    truth = pl.read_parquet(default_truth_dir(inbox[0]) / "claims.parquet")
+    sent |= set(truth.filter("sent_elsewhere").select("patient_control_number", "payer_id").rows())
+    sent |= {(mistyped(pcn), payer) for pcn, payer in
+             truth.filter("pcn_keyed_wrong").select("patient_control_number", "payer_id").rows()}
     claims = remits(parsed)
     assert claims
     for claim in claims:
@@ -493,7 +496,7 @@ def test_reader_loads_every_file_without_quarantine_or_findings(tmp_path):
     assert frames["quarantine"].height == 0
     assert frames["validation_findings"].height == 0  # balances, SE counts, NPIs all hold
     submitted_claims, remit_claims = frames["submitted_claims"], frames["remit_claims"]
-    assert submitted_claims.height == summary.claims + summary.corrected_claims - summary.lonely_payments
+    assert submitted_claims.height == summary.claims + summary.corrected_claims - summary.sent_elsewhere
     assert remit_claims.height == (summary.remit_claims + summary.resent_remit_claims
                                    + summary.corrected_remit_claims) > summary.remit_claims
     assert set(submitted_claims["claim_type"].unique()) == {"P", "I", "D"}
@@ -538,11 +541,15 @@ def test_some_authorizations_are_sent_on_the_service_line(parsed):
 
 
 def test_lonely_payments_have_an_835_and_no_837(parsed, inbox):
-    # claims another billing system sent: the payer's 835 pays them, our 837 batches lack them
+    # claims another billing system sent: the payer's 835 pays them, our 837 batches lack them;
+    # claims the payer keyed wrong: our 837 has the number, the 835 only its mistyped twin
     out, summary = inbox
-    truth = pl.read_parquet(default_truth_dir(out) / "claims.parquet").filter("sent_elsewhere")
-    assert truth.height == summary.lonely_payments > 0
-    assert (truth["first_outcome"] == "paid").all() and not truth["corrected_claim"].any()
+    truth = pl.read_parquet(default_truth_dir(out) / "claims.parquet")
+    elsewhere, keyed_wrong = truth.filter("sent_elsewhere"), truth.filter("pcn_keyed_wrong")
+    assert (elsewhere.height, keyed_wrong.height) == (summary.sent_elsewhere, summary.pcn_keyed_wrong)
+    assert elsewhere.height > 0 and keyed_wrong.height > 0
+    lonely = pl.concat([elsewhere, keyed_wrong])
+    assert (lonely["first_outcome"] == "paid").all() and not lonely["corrected_claim"].any()
     billed, remitted = set(), set()
     for segments in parsed.values():
         npi = None
@@ -553,5 +560,9 @@ def test_lonely_payments_have_an_835_and_no_837(parsed, inbox):
                 billed.add((npi, seg[1]))
             elif seg[0] == "CLP":
                 remitted.add((npi, seg[1]))
-    lonely = set(truth.select("billing_npi", "patient_control_number").rows())
-    assert lonely <= remitted and not lonely & billed
+    gone = set(elsewhere.select("billing_npi", "patient_control_number").rows())
+    assert gone <= remitted and not gone & billed
+    typos = {(npi, mistyped(pcn)) for npi, pcn in keyed_wrong.select("billing_npi", "patient_control_number").rows()}
+    right = set(keyed_wrong.select("billing_npi", "patient_control_number").rows())
+    assert typos <= remitted and not typos & billed
+    assert right <= billed and not right & remitted
