@@ -27,10 +27,11 @@ claimback_job = dg.define_asset_job(
     executor_def=one_writer_executor,  # one run at a time per warehouse; in process unless asked
 )
 
-# A drop this many times the parse batch size is parsed by the multiprocess executor, its batches
-# side by side; anything smaller runs in one process, where starting a process per step would cost
-# more than it saves (README, "Settings": executor).
-FAN_OUT_BATCHES = 2
+# A drop of more than this many parse batches (10,000 files at 250 a batch) is parsed by the
+# multiprocess executor, its batches side by side; anything smaller runs in one process. A process
+# per step costs far more than it saves on a normal drop: the demo inbox (649 files, 3 batches) took
+# 138 s under multiprocess and 15 s in process on 2 cores (bench/README.md, "UI, sensor and CLI").
+FAN_OUT_BATCHES = 40
 MULTIPROCESS = {"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}}
 
 

@@ -120,8 +120,11 @@ def test_a_changed_reconsideration_log_starts_a_run(read_inbox):
     assert isinstance(request, dg.RunRequest) and request.tags["claimback/new_files"] == "1"
 
 
-def test_a_large_drop_is_parsed_by_the_multiprocess_executor(read_inbox):
+def test_a_large_drop_is_parsed_by_the_multiprocess_executor(read_inbox, monkeypatch):
     inbox, warehouse = read_inbox
+    monkeypatch.setattr(automation, "FAN_OUT_BATCHES", 2)
+    (inbox / "one-more.835").write_bytes(remit_file() + b"\n" * 9)
+    assert Ticks(inbox, warehouse, batch_files=1).tick().run_config == {}  # 1 new file: one process
     for n in range(3):  # more than FAN_OUT_BATCHES (2) batches of one file
         (inbox / f"new-{n}.835").write_bytes(remit_file() + b"\n" * (n + 1))
     request = Ticks(inbox, warehouse, batch_files=1).tick()
