@@ -4,6 +4,7 @@ after last night's cron shows last night."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -94,3 +95,25 @@ def test_the_work_queue_page_is_todays_page(night):
         assert isinstance(metadata[name], dg.IntMetadataValue) and metadata[name].value == counts[name], name
     assert isinstance(metadata["new_trends_since_last_run"], dg.IntMetadataValue)
     assert metadata["open_expected_recovery"].value == float(counts["open_expected_recovery"])
+
+
+def test_claimback_ui_opens_the_warehouses_instance(tmp_path, monkeypatch):
+    """`make ui` = `claimback ui`: dagster dev on the same home `claimback run` records in."""
+    import os
+
+    seen = {}
+
+    def fake_execve(path, argv, env):  # instead of replacing the test process with dagster dev
+        seen.update(path=path, argv=argv, env=env, cwd=os.getcwd())
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setattr(os, "execve", fake_execve)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "inbox").mkdir()
+    cli_main(["ui", "--inbox", "inbox", "--warehouse", "warehouse", "--port", "3999"])
+    home = (tmp_path / "warehouse" / HOME_FOLDER).resolve()
+    assert seen["env"]["DAGSTER_HOME"] == str(home) and (home / "dagster.yaml").exists()
+    assert seen["env"]["CLAIMBACK_WAREHOUSE"] == str((tmp_path / "warehouse").resolve())
+    assert seen["env"]["CLAIMBACK_INBOX"] == str((tmp_path / "inbox").resolve())
+    assert seen["argv"][1:] == ["dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", "3999"]
+    assert (Path(seen["cwd"]) / "workspace.yaml").exists()
