@@ -566,3 +566,28 @@ def test_lonely_payments_have_an_835_and_no_837(parsed, inbox):
     right = set(keyed_wrong.select("billing_npi", "patient_control_number").rows())
     assert typos <= remitted and not typos & billed
     assert right <= billed and not right & remitted
+
+
+def test_the_pipeline_finds_the_planted_lonely_payments(parsed, inbox):
+    # read as the pipeline does (the deliberate second deliveries left out, as in `parsed`)
+    from claimback import denials, lonely
+    reader = pytest.importorskip("claimback.x12")
+    out, summary = inbox
+    tables = defaultdict(list)
+    for file in reader.read_x12_many([out / name for name in parsed]):  # batched: fast
+        for name, frame in file.tables.items():
+            tables[name].append(frame)
+    frames = {name: pl.concat(parts) for name, parts in tables.items()}
+    adjudications, _ = denials.adjudications_and_status(
+        frames["remit_claims"], frames["remit_service_lines"], frames["remit_adjustments"],
+        frames["submitted_claims"], as_of=AS_OF)
+    payments, candidates = lonely.lonely_payments(adjudications, frames["remit_claims"], frames["submitted_claims"])
+    truth = pl.read_parquet(default_truth_dir(out) / "claims.parquet")
+    elsewhere = set(truth.filter("sent_elsewhere")["patient_control_number"])
+    keyed_wrong = dict((mistyped(pcn), pcn) for pcn in truth.filter("pcn_keyed_wrong")["patient_control_number"])
+    assert set(payments["patient_control_number"]) == elsewhere | set(keyed_wrong)
+    # each mistyped payment's closest candidate is the claim we really sent
+    closest = dict(payments.filter(pl.col("candidate_count") > 0)
+                   .select("patient_control_number", "closest_candidate_pcn").rows())
+    assert {pcn: closest.get(pcn) for pcn in keyed_wrong} == keyed_wrong
+    assert candidates.filter(pl.col("candidate_rank") == 1).height == len(closest)
