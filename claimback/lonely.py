@@ -28,7 +28,6 @@ NEAR_DAYS = 3
 REASONS = {1: "same_member_payer_service_date", 2: "same_member_payer_near_date", 3: "same_pcn_other_practice"}
 
 
-
 def lonely_payments(
     adjudications: pl.DataFrame,
     remit_claims: pl.DataFrame,

@@ -91,8 +91,10 @@ def test_without_any_837_nothing_is_lonely(tmp_path):
     assert tables["lonely_payments"].height == tables["lonely_payment_candidates"].height == 0
 
 
-def test_near_date_rule_stops_at_near_days():
-    # LON1O02 (2026-10-06) against an 837 of the same member and payer 3 and 4 days later
+def _one_lonely_payment(claims: list[tuple[str, str, str, date]]):
+    """`lonely_payments` of one payment, LON1O02 of 2026-10-06 to River Family Practice
+    (NPI 1234567893) for MEMBER-D4 at ACME01, against 837 `claims` (CLM01, billing NPI,
+    subscriber, date of service), all to ACME01, in file order."""
     adjudications = pl.DataFrame({
         "claim_id": ["C1"], "claim_key": ["r1"], "adjudication_seq": [1], "is_latest": [True],
         "is_reversal": [False], "practice_key": ["NPI:1234567893"], "service_date": [date(2026, 10, 6)],
@@ -103,14 +105,42 @@ def test_near_date_rule_stops_at_near_days():
         "payer_name": ["ACME HEALTH PLAN"], "remit_date": [date(2026, 11, 5)], "member_id": ["MEMBER-D4"],
         "original_payer_claim_control_number": [None], "payer_claim_control_number": ["ICN-L-2"],
     })
+    n = len(claims)
     submitted = pl.DataFrame({
-        "claim_key": ["s3", "s4"], "patient_control_number": ["LON1009", "LON1010"],
-        "payer_id": ["ACME01", "ACME01"], "payer_name": ["ACME HEALTH PLAN"] * 2,
-        "billing_npi": ["1234567893"] * 2, "billing_tax_id": ["111111111"] * 2,
-        "subscriber_member_id": ["MEMBER-D4"] * 2, "statement_from": [date(2026, 10, 9), date(2026, 10, 10)],
-        "frequency_code": ["1", "1"], "original_payer_claim_control_number": [None, None],
-        "source_file": ["claims.837"] * 2, "claim_ordinal": [1, 2],
-    })
-    payments, candidates = lonely.lonely_payments(adjudications, remits, submitted)
+        "claim_key": [f"s{i}" for i in range(n)], "patient_control_number": [c[0] for c in claims],
+        "payer_id": ["ACME01"] * n, "payer_name": ["ACME HEALTH PLAN"] * n,
+        "billing_npi": [c[1] for c in claims], "billing_tax_id": [None] * n,
+        "subscriber_member_id": [c[2] for c in claims], "statement_from": [c[3] for c in claims],
+        "frequency_code": ["1"] * n, "original_payer_claim_control_number": [None] * n,
+        "source_file": ["claims.837"] * n, "claim_ordinal": list(range(1, n + 1)),
+    }, schema_overrides={"billing_tax_id": pl.String, "original_payer_claim_control_number": pl.String})
+    return lonely.lonely_payments(adjudications, remits, submitted)
+
+
+def test_near_date_rule_stops_at_near_days():
+    # the same member and payer 3 and 4 days later: only the first is "near" (NEAR_DAYS = 3)
+    payments, candidates = _one_lonely_payment([
+        ("LON1009", "1234567893", "MEMBER-D4", date(2026, 10, 9)),
+        ("LON1010", "1234567893", "MEMBER-D4", date(2026, 10, 10)),
+    ])
     assert payments.select("candidate_count", "closest_candidate_pcn").rows() == [(1, "LON1009")]
     assert candidates.select("patient_control_number", "days_apart").rows() == [("LON1009", 3)]
+
+
+def test_closest_first_and_at_most_three():
+    # five 837s of MEMBER-D4 (and one of another member, never a candidate): within a rule the
+    # payment's own practice comes first, then the nearest date; only the closest 3 are kept
+    payments, candidates = _one_lonely_payment([
+        ("LON0002", "1234567893", "MEMBER-D4", date(2026, 10, 5)),  # rule 2, 1 day
+        ("LON0003", "1234567893", "MEMBER-D4", date(2026, 10, 6)),  # rule 1, own practice
+        ("LON0004", "1234567893", "MEMBER-D4", date(2026, 10, 8)),  # rule 2, 2 days
+        ("LON0005", "1234567893", "MEMBER-Z9", date(2026, 10, 6)),  # another member
+        ("LAK0001", "1245319599", "MEMBER-D4", date(2026, 10, 6)),  # rule 1, other practice, sent last
+    ])
+    assert payments.select("candidate_count", "candidate_reason", "closest_candidate_pcn").rows() == [
+        (4, "same_member_payer_service_date", "LON0003")]
+    assert candidates.select("candidate_rank", "patient_control_number", "candidate_reason").rows() == [
+        (1, "LON0003", "same_member_payer_service_date"),
+        (2, "LAK0001", "same_member_payer_service_date"),
+        (3, "LON0002", "same_member_payer_near_date"),
+    ]
