@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= data/demo
 CLAIMS ?= 5000
 
-.PHONY: install bytecode test demo ui bench clean browser-deps
+.PHONY: install bytecode test demo ui bench clean browser-deps doc-pages
 
 install: $(STAMP)
 
@@ -47,6 +47,11 @@ browser-deps:
 		echo "browser-deps: NOTICE chromium is not installed and cannot be installed here (needs root and apt-get);"; \
 		echo "              the browser test in tests/ui will be skipped. Install it with: sudo apt-get install -y chromium"; \
 	fi
+
+# The packet pages the walkthrough shows (docs/packets/), drawn from the test suite's demo warehouse.
+# The suite itself renders them into a temporary folder and never writes into the repository.
+doc-pages: bytecode
+	CLAIMBACK_DOC_PAGES=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/ui/test_packets.py
 
 bench: bytecode
 	$(BIN)/python bench/parse_bench.py

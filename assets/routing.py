@@ -53,6 +53,7 @@ def work_queue(claimback: ClaimbackResource) -> dg.MaterializeResult:
         # numbers Dagster plots run after run (the asset's Plots tab)
         "due_this_week": dg.MetadataValue.int(int(counts["due_this_week"])),
         "past_our_deadline": dg.MetadataValue.int(int(counts["past_our_deadline"])),
+        "past_confirmed_deadline": dg.MetadataValue.int(int(counts["past_confirmed_deadline"])),
         "awaiting_payer": dg.MetadataValue.int(int(counts["awaiting_payer"])),
         "payer_decision_overdue": dg.MetadataValue.int(int(counts["payer_decision_overdue"])),
         "open_expected_recovery": dg.MetadataValue.float(float(counts["open_expected_recovery"])),

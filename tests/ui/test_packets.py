@@ -1,6 +1,10 @@
 """The packets of the demo warehouse: none for a request that must not go out, and the pages the
-walkthrough shows (one trend packet, one Level I, one Level II) rendered from it into docs/packets/."""
+walkthrough shows (one trend packet, one Level I, one Level II) rendered from it. The pages go to
+a temporary folder, so the suite never writes into the repository; `make doc-pages` sets
+CLAIMBACK_DOC_PAGES=1 to refresh the copies kept in docs/packets/."""
 from __future__ import annotations
+
+import os
 
 import duckdb
 import polars as pl
@@ -8,7 +12,7 @@ import pypdfium2 as pdfium
 
 from tests.ui.demo_warehouse import ROOT, DemoWarehouse
 
-PAGES = ROOT / "docs" / "packets"  # kept in the repository: the walkthrough shows them
+DOC_PAGES = ROOT / "docs" / "packets"  # kept in the repository: the walkthrough shows them
 
 
 def _packets(demo: DemoWarehouse) -> pl.DataFrame:
@@ -33,7 +37,8 @@ def test_no_packet_exists_for_an_awaiting_exhausted_or_resolved_claim(demo: Demo
     assert held.height > 0 and held["why"].str.starts_with("not written: ").all()
 
 
-def test_packet_pages_for_the_walkthrough(demo: DemoWarehouse):
+def test_packet_pages_for_the_walkthrough(demo: DemoWarehouse, tmp_path):
+    pages_dir = DOC_PAGES if os.environ.get("CLAIMBACK_DOC_PAGES") == "1" else tmp_path
     rows = _packets(demo).filter(pl.col("status") == "written").sort("priority", "pdf_path", descending=[True, False])
     with duckdb.connect(str(demo.database), read_only=True) as con:
         trend = con.sql("SELECT pdf_path FROM trend_packets WHERE payer_name LIKE 'COORDINATED CARE%' "
@@ -47,7 +52,7 @@ def test_packet_pages_for_the_walkthrough(demo: DemoWarehouse):
         doc = pdfium.PdfDocument(str(demo.warehouse / path))
         try:
             for number in numbers:
-                png = PAGES / (name + (f"-p{number + 1}" if number else "") + ".png")
+                png = pages_dir / (name + (f"-p{number + 1}" if number else "") + ".png")
                 doc[number].render(scale=1.25).to_pil().convert("RGB").save(png, optimize=True)
                 assert png.stat().st_size > 20_000, png
         finally:
