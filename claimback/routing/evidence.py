@@ -136,9 +136,14 @@ def _submissions(claims: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
 def _paid_lines(remit_claims: pl.DataFrame, remit_lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(non-reversal remit claims keyed for matching, their paid lines with a visit date)."""
     paid_lines = remit_lines.filter(pl.col("paid_amount") > 0).select("claim_key", "procedure_code", "service_date")
-    claims = remit_claims.filter(~pl.col("is_reversal").fill_null(False)).select(
-        "claim_key", "payee_npi", "member_id", "payer_claim_control_number", "remit_date", "statement_from",
-        "patient_control_number", payer=pl.coalesce("payer_id", "payer_name"))
+    # A professional 835 often names the visit only on its lines (DTM*472, no claim DTM*232): the
+    # first line's date is then the claim's, or no twin or earlier payment would ever match.
+    first_day = remit_lines.group_by("claim_key").agg(_first_day=pl.col("service_date").min())
+    claims = remit_claims.filter(~pl.col("is_reversal").fill_null(False)).join(
+        first_day, on="claim_key", how="left").select(
+        "claim_key", "payee_npi", "member_id", "payer_claim_control_number", "remit_date",
+        "patient_control_number", statement_from=pl.coalesce("statement_from", "_first_day"),
+        payer=pl.coalesce("payer_id", "payer_name"))
     paid = claims.join(paid_lines, on="claim_key").with_columns(
         visit_date=pl.coalesce("service_date", "statement_from"))
     return claims, paid

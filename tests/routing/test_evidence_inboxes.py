@@ -76,6 +76,21 @@ def build_inbox(root):
                                                            paid="150")], "20251201", "000000202"))
     _case(root, "authorization_paid_before", [Claim837("PB1", "M108", "20260105", "70551")],
           [_denied("PB1", "M108", "70551", ("CO", "197", "150"))])
+    # The same two cases with professional 835s that date the visit on the service line only
+    # (DTM*472, no claim DTM*232, as X12 835 allows): the line's date is the visit's.
+    _case(root, "duplicate_paid_twin_line_dates",
+          [Claim837("LT1", "M123", "20260106", "99213"), Claim837("LT2", "M123", "20260106", "99213")],
+          [Remit("LT1", "LT1-ICN", "M123", "20260106", "99213", paid="150", claim_dates=False),
+           Remit("LT2", "LT2-ICN", "M123", "20260106", "99213", status="1", claim_dates=False,
+                 adjustments=[("CO", "18", "150")])])
+    folder = root / "authorization_paid_before_line_dates"
+    write(folder, "old.837", claims_837(SUN, SUN_ID, [Claim837("LB0", "M124", "20251102", "73721")],
+                                        "20251104", "000000107"))
+    write(folder, "old.835", remit_835(SUN, SUN_ID, [Remit("LB0", "LB0-ICN", "M124", "20251102", "73721",
+                                                           paid="150", claim_dates=False)], "20251202", "000000207"))
+    _case(root, "authorization_paid_before_line_dates", [Claim837("LB1", "M125", "20260106", "73721")],
+          [Remit("LB1", "LB1-ICN", "M125", "20260106", "73721", claim_dates=False,
+                 adjustments=[("CO", "197", "150")])])
     # CO-197, no authorization on the 837 and no payment history: clinical/authorization appeal.
     _case(root, "authorization_absent", [Claim837("AA1", "M109", "20260105", "72148")],
           [_denied("AA1", "M109", "72148", ("CO", "197", "150"))])
@@ -149,6 +164,8 @@ EXPECTED = {
     "RS2": ("corrected_claim", "duplicate_resubmitted", "2 submissions", None, None),
     "AL1": ("level1_reconsideration", "authorization_on_file", "AUTH555", None, True),
     "PB1": ("level1_reconsideration", "authorization_paid_before", "paid 1 time(s)", None, True),
+    "LT2": ("resolved", "duplicate_paid_twin", "LT1-ICN", None, None),
+    "LB1": ("level1_reconsideration", "authorization_paid_before", "paid 1 time(s)", None, True),
     "AA1": ("clinical_appeal", "registry", "retro-authorization", None, None),
     "TF1": ("level1_reconsideration", "timely_filing_proof", "created on 2025-03-10", None, True),
     "TF2": ("level1_reconsideration", "timely_filing_late", "verify it", None, True),

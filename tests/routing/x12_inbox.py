@@ -95,6 +95,8 @@ class Remit:
     status: str = "1"  # CLP02
     adjustments: list[tuple[str, str, str]] = field(default_factory=list)  # (group, CARC, amount)
     remarks: list[str] = field(default_factory=list)  # LQ*HE remark codes on the line
+    # DTM*232 is situational: many professional 835s date the visit on the line (DTM*472) only
+    claim_dates: bool = True
 
 
 def remit_835(payer_name: str, payer_id: str, remits: list[Remit], date: str, control: str) -> str:
@@ -114,7 +116,7 @@ def remit_835(payer_name: str, payer_id: str, remits: list[Remit], date: str, co
         body += [
             f"CLP*{r.pcn}*{r.status}*{r.charge}*{r.paid}**MC*{r.icn}*11*1",
             f"NM1*QC*1*DOE*SAM****MI*{r.member}",  # patient
-            f"DTM*232*{r.service_date}",  # claim statement period start
+            *([f"DTM*232*{r.service_date}"] if r.claim_dates else []),  # claim statement period start
             f"SVC*HC:{r.procedure}*{r.charge}*{r.paid}**1",
             f"DTM*472*{r.service_date}",
         ]
