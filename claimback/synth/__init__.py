@@ -22,6 +22,7 @@ Claims are generated in blocks of 50,000 so a million-claim inbox needs bounded 
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -31,6 +32,7 @@ import polars as pl
 
 from claimback.synth.book import build_book
 from claimback.synth.denials import PLANTED_TRENDS
+from claimback.synth.evidence import plant_evidence_cases
 from claimback.synth.inbox import Tally, write_835s, write_837s
 from claimback.synth.render import Prepared
 from claimback.synth.story import REVERSAL, tell
@@ -110,6 +112,8 @@ def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None
         n = min(BLOCK_CLAIMS, claims - b * BLOCK_CLAIMS)
         book_rng, story_rng, file_rng = (np.random.default_rng(s) for s in seeds[b].spawn(3))
         book = build_book(book_rng, n, b * BLOCK_CLAIMS, as_of_day, months, plant and b == 0, pcn_counters)
+        if plant:  # its own stream, after the book's draws: no other claim's outcome moves
+            plant_evidence_cases(book, random.Random(f"evidence:{seed}:{b}"), as_of_day)
         story = tell(book, story_rng, as_of_day)
         prepared = Prepared(book)
         write_837s(book, prepared, story, out_dir, claims_per_file, file_rng, tally)

@@ -81,6 +81,10 @@ class ClaimBook:
     patient_share_reason: list[str]  # PR CARC: 1 deductible, 2 coinsurance, 3 copay
     line_day: list[int]
     people: People = field(repr=False)
+    # evidence cases (claimback.synth.evidence): set after the draws, never drawn here
+    case: list[str] = field(default_factory=list)  # the planted case, "partner" or ""
+    referral: list[str] = field(default_factory=list)  # REF*9F value or ""
+    other_payer: list[int] = field(default_factory=list)  # index into PAYERS of the primary, or -1
 
     def __len__(self) -> int:
         return len(self.pcn)
@@ -363,4 +367,7 @@ def build_book(rng: np.random.Generator, n: int, serial0: int, as_of_day: int, m
         patient_share_reason=lines.share_reason.tolist(),
         line_day=dates.line_day.tolist(),
         people=people,
+        case=[""] * n,
+        referral=[""] * n,
+        other_payer=[-1] * n,
     )

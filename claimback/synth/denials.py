@@ -75,6 +75,12 @@ DENIAL_KINDS: tuple[DenialKind, ...] = (
     # Never drawn (weight 0): the payer's answer to an upheld Level I on a new 835, CO-193
     # "original payment decision is being maintained" (story.py), which the router sends to Level II.
     DenialKind("decision_maintained", "payer_error", "CO", "193", (), "claim", 0, 0.30),
+    # Never drawn (weight 0): the evidence cases `claimback.synth.evidence` plants on a few denied
+    # claims. CO-288 "referral absent" on a claim that carried REF*9F, and CO-22 "may be covered by
+    # another payer per coordination of benefits" on a claim billed as secondary with loop 2320.
+    # Appended last so the drawn kinds keep their index and the mix draws do not move.
+    DenialKind("referral_absent", "authorization", "CO", "288", (), "claim", 0, 0.55),
+    DenialKind("cob_billed_secondary", "wrong_payer_cob", "CO", "22", (), "claim", 0, 0.50),
 )
 KIND_INDEX = {k.key: i for i, k in enumerate(DENIAL_KINDS)}
 

@@ -203,6 +203,8 @@ def claim_837(book: ClaimBook, prepared: "Prepared", c: int, hl: int, frequency:
     qualifiers (4010 style) instead of ABK/ABF, as some institutional feeds still do.
     """
     subscriber, patient = prepared.subscriber_837(book.patient[c], book.payer[c], book.provider[c])
+    if book.other_payer and book.other_payer[c] >= 0:  # billed as secondary: SBR01 S
+        subscriber = "SBR*S" + subscriber[len("SBR*P"):]
     out = [f"HL*{hl}*1*22*{1 if patient else 0}~", subscriber]
     next_hl = hl + 1
     if patient:
@@ -324,6 +326,7 @@ class Prepared:
             "pcn": book.pcn, "ctype": book.claim_type, "facility": self.facility,
             "charge": self.claim_charge, "auth": book.auth, "hi": hi, "render": self.rendering_837,
             "from": book.service_from, "to": book.service_to, "trend": book.trend,
+            "referral": book.referral, "cob": [self._other_payer_837(c) for c in range(len(book))],
         }, schema_overrides={"from": pl.Int32, "to": pl.Int32}).with_columns(
             # A third of the professional/dental authorizations outside the planted trends are sent on
             # the (last) service line, loop 2400 REF*G1 (837I has no line-level G1): the router must read it.
@@ -339,8 +342,9 @@ class Prepared:
             dates=pl.when(ctype == "I").then(
                 _cat("DTP*434*RD8*", pl.col("from_s"), "-", pl.col("to_s"), "~CL1*1*1*01~")
             ).when(ctype == "D").then(_cat("DTP*472*D8*", pl.col("from_s"), "~")).otherwise(pl.lit("")),
-            rest=_cat(_optional((pl.col("auth") != "") & ~pl.col("on_line"), "REF*G1*", pl.col("auth"), "~"),
-                      pl.col("hi"), pl.col("render"), pl.col("lines"),
+            rest=_cat(_optional(pl.col("referral") != "", "REF*9F*", pl.col("referral"), "~"),
+                      _optional((pl.col("auth") != "") & ~pl.col("on_line"), "REF*G1*", pl.col("auth"), "~"),
+                      pl.col("hi"), pl.col("render"), pl.col("cob"), pl.col("lines"),
                       _optional(pl.col("on_line"), "REF*G1*", pl.col("auth"), "~")),
         )
         self._clm: list[str] = claims["clm"].to_list()
@@ -379,6 +383,20 @@ class Prepared:
         )
         self.paid_835_head: list[str] = frame["head"].to_list()
         self.paid_835_tail: list[str] = frame["tail"].to_list()
+
+    def _other_payer_837(self, c: int) -> str:
+        """Loops 2320/2330A/2330B of a claim billed as secondary (book.other_payer): the primary's
+        SBR (P, self, its filing indicator), OI (benefits assigned, release of information), the
+        subscriber under that plan and the plan itself. "" for the other claims."""
+        book = self.book
+        other = book.other_payer[c] if book.other_payer else -1
+        if other < 0:
+            return ""
+        people, p, payer = book.people, book.patient[c], PAYERS[other]
+        member = f"{payer.member_prefix}{people.member_id[p][-8:]}"
+        return (f"SBR*P*18*******{payer.filing_indicator}~OI***Y*P**Y~"
+                f"NM1*IL*1*{people.last[p]}*{people.first[p]}****MI*{member}~"
+                f"NM1*PR*2*{payer.name}*****PI*{payer.payer_id}~")
 
     def claim_837_parts(self, c: int) -> tuple[str, str, str]:
         return self._clm[c], self._dates[c], self._rest[c]

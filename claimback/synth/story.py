@@ -145,7 +145,7 @@ class _Teller:
         pick = rng.random(len(paid)).tolist()
         lag = rng.integers(14, 90, len(paid)).tolist()
         for c, u, days in zip(paid, pick, lag):
-            if u >= RECOUPMENT_SHARE:
+            if u >= RECOUPMENT_SHARE or book.case[c]:  # a paid twin stays paid (draws unchanged)
                 continue
             day = self.remit_after(c, book.first_remit_day[c] + days)
             if day > self.as_of_day:
@@ -210,8 +210,10 @@ def tell(book: ClaimBook, rng: np.random.Generator, as_of_day: int) -> Story:
     draws = rng.random((len(denied), 8)).tolist()
     lags = rng.integers(0, 1_000, (len(denied), 6)).tolist()
     for i, c in enumerate(denied):
-        if book.trend[c]:
-            continue  # a payer trend is worked as one trend report, not claim by claim
+        if book.trend[c] or book.case[c]:
+            # a payer trend is worked as one trend report, not claim by claim; an evidence case
+            # (claimback.synth.evidence) waits for the router to read its first remit
+            continue
         if DENIAL_KINDS[book.outcome[c]].correctable and draws[i][0] < 0.4:
             teller.correct(c, icn_of[c], draws[i], lags[i])
         elif draws[i][0] < 0.75:
@@ -231,7 +233,7 @@ def _lonely_payments(book: ClaimBook, story: Story) -> None:
         serial = book.serial0 + c
         if (serial % SENT_ELSEWHERE_EVERY == SENT_ELSEWHERE_EVERY // 2
                 and book.outcome[c] == PAID and book.first_remit_day[c] >= 0 and not book.trend[c]
-                and c not in touched and c not in story.recouped):
+                and c not in touched and c not in story.recouped and not book.case[c]):
             (story.sent_elsewhere if serial // SENT_ELSEWHERE_EVERY % 2 == 0 else story.pcn_keyed_wrong).add(c)
 
 

@@ -18,6 +18,7 @@ import polars as pl
 
 from claimback.synth.book import DEDUCTIBLE, PAID, ClaimBook
 from claimback.synth.denials import DENIAL_KINDS, PLANTED_TRENDS
+from claimback.synth.evidence import EXPECTED
 from claimback.synth.pools import PAYER_INDEX, PAYERS, PROVIDERS
 from claimback.synth.render import adjudicate
 from claimback.synth.story import PARTIAL, Story
@@ -104,6 +105,11 @@ def claim_truth(book: ClaimBook, story: Story) -> pl.DataFrame:
         "denied_amount": [a / 100 for a in denied_amount],
         "trend_id": [t or None for t in book.trend],
         "auth_on_file": [bool(a) for a in book.auth],
+        # evidence cases (claimback.synth.evidence): the case planted, "partner" for the claim it
+        # needs (paid twin, first submission...), and the route and rule the router must choose
+        "evidence_case": [k or None for k in book.case],
+        "expected_route": [EXPECTED[k][0] if k in EXPECTED else None for k in book.case],
+        "expected_rule": [EXPECTED[k][1] if k in EXPECTED else None for k in book.case],
         "corrected_claim": [c in corrected for c in range(n)],
         "level1_outcome": [story.level1.get(c) for c in range(n)],
         "level2_outcome": [story.level2.get(c) for c in range(n)],
