@@ -13,9 +13,7 @@ import json
 import polars as pl
 import pytest
 
-from claimback import ingest, stages
-from claimback.inbox import scan
-
+from .route_inbox import work_queue_of
 from .x12_inbox import Claim837, Remit, claims_837, remit_835, write
 
 AS_OF = dt.date(2026, 3, 1)
@@ -188,16 +186,7 @@ def queue(tmp_path_factory):
     root = tmp_path_factory.mktemp("evidence")
     inbox = root / "inbox"
     build_inbox(inbox)
-    settings = stages.Settings(inbox=inbox, warehouse=root / "warehouse", as_of=AS_OF)
-    lake = settings.lake
-    plan = ingest.plan(scan(inbox), lake)
-    ingest.record_logs(plan.logs, lake)
-    for batch in plan.batches(max_files=100):
-        ingest.ingest_batch(batch, lake)
-    ingest.consolidate(lake)
-    stages.load_reconsiderations(settings)
-    stages.build_denials(settings)
-    work_queue, _, _ = stages.build_queue(settings)
+    work_queue = work_queue_of(inbox, root / "warehouse", AS_OF)
     return {row["patient_control_number"]: row for row in work_queue.iter_rows(named=True)}
 
 

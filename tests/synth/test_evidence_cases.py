@@ -13,10 +13,9 @@ from datetime import date
 import polars as pl
 import pytest
 
-from claimback import ingest, stages
-from claimback.inbox import scan
 from claimback.synth import default_truth_dir, generate
 from claimback.synth.evidence import EXPECTED, MIN_PER_CASE
+from tests.routing.route_inbox import work_queue_of
 
 AS_OF = date(2026, 11, 20)
 
@@ -26,16 +25,7 @@ def routed(tmp_path_factory):
     root = tmp_path_factory.mktemp("synth_evidence")
     inbox = root / "inbox"
     generate(inbox, 2_000, seed=5, as_of=AS_OF, claims_per_file=500, truth_dir=default_truth_dir(inbox))
-    settings = stages.Settings(inbox=inbox, warehouse=root / "warehouse", as_of=AS_OF)
-    lake = settings.lake
-    plan = ingest.plan(scan(inbox), lake)
-    ingest.record_logs(plan.logs, lake)
-    for batch in plan.batches(max_files=100):
-        ingest.ingest_batch(batch, lake)
-    ingest.consolidate(lake)
-    stages.load_reconsiderations(settings)
-    stages.build_denials(settings)
-    work_queue, _, _ = stages.build_queue(settings)
+    work_queue = work_queue_of(inbox, root / "warehouse", AS_OF)
     truth = pl.read_parquet(default_truth_dir(inbox) / "claims.parquet")
     return truth, work_queue
 

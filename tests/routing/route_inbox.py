@@ -1,0 +1,27 @@
+"""Ingest an inbox and route it with the real stages (ingest, reconsiderations, denials, queue).
+
+Without Dagster or publishing, so a routing test runs in seconds; returns the work queue.
+"""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from claimback import ingest, stages
+from claimback.inbox import scan
+
+
+def work_queue_of(inbox: Path, warehouse: Path, as_of: date) -> pl.DataFrame:
+    settings = stages.Settings(inbox=inbox, warehouse=warehouse, as_of=as_of)
+    lake = settings.lake
+    plan = ingest.plan(scan(inbox), lake)
+    ingest.record_logs(plan.logs, lake)
+    for batch in plan.batches(max_files=100):
+        ingest.ingest_batch(batch, lake)
+    ingest.consolidate(lake)
+    stages.load_reconsiderations(settings)
+    stages.build_denials(settings)
+    work_queue, _, _ = stages.build_queue(settings)
+    return work_queue
