@@ -44,8 +44,10 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "authorization_paid_before": ("level1_reconsideration", "authorization_paid_before"),
 }
 # Background denials that may become a case: their dates are ordinary (timely-filing claims
-# were sent late) and nothing about them is told by a later remit.
-_NOT_CASES = {KIND_INDEX[k] for k in ("timely_filing", "forwarded", "decision_maintained")}
+# were sent late), nothing about them is told by a later remit, and the rare patient-owed ones
+# (group PR, `bill_patient`) stay as examples of their own route.
+_NOT_CASES = {KIND_INDEX[k] for k in ("timely_filing", "forwarded", "decision_maintained")} | {
+    i for i, k in enumerate(DENIAL_KINDS) if k.group == "PR"}
 
 
 def _procedures(book: ClaimBook, c: int) -> set[int]:
