@@ -274,12 +274,12 @@ ROUTING_INPUTS = {
     "submitted_claims": (
         "claim_key", "payer_id", "payer_name", "billing_npi", "subscriber_member_id", "patient_control_number",
         "statement_from", "prior_authorization", "referral_number", "payer_responsibility",
-        "other_payer_responsibility", "other_payer_name", "submitted_on",
+        "other_payer_responsibility", "other_payer_name", "submitted_on", "claim_filing_indicator",
     ),
     "submitted_service_lines": ("claim_key", "procedure_code", "prior_authorization"),
     "remit_claims": (
         "claim_key", "payer_id", "payer_name", "payee_npi", "member_id", "patient_control_number",
-        "payer_claim_control_number", "remit_date", "statement_from", "is_reversal",
+        "payer_claim_control_number", "remit_date", "statement_from", "is_reversal", "claim_filing_indicator",
     ),
     "remit_service_lines": ("claim_key", "procedure_code", "service_date", "paid_amount"),
 }

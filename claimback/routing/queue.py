@@ -83,8 +83,10 @@ def build_work_queue(
     facts = evidence.gather(denials, submitted_claims, submitted_service_lines, remit_claims, remit_service_lines,
                             history if history is not None and is_adjudications(history) else None)
     claims = prepare_denials(facts, log, trend_members, resolved)
-    payers = rules.payers_frame(claims.select("payer_id", "payer_name"))
-    claims = claims.join(payers, on=["payer_id", "payer_name"], how="left", nulls_equal=True)
+    claims = _with_product(claims, remit_claims, submitted_claims)
+    payer_keys = ["payer_id", "payer_name", "claim_filing_indicator"]
+    payers = rules.payers_frame(claims.select(payer_keys))
+    claims = claims.join(payers, on=payer_keys, how="left", nulls_equal=True)
     claims = routes.history_route(routes.category_route(claims))
     claims = _apply_windows(claims, rules, as_of)
 
@@ -105,6 +107,27 @@ def build_work_queue(
         ["priority", "days_left", "denied_amount"], descending=[True, False, True], nulls_last=True
     )
     return queue, history_model.report
+
+
+def _with_product(claims: pl.DataFrame, remit_claims: pl.DataFrame | None,
+                  submitted_claims: pl.DataFrame | None) -> pl.DataFrame:
+    """`claim_filing_indicator`: the product the claim was adjudicated under (835 CLP06), else the
+    one it was billed under (837 SBR09), else null; payer rules may be scoped to products."""
+    if "claim_filing_indicator" in claims.columns:
+        return claims
+    sources = []
+    if remit_claims is not None and "claim_filing_indicator" in remit_claims.columns:
+        sources.append(("claim_key", remit_claims.select("claim_key", _clp06=pl.col("claim_filing_indicator"))))
+    if (submitted_claims is not None and "claim_filing_indicator" in submitted_claims.columns
+            and "submitted_claim_key" in claims.columns):
+        sources.append(("submitted_claim_key", submitted_claims.select(
+            submitted_claim_key=pl.col("claim_key"), _sbr09=pl.col("claim_filing_indicator"))))
+    for key, frame in sources:
+        claims = claims.join(frame.unique(key), on=key, how="left")
+    found = [pl.col(c) for c in ("_clp06", "_sbr09") if c in claims.columns]
+    product = pl.coalesce(found) if found else pl.lit(None, dtype=pl.String)
+    return claims.with_columns(claim_filing_indicator=product.str.strip_chars().str.to_uppercase()).drop(
+        [c for c in ("_clp06", "_sbr09") if c in claims.columns])
 
 
 def prepare_denials(

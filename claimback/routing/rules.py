@@ -34,7 +34,10 @@ RESUBMISSION = ("replacement", "new_claim")  # how a fully denied claim is corre
 _PAYER_KEYS = {"name", "display_name", "match", "trend_threshold", "notes", "denied_claim_resubmission",
                "filing_limit", *LEVELS}
 _DEFAULT_KEYS = {"trend_threshold", "notes", "denied_claim_resubmission", "filing_limit", *LEVELS}
-_MATCH_KEYS = {"payer_ids", "name_regex"}
+_MATCH_KEYS = {"payer_ids", "name_regex", "products"}
+# X12 claim filing indicator codes (835 CLP06, 837 SBR09): the product a claim was billed under.
+FILING_INDICATORS = ("09", "10", "11", "12", "13", "14", "15", "16", "17", "AM", "BL", "CH", "CI", "DS", "FI",
+                     "HM", "LM", "MA", "MB", "MC", "OF", "TV", "VA", "WC", "ZZ")
 _TOP_KEYS = {"version", "overturn_priors", "default", "payers"}
 _PRIOR_KEYS = {"source", "pseudo_count", "default", "categories"}
 
@@ -121,6 +124,12 @@ class _PayerEntry:
     notes: str | None
     denied_claim_resubmission: str | None  # None: as the default rule says
     filing_limit: FilingLimit | None = None
+    # claim filing indicators (CLP06 / SBR09) the rule is for; empty: every product of the payer
+    products: frozenset[str] = frozenset()
+
+    def covers(self, product: str | None) -> bool:
+        """A rule scoped to products never applies to a claim of another, or an unknown, product."""
+        return not self.products or (product or "").strip().upper() in self.products
 
 
 @dataclass
@@ -141,18 +150,22 @@ class PayerRules:
         """The default rule and every payer's rule, each with its levels completed from default."""
         return [self.default] + [self._complete(e, f"payer rule {e.name}") for e in self._entries]
 
-    def for_payer(self, payer_id: str | None, payer_name: str | None) -> PayerRule:
-        """The rule for this payer: by payer_id first, then by name pattern, else `default`."""
+    def for_payer(self, payer_id: str | None, payer_name: str | None, product: str | None = None) -> PayerRule:
+        """The rule for this payer and product (claim filing indicator, CLP06 / SBR09): by payer_id
+        first, then by name pattern, else `default`; a rule naming `products` is skipped for a claim
+        of another product, or of none known."""
         pid = (payer_id or "").strip().upper()
+        entries = [e for e in self._entries if e.covers(product)]
+        scope = lambda e: f" for product {product}" if e.products else ""  # noqa: E731
         if pid:
-            for entry in self._entries:
+            for entry in entries:
                 if pid in entry.payer_ids:
-                    return self._complete(entry, f"payer_id {pid}")
+                    return self._complete(entry, f"payer_id {pid}{scope(entry)}")
         name = (payer_name or "").strip()
         if name:
-            for entry in self._entries:
+            for entry in entries:
                 if entry.name_pattern is not None and entry.name_pattern.search(name):
-                    return self._complete(entry, f"payer name pattern /{entry.name_pattern.pattern}/")
+                    return self._complete(entry, f"payer name pattern /{entry.name_pattern.pattern}/{scope(entry)}")
         return PayerRule(
             name=self.default.name,
             display_name=self.default.display_name,
@@ -182,22 +195,27 @@ class PayerRules:
         )
 
     def payers_frame(self, payers: pl.DataFrame) -> pl.DataFrame:
-        """One row per distinct (payer_id, payer_name): the payer rule that applies and its options.
+        """One row per distinct (payer_id, payer_name[, claim_filing_indicator]): the payer rule that
+        applies and its options. With a `claim_filing_indicator` column the product scopes the rules
+        (join on it too); without one, rules scoped to products do not apply.
 
         Rules are matched once per distinct payer (a handful), then joined to any number of
         claims, so routing a million denials never calls Python per row.
         """
+        keys = ["payer_id", "payer_name"] + (["claim_filing_indicator"] if "claim_filing_indicator" in payers.columns
+                                             else [])
         rows = []
-        for payer_id, payer_name in payers.select("payer_id", "payer_name").unique().iter_rows():
-            rule = self.for_payer(payer_id, payer_name)
+        for payer_id, payer_name, *product in payers.select(keys).unique().iter_rows():
+            rule = self.for_payer(payer_id, payer_name, product[0] if product else None)
             limit = rule.filing_limit
-            rows.append((payer_id, payer_name, rule.name, rule.is_default, rule.denied_claim_resubmission,
+            rows.append((payer_id, payer_name, *product, rule.name, rule.is_default, rule.denied_claim_resubmission,
                          limit.days if limit else None,
                          bool(limit and limit.confirmed and not rule.is_default),
                          limit.source if limit else None))
         schema = {
             "payer_id": pl.String,
             "payer_name": pl.String,
+            **({"claim_filing_indicator": pl.String} if len(keys) == 3 else {}),
             "payer_rule": pl.String,
             "payer_rule_is_default": pl.Boolean,
             "denied_claim_resubmission": pl.String,
@@ -333,9 +351,10 @@ class _Validator:
             if not is_default and "name" in raw:
                 self.fail(f"{where}.name", "must be a non-empty string")
             name = name if isinstance(name, str) else ""
-        payer_ids, pattern = frozenset(), None
+        payer_ids, pattern, products = frozenset(), None, frozenset()
         if not is_default:
             payer_ids, pattern = self.match(raw.get("match"), f"{where}.match")
+            products = self.products(raw.get("match"), f"{where}.match.products")
         threshold = raw.get("trend_threshold", DEFAULT_TREND_THRESHOLD)
         if not _is_int(threshold) or threshold < 2:
             self.fail(f"{where}.trend_threshold", f"must be a whole number >= 2, got {threshold!r}")
@@ -366,7 +385,21 @@ class _Validator:
             trend_threshold=threshold if _is_int(threshold) else DEFAULT_TREND_THRESHOLD,
             notes=str(notes) if notes is not None else None,
             denied_claim_resubmission=resubmission,
+            products=products,
         )
+
+    def products(self, match: Any, where: str) -> frozenset[str]:
+        raw = match.get("products") if isinstance(match, dict) else None
+        if raw is None:
+            return frozenset()
+        if not isinstance(raw, list) or not raw or not all(isinstance(p, str) for p in raw):
+            self.fail(where, "must be a non-empty list of claim filing indicator codes (CLP06 / SBR09)")
+            return frozenset()
+        codes = [p.strip().upper() for p in raw]
+        for code in codes:
+            if code not in FILING_INDICATORS:
+                self.fail(where, f"unknown claim filing indicator {code!r}{_suggest(code, FILING_INDICATORS)}")
+        return frozenset(codes)
 
     def match(self, raw: Any, where: str) -> tuple[frozenset[str], re.Pattern[str] | None]:
         if not isinstance(raw, dict):

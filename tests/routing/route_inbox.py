@@ -13,8 +13,8 @@ from claimback import ingest, stages
 from claimback.inbox import scan
 
 
-def work_queue_of(inbox: Path, warehouse: Path, as_of: date) -> pl.DataFrame:
-    settings = stages.Settings(inbox=inbox, warehouse=warehouse, as_of=as_of)
+def work_queue_of(inbox: Path, warehouse: Path, as_of: date, payer_rules: Path | None = None) -> pl.DataFrame:
+    settings = stages.Settings(inbox=inbox, warehouse=warehouse, as_of=as_of, payer_rules=payer_rules)
     lake = settings.lake
     plan = ingest.plan(scan(inbox), lake)
     ingest.record_logs(plan.logs, lake)

@@ -170,3 +170,62 @@ def test_resubmission_option_is_validated(tmp_path):
     with pytest.raises(PayerRulesError, match=r"payers\[0\]\.denied_claim_resubmission: unknown value 'new claim'; did you mean 'new_claim'"):
         load_rules(write_rules(tmp_path, typo))
     assert load_rules().for_payer("SUNSH", None).denied_claim_resubmission == "replacement"
+
+
+# --- products: a rule may name the claim filing indicators (CLP06 / SBR09) it applies to ----------
+def _with_marketplace_rule(doc):
+    # Ahead of the Medicaid rule of the same payer id: a commercial (CI, marketplace) product of
+    # Sunshine with a longer window. Written for this test; the shipped file names no products yet.
+    doc["payers"].insert(0, {
+        "name": "sunshine_marketplace", "match": {"payer_ids": ["SUNSH"], "products": ["CI"]},
+        "level1": {"days": 180, "anchor": "original_remit", "source": "test: a marketplace product's own window"},
+    })
+
+
+def test_a_rule_with_products_matches_only_claims_of_those_products(tmp_path):
+    rules = load_rules(write_rules(tmp_path, _with_marketplace_rule))
+    assert rules.for_payer("SUNSH", "SUNSHINE HEALTH", "CI").name == "sunshine_marketplace"
+    assert rules.for_payer("SUNSH", "SUNSHINE HEALTH", "ci ").levels["level1"].days == 180
+    assert "for product CI" in rules.for_payer("SUNSH", None, "CI").matched_by
+    # another product, or none known: the rule never applies; the payer's unscoped rule does
+    assert rules.for_payer("SUNSH", "SUNSHINE HEALTH", "MC").name == "sunshine_health"
+    assert rules.for_payer("SUNSH", "SUNSHINE HEALTH").name == "sunshine_health"
+
+
+@pytest.mark.parametrize(("products", "expected"), [
+    (["XX"], "unknown claim filing indicator 'XX'"),
+    ("MC", "must be a non-empty list"),
+    ([], "must be a non-empty list"),
+])
+def test_products_are_validated(tmp_path, products, expected):
+    def bad(doc):
+        doc["payers"][0]["match"]["products"] = products
+
+    with pytest.raises(PayerRulesError) as err:
+        load_rules(write_rules(tmp_path, bad))
+    assert "payers[0].match.products" in str(err.value) and expected in str(err.value)
+
+
+def test_the_router_scopes_payer_rules_by_the_claims_product(tmp_path):
+    import datetime as dt
+
+    from .route_inbox import work_queue_of
+    from .x12_inbox import Claim837, Remit, claims_837, remit_835, write
+
+    # Two claims at Sunshine denied CO-129 "prior processing information appears incorrect"
+    # (a payer error: Level I), one adjudicated as Medicaid (CLP06 MC), one as commercial (CI).
+    inbox = tmp_path / "inbox"
+    write(inbox, "claims.837", claims_837("SUNSHINE HEALTH", "SUNSH", [
+        Claim837("PM1", "M201", "20260105", "99213"), Claim837("PC1", "M202", "20260105", "99214")],
+        "20260108", "000000401"))
+    write(inbox, "remit.835", remit_835("SUNSHINE HEALTH", "SUNSH", [
+        Remit("PM1", "PM1-ICN", "M201", "20260105", "99213", adjustments=[("CO", "129", "150")]),
+        Remit("PC1", "PC1-ICN", "M202", "20260105", "99214", adjustments=[("CO", "129", "150")],
+              product="CI")], "20260201", "000000402"))
+    queue = work_queue_of(inbox, tmp_path / "warehouse", dt.date(2026, 3, 1),
+                          write_rules(tmp_path, _with_marketplace_rule))
+    rows = {r["patient_control_number"]: r for r in queue.iter_rows(named=True)}
+    assert rows["PM1"]["payer_rule"] == "sunshine_health"
+    assert rows["PM1"]["deadline"] == dt.date(2026, 5, 2)  # 90 days from the 2026-02-01 remit
+    assert rows["PC1"]["payer_rule"] == "sunshine_marketplace"
+    assert rows["PC1"]["deadline"] == dt.date(2026, 7, 31)  # 180 days

@@ -97,6 +97,7 @@ class Remit:
     remarks: list[str] = field(default_factory=list)  # LQ*HE remark codes on the line
     # DTM*232 is situational: many professional 835s date the visit on the line (DTM*472) only
     claim_dates: bool = True
+    product: str = "MC"  # CLP06 claim filing indicator: MC Medicaid, CI commercial
 
 
 def remit_835(payer_name: str, payer_id: str, remits: list[Remit], date: str, control: str) -> str:
@@ -114,7 +115,7 @@ def remit_835(payer_name: str, payer_id: str, remits: list[Remit], date: str, co
     ]
     for r in remits:
         body += [
-            f"CLP*{r.pcn}*{r.status}*{r.charge}*{r.paid}**MC*{r.icn}*11*1",
+            f"CLP*{r.pcn}*{r.status}*{r.charge}*{r.paid}**{r.product}*{r.icn}*11*1",
             f"NM1*QC*1*DOE*SAM****MI*{r.member}",  # patient
             *([f"DTM*232*{r.service_date}"] if r.claim_dates else []),  # claim statement period start
             f"SVC*HC:{r.procedure}*{r.charge}*{r.paid}**1",
