@@ -37,14 +37,14 @@ MAX_PCNS_PER_CLAIM_NUMBER = 3
 IDENTITY = ("_payer", "_payee", "_pcn", "_member")
 
 
-def _blank_to_null(expr: pl.Expr) -> pl.Expr:
+def blank_to_null(expr: pl.Expr) -> pl.Expr:
     text = expr.cast(pl.String).str.strip_chars()
     return pl.when(text == "").then(None).otherwise(text)
 
 
 def normalise_payer_name(expr: pl.Expr) -> pl.Expr:
     """'Acme Health, Inc.' and 'ACME HEALTH INC' compare equal: upper-case alphanumeric words."""
-    return _blank_to_null(
+    return blank_to_null(
         expr.str.to_uppercase().str.replace_all(r"[^A-Z0-9]+", " ").str.strip_chars()
     )
 
@@ -52,15 +52,15 @@ def normalise_payer_name(expr: pl.Expr) -> pl.Expr:
 def payer_key(payer_id: str = "payer_id", payer_name: str = "payer_name") -> pl.Expr:
     """One payer identity per row: the payer id when the file has one, else the normalised name."""
     return pl.coalesce(
-        pl.lit("ID:") + _blank_to_null(pl.col(payer_id)).str.to_uppercase(),
+        pl.lit("ID:") + blank_to_null(pl.col(payer_id)).str.to_uppercase(),
         pl.lit("NAME:") + normalise_payer_name(pl.col(payer_name)),
         pl.lit("UNKNOWN"),
     )
 
 
-def _identifier(expr: pl.Expr) -> pl.Expr:
+def identifier(expr: pl.Expr) -> pl.Expr:
     """An NPI, TIN or member id as compared: upper case, no spaces or dashes ('12-345 6789')."""
-    return _blank_to_null(expr.cast(pl.String).str.to_uppercase().str.replace_all(r"[\s\-]+", ""))
+    return blank_to_null(expr.cast(pl.String).str.to_uppercase().str.replace_all(r"[\s\-]+", ""))
 
 
 def provider_key(npi: str, tax_id: str) -> pl.Expr:
@@ -69,10 +69,10 @@ def provider_key(npi: str, tax_id: str) -> pl.Expr:
     5010 835s name the payee by NPI (N1*PE*XX) whenever it has one and 837s always carry the
     billing NPI, so the NPI comes first; a TIN-only payee (N1*PE*FI, REF*TJ) is the fallback.
     """
-    return pl.coalesce(pl.lit("NPI:") + _identifier(pl.col(npi)), pl.lit("TIN:") + _identifier(pl.col(tax_id)))
+    return pl.coalesce(pl.lit("NPI:") + identifier(pl.col(npi)), pl.lit("TIN:") + identifier(pl.col(tax_id)))
 
 
-def _column(frame: pl.DataFrame, name: str, dtype: pl.DataType = pl.String) -> pl.Expr:
+def column_or_null(frame: pl.DataFrame, name: str, dtype: pl.DataType = pl.String) -> pl.Expr:
     """A column that older tables or hand-built frames may lack: null when absent."""
     return pl.col(name) if name in frame.columns else pl.lit(None, dtype=dtype).alias(name)
 
@@ -107,11 +107,11 @@ def _in_payer_order(
     835 guide sends the reversal immediately before the correction it makes room for.
     """
     remit_claims = remit_claims.with_columns(
-        _column(remit_claims, "payee_npi"), _column(remit_claims, "payee_tax_id"),
-        _column(remit_claims, "member_id"), _column(remit_claims, "transaction_hash"),
-        _column(remit_claims, "check_number"),
-        _column(remit_claims, "production_date", pl.Date),
-        _column(remit_claims, "envelope_date_time", pl.Datetime("us")),
+        column_or_null(remit_claims, "payee_npi"), column_or_null(remit_claims, "payee_tax_id"),
+        column_or_null(remit_claims, "member_id"), column_or_null(remit_claims, "transaction_hash"),
+        column_or_null(remit_claims, "check_number"),
+        column_or_null(remit_claims, "production_date", pl.Date),
+        column_or_null(remit_claims, "envelope_date_time", pl.Datetime("us")),
     )
     # a remit file names a handful of payers: normalise each (payer_id, payer_name) pair once
     payers = (
@@ -125,11 +125,11 @@ def _in_payer_order(
         )
         .join(payers, on=["payer_id", "payer_name"], how="left", nulls_equal=True)
         .with_columns(
-            _pcn=_blank_to_null(pl.col("patient_control_number")),
-            _icn=_blank_to_null(pl.col("payer_claim_control_number")),
-            _f8=_blank_to_null(pl.col("original_payer_claim_control_number")),
+            _pcn=blank_to_null(pl.col("patient_control_number")),
+            _icn=blank_to_null(pl.col("payer_claim_control_number")),
+            _f8=blank_to_null(pl.col("original_payer_claim_control_number")),
             _payee=provider_key("payee_npi", "payee_tax_id"),
-            _member=_identifier(pl.col("member_id")),
+            _member=identifier(pl.col("member_id")),
             is_reversal=pl.col("is_reversal").fill_null(pl.col("claim_status_code") == "22")
             .fill_null(False),
         )
@@ -156,7 +156,7 @@ def superseded_remits(remits: pl.DataFrame) -> pl.DataFrame:
     claim = pl.concat_str(pl.col("_pcn").fill_null(""), pl.lit("|"), pl.col("_member").fill_null(""))
     sends = (
         remits.drop_nulls(["check_number", "transaction_hash"])
-        .with_columns(_file=_column(remits, "file_sha256"), _claim=claim)
+        .with_columns(_file=column_or_null(remits, "file_sha256"), _claim=claim)
         .group_by([*payment, "transaction_hash"])
         .agg(_last_row=pl.col("_row").max(), _file=pl.col("_file").first(), _claims=pl.col("_claim").unique(),
              _clps=pl.len())
@@ -214,10 +214,10 @@ def _link_edges(remits: pl.DataFrame, submitted_claims: pl.DataFrame | None) -> 
              by_pcn_icn.select(pl.col("_grp").alias("a"), "b")]
     if submitted_claims is not None and submitted_claims.height:
         replacements = submitted_claims.select(
-            _pcn=_blank_to_null(pl.col("patient_control_number")),
-            icn=_blank_to_null(pl.col("original_payer_claim_control_number")),
+            _pcn=blank_to_null(pl.col("patient_control_number")),
+            icn=blank_to_null(pl.col("original_payer_claim_control_number")),
             s_payee=provider_key_of(submitted_claims, "billing_npi", "billing_tax_id"),
-            s_member=_identifier(_column(submitted_claims, "subscriber_member_id")),
+            s_member=identifier(column_or_null(submitted_claims, "subscriber_member_id")),
         ).drop_nulls(["_pcn", "icn"])
         groups = remits.select("_payer", "_pcn", "_grp", *owner).drop_nulls("_pcn").unique()
         edges.append(
@@ -233,7 +233,7 @@ def provider_key_of(frame: pl.DataFrame, npi: str, tax_id: str) -> pl.Expr:
     """`provider_key` of a frame that may lack the TIN column."""
     if tax_id in frame.columns:
         return provider_key(npi, tax_id)
-    return pl.lit("NPI:") + _identifier(_column(frame, npi))
+    return pl.lit("NPI:") + identifier(column_or_null(frame, npi))
 
 
 def same_owner(payee_a: str, payee_b: str, member_a: str, member_b: str) -> pl.Expr:
@@ -389,33 +389,33 @@ def _match_candidates(
     ).select(
         "r_dos",
         remit_claim_key="claim_key",
-        _pcn=_blank_to_null(pl.col("patient_control_number")),
+        _pcn=blank_to_null(pl.col("patient_control_number")),
         remit_date="remit_date",
-        r_id=_blank_to_null(pl.col("payer_id")).str.to_uppercase(),
+        r_id=blank_to_null(pl.col("payer_id")).str.to_uppercase(),
         r_name=normalise_payer_name(pl.col("payer_name")),
-        r_f8=_blank_to_null(pl.col("original_payer_claim_control_number")),
-        r_payee_npi=_identifier(_column(remit_claims, "payee_npi")),
-        r_payee_tin=_identifier(_column(remit_claims, "payee_tax_id")),
-        r_member=_identifier(_column(remit_claims, "member_id")),
-        r_insured=_identifier(_column(remit_claims, "insured_member_id")),
+        r_f8=blank_to_null(pl.col("original_payer_claim_control_number")),
+        r_payee_npi=identifier(column_or_null(remit_claims, "payee_npi")),
+        r_payee_tin=identifier(column_or_null(remit_claims, "payee_tax_id")),
+        r_member=identifier(column_or_null(remit_claims, "member_id")),
+        r_insured=identifier(column_or_null(remit_claims, "insured_member_id")),
     ).drop_nulls("_pcn")
     # only the 837s sharing a patient control number with these remits: normalising every
     # payer name of a large 837 history would cost more than the whole match
     submitted = submitted_claims.with_columns(
-        _pcn=_blank_to_null(pl.col("patient_control_number"))
+        _pcn=blank_to_null(pl.col("patient_control_number"))
     ).join(remits.select("_pcn").unique(), on="_pcn", how="semi").select(
         "_pcn",
         submitted_claim_key="claim_key",
-        s_id=_blank_to_null(pl.col("payer_id")).str.to_uppercase(),
+        s_id=blank_to_null(pl.col("payer_id")).str.to_uppercase(),
         s_name=normalise_payer_name(pl.col("payer_name")),
-        s_f8=_blank_to_null(pl.col("original_payer_claim_control_number")),
+        s_f8=blank_to_null(pl.col("original_payer_claim_control_number")),
         is_replacement=pl.col("frequency_code").is_in(_REPLACEMENT_FREQUENCIES).fill_null(False),
         s_file="source_file",
         s_ordinal="claim_ordinal",
         s_dos="statement_from",
-        s_npi=_identifier(_column(submitted_claims, "billing_npi")),
-        s_tin=_identifier(_column(submitted_claims, "billing_tax_id")),
-        s_member=_identifier(_column(submitted_claims, "subscriber_member_id")),
+        s_npi=identifier(column_or_null(submitted_claims, "billing_npi")),
+        s_tin=identifier(column_or_null(submitted_claims, "billing_tax_id")),
+        s_member=identifier(column_or_null(submitted_claims, "subscriber_member_id")),
     ).with_columns(
         payers_for_pcn=pl.struct("s_id", "s_name").n_unique().over("_pcn")
     )
@@ -423,7 +423,7 @@ def _match_candidates(
     # cannot have been sent before then.
     icn_first_seen = (
         remit_claims.select(
-            s_f8=_blank_to_null(pl.col("payer_claim_control_number")), icn_first_remit="remit_date"
+            s_f8=blank_to_null(pl.col("payer_claim_control_number")), icn_first_remit="remit_date"
         )
         .drop_nulls("s_f8")
         .group_by("s_f8")

@@ -66,7 +66,7 @@ def _candidates(
     lonely: pl.DataFrame, remit_claims: pl.DataFrame, submitted_claims: pl.DataFrame, near_days: int
 ) -> pl.DataFrame:
     """Every (lonely payment, 837) pair meeting a rule, with its rule number as `rule`."""
-    identifier, column = lifecycle._identifier, lifecycle._column  # the match's own comparisons
+    identifier, column = lifecycle.identifier, lifecycle.column_or_null  # the match's own comparisons
     remits = lonely.select("claim_key", "practice_key", "service_date", "patient_control_number").join(
         remit_claims.select(
             "claim_key", "payer_id", "payer_name",
@@ -78,14 +78,14 @@ def _candidates(
         "claim_key", "r_member", "r_insured",
         r_practice="practice_key",
         r_dos="service_date",
-        r_pcn=lifecycle._blank_to_null(pl.col("patient_control_number")),
-        r_id=lifecycle._blank_to_null(pl.col("payer_id")).str.to_uppercase(),
+        r_pcn=lifecycle.blank_to_null(pl.col("patient_control_number")),
+        r_id=lifecycle.blank_to_null(pl.col("payer_id")).str.to_uppercase(),
         r_name=lifecycle.normalise_payer_name(pl.col("payer_name")),
     )
     submitted = submitted_claims.select(
         s_key="claim_key",
-        s_pcn=lifecycle._blank_to_null(pl.col("patient_control_number")),
-        s_id=lifecycle._blank_to_null(pl.col("payer_id")).str.to_uppercase(),
+        s_pcn=lifecycle.blank_to_null(pl.col("patient_control_number")),
+        s_id=lifecycle.blank_to_null(pl.col("payer_id")).str.to_uppercase(),
         s_name=lifecycle.normalise_payer_name(pl.col("payer_name")),
         s_practice=lifecycle.provider_key_of(submitted_claims, "billing_npi", "billing_tax_id"),
         s_member=identifier(column(submitted_claims, "subscriber_member_id")),

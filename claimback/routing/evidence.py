@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from claimback.codes import registry as R
+from claimback.lifecycle import blank_to_null, column_or_null
 
 # How far back a payment of the same procedure at the same payer counts as "the payer used to
 # pay this without an authorization" [PRACTICE: two quarters of history, enough to span a
@@ -80,25 +81,20 @@ def gather(
     return _empty(frame)
 
 
-def _col(frame: pl.DataFrame, name: str, dtype: pl.DataType = pl.String) -> pl.Expr:
-    return pl.col(name) if name in frame.columns else pl.lit(None, dtype=dtype).alias(name)
-
-
 def _from_837(frame: pl.DataFrame, claims: pl.DataFrame, lines: pl.DataFrame | None) -> pl.DataFrame:
-    blank = lambda e: e.str.strip_chars().replace("", None)  # noqa: E731
     sent = claims.select(
         submitted_claim_key=pl.col("claim_key"),
-        _claim_auth=blank(_col(claims, "prior_authorization")),
-        referral_number=blank(_col(claims, "referral_number")),
-        payer_responsibility=_col(claims, "payer_responsibility"),
-        other_payer_responsibility=_col(claims, "other_payer_responsibility"),
-        other_payer_name=_col(claims, "other_payer_name"),
-        submitted_on=_col(claims, "submitted_on", pl.Date),
+        _claim_auth=blank_to_null(column_or_null(claims, "prior_authorization")),
+        referral_number=blank_to_null(column_or_null(claims, "referral_number")),
+        payer_responsibility=column_or_null(claims, "payer_responsibility"),
+        other_payer_responsibility=column_or_null(claims, "other_payer_responsibility"),
+        other_payer_name=column_or_null(claims, "other_payer_name"),
+        submitted_on=column_or_null(claims, "submitted_on", pl.Date),
     ).unique("submitted_claim_key")
     if lines is not None and "prior_authorization" in lines.columns:
         line_auth = (
-            lines.filter(blank(pl.col("prior_authorization")).is_not_null())
-            .group_by("claim_key").agg(_line_auth=blank(pl.col("prior_authorization")).first())
+            lines.filter(blank_to_null(pl.col("prior_authorization")).is_not_null())
+            .group_by("claim_key").agg(_line_auth=blank_to_null(pl.col("prior_authorization")).first())
             .rename({"claim_key": "submitted_claim_key"})
         )
         sent = sent.join(line_auth, on="submitted_claim_key", how="left")
@@ -120,7 +116,7 @@ def _visits(claims: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
     """One row per 837 claim × procedure: who (payer, billing NPI, member), when, what."""
     return claims.select(
         "claim_key", "billing_npi", "subscriber_member_id", "statement_from",
-        payer=pl.coalesce(_col(claims, "payer_id"), _col(claims, "payer_name")),
+        payer=pl.coalesce(column_or_null(claims, "payer_id"), column_or_null(claims, "payer_name")),
     ).join(lines.select("claim_key", "procedure_code").unique(), on="claim_key").drop_nulls(
         ["subscriber_member_id", "procedure_code"])
 
@@ -151,7 +147,7 @@ def _paid_lines(remit_claims: pl.DataFrame, remit_lines: pl.DataFrame) -> tuple[
 
 def _denied_procedures(frame: pl.DataFrame, claims: pl.DataFrame) -> pl.DataFrame:
     return frame.select("claim_key", "payer_claim_control_number", "remit_date",
-                        procedure=_col(frame, "procedure_codes", pl.List(pl.String))).explode("procedure").join(
+                        procedure=column_or_null(frame, "procedure_codes", pl.List(pl.String))).explode("procedure").join(
         claims.select("claim_key", "payee_npi", "member_id", "payer", "statement_from"), on="claim_key")
 
 
@@ -166,7 +162,7 @@ def paid_before(
     if submitted is not None and "prior_authorization" in submitted.columns:
         no_auth = submitted.filter(pl.col("prior_authorization").is_null()).select(
             "patient_control_number", "statement_from",
-            payer=pl.coalesce(_col(submitted, "payer_id"), _col(submitted, "payer_name"))).unique()
+            payer=pl.coalesce(column_or_null(submitted, "payer_id"), column_or_null(submitted, "payer_name"))).unique()
         paid = paid.join(no_auth, on=["patient_control_number", "statement_from", "payer"], how="semi")
     # Paid claims per practice, payer, procedure and day as a running total, so each denial's
     # count is two as-of lookups (before the denial, before the window) instead of a join with
