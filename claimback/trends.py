@@ -272,10 +272,7 @@ def with_evidence(claims: pl.DataFrame, submitted_claims: pl.DataFrame | None) -
     different problems (the payer's error vs the provider's), so they never share a cluster."""
     if submitted_claims is None:
         return claims.with_columns(pl.lit("").alias("evidence"))
-    on_file = submitted_claims.filter(
-        pl.col("prior_authorization").str.strip_chars().fill_null("") != ""
-    ).select(pl.col("claim_key").alias("submitted_claim_key")).unique()
-    has_auth = pl.col("submitted_claim_key").is_in(on_file["submitted_claim_key"].implode())
+    has_auth = pl.col("submitted_claim_key").is_in(_authorized_837s(submitted_claims)["submitted_claim_key"].implode())
     return claims.with_columns(
         pl.when(pl.col("category").is_in(AUTH_RELEVANT_CATEGORIES) & pl.col("submitted_claim_key").is_not_null())
         .then(pl.when(has_auth).then(pl.lit(AUTH_ON_FILE)).otherwise(pl.lit(NO_AUTH_ON_FILE)))
@@ -599,15 +596,20 @@ def _paid_before_counts(members: pl.DataFrame, paid_before: pl.DataFrame | None)
     )
 
 
+def _authorized_837s(submitted_claims: pl.DataFrame) -> pl.DataFrame:
+    """`submitted_claim_key` of the 837 claims that carried a prior authorization (2300 REF*G1)."""
+    if "prior_authorization" not in submitted_claims.columns:
+        return pl.DataFrame(schema={"submitted_claim_key": pl.String})
+    return submitted_claims.filter(
+        pl.col("prior_authorization").str.strip_chars().fill_null("") != ""
+    ).select(pl.col("claim_key").alias("submitted_claim_key")).unique()
+
+
 def _prior_auth_counts(members: pl.DataFrame, submitted_claims: pl.DataFrame | None) -> pl.DataFrame:
     if submitted_claims is None or "prior_authorization" not in submitted_claims.columns:
         return pl.DataFrame(schema={"cluster_id": pl.String, "prior_auth_claims": pl.UInt32})
-    on_file = submitted_claims.filter(
-        pl.col("prior_authorization").is_not_null()
-        & (pl.col("prior_authorization").str.strip_chars() != "")
-    ).select(pl.col("claim_key").alias("submitted_claim_key"))
     return (
-        members.join(on_file, on="submitted_claim_key", how="semi")
+        members.join(_authorized_837s(submitted_claims), on="submitted_claim_key", how="semi")
         .group_by("cluster_id")
         .agg(pl.col("claim_identity").n_unique().alias("prior_auth_claims"))
     )
