@@ -159,7 +159,8 @@ TREND_INPUTS = {
         "claim_key", "payer_id", "payer_name", "claim_filing_indicator", "rendering_npi", "place_of_service",
         "prior_authorization",
     ),
-    "submitted_service_lines": ("claim_key", "procedure_code", "modifiers", "rendering_npi", "place_of_service"),
+    "submitted_service_lines": ("claim_key", "procedure_code", "modifiers", "rendering_npi", "place_of_service",
+                                "prior_authorization"),
 }
 
 

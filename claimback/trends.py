@@ -138,7 +138,8 @@ def find_clusters(
         submitted_claims = conform(submitted_claims, "submitted_claims")
     if submitted_service_lines is not None:
         submitted_service_lines = conform(submitted_service_lines, "submitted_service_lines")
-    claims = with_evidence(with_signature(claims), submitted_claims)
+    authorized = _authorized_837s(submitted_claims, submitted_service_lines)
+    claims = with_evidence(with_signature(claims), authorized)
     rise = weekly_rise(claims, as_of, lookback_days)
     groups = _group_stats(claims).join(rise, on=GROUP, how="left")
     groups = groups.with_columns(
@@ -171,7 +172,7 @@ def find_clusters(
     features = claim_features(claims, submitted)
     baseline = baseline_features(claims, features, submitted_claims, submitted)
     shared = shared_features(members, features, baseline)
-    clusters = _describe(groups, members, shared, features, submitted_claims)
+    clusters = _describe(groups, members, shared, features, authorized)
     clusters = clusters.join(_paid_before_counts(members, paid_before), on="cluster_id", how="left")
     clusters = clusters.with_columns(
         pl.when((pl.col("status") == "flagged") & _provider_side(submitted_claims is not None))
@@ -266,13 +267,14 @@ def practice_of(tin: pl.Expr, npi: pl.Expr) -> pl.Expr:
     ).alias("practice")
 
 
-def with_evidence(claims: pl.DataFrame, submitted_claims: pl.DataFrame | None) -> pl.DataFrame:
+def with_evidence(claims: pl.DataFrame, authorized: pl.DataFrame | None) -> pl.DataFrame:
     """Add `evidence`: for authorization / medical-necessity denials whose 837 was matched, whether
-    it carried a prior authorization (REF*G1); "" otherwise. Claims with and without one are
+    it carried a prior authorization (REF*G1 on the claim or a line: `authorized`, from
+    `_authorized_837s`; None when no 837 was read); "" otherwise. Claims with and without one are
     different problems (the payer's error vs the provider's), so they never share a cluster."""
-    if submitted_claims is None:
+    if authorized is None:
         return claims.with_columns(pl.lit("").alias("evidence"))
-    has_auth = pl.col("submitted_claim_key").is_in(_authorized_837s(submitted_claims)["submitted_claim_key"].implode())
+    has_auth = pl.col("submitted_claim_key").is_in(authorized["submitted_claim_key"].implode())
     return claims.with_columns(
         pl.when(pl.col("category").is_in(AUTH_RELEVANT_CATEGORIES) & pl.col("submitted_claim_key").is_not_null())
         .then(pl.when(has_auth).then(pl.lit(AUTH_ON_FILE)).otherwise(pl.lit(NO_AUTH_ON_FILE)))
@@ -560,10 +562,10 @@ def _describe(
     members: pl.DataFrame,
     shared: pl.DataFrame,
     features: pl.DataFrame,
-    submitted_claims: pl.DataFrame | None,
+    authorized: pl.DataFrame | None,
 ) -> pl.DataFrame:
     """Add description, shared_features, example claim and prior-authorization counts."""
-    auth = _prior_auth_counts(members, submitted_claims)
+    auth = _prior_auth_counts(members, authorized)
     example = _example_claims(members, shared, features)
     shared_lists = shared.group_by("cluster_id", maintain_order=True).agg(
         pl.struct("feature", "value", "share", "lift").alias("shared")
@@ -596,20 +598,29 @@ def _paid_before_counts(members: pl.DataFrame, paid_before: pl.DataFrame | None)
     )
 
 
-def _authorized_837s(submitted_claims: pl.DataFrame) -> pl.DataFrame:
-    """`submitted_claim_key` of the 837 claims that carried a prior authorization (2300 REF*G1)."""
-    if "prior_authorization" not in submitted_claims.columns:
+def _authorized_837s(
+    submitted_claims: pl.DataFrame | None, submitted_service_lines: pl.DataFrame | None
+) -> pl.DataFrame | None:
+    """`submitted_claim_key` of the 837 claims that carried a prior authorization, on the claim
+    (2300 REF*G1) or on a line (2400 REF*G1), as routing's evidence reads it; None without 837s."""
+    if submitted_claims is None:
+        return None
+    sent = [
+        frame.filter(pl.col("prior_authorization").str.strip_chars().fill_null("") != "")
+        .select(pl.col("claim_key").alias("submitted_claim_key"))
+        for frame in (submitted_claims, submitted_service_lines)
+        if frame is not None and "prior_authorization" in frame.columns
+    ]
+    if not sent:
         return pl.DataFrame(schema={"submitted_claim_key": pl.String})
-    return submitted_claims.filter(
-        pl.col("prior_authorization").str.strip_chars().fill_null("") != ""
-    ).select(pl.col("claim_key").alias("submitted_claim_key")).unique()
+    return pl.concat(sent).unique()
 
 
-def _prior_auth_counts(members: pl.DataFrame, submitted_claims: pl.DataFrame | None) -> pl.DataFrame:
-    if submitted_claims is None or "prior_authorization" not in submitted_claims.columns:
+def _prior_auth_counts(members: pl.DataFrame, authorized: pl.DataFrame | None) -> pl.DataFrame:
+    if authorized is None:
         return pl.DataFrame(schema={"cluster_id": pl.String, "prior_auth_claims": pl.UInt32})
     return (
-        members.join(_authorized_837s(submitted_claims), on="submitted_claim_key", how="semi")
+        members.join(authorized, on="submitted_claim_key", how="semi")
         .group_by("cluster_id")
         .agg(pl.col("claim_identity").n_unique().alias("prior_auth_claims"))
     )

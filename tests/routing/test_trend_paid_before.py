@@ -67,3 +67,28 @@ def test_paid_before_counts_each_denied_claims_history(lake_tables):
     history = evidence.paid_before(lake_tables["denials"], lake_tables["remit_claims"],
                                    lake_tables["remit_service_lines"], lake_tables["submitted_claims"])
     assert history.height == 12 and set(history["paid_before_count"]) == {3}
+
+
+def test_an_authorization_sent_only_on_the_lines_is_on_file_for_the_trend(tmp_path):
+    """Twelve CO-197/N54 denials whose 837s carry the authorization on the service line (loop 2400
+    REF*G1, 005010X222A1 allows it there when it applies to one line) and none on the claim: the
+    cluster is "authorization on file", the payer's problem, not the provider's fix."""
+    inbox = tmp_path / "inbox"
+    denied = [Claim837(f"LA{i:02d}", f"L{i:02d}", "20260105", "97110", line_refs=[f"REF*G1*AUTH{i:02d}"])
+              for i in range(12)]
+    write(inbox, "line_auth.837", claims_837(*PAYER, denied, "20260108", "000000501"))
+    write(inbox, "line_auth.835", remit_835(*PAYER, [
+        Remit(c.pcn, f"{c.pcn}-ICN", c.member, c.service_date, "97110", adjustments=[("CO", "197", "150")],
+              remarks=["N54"]) for c in denied], "20260201", "000000502"))
+    settings = stages.Settings(inbox=inbox, warehouse=tmp_path / "warehouse", as_of=AS_OF)
+    lake = settings.lake
+    for batch in ingest.plan(scan(inbox), lake).batches(max_files=100):
+        ingest.ingest_batch(batch, lake)
+    ingest.consolidate(lake)
+    stages.build_denials(settings)
+    clusters, _ = trends.find_clusters(
+        lake.read("denials"), AS_OF, submitted_claims=lake.read("submitted_claims"),
+        submitted_service_lines=lake.read("submitted_service_lines"))
+    assert clusters.height == 1 and clusters["claim_count"][0] == 12
+    assert clusters["status"][0] == "flagged"
+    assert clusters["prior_auth_claims"][0] == 12
