@@ -26,7 +26,9 @@ class DevToolsError(RuntimeError):
 
 class Browser:
     def __init__(self, chromium: str, flags: tuple[str, ...], port: int, window_size: str = "1600,1000"):
-        self._profile = tempfile.TemporaryDirectory(prefix="chromium-devtools-")
+        # Chromium's helper processes may outlive the browser by a moment and still write here
+        # while it is removed ("Directory not empty"): a leftover temporary profile is harmless.
+        self._profile = tempfile.TemporaryDirectory(prefix="chromium-devtools-", ignore_cleanup_errors=True)
         self.process = subprocess.Popen(
             [chromium, *flags, f"--user-data-dir={self._profile.name}", f"--window-size={window_size}",
              f"--remote-debugging-port={port}", "--remote-debugging-address=127.0.0.1", "about:blank"],
@@ -97,4 +99,8 @@ class Browser:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=20)
-            self._profile.cleanup()
+            for _ in range(10):  # the helpers' last writes: try again briefly before leaving it
+                self._profile.cleanup()
+                if not Path(self._profile.name).exists():
+                    break
+                time.sleep(0.2)
