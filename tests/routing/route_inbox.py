@@ -1,4 +1,5 @@
-"""Ingest an inbox and route it with the real stages (ingest, reconsiderations, denials, queue).
+"""Ingest an inbox and build its denials, or route it, with the real stages (ingest, reconsiderations,
+denials, queue).
 
 Without Dagster or publishing, so a routing test runs in seconds; returns the work queue.
 """
@@ -13,7 +14,8 @@ from claimback import ingest, stages
 from claimback.inbox import scan
 
 
-def work_queue_of(inbox: Path, warehouse: Path, as_of: date, payer_rules: Path | None = None) -> pl.DataFrame:
+def denials_of(inbox: Path, warehouse: Path, as_of: date, payer_rules: Path | None = None) -> stages.Settings:
+    """Ingest the inbox, load its reconsideration log and build the denials; the run's settings."""
     settings = stages.Settings(inbox=inbox, warehouse=warehouse, as_of=as_of, payer_rules=payer_rules)
     lake = settings.lake
     plan = ingest.plan(scan(inbox), lake)
@@ -23,5 +25,9 @@ def work_queue_of(inbox: Path, warehouse: Path, as_of: date, payer_rules: Path |
     ingest.consolidate(lake)
     stages.load_reconsiderations(settings)
     stages.build_denials(settings)
-    work_queue, _, _ = stages.build_queue(settings)
+    return settings
+
+
+def work_queue_of(inbox: Path, warehouse: Path, as_of: date, payer_rules: Path | None = None) -> pl.DataFrame:
+    work_queue, _, _ = stages.build_queue(denials_of(inbox, warehouse, as_of, payer_rules))
     return work_queue

@@ -11,10 +11,10 @@ import datetime as dt
 
 import pytest
 
-from claimback import ingest, stages, trends
-from claimback.inbox import scan
+from claimback import trends
 from claimback.routing import evidence
 
+from .route_inbox import denials_of
 from .x12_inbox import Claim837, Remit, claims_837, remit_835, write
 
 AS_OF = dt.date(2026, 3, 1)
@@ -35,13 +35,7 @@ def lake_tables(tmp_path_factory):
     write(inbox, "denied.835", remit_835(*PAYER, [
         Remit(c.pcn, f"{c.pcn}-ICN", c.member, c.service_date, "97110", adjustments=[("CO", "197", "150")],
               remarks=["N54"]) for c in denied], "20260201", "000000404"))
-    settings = stages.Settings(inbox=inbox, warehouse=root / "warehouse", as_of=AS_OF)
-    lake = settings.lake
-    plan = ingest.plan(scan(inbox), lake)
-    for batch in plan.batches(max_files=100):
-        ingest.ingest_batch(batch, lake)
-    ingest.consolidate(lake)
-    stages.build_denials(settings)
+    lake = denials_of(inbox, root / "warehouse", AS_OF).lake
     return {name: lake.read(name) for name in
             ("denials", "submitted_claims", "remit_claims", "remit_service_lines")}
 
@@ -80,12 +74,7 @@ def test_an_authorization_sent_only_on_the_lines_is_on_file_for_the_trend(tmp_pa
     write(inbox, "line_auth.835", remit_835(*PAYER, [
         Remit(c.pcn, f"{c.pcn}-ICN", c.member, c.service_date, "97110", adjustments=[("CO", "197", "150")],
               remarks=["N54"]) for c in denied], "20260201", "000000502"))
-    settings = stages.Settings(inbox=inbox, warehouse=tmp_path / "warehouse", as_of=AS_OF)
-    lake = settings.lake
-    for batch in ingest.plan(scan(inbox), lake).batches(max_files=100):
-        ingest.ingest_batch(batch, lake)
-    ingest.consolidate(lake)
-    stages.build_denials(settings)
+    lake = denials_of(inbox, tmp_path / "warehouse", AS_OF).lake
     clusters, _ = trends.find_clusters(
         lake.read("denials"), AS_OF, submitted_claims=lake.read("submitted_claims"),
         submitted_service_lines=lake.read("submitted_service_lines"))
