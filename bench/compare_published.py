@@ -1,0 +1,161 @@
+"""Are two warehouses' published files the same? Every table and view of `claimback.duckdb`, row for row.
+
+The proof a refactor changed no behaviour: publish the same inbox, with the same --as-of, from the
+code before and after, then
+
+    python bench/compare_published.py WAREHOUSE_A WAREHOUSE_B
+
+Rows are compared as multisets (order-insensitive, duplicates counted). Exit 0 when every table and
+view has the same columns and the same rows, 1 when something differs (a summary per relation and a
+few example rows on each side), 2 when a warehouse has no published file.
+
+Columns that differ between two runs by their nature are normalised before comparing (listed in
+RUN_SPECIFIC, printed with --verbose): the time of the run, the claimback/DuckDB version it ran, and
+the warehouse's absolute folder where a path holds it. Everything else must be equal.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+DATABASE_NAME = "claimback.duckdb"  # claimback.publish.DATABASE_NAME; this script imports no claimback code
+
+# (relation, column) -> why it differs between two runs of the same inbox. Replaced by NULL.
+RUN_SPECIFIC: dict[tuple[str, str], str] = {
+    ("publish_info", "claimback_version"): "the code's version string, which a refactor may bump",
+    ("publish_info", "duckdb_version"): "the installed DuckDB",
+}
+# Any column with one of these names, in any relation (and so in the views that show them).
+RUN_SPECIFIC_NAMES = {
+    "published_at": "the clock time of the publish",
+    "loaded_at": "the clock time a file was read (ingested_files)",
+    "detected_at": "the clock time a bad part was found (quarantine)",
+    "mtime_ns": "the inbox file's modification time: a synthesised inbox is written anew each time",
+    "run_id": "a Dagster run id",
+}
+EXAMPLES = 3  # rows shown on each side of a difference
+
+
+@dataclass
+class Difference:
+    relation: str
+    problem: str
+    only_a: list = field(default_factory=list)
+    only_b: list = field(default_factory=list)
+
+
+def relations(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, str]:
+    """name -> 'table' or 'view' of one attached file."""
+    rows = con.execute(
+        "SELECT table_name, table_type FROM information_schema.tables WHERE table_catalog = ? "
+        "AND table_schema = 'main'", [catalog]).fetchall()
+    return {name: "view" if kind == "VIEW" else "table" for name, kind in rows}
+
+
+def columns(con: duckdb.DuckDBPyConnection, catalog: str, relation: str) -> dict[str, str]:
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_catalog = ? "
+        "AND table_schema = 'main' AND table_name = ? ORDER BY ordinal_position", [catalog, relation]).fetchall()
+    return dict(rows)
+
+
+def normalised(relation: str, column: str, data_type: str, folder: str) -> str:
+    """The SELECT expression of one column: NULL for a run-specific one; the warehouse folder
+    taken out of strings, so two warehouses in two folders compare equal."""
+    quoted = f'"{column}"'
+    if (relation, column) in RUN_SPECIFIC or column in RUN_SPECIFIC_NAMES:
+        return f"NULL AS {quoted}"
+    if data_type == "VARCHAR":
+        return f"replace({quoted}, {_literal(folder)}, '<warehouse>') AS {quoted}"
+    return quoted
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def compare(warehouse_a: Path, warehouse_b: Path) -> tuple[list[Difference], dict[str, int]]:
+    """(the differences, rows compared per relation)."""
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    for alias, warehouse in (("a", warehouse_a), ("b", warehouse_b)):
+        con.execute(f"ATTACH {_literal(str(warehouse / DATABASE_NAME))} AS {alias} (READ_ONLY)")
+    folders = {"a": str(warehouse_a.resolve()), "b": str(warehouse_b.resolve())}
+    rel_a, rel_b = relations(con, "a"), relations(con, "b")
+    differences = [Difference(name, f"only in {side}") for side, names in
+                   (("A", rel_a.keys() - rel_b.keys()), ("B", rel_b.keys() - rel_a.keys())) for name in sorted(names)]
+    counted: dict[str, int] = {}
+    for name in sorted(rel_a.keys() & rel_b.keys()):
+        if rel_a[name] != rel_b[name]:
+            differences.append(Difference(name, f"a {rel_a[name]} in A, a {rel_b[name]} in B"))
+            continue
+        cols_a, cols_b = columns(con, "a", name), columns(con, "b", name)
+        if cols_a != cols_b:
+            differences.append(Difference(name, _column_difference(cols_a, cols_b)))
+            continue
+        selects = {side: ", ".join(normalised(name, c, t, folders[side]) for c, t in cols_a.items())
+                   for side in "ab"}
+        query = "SELECT {} FROM {}.main.\"{}\" EXCEPT ALL SELECT {} FROM {}.main.\"{}\""
+        only_a = con.execute(query.format(selects["a"], "a", name, selects["b"], "b", name)).fetchall()
+        only_b = con.execute(query.format(selects["b"], "b", name, selects["a"], "a", name)).fetchall()
+        counted[name] = con.execute(f'SELECT count(*) FROM a.main."{name}"').fetchone()[0]
+        if only_a or only_b:
+            differences.append(Difference(name, f"{len(only_a)} rows only in A, {len(only_b)} rows only in B "
+                                                f"(of {counted[name]} in A)",
+                                          only_a[:EXAMPLES], only_b[:EXAMPLES]))
+    return differences, counted
+
+
+def _column_difference(cols_a: dict[str, str], cols_b: dict[str, str]) -> str:
+    parts = []
+    if missing := [c for c in cols_a if c not in cols_b]:
+        parts.append(f"columns only in A: {', '.join(missing)}")
+    if extra := [c for c in cols_b if c not in cols_a]:
+        parts.append(f"columns only in B: {', '.join(extra)}")
+    if retyped := [f"{c} {cols_a[c]} -> {cols_b[c]}" for c in cols_a if c in cols_b and cols_a[c] != cols_b[c]]:
+        parts.append(f"types differ: {', '.join(retyped)}")
+    if not parts:
+        parts.append("same columns in another order")
+    return "; ".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("warehouse_a", type=Path)
+    parser.add_argument("warehouse_b", type=Path)
+    parser.add_argument("-v", "--verbose", action="store_true", help="list the normalised columns and row counts")
+    args = parser.parse_args(argv)
+    for warehouse in (args.warehouse_a, args.warehouse_b):
+        if not (warehouse / DATABASE_NAME).is_file():
+            print(f"compare_published: {warehouse / DATABASE_NAME}: no published file", file=sys.stderr)
+            return 2
+    differences, counted = compare(args.warehouse_a, args.warehouse_b)
+    if args.verbose:
+        print("normalised (run-specific by nature):")
+        for (relation, column), why in RUN_SPECIFIC.items():
+            print(f"  {relation}.{column}: {why}")
+        for column, why in RUN_SPECIFIC_NAMES.items():
+            print(f"  any {column}: {why}")
+        print("  any text: the warehouse's absolute folder, as <warehouse>")
+        for name, rows in counted.items():
+            print(f"  {name:48s} {rows:>10,} rows")
+    for difference in differences:
+        print(f"DIFFERS {difference.relation}: {difference.problem}")
+        for side, rows in (("A", difference.only_a), ("B", difference.only_b)):
+            for row in rows:
+                print(f"    only in {side}: {row}")
+    total = sum(counted.values())
+    if differences:
+        print(f"{len({d.relation for d in differences})} of {len(counted | {d.relation: 0 for d in differences})} "
+              "relations differ")
+        return 1
+    print(f"identical: {len(counted)} tables and views, {total:,} rows")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""bench/compare_published.py, the proof of "no behaviour change": equal warehouses pass, any changed
+row, column or relation fails and is named, run-specific columns and the warehouse folder do not count."""
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from claimback.publish import DATABASE_NAME
+from pipelines.cli import run_pipeline
+from tests.facts.helpers import AS_OF, inbox_of
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def _compare_module():
+    spec = importlib.util.spec_from_file_location("compare_published", ROOT / "bench" / "compare_published.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+compare_published = _compare_module()
+
+
+@pytest.fixture(scope="module")
+def two_warehouses(tmp_path_factory):
+    """One tiny inbox (hand-written 837 + 835) published once, and a copy of the published file in
+    another folder: the same rows, as two runs of unchanged code would publish them."""
+    root = tmp_path_factory.mktemp("compare")
+    inbox = inbox_of(root, {"remit.835": "lonely_payments.835", "claims.837": "lonely_payments.837"})
+    result = run_pipeline(inbox, root / "a", AS_OF)
+    assert result.success
+    (root / "b").mkdir()
+    return root / "a", root / "b"
+
+
+def _fresh_copy(a: Path, b: Path) -> None:
+    shutil.copy(a / DATABASE_NAME, b / DATABASE_NAME)
+
+
+def _change(warehouse: Path, sql: str) -> None:
+    with duckdb.connect(str(warehouse / DATABASE_NAME)) as con:
+        con.execute(sql)
+
+
+def test_the_same_published_file_is_identical(two_warehouses, capsys):
+    a, b = two_warehouses
+    _fresh_copy(a, b)
+    assert compare_published.main([str(a), str(b)]) == 0
+    assert "identical" in capsys.readouterr().out
+
+
+def test_run_specific_columns_do_not_count(two_warehouses, capsys):
+    a, b = two_warehouses
+    _fresh_copy(a, b)
+    _change(b, "UPDATE publish_info SET published_at = published_at + INTERVAL 1 DAY")
+    _change(b, "UPDATE ingested_files SET loaded_at = loaded_at + INTERVAL 1 HOUR, mtime_ns = 0")
+    assert compare_published.main([str(a), str(b)]) == 0
+
+
+def test_a_changed_row_is_named(two_warehouses, capsys):
+    a, b = two_warehouses
+    _fresh_copy(a, b)
+    with duckdb.connect(str(b / DATABASE_NAME)) as con:
+        rows = con.execute("SELECT count(*) FROM lonely_payments").fetchone()[0]
+        assert rows > 0, "the hand-written inbox has lonely payments"
+        con.execute("UPDATE lonely_payments SET paid_amount = paid_amount + 1 "
+                    "WHERE rowid = (SELECT min(rowid) FROM lonely_payments)")
+    assert compare_published.main([str(a), str(b)]) == 1
+    out = capsys.readouterr().out
+    assert "DIFFERS lonely_payments: 1 rows only in A, 1 rows only in B" in out
+    assert "DIFFERS analyst_lonely_payments" in out  # the view over it differs too
+
+
+def test_a_duplicated_row_counts(two_warehouses, capsys):
+    a, b = two_warehouses
+    _fresh_copy(a, b)
+    _change(b, "INSERT INTO lonely_payments SELECT * FROM lonely_payments LIMIT 1")
+    assert compare_published.main([str(a), str(b)]) == 1
+    assert "DIFFERS lonely_payments: 0 rows only in A, 1 rows only in B" in capsys.readouterr().out
+
+
+def test_dropped_columns_and_tables_are_named(two_warehouses, capsys):
+    a, b = two_warehouses
+    _fresh_copy(a, b)
+    _change(b, "DROP VIEW analyst_lonely_payments; ALTER TABLE submitted_claims DROP COLUMN billing_npi")
+    assert compare_published.main([str(a), str(b)]) == 1
+    out = capsys.readouterr().out
+    assert "DIFFERS analyst_lonely_payments: only in A" in out
+    assert "DIFFERS submitted_claims: columns only in A: billing_npi" in out
+
+
+def test_a_missing_published_file_is_a_setup_error(tmp_path, capsys):
+    assert compare_published.main([str(tmp_path), str(tmp_path)]) == 2
+    assert "no published file" in capsys.readouterr().err
