@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= data/demo
 CLAIMS ?= 5000
 
-.PHONY: install bytecode test demo ui bench clean browser-deps doc-pages
+.PHONY: install bytecode test demo ui bench clean browser-deps doc-pages readme-settings
 
 install: $(STAMP)
 
@@ -52,6 +52,10 @@ browser-deps:
 # The suite itself renders them into a temporary folder and never writes into the repository.
 doc-pages: bytecode
 	CLAIMBACK_DOC_PAGES=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/ui/test_packets.py
+
+# The README's settings table, from the one place settings are defined (claimback/settings.py).
+readme-settings: $(STAMP)
+	$(BIN)/python -m claimback.settings README.md
 
 bench: bytecode
 	$(BIN)/python bench/parse_bench.py

@@ -7,8 +7,6 @@ dollars, codes, claim numbers) that the assets show as metadata and the CLI prin
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -16,41 +14,9 @@ import polars as pl
 from claimback import schema
 from claimback.inbox import scan
 from claimback.lake import Lake
+from claimback.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-# Deadlines, windows and dates are counted from the as-of date; outside these years the date
-# arithmetic leaves the calendar (0001-01-01 minus a lookback, 9999-12-31 plus a window).
-AS_OF_RANGE = (date(1990, 1, 1), date(2199, 12, 31))
-
-
-def check_as_of(day: date) -> date:
-    """`day`, or a ValueError saying what to pass instead."""
-    if not AS_OF_RANGE[0] <= day <= AS_OF_RANGE[1]:
-        raise ValueError(f"the as-of date {day.isoformat()} is outside {AS_OF_RANGE[0].isoformat()} to "
-                         f"{AS_OF_RANGE[1].isoformat()}: deadlines are counted from it; pass the day you mean "
-                         "(usually today, the default)")
-    return day
-
-
-@dataclass(frozen=True)
-class Settings:
-    inbox: Path
-    warehouse: Path
-    as_of: date
-    payer_rules: Path | None = None
-    provider_profile: Path | None = None
-    deidentify: bool = False  # also publish claimback_deidentified.duckdb for sharing
-    # days a bare reversal may wait for its replacement before it is a recoupment to work
-    recoupment_wait_days: int = 30
-
-    def __post_init__(self):
-        check_as_of(self.as_of)
-
-    @property
-    def lake(self) -> Lake:
-        return Lake(self.warehouse)
 
 
 # --- reconsideration history ---------------------------------------------------------------

@@ -11,9 +11,11 @@ import logging
 import os
 import sys
 import time
+from dataclasses import MISSING, fields
 from datetime import date
 from pathlib import Path
 
+from claimback.settings import Settings, check_as_of
 from claimback.warehouse import WarehouseBusy, check_path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3  # 3: another run holds the warehouse
@@ -58,8 +60,6 @@ def _configure_logging(quiet: bool) -> None:
 def _as_of(text: str | None) -> date:
     if not text:
         return date.today()
-    from claimback.stages import check_as_of
-
     try:
         day = date.fromisoformat(text)
     except ValueError:
@@ -87,9 +87,13 @@ def _check_folders(inbox: Path, warehouse: Path) -> None:
         raise UsageError("the warehouse folder must not lie inside the inbox (its files would be read as input)")
 
 
-def run_pipeline(inbox: Path, warehouse: Path, as_of: date, payer_rules: Path | None = None,
-                 provider_profile: Path | None = None, deidentify: bool = False, batch_files: int = 250,
-                 instance=None):
+def run_pipeline(inbox: Path, warehouse: Path, as_of: date, *, instance=None, **options):
+    """Run the whole Dagster job in this process on these folders; `options` are the other
+    Settings (payer_rules, provider_profile, deidentify, batch_files, ...). Returns the Dagster result."""
+    return run_settings(Settings(inbox=Path(inbox), warehouse=Path(warehouse), as_of=as_of, **options), instance)
+
+
+def run_settings(settings: Settings, instance=None):
     """Run the whole Dagster job in this process; returns the Dagster result.
 
     The run, its materializations and check results are recorded in `instance`, by default the
@@ -99,30 +103,25 @@ def run_pipeline(inbox: Path, warehouse: Path, as_of: date, payer_rules: Path | 
     from pipelines.definitions import defs
     from pipelines.instance import persistent_instance
 
-    if payer_rules:
+    if settings.payer_rules:
         from claimback.routing import load_rules
 
-        load_rules(payer_rules)  # fail fast, before any work, on a malformed rules file
-    if provider_profile:
+        load_rules(settings.payer_rules)  # fail fast, before any work, on a malformed rules file
+    if settings.provider_profile:
         from claimback.forms.provider import load_profiles
 
-        load_profiles(provider_profile)  # likewise: a typo in a profile fails before the run
-    config = {
-        "inbox": str(inbox), "warehouse": str(warehouse), "as_of": as_of.isoformat(),
-        "payer_rules": str(payer_rules or ""), "provider_profile": str(provider_profile or ""),
-        "deidentify": deidentify, "batch_files": batch_files,
-    }
+        load_profiles(settings.provider_profile)  # likewise: a typo in a profile fails before the run
     job = defs.resolve_job_def("claimback")
     run_config = {
-        "resources": {"claimback": {"config": config}},
+        "resources": {"claimback": {"config": settings.as_config()}},
         "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
     }
     # In process, the job's own executor (which takes the lock for UI and daemon runs) is not used.
-    with one_writer(warehouse, "claimback run"):
+    with one_writer(settings.warehouse, "claimback run"):
         if instance is not None:
             return job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False,
                                           tags=RUN_TAGS)
-        with persistent_instance(warehouse) as recorded:
+        with persistent_instance(settings.warehouse) as recorded:
             return job.execute_in_process(run_config=run_config, instance=recorded, raise_on_error=False,
                                           tags=RUN_TAGS)
 
@@ -134,14 +133,16 @@ def cmd_run(args) -> int:
     inbox, warehouse = Path(args.inbox), Path(args.warehouse)
     _check_folders(inbox, warehouse)
     as_of = _as_of(args.as_of)
-    if getattr(args, "batch_files", 250) < 1:
+    if getattr(args, "batch_files", 1) < 1:
         raise UsageError("--batch-files must be at least 1")
     log = logging.getLogger("claimback.cli")
     log.info(f"claimback run: inbox {inbox}, warehouse {warehouse}, as of {as_of}")
-    result = run_pipeline(inbox, warehouse, as_of, _optional_path(args.payer_rules, "--payer-rules"),
-                          _optional_path(args.provider_profile, "--provider-profile"),
-                          deidentify=getattr(args, "deidentify", False),
-                          batch_files=getattr(args, "batch_files", 250))
+    # the other settings given as flags (the demo verb has none of its own: their defaults)
+    options = {f.name: getattr(args, f.name) for f in fields(Settings)
+               if f.name not in ("inbox", "warehouse", "as_of") and f.metadata["flag"] and hasattr(args, f.name)}
+    for name in ("payer_rules", "provider_profile"):
+        options[name] = _optional_path(options.get(name), Settings.flag(name))
+    result = run_pipeline(inbox, warehouse, as_of, **options)
     _report_steps(result)
     if not result.success:
         return EXIT_FAILED
@@ -323,16 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
         return sub.add_parser(name, parents=[common], **kwargs)
 
     run = verb("run", help="run the whole pipeline on an inbox (the Dagster job, in process)")
-    run.add_argument("--inbox", required=True, help="folder of 835/837 files and reconsiderations.csv")
-    run.add_argument("--warehouse", required=True, help="folder for the lake, packets and claimback.duckdb")
-    run.add_argument("--as-of", help="date deadlines are measured from (YYYY-MM-DD; default today)")
-    run.add_argument("--payer-rules", help="YAML of payer filing windows, replacing the shipped rules")
-    run.add_argument("--provider-profile", help="YAML with the provider name, NPI, TIN and contact for packets")
-    run.add_argument("--deidentify", action="store_true",
-                     help="also publish claimback_deidentified.duckdb (no names or birth dates, member IDs "
-                     "hashed); once it exists, every run refreshes it")
-    run.add_argument("--batch-files", type=int, default=250,
-                     help="new files per parse step (the unit that runs in parallel); default 250")
+    add_setting_flags(run)
     run.set_defaults(func=cmd_run)
 
     parse = verb("parse", help="convert X12 files to Parquet tables (no pipeline, no de-duplication)")
@@ -380,6 +372,20 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=cmd_ui)
     return parser
+
+
+def add_setting_flags(parser: argparse.ArgumentParser) -> None:
+    """A flag per setting that has one (claimback.settings: its name, help and default)."""
+    for f in fields(Settings):
+        flag, help = f.metadata["flag"], f.metadata["help"]
+        if not flag:
+            continue
+        if f.type == "bool":
+            parser.add_argument(flag, action="store_true", help=help)
+        elif f.type == "int":
+            parser.add_argument(flag, type=int, default=f.default, help=f"{help}; default {f.default}")
+        else:
+            parser.add_argument(flag, required=f.default is MISSING and f.name != "as_of", help=help)
 
 
 def main(argv: list[str] | None = None) -> int:
