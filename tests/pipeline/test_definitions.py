@@ -35,9 +35,14 @@ def graph_snapshot() -> dict:
 
 
 def test_asset_graph_matches_snapshot():
+    """A changed graph fails until the snapshot is refreshed deliberately, and so does a missing one:
+    a test that wrote its own expectation could never fail."""
     current = graph_snapshot()
-    if os.environ.get("UPDATE_SNAPSHOTS") or not SNAPSHOT.exists():
+    if os.environ.get("UPDATE_SNAPSHOTS"):
+        SNAPSHOT.parent.mkdir(parents=True, exist_ok=True)
         SNAPSHOT.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
+    assert SNAPSHOT.exists(), (f"no asset-graph snapshot at {SNAPSHOT.relative_to(SNAPSHOT.parents[2])}: create it "
+                               "with UPDATE_SNAPSHOTS=1 pytest tests/pipeline/test_definitions.py, review and commit it")
     assert current == json.loads(SNAPSHOT.read_text()), "asset graph changed: rerun with UPDATE_SNAPSHOTS=1 and review"
 
 
@@ -63,10 +68,3 @@ def test_top_level_packages_are_ours():
     root = Path(__file__).resolve().parents[2]
     assert Path(assets.__file__).resolve().is_relative_to(root)
     assert Path(pipelines.__file__).resolve().is_relative_to(root)
-
-
-def test_domain_library_never_imports_dagster():
-    root = Path(__file__).resolve().parents[2] / "claimback"
-    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
-                 if "import dagster" in p.read_text() or "from dagster" in p.read_text()]
-    assert offenders == []

@@ -1,0 +1,175 @@
+"""The layering, as a table: which part of the code may import which (every import counts, at the
+top of a module or inside a function).
+
+The reader (`claimback/x12`) turns bytes into tables and knows nothing of denials, routing or trends;
+the code lists (`claimback/codes`) depend on nothing else of claimback; the library (`claimback/`)
+never imports Dagster, `assets` or `pipelines`; nothing imports upwards. A new module goes into
+ALLOWED with what it may use; an import outside its row fails here, naming the file.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LIBRARY = ROOT / "claimback"
+
+# Part of claimback (a module, or a sub-package as a whole) -> the other parts it may import.
+# Read bottom-up: codes and environment use nothing; the stages façade uses everything it runs.
+_DOMAIN_BASE = {"codes", "schema", "lifecycle"}
+ALLOWED: dict[str, set[str]] = {
+    "codes": set(),                                   # CARC/RARC lists and the code registry
+    "environment": set(),                             # process knobs (threads, processes)
+    "schema": {"codes"},                              # the data contract
+    "lake": {"schema"},                               # Parquet tables of a warehouse
+    "settings": {"lake"},                             # every setting of a run
+    "inbox": set(),                                   # what is in the inbox folder
+    "warehouse": set(),                               # one run at a time, private folders
+    "x12": {"codes", "environment", "schema"},        # the reader: bytes to tables, nothing of denials
+    "ingest": {"x12", "inbox", "lake", "schema"},
+    "lifecycle": {"codes", "schema"},                 # identity of claims across 837s and 835s
+    "reconsiderations": {"schema"},
+    "denials": _DOMAIN_BASE,
+    "lonely": _DOMAIN_BASE,
+    "quality": _DOMAIN_BASE,
+    "charts": {"codes"},
+    "trends": _DOMAIN_BASE,
+    "routing": _DOMAIN_BASE,
+    "forms": _DOMAIN_BASE | {"environment", "routing", "trends"},
+    "publish": {"lake"},
+    "synth": {"codes", "schema", "x12"},              # the test-data generator: never the rules it tests
+    "stages": {"codes", "schema", "lake", "settings", "inbox", "lifecycle", "reconsiderations", "denials",
+               "lonely", "trends", "routing", "forms", "publish", "quality", "ingest"},
+}
+# Outside the library: the Dagster side and the command line. Nothing in claimback imports these.
+TOP_LEVEL_ALLOWED = {
+    "assets": {"claimback", "dagster"},
+    "pipelines": {"claimback", "assets", "dagster"},
+}
+NEVER_IN_LIBRARY = {"dagster", "dagster_webserver", "dagster_graphql", "assets", "pipelines"}
+
+
+def _module_name(path: Path, root: Path = ROOT) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, root: Path = ROOT) -> list[tuple[int, str]]:
+    """(line, dotted name) of every import in a file, relative ones resolved."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    package = _module_name(path, root).split(".")
+    if path.name != "__init__.py":
+        package = package[:-1]
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package[:len(package) - node.level + 1] + ([base] if base else []))
+            # `from claimback import schema` imports the part `schema`
+            found += [(node.lineno, f"{base}.{alias.name}") for alias in node.names] if base == "claimback" \
+                else [(node.lineno, base)]
+    return found
+
+
+def _part(dotted: str, root: Path = ROOT) -> str:
+    """The ALLOWED row an import of claimback falls in ('' for the package itself, e.g. __version__)."""
+    parts = dotted.split(".")
+    if len(parts) < 2:
+        return ""
+    name, library = parts[1], root / "claimback"
+    return name if (library / f"{name}.py").exists() or (library / name).is_dir() else ""
+
+
+def _library_files():
+    return sorted(p for p in LIBRARY.rglob("*.py"))
+
+
+def test_every_part_of_the_library_is_in_the_table():
+    parts = {_part(_module_name(p)) for p in _library_files()} - {""}
+    missing = sorted(parts - ALLOWED.keys())
+    assert not missing, f"add {missing} to ALLOWED in tests/test_architecture.py with the parts they may import"
+
+
+def library_violations(path: Path, root: Path = ROOT) -> list[str]:
+    """The imports of one library file that break the table."""
+    own = _part(_module_name(path, root), root)
+    wrong = []
+    for line, name in _imports(path, root):
+        top = name.split(".")[0]
+        if top in NEVER_IN_LIBRARY:
+            wrong.append(f"line {line}: {name} (the library never imports Dagster or the Dagster side)")
+        elif top == "claimback":
+            used = _part(name, root)
+            if own and used and used != own and used not in ALLOWED.get(own, set()):
+                wrong.append(f"line {line}: {name} ({own} may import {sorted(ALLOWED.get(own, set())) or 'nothing'})")
+    return wrong
+
+
+@pytest.mark.parametrize("path", _library_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_library_imports_only_downwards(path):
+    wrong = library_violations(path)
+    assert not wrong, f"{path.relative_to(ROOT)}: " + "; ".join(wrong)
+
+
+@pytest.mark.parametrize("top", sorted(TOP_LEVEL_ALLOWED))
+def test_the_dagster_side_and_the_cli_import_only_the_library(top):
+    wrong = []
+    for path in sorted((ROOT / top).rglob("*.py")):
+        for line, name in _imports(path):
+            used = name.split(".")[0]
+            if used in {"claimback", "assets", "pipelines", "dagster"} and used != top \
+                    and used not in TOP_LEVEL_ALLOWED[top]:
+                wrong.append(f"{path.relative_to(ROOT)} line {line}: {name}")
+    assert not wrong, f"{top} may import {sorted(TOP_LEVEL_ALLOWED[top])}: " + "; ".join(wrong)
+
+
+def test_the_table_itself_points_downwards():
+    """No two parts may import each other, directly or in a loop."""
+    def reaches(start: str, seen: set[str]) -> set[str]:
+        for nxt in ALLOWED[start] - seen:
+            seen.add(nxt)
+            reaches(nxt, seen)
+        return seen
+
+    loops = sorted(part for part in ALLOWED if part in reaches(part, set()))
+    assert not loops, f"these parts may import themselves through others: {loops}"
+
+
+def test_the_checker_sees_a_forbidden_import(tmp_path):
+    """The rule catches what it is meant to catch: the reader importing the denial rules, inside a function."""
+    fake = tmp_path / "claimback" / "x12"
+    fake.mkdir(parents=True)
+    (tmp_path / "claimback" / "denials.py").write_text("")
+    bad = fake / "bad.py"
+    bad.write_text("import dagster\ndef f():\n    from claimback import denials\n    from ..routing import rules\n"
+                   "    from claimback.codes import vocab\n")
+    (tmp_path / "claimback" / "routing").mkdir()
+    (tmp_path / "claimback" / "codes").mkdir()
+    assert library_violations(bad, tmp_path) == [
+        "line 1: dagster (the library never imports Dagster or the Dagster side)",
+        "line 3: claimback.denials (x12 may import ['codes', 'environment', 'schema'])",
+        "line 4: claimback.routing (x12 may import ['codes', 'environment', 'schema'])",
+    ]
+
+
+def test_ui_screenshots_go_to_an_ignored_folder():
+    """The browser test saves its pictures under docs/screenshots/, which git ignores: a test run
+    never changes a tracked file."""
+    import subprocess
+
+    from tests.ui import test_dagster_ui
+
+    folder = test_dagster_ui.SCREENSHOTS
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    probe = folder.relative_to(ROOT) / "probe.png"
+    ignored = subprocess.run(["git", "-C", str(ROOT), "check-ignore", "-q", str(probe)])
+    assert ignored.returncode == 0, f"{folder} is not ignored by git"
+    tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files", str(folder.relative_to(ROOT))],
+                             capture_output=True, text=True)
+    assert tracked.stdout == "", "screenshots are tracked in git"
