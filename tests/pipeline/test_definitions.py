@@ -41,7 +41,7 @@ def test_asset_graph_matches_snapshot():
     if os.environ.get("UPDATE_SNAPSHOTS"):
         SNAPSHOT.parent.mkdir(parents=True, exist_ok=True)
         SNAPSHOT.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
-    assert SNAPSHOT.exists(), (f"no asset-graph snapshot at {SNAPSHOT.relative_to(SNAPSHOT.parents[2])}: create it "
+    assert SNAPSHOT.exists(), (f"no asset-graph snapshot at {SNAPSHOT.relative_to(SNAPSHOT.parents[3])}: create it "
                                "with UPDATE_SNAPSHOTS=1 pytest tests/pipeline/test_definitions.py, review and commit it")
     assert current == json.loads(SNAPSHOT.read_text()), "asset graph changed: rerun with UPDATE_SNAPSHOTS=1 and review"
 
