@@ -37,5 +37,8 @@ def denials(claimback: ClaimbackResource) -> dg.MaterializeResult:
         "lonely_payments": result["lonely_payments"],
         "lonely_paid_dollars": dollars(result["lonely_paid_amount"]),
         "lonely_with_candidates": result["lonely_with_candidates"],
+        # 837 claims with no 835 past the payer's window (table silent_claims): claim status inquiries
+        "silent_claims": result["silent_claims"],
+        "silent_billed_dollars": dollars(result["silent_billed_amount"]),
         "chart": chart(denials_by_category_over_time(denied), "Denied dollars by month and category"),
     })

@@ -17,7 +17,10 @@ from claimback.publish import query_views
 from claimback.stages import route_denials
 
 TODAY_ROWS = 50  # the table in the UI; the view has them all
-TODAY_VIEWS = ["analyst_today", "analyst_today_counts", "analyst_work_queue_by_route"]
+# Branches plotted run after run (metadata name -> analyst_today_branches.branch).
+BRANCH_PLOTS = {"silent_claims": "silent claims", "front_door_rejections": "front-door rejections",
+                "payer_overdue": "payer overdue"}
+TODAY_VIEWS = ["analyst_today", "analyst_today_counts", "analyst_work_queue_by_route", "analyst_today_branches"]
 
 
 @dg.asset(
@@ -37,19 +40,24 @@ def work_queue(claimback: ClaimbackResource) -> dg.MaterializeResult:
     report = result["model"]
     lake = settings.lake
     tables = {"work_queue": queue, "request_packets": lake.read("request_packets"),
-              "trend_packets": lake.read("trend_packets"), "trend_clusters": lake.read("trend_clusters")}
+              "trend_packets": lake.read("trend_packets"), "trend_clusters": lake.read("trend_clusters"),
+              "lonely_payments": lake.read("lonely_payments", ("claim_key", "paid_amount"))}
     today = query_views(tables, SQL_DIR, TODAY_VIEWS, "SELECT * FROM analyst_today")
     counts = query_views(tables, SQL_DIR, TODAY_VIEWS, "SELECT * FROM analyst_today_counts").row(0, named=True)
     by_route = query_views(tables, SQL_DIR, TODAY_VIEWS,
                            "SELECT route, items, denied_amount, expected_recovery, next_deadline, due_within_7_days, "
                            "past_our_deadline, awaiting_payer_decision, payer_decision_overdue "
                            "FROM analyst_work_queue_by_route")
+    branches = query_views(tables, SQL_DIR, TODAY_VIEWS, "SELECT * FROM analyst_today_branches")
+    by_branch = {row["branch"]: row for row in branches.iter_rows(named=True)}
     return dg.MaterializeResult(metadata={
         # first, so it is the top of the asset's page: what to do today
         "today": table(today, limit=TODAY_ROWS),
         "today_more_rows": dg.MetadataValue.md(
             f"{today.height - TODAY_ROWS} more rows: `claimback sql analyst_today`" if today.height > TODAY_ROWS
             else "_every item due in the next 7 days is in the table above_"),
+        # every branch of the payer's decision tree with its items and dollars
+        "branches": table(branches),
         # numbers Dagster plots run after run (the asset's Plots tab)
         "due_this_week": dg.MetadataValue.int(int(counts["due_this_week"])),
         "past_our_deadline": dg.MetadataValue.int(int(counts["past_our_deadline"])),
@@ -57,6 +65,9 @@ def work_queue(claimback: ClaimbackResource) -> dg.MaterializeResult:
         "awaiting_payer": dg.MetadataValue.int(int(counts["awaiting_payer"])),
         "payer_decision_overdue": dg.MetadataValue.int(int(counts["payer_decision_overdue"])),
         "open_expected_recovery": dg.MetadataValue.float(float(counts["open_expected_recovery"])),
+        **{f"{name}{suffix}": value for name, branch in BRANCH_PLOTS.items()
+           for suffix, value in (("", dg.MetadataValue.int(int(by_branch[branch]["items"]))),
+                                 ("_dollars", dg.MetadataValue.float(float(by_branch[branch]["dollars"]))))},
         "new_trends_since_last_run": dg.MetadataValue.int(lake.read_state("new_trend_clusters").height),
         "dagster/row_count": queue.height,
         "by_route": table(by_route),

@@ -33,16 +33,19 @@ def lonely_payments(
     remit_claims: pl.DataFrame,
     submitted_claims: pl.DataFrame,
     near_days: int = NEAR_DAYS,
+    matches: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Tables `lonely_payments` (one row per claim none of whose adjudications matches an 837) and
     `lonely_payment_candidates` (its closest 837s, one row each; schemas in claimback.schema).
 
     `adjudications` is `claimback.denials.build_adjudications` (or `lifecycle.adjudication_history`)
-    of `remit_claims`. Without any 837 in the lake there is nothing to be lonely from: both empty.
+    of `remit_claims`; `matches` its `lifecycle.match_claims`, when the caller has it already.
+    Without any 837 in the lake there is nothing to be lonely from: both empty.
     """
     if adjudications.height == 0 or submitted_claims.height == 0:
         return schema.empty("lonely_payments"), schema.empty("lonely_payment_candidates")
-    matches = lifecycle.match_claims(remit_claims, submitted_claims, history=adjudications)
+    if matches is None:
+        matches = lifecycle.match_claims(remit_claims, submitted_claims, history=adjudications)
     matched_claims = adjudications.join(
         matches, left_on="claim_key", right_on="remit_claim_key", how="semi"
     ).select("claim_id")

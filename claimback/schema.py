@@ -364,6 +364,9 @@ WORK_QUEUE = {
     "evidence": STR,  # JSON: the rule that decided the route and the facts it used
     "deadline_confirmed": BOOL,  # false: the window is a default or unconfirmed rule; never expires
     "analyst_hours": pl.Float64,  # time one request of this route takes (code registry)
+    # appended by issue 22 (silent claims, front-door rejections, follow-ups)
+    "submitted_claim_key": STR,  # the 837 the row is about: a denial's matched 837, a silent or rejected claim
+    "follow_up_channel": STR,  # how to chase the payer: overdue decisions and claim status inquiries
 }
 
 LONELY_PAYMENTS = {  # one row per 835 claim none of whose adjudications matches an 837 (claimback.lonely)
@@ -398,6 +401,31 @@ LONELY_PAYMENT_CANDIDATES = {  # the closest 837s (at most 3) of each lonely pay
     "days_apart": INT,  # between its date of service and the payment's
 }
 
+SILENT_CLAIMS = {  # one row per 837 claim the payer has not answered past its window (claimback.silent)
+    "submitted_claim_key": STR,  # the claim's latest submission (submitted_claims.claim_key)
+    "practice_key": STR,  # the billing provider: "NPI:…", else "TIN:…"
+    "payer_name": STR,
+    "payer_id": STR,
+    "patient_control_number": STR,  # CLM01
+    "service_date": DATE,  # the 837's statement/first service date
+    "frequency_code": STR,  # CLM05-3 of the latest submission
+    "claim_filing_indicator": STR,  # SBR09
+    "billed_amount": MONEY,  # CLM02 of the latest submission
+    "submission_count": INT,  # 837s sent for this claim (original, resends, replacements)
+    "first_submitted_on": DATE,  # GS04 of the first
+    "submitted_on": DATE,  # GS04 of the latest: the silence counts from here
+    "days_silent": INT,  # as-of date minus submitted_on
+    "window_days": INT,  # the payer's status_inquiry_after days (payer_rules.yaml)
+    "window_source": STR,  # where that number comes from
+    "payer_rule": STR,  # the payer rule applied ("default" when none matched)
+    "filing_limit_days": INT,  # the payer's timely-filing limit from the date of service
+    "filing_limit_source": STR,  # where that limit comes from
+    "deadline": DATE,  # service_date + filing_limit_days: the last day the claim can be sent again
+    "days_left": INT,
+    "deadline_confirmed": BOOL,  # false: the limit is a default or unconfirmed rule
+    "source_file": STR,  # the latest submission's 837 file, relative to the inbox
+}
+
 TABLES: dict[str, dict[str, pl.DataType]] = {
     "remit_payments": REMIT_PAYMENTS,
     "remit_claims": REMIT_CLAIMS,
@@ -418,6 +446,7 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "work_queue": WORK_QUEUE,
     "lonely_payments": LONELY_PAYMENTS,
     "lonely_payment_candidates": LONELY_PAYMENT_CANDIDATES,
+    "silent_claims": SILENT_CLAIMS,
 }
 
 # The tables the X12 reader produces for every file (`claimback parse` writes these).

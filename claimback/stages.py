@@ -63,8 +63,10 @@ DENIAL_INPUTS = {
 
 def build_denials(settings: Settings) -> dict:
     """The denials table, its line detail, every adjudication with its status, recovered claims,
-    and the lonely payments (835 claims with no 837, claimback.lonely)."""
+    the lonely payments (835 claims with no 837, claimback.lonely) and the silent claims (837s
+    with no 835, claimback.silent)."""
     from claimback import denials as denial_rules
+    from claimback import lifecycle
     from claimback.lonely import lonely_payments
 
     lake = settings.lake
@@ -75,9 +77,13 @@ def build_denials(settings: Settings) -> dict:
     )
     lake.write_derived("adjudications", adjudications)
     lake.write_derived("recovered_claims", denial_rules.recovered_claims(adjudications))
-    lonely, candidates = lonely_payments(adjudications, tables["remit_claims"], tables["submitted_claims"])
+    # Which 837 each 835 answers, worked out once for both sides' orphans.
+    matches = lifecycle.match_claims(tables["remit_claims"], tables["submitted_claims"], history=adjudications)
+    lonely, candidates = lonely_payments(adjudications, tables["remit_claims"], tables["submitted_claims"],
+                                         matches=matches)
     lake.write_derived("lonely_payments", lonely)
     lake.write_derived("lonely_payment_candidates", candidates)
+    silent = build_silent_claims(settings, matches)
     latest_count = adjudications.filter(pl.col("is_latest") & ~pl.col("is_reversal")).height
     denied = denial_rules.build_denials(**tables, as_of=settings.as_of, history=adjudications, status=status)
     del adjudications, status
@@ -96,8 +102,22 @@ def build_denials(settings: Settings) -> dict:
         "lonely_payments": lonely.height,
         "lonely_paid_amount": float(lonely["paid_amount"].cast(pl.Float64).sum() or 0),
         "lonely_with_candidates": lonely.filter(pl.col("candidate_count") > 0).height,
+        "silent_claims": silent.height,
+        "silent_billed_amount": float(silent["billed_amount"].cast(pl.Float64).sum() or 0),
         "denials": denied,
     }
+
+
+def build_silent_claims(settings: Settings, matches: pl.DataFrame) -> pl.DataFrame:
+    """Table silent_claims: 837s the payer has not answered past its processing window."""
+    from claimback.routing import load_rules
+    from claimback.silent import SUBMITTED_INPUTS, silent_claims
+
+    lake = settings.lake
+    silent = silent_claims(lake.read("submitted_claims", SUBMITTED_INPUTS), matches, lake.read("claim_rejections"),
+                           load_rules(settings.payer_rules), settings.as_of)
+    lake.write_derived("silent_claims", silent)
+    return silent
 
 
 def with_billing_provider(denied: pl.DataFrame, lake: Lake) -> pl.DataFrame:
@@ -254,6 +274,7 @@ def route_denials(settings: Settings) -> dict:
     queue, report, log_rows = build_queue(settings)
     lake = settings.lake
     queue = with_recoupments(settings, queue)
+    queue = with_unanswered_claims(settings, queue)
     lake.write_derived("work_queue", queue)
     lake.write_derived("reconsideration_outcomes", log_rows)
     log.info("work queue: %d claims routed (overturn model: %s)", queue.height, report.used)
@@ -298,6 +319,20 @@ def with_recoupments(settings: Settings, queue: pl.DataFrame) -> pl.DataFrame:
         return queue
     rows = recoupment_queue(recouped, load_rules(settings.payer_rules), settings.as_of)
     return pl.concat([queue, rows.select(queue.columns)]).sort(
+        ["priority", "days_left", "denied_amount"], descending=[True, False, True], nulls_last=True)
+
+
+def with_unanswered_claims(settings: Settings, queue: pl.DataFrame) -> pl.DataFrame:
+    """The queue plus a row per silent claim (claim_status_inquiry) and per claim still rejected at
+    the front door (corrected_claim), with every overdue request made a follow-up (issue 22)."""
+    from claimback.routing import load_rules
+    from claimback.routing.unanswered import follow_ups, rejection_queue, silent_claim_queue
+
+    lake, rules = settings.lake, load_rules(settings.payer_rules)
+    rows = [silent_claim_queue(lake.read("silent_claims"), rules, settings.as_of),
+            rejection_queue(lake.read("claim_rejections"), rules, settings.as_of)]
+    queue = pl.concat([queue, *(r.select(queue.columns) for r in rows)])
+    return follow_ups(queue).sort(
         ["priority", "days_left", "denied_amount"], descending=[True, False, True], nulls_last=True)
 
 

@@ -34,6 +34,9 @@ _SUMMARY_QUERIES = {
         SELECT route, count(*) AS claims, sum(denied_amount) AS denied_dollars,
                min(deadline) FILTER (WHERE days_left >= 0) AS nearest_deadline
         FROM work_queue GROUP BY route ORDER BY denied_dollars DESC""",
+    "Today, branch by branch (claimback sql analyst_today_branches)": """
+        SELECT branch, items, dollars, dollars_are, expected_recovery, next_deadline
+        FROM analyst_today_branches""",
     "Lonely payments (835 claims answering no 837 in the inbox)": """
         SELECT count(*) AS claims, coalesce(sum(paid_amount), 0) AS paid_dollars,
                coalesce(sum(charge_amount), 0) AS billed_dollars,

@@ -30,8 +30,9 @@ BILL_PATIENT = "bill_patient"
 AWAIT_CROSSOVER = "await_crossover"
 EXPIRED = "expired"
 RESOLVED = "resolved"
+CLAIM_STATUS_INQUIRY = "claim_status_inquiry"
 _NAMED = (TREND_REPORT, CORRECTED_CLAIM, LEVEL1, LEVEL2, CLINICAL_APPEAL, REBILL_OTHER_PAYER, BILL_PATIENT,
-          AWAIT_CROSSOVER, EXPIRED, RESOLVED)
+          AWAIT_CROSSOVER, EXPIRED, RESOLVED, CLAIM_STATUS_INQUIRY)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Route:
     window: str | None  # the payer-rule level whose filing window applies; None: nothing to file
     by_code: bool  # a code alone may suggest it
     hours: float  # analyst time one request takes
+    prior: float | None = None  # share of a route's dollars a worked item recovers, when no category says
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,8 @@ def registry() -> Registry:
     """The packaged registry, validated once per process."""
     doc = yaml.safe_load(REGISTRY_FILE.read_text(encoding="utf-8"))
     routes = {
-        name: Route(name, str(r["words"]), r.get("window"), bool(r.get("by_code")), float(r.get("hours", 0)))
+        name: Route(name, str(r["words"]), r.get("window"), bool(r.get("by_code")), float(r.get("hours", 0)),
+                    float(r["prior"]) if r.get("prior") is not None else None)
         for name, r in doc["routes"].items()
     }
     categories = {

@@ -1,4 +1,5 @@
-"""Where a packet goes: the payer's documented channel for trend reports, Level I and Level II.
+"""Where a packet goes: the payer's documented channel for trend reports, Level I and Level II, and
+how to chase the payer (`status`: a claim with no 835, a decision overdue).
 
 Read from payer_channels.yaml beside this module, keyed by the payer rule name the routing
 rules matched (so one payer is recognised the same way for its deadlines and its address).
@@ -13,7 +14,7 @@ from pathlib import Path
 import yaml
 
 CHANNELS_FILE = Path(__file__).with_name("payer_channels.yaml")
-KINDS = ("trend", "level1", "level2")
+KINDS = ("trend", "level1", "level2", "status")
 TREND_FORMS = ("coordinated_care",)
 
 
@@ -34,7 +35,8 @@ def _channels() -> dict:
 
 
 def channel(payer_rule: str | None, kind: str) -> Channel:
-    """How to send a `kind` packet ("trend", "level1", "level2") to the payer of `payer_rule`."""
+    """How to send a `kind` packet ("trend", "level1", "level2") to the payer of `payer_rule`, or
+    how to ask it about a claim ("status")."""
     data = _channels()
     entry = (data.get("payers") or {}).get(payer_rule or "", {})
     chosen = entry.get(kind) or data["default"][kind]

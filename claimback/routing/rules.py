@@ -32,15 +32,15 @@ _SECOND_KEYS = {"days", "anchor", "mail_days"}
 _LIMIT_KEYS = {"days", "source", "confirmed", "notes"}
 RESUBMISSION = ("replacement", "new_claim")  # how a fully denied claim is corrected
 _PAYER_KEYS = {"name", "display_name", "match", "trend_threshold", "notes", "denied_claim_resubmission",
-               "filing_limit", *LEVELS}
-_DEFAULT_KEYS = {"trend_threshold", "notes", "denied_claim_resubmission", "filing_limit", *LEVELS}
+               "filing_limit", "status_inquiry_after", *LEVELS}
+_DEFAULT_KEYS = {"trend_threshold", "notes", "denied_claim_resubmission", "filing_limit", "status_inquiry_after",
+                 *LEVELS}
 _MATCH_KEYS = {"payer_ids", "name_regex", "products"}
 # X12 claim filing indicator codes (835 CLP06, 837 SBR09): the product a claim was billed under.
 FILING_INDICATORS = ("09", "10", "11", "12", "13", "14", "15", "16", "17", "AM", "BL", "CH", "CI", "DS", "FI",
                      "HM", "LM", "MA", "MB", "MC", "OF", "TV", "VA", "WC", "ZZ")
 _TOP_KEYS = {"version", "overturn_priors", "default", "payers"}
 _PRIOR_KEYS = {"source", "pseudo_count", "default", "categories"}
-
 
 class PayerRulesError(ValueError):
     """A payer rules file that cannot be trusted: names the file, the key path and the problem."""
@@ -50,7 +50,6 @@ class PayerRulesError(ValueError):
         self.problems = problems
         listing = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"invalid payer rules file {self.path}:\n{listing}")
-
 
 @dataclass(frozen=True)
 class LevelRule:
@@ -70,15 +69,15 @@ class LevelRule:
     combine: str | None = None  # "later" | "earlier"
     optional: bool = False  # the payer makes this level optional (e.g. reconsideration before appeal)
 
-
 @dataclass(frozen=True)
-class FilingLimit:
-    """How long after the date of service the payer accepts a first claim (timely filing)."""
+class DaysSetting:
+    """A payer's number of days with its source: `filing_limit` (how long after the date of service
+    the payer accepts a first claim) or `status_inquiry_after` (how long after our 837 was sent its
+    835 may take before the claim is silent and worth a status inquiry)."""
 
     days: int
     source: str
     confirmed: bool = True
-
 
 @dataclass(frozen=True)
 class PayerRule:
@@ -94,11 +93,11 @@ class PayerRule:
     # Some payers reject a frequency-7 replacement of a claim they fully denied and want a new
     # frequency-1 claim instead (domain-brief §2): "replacement" (the X12 norm) or "new_claim".
     denied_claim_resubmission: str = "replacement"
-    filing_limit: FilingLimit | None = None
+    filing_limit: DaysSetting | None = None
+    status_inquiry_after: DaysSetting | None = None
 
     def level(self, level: str) -> LevelRule:
         return self.levels[level]
-
 
 @dataclass(frozen=True)
 class OverturnPriors:
@@ -112,7 +111,6 @@ class OverturnPriors:
     def for_category(self, category: str | None) -> float:
         return self.categories.get(category or "unknown", self.default)
 
-
 @dataclass(frozen=True)
 class _PayerEntry:
     name: str
@@ -123,14 +121,14 @@ class _PayerEntry:
     trend_threshold: int
     notes: str | None
     denied_claim_resubmission: str | None  # None: as the default rule says
-    filing_limit: FilingLimit | None = None
+    filing_limit: DaysSetting | None = None
+    status_inquiry_after: DaysSetting | None = None
     # claim filing indicators (CLP06 / SBR09) the rule is for; empty: every product of the payer
     products: frozenset[str] = frozenset()
 
     def covers(self, product: str | None) -> bool:
         """A rule scoped to products never applies to a claim of another, or an unknown, product."""
         return not self.products or (product or "").strip().upper() in self.products
-
 
 @dataclass
 class PayerRules:
@@ -176,6 +174,7 @@ class PayerRules:
             notes=self.default.notes,
             denied_claim_resubmission=self.default.denied_claim_resubmission,
             filing_limit=self.default.filing_limit,
+            status_inquiry_after=self.default.status_inquiry_after,
         )
 
     def _complete(self, entry: _PayerEntry, matched_by: str) -> PayerRule:
@@ -192,6 +191,7 @@ class PayerRules:
             notes=entry.notes,
             denied_claim_resubmission=entry.denied_claim_resubmission or self.default.denied_claim_resubmission,
             filing_limit=entry.filing_limit or _inherit_limit(self.default.filing_limit),
+            status_inquiry_after=entry.status_inquiry_after or _inherit_limit(self.default.status_inquiry_after),
         )
 
     def payers_frame(self, payers: pl.DataFrame) -> pl.DataFrame:
@@ -207,11 +207,13 @@ class PayerRules:
         rows = []
         for payer_id, payer_name, *product in payers.select(keys).unique().iter_rows():
             rule = self.for_payer(payer_id, payer_name, product[0] if product else None)
-            limit = rule.filing_limit
+            limit, inquiry = rule.filing_limit, rule.status_inquiry_after
             rows.append((payer_id, payer_name, *product, rule.name, rule.is_default, rule.denied_claim_resubmission,
                          limit.days if limit else None,
                          bool(limit and limit.confirmed and not rule.is_default),
-                         limit.source if limit else None))
+                         limit.source if limit else None,
+                         inquiry.days if inquiry else None,
+                         inquiry.source if inquiry else None))
         schema = {
             "payer_id": pl.String,
             "payer_name": pl.String,
@@ -222,6 +224,8 @@ class PayerRules:
             "filing_limit_days": pl.Int64,
             "filing_limit_confirmed": pl.Boolean,
             "filing_limit_source": pl.String,
+            "status_inquiry_after_days": pl.Int64,
+            "status_inquiry_source": pl.String,
         }
         return pl.DataFrame(rows, schema=schema, orient="row")
 
@@ -251,15 +255,12 @@ class PayerRules:
         }
         return pl.DataFrame(rows, schema=schema, orient="row")
 
-
 def _inherit(rule: LevelRule) -> LevelRule:
     return LevelRule(**{**rule.__dict__, "inherited": True})
 
-
-def _inherit_limit(limit: FilingLimit | None) -> FilingLimit | None:
-    # The default's limit is a guess for this payer: usable to argue, never to write a claim off.
-    return FilingLimit(limit.days, limit.source, confirmed=False) if limit else None
-
+def _inherit_limit(limit: DaysSetting | None) -> DaysSetting | None:
+    # The default's number is a guess for this payer: usable to argue, never to write a claim off.
+    return DaysSetting(limit.days, limit.source, confirmed=False) if limit else None
 
 def load_rules(path: str | Path | None = None) -> PayerRules:
     """Load and validate payer rules: the packaged file, or `path` (the `--payer-rules` file)."""
@@ -276,7 +277,6 @@ def load_rules(path: str | Path | None = None) -> PayerRules:
         problem = getattr(exc, "problem", None) or str(exc)
         raise PayerRulesError(file, [f"not valid YAML{where}: {problem}"]) from None
     return _Validator(file).build(doc)
-
 
 class _Validator:
     """Walks the parsed YAML, collecting every problem with its key path before failing."""
@@ -325,6 +325,7 @@ class _Validator:
             notes=default_entry.notes,
             denied_claim_resubmission=default_entry.denied_claim_resubmission or "replacement",
             filing_limit=default_entry.filing_limit,
+            status_inquiry_after=default_entry.status_inquiry_after,
         )
         return PayerRules(
             version=str(version), path=str(self.path), default=default, overturn_priors=priors, _entries=entries
@@ -374,9 +375,11 @@ class _Validator:
                 f"(expected one of {', '.join(RESUBMISSION)})",
             )
             resubmission = None
-        limit = self.filing_limit(raw["filing_limit"], f"{where}.filing_limit") if "filing_limit" in raw else None
+        limit, inquiry = (self.days_setting(raw[key], f"{where}.{key}") if key in raw else None
+                          for key in ("filing_limit", "status_inquiry_after"))
         return _PayerEntry(
             filing_limit=limit,
+            status_inquiry_after=inquiry,
             name=name,
             display_name=str(display),
             payer_ids=payer_ids,
@@ -425,7 +428,7 @@ class _Validator:
                     self.fail(f"{where}.name_regex", f"not a valid regular expression: {exc}")
         return frozenset(str(i).strip().upper() for i in ids), pattern
 
-    def filing_limit(self, raw: Any, where: str) -> FilingLimit | None:
+    def days_setting(self, raw: Any, where: str) -> DaysSetting | None:
         if not isinstance(raw, dict):
             self.fail(where, "must be a mapping with days and source")
             return None
@@ -435,12 +438,12 @@ class _Validator:
             self.fail(f"{where}.days", f"must be a whole number of days >= 1, got {days!r}")
             return None
         if not isinstance(source, str) or not source.strip():
-            self.fail(f"{where}.source", "must say where the limit comes from (URL or citation)")
+            self.fail(f"{where}.source", "must say where the number comes from (URL or citation)")
             return None
         if not isinstance(confirmed, bool):
             self.fail(f"{where}.confirmed", f"must be true or false, got {confirmed!r}")
             return None
-        return FilingLimit(days, source.strip(), confirmed)
+        return DaysSetting(days, source.strip(), confirmed)
 
     def second_window(self, raw: dict, where: str) -> tuple[tuple[int, str, int] | None, str | None]:
         """The other window of "the later/earlier of" (`later_of` or `earlier_of`), if any."""
@@ -548,14 +551,11 @@ class _Validator:
             categories=clean, default=float(default), pseudo_count=float(pseudo), source=str(raw.get("source", ""))
         )
 
-
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
-
 def _is_probability(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
-
 
 def _suggest(word: str, choices) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)

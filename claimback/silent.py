@@ -1,0 +1,119 @@
+"""Silent claims: 837 claims the payer never answered, past the time its answer was due.
+
+A claim that never comes back is never worked: no 835 denies it, so no denial rule sees it, and
+once the payer's timely-filing limit has passed it cannot even be sent again. Da Vinci's Postable
+Remittance guide calls these "silent claims". A claim (claimback.lifecycle's identity: payer ×
+practice × patient control number × member × date of service) is silent when
+
+  * no adjudication (835) of the run answers any of its submissions (`lifecycle.match_claims`),
+  * no front-door rejection (999 / 277CA, table claim_rejections) of it is still standing: that
+    claim is a corrected-claim work item instead, and
+  * its latest submission (a void, frequency 8, ends the claim) was created (GS04, `submitted_on`)
+    more than the payer's `status_inquiry_after` days before the as-of date (payer_rules.yaml).
+
+Each is worked on route `claim_status_inquiry` (claimback.routing.unanswered) by the payer's
+timely-filing limit counted from the date of service. The member id only keeps two patients'
+claims apart here; it is never written out.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from claimback import lifecycle, schema
+from claimback.routing.rules import PayerRules
+
+# The 837 columns a silent claim is made of (the member id only to keep identities apart).
+SUBMITTED_INPUTS = (
+    "claim_key", "source_file", "claim_ordinal", "patient_control_number", "payer_name", "payer_id",
+    "billing_npi", "billing_tax_id", "subscriber_member_id", "statement_from", "total_charge",
+    "frequency_code", "claim_filing_indicator", "submitted_on",
+)
+_VOID = "8"
+IDENTITY = ("_payer", "practice_key", "_pcn", "_member", "service_date")
+
+# The columns of table claim_rejections this module reads, until its schema is in claimback.schema.
+REJECTION_COLUMNS = {
+    "submitted_claim_key": pl.String, "practice_key": pl.String, "payer_name": pl.String, "payer_id": pl.String,
+    "patient_control_number": pl.String, "service_date": pl.Date, "still_rejected": pl.Boolean,
+}
+
+
+def with_identity(submitted_claims: pl.DataFrame) -> pl.DataFrame:
+    """The 837 claims with their claim identity's columns (`IDENTITY`; underscored ones are internal)."""
+    column = lifecycle.column_or_null
+    return submitted_claims.with_columns(
+        _payer=lifecycle.payer_key(),
+        practice_key=lifecycle.provider_key_of(submitted_claims, "billing_npi", "billing_tax_id"),
+        _pcn=lifecycle.blank_to_null(pl.col("patient_control_number")),
+        _member=lifecycle.identifier(column(submitted_claims, "subscriber_member_id")),
+        service_date=pl.col("statement_from"),
+    )
+
+
+def rejected_claims(rejections: pl.DataFrame, submitted: pl.DataFrame) -> pl.DataFrame:
+    """The identities (`IDENTITY`) with a front-door rejection still standing.
+
+    By the rejected 837's key when the acknowledgment names one; otherwise (the 837 is not in the
+    inbox, or only a 277CA's claim numbers are known) by practice, payer, patient control number
+    and date of service: an acknowledgment carries no member id.
+    """
+    rejections = rejections.with_columns(
+        [pl.lit(None, dtype=t).alias(c) for c, t in REJECTION_COLUMNS.items() if c not in rejections.columns]
+    ).filter(pl.col("still_rejected").fill_null(True))
+    by_key = submitted.join(rejections.select(claim_key="submitted_claim_key").drop_nulls(), on="claim_key",
+                            how="semi")
+    unkeyed = rejections.filter(pl.col("submitted_claim_key").is_null()).select(
+        "practice_key", "service_date", _payer=lifecycle.payer_key(),
+        _pcn=lifecycle.blank_to_null(pl.col("patient_control_number")),
+    )
+    by_fields = submitted.join(unkeyed, on=["practice_key", "_payer", "_pcn", "service_date"], how="semi")
+    return pl.concat([by_key, by_fields]).select(IDENTITY).unique()
+
+
+def silent_claims(
+    submitted_claims: pl.DataFrame,
+    matches: pl.DataFrame,
+    rejections: pl.DataFrame,
+    rules: PayerRules,
+    as_of: dt.date,
+) -> pl.DataFrame:
+    """Table `silent_claims`: one row per silent claim (see the module docstring), its latest submission.
+
+    `submitted_claims` has at least `SUBMITTED_INPUTS`; `matches` is `lifecycle.match_claims` of the
+    run's adjudications; `rejections` is table claim_rejections (may be empty or absent columns).
+    """
+    if submitted_claims.height == 0:
+        return schema.empty("silent_claims")
+    # An 837 created after the as-of date is not yet sent as far as this run knows.
+    submitted = with_identity(submitted_claims.filter(pl.col("submitted_on") <= as_of))
+    answered = submitted.join(matches.select(claim_key="submitted_claim_key"), on="claim_key", how="semi")
+    unanswered = (
+        submitted.join(answered.select(IDENTITY).unique(), on=list(IDENTITY), how="anti", nulls_equal=True)
+        .join(rejected_claims(rejections, submitted), on=list(IDENTITY), how="anti", nulls_equal=True)
+    )
+    latest = (
+        unanswered.sort(["submitted_on", "source_file", "claim_ordinal"], nulls_last=False)
+        .group_by(IDENTITY, maintain_order=True)
+        .agg(pl.all().last(), submission_count=pl.len(), first_submitted_on=pl.col("submitted_on").min())
+        .filter(pl.col("frequency_code").fill_null("") != _VOID)
+    )
+    payer_keys = ["payer_id", "payer_name", "claim_filing_indicator"]
+    payers = rules.payers_frame(latest.select(payer_keys))
+    silent = (
+        latest.join(payers, on=payer_keys, how="left", nulls_equal=True)
+        .with_columns(
+            days_silent=(pl.lit(as_of) - pl.col("submitted_on")).dt.total_days(),
+            window_days=pl.col("status_inquiry_after_days"),
+            deadline=pl.col("service_date") + pl.duration(days=pl.col("filing_limit_days")),
+        )
+        .filter(pl.col("days_silent") > pl.col("window_days"))
+        .with_columns(
+            days_left=(pl.col("deadline") - pl.lit(as_of)).dt.total_days(),
+            deadline_confirmed=pl.col("filing_limit_confirmed"),
+        )
+    )
+    return schema.conform(silent.rename({"claim_key": "submitted_claim_key", "total_charge": "billed_amount",
+                                         "status_inquiry_source": "window_source"}), "silent_claims").sort(
+        "deadline", "submitted_claim_key", nulls_last=True)
