@@ -310,6 +310,7 @@ def with_recoupments(settings: Settings, queue: pl.DataFrame) -> pl.DataFrame:
     writes the `recoupments` table they come from."""
     from claimback import denials as denial_rules
     from claimback.routing import load_rules
+    from claimback.routing.queue import in_queue_order
     from claimback.routing.recoupments import recoupment_queue
 
     lake = settings.lake
@@ -318,22 +319,21 @@ def with_recoupments(settings: Settings, queue: pl.DataFrame) -> pl.DataFrame:
     if recouped.height == 0:
         return queue
     rows = recoupment_queue(recouped, load_rules(settings.payer_rules), settings.as_of)
-    return pl.concat([queue, rows.select(queue.columns)]).sort(
-        ["priority", "days_left", "denied_amount"], descending=[True, False, True], nulls_last=True)
+    return in_queue_order(pl.concat([queue, rows.select(queue.columns)]))
 
 
 def with_unanswered_claims(settings: Settings, queue: pl.DataFrame) -> pl.DataFrame:
     """The queue plus a row per silent claim (claim_status_inquiry) and per claim still rejected at
     the front door (corrected_claim), with every overdue request made a follow-up (issue 22)."""
     from claimback.routing import load_rules
+    from claimback.routing.queue import in_queue_order
     from claimback.routing.unanswered import follow_ups, rejection_queue, silent_claim_queue
 
     lake, rules = settings.lake, load_rules(settings.payer_rules)
     rows = [silent_claim_queue(lake.read("silent_claims"), rules, settings.as_of),
             rejection_queue(lake.read("claim_rejections"), rules, settings.as_of)]
     queue = pl.concat([queue, *(r.select(queue.columns) for r in rows)])
-    return follow_ups(queue).sort(
-        ["priority", "days_left", "denied_amount"], descending=[True, False, True], nulls_last=True)
+    return in_queue_order(follow_ups(queue))
 
 
 # Pre-filled Level I / Level II requests for the most valuable claims each night; the rest

@@ -15,7 +15,9 @@ trend AS (
 SELECT w.deadline,
        w.days_left,
        w.route,
-       CASE WHEN coalesce(w.awaiting_payer, false) THEN 'payer decision due' ELSE 'file by deadline' END AS action,
+       CASE WHEN coalesce(w.awaiting_payer, false) THEN 'payer decision due'
+            WHEN w.route = 'claim_status_inquiry' THEN 'ask the claim''s status, resend by deadline'
+            ELSE 'file by deadline' END AS action,
        w.payer_name,
        w.patient_control_number,
        w.payer_claim_control_number,

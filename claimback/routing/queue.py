@@ -103,10 +103,12 @@ def build_work_queue(
     ).rename(
         {"l1_outcome": "level1_outcome", "l1_decided_on": "level1_decided_on"}
     )
-    queue = conform(claims, "work_queue").sort(
-        ["priority", "days_left", "denied_amount"], descending=[True, False, True], nulls_last=True
-    )
-    return queue, history_model.report
+    return in_queue_order(conform(claims, "work_queue")), history_model.report
+
+
+def in_queue_order(queue: pl.DataFrame) -> pl.DataFrame:
+    """Highest priority first; at equal priority the nearest deadline, then the most dollars."""
+    return queue.sort(["priority", "days_left", "denied_amount"], descending=[True, False, True], nulls_last=True)
 
 
 def _with_product(claims: pl.DataFrame, remit_claims: pl.DataFrame | None,

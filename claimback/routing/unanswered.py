@@ -31,9 +31,9 @@ SILENT_CATEGORY = "silent_claim"
 REJECTED_CATEGORY = "front_door_rejection"
 _FOLLOWED_UP = (R.LEVEL1, R.LEVEL2)  # requests we filed; a crossover's remit is another payer's
 
-# The columns of table claim_rejections the queue reads (22b's reader writes them).
+# The columns of table claim_rejections the queue reads (the 999 / 277CA reader writes them).
 REJECTION_INPUTS = {
-    "submitted_claim_key": pl.String, "practice_key": pl.String, "payer_name": pl.String, "payer_id": pl.String,
+    "acknowledgment_key": pl.String, "payer_claim_control_number": pl.String, "submitted_claim_key": pl.String, "practice_key": pl.String, "payer_name": pl.String, "payer_id": pl.String,
     "patient_control_number": pl.String, "service_date": pl.Date, "billed_amount": pl.Decimal(12, 2),
     "rejected_on": pl.Date, "acknowledgment": pl.String, "status_codes": pl.List(pl.String),
     "error_location": pl.String, "reason": pl.String, "source_file": pl.String, "still_rejected": pl.Boolean,
@@ -130,7 +130,13 @@ def _rejection_inputs(rejections: pl.DataFrame) -> pl.DataFrame:
 
 def rejection_queue(rejections: pl.DataFrame, rules: PayerRules, as_of: dt.date) -> pl.DataFrame:
     """One `corrected_claim` work_queue row per claim still rejected at the front door (999 / 277CA)."""
-    rejected = _rejection_inputs(rejections).filter(pl.col("still_rejected").fill_null(False))
+    # A claim rejected again after a resend is one work item: its latest rejection.
+    claim = ["practice_key", "payer_id", "payer_name", "patient_control_number", "service_date"]
+    rejected = (
+        _rejection_inputs(rejections).filter(pl.col("still_rejected").fill_null(False))
+        .sort("rejected_on", "source_file", nulls_last=False)
+        .unique(claim, keep="last", maintain_order=True)
+    )
     if rejected.height == 0:
         return empty("work_queue")
     payers = rules.payers_frame(rejected.select("payer_id", "payer_name"))
@@ -139,12 +145,8 @@ def rejection_queue(rejections: pl.DataFrame, rules: PayerRules, as_of: dt.date)
     codes = pl.col("status_codes").list.join(", ")
     where = pl.concat_str(pl.lit(" at "), pl.col("error_location")).fill_null("")
     frame = frame.with_columns(
-        # the 837's key when the inbox has it; else the acknowledgment's own claim
-        claim_key=pl.coalesce(
-            pl.col("submitted_claim_key"),
-            pl.concat_str(pl.lit("REJECTED:"), pl.col("source_file"), pl.lit("|"), pl.col("patient_control_number"),
-                          pl.lit("|"), pl.col("service_date").cast(pl.String), ignore_nulls=True),
-        ),
+        # the 837's key when the inbox has it; else the acknowledgment's row that rejected it
+        claim_key=pl.coalesce("submitted_claim_key", "acknowledgment_key"),
         category=pl.lit(REJECTED_CATEGORY),
         primary_reason=pl.col("status_codes").list.first(),
         claim_frequency_to_send=pl.lit("1"),

@@ -47,6 +47,7 @@ def _rejections() -> pl.DataFrame:
     #      claim number and date of service; still rejected;
     # RJ3: rejected once, then accepted on a resend (still_rejected false): it can still be silent.
     return pl.DataFrame({
+        "acknowledgment_key": ["A1", "A2", "A3"],
         "submitted_claim_key": ["K1", None, "K3"],
         "practice_key": ["NPI:1234567893"] * 3,
         "payer_name": ["ACME HEALTH PLAN"] * 3,
@@ -91,7 +92,7 @@ def test_each_claim_still_rejected_is_a_corrected_claim_due_by_the_filing_limit(
                        "deadline_confirmed", "submitted_claim_key").rows() == [
         ("K1", "RJ1", "corrected_claim", "front_door_rejection", "A7:21", date(2027, 8, 10), 263,
          Decimal("100.00"), Decimal("70.00"), "1", False, "K1"),
-        ("REJECTED:ack.999|RJ2|2026-08-11", "RJ2", "corrected_claim", "front_door_rejection", "IK403:7",
+        ("A2", "RJ2", "corrected_claim", "front_door_rejection", "IK403:7",
          date(2027, 8, 11), 264, Decimal("200.00"), Decimal("140.00"), "1", False, None),
     ]
     assert rows["reason"][1] == (
@@ -99,6 +100,17 @@ def test_each_claim_still_rejected_is_a_corrected_claim_due_by_the_filing_limit(
         "The payer never accepted the claim: fix it and send it as a new claim (frequency 1) by 2027-08-11, the "
         "payer's timely-filing limit (365 days from the date of service 2026-08-11; a default or unconfirmed "
         "limit: verify it with the payer).")
+
+
+def test_a_claim_rejected_again_after_a_resend_is_one_work_item_its_latest_rejection():
+    # RJ1 sent again on 2026-09-01 (837 K4) and rejected again by the 999 of 2026-09-02 at NM109
+    again = _rejections().head(1).with_columns(
+        acknowledgment_key=pl.lit("A4"), submitted_claim_key=pl.lit("K4"), rejected_on=pl.lit(date(2026, 9, 2)),
+        acknowledgment=pl.lit("999"), status_codes=pl.lit(["IK403:7"]), error_location=pl.lit("NM109"),
+        source_file=pl.lit("ack3.999"))
+    rows = rejection_queue(pl.concat([_rejections(), again]), RULES, AS_OF).filter(patient_control_number="RJ1")
+    assert rows.select("claim_key", "primary_reason", "submitted_claim_key").rows() == [("K4", "IK403:7", "K4")]
+    assert "the 999 of 2026-09-02 says IK403:7 at NM109" in rows["reason"][0]
 
 
 def test_no_rejections_table_means_no_rows():

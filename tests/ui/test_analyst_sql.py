@@ -186,3 +186,37 @@ def test_every_view_follows_the_one_naming_scheme_and_every_old_name_has_its_vie
     pairs = [line.split(",") for line in (SQL / "renamed_views.csv").read_text().splitlines()
              if line and not line.startswith("#")]
     assert pairs and all((SQL / f"{new}.sql").exists() and new == f"analyst_{old}" for old, new in pairs)
+
+
+BRANCHES = """
+CREATE TABLE work_queue (claim_key VARCHAR, route VARCHAR, category VARCHAR, deadline DATE, days_left BIGINT,
+    denied_amount DECIMAL(12, 2), expected_recovery DECIMAL(12, 2), awaiting_payer BOOLEAN);
+CREATE TABLE lonely_payments (claim_key VARCHAR, paid_amount DECIMAL(12, 2));
+-- as of 2026-11-20
+INSERT INTO work_queue VALUES
+    ('d1', 'level1_reconsideration', 'coding_bundling', '2026-12-10', 20, 100, 50, false),
+    ('d2', 'recoupment', 'recoupment', '2026-12-01', 11, 40, 20, false),
+    ('d3', 'bill_patient', 'patient_responsibility', NULL, NULL, 15, 0, false),
+    ('d4', 'expired', 'coding_bundling', '2026-10-01', -50, 70, 0, false),
+    ('s1', 'claim_status_inquiry', 'silent_claim', '2027-08-12', 265, 320, 192, false),
+    ('s2', 'claim_status_inquiry', 'silent_claim', '2026-11-01', -19, 80, 48, false),
+    ('r1', 'corrected_claim', 'front_door_rejection', '2027-08-10', 263, 100, 70, false),
+    -- a Level I whose decision was due 20 days ago, and one still within the payer's time
+    ('o1', 'level1_reconsideration', 'coding_bundling', '2026-10-31', -20, 180, 97.2, true),
+    ('o2', 'level1_reconsideration', 'coding_bundling', '2026-12-31', 41, 210, 113.4, true);
+INSERT INTO lonely_payments VALUES ('l1', 90), ('l2', 110);
+"""
+
+
+def test_today_branches_count_each_branch_with_its_dollars():
+    con = _connect(BRANCHES, "analyst_today_branches")
+    rows = con.sql("SELECT branch, items, dollars::DOUBLE, dollars_are, expected_recovery::DOUBLE, "
+                   "next_deadline::VARCHAR FROM analyst_today_branches").fetchall()
+    assert rows == [
+        # d1 and d2 to file; the patient's share, the expired claim and the waiting o2 are no work today
+        ("denials and take-backs to work", 2, 140.0, "denied or taken back", 70.0, "2026-12-01"),
+        ("silent claims", 2, 400.0, "billed", 240.0, "2027-08-12"),
+        ("front-door rejections", 1, 100.0, "billed", 70.0, "2027-08-10"),
+        ("lonely payments", 2, 200.0, "paid, on no claim of ours", None, None),
+        ("payer overdue", 1, 180.0, "denied, decision overdue", 97.2, None),
+    ]
