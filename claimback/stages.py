@@ -325,15 +325,17 @@ def with_recoupments(settings: Settings, queue: pl.DataFrame) -> pl.DataFrame:
 def with_unanswered_claims(settings: Settings, queue: pl.DataFrame) -> pl.DataFrame:
     """The queue plus a row per silent claim (claim_status_inquiry) and per claim still rejected at
     the front door (corrected_claim), with every overdue request made a follow-up (issue 22)."""
+    from claimback.forms.channels import channel
     from claimback.routing import load_rules
     from claimback.routing.queue import in_queue_order
     from claimback.routing.unanswered import follow_ups, rejection_queue, silent_claim_queue
 
     lake, rules = settings.lake, load_rules(settings.payer_rules)
-    rows = [silent_claim_queue(lake.read("silent_claims"), rules, settings.as_of),
+    ask = lambda payer_rule: channel(payer_rule, "status").send_to  # noqa: E731
+    rows = [silent_claim_queue(lake.read("silent_claims"), rules, settings.as_of, ask),
             rejection_queue(lake.read("claim_rejections"), rules, settings.as_of)]
     queue = pl.concat([queue, *(r.select(queue.columns) for r in rows)])
-    return in_queue_order(follow_ups(queue))
+    return in_queue_order(follow_ups(queue, ask))
 
 
 # Pre-filled Level I / Level II requests for the most valuable claims each night; the rest

@@ -18,6 +18,7 @@ analyst hour × urgency), with the route's prior (code registry) as the share re
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import polars as pl
 
@@ -40,13 +41,16 @@ REJECTION_INPUTS = {
 }
 
 
-def status_channels(payer_rules: pl.Series) -> pl.DataFrame:
-    """[payer_rule, follow_up_channel]: how to ask each payer about a claim (payer_channels.yaml `status`)."""
-    from claimback.forms.channels import channel  # forms reads routing; routing only needs this file
+# How to ask the payer of a payer rule about a claim (claimback.forms.channels' `status` channel:
+# forms reads routing, so the caller hands it in).
+StatusChannel = Callable[[str | None], str]
 
+
+def status_channels(payer_rules: pl.Series, status_channel: StatusChannel) -> pl.DataFrame:
+    """[payer_rule, follow_up_channel]: how to ask each payer about a claim."""
     rules = payer_rules.drop_nulls().unique().to_list()
     return pl.DataFrame(
-        {"payer_rule": rules, "follow_up_channel": [channel(rule, "status").send_to for rule in rules]},
+        {"payer_rule": rules, "follow_up_channel": [status_channel(rule) for rule in rules]},
         schema={"payer_rule": pl.String, "follow_up_channel": pl.String},
     )
 
@@ -88,13 +92,14 @@ def _limit_words() -> pl.Expr:
     )
 
 
-def silent_claim_queue(silent: pl.DataFrame, rules: PayerRules, as_of: dt.date) -> pl.DataFrame:
+def silent_claim_queue(silent: pl.DataFrame, rules: PayerRules, as_of: dt.date,
+                       status_channel: StatusChannel) -> pl.DataFrame:
     """One work_queue row per silent claim (table silent_claims), route `claim_status_inquiry`."""
     if silent.height == 0:
         return empty("work_queue")
     frame = _worked(silent.rename({"deadline_confirmed": "filing_limit_confirmed"}), R.CLAIM_STATUS_INQUIRY,
                     "billed_amount", as_of)
-    frame = frame.join(status_channels(frame["payer_rule"]), on="payer_rule", how="left")
+    frame = frame.join(status_channels(frame["payer_rule"], status_channel), on="payer_rule", how="left")
     past = (pl.col("days_left") < 0).fill_null(False)
     frame = frame.with_columns(
         claim_key=pl.col("submitted_claim_key"),
@@ -167,7 +172,7 @@ def rejection_queue(rejections: pl.DataFrame, rules: PayerRules, as_of: dt.date)
     return conform(frame, "work_queue")
 
 
-def follow_ups(queue: pl.DataFrame) -> pl.DataFrame:
+def follow_ups(queue: pl.DataFrame, status_channel: StatusChannel) -> pl.DataFrame:
     """The queue with each overdue request (filed, no decision by the payer's `decision_days`) made a
     follow-up: how to chase the payer in `follow_up_channel`, and a reason that starts with it."""
     overdue = (pl.col("awaiting_payer").fill_null(False) & (pl.col("days_left") < 0).fill_null(False)
@@ -175,7 +180,7 @@ def follow_ups(queue: pl.DataFrame) -> pl.DataFrame:
     rules = queue.filter(overdue)["payer_rule"]
     if rules.len() == 0:
         return queue
-    channels = status_channels(rules).rename({"follow_up_channel": "_channel"})
+    channels = status_channels(rules, status_channel).rename({"follow_up_channel": "_channel"})
     columns = queue.columns
     queue = queue.join(channels, on="payer_rule", how="left")
     return queue.with_columns(
