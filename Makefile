@@ -7,20 +7,37 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= data/demo
 CLAIMS ?= 5000
 
-.PHONY: install bytecode test demo ui bench clean browser-deps doc-pages readme-settings
+.PHONY: install core compiler bytecode test demo ui bench clean browser-deps doc-pages readme-settings
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory compiler
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
 	$(BIN)/python -m pip install --quiet -e '.[test]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
+# The X12 reader's compiled core (claimback/x12/_core.c, built by setup.py). pip builds it on
+# install; this rebuilds it in place when its source is newer (a pull), and costs nothing when not.
+# Without it the reader falls back to its slower reference path, with a warning.
+core: $(STAMP) compiler
+	@$(BIN)/python setup.py -q build_ext --inplace 2>&1 | grep -v -e BetaConfiguration -e 'warnings.warn(msg' || true
+
+# gcc from Debian's packages where it is missing (the Python headers come with the interpreter).
+compiler:
+	@if command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "compiler: installing Debian's gcc for the reader's compiled core"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y gcc; \
+	else \
+		echo "compiler: NOTICE no C compiler (sudo apt-get install -y gcc); the X12 reader will use its slower reference path"; \
+	fi
+
 # An editable install leaves the project's own modules uncompiled, and where PYTHONDONTWRITEBYTECODE
 # is set every command compiled them again (~50 ms of a 0.5 s parse). Written here, as pip does for
 # installed packages; up-to-date files are skipped, so this costs nothing on a second call.
-bytecode: $(STAMP)
+bytecode: $(STAMP) core
 	$(BIN)/python -m compileall -q claimback pipelines assets
 
 test: bytecode browser-deps

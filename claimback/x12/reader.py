@@ -26,7 +26,7 @@ import polars as pl
 
 from claimback import schema
 from claimback.environment import workers
-from claimback.x12 import claims837, findings, remit
+from claimback.x12 import claims837, core, findings, remit
 from claimback.x12.decode import decode_bytes
 from claimback.x12.fields import FLAG, REJECT, file_of, within_file
 from claimback.x12.structure import (
@@ -340,12 +340,12 @@ def _read_alone(item: _Pending, workers: _Workers | None = None) -> ParsedFile:
         item.text, item.runs, runs = None, [], len(left)
         chars, read = max(1, sum(len(run.text) for run in left)), 0
         for pieces in _pieces(left.popleft() for _ in range(runs)):
-            ctx, counts = _context(pieces, acc.seen)
+            ctx, counts, piece = _context(pieces, acc.seen)
             acc.seen = _add(acc.seen, counts)
             read += sum(len(run.text) for _, run in pieces)
             if item.progress:
                 item.progress(read / chars)
-            outputs.append(pool.submit(_tables, [acc], ctx))
+            outputs.append(pool.submit(_tables, [acc], ctx, False, piece))
             while outputs and outputs[0].done():
                 _apply([acc], outputs.popleft().result())
         while outputs:
@@ -394,18 +394,23 @@ class _Output:
 
 def _read_piece(accs: list[_Acc], pieces: list[tuple[int, Run]], strict: bool = False) -> _Output:
     """Tokenize the runs of one or more files as one segment frame and build every table."""
-    return _tables(accs, _context(pieces)[0], strict)
+    ctx, _, piece = _context(pieces)
+    return _tables(accs, ctx, strict, piece)
 
 
 def _context(pieces: list[tuple[int, Run]], before: Counts | None = None
-             ) -> tuple[pl.DataFrame, Counts]:
+             ) -> tuple[pl.DataFrame, Counts, core.Piece | None]:
     """The segment frame of the runs, with each row's transaction set, interchange, group and
-    CLP/CLM ordinal, and what the piece counts (segments, ST, CLP, CLM).
+    CLP/CLM ordinal, what the piece counts (segments, ST, CLP, CLM), and the compiled core's
+    reading of the piece (None when the reference path read it; see core.py).
 
     File f's keys are f * KEY_SPAN + its own values (see fields.KEY_SPAN). Only a file read
     alone can span several pieces; `before` holds the counts of its earlier pieces.
     """
     before = before or {}
+    piece = core.piece(pieces, before)
+    if piece is not None:
+        return piece.context(), piece.counts(), piece
     seg = segment_frames(pieces, before.get("segments", 0))
     tag = pl.col("tag")
     counts = seg.select(segments=pl.len(), **{t: (tag == t).sum() for t in COUNTED_TAGS}).row(0, named=True)
@@ -413,18 +418,20 @@ def _context(pieces: list[tuple[int, Run]], before: Counts | None = None
         clp_ordinal=pl.when(tag == "CLP").then(per_file_count(seg, tag == "CLP", before.get("CLP", 0))),
         clm_ordinal=pl.when(tag == "CLM").then(per_file_count(seg, tag == "CLM", before.get("CLM", 0))),
     )
-    return ctx, counts
+    return ctx, counts, None
 
 
 def _add(a: Counts, b: Counts) -> Counts:
     return {k: a.get(k, 0) + b.get(k, 0) for k in ("segments", *COUNTED_TAGS)}
 
 
-def _tables(accs: list[_Acc], ctx: pl.DataFrame, strict: bool = False) -> _Output:
+def _tables(accs: list[_Acc], ctx: pl.DataFrame, strict: bool = False, piece: core.Piece | None = None) -> _Output:
     """Every table of the transaction sets in `ctx`. With `strict`, a failing table build
     raises (the caller retries file by file) instead of being retried transaction set by
-    transaction set. Touches no accumulator, so it can run in a worker."""
-    txns = transactions(ctx).join(transaction_hashes(ctx), on="txn", how="left")
+    transaction set. Touches no accumulator, so it can run in a worker. `piece`, the compiled
+    core's reading of ctx, does the byte-level steps when given."""
+    hashes = piece.transaction_hashes() if piece is not None else transaction_hashes(ctx)
+    txns = transactions(ctx).join(hashes, on="txn", how="left")
     types: dict[int, set] = {}
     for f, st01 in txns.filter(pl.col("st01").is_in(("835", "837"))).select(file_of(pl.col("txn")), "st01").iter_rows():
         types.setdefault(f, set()).add(st01)
@@ -439,7 +446,7 @@ def _tables(accs: list[_Acc], ctx: pl.DataFrame, strict: bool = False) -> _Outpu
         shas = [acc.sha for acc in accs]
         rows = ctx.filter(pl.col("txn").is_in(good["txn"].implode()))
         try:
-            built = _build(rows, good, shas)
+            built = _build(rows, good, shas, piece)
         except Exception:  # noqa: BLE001 - retry set by set so one bad set cannot sink the file
             if strict:
                 raise
@@ -530,7 +537,8 @@ def _with_hash(frame: pl.DataFrame, txns: pl.DataFrame) -> pl.DataFrame:
     return frame.join(txns.select("txn", "transaction_hash"), on="txn", how="left")
 
 
-def _build(ctx: pl.DataFrame, txns: pl.DataFrame, sha: list[str]) -> dict[str, pl.DataFrame]:
+def _build(ctx: pl.DataFrame, txns: pl.DataFrame, sha: list[str], piece: core.Piece | None = None
+           ) -> dict[str, pl.DataFrame]:
     """The tables of the (structurally sound) transaction sets in `ctx`.
 
     Two stages: the tables are one lazy plan collected at once; the findings are then computed
@@ -543,7 +551,10 @@ def _build(ctx: pl.DataFrame, txns: pl.DataFrame, sha: list[str]) -> dict[str, p
     hashes = sets.select("txn", "transaction_hash")
     if (txns["st01"] == "835").any():
         t835 = txns.filter(pl.col("st01") == "835")
-        seg = remit.segments(remit.with_loops(ctx.filter(pl.col("txn").is_in(t835["txn"].implode()))))
+        if piece is not None:
+            seg = piece.remit_segments(t835["txn"], remit.TAGS)
+        else:
+            seg = remit.segments(remit.with_loops(ctx.filter(pl.col("txn").is_in(t835["txn"].implode()))))
         pay = remit.payments(seg, t835.lazy())
         plans.update(
             remit_payments=pay,

@@ -1,0 +1,796 @@
+/* The X12 reader's compiled core: the byte-level work of claimback.x12 in one pass per piece.
+ *
+ * claimback.x12.core drives it; the Polars code in tokenize.py / structure.py / remit.py is the
+ * reference implementation it must equal (tests/x12/test_core.py compares every table).
+ *
+ *   Scan(runs, seen, st_before, clp_before, clm_before)
+ *       runs: [(file_id, offset, text, element, terminator, component, repetition)], in file
+ *       order; text must be ASCII (character offsets are byte offsets), else ValueError and the
+ *       caller reads the piece with the reference path. Splits the runs into segments exactly as
+ *       tokenize._tokenize does and gives each row its transaction set, interchange, group and
+ *       CLP/CLM ordinal as structure.with_context / reader._context do.
+ *   .context()            -> the segment frame (an Arrow struct array, read by pl.DataFrame)
+ *   .counts()             -> (segments, ST, CLP, CLM) of the piece
+ *   .hash_text()          -> (canonical bytes, [(txn, start, end)]): structure.transaction_hashes
+ *   .remit(txns, specs)   -> {tag: Arrow struct array}: the rows of the 835 sets `txns` (sorted
+ *                            int64 bytes) per segment id, with remit.with_loops' loop columns and
+ *                            elements e1..eN split and cleaned as fields.with_elements does.
+ *
+ * Results cross into Polars through the Arrow C data interface (__arrow_c_array__), so neither
+ * pyarrow nor numpy is imported. The heavy loops run without the GIL: the reader's two worker
+ * threads build two pieces at once.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KEY_SPAN (((int64_t)1) << 40)
+
+/* ---- Arrow C data interface (https://arrow.apache.org/docs/format/CDataInterface.html) ---- */
+
+#define ARROW_FLAG_NULLABLE 2
+
+struct ArrowSchema {
+    const char *format;
+    const char *name;
+    const char *metadata;
+    int64_t flags;
+    int64_t n_children;
+    struct ArrowSchema **children;
+    struct ArrowSchema *dictionary;
+    void (*release)(struct ArrowSchema *);
+    void *private_data;
+};
+
+struct ArrowArray {
+    int64_t length;
+    int64_t null_count;
+    int64_t offset;
+    int64_t n_buffers;
+    int64_t n_children;
+    const void **buffers;
+    struct ArrowArray **children;
+    struct ArrowArray *dictionary;
+    void (*release)(struct ArrowArray *);
+    void *private_data;
+};
+
+/* ---- growable columns: int64 or utf8, each with a validity bitmap ---- */
+
+typedef struct {
+    char kind; /* 'l' int64, 'u' utf8 */
+    char *name;
+    int64_t length, cap, null_count;
+    int64_t *i64;
+    int32_t *offsets;
+    char *data;
+    int64_t data_len, data_cap;
+    uint8_t *valid;
+    int failed; /* an allocation failed */
+} Col;
+
+static void col_init(Col *c, char kind, const char *name) {
+    memset(c, 0, sizeof(*c));
+    c->kind = kind;
+    c->name = strdup(name);
+    if (!c->name) c->failed = 1;
+}
+
+static void col_free(Col *c) {
+    free(c->name);
+    free(c->i64);
+    free(c->offsets);
+    free(c->data);
+    free(c->valid);
+    memset(c, 0, sizeof(*c));
+}
+
+static int col_grow(Col *c) {
+    if (c->length < c->cap) return 1;
+    int64_t cap = c->cap ? c->cap * 2 : 1024;
+    uint8_t *valid = realloc(c->valid, (size_t)((cap + 7) / 8));
+    if (!valid) { c->failed = 1; return 0; }
+    memset(valid + (c->cap + 7) / 8, 0, (size_t)((cap + 7) / 8 - (c->cap + 7) / 8));
+    c->valid = valid;
+    if (c->kind == 'l') {
+        int64_t *v = realloc(c->i64, (size_t)cap * sizeof(int64_t));
+        if (!v) { c->failed = 1; return 0; }
+        c->i64 = v;
+    } else {
+        int32_t *o = realloc(c->offsets, (size_t)(cap + 1) * sizeof(int32_t));
+        if (!o) { c->failed = 1; return 0; }
+        if (!c->offsets) o[0] = 0;
+        c->offsets = o;
+    }
+    c->cap = cap;
+    return 1;
+}
+
+static inline void col_set_valid(Col *c) { c->valid[c->length >> 3] |= (uint8_t)(1u << (c->length & 7)); }
+
+static void col_i64(Col *c, int64_t v) {
+    if (!col_grow(c)) return;
+    c->i64[c->length] = v;
+    col_set_valid(c);
+    c->length++;
+}
+
+static void col_null(Col *c) {
+    if (!col_grow(c)) return;
+    if (c->kind == 'l') c->i64[c->length] = 0;
+    else c->offsets[c->length + 1] = c->offsets[c->length];
+    c->null_count++;
+    c->length++;
+}
+
+static void col_str(Col *c, const char *s, int64_t n) {
+    if (!col_grow(c)) return;
+    if (c->data_len + n > c->data_cap) {
+        int64_t cap = c->data_cap ? c->data_cap : 4096;
+        while (cap < c->data_len + n) cap *= 2;
+        char *d = realloc(c->data, (size_t)cap);
+        if (!d) { c->failed = 1; return; }
+        c->data = d;
+        c->data_cap = cap;
+    }
+    if (c->data_len + n > INT32_MAX) { c->failed = 1; return; }
+    memcpy(c->data + c->data_len, s, (size_t)n);
+    c->data_len += n;
+    c->offsets[c->length + 1] = (int32_t)c->data_len;
+    col_set_valid(c);
+    c->length++;
+}
+
+static void col_opt_i64(Col *c, int64_t v) { /* 0 or less is null (ordinals count from 1) */
+    if (v > 0) col_i64(c, v); else col_null(c);
+}
+
+/* ---- a table: columns exported once as an Arrow struct array ---- */
+
+typedef struct {
+    PyObject_HEAD
+    Col *cols;
+    int ncols;
+    int64_t length;
+} TableObject;
+
+static PyTypeObject TableType;
+
+static void child_schema_release(struct ArrowSchema *s) {
+    free((void *)s->name);
+    s->release = NULL;
+}
+
+static void struct_schema_release(struct ArrowSchema *s) {
+    for (int64_t i = 0; i < s->n_children; i++) {
+        if (s->children[i]->release) s->children[i]->release(s->children[i]);
+        free(s->children[i]);
+    }
+    free(s->children);
+    s->release = NULL;
+}
+
+static void child_array_release(struct ArrowArray *a) {
+    Col *c = (Col *)a->private_data;
+    col_free(c);
+    free(c);
+    free(a->buffers);
+    a->release = NULL;
+}
+
+static void struct_array_release(struct ArrowArray *a) {
+    for (int64_t i = 0; i < a->n_children; i++) {
+        if (a->children[i]->release) a->children[i]->release(a->children[i]);
+        free(a->children[i]);
+    }
+    free(a->children);
+    free(a->buffers);
+    a->release = NULL;
+}
+
+static void schema_capsule_free(PyObject *cap) {
+    struct ArrowSchema *s = PyCapsule_GetPointer(cap, "arrow_schema");
+    if (s) {
+        if (s->release) s->release(s);
+        free(s);
+    }
+}
+
+static void array_capsule_free(PyObject *cap) {
+    struct ArrowArray *a = PyCapsule_GetPointer(cap, "arrow_array");
+    if (a) {
+        if (a->release) a->release(a);
+        free(a);
+    }
+}
+
+static PyObject *table_new(Col *cols, int ncols, int64_t length) {
+    TableObject *t = PyObject_New(TableObject, &TableType);
+    if (!t) return NULL;
+    t->cols = cols;
+    t->ncols = ncols;
+    t->length = length;
+    return (PyObject *)t;
+}
+
+static void table_dealloc(TableObject *t) {
+    if (t->cols) {
+        for (int i = 0; i < t->ncols; i++) col_free(&t->cols[i]);
+        free(t->cols);
+    }
+    PyObject_Free(t);
+}
+
+static PyObject *table_arrow(TableObject *t, PyObject *args, PyObject *kw) {
+    if (!t->cols) {
+        PyErr_SetString(PyExc_RuntimeError, "a core table can be exported once");
+        return NULL;
+    }
+    int n = t->ncols;
+    struct ArrowSchema *schema = calloc(1, sizeof(*schema));
+    struct ArrowArray *array = calloc(1, sizeof(*array));
+    struct ArrowSchema **schild = calloc((size_t)n + 1, sizeof(void *));
+    struct ArrowArray **achild = calloc((size_t)n + 1, sizeof(void *));
+    const void **sbuf = calloc(1, sizeof(void *));
+    if (!schema || !array || !schild || !achild || !sbuf) goto nomem;
+    for (int i = 0; i < n; i++) {
+        schild[i] = calloc(1, sizeof(struct ArrowSchema));
+        achild[i] = calloc(1, sizeof(struct ArrowArray));
+        if (!schild[i] || !achild[i]) goto nomem;
+    }
+    for (int i = 0; i < n; i++) {
+        Col *src = &t->cols[i];
+        Col *own = malloc(sizeof(Col));
+        const void **bufs = calloc(3, sizeof(void *));
+        if (!own || !bufs) { free(own); free(bufs); goto nomem; }
+        *own = *src;
+        if (own->kind == 'u' && !own->offsets) { /* an empty string column still needs offsets[0] */
+            own->offsets = calloc(1, sizeof(int32_t));
+        }
+        memset(src, 0, sizeof(*src));
+        struct ArrowSchema *cs = schild[i];
+        cs->format = own->kind == 'l' ? "l" : "u";
+        cs->name = strdup(own->name ? own->name : "");
+        cs->flags = ARROW_FLAG_NULLABLE;
+        cs->release = child_schema_release;
+        struct ArrowArray *ca = achild[i];
+        ca->length = own->length;
+        ca->null_count = own->null_count;
+        ca->n_buffers = own->kind == 'l' ? 2 : 3;
+        bufs[0] = own->null_count ? own->valid : NULL;
+        if (own->kind == 'l') bufs[1] = own->i64;
+        else { bufs[1] = own->offsets; bufs[2] = own->data; }
+        ca->buffers = bufs;
+        ca->release = child_array_release;
+        ca->private_data = own;
+    }
+    schema->format = "+s";
+    schema->name = "";
+    schema->n_children = n;
+    schema->children = schild;
+    schema->release = struct_schema_release;
+    array->length = t->length;
+    array->n_buffers = 1;
+    array->buffers = sbuf;
+    array->n_children = n;
+    array->children = achild;
+    array->release = struct_array_release;
+    free(t->cols);
+    t->cols = NULL;
+    PyObject *sc = PyCapsule_New(schema, "arrow_schema", schema_capsule_free);
+    if (!sc) { schema->release(schema); free(schema); array->release(array); free(array); return NULL; }
+    PyObject *ac = PyCapsule_New(array, "arrow_array", array_capsule_free);
+    if (!ac) { Py_DECREF(sc); array->release(array); free(array); return NULL; }
+    PyObject *out = PyTuple_Pack(2, sc, ac);
+    Py_DECREF(sc);
+    Py_DECREF(ac);
+    return out;
+nomem:
+    if (schild) for (int i = 0; i < n; i++) free(schild[i]);
+    if (achild) for (int i = 0; i < n; i++) free(achild[i]);
+    free(schema); free(array); free(schild); free(achild); free(sbuf);
+    return PyErr_NoMemory();
+}
+
+static PyObject *table_len(TableObject *t, PyObject *unused) { return PyLong_FromLongLong(t->length); }
+
+static PyMethodDef table_methods[] = {
+    {"__arrow_c_array__", (PyCFunction)(void (*)(void))table_arrow, METH_VARARGS | METH_KEYWORDS, NULL},
+    {"rows", (PyCFunction)table_len, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject TableType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "claimback.x12._core.Table",
+    .tp_basicsize = sizeof(TableObject),
+    .tp_dealloc = (destructor)table_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Columns built by the core, handed to Polars once through __arrow_c_array__.",
+    .tp_methods = table_methods,
+};
+
+/* ---- the scan ---- */
+
+typedef struct {
+    int64_t file_id, offset;
+    const char *text;
+    Py_ssize_t len;
+    char elem, term, comp0;
+    char rep0; /* 0: none */
+} RunIn;
+
+typedef struct { /* one segment */
+    int64_t start, len;      /* the stripped segment in the concatenated buffer (run-local pointers below) */
+    const char *p;           /* segment text */
+    int64_t offset;          /* character offset of the piece in its file */
+    int64_t seg_index, txn, isa_seq, gs_seq, clp, clm;
+    int32_t run;
+    char tag[4];             /* up to 3 characters; longer ids keep tag_len and point into p */
+    int32_t tag_start, tag_len;
+    char comp, rep;          /* rep 0: none ("") */
+} Row;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *texts; /* keeps the run texts alive: rows point into them */
+    RunIn *runs;
+    Py_ssize_t nruns;
+    Row *rows;
+    int64_t nrows, cap;
+    int64_t n_st, n_clp, n_clm;
+} ScanObject;
+
+static PyTypeObject ScanType;
+
+static inline int is_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\0'; }
+static inline int is_alnum(char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+static inline int is_regex_space(char c) { /* \s of the Rust regex crate, ASCII part */
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+static inline int tag_is(const Row *r, const char *t) {
+    size_t n = strlen(t);
+    return (size_t)r->tag_len == n && memcmp(r->p + r->tag_start, t, n) == 0;
+}
+
+/* the n-th element (0 = the id) of a segment: pointer and length, or -1 when absent */
+static inline int64_t element_at(const char *p, int64_t len, char sep, int k, const char **out) {
+    int64_t i = 0;
+    for (int e = 0; e < k; e++) {
+        const char *q = memchr(p + i, sep, (size_t)(len - i));
+        if (!q) return -1;
+        i = (q - p) + 1;
+    }
+    const char *q = memchr(p + i, sep, (size_t)(len - i));
+    int64_t end = q ? (q - p) : len;
+    *out = p + i;
+    return end - i;
+}
+
+static int scan_rows(ScanObject *s, int64_t seen, int64_t st_before, int64_t clp_before, int64_t clm_before) {
+    int64_t file = -1, pos = 0, n_st = 0, n_isa = 0, n_gs = 0, n_clp = 0, n_clm = 0;
+    int64_t txn = 0;
+    int prev_se = 0;
+    for (Py_ssize_t r = 0; r < s->nruns; r++) {
+        const RunIn *run = &s->runs[r];
+        const char *t = run->text;
+        int64_t L = run->len, start = 0;
+        char comp = run->comp0, rep = run->rep0;
+        while (start <= L) {
+            const char *q = start < L ? memchr(t + start, run->term, (size_t)(L - start)) : NULL;
+            int64_t end = q ? (q - t) : L;
+            int64_t a = start, b = end;
+            while (a < b && is_ws(t[a])) a++;
+            while (b > a && is_ws(t[b - 1])) b--;
+            if (b > a) {
+                if (s->nrows == s->cap) {
+                    int64_t cap = s->cap ? s->cap * 2 : 4096;
+                    Row *rows = realloc(s->rows, (size_t)cap * sizeof(Row));
+                    if (!rows) return 0;
+                    s->rows = rows;
+                    s->cap = cap;
+                }
+                Row *row = &s->rows[s->nrows++];
+                row->p = t + a;
+                row->len = b - a;
+                row->start = a;
+                row->offset = run->offset + start;
+                row->run = (int32_t)r;
+                /* the id: text before the first element separator, spaces stripped */
+                const char *sep = memchr(row->p, run->elem, (size_t)row->len);
+                int64_t ts = 0, te = sep ? (sep - row->p) : row->len;
+                while (ts < te && row->p[ts] == ' ') ts++;
+                while (te > ts && row->p[te - 1] == ' ') te--;
+                row->tag_start = (int32_t)ts;
+                row->tag_len = (int32_t)(te - ts);
+                int first_of_file = run->file_id != file;
+                if (first_of_file) {
+                    file = run->file_id;
+                    pos = n_st = n_isa = n_gs = n_clp = n_clm = 0;
+                }
+                int64_t base = file * KEY_SPAN;
+                row->seg_index = base + seen + pos++;
+                int is_isa = tag_is(row, "ISA");
+                if (is_isa) {
+                    /* ISA16 (component) and ISA11 (repetition, 5010) of this interchange */
+                    const char *e;
+                    int64_t n16 = element_at(row->p, row->len, run->elem, 16, &e);
+                    if (n16 > 0) comp = e[0];
+                    const char *e11, *e12;
+                    int64_t n11 = element_at(row->p, row->len, run->elem, 11, &e11);
+                    int64_t n12 = element_at(row->p, row->len, run->elem, 12, &e12);
+                    int ok = n11 == 1 && !is_alnum(e11[0]) && !is_regex_space(e11[0]);
+                    if (ok) {
+                        ok = 0;
+                        if (n12 > 0) {
+                            int64_t m = n12 < 5 ? n12 : 5;
+                            int c = memcmp(e12, "00501", (size_t)m);
+                            ok = c > 0 || (c == 0 && n12 >= 5);
+                        }
+                    }
+                    rep = ok ? e11[0] : 0;
+                    n_isa++;
+                }
+                row->comp = comp;
+                row->rep = rep;
+                if (tag_is(row, "GS")) n_gs++;
+                if (tag_is(row, "ST")) {
+                    n_st++;
+                    txn = base + st_before + n_st;
+                } else if (is_isa || tag_is(row, "GS") || tag_is(row, "GE") || tag_is(row, "IEA") ||
+                           tag_is(row, "TA1") || prev_se || first_of_file) {
+                    txn = 0;
+                }
+                row->txn = txn;
+                row->isa_seq = base + n_isa;
+                row->gs_seq = base + n_gs;
+                if (tag_is(row, "CLP")) { n_clp++; s->n_clp++; row->clp = base + clp_before + n_clp; }
+                else row->clp = 0;
+                if (tag_is(row, "CLM")) { n_clm++; s->n_clm++; row->clm = base + clm_before + n_clm; }
+                else row->clm = 0;
+                if (tag_is(row, "ST")) s->n_st++;
+                prev_se = tag_is(row, "SE");
+            }
+            if (!q) break;
+            start = end + 1;
+        }
+    }
+    return 1;
+}
+
+static int parse_runs(ScanObject *s, PyObject *runs) {
+    PyObject *seq = PySequence_Fast(runs, "runs must be a sequence");
+    if (!seq) return 0;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    s->runs = calloc((size_t)n + 1, sizeof(RunIn));
+    s->texts = PyList_New(n);
+    if (!s->runs || !s->texts) { Py_DECREF(seq); PyErr_NoMemory(); return 0; }
+    s->nruns = n;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
+        long long fid, off;
+        PyObject *text;
+        const char *el, *term, *comp, *rep;
+        Py_ssize_t nel, nterm, ncomp, nrep;
+        if (!PyArg_ParseTuple(item, "LLUs#s#s#s#", &fid, &off, &text, &el, &nel, &term, &nterm, &comp, &ncomp,
+                              &rep, &nrep)) {
+            Py_DECREF(seq);
+            return 0;
+        }
+        if (!PyUnicode_IS_ASCII(text)) {
+            Py_DECREF(seq);
+            PyErr_SetString(PyExc_ValueError, "not ASCII: read with the reference path");
+            return 0;
+        }
+        if (nel != 1 || nterm != 1 || ncomp != 1 || nrep > 1) {
+            Py_DECREF(seq);
+            PyErr_SetString(PyExc_ValueError, "separators must be single characters");
+            return 0;
+        }
+        Py_INCREF(text);
+        PyList_SET_ITEM(s->texts, i, text);
+        RunIn *r = &s->runs[i];
+        r->file_id = fid;
+        r->offset = off;
+        r->text = (const char *)PyUnicode_DATA(text);
+        r->len = PyUnicode_GET_LENGTH(text);
+        r->elem = el[0];
+        r->term = term[0];
+        r->comp0 = comp[0];
+        r->rep0 = nrep ? rep[0] : 0;
+    }
+    Py_DECREF(seq);
+    return 1;
+}
+
+static int scan_init(ScanObject *s, PyObject *args, PyObject *kw) {
+    PyObject *runs;
+    long long seen = 0, st_before = 0, clp_before = 0, clm_before = 0;
+    if (!PyArg_ParseTuple(args, "O|LLLL", &runs, &seen, &st_before, &clp_before, &clm_before)) return -1;
+    if (!parse_runs(s, runs)) return -1;
+    int ok;
+    Py_BEGIN_ALLOW_THREADS
+    ok = scan_rows(s, seen, st_before, clp_before, clm_before);
+    Py_END_ALLOW_THREADS
+    if (!ok) { PyErr_NoMemory(); return -1; }
+    return 0;
+}
+
+static void scan_dealloc(ScanObject *s) {
+    Py_XDECREF(s->texts);
+    free(s->runs);
+    free(s->rows);
+    Py_TYPE(s)->tp_free((PyObject *)s);
+}
+
+static Col *cols_new(int n) { return calloc((size_t)n, sizeof(Col)); }
+
+static int cols_failed(Col *c, int n) {
+    for (int i = 0; i < n; i++) if (c[i].failed) return 1;
+    return 0;
+}
+
+static PyObject *finish_table(Col *cols, int n, int64_t length) {
+    if (cols_failed(cols, n)) {
+        for (int i = 0; i < n; i++) col_free(&cols[i]);
+        free(cols);
+        return PyErr_NoMemory();
+    }
+    PyObject *t = table_new(cols, n, length);
+    if (!t) { for (int i = 0; i < n; i++) col_free(&cols[i]); free(cols); }
+    return t;
+}
+
+/* The segment frame, columns as reader._context returns them (integers as Int64). */
+static PyObject *scan_context(ScanObject *s, PyObject *unused) {
+    static const char *names[] = {"offset", "tag", "segment", "elem", "comp", "rep", "seg_index", "txn",
+                                  "isa_seq", "gs_seq", "clp_ordinal", "clm_ordinal"};
+    static const char kinds[] = "luuuuulllll" "l";
+    int n = 12;
+    Col *c = cols_new(n);
+    if (!c) return PyErr_NoMemory();
+    for (int i = 0; i < n; i++) col_init(&c[i], kinds[i], names[i]);
+    Py_BEGIN_ALLOW_THREADS
+    for (int64_t i = 0; i < s->nrows; i++) {
+        const Row *r = &s->rows[i];
+        const RunIn *run = &s->runs[r->run];
+        col_i64(&c[0], r->offset);
+        col_str(&c[1], r->p + r->tag_start, r->tag_len);
+        col_str(&c[2], r->p, r->len);
+        col_str(&c[3], &run->elem, 1);
+        col_str(&c[4], &r->comp, 1);
+        col_str(&c[5], &r->rep, r->rep ? 1 : 0);
+        col_i64(&c[6], r->seg_index);
+        col_i64(&c[7], r->txn);
+        col_i64(&c[8], r->isa_seq);
+        col_i64(&c[9], r->gs_seq);
+        col_opt_i64(&c[10], r->clp);
+        col_opt_i64(&c[11], r->clm);
+    }
+    Py_END_ALLOW_THREADS
+    return finish_table(c, n, s->nrows);
+}
+
+static PyObject *scan_counts(ScanObject *s, PyObject *unused) {
+    return Py_BuildValue("LLLL", (long long)s->nrows, (long long)s->n_st, (long long)s->n_clp, (long long)s->n_clm);
+}
+
+/* Each transaction set's body (no ST/SE) re-joined with the canonical separators * : ^ and '~',
+ * as structure.transaction_hashes hashes it; Python hashes the spans (hashlib). */
+static PyObject *scan_hash_text(ScanObject *s, PyObject *unused) {
+    int64_t total = 0;
+    for (int64_t i = 0; i < s->nrows; i++) total += s->rows[i].len + 1;
+    PyObject *buf = PyBytes_FromStringAndSize(NULL, total);
+    PyObject *spans = PyList_New(0);
+    if (!buf || !spans) { Py_XDECREF(buf); Py_XDECREF(spans); return NULL; }
+    char *out = PyBytes_AS_STRING(buf);
+    int64_t w = 0, cur = -1, cur_start = 0;
+    int any = 0;
+    for (int64_t i = 0; i < s->nrows; i++) {
+        const Row *r = &s->rows[i];
+        if (tag_is(r, "ST") && r->txn > 0) {
+            if (cur >= 0) {
+                PyObject *t = Py_BuildValue("LLL", (long long)cur, (long long)cur_start, (long long)(any ? w - 1 : w));
+                if (!t || PyList_Append(spans, t) < 0) { Py_XDECREF(t); goto fail; }
+                Py_DECREF(t);
+            }
+            cur = r->txn;
+            cur_start = w;
+            any = 0;
+            continue;
+        }
+        if (r->txn <= 0 || r->txn != cur || tag_is(r, "SE")) continue;
+        char el = s->runs[r->run].elem, comp = r->comp, rep = r->rep;
+        for (int64_t k = 0; k < r->len; k++) {
+            char ch = r->p[k];
+            if (el != '*' && ch == el) ch = '*';
+            if (comp && comp != ':' && ch == comp) ch = ':';
+            if (rep && rep != '^' && ch == rep) ch = '^';
+            out[w++] = ch;
+        }
+        out[w++] = '~';
+        any = 1;
+    }
+    if (cur >= 0) {
+        PyObject *t = Py_BuildValue("LLL", (long long)cur, (long long)cur_start, (long long)(any ? w - 1 : w));
+        if (!t || PyList_Append(spans, t) < 0) { Py_XDECREF(t); goto fail; }
+        Py_DECREF(t);
+    }
+    PyObject *res = Py_BuildValue("NN", buf, spans);
+    return res;
+fail:
+    Py_DECREF(buf);
+    Py_DECREF(spans);
+    return NULL;
+}
+
+/* ---- 835: loops and elements per segment id ---- */
+
+typedef struct {
+    char tag[8];
+    int n;          /* elements e1..en */
+    Col *cols;      /* seg_index, offset, txn, comp, claim_ordinal, line_seq, line_number, e1..en */
+    int64_t rows;
+} TagOut;
+
+#define REMIT_FIXED 7
+
+static void remit_row(TagOut *o, const Row *r, const RunIn *run, int64_t claim, int64_t line, int64_t number) {
+    Col *c = o->cols;
+    col_i64(&c[0], r->seg_index);
+    col_i64(&c[1], r->offset);
+    col_i64(&c[2], r->txn);
+    col_str(&c[3], &r->comp, 1);
+    col_opt_i64(&c[4], claim);
+    col_opt_i64(&c[5], line);
+    if (line > 0) col_i64(&c[6], number); else col_null(&c[6]);
+    /* elements 1..n: split on the run's separator, spaces stripped, empty is null */
+    const char *p = r->p;
+    int64_t len = r->len, i;
+    const char *q = memchr(p, run->elem, (size_t)len);
+    i = q ? (q - p) + 1 : len + 1;
+    for (int e = 1; e <= o->n; e++) {
+        if (i > len) { col_null(&c[REMIT_FIXED + e - 1]); continue; }
+        q = memchr(p + i, run->elem, (size_t)(len - i));
+        int64_t end = q ? (q - p) : len;
+        int64_t a = i, b = end;
+        while (a < b && p[a] == ' ') a++;
+        while (b > a && p[b - 1] == ' ') b--;
+        if (b > a) col_str(&c[REMIT_FIXED + e - 1], p + a, b - a);
+        else col_null(&c[REMIT_FIXED + e - 1]);
+        i = end + 1;
+    }
+    o->rows++;
+}
+
+static PyObject *scan_remit(ScanObject *s, PyObject *args) {
+    Py_buffer txns;
+    PyObject *specs;
+    if (!PyArg_ParseTuple(args, "y*O", &txns, &specs)) return NULL;
+    PyObject *seq = PySequence_Fast(specs, "specs must be a sequence of (tag, elements)");
+    if (!seq) { PyBuffer_Release(&txns); return NULL; }
+    Py_ssize_t ntags = PySequence_Fast_GET_SIZE(seq);
+    TagOut *outs = calloc((size_t)ntags + 1, sizeof(TagOut));
+    if (!outs) { Py_DECREF(seq); PyBuffer_Release(&txns); return PyErr_NoMemory(); }
+    static const char *fixed[] = {"seg_index", "offset", "txn", "comp", "claim_ordinal", "line_seq", "line_number"};
+    static const char fixed_kinds[] = "llluuulll";
+    PyObject *result = NULL;
+    for (Py_ssize_t k = 0; k < ntags; k++) {
+        const char *tag;
+        Py_ssize_t tlen;
+        int n;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, k), "s#i", &tag, &tlen, &n) || tlen > 7 || n < 0 ||
+            n > 99) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "bad spec");
+            goto done;
+        }
+        memcpy(outs[k].tag, tag, (size_t)tlen);
+        outs[k].n = n;
+        outs[k].cols = cols_new(REMIT_FIXED + n);
+        if (!outs[k].cols) { PyErr_NoMemory(); goto done; }
+        for (int i = 0; i < REMIT_FIXED; i++) {
+            char kind = (i == 3) ? 'u' : 'l';
+            col_init(&outs[k].cols[i], kind, fixed[i]);
+        }
+        for (int e = 1; e <= n; e++) {
+            char name[8];
+            snprintf(name, sizeof(name), "e%d", e);
+            col_init(&outs[k].cols[REMIT_FIXED + e - 1], 'u', name);
+        }
+    }
+    (void)fixed_kinds;
+    const int64_t *want = (const int64_t *)txns.buf;
+    Py_ssize_t nwant = txns.len / (Py_ssize_t)sizeof(int64_t);
+    Py_BEGIN_ALLOW_THREADS
+    /* remit.with_loops over the rows of the wanted sets, in order: a CLP opens a claim and an SVC a
+     * line, forward-filled until a closer; line numbers count the SVCs of each stretch of one claim. */
+    int64_t claim = 0, line = 0, svc_total = 0, stretch_base = 0, prev_claim = -1;
+    int first = 1;
+    Py_ssize_t w = 0;
+    for (int64_t i = 0; i < s->nrows; i++) {
+        const Row *r = &s->rows[i];
+        if (r->txn <= 0) continue;
+        while (w < nwant && want[w] < r->txn) w++;
+        if (w >= nwant) break;
+        if (want[w] != r->txn) continue;
+        int is_clp = tag_is(r, "CLP"), is_svc = tag_is(r, "SVC");
+        int closes = tag_is(r, "ST") || tag_is(r, "SE") || tag_is(r, "LX") || tag_is(r, "PLB");
+        if (is_clp) claim = r->clp;
+        else if (closes) claim = 0;
+        if (is_svc) { svc_total++; line = svc_total; }
+        else if (closes || is_clp) line = 0;
+        int64_t claim_value = claim > 0 ? claim : 0;
+        if (first || claim_value != prev_claim) stretch_base = svc_total - is_svc;
+        first = 0;
+        prev_claim = claim_value;
+        int64_t number = svc_total - stretch_base;
+        for (Py_ssize_t k = 0; k < ntags; k++) {
+            if ((int32_t)strlen(outs[k].tag) == r->tag_len && memcmp(outs[k].tag, r->p + r->tag_start, (size_t)r->tag_len) == 0) {
+                remit_row(&outs[k], r, &s->runs[r->run], claim_value, line, number);
+                break;
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    result = PyDict_New();
+    if (!result) goto done;
+    for (Py_ssize_t k = 0; k < ntags; k++) {
+        PyObject *t = finish_table(outs[k].cols, REMIT_FIXED + outs[k].n, outs[k].rows);
+        outs[k].cols = NULL;
+        if (!t || PyDict_SetItemString(result, outs[k].tag, t) < 0) {
+            Py_XDECREF(t);
+            Py_CLEAR(result);
+            goto done;
+        }
+        Py_DECREF(t);
+    }
+done:
+    for (Py_ssize_t k = 0; k < ntags; k++) {
+        if (outs[k].cols) {
+            for (int i = 0; i < REMIT_FIXED + outs[k].n; i++) col_free(&outs[k].cols[i]);
+            free(outs[k].cols);
+        }
+    }
+    free(outs);
+    Py_DECREF(seq);
+    PyBuffer_Release(&txns);
+    return result;
+}
+
+static PyMethodDef scan_methods[] = {
+    {"context", (PyCFunction)scan_context, METH_NOARGS, "The segment frame as an Arrow struct array."},
+    {"counts", (PyCFunction)scan_counts, METH_NOARGS, "(segments, ST, CLP, CLM) of the piece."},
+    {"hash_text", (PyCFunction)scan_hash_text, METH_NOARGS, "Canonical set bodies and (txn, start, end)."},
+    {"remit", (PyCFunction)scan_remit, METH_VARARGS, "835 rows per segment id with loops and elements."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject ScanType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "claimback.x12._core.Scan",
+    .tp_basicsize = sizeof(ScanObject),
+    .tp_dealloc = (destructor)scan_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The segments of one piece (the runs of one or more files), tokenized once.",
+    .tp_methods = scan_methods,
+    .tp_init = (initproc)scan_init,
+    .tp_new = PyType_GenericNew,
+};
+
+static struct PyModuleDef coremodule = {
+    PyModuleDef_HEAD_INIT, "_core", "The X12 reader's compiled core (see claimback/x12/core.py).", -1, NULL,
+};
+
+PyMODINIT_FUNC PyInit__core(void) {
+    if (PyType_Ready(&TableType) < 0 || PyType_Ready(&ScanType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&coremodule);
+    if (!m) return NULL;
+    Py_INCREF(&ScanType);
+    if (PyModule_AddObject(m, "Scan", (PyObject *)&ScanType) < 0) { Py_DECREF(&ScanType); Py_DECREF(m); return NULL; }
+    return m;
+}

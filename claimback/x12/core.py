@@ -1,0 +1,100 @@
+"""Which engine reads the bytes: the compiled core (claimback/x12/_core.c) or the reference path.
+
+The compiled core tokenizes a piece, gives every segment its envelope context, hashes the
+transaction sets and splits the 835's segments into elements with their loops, in one pass
+of C per step instead of dozens of Polars operations; the tables are then built by the same
+Polars plans as before. The reference path (tokenize.py, structure.py, remit.with_loops) stays:
+it reads what the core does not (text that is not ASCII, a transaction set retried alone) and
+the tests compare the two table by table (tests/x12/test_core.py).
+
+CLAIMBACK_READER=reference forces the reference path; unset (or "core"), the core is used when
+it is built (`pip install -e .` builds it). When it is not, the reader says so once and reads
+with the reference path: the tables are the same, only slower.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from array import array
+
+import polars as pl
+
+from claimback.x12.fields import ELEMENTS, ELEMENTS_READ
+from claimback.x12.tokenize import Run
+
+try:
+    from claimback.x12 import _core
+except ImportError:  # not built: the reference path reads everything, after one warning
+    _core = None
+
+_warned = False
+
+
+def enabled() -> bool:
+    """Whether the compiled core reads (not forced off, and built)."""
+    global _warned
+    choice = os.environ.get("CLAIMBACK_READER", "core").strip().lower()
+    if choice == "reference":
+        return False
+    if _core is None:
+        if not _warned:
+            _warned = True
+            warnings.warn("claimback's compiled X12 reader core is not built (run `pip install -e .` or "
+                          "`make install`); reading with the slower reference path, same tables",
+                          RuntimeWarning, stacklevel=2)
+        return False
+    return True
+
+
+# Integer columns of the segment frame: the reference path makes them UInt32 for a file read
+# alone and Int64 for a batch; the core's are always Int64, which every later step accepts.
+class Piece:
+    """One piece tokenized by the core: its segment frame, counts and what later steps ask of it."""
+
+    def __init__(self, runs: list[tuple[int, Run]], before: dict[str, int]):
+        self.scan = _core.Scan(
+            [(f, run.offset, run.text, run.delimiters.element, run.delimiters.segment, run.delimiters.component,
+              run.delimiters.repetition or "") for f, run in runs],
+            before.get("segments", 0), before.get("ST", 0), before.get("CLP", 0), before.get("CLM", 0))
+
+    def context(self) -> pl.DataFrame:
+        return pl.DataFrame(self.scan.context())
+
+    def counts(self) -> dict[str, int]:
+        segments, st, clp, clm = self.scan.counts()
+        return {"segments": segments, "ST": st, "CLP": clp, "CLM": clm}
+
+    def transaction_hashes(self) -> pl.DataFrame:
+        """structure.transaction_hashes, from the core's canonical text of each set."""
+        text, spans = self.scan.hash_text()
+        view = memoryview(text)
+        return pl.DataFrame({"txn": [t for t, _, _ in spans],
+                             "transaction_hash": [hashlib.sha256(view[a:b]).hexdigest()[:32] for _, a, b in spans]},
+                            schema={"txn": pl.Int64, "transaction_hash": pl.String})
+
+    def remit_segments(self, txns: pl.Series, tags: tuple[str, ...]) -> CoreSegments:
+        """remit.segments(remit.with_loops(rows of the 835 sets `txns`)), from the core."""
+        wanted = array("q", sorted(txns.to_list()))
+        specs = [(tag, ELEMENTS_READ.get(tag, ELEMENTS)) for tag in tags]
+        return CoreSegments({tag: pl.DataFrame(table) for tag, table in self.scan.remit(wanted.tobytes(), specs).items()})
+
+
+class CoreSegments:
+    """fields.Segments' interface over the core's per-segment-id frames (every id asked for is there)."""
+
+    def __init__(self, parts: dict[str, pl.DataFrame]):
+        self._parts = {tag: frame.lazy() for tag, frame in parts.items()}
+
+    def __getitem__(self, tag: str) -> pl.LazyFrame:
+        return self._parts[tag]
+
+
+def piece(runs: list[tuple[int, Run]], before: dict[str, int] | None = None) -> Piece | None:
+    """The core's reading of these runs, or None when the reference path must read them."""
+    if not enabled():
+        return None
+    try:
+        return Piece(runs, before or {})
+    except ValueError:  # text that is not ASCII: character offsets need the reference path
+        return None

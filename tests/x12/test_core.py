@@ -1,0 +1,135 @@
+"""The compiled reader core (claimback/x12/_core.c) gives exactly the reference path's tables.
+
+Every table, every column, every finding and quarantine row is compared, frame-equal, between
+CLAIMBACK_READER=reference (the Polars path) and the core: on the 183 real corpus files (read
+as one batch and each alone), on a `claimback synth` inbox, on the hand-written sets of
+tests/x12/synthetic.py in every layout a sender uses (other separators, line breaks before or
+after the terminator, newline as the terminator, indentation, short ISAs, a 4010 ISA) and on a
+file read in many small pieces (so the counts carried between pieces are exercised).
+"""
+from __future__ import annotations
+
+import warnings
+
+import pytest
+from polars.testing import assert_frame_equal
+
+from claimback import schema
+from claimback.x12 import ParsedFile, core, read_x12, read_x12_many, reader
+from tests.conftest import corpus_files, needs_corpus
+from tests.x12.synthetic import REMIT_1, Layout, claims_file, interchange, remit_file, render
+
+needs_core = pytest.mark.skipif(core._core is None, reason="the compiled reader core is not built "
+                                "(pip install -e . builds claimback/x12/_core.c)")
+
+LAYOUTS = [
+    Layout(),
+    Layout(after="\r\n"),
+    Layout(after="\n", indent=True),
+    Layout(element="|", component=">", terminator="\n", after="\r\n"),
+    Layout(element="|", component="*", repetition="}", terminator="'"),
+    Layout(before="\n", after="\n"),
+    Layout(short_isa=True, after="\n"),
+    Layout(element="^", component="\\", repetition="{", terminator="~"),
+]
+
+
+def assert_same(expected: ParsedFile, got: ParsedFile) -> None:
+    for table in schema.PARSED_TABLES:
+        # detected_at is the clock at read time, the one value two reads cannot share
+        left, right = (pf.tables[table].drop("detected_at", strict=False) for pf in (expected, got))
+        assert_frame_equal(left, right, check_exact=True), (expected.source_file, table)
+    for attr in ("file_sha256", "file_type", "transactions", "quarantined", "source_file", "bytes", "encoding",
+                 "transaction_types", "rows"):
+        assert getattr(expected, attr) == getattr(got, attr), (expected.source_file, attr)
+
+
+def both(monkeypatch, read, *args, **kw) -> tuple:
+    monkeypatch.setenv("CLAIMBACK_READER", "reference")
+    expected = read(*args, **kw)
+    monkeypatch.setenv("CLAIMBACK_READER", "core")
+    return expected, read(*args, **kw)
+
+
+def assert_same_many(monkeypatch, sources: list, names: list[str]) -> None:
+    expected, got = both(monkeypatch, read_x12_many, sources, names)
+    assert len(expected) == len(got) == len(sources)
+    for e, g in zip(expected, got):
+        assert_same(e, g)
+
+
+@needs_core
+@needs_corpus
+def test_corpus_as_one_batch(monkeypatch):
+    files = corpus_files("835") + corpus_files("837")
+    assert len(files) == 183
+    assert_same_many(monkeypatch, files, [str(p) for p in files])
+
+
+@needs_core
+@needs_corpus
+def test_corpus_each_file_alone(monkeypatch):
+    for path in corpus_files("835") + corpus_files("837")[::7]:
+        assert_same(*both(monkeypatch, read_x12, path, str(path)))
+
+
+@needs_core
+@pytest.mark.parametrize("layout", LAYOUTS, ids=lambda layout: repr(layout)[7:60])
+def test_hand_written_sets_in_every_layout(monkeypatch, layout):
+    truncated = remit_file(layout)[:-40]
+    four_ten = render(interchange([("835", REMIT_1)], version="004010X091A1", layout=layout), layout)
+    sources = [remit_file(layout), claims_file(layout), truncated, four_ten,
+               remit_file(layout, control="000000009") + claims_file(layout)]
+    names = [f"f{i}" for i in range(len(sources))]
+    assert_same_many(monkeypatch, sources, names)
+    for source, name in zip(sources, names):
+        assert_same(*both(monkeypatch, read_x12, source, name))
+
+
+@needs_core
+def test_synthetic_inbox(monkeypatch, tmp_path):
+    from claimback.synth import generate
+
+    generate(tmp_path / "inbox", 400, seed=11)
+    files = sorted(p for p in (tmp_path / "inbox").rglob("*") if p.is_file())
+    assert len(files) > 50
+    assert_same_many(monkeypatch, files, [str(p) for p in files])
+
+
+@needs_core
+def test_a_file_read_in_many_pieces(monkeypatch):
+    # forty interchanges, pieces of ~2 interchanges: segment, ST, CLP and CLM counts cross pieces
+    data = b"".join(remit_file(Layout(after="\r\n"), control=f"{i:09d}") + claims_file() for i in range(1, 21))
+    monkeypatch.setattr(reader, "PIECE_CHARS", 3000)
+    expected, got = both(monkeypatch, read_x12, data, "pieces.edi")
+    assert got.transactions == 80
+    assert_same(expected, got)
+
+
+@needs_core
+def test_text_that_is_not_ascii_is_read_by_the_reference_path(monkeypatch):
+    # a payer name in latin-1: character offsets differ from byte offsets, so the core declines it
+    data = remit_file().replace(b"ACME HEALTH PLAN", "ACMÉ HEALTH PLAN".encode("latin-1"))
+    expected, got = both(monkeypatch, read_x12, data, "latin1.835")
+    assert got.tables["remit_payments"]["payer_name"][0] == "ACMÉ HEALTH PLAN"
+    assert_same(expected, got)
+
+
+def test_without_the_core_the_reader_warns_once_and_reads_the_same(monkeypatch):
+    monkeypatch.delenv("CLAIMBACK_READER", raising=False)
+    monkeypatch.setattr(core, "_core", None)
+    monkeypatch.setattr(core, "_warned", False)
+    with pytest.warns(RuntimeWarning, match="compiled X12 reader core is not built"):
+        first = read_x12(remit_file(), "a.835")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the second read says nothing
+        second = read_x12(remit_file(), "a.835")
+    assert first.transactions == second.transactions == 2
+    monkeypatch.setenv("CLAIMBACK_READER", "reference")
+    assert_same(read_x12(remit_file(), "a.835"), second)
+
+
+def test_reference_can_be_forced(monkeypatch):
+    monkeypatch.setenv("CLAIMBACK_READER", "reference")
+    assert not core.enabled()
+    assert core.piece([]) is None
