@@ -59,7 +59,7 @@ class Piece:
             before.get("segments", 0), before.get("ST", 0), before.get("CLP", 0), before.get("CLM", 0))
 
     def context(self) -> pl.DataFrame:
-        return pl.DataFrame(self.scan.context())
+        return _frame(self.scan.context())
 
     def counts(self) -> dict[str, int]:
         segments, st, clp, clm = self.scan.counts()
@@ -73,11 +73,20 @@ class Piece:
                              "transaction_hash": [hashlib.sha256(view[a:b]).hexdigest()[:32] for _, a, b in spans]},
                             schema={"txn": pl.Int64, "transaction_hash": pl.String})
 
+    def close(self) -> None:
+        """Free the core's rows and let go of the texts (the tables hold what they need)."""
+        self.scan.close()
+
     def remit_segments(self, txns: pl.Series, tags: tuple[str, ...]) -> CoreSegments:
         """remit.segments(remit.with_loops(rows of the 835 sets `txns`)), from the core."""
         wanted = array("q", sorted(txns.to_list()))
         specs = [(tag, ELEMENTS_READ.get(tag, ELEMENTS)) for tag in tags]
-        return CoreSegments({tag: pl.DataFrame(table) for tag, table in self.scan.remit(wanted.tobytes(), specs).items()})
+        return CoreSegments({tag: _frame(table) for tag, table in self.scan.remit(wanted.tobytes(), specs).items()})
+
+
+def _frame(table) -> pl.DataFrame:
+    """A core table as a DataFrame, each column handed over on its own (see Table.columns in _core.c)."""
+    return pl.DataFrame([pl.Series(column).alias(name) for name, column in table.columns()])
 
 
 class CoreSegments:

@@ -430,6 +430,14 @@ def _tables(accs: list[_Acc], ctx: pl.DataFrame, strict: bool = False, piece: co
     raises (the caller retries file by file) instead of being retried transaction set by
     transaction set. Touches no accumulator, so it can run in a worker. `piece`, the compiled
     core's reading of ctx, does the byte-level steps when given."""
+    try:
+        return _tables_of(accs, ctx, strict, piece)
+    finally:
+        if piece is not None:
+            piece.close()
+
+
+def _tables_of(accs: list[_Acc], ctx: pl.DataFrame, strict: bool, piece: core.Piece | None) -> _Output:
     hashes = piece.transaction_hashes() if piece is not None else transaction_hashes(ctx)
     txns = transactions(ctx).join(hashes, on="txn", how="left")
     types: dict[int, set] = {}
