@@ -26,6 +26,10 @@ class ClaimbackResource(dg.ConfigurableResource):
     deidentify: bool = _DEFAULTS["deidentify"]
     batch_files: int = _DEFAULTS["batch_files"]  # new files per parse step: the unit the executor runs in parallel
     recoupment_wait_days: int = _DEFAULTS["recoupment_wait_days"]
+    fee_schedule: str = ""
+    underpayment_min_dollars: float = _DEFAULTS["underpayment_min_dollars"]
+    underpayment_min_share: float = _DEFAULTS["underpayment_min_share"]
+    modal_min_observations: int = _DEFAULTS["modal_min_observations"]
 
     def settings(self) -> Settings:
         return Settings.from_config({f.name: getattr(self, f.name) for f in fields(Settings)})

@@ -300,7 +300,7 @@ def _with_status(history: pl.DataFrame, status: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _remark_lists(remit_remarks: pl.DataFrame, claim_keys: pl.DataFrame) -> pl.DataFrame:
+def remark_lists(remit_remarks: pl.DataFrame, claim_keys: pl.DataFrame) -> pl.DataFrame:
     """All RARCs of each claim (claim and line level), each once, sorted."""
     return (
         remit_remarks.join(claim_keys, on="claim_key", how="semi")
@@ -310,7 +310,7 @@ def _remark_lists(remit_remarks: pl.DataFrame, claim_keys: pl.DataFrame) -> pl.D
     )
 
 
-def _submitted_fields(
+def submitted_fields(
     remit_claims: pl.DataFrame,
     submitted_claims: pl.DataFrame | None,
     history: pl.DataFrame,
@@ -397,8 +397,8 @@ def build_denials(
             ),
             on="claim_key",
         )
-        .join(_remark_lists(remit_remarks, status.select("claim_key")), on="claim_key", how="left")
-        .join(_submitted_fields(remit_claims, submitted_claims, history, status), on="claim_key",
+        .join(remark_lists(remit_remarks, status.select("claim_key")), on="claim_key", how="left")
+        .join(submitted_fields(remit_claims, submitted_claims, history, status), on="claim_key",
               how="left")
         .with_columns(
             remark_codes=pl.col("remark_codes").fill_null(pl.lit([], dtype=pl.List(pl.String))),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 RECONSIDERATION_LOG_SUFFIX = "reconsiderations.csv"
+FEE_SCHEDULE_SUFFIX = "fee_schedule.csv"  # the contract fee schedule (claimback.underpayments)
 log = logging.getLogger(__name__)
 
 
@@ -32,6 +33,15 @@ class InboxFile:
     @property
     def is_reconsideration_log(self) -> bool:
         return self.name.lower().endswith(RECONSIDERATION_LOG_SUFFIX)
+
+    @property
+    def is_fee_schedule(self) -> bool:
+        return self.name.lower().endswith(FEE_SCHEDULE_SUFFIX)
+
+    @property
+    def is_csv_input(self) -> bool:
+        """A hand-kept table read whole every run (a log or a fee schedule), not X12."""
+        return self.is_reconsideration_log or self.is_fee_schedule
 
 
 def scan(inbox: str | os.PathLike, report_links: bool = False) -> list[InboxFile]:

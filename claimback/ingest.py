@@ -95,7 +95,7 @@ def plan(files: list[InboxFile], lake: Lake) -> Plan:
         sha = stat_key.get((f.name, f.size, f.mtime_ns)) or hashed[f.name]
         if sha is None:
             continue
-        if f.is_reconsideration_log:  # read whole every run; registered so each version is on record
+        if f.is_csv_input:  # read whole every run; registered so each version is on record
             if (f.name, sha) not in seen:
                 result.logs.append(PlannedFile(f, sha))
             continue
@@ -184,8 +184,10 @@ def record_duplicates(duplicates: list[PlannedFile], lake: Lake, loaded_at: date
 
 
 def record_logs(logs: list[PlannedFile], lake: Lake, loaded_at: datetime | None = None) -> None:
-    """Register each new version of a reconsideration log (the log itself is read every run)."""
-    _record(logs, lake, "log-", "reconsideration_log", "reconsiderations", loaded_at)
+    """Register each new version of a reconsideration log or fee schedule (each is read every run)."""
+    _record([p for p in logs if not p.file.is_fee_schedule], lake, "log-", "reconsideration_log", "reconsiderations",
+            loaded_at)
+    _record([p for p in logs if p.file.is_fee_schedule], lake, "fees-", "fee_schedule", "fee_schedule", loaded_at)
 
 
 def _record(files: list[PlannedFile], lake: Lake, prefix: str, status: str, file_type, loaded_at) -> None:

@@ -77,12 +77,13 @@ _US_SHORT = r"^\d{1,2}[-/]\d{1,2}[-/]\d{2}$"
 _TIME_OF_DAY = r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*([AaPp][Mm])?$"  # spreadsheet exports add it
 
 
-def find_logs(paths: Iterable[str | Path]) -> list[Path]:
-    """Every reconsideration log among `paths`: files as given, folders searched recursively."""
+def find_logs(paths: Iterable[str | Path], suffix: str = LOG_SUFFIX) -> list[Path]:
+    """Every reconsideration log (or other CSV input whose name ends in `suffix`) among `paths`:
+    files as given, folders searched recursively."""
     found: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
-            found.extend(p for p in path.rglob(f"*{LOG_SUFFIX}") if p.is_file())
+            found.extend(p for p in path.rglob(f"*{suffix}") if p.is_file())
         elif path.is_file():
             found.append(path)
     return sorted(set(found))
@@ -121,36 +122,39 @@ def _blank_to_null(column: str) -> pl.Expr:
     return pl.when(text == "").then(None).otherwise(text).alias(column)
 
 
-def _read_rows(path: Path) -> tuple[pl.DataFrame, list[dict]]:
-    """Raw text rows of one log with their line numbers, plus structural problems."""
+def read_rows(path: Path, columns: tuple[str, ...] = COLUMNS, required: tuple[str, ...] = REQUIRED_COLUMNS
+              ) -> tuple[pl.DataFrame, list[dict]]:
+    """Raw text rows of one CSV (a log, or another hand-kept input such as a fee schedule) with
+    their line numbers, plus structural problems. Only `columns` are kept; `required` must be
+    in the header."""
     problems: list[dict] = []
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         text = path.read_text(encoding="latin-1")
     except OSError as exc:
-        return pl.DataFrame(), [_problem(path, 0, f"cannot read file ({exc.__class__.__name__})")]
+        return pl.DataFrame(), [problem(path, 0, f"cannot read file ({exc.__class__.__name__})")]
     records_of = _records(text.splitlines(keepends=True), path, problems)
     header = next(records_of, None)
     if header is None:
-        return pl.DataFrame(), [_problem(path, 1, "file is empty")]
+        return pl.DataFrame(), [problem(path, 1, "file is empty")]
     names = [normalise_header(h) for h in header[1]]
-    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    missing = [c for c in required if c not in names]
     if missing:
-        return pl.DataFrame(), [_problem(path, 1, f"header lacks column(s): {', '.join(missing)}")]
+        return pl.DataFrame(), [problem(path, 1, f"header lacks column(s): {', '.join(missing)}")]
     records: list[list[str]] = []
     line_numbers: list[int] = []
     for start, row in records_of:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(names):
-            problems.append(_problem(path, start, f"has {len(row)} columns, the header has {len(names)}"))
+            problems.append(problem(path, start, f"has {len(row)} columns, the header has {len(names)}"))
         else:
             records.append(row)
             line_numbers.append(start)
     frame = pl.DataFrame(
-        {name: [r[i] for r in records] for i, name in enumerate(names) if name in COLUMNS},
-        schema={name: pl.String for name in names if name in COLUMNS},
+        {name: [r[i] for r in records] for i, name in enumerate(names) if name in columns},
+        schema={name: pl.String for name in names if name in columns},
     ).with_columns(
         pl.Series("source_line", line_numbers, dtype=pl.Int64),
         pl.lit(str(path)).alias("source_file"),
@@ -174,7 +178,7 @@ def _records(lines: list[str], path: Path, problems: list[dict]) -> Iterator[tup
                 if width is None:
                     width = len(row)
                 elif end > start and len(row) != width:
-                    problems.append(_problem(
+                    problems.append(problem(
                         path, start, f"a quote opened on this line is not closed before line {end} (or the end of "
                                      "the file); close the quote. The line is skipped"))
                     pos = start
@@ -184,12 +188,12 @@ def _records(lines: list[str], path: Path, problems: list[dict]) -> Iterator[tup
                 return
         except csv.Error as exc:
             start = pos + done + 1
-            problems.append(_problem(path, start, f"cannot be read as CSV ({exc}): a cell over 128 KiB, or a quote "
+            problems.append(problem(path, start, f"cannot be read as CSV ({exc}): a cell over 128 KiB, or a quote "
                                                   "opened here and not closed; the line is skipped"))
             pos = start
 
 
-def _problem(path: Path, line: int, what: str) -> dict:
+def problem(path: Path, line: int, what: str) -> dict:
     return {"source_file": str(path), "line_number": line, "problem": what}
 
 
@@ -224,11 +228,11 @@ def _typed(raw: pl.DataFrame) -> pl.DataFrame:
          "row kept as pending"),
     ]
     return typed.with_columns(
-        problems=_messages(checks), warnings=_messages(warnings)
+        problems=row_messages(checks), warnings=row_messages(warnings)
     )
 
 
-def _messages(checks: list[tuple[pl.Series, str]]) -> pl.Series:
+def row_messages(checks: list[tuple[pl.Series, str]]) -> pl.Series:
     """Per row, the list of messages whose mask is true."""
     flags = pl.DataFrame({f"c{i}": mask.fill_null(False) for i, (mask, _) in enumerate(checks)})
     empty = pl.lit([], dtype=pl.List(pl.String))
@@ -251,7 +255,7 @@ def read_log(paths: Iterable[str | Path]) -> tuple[pl.DataFrame, pl.DataFrame]:
     raws: list[pl.DataFrame] = []
     problems: list[dict] = []
     for path in find_logs(paths):
-        raw, structural = _read_rows(path)
+        raw, structural = read_rows(path)
         problems.extend(structural)
         if raw.height:
             raws.append(raw)

@@ -369,7 +369,8 @@ WORK_QUEUE = {
     "follow_up_channel": STR,  # how to chase the payer: overdue decisions and claim status inquiries
 }
 
-LONELY_PAYMENTS = {  # one row per 835 claim none of whose adjudications matches an 837 (claimback.lonely)
+# A claim as of its latest adjudication, as the tables about whole claims name it.
+_LATEST_CLAIM = {
     "claim_key": STR,  # latest adjudication (remit_claims.claim_key)
     "claim_id": STR,
     "practice_key": STR,
@@ -377,6 +378,10 @@ LONELY_PAYMENTS = {  # one row per 835 claim none of whose adjudications matches
     "payer_id": STR,
     "patient_control_number": STR,
     "payer_claim_control_number": STR,
+}
+
+LONELY_PAYMENTS = {  # one row per 835 claim none of whose adjudications matches an 837 (claimback.lonely)
+    **_LATEST_CLAIM,
     "claim_status_code": STR,
     "service_date": DATE,
     "remit_date": DATE,
@@ -426,6 +431,40 @@ SILENT_CLAIMS = {  # one row per 837 claim the payer has not answered past its w
     "source_file": STR,  # the latest submission's 837 file, relative to the inbox
 }
 
+FEE_SCHEDULE = {  # the organisation's contract fee schedule as loaded (claimback.underpayments)
+    "payer": STR,  # payer id or name, as the 835 names it
+    "product": STR,  # CLP06 claim filing indicator; null = every product
+    "procedure": STR,
+    "modifier": STR,  # null = any modifier
+    "expected_allowed": MONEY,  # per unit
+    "effective_from": DATE,  # null = since always
+    "effective_to": DATE,  # null = open
+    "source_file": STR,
+    "source_line": INT,
+}
+
+UNDERPAID_LINES = {  # one row per paid line allowed materially below expected (claimback.underpayments)
+    **_LATEST_CLAIM,
+    "remit_date": DATE,
+    "service_date": DATE,
+    "line_number": INT,
+    "procedure_code": STR,
+    "modifiers": STR_LIST,
+    "units": pl.Float64,
+    "charge_amount": MONEY,  # SVC02
+    "paid_amount": MONEY,  # SVC03
+    "allowed_amount": MONEY,  # AMT*B6, else paid + PR adjustments
+    "allowed_source": STR,  # AMT*B6 | paid + patient share
+    "expected_per_unit": MONEY,
+    "expected_allowed": MONEY,  # per unit x units, at most the charge
+    "expected_source": STR,  # fee_schedule | payer_modal_180d
+    "expected_basis": STR,  # the fee schedule file and line, or the mode and its count
+    "modal_observations": INT,  # payer_modal_180d: lines the mode was taken over
+    "shortfall": MONEY,  # expected_allowed - allowed_amount
+    "hidden_by": STR,  # the line's largest non-PR adjustment, e.g. CO-45
+    "is_denial": BOOL,  # false: the claim is already a denial for another reason
+}
+
 TABLES: dict[str, dict[str, pl.DataType]] = {
     "remit_payments": REMIT_PAYMENTS,
     "remit_claims": REMIT_CLAIMS,
@@ -447,6 +486,8 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "lonely_payments": LONELY_PAYMENTS,
     "lonely_payment_candidates": LONELY_PAYMENT_CANDIDATES,
     "silent_claims": SILENT_CLAIMS,
+    "fee_schedule": FEE_SCHEDULE,
+    "underpaid_lines": UNDERPAID_LINES,
 }
 
 # The tables the X12 reader produces for every file (`claimback parse` writes these).

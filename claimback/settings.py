@@ -77,6 +77,19 @@ class Settings:
         help="new files per parse step (the unit that runs in parallel)")
     recoupment_wait_days: int = _setting(
         "days a bare reversal waits for its replacement before it is a recoupment to work", default=30)
+    fee_schedule: Path | None = _setting(
+        "contract fee schedule (underpayments)", flag="--fee-schedule", env="CLAIMBACK_FEE_SCHEDULE", default=None,
+        help="contract fee schedule CSV (payer, product, procedure, modifier, expected_allowed, effective_from, "
+             "effective_to); default: every *fee_schedule.csv in the inbox",
+        default_text="every inbox file whose name ends in `fee_schedule.csv`")
+    underpayment_min_dollars: float = _setting(
+        "underpaid: the smallest shortfall in dollars (a paid line is underpaid when short by at least max(dollars, "
+        "share of its expected allowed amount))", env="CLAIMBACK_UNDERPAYMENT_MIN_DOLLARS", default=5.0)
+    underpayment_min_share: float = _setting(
+        "underpaid: the smallest shortfall as a share of the expected allowed amount", env="CLAIMBACK_UNDERPAYMENT_MIN_SHARE", default=0.05)
+    modal_min_observations: int = _setting(
+        "lines the payer's own modal allowed amount (180 days before the remit, a clear mode) needs to stand in "
+        "for a missing fee schedule row", env="CLAIMBACK_MODAL_MIN_OBSERVATIONS", default=5)
 
     def __post_init__(self):
         check_as_of(self.as_of)
@@ -139,6 +152,8 @@ def config_from_environment(environ: Mapping[str, str] | None = None) -> dict[st
             config[f.name] = text not in _FALSE
         elif f.type == "int":
             config[f.name] = int(text)
+        elif f.type == "float":
+            config[f.name] = float(text)
         else:
             config[f.name] = text
     return config

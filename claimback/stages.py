@@ -45,11 +45,11 @@ DENIAL_INPUTS = {
         "patient_control_number", "claim_status_code", "is_reversal", "charge_amount", "paid_amount",
         "payer_claim_control_number", "original_payer_claim_control_number", "rendering_npi",
         "statement_from", "payee_npi", "payee_tax_id", "member_id", "insured_member_id",
-        "production_date", "envelope_date_time", "transaction_hash", "check_number",
+        "production_date", "envelope_date_time", "transaction_hash", "check_number", "claim_filing_indicator",
     ),
     "remit_service_lines": (
         "claim_key", "line_number", "procedure_code", "modifiers", "service_date", "charge_amount",
-        "paid_amount",
+        "paid_amount", "units", "allowed_amount",
     ),
     "remit_adjustments": ("claim_key", "line_number", "group_code", "reason_code", "amount"),
     "remit_remarks": ("claim_key", "line_number", "remark_code"),
@@ -86,6 +86,8 @@ def build_denials(settings: Settings) -> dict:
     silent = build_silent_claims(settings, matches)
     latest_count = adjudications.filter(pl.col("is_latest") & ~pl.col("is_reversal")).height
     denied = denial_rules.build_denials(**tables, as_of=settings.as_of, history=adjudications, status=status)
+    underpaid, underpayment_denials = find_underpayments(settings, adjudications, tables, denied)
+    denied = pl.concat([denied, underpayment_denials]).sort("remit_date", "claim_key", nulls_last=True)
     del adjudications, status
     denied = with_billing_provider(denied, lake)
     lake.write_derived("denials", denied)
@@ -104,6 +106,9 @@ def build_denials(settings: Settings) -> dict:
         "lonely_with_candidates": lonely.filter(pl.col("candidate_count") > 0).height,
         "silent_claims": silent.height,
         "silent_billed_amount": float(silent["billed_amount"].cast(pl.Float64).sum() or 0),
+        "underpaid_lines": underpaid.height,
+        "underpaid_claims": underpayment_denials.height,
+        "underpaid_amount": float(underpaid["shortfall"].cast(pl.Float64).sum() or 0),
         "denials": denied,
     }
 
@@ -118,6 +123,44 @@ def build_silent_claims(settings: Settings, matches: pl.DataFrame) -> pl.DataFra
                            load_rules(settings.payer_rules), settings.as_of)
     lake.write_derived("silent_claims", silent)
     return silent
+
+
+def load_fee_schedule(settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The fee schedule the `fee_schedule` setting names, else every *fee_schedule.csv in the inbox;
+    writes it (and its skipped rows) to the lake. Files are named relative to the inbox."""
+    from claimback.underpayments import read_fee_schedule
+
+    if settings.fee_schedule is not None:
+        frame, problems = read_fee_schedule([settings.fee_schedule])
+        relative = {str(settings.fee_schedule): settings.fee_schedule.name}
+    else:
+        files = [f for f in scan(settings.inbox) if f.is_fee_schedule]
+        frame, problems = read_fee_schedule([f.path for f in files])
+        relative = {str(f.path): f.name for f in files}
+    frame, problems = (t.with_columns(pl.col("source_file").replace(relative)) for t in (frame, problems))
+    settings.lake.write_derived("fee_schedule", frame)
+    settings.lake.write_derived("fee_schedule_problems", problems)
+    return frame, problems
+
+
+def find_underpayments(settings: Settings, adjudications: pl.DataFrame, tables: dict[str, pl.DataFrame],
+                       denied: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(underpaid_lines, their `underpayment` denials) of the latest adjudications; writes the table."""
+    from claimback import underpayments
+
+    fee_schedule, problems = load_fee_schedule(settings)
+    if problems.height:
+        log.warning("fee schedule: %d row(s) skipped (see fee_schedule_problems)", problems.height)
+    thresholds = underpayments.Thresholds(settings.underpayment_min_dollars, settings.underpayment_min_share,
+                                          settings.modal_min_observations)
+    underpaid = underpayments.find_underpaid_lines(
+        adjudications, tables["remit_claims"], tables["remit_service_lines"], tables["remit_adjustments"],
+        fee_schedule, thresholds, denied_claim_keys=denied["claim_key"])
+    settings.lake.write_derived("underpaid_lines", underpaid)
+    rows = underpayments.underpayment_denials(underpaid, adjudications, tables["remit_claims"],
+                                              tables["remit_remarks"], tables["submitted_claims"])
+    log.info("underpayments: %d lines on %d claims", underpaid.height, rows.height)
+    return underpaid, rows
 
 
 def with_billing_provider(denied: pl.DataFrame, lake: Lake) -> pl.DataFrame:
@@ -173,6 +216,7 @@ def find_trends(settings: Settings) -> dict:
             denied, lake.read("remit_claims", ROUTING_INPUTS["remit_claims"]),
             lake.read("remit_service_lines", ROUTING_INPUTS["remit_service_lines"]),
             lake.read("submitted_claims", ROUTING_INPUTS["submitted_claims"])),
+        underpaid_lines=lake.read("underpaid_lines"),
     )
     previous = set(_reported_trend_clusters(lake))
     lake.write_derived("trend_clusters", clusters)

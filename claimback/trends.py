@@ -60,6 +60,8 @@ DEFAULT_LOOKBACK_DAYS = 180
 # Categories and reasons that are never a payer problem to escalate.
 NON_DENIAL_CATEGORIES = ("patient_responsibility", "contractual_underpayment")
 NON_DENIAL_REASONS = ("PR-1", "PR-2", "PR-3", "CO-45", "PR-45", "OA-45", "PI-45")
+# Lines allowed below their expected amount (claimback.underpayments): clustered by procedure.
+UNDERPAYMENT = "underpayment"
 # Denials where "an authorization was on file" is the payer's problem, worth saying.
 AUTH_RELEVANT_CATEGORIES = ("authorization", "medical_necessity")
 
@@ -120,6 +122,7 @@ def find_clusters(
     submitted_claims: pl.DataFrame | None = None,
     submitted_service_lines: pl.DataFrame | None = None,
     paid_before: pl.DataFrame | None = None,
+    underpaid_lines: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Flagged and emerging trend clusters, and their member claims.
 
@@ -128,6 +131,9 @@ def find_clusters(
     `paid_before` (claim_key, paid_before_count; `routing.evidence.paid_before`): how often this
     payer recently paid the denied procedure without an authorization — an authorization cluster
     the payer used to pay is the payer's trend, not the provider's fix.
+    `underpaid_lines` (`claimback.underpayments`): the lines behind the `underpayment` denials, whose
+    signature is the procedure underpaid ("underpaid 99214") and whose description says at what
+    amount instead of what.
     """
     window_start = as_of - timedelta(days=lookback_days - 1)
     claims = _window_claims(conform(denials, "denials"), window_start, as_of)
@@ -139,7 +145,7 @@ def find_clusters(
     if submitted_service_lines is not None:
         submitted_service_lines = conform(submitted_service_lines, "submitted_service_lines")
     authorized = _authorized_837s(submitted_claims, submitted_service_lines)
-    claims = with_evidence(with_signature(claims), authorized)
+    claims = with_evidence(with_underpayment_signature(with_signature(claims), underpaid_lines), authorized)
     rise = weekly_rise(claims, as_of, lookback_days)
     groups = _group_stats(claims).join(rise, on=GROUP, how="left")
     groups = groups.with_columns(
@@ -173,6 +179,7 @@ def find_clusters(
     baseline = baseline_features(claims, features, submitted_claims, submitted)
     shared = shared_features(members, features, baseline)
     clusters = _describe(groups, members, shared, features, authorized)
+    clusters = describe_underpayments(clusters, members, shared, underpaid_lines)
     clusters = clusters.join(_paid_before_counts(members, paid_before), on="cluster_id", how="left")
     clusters = clusters.with_columns(
         pl.when((pl.col("status") == "flagged") & _provider_side(submitted_claims is not None))
@@ -238,7 +245,8 @@ def _window_claims(denials: pl.DataFrame, window_start: date, as_of: date) -> pl
         pl.col("payer_key").is_not_null(),
         pl.col("primary_reason").is_not_null(),
         ~pl.col("category").fill_null("").is_in(NON_DENIAL_CATEGORIES),
-        ~pl.col("primary_reason").is_in(NON_DENIAL_REASONS),
+        # an underpayment's CO-45 took more than the contract allows: that is its denial
+        ~pl.col("primary_reason").is_in(NON_DENIAL_REASONS) | (pl.col("category") == UNDERPAYMENT),
         pl.col("denied_amount").is_null() | (pl.col("denied_amount") > 0),
     )
     frame = frame.with_columns(practice_of(pl.col("billing_tax_id"), pl.col("billing_npi")))
@@ -325,6 +333,70 @@ def with_signature(claims: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.concat_str("primary_reason", pl.lit("|"), "signature_remark"))
         .alias("signature")
     )
+
+
+def underpaid_procedures(underpaid_lines: pl.DataFrame) -> pl.DataFrame:
+    """Per underpaid claim (claim_key), its largest shortfall's line: `procedure` ("97110-GP"), the
+    allowed and expected amounts per unit, and where the expected amount came from."""
+    modifiers = pl.col("modifiers").list.eval(pl.element().filter(pl.element() != "")).list.join("-").fill_null("")
+    return (
+        underpaid_lines.filter(pl.col("is_denial").fill_null(True))
+        .sort(["claim_key", "shortfall", "line_number"], descending=[False, True, False])
+        .unique("claim_key", keep="first", maintain_order=True)
+        .select(
+            "claim_key", "expected_source",
+            procedure=pl.when(modifiers != "").then(pl.concat_str("procedure_code", pl.lit("-"), modifiers))
+            .otherwise(pl.col("procedure_code")),
+            allowed_per_unit=(pl.col("allowed_amount").cast(pl.Float64) / pl.col("units")).round(2),
+            expected_per_unit=pl.col("expected_per_unit").cast(pl.Float64),
+        )
+    )
+
+
+def with_underpayment_signature(claims: pl.DataFrame, underpaid_lines: pl.DataFrame | None) -> pl.DataFrame:
+    """An underpayment's signature is the procedure underpaid ("underpaid 99214"), not its CO-45:
+    a fee schedule is loaded wrong one procedure at a time, and CO-45 is on every paid claim."""
+    if underpaid_lines is None or underpaid_lines.is_empty():
+        procedure = pl.col("procedure_codes").list.first()
+    else:
+        claims = claims.join(underpaid_procedures(underpaid_lines).select("claim_key", "procedure"),
+                             on="claim_key", how="left")
+        procedure = pl.coalesce("procedure", pl.col("procedure_codes").list.first())
+    signature = pl.when(pl.col("category") == UNDERPAYMENT).then(
+        pl.concat_str(pl.lit("underpaid "), procedure.fill_null("?"))).otherwise(pl.col("signature"))
+    return claims.with_columns(signature=signature).drop("procedure", strict=False)
+
+
+def describe_underpayments(clusters: pl.DataFrame, members: pl.DataFrame, shared: pl.DataFrame,
+                           underpaid_lines: pl.DataFrame | None) -> pl.DataFrame:
+    """Underpayment clusters described as the payer's trend form takes a fee-schedule loading error:
+    "CPT 99214 paid at $95.00 instead of contracted $120.00 on 12 claims since 2026-09-01; …"
+    (the amounts per unit most of the claims show; "its usual" where no contract row says it)."""
+    if underpaid_lines is None or underpaid_lines.is_empty() or not (clusters["category"] == UNDERPAYMENT).any():
+        return clusters
+    amounts = (
+        members.select("cluster_id", "claim_key")
+        .join(underpaid_procedures(underpaid_lines), on="claim_key")
+        .group_by("cluster_id")
+        .agg(
+            pl.col("procedure").mode().sort().first(),
+            pl.col("allowed_per_unit").mode().sort().first(),
+            pl.col("expected_per_unit").mode().sort().first(),
+            contracted=(pl.col("expected_source") == "fee_schedule").mean() >= 0.5,
+        )
+    )
+    details = shared.filter(~pl.col("feature").is_in(["procedure_code", "modifier"]))
+    texts = {}
+    for row in clusters.filter(pl.col("category") == UNDERPAYMENT).join(amounts, on="cluster_id").iter_rows(named=True):
+        since = row["first_service_date"] or row["first_remit_date"]
+        usual = "contracted" if row["contracted"] else "its usual"
+        parts = [f"CPT {row['procedure']} paid at ${row['allowed_per_unit']:,.2f} instead of {usual} "
+                 f"${row['expected_per_unit']:,.2f} on {row['claim_count']} claims since {since.isoformat()}"]
+        parts += [f"{f['share']:.0%} " + FEATURE_PHRASES[f["feature"]].format(value=_feature_value(f["feature"], f["value"]))
+                  for f in details.filter(pl.col("cluster_id") == row["cluster_id"]).iter_rows(named=True)]
+        texts[row["cluster_id"]] = "; ".join(parts) + "."
+    return clusters.with_columns(description=pl.col("cluster_id").replace_strict(
+        texts, default=pl.col("description"), return_dtype=pl.String))
 
 
 def weekly_rise(claims: pl.DataFrame, as_of: date, lookback_days: int) -> pl.DataFrame:

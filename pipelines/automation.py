@@ -58,7 +58,7 @@ def pending_files(inbox: str, warehouse: str, hashes: dict | None = None) -> tup
         else:
             to_hash.append(f)
     sha_of.update(zip((f.name for f in to_hash), sha256_of_all([f.path for f in to_hash])))
-    pending = [f for f in files if ((f.name, sha_of[f.name]) not in versions if f.is_reconsideration_log
+    pending = [f for f in files if ((f.name, sha_of[f.name]) not in versions if f.is_csv_input
                                     else sha_of[f.name] not in contents)]
     kept = {f.name: [f.size, f.mtime_ns, sha_of[f.name]] for f in files if (f.name, f.size, f.mtime_ns) not in by_stat}
     return pending, kept
@@ -91,7 +91,7 @@ def inbox_sensor(context: dg.SensorEvaluationContext, claimback: ClaimbackResour
                      f"(run key inbox-{digest}); waiting for it to read them")
     state.update(requested=digest, said=None)
     context.update_cursor(json.dumps(state))
-    new_x12 = sum(not f.is_reconsideration_log for f in pending)
+    new_x12 = sum(not f.is_csv_input for f in pending)
     fan_out = new_x12 > FAN_OUT_BATCHES * claimback.batch_files
     return dg.RunRequest(run_key=f"inbox-{digest}", run_config=MULTIPROCESS if fan_out else {},
                          tags={"claimback/new_files": str(len(pending)),

@@ -140,7 +140,7 @@ def cmd_run(args) -> int:
     # the other settings given as flags (the demo verb has none of its own: their defaults)
     options = {f.name: getattr(args, f.name) for f in fields(Settings)
                if f.name not in ("inbox", "warehouse", "as_of") and f.metadata["flag"] and hasattr(args, f.name)}
-    for name in ("payer_rules", "provider_profile"):
+    for name in ("payer_rules", "provider_profile", "fee_schedule"):
         options[name] = _optional_path(options.get(name), Settings.flag(name))
     result = run_pipeline(inbox, warehouse, as_of, **options)
     _report_steps(result)

@@ -21,6 +21,7 @@ CATEGORIES: tuple[str, ...] = (
     "duplicate",
     "non_covered_benefit_limit",
     "contractual_underpayment",
+    "underpayment",  # a line allowed below its expected amount (claimback.underpayments), not a code's
     "patient_responsibility",
     "payer_error",
     "unknown",
