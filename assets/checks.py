@@ -15,7 +15,7 @@ from assets.resources import ClaimbackResource
 from assets.routing import work_queue
 from assets.trends import trend_clusters
 from claimback import quality, schema
-from claimback.codes.registry import LEVEL2, filing_routes
+from claimback.routing import routes
 
 
 def _result(suites: list[quality.SuiteResult], severity: dg.AssetCheckSeverity) -> dg.AssetCheckResult:
@@ -107,10 +107,8 @@ def no_new_trend(claimback: ClaimbackResource) -> dg.AssetCheckResult:
 def routes_are_valid(claimback: ClaimbackResource) -> dg.AssetCheckResult:
     queue = claimback.settings().lake.read("work_queue")
     bad_route = queue.filter(~pl.col("route").is_in(list(schema.ROUTES)))
-    # Routes that file with the payer (code registry) need a deadline, except disputes whose payer
-    # process is exhausted; resolved, expired and patient billing have nothing left to file.
-    to_file = queue.filter(pl.col("route").is_in(list(filing_routes()))
-                           & ~((pl.col("route") == LEVEL2) & pl.col("window_anchor").is_null()))
+    # resolved, expired and patient billing have nothing left to file
+    to_file = queue.filter(routes.has_filing_window())
     no_deadline = to_file.filter(pl.col("deadline").is_null())
     return dg.AssetCheckResult(
         passed=bad_route.is_empty() and no_deadline.is_empty(),

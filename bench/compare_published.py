@@ -28,6 +28,10 @@ DATABASE_NAME = "claimback.duckdb"  # claimback.publish.DATABASE_NAME; this scri
 RUN_SPECIFIC: dict[tuple[str, str], str] = {
     ("publish_info", "claimback_version"): "the code's version string, which a refactor may bump",
     ("publish_info", "duckdb_version"): "the installed DuckDB",
+    # hashes the packets' own source (claimback.forms.pdf.layout_version), so any edit of
+    # claimback/forms/*.py redraws every packet by design; --packets compares the files themselves
+    ("trend_packets", "content_sha256"): "hashes claimback/forms' source code as well as the packet's content",
+    ("request_packets", "content_sha256"): "hashes claimback/forms' source code as well as the packet's content",
 }
 # Any column with one of these names, in any relation (and so in the views that show them).
 RUN_SPECIFIC_NAMES = {
@@ -110,6 +114,20 @@ def compare(warehouse_a: Path, warehouse_b: Path) -> tuple[list[Difference], dic
     return differences, counted
 
 
+def compare_packets(warehouse_a: Path, warehouse_b: Path) -> list[Difference]:
+    """The packet files (PDF and CSV under packets/) of the two warehouses, byte for byte."""
+    def files(warehouse: Path) -> dict[str, Path]:
+        folder = warehouse / "packets"
+        return {p.relative_to(folder).as_posix(): p for p in folder.rglob("*") if p.is_file()}
+
+    in_a, in_b = files(warehouse_a), files(warehouse_b)
+    differences = [Difference(f"packets/{name}", f"only in {side}") for side, names in
+                   (("A", in_a.keys() - in_b.keys()), ("B", in_b.keys() - in_a.keys())) for name in sorted(names)]
+    differences += [Difference(f"packets/{name}", "the files differ") for name in sorted(in_a.keys() & in_b.keys())
+                    if in_a[name].read_bytes() != in_b[name].read_bytes()]
+    return differences
+
+
 def _column_difference(cols_a: dict[str, str], cols_b: dict[str, str]) -> str:
     parts = []
     if missing := [c for c in cols_a if c not in cols_b]:
@@ -127,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("warehouse_a", type=Path)
     parser.add_argument("warehouse_b", type=Path)
+    parser.add_argument("--packets", action="store_true",
+                        help="also compare the packet files (packets/**/*.pdf, *.csv) byte for byte")
     parser.add_argument("-v", "--verbose", action="store_true", help="list the normalised columns and row counts")
     args = parser.parse_args(argv)
     for warehouse in (args.warehouse_a, args.warehouse_b):
@@ -134,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"compare_published: {warehouse / DATABASE_NAME}: no published file", file=sys.stderr)
             return 2
     differences, counted = compare(args.warehouse_a, args.warehouse_b)
+    packets = compare_packets(args.warehouse_a, args.warehouse_b) if args.packets else []
     if args.verbose:
         print("normalised (run-specific by nature):")
         for (relation, column), why in RUN_SPECIFIC.items():
@@ -143,15 +164,19 @@ def main(argv: list[str] | None = None) -> int:
         print("  any text: the warehouse's absolute folder, as <warehouse>")
         for name, rows in counted.items():
             print(f"  {name:48s} {rows:>10,} rows")
+    for difference in packets:
+        print(f"DIFFERS {difference.relation}: {difference.problem}")
+    if args.packets and not packets:
+        print("packet files identical")
     for difference in differences:
         print(f"DIFFERS {difference.relation}: {difference.problem}")
         for side, rows in (("A", difference.only_a), ("B", difference.only_b)):
             for row in rows:
                 print(f"    only in {side}: {row}")
     total = sum(counted.values())
-    if differences:
+    if differences or packets:
         print(f"{len({d.relation for d in differences})} of {len(counted | {d.relation: 0 for d in differences})} "
-              "relations differ")
+              f"relations differ" + (f"; {len(packets)} packet files differ" if packets else ""))
         return 1
     print(f"identical: {len(counted)} tables and views, {total:,} rows")
     return 0

@@ -388,10 +388,3 @@ def _files_with_duplicate_counts(lake: Lake, committed: set[str], winners: pl.Da
     )
 
 
-def ingest_summary(lake: Lake) -> dict[str, int]:
-    files = lake.read(REGISTRY)
-    return {
-        "files": files.height,
-        **{f"files_{k}": v for k, v in files.group_by("status").len().iter_rows()},
-    }
-

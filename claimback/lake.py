@@ -48,12 +48,6 @@ class Lake:
         return current if current.exists() else self.derived_path(table)
 
     # --- reading ---------------------------------------------------------------------------
-    def scan_raw(self, table: str) -> pl.LazyFrame:
-        files = sorted(self.raw_dir(table).glob("*.parquet"))
-        if not files:
-            return schema.empty(table).lazy()
-        return pl.scan_parquet(files, glob=False)
-
     def read(self, table: str, columns: Sequence[str] | None = None) -> pl.DataFrame:
         """A published-shape table from the lake; the empty contract table if not built yet.
 

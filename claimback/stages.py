@@ -11,10 +11,27 @@ from pathlib import Path
 
 import polars as pl
 
-from claimback import schema
+from claimback import denials as denial_rules
+from claimback import forms, lifecycle, schema, trends
+from claimback.forms import ProviderDirectory, ProviderProfile, write_reconsideration_packets
+from claimback.forms.channels import channel
+from claimback.forms.claim_facts import FACT_INPUTS, packet_facts
+from claimback.forms.pdf import FILL_IN, private_dir
+from claimback.forms.provider import claim_providers
+from claimback.forms.reconsideration import request_decisions
+from claimback.forms.trend_packet import window_notes
 from claimback.inbox import scan
 from claimback.lake import Lake
+from claimback.lonely import lonely_payments
+from claimback.publish import DEIDENTIFIED_NAME, publish_deidentified
+from claimback.publish import publish as publish_lake
+from claimback.reconsiderations import read_log
+from claimback.routing import build_work_queue, evidence, load_rules
+from claimback.routing.queue import in_queue_order
+from claimback.routing.recoupments import recoupment_queue
+from claimback.routing.unanswered import follow_ups, rejection_queue, silent_claim_queue
 from claimback.settings import Settings
+from claimback.silent import SUBMITTED_INPUTS, silent_claims
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +39,6 @@ log = logging.getLogger(__name__)
 # --- reconsideration history ---------------------------------------------------------------
 def load_reconsiderations(settings: Settings) -> dict:
     """Read every *reconsiderations.csv in the inbox; bad rows are reported and skipped."""
-    from claimback.reconsiderations import read_log
-
     logs = [f for f in scan(settings.inbox) if f.is_reconsideration_log]
     frame, problems = read_log([f.path for f in logs])
     # Name each log as every other table names its source: relative to the inbox.
@@ -65,10 +80,6 @@ def build_denials(settings: Settings) -> dict:
     """The denials table, its line detail, every adjudication with its status, recovered claims,
     the lonely payments (835 claims with no 837, claimback.lonely) and the silent claims (837s
     with no 835, claimback.silent)."""
-    from claimback import denials as denial_rules
-    from claimback import lifecycle
-    from claimback.lonely import lonely_payments
-
     lake = settings.lake
     tables = {table: lake.read(table, columns) for table, columns in DENIAL_INPUTS.items()}
     adjudications, status = denial_rules.adjudications_and_status(
@@ -115,9 +126,6 @@ def build_denials(settings: Settings) -> dict:
 
 def build_silent_claims(settings: Settings, matches: pl.DataFrame) -> pl.DataFrame:
     """Table silent_claims: 837s the payer has not answered past its processing window."""
-    from claimback.routing import load_rules
-    from claimback.silent import SUBMITTED_INPUTS, silent_claims
-
     lake = settings.lake
     silent = silent_claims(lake.read("submitted_claims", SUBMITTED_INPUTS), matches, lake.read("claim_rejections"),
                            load_rules(settings.payer_rules), settings.as_of)
@@ -166,8 +174,6 @@ def find_underpayments(settings: Settings, adjudications: pl.DataFrame, tables: 
 def with_billing_provider(denied: pl.DataFrame, lake: Lake) -> pl.DataFrame:
     """`billing_npi` and `billing_tax_id` of each denial: its 837's billing provider, else the
     payee of the 835 that denied it. A practice's trends and packets are keyed on them."""
-    from claimback.forms.provider import claim_providers
-
     providers = claim_providers(
         denied.select("claim_key", "submitted_claim_key"),
         lake.read("submitted_claims", ("claim_key", "billing_npi", "billing_tax_id")),
@@ -194,9 +200,6 @@ TREND_INPUTS = {
 
 
 def find_trends(settings: Settings) -> dict:
-    from claimback import forms, trends
-    from claimback.routing import evidence, load_rules
-
     lake = settings.lake
     rules = load_rules(settings.payer_rules)
     denied = lake.read("denials")
@@ -233,11 +236,6 @@ def find_trends(settings: Settings) -> dict:
 def write_trend_packets(settings: Settings, rules, clusters: pl.DataFrame, members: pl.DataFrame,
                         denied: pl.DataFrame) -> pl.DataFrame:
     """A packet per flagged cluster, naming its practice, the payer's channel and the window."""
-    from claimback import forms
-    from claimback.forms.pdf import private_dir
-    from claimback.forms.provider import claim_providers
-    from claimback.forms.trend_packet import window_notes
-
     lake = settings.lake
     private_dir(settings.warehouse / "packets")
     flagged = members.filter(pl.col("status") == "flagged").select("claim_key")
@@ -286,8 +284,6 @@ def _relative_to_warehouse(packets: pl.DataFrame, settings: Settings, *columns: 
 
 def provider_directory(settings: Settings):
     """The run's provider profiles (one per billing NPI/TIN) from --provider-profile, if given."""
-    from claimback.forms import ProviderDirectory
-
     return ProviderDirectory.from_file(settings.provider_profile)
 
 
@@ -328,10 +324,6 @@ def route_denials(settings: Settings) -> dict:
 
 def build_queue(settings: Settings):
     """(work queue, overturn model report, reconsideration log with inferred outcomes) from the lake."""
-    from claimback import lifecycle
-    from claimback.routing import build_work_queue, load_rules
-    from claimback.routing.recoupments import recoupment_queue
-
     lake = settings.lake
     rules = load_rules(settings.payer_rules)
     adjudications = lake.read("adjudications")
@@ -352,11 +344,6 @@ def build_queue(settings: Settings):
 def with_recoupments(settings: Settings, queue: pl.DataFrame) -> pl.DataFrame:
     """The queue plus a `recoupment` row per payment taken back and not paid again (issue 14);
     writes the `recoupments` table they come from."""
-    from claimback import denials as denial_rules
-    from claimback.routing import load_rules
-    from claimback.routing.queue import in_queue_order
-    from claimback.routing.recoupments import recoupment_queue
-
     lake = settings.lake
     recouped = denial_rules.recoupments(lake.read("adjudications"), settings.as_of, settings.recoupment_wait_days)
     lake.write_derived("recoupments", recouped)
@@ -369,11 +356,6 @@ def with_recoupments(settings: Settings, queue: pl.DataFrame) -> pl.DataFrame:
 def with_unanswered_claims(settings: Settings, queue: pl.DataFrame) -> pl.DataFrame:
     """The queue plus a row per silent claim (claim_status_inquiry) and per claim still rejected at
     the front door (corrected_claim), with every overdue request made a follow-up (issue 22)."""
-    from claimback.forms.channels import channel
-    from claimback.routing import load_rules
-    from claimback.routing.queue import in_queue_order
-    from claimback.routing.unanswered import follow_ups, rejection_queue, silent_claim_queue
-
     lake, rules = settings.lake, load_rules(settings.payer_rules)
     ask = lambda payer_rule: channel(payer_rule, "status").send_to  # noqa: E731
     rows = [silent_claim_queue(lake.read("silent_claims"), rules, settings.as_of, ask),
@@ -388,12 +370,6 @@ REQUEST_PACKETS_PER_RUN = 200
 
 
 def write_request_packets(settings: Settings, queue: pl.DataFrame, log_rows: pl.DataFrame) -> pl.DataFrame:
-    from claimback.forms import write_reconsideration_packets
-    from claimback.forms.claim_facts import FACT_INPUTS, packet_facts
-    from claimback.forms import ProviderProfile
-    from claimback.forms.pdf import FILL_IN, private_dir
-    from claimback.forms.reconsideration import request_decisions
-
     lake = settings.lake
     out_dir = settings.warehouse / "packets" / "requests"
     private_dir(out_dir.parent)
@@ -426,8 +402,6 @@ def write_request_packets(settings: Settings, queue: pl.DataFrame, log_rows: pl.
 
 def longest_windows(settings: Settings) -> dict[int, int]:
     """The longest Level I and Level II window any payer rule documents (days + mail days)."""
-    from claimback.routing import load_rules
-
     windows = load_rules(settings.payer_rules).windows_frame()
     return {level: int(windows.filter(pl.col("rule_level") == f"level{level}")
                        .select((pl.col("window_days") + pl.col("mail_days").fill_null(0)).max()).item())
@@ -436,8 +410,6 @@ def longest_windows(settings: Settings) -> dict[int, int]:
 
 def _read_semi(lake, table: str, denied: pl.DataFrame, key: str) -> pl.DataFrame:
     """The FACT_INPUTS columns of `table` for the denied claims (by their `key`) only."""
-    from claimback.forms.claim_facts import FACT_INPUTS
-
     frame = lake.read(table, FACT_INPUTS[table])
     keys = denied.select(pl.col(key).alias("claim_key")).drop_nulls()
     return frame.join(keys, on="claim_key", how="semi") if "claim_key" in frame.columns else frame
@@ -456,8 +428,6 @@ def publish(settings: Settings, sql_dir: Path | None):
     """Publish claimback.duckdb; and the de-identified copy when asked for, or when one exists:
     a copy shared outside the billing team must never be older than the file it was made from,
     whichever way the run was started (UI and sensor runs do not pass --deidentify)."""
-    from claimback.publish import DEIDENTIFIED_NAME, publish_deidentified
-    from claimback.publish import publish as publish_lake
 
     published = publish_lake(settings.lake, sql_dir, as_of=settings.as_of)
     if settings.deidentify or (settings.warehouse / DEIDENTIFIED_NAME).exists():

@@ -52,6 +52,7 @@ from datetime import date, timedelta
 import polars as pl
 
 from claimback.codes import registry
+from claimback.codes.vocab import format_codes
 from claimback.schema import conform, empty
 
 DEFAULT_THRESHOLD = 10
@@ -72,7 +73,7 @@ PROVIDER_FIX_CATEGORIES = registry.provider_fix_categories()
 AUTH_ON_FILE_SHARE = 0.5
 
 # One cluster = one payer x one practice x one signature x one evidence state.
-GROUP = ["payer_key", "practice", "signature", "evidence"]
+GROUP = ["cluster_payer", "practice", "signature", "evidence"]
 UNKNOWN_PRACTICE = "?"  # no billing TIN or NPI on the 837 or the 835 (kept apart from every practice)
 AUTH_ON_FILE = "authorization on file"
 NO_AUTH_ON_FILE = "no authorization on file"
@@ -166,7 +167,7 @@ def find_clusters(
     groups = groups.with_columns(
         pl.struct(*GROUP)
         .map_elements(
-            lambda g: cluster_id(g["payer_key"], g["signature"], lookback_days, g["practice"], g["evidence"]),
+            lambda g: cluster_id(g["cluster_payer"], g["signature"], lookback_days, g["practice"], g["evidence"]),
             return_dtype=pl.String,
         )
         .alias("cluster_id"),
@@ -217,7 +218,7 @@ def _provider_side(auth_known: bool) -> pl.Expr:
     return provider_side
 
 
-def cluster_id(payer_key: str, signature: str, lookback_days: int = DEFAULT_LOOKBACK_DAYS,
+def cluster_id(cluster_payer: str, signature: str, lookback_days: int = DEFAULT_LOOKBACK_DAYS,
                practice: str = "", evidence: str = "") -> str:
     """Stable id of a cluster: payer + practice + signature + evidence + the window's length.
 
@@ -225,7 +226,7 @@ def cluster_id(payer_key: str, signature: str, lookback_days: int = DEFAULT_LOOK
     its id from one nightly run to the next (analysts follow it, "new since last night" can
     be computed, its packet file is refreshed in place); reruns are identical either way.
     """
-    text = f"{payer_key}|{signature}|{lookback_days}d"
+    text = f"{cluster_payer}|{signature}|{lookback_days}d"
     if practice or evidence:
         text += f"|{practice}|{evidence}"
     return "TC-" + hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -238,11 +239,13 @@ def _window_claims(denials: pl.DataFrame, window_start: date, as_of: date) -> pl
         pl.coalesce(
             pl.col("payer_id").str.strip_chars().str.to_uppercase(),
             pl.col("payer_name").str.strip_chars().str.to_uppercase(),
-        ).alias("payer_key"),
+        # the payer a cluster is of: its id, else its name as written. Not lifecycle.payer_key
+        # (which normalises names to match remits to claims): cluster ids hash this one.
+        ).alias("cluster_payer"),
     )
     frame = frame.filter(
         pl.col("remit_date").is_between(window_start, as_of),
-        pl.col("payer_key").is_not_null(),
+        pl.col("cluster_payer").is_not_null(),
         pl.col("primary_reason").is_not_null(),
         ~pl.col("category").fill_null("").is_in(NON_DENIAL_CATEGORIES),
         # an underpayment's CO-45 took more than the contract allows: that is its denial
@@ -260,7 +263,7 @@ def _window_claims(denials: pl.DataFrame, window_start: date, as_of: date) -> pl
     return (
         frame.with_columns(identity.alias("claim_identity"))
         .sort("remit_date", "claim_key", descending=True, nulls_last=True)
-        .unique(subset=["payer_key", "claim_identity"], keep="first", maintain_order=True)
+        .unique(subset=["cluster_payer", "claim_identity"], keep="first", maintain_order=True)
     )
 
 
@@ -294,40 +297,40 @@ def with_evidence(claims: pl.DataFrame, authorized: pl.DataFrame | None) -> pl.D
 def with_signature(claims: pl.DataFrame) -> pl.DataFrame:
     """Add `signature` ("CO-197|N54"): primary reason refined by the claim's most shared remark."""
     remarks = (
-        claims.select("payer_key", "claim_identity", "primary_reason", "remark_codes")
+        claims.select("cluster_payer", "claim_identity", "primary_reason", "remark_codes")
         .explode("remark_codes")
         .rename({"remark_codes": "remark"})
         .with_columns(pl.col("remark").str.strip_chars().str.to_uppercase())
         .filter(pl.col("remark").is_not_null() & (pl.col("remark") != ""))
         .unique()
     )
-    payer_claims = claims.group_by("payer_key").agg(pl.len().alias("payer_claims"))
+    payer_claims = claims.group_by("cluster_payer").agg(pl.len().alias("payer_claims"))
     boilerplate = (
-        remarks.group_by("payer_key", "remark")
+        remarks.group_by("cluster_payer", "remark")
         .agg(
             pl.col("claim_identity").n_unique().alias("claims_with_remark"),
             pl.col("primary_reason").n_unique().alias("reasons_with_remark"),
         )
-        .join(payer_claims, on="payer_key")
+        .join(payer_claims, on="cluster_payer")
         .filter(
             (pl.col("claims_with_remark") >= BOILERPLATE_REMARK_SHARE * pl.col("payer_claims"))
             & (pl.col("reasons_with_remark") >= 2)
         )
-        .select("payer_key", "remark")
+        .select("cluster_payer", "remark")
     )
-    remarks = remarks.join(boilerplate, on=["payer_key", "remark"], how="anti")
+    remarks = remarks.join(boilerplate, on=["cluster_payer", "remark"], how="anti")
     chosen = (
         remarks.with_columns(
             pl.col("claim_identity")
             .n_unique()
-            .over("payer_key", "primary_reason", "remark")
+            .over("cluster_payer", "primary_reason", "remark")
             .alias("remark_claims")
         )
         .sort(["remark_claims", "remark"], descending=[True, False])
-        .group_by("payer_key", "claim_identity", maintain_order=True)
+        .group_by("cluster_payer", "claim_identity", maintain_order=True)
         .agg(pl.col("remark").first().alias("signature_remark"))
     )
-    return claims.join(chosen, on=["payer_key", "claim_identity"], how="left").with_columns(
+    return claims.join(chosen, on=["cluster_payer", "claim_identity"], how="left").with_columns(
         pl.when(pl.col("signature_remark").is_null())
         .then(pl.col("primary_reason"))
         .otherwise(pl.concat_str("primary_reason", pl.lit("|"), "signature_remark"))
@@ -441,7 +444,7 @@ def _threshold_expr(threshold: int, thresholds_by_payer: dict[str, int] | None) 
     expr = pl.lit(threshold, dtype=pl.Int64)
     for key, value in (thresholds_by_payer or {}).items():
         key = key.strip().upper()
-        matches = (pl.col("payer_key") == key) | (pl.col("payer_name_upper") == key)
+        matches = (pl.col("cluster_payer") == key) | (pl.col("payer_name_upper") == key)
         expr = pl.when(matches).then(pl.lit(value, dtype=pl.Int64)).otherwise(expr)
     return expr
 
@@ -504,13 +507,13 @@ def _long(frame: pl.DataFrame, keys: list[str], features: list[str]) -> pl.DataF
 
 
 def claim_features(claims: pl.DataFrame, submitted: pl.DataFrame) -> pl.DataFrame:
-    """Long frame (payer_key, claim_identity, feature, value) describing each denied claim.
+    """Long frame (cluster_payer, claim_identity, feature, value) describing each denied claim.
 
     Denied procedure codes, rendering NPI and place of service come from the denial itself;
     modifiers and plan/product from the matched 837 (`submitted_features`). Values present
     on the denial win, so a claim is never described twice for one feature.
     """
-    keys = ["payer_key", "claim_identity"]
+    keys = ["cluster_payer", "claim_identity"]
     own = _long(
         claims.rename({"procedure_codes": "procedure_code"}).explode("procedure_code"),
         keys,
@@ -543,7 +546,7 @@ def baseline_features(
     if submitted_claims is None or submitted is None:
         return denied
     payer_map = (
-        claims.select("payer_key", "submitted_claim_key")
+        claims.select("cluster_payer", "submitted_claim_key")
         .join(
             submitted_claims.select(
                 pl.col("claim_key").alias("submitted_claim_key"),
@@ -551,7 +554,7 @@ def baseline_features(
             ),
             on="submitted_claim_key",
         )
-        .select("payer_key", "submitted_payer")
+        .select("cluster_payer", "submitted_payer")
         .drop_nulls()
         .unique()
     )
@@ -563,29 +566,29 @@ def baseline_features(
     ).join(payer_map, on="submitted_payer")
     population_features = (
         population.join(submitted, on="submitted_claim_key")
-        .select("payer_key", pl.col("submitted_claim_key").alias("claim_ref"), "feature", "value")
+        .select("cluster_payer", pl.col("submitted_claim_key").alias("claim_ref"), "feature", "value")
         .unique()
     )
-    totals = population.group_by("payer_key").agg(
+    totals = population.group_by("cluster_payer").agg(
         pl.col("submitted_claim_key").n_unique().alias("population")
     )
     from_submitted = _shares(population_features, totals)
     return pl.concat(
         [
             from_submitted,
-            denied.join(payer_map.select("payer_key").unique(), on="payer_key", how="anti"),
+            denied.join(payer_map.select("cluster_payer").unique(), on="cluster_payer", how="anti"),
         ]
     )
 
 
 def _shares(long: pl.DataFrame, totals: pl.DataFrame | None = None) -> pl.DataFrame:
     if totals is None:
-        totals = long.group_by("payer_key").agg(pl.col("claim_ref").n_unique().alias("population"))
+        totals = long.group_by("cluster_payer").agg(pl.col("claim_ref").n_unique().alias("population"))
     return (
-        long.group_by("payer_key", "feature", "value")
+        long.group_by("cluster_payer", "feature", "value")
         .agg(pl.col("claim_ref").n_unique().alias("claims"))
-        .join(totals, on="payer_key")
-        .select("payer_key", "feature", "value", pl.col("claims").alias("payer_claims"), "population")
+        .join(totals, on="cluster_payer")
+        .select("cluster_payer", "feature", "value", pl.col("claims").alias("payer_claims"), "population")
     )
 
 
@@ -595,12 +598,12 @@ def shared_features(
     """Per cluster: features with share ≥ 60% and lift ≥ 2, most shared first."""
     sizes = members.group_by("cluster_id").agg(pl.len().alias("cluster_claims"))
     return (
-        members.select("cluster_id", "payer_key", "claim_identity")
-        .join(features, on=["payer_key", "claim_identity"])
-        .group_by("cluster_id", "payer_key", "feature", "value")
+        members.select("cluster_id", "cluster_payer", "claim_identity")
+        .join(features, on=["cluster_payer", "claim_identity"])
+        .group_by("cluster_id", "cluster_payer", "feature", "value")
         .agg(pl.col("claim_identity").n_unique().alias("claims"))
         .join(sizes, on="cluster_id")
-        .join(baseline, on=["payer_key", "feature", "value"], how="left")
+        .join(baseline, on=["cluster_payer", "feature", "value"], how="left")
         .with_columns(
             (pl.col("claims") / pl.col("cluster_claims")).alias("share"),
             # The cluster's own claims are taken out of the payer's population, so the lift
@@ -701,8 +704,8 @@ def _prior_auth_counts(members: pl.DataFrame, authorized: pl.DataFrame | None) -
 def _example_claims(members: pl.DataFrame, shared: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
     """The example claim: carries the most shared features, then the latest remit, then largest $."""
     matches = (
-        members.select("cluster_id", "payer_key", "claim_identity")
-        .join(features, on=["payer_key", "claim_identity"])
+        members.select("cluster_id", "cluster_payer", "claim_identity")
+        .join(features, on=["cluster_payer", "claim_identity"])
         .join(shared.select("cluster_id", "feature", "value"), on=["cluster_id", "feature", "value"])
         .group_by("cluster_id", "claim_identity")
         .agg(pl.len().alias("shared_hits"))
@@ -723,12 +726,6 @@ def _example_claims(members: pl.DataFrame, shared: pl.DataFrame, features: pl.Da
             pl.col("patient_control_number").alias("example_patient_control_number"),
         )
     )
-
-
-def format_codes(signature: str) -> str:
-    """"CO-197|N54" → "CO-197 (N54)"; a bare reason stays as it is."""
-    reason, _, remark = signature.partition("|")
-    return f"{reason} ({remark})" if remark else reason
 
 
 def _feature_value(feature: str, value: str) -> str:

@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from claimback.codes.vocab import format_codes
 from claimback.schema import TREND_CLUSTER_CLAIMS, TREND_CLUSTERS, conform
-from claimback.trends import cluster_id, find_clusters, format_codes
+from claimback.trends import cluster_id, find_clusters
 
 AS_OF = date(2026, 10, 31)
 _serial = count(1)

@@ -84,3 +84,10 @@ HINT_PRECEDENCE: tuple[str, ...] = (
     "patient_responsibility",
     "payer_error",
 )
+
+
+def format_codes(signature: str) -> str:
+    """A denial signature as analysts write it: "CO-197|N54" → "CO-197 (N54)"; a bare reason stays
+    as it is. Trend descriptions and trend packets print it."""
+    reason, _, remark = signature.partition("|")
+    return f"{reason} ({remark})" if remark else reason

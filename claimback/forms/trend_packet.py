@@ -18,11 +18,11 @@ from pathlib import Path
 
 import polars as pl
 
+from claimback.codes.vocab import format_codes
 from claimback.forms import pdf
 from claimback.forms.channels import channel, trend_form
 from claimback.forms.provider import ProviderDirectory, ProviderProfile, provider_rows
 from claimback.schema import conform, empty
-from claimback.trends import format_codes
 
 # Columns of the impacted-claims CSV and table, in the users' words; never patient identity.
 IMPACTED_COLUMNS = (

@@ -36,10 +36,6 @@ UNSATISFACTORY = ("upheld", "partial")
 _FILING_ROUTES = tuple(RULE_LEVEL)
 
 
-def _codes(primary: pl.Expr) -> pl.Expr:
-    return pl.concat_str(pl.lit(" ("), primary.fill_null("no code"), pl.lit(")"))
-
-
 def _template(text: str, remark: str | None = None) -> pl.Expr:
     """A registry reason with `{code}` (the denial's group-CARC) and `{remark}` filled in."""
     parts: list[pl.Expr] = []
@@ -243,6 +239,12 @@ def history_route(frame: pl.DataFrame) -> pl.DataFrame:
     ).with_columns(rule_level=pl.col("route").replace_strict(RULE_LEVEL, default=None))
 
 
+def has_filing_window() -> pl.Expr:
+    """Rows whose route files with the payer under a window, so they carry a deadline: filed and
+    awaited ones too; not a dispute process already exhausted (it has no window left)."""
+    return pl.col("route").is_in(list(_FILING_ROUTES)) & ~pl.col("appeals_exhausted").fill_null(False)
+
+
 def needs_filing() -> pl.Expr:
     """Rows whose route still needs something filed before a window closes (these can expire)."""
-    return pl.col("route").is_in(list(_FILING_ROUTES)) & ~pl.col("awaiting_payer") & ~pl.col("appeals_exhausted")
+    return has_filing_window() & ~pl.col("awaiting_payer")

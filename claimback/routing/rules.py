@@ -140,10 +140,6 @@ class PayerRules:
     overturn_priors: OverturnPriors
     _entries: list[_PayerEntry] = field(repr=False, default_factory=list)
 
-    @property
-    def payer_names(self) -> list[str]:
-        return [e.name for e in self._entries]
-
     def all_rules(self) -> list[PayerRule]:
         """The default rule and every payer's rule, each with its levels completed from default."""
         return [self.default] + [self._complete(e, f"payer rule {e.name}") for e in self._entries]

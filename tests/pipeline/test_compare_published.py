@@ -97,6 +97,21 @@ def test_dropped_columns_and_tables_are_named(two_warehouses, capsys):
     assert "DIFFERS submitted_claims: columns only in A: billing_npi" in out
 
 
+def test_packet_files_are_compared_byte_for_byte(two_warehouses, capsys):
+    a, b = two_warehouses
+    _fresh_copy(a, b)
+    for warehouse in (a, b):  # a packet each, as a run that drew one would leave it
+        (warehouse / "packets" / "requests").mkdir(parents=True, exist_ok=True)
+        (warehouse / "packets" / "requests" / "level1_X.pdf").write_bytes(b"%PDF-1.4 the same page")
+    assert compare_published.main(["--packets", str(a), str(b)]) == 0
+    (b / "packets" / "requests" / "level1_X.pdf").write_bytes(b"%PDF-1.4 another page")
+    (b / "packets" / "requests" / "level1_Y.pdf").write_bytes(b"%PDF-1.4 one more")
+    assert compare_published.main(["--packets", str(a), str(b)]) == 1
+    out = capsys.readouterr().out
+    assert "DIFFERS packets/requests/level1_X.pdf: the files differ" in out
+    assert "DIFFERS packets/requests/level1_Y.pdf: only in B" in out
+
+
 def test_a_missing_published_file_is_a_setup_error(tmp_path, capsys):
     assert compare_published.main([str(tmp_path), str(tmp_path)]) == 2
     assert "no published file" in capsys.readouterr().err
