@@ -7,7 +7,10 @@ practice × patient control number × member × date of service) is silent when
 
   * no adjudication (835) of the run answers any of its submissions (`lifecycle.match_claims`),
   * no front-door rejection (999 / 277CA, table claim_rejections) of it is still standing: that
-    claim is a corrected-claim work item instead, and
+    claim is a corrected-claim work item instead,
+  * no lonely payment (claimback.lonely) has it as its closest candidate by the same member, payer
+    and date of service: the payer most likely paid it under a mistyped claim number, and the
+    analyst posts that payment instead of asking for the claim, and
   * its latest submission (a void, frequency 8, ends the claim) was created (GS04, `submitted_on`)
     more than the payer's `status_inquiry_after` days before the as-of date (payer_rules.yaml).
 
@@ -72,23 +75,34 @@ def rejected_claims(rejections: pl.DataFrame, submitted: pl.DataFrame) -> pl.Dat
     return pl.concat([by_key, by_fields]).select(IDENTITY).unique()
 
 
+# The lonely-payment candidate rule that makes an 837 answered after all (claimback.lonely).
+PAID_UNDER_ANOTHER_NUMBER = "same_member_payer_service_date"
+
+
 def silent_claims(
     submitted_claims: pl.DataFrame,
     matches: pl.DataFrame,
     rejections: pl.DataFrame,
     rules: PayerRules,
     as_of: dt.date,
+    lonely_candidates: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Table `silent_claims`: one row per silent claim (see the module docstring), its latest submission.
 
     `submitted_claims` has at least `SUBMITTED_INPUTS`; `matches` is `lifecycle.match_claims` of the
-    run's adjudications; `rejections` is table claim_rejections (may be empty or absent columns).
+    run's adjudications; `rejections` is table claim_rejections (may be empty or absent columns);
+    `lonely_candidates` table lonely_payment_candidates.
     """
     if submitted_claims.height == 0:
         return schema.empty("silent_claims")
     # An 837 created after the as-of date is not yet sent as far as this run knows.
     submitted = with_identity(submitted_claims.filter(pl.col("submitted_on") <= as_of))
-    answered = submitted.join(matches.select(claim_key="submitted_claim_key"), on="claim_key", how="semi")
+    answered_keys = [matches.select(claim_key="submitted_claim_key")]
+    if lonely_candidates is not None:
+        answered_keys.append(lonely_candidates.filter(
+            (pl.col("candidate_rank") == 1) & (pl.col("candidate_reason") == PAID_UNDER_ANOTHER_NUMBER)
+        ).select(claim_key="submitted_claim_key"))
+    answered = submitted.join(pl.concat(answered_keys), on="claim_key", how="semi")
     unanswered = (
         submitted.join(answered.select(IDENTITY).unique(), on=list(IDENTITY), how="anti", nulls_equal=True)
         .join(rejected_claims(rejections, submitted), on=list(IDENTITY), how="anti", nulls_equal=True)

@@ -94,7 +94,7 @@ def build_denials(settings: Settings) -> dict:
                                          matches=matches)
     lake.write_derived("lonely_payments", lonely)
     lake.write_derived("lonely_payment_candidates", candidates)
-    silent = build_silent_claims(settings, matches)
+    silent = build_silent_claims(settings, matches, candidates)
     latest_count = adjudications.filter(pl.col("is_latest") & ~pl.col("is_reversal")).height
     denied = denial_rules.build_denials(**tables, as_of=settings.as_of, history=adjudications, status=status)
     underpaid, underpayment_denials = find_underpayments(settings, adjudications, tables, denied)
@@ -124,11 +124,11 @@ def build_denials(settings: Settings) -> dict:
     }
 
 
-def build_silent_claims(settings: Settings, matches: pl.DataFrame) -> pl.DataFrame:
+def build_silent_claims(settings: Settings, matches: pl.DataFrame, lonely_candidates: pl.DataFrame) -> pl.DataFrame:
     """Table silent_claims: 837s the payer has not answered past its processing window."""
     lake = settings.lake
     silent = silent_claims(lake.read("submitted_claims", SUBMITTED_INPUTS), matches, lake.read("claim_rejections"),
-                           load_rules(settings.payer_rules), settings.as_of)
+                           load_rules(settings.payer_rules), settings.as_of, lonely_candidates)
     lake.write_derived("silent_claims", silent)
     return silent
 

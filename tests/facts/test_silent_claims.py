@@ -10,10 +10,14 @@ silent_claims_august.837 (GS04 2026-08-18), River Family Practice (NPI 123456789
   SIL1004 MEMBER-K4 $200 DOS 2026-08-14  -> resent in November (below): its latest submission counts
   REC2001 MEMBER-L5 $180 DOS 2026-08-05  -> denied CO-16 on the 835; Level I filed 2026-09-01
   REC2002 MEMBER-M6 $210 DOS 2026-08-06  -> denied CO-16 on the 835; Level I filed 2026-11-01
+  SIL1005 MEMBER-N7 $140 DOS 2026-08-15  -> no 835 answers SIL1005, but the payer paid "SIL1O05" (letter
+                                            O for zero) for the same member, payer and date: a lonely
+                                            payment whose closest candidate it is, so not silent
 silent_claims_november.837 (GS04 2026-11-01):
   SIL1003 MEMBER-J3 $95 DOS 2026-10-28   -> 19 days: within the window, no row
   SIL1004 MEMBER-K4 $200 DOS 2026-08-14  -> the same claim sent again: 19 days since, no row
-silent_claims.835 (BPR16 2026-08-25): SIL1001 paid, REC2001 and REC2002 denied in full (CO-16).
+silent_claims.835 (BPR16 2026-08-25): SIL1001 paid, REC2001 and REC2002 denied in full (CO-16),
+  SIL1O05 paid (110 of 140).
 follow_ups.reconsiderations.csv: REC2001 Level I 2026-09-01 (decision due 2026-09-01 + 60 =
   2026-10-31, 20 days overdue); REC2002 Level I 2026-11-01 (due 2026-12-31, 41 days left).
 
@@ -77,7 +81,14 @@ def test_the_silent_claim_is_a_claim_status_inquiry(tables):
     assert rows["priority"][0] > 0
     # answered, within-window and resent claims are no work item
     pcns = tables["work_queue"]["patient_control_number"].to_list()
-    assert not {"SIL1001", "SIL1003", "SIL1004"} & set(pcns)
+    assert not {"SIL1001", "SIL1003", "SIL1004", "SIL1005"} & set(pcns)
+
+
+def test_a_claim_paid_under_a_mistyped_number_is_a_lonely_payment_not_silent(tables):
+    lonely = tables["lonely_payments"]
+    assert lonely.select("patient_control_number", "closest_candidate_pcn", "candidate_reason").rows() == [
+        ("SIL1O05", "SIL1005", "same_member_payer_service_date")]
+    assert "SIL1005" not in tables["silent_claims"]["patient_control_number"].to_list()
 
 
 def test_an_overdue_request_is_a_follow_up_and_an_in_time_one_is_not(tables):
