@@ -11,7 +11,9 @@ same way real payers do (a corrected remittance, also listed). Two practices of 
 organisation number their claims ENC00000001... each, so patient control numbers collide, and
 a few paid claims are reversed with nothing after them (recoupments), and a few paid claims
 have an 835 but no 837 (billed by another system, or a patient control number the payer keyed
-wrong): lonely payments. The same seed and as_of always give the same bytes.
+wrong): lonely payments; a few claims are never answered at all (silent claims: an 837, no 835)
+and a few Level I requests are never decided (follow-ups). The same seed and as_of always give
+the same bytes.
 The ground truth goes to `truth_dir` only when asked, never into the inbox.
 
 Modules: pools (payers, providers, people), denials (the mix and the planted trends), book
@@ -65,6 +67,8 @@ class SynthSummary:
     # lonely payments: paid claims whose 835 answers no 837 of the inbox
     sent_elsewhere: int = 0  # billed by another system: no 837 in the inbox
     pcn_keyed_wrong: int = 0  # the 835's CLP01 is mistyped (claimback.synth.story.mistyped)
+    silent_claims: int = 0  # 837s the payer never answered (no 835 at all)
+    undecided_requests: int = 0  # Level I requests the payer never decided (pending long past due)
     styles: dict[str, int] = field(default_factory=dict)
     extensions: dict[str, int] = field(default_factory=dict)
 
@@ -106,7 +110,7 @@ def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None
     tally = Tally()
     rows: list[tuple] = []
     truths: list[pl.DataFrame] = []
-    corrected = adjudicated = denied = reversals = recouped = 0
+    corrected = adjudicated = denied = reversals = recouped = silent = undecided = 0
     pcn_counters: dict[int, int] = {}  # each practice's claim numbering runs on across blocks
     for b in range(n_blocks):
         n = min(BLOCK_CLAIMS, claims - b * BLOCK_CLAIMS)
@@ -122,6 +126,8 @@ def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None
         corrected += len(story.corrected)
         reversals += sum(1 for e in story.events if e.role == REVERSAL)
         recouped += len(story.recouped)
+        silent += len(story.silent)
+        undecided += len(story.undecided)
         first = [d >= 0 for d in book.first_remit_day]
         adjudicated += sum(first)
         denied += sum(1 for o, a in zip(book.outcome, first) if a and o >= 0)
@@ -138,6 +144,7 @@ def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None
         denied_claims=denied, planted_trends=len(PLANTED_TRENDS) if plant else 0, log_rows=n_log,
         as_of=as_of.isoformat(), bytes_written=tally.bytes_written, 
         sent_elsewhere=tally.sent_elsewhere, pcn_keyed_wrong=tally.pcn_keyed_wrong,
+        silent_claims=silent, undecided_requests=undecided,
         styles=dict(sorted(tally.styles.items())), extensions=dict(sorted(tally.extensions.items())))
     if truth_dir is not None:
         _write_truth(Path(truth_dir), truths, plant, summary)

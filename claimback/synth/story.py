@@ -6,7 +6,9 @@ Level II dispute. Each decision that changes the payment shows up in a later 835
 (CLP02 22, negated amounts, same CLP07) followed by a re-adjudication (new CLP07, REF*F8 the
 old one). A few paid claims are reversed with nothing after them (a recoupment), and a few paid claims were
 billed by another billing system, so the inbox has their 835 but no 837, or come back under a patient control
-number the payer keyed wrong (lonely payments). Outcomes depend on real signal (denial kind, payer, amount, whether an auth was on
+number the payer keyed wrong (lonely payments). A few claims the payer never answers at all (silent
+claims: the 837 is in the inbox, no 835 ever comes), and a few Level I requests the payer never
+decides (their log rows stay pending long past the payer's decision time). Outcomes depend on real signal (denial kind, payer, amount, whether an auth was on
 file, days taken to file) so the reconsideration log can teach a model something.
 """
 from __future__ import annotations
@@ -28,6 +30,15 @@ ORIGINAL, REVERSAL, READJUDICATION = "original", "reversal", "readjudication"
 # payment: billed by another system (its 837 is not in the inbox) or keyed wrong by the payer.
 # Paid claims make no work-queue rows, so the demo's denials, trends and routes stay as they were.
 SENT_ELSEWHERE_EVERY = 500
+# One claim in this many (by serial), which would have been paid once and never touched again, the
+# payer never answers; only claims sent SILENT_AFTER_DAYS before the as-of date, so each is silent
+# under any payer's processing window (45 days by default).
+SILENT_EVERY = 500
+SILENT_AFTER_DAYS = 60
+# One Level I request in this many (by claim serial), filed PAYER_LATE_DAYS before the as-of date,
+# the payer never decides: beyond any payer's decision time (30-60 days), a follow-up to chase.
+UNANSWERED_REQUEST_EVERY = 15
+PAYER_LATE_DAYS = 90
 
 # How each payer treats reconsiderations, on top of the denial kind's base rate.
 PAYER_BIAS = {"CCWA1": 0.05, "SUNSH": -0.06, "CSOH1": 0.0, "LHCC1": 0.04, "UHCCP": -0.08, "ACME1": -0.04}
@@ -70,6 +81,8 @@ class Story:
     # lonely payments: paid claims whose 835 answers no 837 of the inbox
     sent_elsewhere: set[int] = field(default_factory=set)  # 837 sent by another billing system
     pcn_keyed_wrong: set[int] = field(default_factory=set)  # 835 CLP01 is `mistyped(pcn)`
+    silent: set[int] = field(default_factory=set)  # 837 sent, no 835 ever (silent claims)
+    undecided: set[int] = field(default_factory=set)  # Level I filed, the payer never decided it
 
 
 @lru_cache(maxsize=4096)
@@ -174,6 +187,13 @@ class _Teller:
         for level in (1, 2):
             self.ref_serial += 1
             reference = f"{PAYERS[book.payer[c]].payer_id[:2]}{level}{self.ref_serial:08d}"
+            if (level == 1 and (book.serial0 + c) % UNANSWERED_REQUEST_EVERY == 3
+                    and filed + PAYER_LATE_DAYS <= as_of_day):
+                # the payer never answers: the log says pending long after its decision was due
+                story.level1[c] = "pending"
+                story.undecided.add(c)
+                story.log.append(LogRow(c, icn, level, filed, reference, "", None))
+                return
             decided = filed + 15 + lags[2 + level] % 31 + (20 if level == 2 else 0)
             pick = u[1 + level]
             verdict = "overturned" if pick < p else "partial" if pick < p + 0.08 else "upheld"
@@ -221,6 +241,7 @@ def tell(book: ClaimBook, rng: np.random.Generator, as_of_day: int) -> Story:
         # else nobody has worked this denial yet
     teller.recoup(rng)
     _lonely_payments(book, teller.story)
+    _silence(book, teller.story, as_of_day)
     return teller.story
 
 
@@ -235,6 +256,24 @@ def _lonely_payments(book: ClaimBook, story: Story) -> None:
                 and book.outcome[c] == PAID and book.first_remit_day[c] >= 0 and not book.trend[c]
                 and c not in touched and c not in story.recouped and not book.case[c]):
             (story.sent_elsewhere if serial // SENT_ELSEWHERE_EVERY % 2 == 0 else story.pcn_keyed_wrong).add(c)
+
+
+def _silence(book: ClaimBook, story: Story, as_of_day: int) -> None:
+    """Pick the claims the payer never answers (silent claims): every SILENT_EVERY-th claim paid once
+    and never touched again, sent SILENT_AFTER_DAYS or more before the as-of date; its remittance is
+    taken out of the story and the claim counts as not adjudicated. Chosen after every draw, so no
+    other claim's story moves."""
+    touched = ({e.claim for e in story.events if e.role != ORIGINAL} | {c for _, c, _ in story.corrected}
+               | story.recouped | story.sent_elsewhere | story.pcn_keyed_wrong)
+    for c in range(len(book)):
+        if ((book.serial0 + c) % SILENT_EVERY == SILENT_EVERY // 4
+                and book.outcome[c] == PAID and book.first_remit_day[c] >= 0 and not book.trend[c]
+                and not book.case[c] and c not in touched and book.submit_day[c] + SILENT_AFTER_DAYS <= as_of_day):
+            story.silent.add(c)
+            book.first_remit_day[c] = -1
+            del story.final_outcome[c]
+    if story.silent:
+        story.events[:] = [e for e in story.events if e.claim not in story.silent]
 
 
 def mistyped(pcn: str) -> str:

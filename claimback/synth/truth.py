@@ -120,6 +120,8 @@ def claim_truth(book: ClaimBook, story: Story) -> pl.DataFrame:
         # lonely payments: no 837 in the inbox, or the 835 names the claim by a mistyped number
         "sent_elsewhere": [c in story.sent_elsewhere for c in range(n)],
         "pcn_keyed_wrong": [c in story.pcn_keyed_wrong for c in range(n)],
+        "silent": [c in story.silent for c in range(n)],  # 837 sent, the payer never answered
+        "level1_undecided": [c in story.undecided for c in range(n)],  # Level I filed, never decided
         "patient_last_name": [people.last[p] for p in book.patient],
         "patient_first_name": [people.first[p] for p in book.patient],
         "subscriber_first_name": [people.sub_first[p] if people.dependent[p] else people.first[p]

@@ -14,8 +14,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from claimback.synth import default_truth_dir, generate
-from claimback.synth.story import mistyped
+from claimback.synth import LOG_NAME, default_truth_dir, generate
+from claimback.synth.story import PAYER_LATE_DAYS, mistyped
 
 AS_OF = date(2026, 11, 20)
 CLAIMS = 2_500
@@ -591,3 +591,40 @@ def test_the_pipeline_finds_the_planted_lonely_payments(parsed, inbox):
                    .select("patient_control_number", "closest_candidate_pcn").rows())
     assert {pcn: closest.get(pcn) for pcn in keyed_wrong} == keyed_wrong
     assert candidates.filter(pl.col("candidate_rank") == 1).height == len(closest)
+
+
+def test_the_pipeline_finds_the_planted_silent_claims_and_undecided_requests(parsed, inbox):
+    # read as the pipeline does; the silent claims are exactly the planted ones: no other 837 of
+    # the inbox is unanswered for longer than the payer's window (a mistyped payment's 837 is the
+    # lonely payment's candidate, not silent)
+    from claimback import denials, lifecycle, lonely, silent
+    from claimback.routing import load_rules
+    from claimback.synth.story import SILENT_AFTER_DAYS
+    reader = pytest.importorskip("claimback.x12")
+    out, summary = inbox
+    tables = defaultdict(list)
+    for file in reader.read_x12_many([out / name for name in parsed]):
+        for name, frame in file.tables.items():
+            tables[name].append(frame)
+    frames = {name: pl.concat(parts) for name, parts in tables.items()}
+    adjudications, _ = denials.adjudications_and_status(
+        frames["remit_claims"], frames["remit_service_lines"], frames["remit_adjustments"],
+        frames["submitted_claims"], as_of=AS_OF)
+    matches = lifecycle.match_claims(frames["remit_claims"], frames["submitted_claims"], history=adjudications)
+    _, candidates = lonely.lonely_payments(adjudications, frames["remit_claims"], frames["submitted_claims"],
+                                           matches=matches)
+    found = silent.silent_claims(frames["submitted_claims"], matches, pl.DataFrame(), load_rules(), AS_OF,
+                                 candidates)
+    truth = pl.read_parquet(default_truth_dir(out) / "claims.parquet")
+    planted = truth.filter("silent")
+    assert planted.height == summary.silent_claims > 0
+    assert set(found["patient_control_number"]) == set(planted["patient_control_number"])
+    assert (found["days_silent"] >= SILENT_AFTER_DAYS).all() and not planted["adjudicated"].any()
+    # the requests the payer never decided stay pending in the log, filed long before the as-of date
+    log = pl.read_csv(out / LOG_NAME, infer_schema=False)
+    undecided = truth.filter("level1_undecided")
+    assert undecided.height == summary.undecided_requests > 0
+    rows = log.filter(pl.col("patient_control_number").is_in(undecided["patient_control_number"].to_list())
+                      & (pl.col("level") == "1"))
+    assert rows.height == undecided.height and (rows["outcome"].fill_null("") == "").all()
+    assert (pl.Series(rows["submitted_on"]).str.to_date(strict=False) <= AS_OF - timedelta(days=PAYER_LATE_DAYS)).all()
