@@ -385,6 +385,7 @@ def write_request_packets(settings: Settings, queue: pl.DataFrame, log_rows: pl.
         remit_payments=lake.read("remit_payments", FACT_INPUTS["remit_payments"]),
         denial_lines=_read_semi(lake, "denial_lines", denied, "claim_key"),
         submitted_service_lines=_read_semi(lake, "submitted_service_lines", denied, "submitted_claim_key"),
+        underpaid_lines=_read_semi(lake, "underpaid_lines", denied, "claim_key"),
     )
     previous = lake.read("request_packets")
     directory = provider_directory(settings)

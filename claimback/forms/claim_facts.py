@@ -35,6 +35,15 @@ FACT_INPUTS = {
         "claim_key", "line_number", "procedure_code", "modifiers", "service_date", "line_charge_amount",
         "reason", "amount",
     ),
+    "underpaid_lines": (
+        "claim_key", "line_number", "procedure_code", "modifiers", "service_date", "charge_amount", "allowed_amount",
+        "expected_allowed", "expected_source", "expected_basis", "shortfall", "hidden_by", "is_denial",
+    ),
+}
+# How a packet names where an underpaid line's expected amount comes from (underpaid_lines.expected_source).
+EXPECTED_SOURCE_WORDS = {
+    "fee_schedule": "our contract fee schedule",
+    "payer_modal_180d": "your own payments for this service",
 }
 LINE_FIELDS = ("line_number", "procedure_code", "modifiers", "service_date", "billed", "denied", "reasons")
 
@@ -46,6 +55,7 @@ def packet_facts(
     remit_payments: pl.DataFrame | None = None,
     denial_lines: pl.DataFrame | None = None,
     submitted_service_lines: pl.DataFrame | None = None,
+    underpaid_lines: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """`denials` rows with member, dates, authorization, provider and per-line columns added.
 
@@ -53,7 +63,9 @@ def packet_facts(
     prior_authorization, referral_number, diagnosis_codes (837 HI, principal first), service_from, service_to, has_837 (the 837 was
     matched: a blank authorization then means the 837 carried none), the provider_* columns of
     `claim_providers`, `lines` (one struct per denied line: LINE_FIELDS) and `billed_procedures`
-    (the 837's procedure codes with modifiers, for a claim denied as a whole).
+    (the 837's procedure codes with modifiers, for a claim denied as a whole). For an underpayment,
+    `lines` are its underpaid lines (denied = the shortfall) and `expected_statement` says, line by
+    line, what was allowed, what was expected and where that comes from.
     """
     frame = denials.with_columns(
         pl.lit(None, dtype=dtype).alias(c)
@@ -85,6 +97,7 @@ def packet_facts(
                                 remit_claims, remit_payments)
     frame = frame.join(providers, on="claim_key", how="left")
     frame = frame.join(_lines(denial_lines), on="claim_key", how="left")
+    frame = _with_underpaid_lines(frame, underpaid_lines)
     frame = frame.join(_billed_procedures(submitted_service_lines), on="submitted_claim_key", how="left")
     # an authorization sent on a line (2400 REF*G1) when the claim (2300) carries none
     frame = frame.with_columns(prior_authorization=pl.coalesce(
@@ -129,6 +142,35 @@ def _lines(denial_lines: pl.DataFrame | None) -> pl.DataFrame:
         .agg(pl.struct(*LINE_FIELDS).alias("lines"))
     )
     return lines.cast(schema, strict=False)
+
+
+def _with_underpaid_lines(frame: pl.DataFrame, underpaid_lines: pl.DataFrame | None) -> pl.DataFrame:
+    """`lines` of an underpayment (its underpaid lines, where no denial line is) and `expected_statement`."""
+    if underpaid_lines is None or underpaid_lines.is_empty():
+        return frame.with_columns(expected_statement=pl.lit(None, dtype=pl.String))
+    lines = underpaid_lines.filter(pl.col("is_denial")).sort("claim_key", "line_number")
+    modifiers = pl.col("modifiers").list.eval(pl.element().filter(pl.element() != "")).list.join("-").fill_null("")
+    procedure = pl.when(modifiers != "").then(pl.concat_str("procedure_code", pl.lit("-"), modifiers)).otherwise(
+        pl.col("procedure_code"))
+    dollars = lambda column: pl.format("${}", pl.col(column).cast(pl.String))  # noqa: E731
+    sentence = pl.format(
+        "Line {} ({}, date of service {}) was allowed {}; the expected allowed amount is {}, from {} ({}): {} short.",
+        pl.col("line_number"), procedure, pl.col("service_date").cast(pl.String), dollars("allowed_amount"),
+        dollars("expected_allowed"),
+        pl.col("expected_source").replace_strict(EXPECTED_SOURCE_WORDS, default=pl.col("expected_source")),
+        pl.col("expected_basis"), dollars("shortfall"))
+    per_claim = lines.group_by("claim_key", maintain_order=True).agg(
+        underpaid=pl.struct(
+            "line_number", "procedure_code", "modifiers", "service_date",
+            billed=pl.col("charge_amount"), denied=pl.col("shortfall"),
+            reasons=pl.concat_list(pl.col("hidden_by").fill_null("underpaid"))),
+        expected_statement=sentence.str.join(" "),
+    )
+    template = _lines(None).schema["lines"]
+    return frame.join(per_claim.with_columns(pl.col("underpaid").cast(template, strict=False)),
+                      on="claim_key", how="left").with_columns(
+        lines=pl.when(pl.col("lines").list.len().fill_null(0) > 0).then("lines").otherwise("underpaid"),
+    ).drop("underpaid")
 
 
 def _billed_procedures(lines: pl.DataFrame | None) -> pl.DataFrame:

@@ -90,10 +90,12 @@ def claim_fields(claim: Mapping, level1: Mapping | None = None) -> dict:
         # Facts from the 837 as sent: said when known, never guessed.
         "authorization_sentence": f"The claim as sent carried authorization number {auth}." if auth else "",
         "referral_sentence": f"The claim as sent carried referral number {referral}." if referral else "",
+        # an underpayment: what each line was allowed, what it should have been and why we say so
+        "expected_statement": pdf.text(claim.get("expected_statement")),
     }
     for key in ("reference_number", "submitted_on", "decided_on", "outcome"):
         fields[f"level1_{key}"] = pdf.text((level1 or {}).get(key))
-    optional = ("remarks", "authorization_sentence", "referral_sentence")
+    optional = ("remarks", "authorization_sentence", "referral_sentence", "expected_statement")
     return _Blanks({k: v for k, v in fields.items() if v not in (None, "") or k in optional})
 
 
@@ -177,7 +179,9 @@ def write_reconsideration_packet(
     flow += [pdf.section("Provider"), pdf.key_value_table(provider_rows(provider), blank="")]
     flow += [pdf.section("Member and claim"), pdf.key_value_table(_claim_rows(claim))]
     if claim.get("lines"):
-        flow += [pdf.section("Denied lines"), pdf.claims_table(
+        lines_title = ("Underpaid lines (Denied = the shortfall)" if claim.get("category") == "underpayment"
+                       else "Denied lines")
+        flow += [pdf.section(lines_title), pdf.claims_table(
             [_line_row(line, claim) for line in claim["lines"]], LINE_COLUMNS, money_columns=("billed", "denied"))]
     if level == 2:
         flow += [pdf.section("Level I reconsideration"), pdf.key_value_table([

@@ -99,3 +99,22 @@ def test_thresholds_are_settings(tmp_path):
     # UP4's $3 is now material; 5 lines are too few for the payer's mode
     assert lines.select("patient_control_number", "shortfall").sort("patient_control_number").rows() == [
         ("UP2", Decimal("25.00")), ("UP4", Decimal("3.00"))]
+
+
+def test_the_level1_packet_states_the_expected_amount_and_its_source(tmp_path):
+    from claimback.forms.claim_facts import packet_facts
+    from claimback.forms.reconsideration import draft_reason
+
+    settings = denials_of(_inbox(tmp_path), tmp_path / "warehouse", AS_OF)
+    lake = settings.lake
+    denied = lake.read("denials").filter(pl.col("category") == "underpayment").sort("patient_control_number")
+    facts = packet_facts(denied, remit_claims=lake.read("remit_claims"), underpaid_lines=lake.read("underpaid_lines"))
+    up2, up3 = facts.rows(named=True)
+    assert [(line["line_number"], line["procedure_code"], line["billed"], line["denied"], line["reasons"])
+            for line in up2["lines"]] == [(1, "99214", Decimal("200.00"), Decimal("25.00"), ["CO-45"])]
+    text = draft_reason(up2)
+    assert ("Line 1 (99214, date of service 2026-10-21) was allowed $95.00; the expected allowed amount is "
+            "$120.00, from our contract fee schedule (contracts/acme_fee_schedule.csv line 2): $25.00 short.") in text
+    assert "difference of $25.00 paid" in text and "CO-45 took the difference" in text
+    assert ("the expected allowed amount is $90.00, from your own payments for this service (the payer's modal "
+            "allowed amount $45.00 per unit, on 5 of 5 lines") in draft_reason(up3)
