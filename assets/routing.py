@@ -19,7 +19,7 @@ from claimback.stages import route_denials
 TODAY_ROWS = 50  # the table in the UI; the view has them all
 # Branches plotted run after run (metadata name -> analyst_today_branches.branch).
 BRANCH_PLOTS = {"silent_claims": "silent claims", "front_door_rejections": "front-door rejections",
-                "payer_overdue": "payer overdue"}
+                "underpayments": "underpayments", "payer_overdue": "payer overdue"}
 TODAY_VIEWS = ["analyst_today", "analyst_today_counts", "analyst_work_queue_by_route", "analyst_today_branches"]
 
 

@@ -5,7 +5,9 @@ WITH queue AS (
            CASE
                WHEN route = 'claim_status_inquiry' THEN 'silent claims'
                WHEN category = 'front_door_rejection' THEN 'front-door rejections'
-               -- underpayments: the line of the underpayment branch goes here (category = 'underpayment')
+               -- paid lines allowed below the contract (or the payer's usual amount), still to dispute
+               WHEN category = 'underpayment' AND route NOT IN ('expired', 'resolved')
+                    AND NOT coalesce(awaiting_payer, false) THEN 'underpayments'
                WHEN coalesce(awaiting_payer, false) AND days_left < 0
                     AND route IN ('level1_reconsideration', 'level2_dispute') THEN 'payer overdue'
                WHEN route NOT IN ('expired', 'resolved') AND NOT coalesce(awaiting_payer, false)
@@ -18,6 +20,7 @@ branches (branch_order, branch, dollars_are) AS (
            (2, 'silent claims', 'billed'),
            (3, 'front-door rejections', 'billed'),
            (4, 'lonely payments', 'paid, on no claim of ours'),
+           (5, 'underpayments', 'short of the expected allowed amount'),
            (6, 'payer overdue', 'denied, decision overdue')
 ),
 counted AS (

@@ -203,7 +203,11 @@ INSERT INTO work_queue VALUES
     ('r1', 'corrected_claim', 'front_door_rejection', '2027-08-10', 263, 100, 70, false),
     -- a Level I whose decision was due 20 days ago, and one still within the payer's time
     ('o1', 'level1_reconsideration', 'coding_bundling', '2026-10-31', -20, 180, 97.2, true),
-    ('o2', 'level1_reconsideration', 'coding_bundling', '2026-12-31', 41, 210, 113.4, true);
+    ('o2', 'level1_reconsideration', 'coding_bundling', '2026-12-31', 41, 210, 113.4, true),
+    -- underpayments: one to dispute, one in a fee-schedule trend, one already filed (awaiting the payer)
+    ('u1', 'level1_reconsideration', 'underpayment', '2027-01-05', 46, 25, 16.25, false),
+    ('u2', 'trend_report', 'underpayment', '2027-01-08', 49, 30, 19.5, false),
+    ('u3', 'level1_reconsideration', 'underpayment', '2027-01-20', 61, 40, 26, true);
 INSERT INTO lonely_payments VALUES ('l1', 90), ('l2', 110);
 """
 
@@ -218,5 +222,6 @@ def test_today_branches_count_each_branch_with_its_dollars():
         ("silent claims", 2, 400.0, "billed", 240.0, "2027-08-12"),
         ("front-door rejections", 1, 100.0, "billed", 70.0, "2027-08-10"),
         ("lonely payments", 2, 200.0, "paid, on no claim of ours", None, None),
+        ("underpayments", 2, 55.0, "short of the expected allowed amount", 35.75, "2027-01-05"),
         ("payer overdue", 1, 180.0, "denied, decision overdue", 97.2, None),
     ]
