@@ -655,37 +655,141 @@ static PyObject *finish_table(Col *cols, int n, int64_t length) {
     return t;
 }
 
-/* The segment frame, columns as reader._context returns them (integers as Int64). */
-static PyObject *scan_context(ScanObject *s, PyObject *unused) {
+/* Whether a sorted array of wanted transaction sets holds `txn`; rows come in set order, so the
+ * cursor only moves forward. */
+typedef struct { const int64_t *want; Py_ssize_t n, at; } Wanted;
+
+static inline int wanted(Wanted *w, int64_t txn) {
+    if (txn <= 0) return 0;
+    while (w->at < w->n && w->want[w->at] < txn) w->at++;
+    return w->at < w->n && w->want[w->at] == txn;
+}
+
+static inline int is_envelope_tag(const Row *r) {
+    return tag_is(r, "ISA") || tag_is(r, "GS") || tag_is(r, "GE") || tag_is(r, "IEA") || tag_is(r, "TA1");
+}
+
+/* The segment frame, columns as reader._context returns them (integers as Int64).
+ * which: 0 every row; 1 the rows of the sets in `txns`; 2 the rows structure.envelope_findings
+ * reads (ISA, GS, GE, IEA, ST, and rows outside any set that are not SE). */
+static PyObject *scan_context(ScanObject *s, PyObject *args) {
+    int which = 0;
+    Py_buffer txns = {0};
+    if (!PyArg_ParseTuple(args, "|iy*", &which, &txns)) return NULL;
     static const char *names[] = {"offset", "tag", "segment", "elem", "comp", "rep", "seg_index", "txn",
                                   "isa_seq", "gs_seq", "clp_ordinal", "clm_ordinal"};
     static const char kinds[] = "luuuuulllll" "l";
     int n = 12;
     Col *c = cols_new(n);
-    if (!c) return PyErr_NoMemory();
+    if (!c) { if (txns.buf) PyBuffer_Release(&txns); return PyErr_NoMemory(); }
     for (int i = 0; i < n; i++) col_init(&c[i], kinds[i], names[i]);
+    int64_t rows = 0;
     Py_BEGIN_ALLOW_THREADS
-    int64_t text = 0, tags = 0;
-    for (int64_t i = 0; i < s->nrows; i++) { text += s->rows[i].len; tags += s->rows[i].tag_len; }
-    for (int i = 0; i < n; i++) col_reserve(&c[i], s->nrows, i == 1 ? tags : i == 2 ? text : s->nrows);
-    for (int64_t i = 0; i < s->nrows; i++) {
-        const Row *r = &s->rows[i];
-        const RunIn *run = &s->runs[r->run];
-        col_i64(&c[0], r->offset);
-        col_str(&c[1], r->p + r->tag_start, r->tag_len);
-        col_str(&c[2], r->p, r->len);
-        col_str(&c[3], &run->elem, 1);
-        col_str(&c[4], &r->comp, 1);
-        col_str(&c[5], &r->rep, r->rep ? 1 : 0);
-        col_i64(&c[6], r->seg_index);
-        col_i64(&c[7], r->txn);
-        col_i64(&c[8], r->isa_seq);
-        col_i64(&c[9], r->gs_seq);
-        col_opt_i64(&c[10], r->clp);
-        col_opt_i64(&c[11], r->clm);
+    for (int pass = 0; pass < 2; pass++) {
+        Wanted w = {txns.buf, txns.buf ? txns.len / (Py_ssize_t)sizeof(int64_t) : 0, 0};
+        int64_t text = 0, tags = 0;
+        rows = 0;
+        for (int64_t i = 0; i < s->nrows; i++) {
+            const Row *r = &s->rows[i];
+            if (which == 1 && !wanted(&w, r->txn)) continue;
+            if (which == 2 && !(tag_is(r, "ISA") || tag_is(r, "GS") || tag_is(r, "GE") || tag_is(r, "IEA") ||
+                                tag_is(r, "ST") || (r->txn == 0 && !is_envelope_tag(r) && !tag_is(r, "SE"))))
+                continue;
+            rows++;
+            if (pass == 0) { text += r->len; tags += r->tag_len; continue; }
+            const RunIn *run = &s->runs[r->run];
+            col_i64(&c[0], r->offset);
+            col_str(&c[1], r->p + r->tag_start, r->tag_len);
+            col_str(&c[2], r->p, r->len);
+            col_str(&c[3], &run->elem, 1);
+            col_str(&c[4], &r->comp, 1);
+            col_str(&c[5], &r->rep, r->rep ? 1 : 0);
+            col_i64(&c[6], r->seg_index);
+            col_i64(&c[7], r->txn);
+            col_i64(&c[8], r->isa_seq);
+            col_i64(&c[9], r->gs_seq);
+            col_opt_i64(&c[10], r->clp);
+            col_opt_i64(&c[11], r->clm);
+        }
+        if (pass == 0)
+            for (int i = 0; i < n; i++) col_reserve(&c[i], rows, i == 1 ? tags : i == 2 ? text : rows);
     }
     Py_END_ALLOW_THREADS
-    return finish_table(c, n, s->nrows);
+    if (txns.buf) PyBuffer_Release(&txns);
+    return finish_table(c, n, rows);
+}
+
+/* element k of a row (1-based), spaces stripped, empty or absent as null: fields.with_elements */
+static void col_element(Col *c, const Row *r, char sep, int k) {
+    const char *e;
+    if (!r) { col_null(c); return; }
+    int64_t n = element_at(r->p, r->len, sep, k, &e);
+    if (n < 0) { col_null(c); return; }
+    while (n > 0 && e[0] == ' ') { e++; n--; }
+    while (n > 0 && e[n - 1] == ' ') n--;
+    if (n > 0) col_str(c, e, n); else col_null(c);
+}
+
+/* X12 segment ids: a capital letter then one or two capitals or digits (structure._TAG_PATTERN) */
+static inline int valid_tag(const Row *r) {
+    const char *t = r->p + r->tag_start;
+    int n = r->tag_len;
+    if (n < 2 || n > 3 || !(t[0] >= 'A' && t[0] <= 'Z')) return 0;
+    for (int i = 1; i < n; i++)
+        if (!((t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= '0' && t[i] <= '9'))) return 0;
+    return 1;
+}
+
+/* One row per transaction set: structure.transaction_info's shape, header, trailer and envelope
+ * values (the ISA and GS the set sits in: the latest of the same file). */
+static PyObject *scan_transactions(ScanObject *s, PyObject *unused) {
+    static const char *names[] = {"txn", "first_seg", "offset", "segments", "last_tag", "bad_tags", "first_bad",
+                                  "isa_seq", "gs_seq", "st01", "st02", "st03", "se01", "se02", "isa13", "isa06",
+                                  "isa08", "isa09", "isa10", "gs02", "gs03", "gs04", "gs05", "gs06", "gs08"};
+    int n = 25;
+    Col *c = cols_new(n);
+    if (!c) return PyErr_NoMemory();
+    for (int i = 0; i < n; i++) col_init(&c[i], (i <= 3 || (i >= 5 && i <= 8)) ? 'l' : 'u', names[i]);
+    int64_t sets = 0;
+    Py_BEGIN_ALLOW_THREADS
+    const Row *isa = NULL, *gs = NULL, *first = NULL, *last = NULL, *se = NULL, *bad = NULL;
+    int64_t count = 0, nbad = 0, file = -1;
+    for (int64_t i = 0; i <= s->nrows; i++) {
+        const Row *r = i < s->nrows ? &s->rows[i] : NULL;
+        if (first && (!r || r->txn != first->txn)) { /* the set that ends here */
+            char el = s->runs[first->run].elem;
+            const Row *isa_row = first->isa_seq % KEY_SPAN ? isa : NULL, *gs_row = first->gs_seq % KEY_SPAN ? gs : NULL;
+            col_i64(&c[0], first->txn);
+            col_i64(&c[1], first->seg_index);
+            col_i64(&c[2], first->offset);
+            col_i64(&c[3], count);
+            col_str(&c[4], last->p + last->tag_start, last->tag_len);
+            col_i64(&c[5], nbad);
+            if (bad) col_i64(&c[6], bad->seg_index); else col_null(&c[6]);
+            col_i64(&c[7], first->isa_seq);
+            col_i64(&c[8], first->gs_seq);
+            for (int k = 1; k <= 3; k++) col_element(&c[8 + k], tag_is(first, "ST") ? first : NULL, el, k);
+            col_element(&c[12], se, el, 1);
+            col_element(&c[13], se, el, 2);
+            static const int isa_k[] = {13, 6, 8, 9, 10}, gs_k[] = {2, 3, 4, 5, 6, 8};
+            for (int k = 0; k < 5; k++) col_element(&c[14 + k], isa_row, isa_row ? s->runs[isa_row->run].elem : el, isa_k[k]);
+            for (int k = 0; k < 6; k++) col_element(&c[19 + k], gs_row, gs_row ? s->runs[gs_row->run].elem : el, gs_k[k]);
+            sets++;
+            first = NULL;
+        }
+        if (!r) break;
+        if (s->runs[r->run].file_id != file) { file = s->runs[r->run].file_id; isa = gs = NULL; }
+        if (tag_is(r, "ISA")) isa = r;
+        if (tag_is(r, "GS")) gs = r;
+        if (r->txn <= 0) continue;
+        if (!first) { first = r; count = nbad = 0; se = bad = NULL; }
+        last = r;
+        count++;
+        if (!valid_tag(r)) { nbad++; if (!bad) bad = r; }
+        if (tag_is(r, "SE")) se = r;
+    }
+    Py_END_ALLOW_THREADS
+    return finish_table(c, n, sets);
 }
 
 static PyObject *scan_counts(ScanObject *s, PyObject *unused) {
@@ -910,7 +1014,8 @@ static PyObject *scan_close(ScanObject *s, PyObject *unused) {
 
 static PyMethodDef scan_methods[] = {
     {"close", (PyCFunction)scan_close, METH_NOARGS, "Free the rows and let go of the texts."},
-    {"context", (PyCFunction)scan_context, METH_NOARGS, "The segment frame as an Arrow struct array."},
+    {"context", (PyCFunction)scan_context, METH_VARARGS, "The segment frame (all rows, some sets' or the envelope's)."},
+    {"transactions", (PyCFunction)scan_transactions, METH_NOARGS, "One row per transaction set."},
     {"counts", (PyCFunction)scan_counts, METH_NOARGS, "(segments, ST, CLP, CLM) of the piece."},
     {"hash_text", (PyCFunction)scan_hash_text, METH_NOARGS, "Canonical set bodies and (txn, start, end)."},
     {"remit", (PyCFunction)scan_remit, METH_VARARGS, "835 rows per segment id with loops and elements."},

@@ -21,6 +21,7 @@ from array import array
 import polars as pl
 
 from claimback.x12.fields import ELEMENTS, ELEMENTS_READ
+from claimback.x12.structure import with_errors
 from claimback.x12.tokenize import Run
 
 try:
@@ -61,6 +62,18 @@ class Piece:
     def context(self) -> pl.DataFrame:
         return _frame(self.scan.context())
 
+    def rows(self, txns: pl.Series) -> pl.DataFrame:
+        """The segment frame's rows of the transaction sets `txns`."""
+        return _frame(self.scan.context(1, _sorted(txns)))
+
+    def envelope_rows(self) -> pl.DataFrame:
+        """The segment frame's rows structure.envelope_findings reads: envelope, ST and stray segments."""
+        return _frame(self.scan.context(2))
+
+    def transactions(self) -> pl.DataFrame:
+        """structure.transactions, its per-set values taken by the core."""
+        return with_errors(_frame(self.scan.transactions()).lazy())
+
     def counts(self) -> dict[str, int]:
         segments, st, clp, clm = self.scan.counts()
         return {"segments": segments, "ST": st, "CLP": clp, "CLM": clm}
@@ -79,9 +92,12 @@ class Piece:
 
     def remit_segments(self, txns: pl.Series, tags: tuple[str, ...]) -> CoreSegments:
         """remit.segments(remit.with_loops(rows of the 835 sets `txns`)), from the core."""
-        wanted = array("q", sorted(txns.to_list()))
         specs = [(tag, ELEMENTS_READ.get(tag, ELEMENTS)) for tag in tags]
-        return CoreSegments({tag: _frame(table) for tag, table in self.scan.remit(wanted.tobytes(), specs).items()})
+        return CoreSegments({tag: _frame(table) for tag, table in self.scan.remit(_sorted(txns), specs).items()})
+
+
+def _sorted(txns: pl.Series) -> bytes:
+    return array("q", sorted(txns.to_list())).tobytes()
 
 
 def _frame(table) -> pl.DataFrame:

@@ -399,18 +399,18 @@ def _read_piece(accs: list[_Acc], pieces: list[tuple[int, Run]], strict: bool = 
 
 
 def _context(pieces: list[tuple[int, Run]], before: Counts | None = None
-             ) -> tuple[pl.DataFrame, Counts, core.Piece | None]:
+             ) -> tuple[pl.DataFrame | None, Counts, core.Piece | None]:
     """The segment frame of the runs, with each row's transaction set, interchange, group and
-    CLP/CLM ordinal, what the piece counts (segments, ST, CLP, CLM), and the compiled core's
-    reading of the piece (None when the reference path read it; see core.py).
+    CLP/CLM ordinal, and what the piece counts (segments, ST, CLP, CLM); or, when the compiled
+    core reads the piece (core.py), no frame, the counts and the core's reading.
 
     File f's keys are f * KEY_SPAN + its own values (see fields.KEY_SPAN). Only a file read
     alone can span several pieces; `before` holds the counts of its earlier pieces.
     """
     before = before or {}
     piece = core.piece(pieces, before)
-    if piece is not None:
-        return piece.context(), piece.counts(), piece
+    if piece is not None:  # the core's steps read the piece; the segment frame is built only where needed
+        return None, piece.counts(), piece
     seg = segment_frames(pieces, before.get("segments", 0))
     tag = pl.col("tag")
     counts = seg.select(segments=pl.len(), **{t: (tag == t).sum() for t in COUNTED_TAGS}).row(0, named=True)
@@ -437,14 +437,18 @@ def _tables(accs: list[_Acc], ctx: pl.DataFrame, strict: bool = False, piece: co
             piece.close()
 
 
-def _tables_of(accs: list[_Acc], ctx: pl.DataFrame, strict: bool, piece: core.Piece | None) -> _Output:
-    hashes = piece.transaction_hashes() if piece is not None else transaction_hashes(ctx)
-    txns = transactions(ctx).join(hashes, on="txn", how="left")
+def _tables_of(accs: list[_Acc], ctx: pl.DataFrame | None, strict: bool, piece: core.Piece | None) -> _Output:
+    if piece is not None:  # the core reads the sets and the envelope; no frame of every segment is built
+        txns = piece.transactions().join(piece.transaction_hashes(), on="txn", how="left")
+        envelope = piece.envelope_rows()
+    else:
+        txns = transactions(ctx).join(transaction_hashes(ctx), on="txn", how="left")
+        envelope = ctx
     types: dict[int, set] = {}
     for f, st01 in txns.filter(pl.col("st01").is_in(("835", "837"))).select(file_of(pl.col("txn")), "st01").iter_rows():
         types.setdefault(f, set()).add(st01)
     out = [("quarantine", txns.filter(pl.col("error").is_not_null()).select("txn", "location", "error"))]
-    st_findings, env_findings = envelope_findings(ctx, txns)
+    st_findings, env_findings = envelope_findings(envelope, txns)
     out += [("validation_findings", _with_hash(st_findings, txns)), ("validation_findings", env_findings)]
     good = txns.filter(pl.col("error").is_null())
     loaded: dict[int, int] = {}
@@ -452,12 +456,17 @@ def _tables_of(accs: list[_Acc], ctx: pl.DataFrame, strict: bool, piece: core.Pi
         loaded[f] = loaded.get(f, 0) + 1
     if good.height:
         shas = [acc.sha for acc in accs]
-        rows = ctx.filter(pl.col("txn").is_in(good["txn"].implode()))
+        if piece is not None:  # the core splits the 835s itself; only the 837s' rows are needed
+            rows = piece.rows(good.filter(pl.col("st01") == "837")["txn"])
+        else:
+            rows = ctx.filter(pl.col("txn").is_in(good["txn"].implode()))
         try:
             built = _build(rows, good, shas, piece)
         except Exception:  # noqa: BLE001 - retry set by set so one bad set cannot sink the file
             if strict:
                 raise
+            if piece is not None:
+                rows = piece.rows(good["txn"])
             built, failed = _build_one_by_one(rows, good, shas)
             out.append(("quarantine", failed))
             loaded[0] = loaded.get(0, 0) - failed.height

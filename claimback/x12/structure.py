@@ -52,6 +52,13 @@ def with_context(seg: pl.DataFrame, sets_before: int = 0) -> pl.DataFrame:
 def transactions(ctx: pl.DataFrame) -> pl.DataFrame:
     """One row per transaction set with its header/trailer and envelope values and any
     structural error (null when the set can be loaded)."""
+    return with_errors(transaction_info(ctx))
+
+
+def transaction_info(ctx: pl.DataFrame) -> pl.LazyFrame:
+    """Per transaction set: where it starts, its segment count, last segment id, segment ids that
+    are not X12 ids, and the ST, SE, ISA and GS values it is read with (the compiled core's
+    Scan.transactions gives the same columns)."""
     tag = pl.col("tag")
     frame = ctx.lazy()
     rows = frame.filter(pl.col("txn") > 0)
@@ -72,10 +79,14 @@ def transactions(ctx: pl.DataFrame) -> pl.DataFrame:
                                                                   isa09=el(9), isa10=el(10))
     gs = with_elements(frame.filter(tag == "GS"), "GS").select("gs_seq", gs02=el(2), gs03=el(3), gs04=el(4), gs05=el(5),
                                                                gs06=el(6), gs08=el(8))
-    info = (
+    return (
         shape.join(st, on="txn", how="left").join(se, on="txn", how="left")
         .join(isa, on="isa_seq", how="left").join(gs, on="gs_seq", how="left")
     )
+
+
+def with_errors(info: pl.LazyFrame) -> pl.DataFrame:
+    """The transaction sets with their structural error (null when the set can be loaded) and location."""
     error = (
         pl.when(pl.col("last_tag") != "SE")
         .then(pl.lit("transaction set is truncated: no SE trailer before the next envelope segment or end of file"))
