@@ -437,9 +437,30 @@ typedef struct { /* one segment */
     int64_t offset;          /* character offset of the piece in its file */
     int64_t seg_index, txn, isa_seq, gs_seq, clp, clm;
     int32_t run;
+    uint32_t code;           /* the segment id packed (tag_code), 0 when longer than 3 characters */
     int16_t tag_start, tag_len; /* the segment id, within p */
     char comp, rep;          /* rep 0: none ("") */
 } Row;
+
+/* A segment id of up to three characters as one integer, so comparing ids is one instruction. */
+#define CODE(a, b, c, n) (((uint32_t)(n) << 24) | ((uint32_t)(unsigned char)(a) << 16) | \
+                          ((uint32_t)(unsigned char)(b) << 8) | (uint32_t)(unsigned char)(c))
+static inline uint32_t tag_code(const char *t, int n) {
+    if (n < 1 || n > 3) return 0;
+    return CODE(t[0], n > 1 ? t[1] : 0, n > 2 ? t[2] : 0, n);
+}
+#define T_ISA CODE('I', 'S', 'A', 3)
+#define T_GS CODE('G', 'S', 0, 2)
+#define T_GE CODE('G', 'E', 0, 2)
+#define T_IEA CODE('I', 'E', 'A', 3)
+#define T_TA1 CODE('T', 'A', '1', 3)
+#define T_ST CODE('S', 'T', 0, 2)
+#define T_SE CODE('S', 'E', 0, 2)
+#define T_CLP CODE('C', 'L', 'P', 3)
+#define T_CLM CODE('C', 'L', 'M', 3)
+#define T_SVC CODE('S', 'V', 'C', 3)
+#define T_LX CODE('L', 'X', 0, 2)
+#define T_PLB CODE('P', 'L', 'B', 3)
 
 typedef struct {
     PyObject_HEAD
@@ -461,10 +482,7 @@ static inline int is_regex_space(char c) { /* \s of the Rust regex crate, ASCII 
     return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
-static inline int tag_is(const Row *r, const char *t) {
-    size_t n = strlen(t);
-    return (size_t)r->tag_len == n && memcmp(r->p + r->tag_start, t, n) == 0;
-}
+static inline int tag_is(const Row *r, uint32_t code) { return r->code == code; }
 
 /* the n-th element (0 = the id) of a segment: pointer and length, or -1 when absent */
 static inline int64_t element_at(const char *p, int64_t len, char sep, int k, const char **out) {
@@ -484,6 +502,16 @@ static int scan_rows(ScanObject *s, int64_t seen, int64_t st_before, int64_t clp
     int64_t file = -1, pos = 0, n_st = 0, n_isa = 0, n_gs = 0, n_clp = 0, n_clm = 0;
     int64_t txn = 0;
     int prev_se = 0;
+    /* at most one row per terminator (plus one per run): room for them all, taken once */
+    int64_t most = 0;
+    for (Py_ssize_t r = 0; r < s->nruns; r++) {
+        const char *t = s->runs[r].text, *end = t + s->runs[r].len, *q = t;
+        most++;
+        while ((q = memchr(q, s->runs[r].term, (size_t)(end - q))) != NULL) { most++; q++; }
+    }
+    s->rows = buf_alloc((size_t)most * sizeof(Row));
+    if (!s->rows) return 0;
+    s->cap = most;
     for (Py_ssize_t r = 0; r < s->nruns; r++) {
         const RunIn *run = &s->runs[r];
         const char *t = run->text;
@@ -517,6 +545,7 @@ static int scan_rows(ScanObject *s, int64_t seen, int64_t st_before, int64_t clp
                 if (te - ts > INT16_MAX) te = ts + INT16_MAX;
                 row->tag_start = (int16_t)ts;
                 row->tag_len = (int16_t)(te - ts);
+                row->code = tag_code(row->p + ts, (int)(te - ts));
                 int first_of_file = run->file_id != file;
                 if (first_of_file) {
                     file = run->file_id;
@@ -524,7 +553,7 @@ static int scan_rows(ScanObject *s, int64_t seen, int64_t st_before, int64_t clp
                 }
                 int64_t base = file * KEY_SPAN;
                 row->seg_index = base + seen + pos++;
-                int is_isa = tag_is(row, "ISA");
+                int is_isa = tag_is(row, T_ISA);
                 if (is_isa) {
                     /* ISA16 (component) and ISA11 (repetition, 5010) of this interchange */
                     const char *e;
@@ -547,23 +576,23 @@ static int scan_rows(ScanObject *s, int64_t seen, int64_t st_before, int64_t clp
                 }
                 row->comp = comp;
                 row->rep = rep;
-                if (tag_is(row, "GS")) n_gs++;
-                if (tag_is(row, "ST")) {
+                if (tag_is(row, T_GS)) n_gs++;
+                if (tag_is(row, T_ST)) {
                     n_st++;
                     txn = base + st_before + n_st;
-                } else if (is_isa || tag_is(row, "GS") || tag_is(row, "GE") || tag_is(row, "IEA") ||
-                           tag_is(row, "TA1") || prev_se || first_of_file) {
+                } else if (is_isa || tag_is(row, T_GS) || tag_is(row, T_GE) || tag_is(row, T_IEA) ||
+                           tag_is(row, T_TA1) || prev_se || first_of_file) {
                     txn = 0;
                 }
                 row->txn = txn;
                 row->isa_seq = base + n_isa;
                 row->gs_seq = base + n_gs;
-                if (tag_is(row, "CLP")) { n_clp++; s->n_clp++; row->clp = base + clp_before + n_clp; }
+                if (tag_is(row, T_CLP)) { n_clp++; s->n_clp++; row->clp = base + clp_before + n_clp; }
                 else row->clp = 0;
-                if (tag_is(row, "CLM")) { n_clm++; s->n_clm++; row->clm = base + clm_before + n_clm; }
+                if (tag_is(row, T_CLM)) { n_clm++; s->n_clm++; row->clm = base + clm_before + n_clm; }
                 else row->clm = 0;
-                if (tag_is(row, "ST")) s->n_st++;
-                prev_se = tag_is(row, "SE");
+                if (tag_is(row, T_ST)) s->n_st++;
+                prev_se = tag_is(row, T_SE);
             }
             if (!q) break;
             start = end + 1;
@@ -666,7 +695,7 @@ static inline int wanted(Wanted *w, int64_t txn) {
 }
 
 static inline int is_envelope_tag(const Row *r) {
-    return tag_is(r, "ISA") || tag_is(r, "GS") || tag_is(r, "GE") || tag_is(r, "IEA") || tag_is(r, "TA1");
+    return tag_is(r, T_ISA) || tag_is(r, T_GS) || tag_is(r, T_GE) || tag_is(r, T_IEA) || tag_is(r, T_TA1);
 }
 
 /* The segment frame, columns as reader._context returns them (integers as Int64).
@@ -692,8 +721,8 @@ static PyObject *scan_context(ScanObject *s, PyObject *args) {
         for (int64_t i = 0; i < s->nrows; i++) {
             const Row *r = &s->rows[i];
             if (which == 1 && !wanted(&w, r->txn)) continue;
-            if (which == 2 && !(tag_is(r, "ISA") || tag_is(r, "GS") || tag_is(r, "GE") || tag_is(r, "IEA") ||
-                                tag_is(r, "ST") || (r->txn == 0 && !is_envelope_tag(r) && !tag_is(r, "SE"))))
+            if (which == 2 && !(tag_is(r, T_ISA) || tag_is(r, T_GS) || tag_is(r, T_GE) || tag_is(r, T_IEA) ||
+                                tag_is(r, T_ST) || (r->txn == 0 && !is_envelope_tag(r) && !tag_is(r, T_SE))))
                 continue;
             rows++;
             if (pass == 0) { text += r->len; tags += r->tag_len; continue; }
@@ -768,7 +797,7 @@ static PyObject *scan_transactions(ScanObject *s, PyObject *unused) {
             if (bad) col_i64(&c[6], bad->seg_index); else col_null(&c[6]);
             col_i64(&c[7], first->isa_seq);
             col_i64(&c[8], first->gs_seq);
-            for (int k = 1; k <= 3; k++) col_element(&c[8 + k], tag_is(first, "ST") ? first : NULL, el, k);
+            for (int k = 1; k <= 3; k++) col_element(&c[8 + k], tag_is(first, T_ST) ? first : NULL, el, k);
             col_element(&c[12], se, el, 1);
             col_element(&c[13], se, el, 2);
             static const int isa_k[] = {13, 6, 8, 9, 10}, gs_k[] = {2, 3, 4, 5, 6, 8};
@@ -779,14 +808,14 @@ static PyObject *scan_transactions(ScanObject *s, PyObject *unused) {
         }
         if (!r) break;
         if (s->runs[r->run].file_id != file) { file = s->runs[r->run].file_id; isa = gs = NULL; }
-        if (tag_is(r, "ISA")) isa = r;
-        if (tag_is(r, "GS")) gs = r;
+        if (tag_is(r, T_ISA)) isa = r;
+        if (tag_is(r, T_GS)) gs = r;
         if (r->txn <= 0) continue;
         if (!first) { first = r; count = nbad = 0; se = bad = NULL; }
         last = r;
         count++;
         if (!valid_tag(r)) { nbad++; if (!bad) bad = r; }
-        if (tag_is(r, "SE")) se = r;
+        if (tag_is(r, T_SE)) se = r;
     }
     Py_END_ALLOW_THREADS
     return finish_table(c, n, sets);
@@ -809,7 +838,7 @@ static PyObject *scan_hash_text(ScanObject *s, PyObject *unused) {
     int any = 0;
     for (int64_t i = 0; i < s->nrows; i++) {
         const Row *r = &s->rows[i];
-        if (tag_is(r, "ST") && r->txn > 0) {
+        if (tag_is(r, T_ST) && r->txn > 0) {
             if (cur >= 0) {
                 PyObject *t = Py_BuildValue("LLL", (long long)cur, (long long)cur_start, (long long)(any ? w - 1 : w));
                 if (!t || PyList_Append(spans, t) < 0) { Py_XDECREF(t); goto fail; }
@@ -820,7 +849,7 @@ static PyObject *scan_hash_text(ScanObject *s, PyObject *unused) {
             any = 0;
             continue;
         }
-        if (r->txn <= 0 || r->txn != cur || tag_is(r, "SE")) continue;
+        if (r->txn <= 0 || r->txn != cur || tag_is(r, T_SE)) continue;
         char el = s->runs[r->run].elem, comp = r->comp, rep = r->rep;
         for (int64_t k = 0; k < r->len; k++) {
             char ch = r->p[k];
@@ -850,6 +879,7 @@ fail:
 typedef struct {
     char tag[8];
     int tag_len;
+    uint32_t code;
     int n;          /* elements e1..en */
     Col *cols;      /* seg_index, offset, txn, comp, claim_ordinal, line_seq, line_number, e1..en */
     int64_t rows;
@@ -859,8 +889,7 @@ typedef struct {
 
 static inline int find_tag(const TagOut *outs, Py_ssize_t ntags, const Row *r) {
     for (Py_ssize_t k = 0; k < ntags; k++)
-        if (outs[k].tag_len == r->tag_len && memcmp(outs[k].tag, r->p + r->tag_start, (size_t)r->tag_len) == 0)
-            return (int)k;
+        if (outs[k].code == r->code && r->code) return (int)k;
     return -1;
 }
 
@@ -915,6 +944,7 @@ static PyObject *scan_remit(ScanObject *s, PyObject *args) {
         }
         memcpy(outs[k].tag, tag, (size_t)tlen);
         outs[k].tag_len = (int)tlen;
+        outs[k].code = tag_code(tag, (int)tlen);
         outs[k].n = n;
         outs[k].cols = cols_new(REMIT_FIXED + n);
         if (!outs[k].cols) { PyErr_NoMemory(); goto done; }
@@ -963,8 +993,8 @@ static PyObject *scan_remit(ScanObject *s, PyObject *args) {
         while (w < nwant && want[w] < r->txn) w++;
         if (w >= nwant) break;
         if (want[w] != r->txn) continue;
-        int is_clp = tag_is(r, "CLP"), is_svc = tag_is(r, "SVC");
-        int closes = tag_is(r, "ST") || tag_is(r, "SE") || tag_is(r, "LX") || tag_is(r, "PLB");
+        int is_clp = tag_is(r, T_CLP), is_svc = tag_is(r, T_SVC);
+        int closes = tag_is(r, T_ST) || tag_is(r, T_SE) || tag_is(r, T_LX) || tag_is(r, T_PLB);
         if (is_clp) claim = r->clp;
         else if (closes) claim = 0;
         if (is_svc) { svc_total++; line = svc_total; }
