@@ -461,6 +461,11 @@ static inline uint32_t tag_code(const char *t, int n) {
 #define T_SVC CODE('S', 'V', 'C', 3)
 #define T_LX CODE('L', 'X', 0, 2)
 #define T_PLB CODE('P', 'L', 'B', 3)
+#define T_CAS CODE('C', 'A', 'S', 3)
+#define T_DTM CODE('D', 'T', 'M', 3)
+#define T_AMT CODE('A', 'M', 'T', 3)
+#define T_REF CODE('R', 'E', 'F', 3)
+#define T_NM1 CODE('N', 'M', '1', 3)
 
 typedef struct {
     PyObject_HEAD
@@ -880,6 +885,7 @@ typedef struct {
     char tag[8];
     int tag_len;
     uint32_t code;
+    int header;     /* only the rows outside any claim or line (remit._header) */
     int n;          /* elements e1..en */
     Col *cols;      /* seg_index, offset, txn, comp, claim_ordinal, line_seq, line_number, e1..en */
     int64_t rows;
@@ -921,6 +927,130 @@ static void remit_row(TagOut *o, const Row *r, const RunIn *run, int64_t claim, 
     o->rows++;
 }
 
+/* ---- 835: the rows of remit_claims, remit_service_lines and remit_adjustments with the raw values
+ * they are read from (remit.claim_rows, service_line_rows, adjustment_rows) ---- */
+
+typedef struct { const char *p; int32_t n; } Val; /* an element; n < 0: null */
+
+#define MAX_EL 24
+
+/* elements 1..max of a row, spaces stripped, empty or absent as null (fields.with_elements) */
+static void split_elements(const Row *r, char sep, Val *v, int max) {
+    const char *p = r->p, *q = memchr(p, sep, (size_t)r->len);
+    int64_t len = r->len, i = q ? (q - p) + 1 : len + 1;
+    for (int e = 1; e <= max; e++) {
+        v[e].p = NULL;
+        v[e].n = -1;
+        if (i > len) continue;
+        q = memchr(p + i, sep, (size_t)(len - i));
+        int64_t end = q ? (q - p) : len, a = i, b = end;
+        while (a < b && p[a] == ' ') a++;
+        while (b > a && p[b - 1] == ' ') b--;
+        if (b > a) { v[e].p = p + a; v[e].n = (int32_t)(b - a); }
+        i = end + 1;
+    }
+}
+
+static const Val NO_VALUE = {NULL, -1}; /* null: no such segment, or the element not sent */
+
+static inline int val_is(Val v, const char *t) {
+    size_t n = strlen(t);
+    return v.n == (int32_t)n && memcmp(v.p, t, n) == 0;
+}
+
+static inline void col_val(Col *c, Val v) {
+    if (v.n >= 0) col_str(c, v.p, v.n); else col_null(c);
+}
+
+enum { C_F8, C_82, C_QC, C_IL, C_232, C_233, C_050, C_AU };
+typedef struct {
+    const Row *row;
+    int64_t claim;
+    Val clp[12];
+    Val ref_f8, nm1_82_e8, nm1_82_e9, qc_e3, qc_e4, qc_e9, il_e9, dtm_232, dtm_233, dtm_050, amt_au;
+    unsigned found;
+} ClaimRec;
+
+enum { L_472, L_150, L_151, L_B6, L_6R };
+typedef struct {
+    const Row *row;
+    int64_t line, claim, number;
+    Val svc[7];
+    Val dtm_472, dtm_150, dtm_151, amt_b6, ref_6r;
+    unsigned found;
+} LineRec;
+
+#define FIRST(rec, bit, cond) (!((rec)->found & (1u << (bit))) && (cond) && ((rec)->found |= (1u << (bit))))
+
+typedef struct { void *items; int64_t n, cap; size_t size; int failed; } Vec;
+
+static void *vec_push(Vec *v) {
+    if (v->n == v->cap) {
+        int64_t cap = v->cap ? v->cap * 2 : 256;
+        void *items = buf_realloc(v->items, (size_t)v->cap * v->size, (size_t)cap * v->size);
+        if (!items) { v->failed = 1; return NULL; }
+        v->items = items;
+        v->cap = cap;
+    }
+    void *it = (char *)v->items + (size_t)v->n * v->size;
+    memset(it, 0, v->size);
+    v->n++;
+    return it;
+}
+
+static Col *named_cols(const char **names, const char *kinds, int n) {
+    Col *c = cols_new(n);
+    if (c) for (int i = 0; i < n; i++) col_init(&c[i], kinds[i], names[i]);
+    return c;
+}
+
+static PyObject *claim_table(Vec *v) {
+    static const char *names[] = {"txn", "claim_ordinal", "seg_index", "offset", "e1", "e2", "e3", "e4", "e5", "e6",
+                                  "e7", "e8", "e9", "e11", "ref_f8", "nm1_82_e8", "nm1_82_e9", "qc_e3", "qc_e4",
+                                  "qc_e9", "il_e9", "dtm_232", "dtm_233", "dtm_050", "amt_au"};
+    int n = 25;
+    Col *c = named_cols(names, "lllluuuuuuuuuuuuuuuuuuuuu", n);
+    if (!c) return PyErr_NoMemory();
+    static const int clp_e[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 11};
+    for (int i = 0; i < n; i++) col_reserve(&c[i], v->n, 16 * v->n);
+    for (int64_t i = 0; i < v->n; i++) {
+        ClaimRec *r = (ClaimRec *)v->items + i;
+        col_i64(&c[0], r->row->txn);
+        col_i64(&c[1], r->claim);
+        col_i64(&c[2], r->row->seg_index);
+        col_i64(&c[3], r->row->offset);
+        for (int k = 0; k < 10; k++) col_val(&c[4 + k], r->clp[clp_e[k]]);
+        Val vals[] = {r->ref_f8, r->nm1_82_e8, r->nm1_82_e9, r->qc_e3, r->qc_e4, r->qc_e9, r->il_e9, r->dtm_232,
+                      r->dtm_233, r->dtm_050, r->amt_au};
+        for (int k = 0; k < 11; k++) col_val(&c[14 + k], vals[k]);
+    }
+    return finish_table(c, n, v->n);
+}
+
+static PyObject *line_table(Vec *v) {
+    static const char *names[] = {"txn", "line_seq", "claim_ordinal", "line_number", "seg_index", "offset", "comp",
+                                  "e1", "e2", "e3", "e4", "e5", "e6", "dtm_472", "dtm_150", "dtm_151", "amt_b6",
+                                  "ref_6r"};
+    int n = 18;
+    Col *c = named_cols(names, "llllllu" "uuuuuu" "uuuuu", n);
+    if (!c) return PyErr_NoMemory();
+    for (int i = 0; i < n; i++) col_reserve(&c[i], v->n, 16 * v->n);
+    for (int64_t i = 0; i < v->n; i++) {
+        LineRec *r = (LineRec *)v->items + i;
+        col_i64(&c[0], r->row->txn);
+        col_i64(&c[1], r->line);
+        col_opt_i64(&c[2], r->claim);
+        col_i64(&c[3], r->number);
+        col_i64(&c[4], r->row->seg_index);
+        col_i64(&c[5], r->row->offset);
+        col_str(&c[6], &r->row->comp, 1);
+        for (int k = 1; k <= 6; k++) col_val(&c[6 + k], r->svc[k]);
+        Val vals[] = {r->dtm_472, r->dtm_150, r->dtm_151, r->amt_b6, r->ref_6r};
+        for (int k = 0; k < 5; k++) col_val(&c[13 + k], vals[k]);
+    }
+    return finish_table(c, n, v->n);
+}
+
 static PyObject *scan_remit(ScanObject *s, PyObject *args) {
     Py_buffer txns;
     PyObject *specs;
@@ -937,14 +1067,16 @@ static PyObject *scan_remit(ScanObject *s, PyObject *args) {
         const char *tag;
         Py_ssize_t tlen;
         int n;
-        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, k), "s#i", &tag, &tlen, &n) || tlen > 7 || n < 0 ||
-            n > 99) {
+        int header = 0;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, k), "s#i|p", &tag, &tlen, &n, &header) || tlen > 7 ||
+            n < 0 || n > 99) {
             if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "bad spec");
             goto done;
         }
         memcpy(outs[k].tag, tag, (size_t)tlen);
         outs[k].tag_len = (int)tlen;
         outs[k].code = tag_code(tag, (int)tlen);
+        outs[k].header = header;
         outs[k].n = n;
         outs[k].cols = cols_new(REMIT_FIXED + n);
         if (!outs[k].cols) { PyErr_NoMemory(); goto done; }
@@ -961,6 +1093,11 @@ static PyObject *scan_remit(ScanObject *s, PyObject *args) {
     (void)fixed_kinds;
     const int64_t *want = (const int64_t *)txns.buf;
     Py_ssize_t nwant = txns.len / (Py_ssize_t)sizeof(int64_t);
+    Vec claims = {NULL, 0, 0, sizeof(ClaimRec), 0}, lines = {NULL, 0, 0, sizeof(LineRec), 0};
+    static const char *cas_names[] = {"txn", "seg_index", "claim_ordinal", "line_number", "line_seq", "triplet",
+                                      "group_code", "reason_code", "amount_text", "quantity_text"};
+    Col *cas = named_cols(cas_names, "llllllu" "uuu", 10);
+    Val v[MAX_EL + 1];
     Py_BEGIN_ALLOW_THREADS
     /* first the rows and bytes per segment id, so every column is sized once */
     int64_t *count = calloc((size_t)ntags + 1, sizeof(int64_t)), *bytes = calloc((size_t)ntags + 1, sizeof(int64_t));
@@ -973,7 +1110,7 @@ static PyObject *scan_remit(ScanObject *s, PyObject *args) {
             if (v >= nwant) break;
             if (want[v] != r->txn) continue;
             int k = find_tag(outs, ntags, r);
-            if (k >= 0) { count[k]++; bytes[k] += r->len; }
+            if (k >= 0) { count[k]++; bytes[k] += r->len; } /* an upper bound where only the header is kept */
         }
         for (Py_ssize_t k = 0; k < ntags; k++) {
             for (int i = 0; i < REMIT_FIXED + outs[k].n; i++)
@@ -1005,10 +1142,90 @@ static PyObject *scan_remit(ScanObject *s, PyObject *args) {
         prev_claim = claim_value;
         int64_t number = svc_total - stretch_base;
         int k = find_tag(outs, ntags, r);
-        if (k >= 0) remit_row(&outs[k], r, &s->runs[r->run], claim_value, line, number);
+        if (k >= 0 && !(outs[k].header && (claim_value > 0 || line > 0)))
+            remit_row(&outs[k], r, &s->runs[r->run], claim_value, line, number);
+        char sep = s->runs[r->run].elem;
+        if (is_clp) {
+            ClaimRec *c = vec_push(&claims);
+            if (c) {
+                c->row = r; c->claim = claim_value; split_elements(r, sep, c->clp, 11);
+                c->ref_f8 = c->nm1_82_e8 = c->nm1_82_e9 = c->qc_e3 = c->qc_e4 = c->qc_e9 = c->il_e9 = c->dtm_232 =
+                    c->dtm_233 = c->dtm_050 = c->amt_au = NO_VALUE;
+            }
+        } else if (is_svc) {
+            LineRec *l = vec_push(&lines);
+            if (l) {
+                l->row = r; l->line = line; l->claim = claim_value; l->number = number;
+                split_elements(r, sep, l->svc, 6);
+                l->dtm_472 = l->dtm_150 = l->dtm_151 = l->amt_b6 = l->ref_6r = NO_VALUE;
+            }
+        } else if (tag_is(r, T_CAS) && claim_value > 0 && cas) {
+            split_elements(r, sep, v, 19);
+            for (int t = 0; t < 6; t++) {
+                if (v[2 + 3 * t].n < 0) continue;
+                col_i64(&cas[0], r->txn);
+                col_i64(&cas[1], r->seg_index);
+                col_i64(&cas[2], claim_value);
+                if (line > 0) { col_i64(&cas[3], number); col_i64(&cas[4], line); }
+                else { col_null(&cas[3]); col_null(&cas[4]); }
+                col_i64(&cas[5], t);
+                col_val(&cas[6], v[1]);
+                col_val(&cas[7], v[2 + 3 * t]);
+                col_val(&cas[8], v[3 + 3 * t]);
+                col_val(&cas[9], v[4 + 3 * t]);
+            }
+        } else if (line > 0 && lines.n && (tag_is(r, T_DTM) || tag_is(r, T_AMT) || tag_is(r, T_REF))) {
+            /* line level: the first DTM*472/150/151, AMT*B6, REF*6R of the open line */
+            LineRec *l = (LineRec *)lines.items + lines.n - 1;
+            split_elements(r, sep, v, 2);
+            if (tag_is(r, T_DTM)) {
+                if (FIRST(l, L_472, val_is(v[1], "472"))) l->dtm_472 = v[2];
+                if (FIRST(l, L_150, val_is(v[1], "150"))) l->dtm_150 = v[2];
+                if (FIRST(l, L_151, val_is(v[1], "151"))) l->dtm_151 = v[2];
+            } else if (tag_is(r, T_AMT)) {
+                if (FIRST(l, L_B6, val_is(v[1], "B6"))) l->amt_b6 = v[2];
+            } else if (FIRST(l, L_6R, val_is(v[1], "6R"))) {
+                l->ref_6r = v[2];
+            }
+        } else if (claim_value > 0 && line == 0 && claims.n &&
+                   (tag_is(r, T_REF) || tag_is(r, T_NM1) || tag_is(r, T_DTM) || tag_is(r, T_AMT))) {
+            /* claim level: the first REF*F8, NM1*82 / QC / IL, DTM*232/233/050, AMT*AU of the open claim */
+            ClaimRec *c = (ClaimRec *)claims.items + claims.n - 1;
+            split_elements(r, sep, v, tag_is(r, T_NM1) ? 9 : 2);
+            if (tag_is(r, T_REF)) {
+                if (FIRST(c, C_F8, val_is(v[1], "F8"))) c->ref_f8 = v[2];
+            } else if (tag_is(r, T_NM1)) {
+                if (FIRST(c, C_82, val_is(v[1], "82"))) { c->nm1_82_e8 = v[8]; c->nm1_82_e9 = v[9]; }
+                if (FIRST(c, C_QC, val_is(v[1], "QC"))) { c->qc_e3 = v[3]; c->qc_e4 = v[4]; c->qc_e9 = v[9]; }
+                if (FIRST(c, C_IL, val_is(v[1], "IL"))) c->il_e9 = v[9];
+            } else if (tag_is(r, T_DTM)) {
+                if (FIRST(c, C_232, val_is(v[1], "232"))) c->dtm_232 = v[2];
+                if (FIRST(c, C_233, val_is(v[1], "233"))) c->dtm_233 = v[2];
+                if (FIRST(c, C_050, val_is(v[1], "050"))) c->dtm_050 = v[2];
+            } else if (FIRST(c, C_AU, val_is(v[1], "AU"))) {
+                c->amt_au = v[2];
+            }
+        }
     }
     Py_END_ALLOW_THREADS
     result = PyDict_New();
+    if (result) {
+        PyObject *ct = claims.failed ? PyErr_NoMemory() : claim_table(&claims);
+        PyObject *lt = ct && !lines.failed ? line_table(&lines) : NULL;
+        PyObject *at = lt && cas ? finish_table(cas, 10, cas[0].length) : NULL;
+        cas = NULL;
+        if (!at || PyDict_SetItemString(result, "claims", ct) < 0 || PyDict_SetItemString(result, "lines", lt) < 0 ||
+            PyDict_SetItemString(result, "adjustments", at) < 0) {
+            if (!PyErr_Occurred()) PyErr_NoMemory();
+            Py_CLEAR(result);
+        }
+        Py_XDECREF(ct);
+        Py_XDECREF(lt);
+        Py_XDECREF(at);
+    }
+    buf_free(claims.items);
+    buf_free(lines.items);
+    if (cas) { for (int i = 0; i < 10; i++) col_free(&cas[i]); free(cas); }
     if (!result) goto done;
     for (Py_ssize_t k = 0; k < ntags; k++) {
         PyObject *t = finish_table(outs[k].cols, REMIT_FIXED + outs[k].n, outs[k].rows);

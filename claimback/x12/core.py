@@ -17,10 +17,11 @@ import hashlib
 import os
 import warnings
 from array import array
+from dataclasses import dataclass
 
 import polars as pl
 
-from claimback.x12.fields import ELEMENTS, ELEMENTS_READ
+from claimback.x12.fields import ELEMENTS_READ
 from claimback.x12.structure import with_errors
 from claimback.x12.tokenize import Run
 
@@ -90,10 +91,31 @@ class Piece:
         """Free the core's rows and let go of the texts (the tables hold what they need)."""
         self.scan.close()
 
-    def remit_segments(self, txns: pl.Series, tags: tuple[str, ...]) -> CoreSegments:
-        """remit.segments(remit.with_loops(rows of the 835 sets `txns`)), from the core."""
-        specs = [(tag, ELEMENTS_READ.get(tag, ELEMENTS)) for tag in tags]
-        return CoreSegments({tag: _frame(table) for tag, table in self.scan.remit(_sorted(txns), specs).items()})
+    def remit(self, txns: pl.Series) -> RemitRows:
+        """The 835 sets `txns`, read by the core: the rows of the three large tables with their raw
+        values (remit.claim_rows, service_line_rows, adjustment_rows give the same columns) and the
+        segments the other remit tables read (remit.segments after remit.with_loops)."""
+        specs = [(tag, 0 if tag == "CLP" else ELEMENTS_READ[tag], header) for tag, header in REMIT_SEGMENTS.items()]
+        tables = self.scan.remit(_sorted(txns), specs)
+        frames = {name: _frame(table) for name, table in tables.items()}
+        adjustments = frames.pop("adjustments").with_columns(pl.col("triplet").cast(pl.Int32))
+        claims, lines = frames.pop("claims"), frames.pop("lines")
+        return RemitRows(CoreSegments(frames), claims.lazy(), lines.lazy(), adjustments.lazy())
+
+
+# The segment ids the remit tables other than claims, lines and adjustments read, and whether only
+# the rows outside any claim or line are read (payments' DTM*405 and REF*2U/TJ; remit._header).
+# CLP is only counted per set there, so its rows come without elements (reading one fails loudly).
+REMIT_SEGMENTS = {"BPR": False, "TRN": False, "DTM": True, "N1": False, "REF": True, "CLP": False, "LQ": False,
+                  "MIA": False, "MOA": False, "PLB": False}
+
+
+@dataclass
+class RemitRows:
+    segments: CoreSegments
+    claims: pl.LazyFrame
+    lines: pl.LazyFrame
+    adjustments: pl.LazyFrame
 
 
 def _sorted(txns: pl.Series) -> bytes:

@@ -131,10 +131,12 @@ def money(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr.str.contains(AMOUNT_PATTERN)).then(expr.cast(MONEY, strict=False))
 
 
-def amount_problem(expr: pl.Expr, element: str) -> pl.Expr:
-    """What is wrong with the amount sent in `element` (e.g. "CLP03"), null when it is fine or absent."""
+def amount_problem(expr: pl.Expr, element: str | pl.Expr) -> pl.Expr:
+    """What is wrong with the amount sent in `element` (e.g. "CLP03", or an expression naming it per
+    row), null when it is fine or absent."""
+    name = pl.lit(element) if isinstance(element, str) else element
     return pl.when(expr.is_not_null() & ~expr.str.contains(AMOUNT_PATTERN)).then(
-        pl.format("{} '{}' is not an X12 amount ({})", pl.lit(element), expr.str.slice(0, 40), pl.lit(AMOUNT_RULE)))
+        pl.format("{} '{}' is not an X12 amount ({})", name, expr.str.slice(0, 40), pl.lit(AMOUNT_RULE)))
 
 
 def missing(expr: pl.Expr, element: str) -> pl.Expr:

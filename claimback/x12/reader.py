@@ -308,13 +308,19 @@ def _read_batch(batch: list[_Pending], results: list[ParsedFile | None]) -> None
     try:
         for item in batch if len(batch) > 1 else ():
             item.runs = list(split_runs(item.text))
-        readable = [item for item in batch if item.runs]
+        # The compiled core reads ASCII text (character offsets are byte offsets); a file that is not
+        # is read alone by the reference path, so it does not take the rest of the batch with it.
+        alone = [item for item in batch if item.runs and not item.text.isascii()] if core.enabled() else []
+        together = [item for item in batch if all(item is not other for other in alone)]
+        readable = [item for item in together if item.runs]
         if len(readable) > 1:
             pieces = [(f, run) for f, item in enumerate(readable) for run in item.runs]
             outputs = _read_piece([item.acc for item in readable], pieces, strict=True)
             _apply([item.acc for item in readable], outputs)
-            for item in batch:
+            for item in together:
                 results[item.index] = _close(item)
+            for item in alone:
+                results[item.index] = _read_alone(item)
             return
     except Exception:  # noqa: BLE001 - fall back to reading each file alone (below)
         pass
@@ -568,16 +574,20 @@ def _build(ctx: pl.DataFrame, txns: pl.DataFrame, sha: list[str], piece: core.Pi
     hashes = sets.select("txn", "transaction_hash")
     if (txns["st01"] == "835").any():
         t835 = txns.filter(pl.col("st01") == "835")
-        if piece is not None:
-            seg = piece.remit_segments(t835["txn"], remit.TAGS)
+        if piece is not None:  # the core reads the segments and the three large tables' rows
+            read = piece.remit(t835["txn"])
+            seg, claim_rows, line_rows, adjustment_rows = read.segments, read.claims, read.lines, read.adjustments
         else:
             seg = remit.segments(remit.with_loops(ctx.filter(pl.col("txn").is_in(t835["txn"].implode()))))
+            claim_rows, line_rows, adjustment_rows = (remit.claim_rows(seg), remit.service_line_rows(seg),
+                                                      remit.adjustment_rows(seg))
         pay = remit.payments(seg, t835.lazy())
         plans.update(
             remit_payments=pay,
-            remit_claims=locate(remit.claims(seg, pay, sha), sets),
-            remit_service_lines=locate(remit.service_lines(seg, sha), sets).join(hashes, on="txn", how="left"),
-            remit_adjustments=remit.adjustments(seg, sha).join(hashes, on="txn", how="left"),
+            remit_claims=locate(remit.claim_values(claim_rows, pay, sha), sets),
+            remit_service_lines=locate(remit.service_line_values(line_rows, sha), sets).join(hashes, on="txn",
+                                                                                             how="left"),
+            remit_adjustments=remit.adjustment_values(adjustment_rows, sha).join(hashes, on="txn", how="left"),
             remit_remarks=remit.remarks(seg, sha).join(hashes, on="txn", how="left"),
             provider_adjustments=remit.provider_adjustments(seg, pay),
         )

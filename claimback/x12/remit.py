@@ -142,10 +142,41 @@ def _no_remit_date() -> pl.Expr:
         sent("bpr16"), sent("dtm405"), sent("gs04"), pl.lit(REMIT_YEARS[0]), pl.lit(REMIT_YEARS[1])))
 
 
+# Each of the three large tables is built in two steps: its rows with the raw element values they
+# are read from (`*_rows`: here from the split segments by joins; the compiled core gives the same
+# columns in one pass, core.py), then the values (`*_values`: money, dates, codes, what is wrong),
+# shared by both, so the two paths cannot disagree on how a value is read.
+CLP_ELEMENTS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 11)
+SVC_ELEMENTS = (1, 2, 3, 4, 5, 6)
+
+
 def claims(seg: Segments, pay: pl.LazyFrame, file_sha256: str | Sequence[str]) -> pl.LazyFrame:
     """One row per CLP with its claim-level names, references, dates and coverage amount."""
+    return claim_values(claim_rows(seg), pay, file_sha256)
+
+
+def claim_rows(seg: Segments) -> pl.LazyFrame:
+    """Per CLP: its elements, and the raw values of the first claim-level REF*F8, NM1*82, NM1*QC,
+    NM1*IL, DTM*232 / 233 / 050 and AMT*AU (each first of its kind, as sent, even when empty)."""
     k = "claim_ordinal"
-    base = seg["CLP"].select(
+    base = seg["CLP"].select("txn", k, "seg_index", "offset", *[el(i) for i in CLP_ELEMENTS])
+    is_qc, is_82 = el(1) == "QC", el(1) == "82"
+    parts = [
+        firsts(_claim_level(seg["REF"]), k, ref_f8=(el(1) == "F8", el(2))),
+        firsts(_claim_level(seg["NM1"]), k, nm1_82_e8=(is_82, el(8)), nm1_82_e9=(is_82, el(9)), qc_e3=(is_qc, el(3)),
+               qc_e4=(is_qc, el(4)), qc_e9=(is_qc, el(9)), il_e9=(el(1) == "IL", el(9))),
+        firsts(_claim_level(seg["DTM"]), k, dtm_232=(el(1) == "232", el(2)), dtm_233=(el(1) == "233", el(2)),
+               dtm_050=(el(1) == "050", el(2))),
+        firsts(_claim_level(seg["AMT"]), k, amt_au=(el(1) == "AU", el(2))),
+    ]
+    for p in parts:
+        base = base.join(p, on=k, how="left")
+    return base
+
+
+def claim_values(rows: pl.LazyFrame, pay: pl.LazyFrame, file_sha256: str | Sequence[str]) -> pl.LazyFrame:
+    k = "claim_ordinal"
+    base = rows.select(
         "txn", k, "seg_index", "offset",
         patient_control_number=el(1), claim_status_code=el(2), charge_amount=money(el(3)),
         paid_amount=money(el(4)), patient_responsibility_amount=money(el(5)), claim_filing_indicator=el(6),
@@ -154,20 +185,15 @@ def claims(seg: Segments, pay: pl.LazyFrame, file_sha256: str | Sequence[str]) -
         **{REJECT: pl.coalesce(missing(el(1), "CLP01 (patient control number)"), amount_problem(el(3), "CLP03"),
                                amount_problem(el(4), "CLP04")),
            FLAG + "clp05": amount_problem(el(5), "CLP05")},
+        original_payer_claim_control_number=pl.col("ref_f8"),
+        rendering_npi=pl.when(pl.col("nm1_82_e8") == "XX").then(pl.col("nm1_82_e9")),
+        patient_last_name=pl.col("qc_e3"), patient_first_name=pl.col("qc_e4"), qc_member=pl.col("qc_e9"),
+        il_member=pl.col("il_e9"),
+        statement_from=date8(pl.col("dtm_232")), statement_to=date8(pl.col("dtm_233")),
+        received_date=date8(pl.col("dtm_050")),
+        allowed_amount=money(pl.col("amt_au")),
+        **{FLAG + "au": amount_problem(pl.col("amt_au"), "AMT02 (AMT*AU)")},
     )
-    is_qc = el(1) == "QC"
-    parts = [
-        firsts(_claim_level(seg["REF"]), k, original_payer_claim_control_number=(el(1) == "F8", el(2))),
-        firsts(_claim_level(seg["NM1"]), k, rendering_npi=(el(1) == "82", pl.when(el(8) == "XX").then(el(9))),
-               patient_last_name=(is_qc, el(3)), patient_first_name=(is_qc, el(4)), qc_member=(is_qc, el(9)),
-               il_member=(el(1) == "IL", el(9))),
-        firsts(_claim_level(seg["DTM"]), k, statement_from=(el(1) == "232", date8(el(2))),
-               statement_to=(el(1) == "233", date8(el(2))), received_date=(el(1) == "050", date8(el(2)))),
-        firsts(_claim_level(seg["AMT"]), k, allowed_amount=(el(1) == "AU", money(el(2))),
-               **{FLAG + "au": (el(1) == "AU", amount_problem(el(2), "AMT02 (AMT*AU)"))}),
-    ]
-    for p in parts:
-        base = base.join(p, on=k, how="left")
     payment_cols = pay.select("txn", "transaction_hash", "transaction_control_number", "payer_name", "payer_id",
                               "payee_npi", "payee_tax_id", "remit_date", "production_date", "envelope_date_time",
                               "check_number")
@@ -181,9 +207,29 @@ def claims(seg: Segments, pay: pl.LazyFrame, file_sha256: str | Sequence[str]) -
 
 def service_lines(seg: Segments, file_sha256: str | Sequence[str]) -> pl.LazyFrame:
     """One row per SVC: the (possibly restated) procedure, amounts, units and line references."""
+    return service_line_values(service_line_rows(seg), file_sha256)
+
+
+def service_line_rows(seg: Segments) -> pl.LazyFrame:
+    """Per SVC: its elements and component separator, and the raw values of the first line-level
+    DTM*472 / 150 / 151, AMT*B6 and REF*6R."""
     k = "line_seq"
-    base = seg["SVC"].select(
-        "txn", k, "claim_ordinal", "line_number", "seg_index", "offset",
+    base = seg["SVC"].select("txn", k, "claim_ordinal", "line_number", "seg_index", "offset", "comp",
+                             *[el(i) for i in SVC_ELEMENTS])
+    parts = [
+        firsts(_line_level(seg["DTM"]), k, dtm_472=(el(1) == "472", el(2)), dtm_150=(el(1) == "150", el(2)),
+               dtm_151=(el(1) == "151", el(2))),
+        firsts(_line_level(seg["AMT"]), k, amt_b6=(el(1) == "B6", el(2))),
+        firsts(_line_level(seg["REF"]), k, ref_6r=(el(1) == "6R", el(2))),
+    ]
+    for p in parts:
+        base = base.join(p, on=k, how="left")
+    return base
+
+
+def service_line_values(rows: pl.LazyFrame, file_sha256: str | Sequence[str]) -> pl.LazyFrame:
+    return rows.select(
+        "txn", "line_seq", "claim_ordinal", "line_number", "seg_index", "offset",
         procedure_qualifier=part(el(1), 0),
         procedure_code=part(el(1), 1),
         modifiers=modifiers(el(1)),
@@ -193,16 +239,10 @@ def service_lines(seg: Segments, file_sha256: str | Sequence[str]) -> pl.LazyFra
         revenue_code=el(4),
         units=number(el(5)).fill_null(1.0),
         original_procedure_code=part(el(6), 1),
-    )
-    parts = [
-        firsts(_line_level(seg["DTM"]), k, d472=(el(1) == "472", date8(el(2))), d150=(el(1) == "150", date8(el(2))),
-               service_date_to=(el(1) == "151", date8(el(2)))),
-        firsts(_line_level(seg["AMT"]), k, allowed_amount=(el(1) == "B6", money(el(2)))),
-        firsts(_line_level(seg["REF"]), k, line_control_number=(el(1) == "6R", el(2))),
-    ]
-    for p in parts:
-        base = base.join(p, on=k, how="left")
-    return base.with_columns(
+        d472=date8(pl.col("dtm_472")), d150=date8(pl.col("dtm_150")), service_date_to=date8(pl.col("dtm_151")),
+        allowed_amount=money(pl.col("amt_b6")),
+        line_control_number=pl.col("ref_6r"),
+    ).with_columns(
         claim_key=claim_key(file_sha256, pl.col("claim_ordinal")),
         service_date=pl.coalesce("d472", "d150"),
     )
@@ -210,20 +250,29 @@ def service_lines(seg: Segments, file_sha256: str | Sequence[str]) -> pl.LazyFra
 
 def adjustments(seg: Segments, file_sha256: str | Sequence[str]) -> pl.LazyFrame:
     """Every CAS reason/amount/quantity triplet (up to six per CAS), claim and line level."""
+    return adjustment_values(adjustment_rows(seg), file_sha256)
+
+
+def adjustment_rows(seg: Segments) -> pl.LazyFrame:
+    """One row per CAS triplet that names a reason, in file order, amount and quantity as sent."""
     cas = seg["CAS"].filter(pl.col("claim_ordinal").is_not_null())
     triplets = [
         cas.select("txn", "seg_index", "claim_ordinal", "line_number", "line_seq",
                    triplet=pl.lit(t), group_code=el(1), reason_code=el(2 + 3 * t),
-                   amount=money(el(3 + 3 * t)), quantity=number(el(4 + 3 * t)),
-                   **{REJECT: amount_problem(el(3 + 3 * t), f"CAS{3 + 3 * t:02d}")})
+                   amount_text=el(3 + 3 * t), quantity_text=el(4 + 3 * t))
         for t in range(CAS_TRIPLETS)
     ]
-    return (
-        pl.concat(triplets)
-        .filter(pl.col("reason_code").is_not_null())
-        .sort("seg_index", "triplet")
-        .with_columns(claim_key=claim_key(file_sha256, pl.col("claim_ordinal")))
-    )
+    return pl.concat(triplets).filter(pl.col("reason_code").is_not_null()).sort("seg_index", "triplet")
+
+
+def adjustment_values(rows: pl.LazyFrame, file_sha256: str | Sequence[str]) -> pl.LazyFrame:
+    amount = pl.col("amount_text")
+    element = pl.format("CAS{}", (pl.col("triplet") * 3 + 3).cast(pl.String).str.zfill(2))  # CAS03, CAS06 ...
+    return rows.select(
+        "txn", "seg_index", "claim_ordinal", "line_number", "line_seq", "triplet", "group_code", "reason_code",
+        amount=money(amount), quantity=number(pl.col("quantity_text")),
+        **{REJECT: amount_problem(amount, element)},
+    ).with_columns(claim_key=claim_key(file_sha256, pl.col("claim_ordinal")))
 
 
 def remarks(seg: Segments, file_sha256: str | Sequence[str]) -> pl.LazyFrame:
