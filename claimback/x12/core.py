@@ -17,7 +17,6 @@ import hashlib
 import os
 import warnings
 from array import array
-from dataclasses import dataclass
 
 import polars as pl
 
@@ -91,16 +90,16 @@ class Piece:
         """Free the core's rows and let go of the texts (the tables hold what they need)."""
         self.scan.close()
 
-    def remit(self, txns: pl.Series) -> RemitRows:
-        """The 835 sets `txns`, read by the core: the rows of the three large tables with their raw
-        values (remit.claim_rows, service_line_rows, adjustment_rows give the same columns) and the
-        segments the other remit tables read (remit.segments after remit.with_loops)."""
+    def remit(self, txns: pl.Series) -> CoreSegments:
+        """The 835 sets `txns`, read by the core: the segments the smaller remit tables read (as
+        remit.segments after remit.with_loops gives them) and, as `read`, the rows of the claims,
+        service lines and adjustments with their raw values (remit.claim_rows, service_line_rows
+        and adjustment_rows give the same columns)."""
         specs = [(tag, 0 if tag == "CLP" else ELEMENTS_READ[tag], header) for tag, header in REMIT_SEGMENTS.items()]
-        tables = self.scan.remit(_sorted(txns), specs)
-        frames = {name: _frame(table) for name, table in tables.items()}
-        adjustments = frames.pop("adjustments").with_columns(pl.col("triplet").cast(pl.Int32))
-        claims, lines = frames.pop("claims"), frames.pop("lines")
-        return RemitRows(CoreSegments(frames), claims.lazy(), lines.lazy(), adjustments.lazy())
+        frames = {name: _frame(table) for name, table in self.scan.remit(_sorted(txns), specs).items()}
+        read = {name: frames.pop(name).lazy() for name in ("claims", "lines", "adjustments")}
+        read["adjustments"] = read["adjustments"].with_columns(pl.col("triplet").cast(pl.Int32))
+        return CoreSegments(frames, read)
 
 
 # The segment ids the remit tables other than claims, lines and adjustments read, and whether only
@@ -108,14 +107,6 @@ class Piece:
 # CLP is only counted per set there, so its rows come without elements (reading one fails loudly).
 REMIT_SEGMENTS = {"BPR": False, "TRN": False, "DTM": True, "N1": False, "REF": True, "CLP": False, "LQ": False,
                   "MIA": False, "MOA": False, "PLB": False}
-
-
-@dataclass
-class RemitRows:
-    segments: CoreSegments
-    claims: pl.LazyFrame
-    lines: pl.LazyFrame
-    adjustments: pl.LazyFrame
 
 
 def _sorted(txns: pl.Series) -> bytes:
@@ -128,10 +119,12 @@ def _frame(table) -> pl.DataFrame:
 
 
 class CoreSegments:
-    """fields.Segments' interface over the core's per-segment-id frames (every id asked for is there)."""
+    """fields.Segments' interface over the core's per-segment-id frames (every id asked for is
+    there), with the table rows the core read (`read`)."""
 
-    def __init__(self, parts: dict[str, pl.DataFrame]):
+    def __init__(self, parts: dict[str, pl.DataFrame], read: dict[str, pl.LazyFrame]):
         self._parts = {tag: frame.lazy() for tag, frame in parts.items()}
+        self.read = read
 
     def __getitem__(self, tag: str) -> pl.LazyFrame:
         return self._parts[tag]

@@ -179,6 +179,8 @@ class Segments:
     batch where per-operation overhead would otherwise dominate.
     """
 
+    read: dict[str, pl.LazyFrame] = {}  # table rows read elsewhere (the compiled core's CoreSegments); none here
+
     def __init__(self, rows: pl.DataFrame, tags: tuple[str, ...]):
         self._empty = with_elements(rows.clear()).lazy()
         # partitioning everything is cheaper than filtering to the wanted ids first (measured)

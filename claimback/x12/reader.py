@@ -574,20 +574,16 @@ def _build(ctx: pl.DataFrame, txns: pl.DataFrame, sha: list[str], piece: core.Pi
     hashes = sets.select("txn", "transaction_hash")
     if (txns["st01"] == "835").any():
         t835 = txns.filter(pl.col("st01") == "835")
-        if piece is not None:  # the core reads the segments and the three large tables' rows
-            read = piece.remit(t835["txn"])
-            seg, claim_rows, line_rows, adjustment_rows = read.segments, read.claims, read.lines, read.adjustments
+        if piece is not None:  # the core reads the segments and the three large tables' rows (seg.read)
+            seg = piece.remit(t835["txn"])
         else:
             seg = remit.segments(remit.with_loops(ctx.filter(pl.col("txn").is_in(t835["txn"].implode()))))
-            claim_rows, line_rows, adjustment_rows = (remit.claim_rows(seg), remit.service_line_rows(seg),
-                                                      remit.adjustment_rows(seg))
         pay = remit.payments(seg, t835.lazy())
         plans.update(
             remit_payments=pay,
-            remit_claims=locate(remit.claim_values(claim_rows, pay, sha), sets),
-            remit_service_lines=locate(remit.service_line_values(line_rows, sha), sets).join(hashes, on="txn",
-                                                                                             how="left"),
-            remit_adjustments=remit.adjustment_values(adjustment_rows, sha).join(hashes, on="txn", how="left"),
+            remit_claims=locate(remit.claims(seg, pay, sha), sets),
+            remit_service_lines=locate(remit.service_lines(seg, sha), sets).join(hashes, on="txn", how="left"),
+            remit_adjustments=remit.adjustments(seg, sha).join(hashes, on="txn", how="left"),
             remit_remarks=remit.remarks(seg, sha).join(hashes, on="txn", how="left"),
             provider_adjustments=remit.provider_adjustments(seg, pay),
         )

@@ -158,6 +158,8 @@ def claims(seg: Segments, pay: pl.LazyFrame, file_sha256: str | Sequence[str]) -
 def claim_rows(seg: Segments) -> pl.LazyFrame:
     """Per CLP: its elements, and the raw values of the first claim-level REF*F8, NM1*82, NM1*QC,
     NM1*IL, DTM*232 / 233 / 050 and AMT*AU (each first of its kind, as sent, even when empty)."""
+    if "claims" in seg.read:  # read by the compiled core (core.py)
+        return seg.read["claims"]
     k = "claim_ordinal"
     base = seg["CLP"].select("txn", k, "seg_index", "offset", *[el(i) for i in CLP_ELEMENTS])
     is_qc, is_82 = el(1) == "QC", el(1) == "82"
@@ -213,6 +215,8 @@ def service_lines(seg: Segments, file_sha256: str | Sequence[str]) -> pl.LazyFra
 def service_line_rows(seg: Segments) -> pl.LazyFrame:
     """Per SVC: its elements and component separator, and the raw values of the first line-level
     DTM*472 / 150 / 151, AMT*B6 and REF*6R."""
+    if "lines" in seg.read:  # read by the compiled core (core.py)
+        return seg.read["lines"]
     k = "line_seq"
     base = seg["SVC"].select("txn", k, "claim_ordinal", "line_number", "seg_index", "offset", "comp",
                              *[el(i) for i in SVC_ELEMENTS])
@@ -255,6 +259,8 @@ def adjustments(seg: Segments, file_sha256: str | Sequence[str]) -> pl.LazyFrame
 
 def adjustment_rows(seg: Segments) -> pl.LazyFrame:
     """One row per CAS triplet that names a reason, in file order, amount and quantity as sent."""
+    if "adjustments" in seg.read:  # read by the compiled core (core.py)
+        return seg.read["adjustments"]
     cas = seg["CAS"].filter(pl.col("claim_ordinal").is_not_null())
     triplets = [
         cas.select("txn", "seg_index", "claim_ordinal", "line_number", "line_seq",
