@@ -21,62 +21,9 @@ import datetime as dt
 import polars as pl
 
 from claimback import codes, lifecycle
-from claimback.schema import MONEY, conform
+from claimback.schema import ADJUDICATIONS, MONEY, RECOUPMENTS, RECOVERED_CLAIMS, conform
 
 DENIAL_KIND = "denial"
-
-# The adjudication-level table the publisher can write beside `denials` (one row per CLP), so the
-# analyst views can tell claims that were once denied and are paid now ("recovered").
-ADJUDICATIONS = {
-    "claim_id": pl.String,
-    "claim_key": pl.String,
-    "adjudication_seq": pl.Int64,
-    "adjudication_count": pl.Int64,
-    "is_latest": pl.Boolean,
-    "adjudication_kind": pl.String,  # original, reversal, readjudication
-    "is_reversal": pl.Boolean,
-    "is_reversed": pl.Boolean,
-    "remit_date": pl.Date,
-    "practice_key": pl.String,  # the payee: "NPI:1234567893", else "TIN:…" (see claimback.lifecycle)
-    "payer_name": pl.String,
-    "payer_id": pl.String,
-    "patient_control_number": pl.String,
-    "payer_claim_control_number": pl.String,
-    "original_payer_claim_control_number": pl.String,
-    "claim_status_code": pl.String,
-    "service_date": pl.Date,  # first date of service (distinguishes visits under one reused PCN)
-    "charge_amount": MONEY,
-    "paid_amount": MONEY,
-    "is_denied": pl.Boolean,
-    "denied_amount": MONEY,
-    "primary_reason": pl.String,
-}
-
-RECOVERED = {
-    "claim_key": pl.String,  # latest (paying) adjudication
-    "claim_id": pl.String,
-    "patient_control_number": pl.String,
-    "payer_claim_control_number": pl.String,
-    "payer_name": pl.String,
-    "payer_id": pl.String,
-    "first_denied_remit_date": pl.Date,
-    "recovered_on": pl.Date,
-    "denied_amount": MONEY,  # at the last denied adjudication
-    "recovered_amount": MONEY,  # paid now minus paid at the last denied adjudication
-}
-
-RECOUPMENTS = {
-    "claim_key": pl.String,  # the reversal (remit_claims.claim_key)
-    "claim_id": pl.String,
-    "practice_key": pl.String,
-    "patient_control_number": pl.String,
-    "payer_claim_control_number": pl.String,
-    "payer_name": pl.String,
-    "payer_id": pl.String,
-    "reversed_on": pl.Date,  # remit date of the reversal
-    "recouped_amount": MONEY,  # the payment taken back (the reversal's CLP04, sign turned)
-    "days_without_replacement": pl.Int64,  # from the reversal to the as-of date
-}
 
 # How long a reversal may stand alone before the money it took back is a loss to work: payers
 # send the replacement adjudication with the reversal or within a cycle or two.
@@ -495,7 +442,7 @@ def denial_summary(denials: pl.DataFrame) -> pl.DataFrame:
 
 
 def recovered_claims(adjudications: pl.DataFrame) -> pl.DataFrame:
-    """Claims once denied whose latest adjudication pays (schema RECOVERED).
+    """Claims once denied whose latest adjudication pays (schema RECOVERED_CLAIMS).
 
     `adjudications` is `build_adjudications(...)`. Recovered amount = what the latest adjudication
     pays minus what the last denied adjudication paid.
@@ -523,7 +470,7 @@ def recovered_claims(adjudications: pl.DataFrame) -> pl.DataFrame:
             recovered_amount=(pl.col("paid_amount") - pl.col("paid_when_denied")).cast(MONEY),
         )
     )
-    return recovered.select([pl.col(n).cast(t) for n, t in RECOVERED.items()]).sort("claim_key")
+    return recovered.select([pl.col(n).cast(t) for n, t in RECOVERED_CLAIMS.items()]).sort("claim_key")
 
 
 def recoupments(adjudications: pl.DataFrame, as_of: dt.date, wait_days: int = RECOUPMENT_WAIT_DAYS) -> pl.DataFrame:

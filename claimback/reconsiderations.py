@@ -16,7 +16,9 @@ from pathlib import Path
 
 import polars as pl
 
-from claimback.schema import conform, empty
+from claimback.schema import RECONSIDERATION_LOG_PROBLEMS, conform, empty
+
+PROBLEMS_SCHEMA = RECONSIDERATION_LOG_PROBLEMS  # what claimback.underpayments imports for its own CSV's problems
 
 LOG_SUFFIX = "reconsiderations.csv"
 
@@ -31,7 +33,6 @@ COLUMNS = (
 )
 REQUIRED_COLUMNS = ("patient_control_number", "level", "submitted_on")
 
-PROBLEMS_SCHEMA = {"source_file": pl.String, "line_number": pl.Int64, "problem": pl.String}
 
 # Outcome words seen in hand-kept logs and portal exports, normalised to the contract values.
 OUTCOME_SYNONYMS = {
@@ -260,7 +261,7 @@ def read_log(paths: Iterable[str | Path]) -> tuple[pl.DataFrame, pl.DataFrame]:
         if raw.height:
             raws.append(raw)
     if not raws:
-        return empty("reconsiderations"), pl.DataFrame(problems, schema=PROBLEMS_SCHEMA)
+        return empty("reconsiderations"), pl.DataFrame(problems, schema=RECONSIDERATION_LOG_PROBLEMS)
     typed = _typed(pl.concat(raws, how="diagonal_relaxed"))
     bad = (
         typed.with_columns(pl.concat_list("problems", "warnings").alias("problem"))
@@ -279,7 +280,7 @@ def read_log(paths: Iterable[str | Path]) -> tuple[pl.DataFrame, pl.DataFrame]:
         )
         .sort("source_file", "source_line")
     )
-    all_problems = pl.concat([pl.DataFrame(problems, schema=PROBLEMS_SCHEMA), bad]).sort(
+    all_problems = pl.concat([pl.DataFrame(problems, schema=RECONSIDERATION_LOG_PROBLEMS), bad]).sort(
         "source_file", "line_number"
     )
     return conform(log, "reconsiderations"), all_problems

@@ -465,6 +465,99 @@ UNDERPAID_LINES = {  # one row per paid line allowed materially below expected (
     "is_denial": BOOL,  # false: the claim is already a denial for another reason
 }
 
+# The adjudication-level table the publisher can write beside `denials` (one row per CLP), so the
+# analyst views can tell claims that were once denied and are paid now ("recovered").
+ADJUDICATIONS = {
+    "claim_id": STR,
+    "claim_key": STR,
+    "adjudication_seq": INT,
+    "adjudication_count": INT,
+    "is_latest": BOOL,
+    "adjudication_kind": STR,  # original, reversal, readjudication
+    "is_reversal": BOOL,
+    "is_reversed": BOOL,
+    "remit_date": DATE,
+    "practice_key": STR,  # the payee: "NPI:1234567893", else "TIN:…" (see claimback.lifecycle)
+    "payer_name": STR,
+    "payer_id": STR,
+    "patient_control_number": STR,
+    "payer_claim_control_number": STR,
+    "original_payer_claim_control_number": STR,
+    "claim_status_code": STR,
+    "service_date": DATE,  # first date of service (distinguishes visits under one reused PCN)
+    "charge_amount": MONEY,
+    "paid_amount": MONEY,
+    "is_denied": BOOL,
+    "denied_amount": MONEY,
+    "primary_reason": STR,
+}
+
+# Claims once denied whose latest adjudication pays (claimback.denials.recovered_claims).
+RECOVERED_CLAIMS = {
+    "claim_key": STR,  # latest (paying) adjudication
+    "claim_id": STR,
+    "patient_control_number": STR,
+    "payer_claim_control_number": STR,
+    "payer_name": STR,
+    "payer_id": STR,
+    "first_denied_remit_date": DATE,
+    "recovered_on": DATE,
+    "denied_amount": MONEY,  # at the last denied adjudication
+    "recovered_amount": MONEY,  # paid now minus paid at the last denied adjudication
+}
+
+# Payments taken back (CLP02 22) and not paid again within the wait (claimback.denials.recoupments).
+RECOUPMENTS = {
+    "claim_key": STR,  # the reversal (remit_claims.claim_key)
+    "claim_id": STR,
+    "practice_key": STR,
+    "patient_control_number": STR,
+    "payer_claim_control_number": STR,
+    "payer_name": STR,
+    "payer_id": STR,
+    "reversed_on": DATE,  # remit date of the reversal
+    "recouped_amount": MONEY,  # the payment taken back (the reversal's CLP04, sign turned)
+    "days_without_replacement": INT,  # from the reversal to the as-of date
+}
+
+# One row per denying adjustment on a service line of a currently denied claim (claimback.denials.denial_lines).
+DENIAL_LINES = {
+    "claim_key": STR,
+    "patient_control_number": STR,
+    "line_number": INT,
+    "procedure_code": STR,
+    "modifiers": STR_LIST,
+    "service_date": DATE,
+    "line_charge_amount": MONEY,
+    "line_paid_amount": MONEY,
+    "reason": STR,  # group-CARC, e.g. CO-197
+    "group_code": STR,
+    "reason_code": STR,
+    "carc_label": STR,
+    "category": STR,
+    "amount": MONEY,
+    "remark_codes": STR_LIST,
+}
+
+# The reconsideration log with every Level I outcome known (claimback.lifecycle.infer_level1_outcomes).
+RECONSIDERATION_OUTCOMES = {
+    **RECONSIDERATIONS,
+    "outcome_source": STR,  # logged, inferred (from a later 835) or pending
+}
+
+# Rows of an input CSV that could not be used, and why: the reconsideration log
+# (claimback.reconsiderations), the fee schedule (claimback.underpayments).
+INPUT_PROBLEMS = {"source_file": STR, "line_number": INT, "problem": STR}
+RECONSIDERATION_LOG_PROBLEMS = INPUT_PROBLEMS
+FEE_SCHEDULE_PROBLEMS = INPUT_PROBLEMS
+
+# One row per Level I / Level II request considered for a packet tonight (claimback.forms.reconsideration).
+REQUEST_PACKETS = {
+    "claim_key": STR, "patient_control_number": STR, "payer_name": STR,
+    "route": STR, "level": INT, "pdf_path": STR, "status": STR, "why": STR,
+    "billing_npi": STR, "billing_tin": STR, "content_sha256": STR,
+}
+
 TABLES: dict[str, dict[str, pl.DataType]] = {
     "remit_payments": REMIT_PAYMENTS,
     "remit_claims": REMIT_CLAIMS,
@@ -488,6 +581,14 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "silent_claims": SILENT_CLAIMS,
     "fee_schedule": FEE_SCHEDULE,
     "underpaid_lines": UNDERPAID_LINES,
+    "adjudications": ADJUDICATIONS,
+    "recovered_claims": RECOVERED_CLAIMS,
+    "recoupments": RECOUPMENTS,
+    "denial_lines": DENIAL_LINES,
+    "reconsideration_outcomes": RECONSIDERATION_OUTCOMES,
+    "reconsideration_log_problems": RECONSIDERATION_LOG_PROBLEMS,
+    "fee_schedule_problems": FEE_SCHEDULE_PROBLEMS,
+    "request_packets": REQUEST_PACKETS,
 }
 
 # The tables the X12 reader produces for every file (`claimback parse` writes these).
@@ -506,6 +607,29 @@ PARSED_TABLES = (
 
 # Every work_queue.route value, defined in the code registry (claimback/codes/data/registry.yaml).
 ROUTES = route_names()
+
+
+# Tables whose names and columns are a promise (docs/data-dictionary.md "Contract table"): columns
+# may be added, never renamed or dropped. The others are published as supporting tables.
+CONTRACT_TABLES = (
+    "remit_payments", "remit_claims", "remit_service_lines", "remit_adjustments", "remit_remarks",
+    "provider_adjustments", "submitted_claims", "submitted_service_lines", "quarantine", "validation_findings",
+    "ingested_files", "reconsiderations", "denials", "trend_clusters", "trend_cluster_claims", "trend_packets",
+    "work_queue", "underpaid_lines", "fee_schedule",
+)
+
+
+def duckdb_type(dtype: pl.DataType) -> str:
+    """The type DuckDB gives a column the lake writes with `dtype`, as `DESCRIBE` and the data
+    dictionary show it."""
+    if isinstance(dtype, pl.Decimal):
+        return f"DECIMAL({dtype.precision},{dtype.scale})"
+    if isinstance(dtype, pl.List):
+        return duckdb_type(dtype.inner) + "[]"
+    if isinstance(dtype, pl.Datetime):
+        return "TIMESTAMP WITH TIME ZONE" if dtype.time_zone else "TIMESTAMP"
+    return {pl.String: "VARCHAR", pl.Int64: "BIGINT", pl.Int32: "INTEGER", pl.Boolean: "BOOLEAN", pl.Date: "DATE",
+            pl.Float64: "DOUBLE"}[dtype.base_type()]
 
 
 def empty(table: str) -> pl.DataFrame:

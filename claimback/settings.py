@@ -14,6 +14,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from datetime import date
 from pathlib import Path
 
+from claimback.denials import RECOUPMENT_WAIT_DAYS
 from claimback.lake import Lake
 
 # Deadlines, windows and dates are counted from the as-of date; outside these years the date
@@ -76,7 +77,8 @@ class Settings:
         "new files per parse step", flag="--batch-files", env="CLAIMBACK_BATCH_FILES", default=250,
         help="new files per parse step (the unit that runs in parallel)")
     recoupment_wait_days: int = _setting(
-        "days a bare reversal waits for its replacement before it is a recoupment to work", default=30)
+        "days a bare reversal waits for its replacement before it is a recoupment to work",
+        default=RECOUPMENT_WAIT_DAYS)
     fee_schedule: Path | None = _setting(
         "contract fee schedule (underpayments)", flag="--fee-schedule", env="CLAIMBACK_FEE_SCHEDULE", default=None,
         help="contract fee schedule CSV (payer, product, procedure, modifier, expected_allowed, effective_from, "

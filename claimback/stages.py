@@ -102,9 +102,9 @@ def build_denials(settings: Settings) -> dict:
     del adjudications, status
     denied = with_billing_provider(denied, lake)
     lake.write_derived("denials", denied)
-    lake.write_derived("denial_lines", denial_rules.denial_lines(
+    lake.write_derived("denial_lines", schema.conform(denial_rules.denial_lines(
         denied, tables["remit_service_lines"], tables["remit_adjustments"], tables["remit_remarks"],
-        tables["remit_claims"]))
+        tables["remit_claims"]), "denial_lines"))
     del tables
     log.info("denials: %d of %d adjudicated claims denied", denied.height, latest_count)
     return {
@@ -316,7 +316,7 @@ def route_denials(settings: Settings) -> dict:
     queue = with_recoupments(settings, queue)
     queue = with_unanswered_claims(settings, queue)
     lake.write_derived("work_queue", queue)
-    lake.write_derived("reconsideration_outcomes", log_rows)
+    lake.write_derived("reconsideration_outcomes", schema.conform(log_rows, "reconsideration_outcomes"))
     log.info("work queue: %d claims routed (overturn model: %s)", queue.height, report.used)
     packets = write_request_packets(settings, queue, log_rows)
     return {"work_queue": queue, "model": report, "packets": packets.height}

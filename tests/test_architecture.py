@@ -24,7 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "environment": set(),                             # process knobs (threads, processes)
     "schema": {"codes"},                              # the data contract
     "lake": {"schema"},                               # Parquet tables of a warehouse
-    "settings": {"lake"},                             # every setting of a run
+    "settings": {"lake", "denials"},                  # every setting of a run (defaults beside their rules)
     "inbox": set(),                                   # what is in the inbox folder
     "warehouse": set(),                               # one run at a time, private folders
     "x12": {"codes", "environment", "schema"},        # the reader: bytes to tables, nothing of denials

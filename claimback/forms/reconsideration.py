@@ -37,6 +37,7 @@ from claimback.forms import pdf
 from claimback.forms.channels import channel
 from claimback.forms.provider import ProviderDirectory, ProviderProfile, provider_rows
 from claimback.forms.trend_packet import denial_codes
+from claimback.schema import REQUEST_PACKETS
 
 log = logging.getLogger(__name__)
 WORDING_FILE = Path(__file__).with_name("reconsideration_wording.yaml")
@@ -360,13 +361,6 @@ def request_decisions(work_queue: pl.DataFrame, max_packets: int | None = None,
     ).drop("eligible")
 
 
-REQUEST_PACKET_SCHEMA = {
-    "claim_key": pl.String, "patient_control_number": pl.String, "payer_name": pl.String,
-    "route": pl.String, "level": pl.Int64, "pdf_path": pl.String, "status": pl.String, "why": pl.String,
-    "billing_npi": pl.String, "billing_tin": pl.String, "content_sha256": pl.String,
-}
-
-
 def write_reconsideration_packets(
     work_queue: pl.DataFrame,
     denials: pl.DataFrame,
@@ -430,7 +424,7 @@ def write_reconsideration_packets(
     pdf.draw_all(write_reconsideration_packet, jobs)
     log.info("request packets: %d drawn, %d unchanged", len(jobs), sum(r["status"] == "written" for r in rows) - len(jobs))
     _remove_stale(out_dir, "level*.pdf", {r["pdf_path"] for r in rows if r["pdf_path"]})
-    return pl.DataFrame(rows, schema=REQUEST_PACKET_SCHEMA)
+    return pl.DataFrame(rows, schema=REQUEST_PACKETS)
 
 
 def _content_hash(job: tuple) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from claimback.schema import TABLES
+from claimback.schema import CONTRACT_TABLES, TABLES, duckdb_type
 
 ROOT = Path(__file__).resolve().parents[2]
 DICTIONARY = ROOT / "docs" / "data-dictionary.md"
@@ -43,3 +43,34 @@ def test_phi_columns_are_marked():
     for table, column in [("remit_claims", "patient_last_name"), ("remit_claims", "member_id"),
                           ("submitted_claims", "patient_birth_date"), ("submitted_claims", "subscriber_member_id")]:
         assert _described_columns(sections[table])[column].startswith("PHI"), f"{table}.{column} is not marked PHI"
+
+
+def _documented(section: str) -> list[tuple[str, str]]:
+    return re.findall(r"^\| `([a-z0-9_]+)` \| ([^|]+?) \| .* \|$", section, flags=re.MULTILINE)
+
+
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_the_dictionary_lists_each_table_as_the_schema_defines_it(table: str):
+    """Columns in the schema's order, with the type the published file gives them: a column added,
+    dropped, renamed or retyped in claimback/schema.py fails here until the dictionary says so."""
+    documented = _documented(_sections()[table])
+    expected = [(name, duckdb_type(dtype)) for name, dtype in TABLES[table].items()]
+    assert documented == expected, (
+        f"docs/data-dictionary.md, {table}: the table lists {documented}, claimback/schema.py defines {expected}")
+
+
+# Sections of the dictionary that are not one table of schema.TABLES.
+NOT_SCHEMA_TABLES = {
+    "Claim identity and order", "Views",
+    "publish_info",  # written by claimback.publish in SQL, one row about the file itself
+}
+
+
+def test_every_table_the_dictionary_describes_has_a_schema():
+    described = {name for name in _sections() if not name.startswith("#")} - NOT_SCHEMA_TABLES
+    assert sorted(described - set(TABLES)) == [], "tables in docs/data-dictionary.md with no schema in claimback/schema.py"
+
+
+def test_the_contract_tables_are_the_ones_the_dictionary_calls_so():
+    marked = sorted(name for name, text in _sections().items() if "_Contract table._" in text.split("\n", 3)[2])
+    assert marked == sorted(CONTRACT_TABLES)
