@@ -101,7 +101,7 @@ def training_rows(denial_history: pl.DataFrame, level1: pl.DataFrame) -> pl.Data
     """Decided Level I outcomes joined to the denial they disputed: features + `overturned` + `submitted_on`.
 
     `level1` holds one row per Level I request (patient_control_number, submitted_on, outcome);
-    a partial win counts as not overturned (the dispute was unsatisfactory, DESIGN.md).
+    a partial win counts as not overturned (the dispute was unsatisfactory, docs/design.md).
     """
     decided = level1.filter(
         pl.col("outcome").is_in(["overturned", "upheld", "partial"]) & pl.col("submitted_on").is_not_null()
