@@ -122,6 +122,11 @@ def code_routes() -> tuple[str, ...]:
     return tuple(r.name for r in registry().routes.values() if r.by_code)
 
 
+def category_names() -> tuple[str, ...]:
+    """Every denial category, in the registry's order."""
+    return tuple(registry().categories)
+
+
 def category_defaults() -> dict[str, tuple[str, str]]:
     """Category -> (who fixes it, default route)."""
     return {c.name: (c.fixable_by, c.route) for c in registry().categories.values()}

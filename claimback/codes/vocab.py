@@ -9,23 +9,9 @@ from __future__ import annotations
 
 from claimback.codes import registry
 
-CATEGORIES: tuple[str, ...] = (
-    "eligibility_registration",
-    "wrong_payer_cob",
-    "authorization",
-    "network_credentialing",
-    "coding_bundling",
-    "medical_necessity",
-    "missing_information",
-    "timely_filing",
-    "duplicate",
-    "non_covered_benefit_limit",
-    "contractual_underpayment",
-    "underpayment",  # a line allowed below its expected amount (claimback.underpayments), not a code's
-    "patient_responsibility",
-    "payer_error",
-    "unknown",
-)
+# The root-cause categories, as the code registry (codes/data/registry.yaml `categories`) lists
+# them: a new category is one entry there (and its codes in carc.csv), nothing here.
+CATEGORIES: tuple[str, ...] = registry.category_names()
 
 FIXABLE_BY: tuple[str, ...] = (
     "front_end",

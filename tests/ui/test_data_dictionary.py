@@ -74,3 +74,12 @@ def test_every_table_the_dictionary_describes_has_a_schema():
 def test_the_contract_tables_are_the_ones_the_dictionary_calls_so():
     marked = sorted(name for name, text in _sections().items() if "_Contract table._" in text.split("\n", 3)[2])
     assert marked == sorted(CONTRACT_TABLES)
+
+
+def test_every_category_is_in_the_dictionary():
+    """denials.category lists every category of the code registry (a new category is documented)."""
+    from claimback.codes import CATEGORIES
+
+    described = _described_columns(_sections()["denials"])["category"]
+    missing = [c for c in CATEGORIES if not re.search(rf"\b{c}\b", described)]
+    assert not missing, f"docs/data-dictionary.md, denials.category does not name {missing}"
