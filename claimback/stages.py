@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from claimback import denials as denial_rules
-from claimback import forms, lifecycle, schema, trends
+from claimback import forms, lifecycle, schema, trends, underpayments
 from claimback.forms import ProviderDirectory, ProviderProfile, write_reconsideration_packets
 from claimback.forms.channels import channel
 from claimback.forms.claim_facts import FACT_INPUTS, packet_facts
@@ -32,6 +32,7 @@ from claimback.routing.recoupments import recoupment_queue
 from claimback.routing.unanswered import follow_ups, rejection_queue, silent_claim_queue
 from claimback.settings import Settings
 from claimback.silent import SUBMITTED_INPUTS, silent_claims
+from claimback.underpayments import read_fee_schedule
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +137,6 @@ def build_silent_claims(settings: Settings, matches: pl.DataFrame, lonely_candid
 def load_fee_schedule(settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The fee schedule the `fee_schedule` setting names, else every *fee_schedule.csv in the inbox;
     writes it (and its skipped rows) to the lake. Files are named relative to the inbox."""
-    from claimback.underpayments import read_fee_schedule
-
     if settings.fee_schedule is not None:
         frame, problems = read_fee_schedule([settings.fee_schedule])
         relative = {str(settings.fee_schedule): settings.fee_schedule.name}
@@ -154,8 +153,6 @@ def load_fee_schedule(settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:
 def find_underpayments(settings: Settings, adjudications: pl.DataFrame, tables: dict[str, pl.DataFrame],
                        denied: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(underpaid_lines, their `underpayment` denials) of the latest adjudications; writes the table."""
-    from claimback import underpayments
-
     fee_schedule, problems = load_fee_schedule(settings)
     if problems.height:
         log.warning("fee schedule: %d row(s) skipped (see fee_schedule_problems)", problems.height)

@@ -175,3 +175,12 @@ def test_ui_screenshots_go_to_an_ignored_folder():
     tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files", str(folder.relative_to(ROOT))],
                              capture_output=True, text=True)
     assert tracked.stdout == "", "screenshots are tracked in git"
+
+
+def test_the_stages_facade_imports_at_the_top():
+    """stages.py is where a reader learns what each stage uses: every import in its first lines."""
+    tree = ast.parse((LIBRARY / "stages.py").read_text())
+    hidden = [f"{node.name} line {inner.lineno}" for node in ast.walk(tree)
+              if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+              for inner in ast.walk(node) if isinstance(inner, (ast.Import, ast.ImportFrom))]
+    assert not hidden, f"claimback/stages.py imports inside functions: {hidden}; move them to the top"
