@@ -26,6 +26,7 @@ import polars as pl
 
 from claimback import lifecycle, schema
 from claimback.routing.rules import PayerRules
+from claimback.routing.unanswered import standing_rejections
 
 # The 837 columns a silent claim is made of (the member id only to keep identities apart).
 SUBMITTED_INPUTS = (
@@ -35,12 +36,6 @@ SUBMITTED_INPUTS = (
 )
 _VOID = "8"
 IDENTITY = ("_payer", "practice_key", "_pcn", "_member", "service_date")
-
-# The columns of table claim_rejections this module reads, until its schema is in claimback.schema.
-REJECTION_COLUMNS = {
-    "submitted_claim_key": pl.String, "practice_key": pl.String, "payer_name": pl.String, "payer_id": pl.String,
-    "patient_control_number": pl.String, "service_date": pl.Date, "still_rejected": pl.Boolean,
-}
 
 
 def with_identity(submitted_claims: pl.DataFrame) -> pl.DataFrame:
@@ -62,9 +57,7 @@ def rejected_claims(rejections: pl.DataFrame, submitted: pl.DataFrame) -> pl.Dat
     inbox, or only a 277CA's claim numbers are known) by practice, payer, patient control number
     and date of service: an acknowledgment carries no member id.
     """
-    rejections = rejections.with_columns(
-        [pl.lit(None, dtype=t).alias(c) for c, t in REJECTION_COLUMNS.items() if c not in rejections.columns]
-    ).filter(pl.col("still_rejected").fill_null(True))
+    rejections = standing_rejections(rejections)
     by_key = submitted.join(rejections.select(claim_key="submitted_claim_key").drop_nulls(), on="claim_key",
                             how="semi")
     unkeyed = rejections.filter(pl.col("submitted_claim_key").is_null()).select(

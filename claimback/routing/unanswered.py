@@ -126,11 +126,12 @@ def silent_claim_queue(silent: pl.DataFrame, rules: PayerRules, as_of: dt.date,
     return conform(frame, "work_queue")
 
 
-def _rejection_inputs(rejections: pl.DataFrame) -> pl.DataFrame:
-    """Table claim_rejections with every column the queue reads (absent ones null)."""
+def standing_rejections(rejections: pl.DataFrame) -> pl.DataFrame:
+    """The rows of table claim_rejections still standing (no later accepted 837 or 835; unknown
+    counts as standing: a rejection nobody worked loses the claim), every column read present."""
     return rejections.with_columns(
         [pl.lit(None, dtype=t).alias(c) for c, t in REJECTION_INPUTS.items() if c not in rejections.columns]
-    )
+    ).filter(pl.col("still_rejected").fill_null(True))
 
 
 def rejection_queue(rejections: pl.DataFrame, rules: PayerRules, as_of: dt.date) -> pl.DataFrame:
@@ -138,7 +139,7 @@ def rejection_queue(rejections: pl.DataFrame, rules: PayerRules, as_of: dt.date)
     # A claim rejected again after a resend is one work item: its latest rejection.
     claim = ["practice_key", "payer_id", "payer_name", "patient_control_number", "service_date"]
     rejected = (
-        _rejection_inputs(rejections).filter(pl.col("still_rejected").fill_null(False))
+        standing_rejections(rejections)
         .sort("rejected_on", "source_file", nulls_last=False)
         .unique(claim, keep="last", maintain_order=True)
     )

@@ -568,11 +568,13 @@ def test_lonely_payments_have_an_835_and_no_837(parsed, inbox):
     assert right <= billed and not right & remitted
 
 
-def test_the_pipeline_finds_the_planted_lonely_payments(parsed, inbox):
-    # read as the pipeline does (the deliberate second deliveries left out, as in `parsed`)
-    from claimback import denials, lonely
+@pytest.fixture(scope="module")
+def read_as_the_pipeline_does(parsed, inbox):
+    """(tables, adjudications) of the inbox read as the pipeline does (the deliberate second
+    deliveries left out, as in `parsed`)."""
+    from claimback import denials
     reader = pytest.importorskip("claimback.x12")
-    out, summary = inbox
+    out, _ = inbox
     tables = defaultdict(list)
     for file in reader.read_x12_many([out / name for name in parsed]):  # batched: fast
         for name, frame in file.tables.items():
@@ -581,6 +583,13 @@ def test_the_pipeline_finds_the_planted_lonely_payments(parsed, inbox):
     adjudications, _ = denials.adjudications_and_status(
         frames["remit_claims"], frames["remit_service_lines"], frames["remit_adjustments"],
         frames["submitted_claims"], as_of=AS_OF)
+    return frames, adjudications
+
+
+def test_the_pipeline_finds_the_planted_lonely_payments(read_as_the_pipeline_does, inbox):
+    from claimback import lonely
+    frames, adjudications = read_as_the_pipeline_does
+    out, summary = inbox
     payments, candidates = lonely.lonely_payments(adjudications, frames["remit_claims"], frames["submitted_claims"])
     truth = pl.read_parquet(default_truth_dir(out) / "claims.parquet")
     elsewhere = set(truth.filter("sent_elsewhere")["patient_control_number"])
@@ -593,23 +602,14 @@ def test_the_pipeline_finds_the_planted_lonely_payments(parsed, inbox):
     assert candidates.filter(pl.col("candidate_rank") == 1).height == len(closest)
 
 
-def test_the_pipeline_finds_the_planted_silent_claims_and_undecided_requests(parsed, inbox):
-    # read as the pipeline does; the silent claims are exactly the planted ones: no other 837 of
-    # the inbox is unanswered for longer than the payer's window (a mistyped payment's 837 is the
-    # lonely payment's candidate, not silent)
-    from claimback import denials, lifecycle, lonely, silent
+def test_the_pipeline_finds_the_planted_silent_claims_and_undecided_requests(read_as_the_pipeline_does, inbox):
+    # the silent claims are exactly the planted ones: no other 837 of the inbox is unanswered for
+    # longer than the payer's window (a mistyped payment's 837 is the lonely payment's candidate)
+    from claimback import lifecycle, lonely, silent
     from claimback.routing import load_rules
     from claimback.synth.story import SILENT_AFTER_DAYS
-    reader = pytest.importorskip("claimback.x12")
+    frames, adjudications = read_as_the_pipeline_does
     out, summary = inbox
-    tables = defaultdict(list)
-    for file in reader.read_x12_many([out / name for name in parsed]):
-        for name, frame in file.tables.items():
-            tables[name].append(frame)
-    frames = {name: pl.concat(parts) for name, parts in tables.items()}
-    adjudications, _ = denials.adjudications_and_status(
-        frames["remit_claims"], frames["remit_service_lines"], frames["remit_adjustments"],
-        frames["submitted_claims"], as_of=AS_OF)
     matches = lifecycle.match_claims(frames["remit_claims"], frames["submitted_claims"], history=adjudications)
     _, candidates = lonely.lonely_payments(adjudications, frames["remit_claims"], frames["submitted_claims"],
                                            matches=matches)
