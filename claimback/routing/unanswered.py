@@ -129,6 +129,8 @@ def silent_claim_queue(silent: pl.DataFrame, rules: PayerRules, as_of: dt.date,
 def standing_rejections(rejections: pl.DataFrame) -> pl.DataFrame:
     """The rows of table claim_rejections still standing (no later accepted 837 or 835; unknown
     counts as standing: a rejection nobody worked loses the claim), every column read present."""
+    if rejections.height == 0:  # literals on a frame without columns would make one row of nulls
+        return pl.DataFrame(schema=REJECTION_INPUTS)
     return rejections.with_columns(
         [pl.lit(None, dtype=t).alias(c) for c, t in REJECTION_INPUTS.items() if c not in rejections.columns]
     ).filter(pl.col("still_rejected").fill_null(True))
