@@ -34,8 +34,9 @@ _FOLLOWED_UP = (R.LEVEL1, R.LEVEL2)  # requests we filed; a crossover's remit is
 
 # The columns of table claim_rejections the queue reads (the 999 / 277CA reader writes them).
 REJECTION_INPUTS = {
-    "acknowledgment_key": pl.String, "payer_claim_control_number": pl.String, "submitted_claim_key": pl.String, "practice_key": pl.String, "payer_name": pl.String, "payer_id": pl.String,
-    "patient_control_number": pl.String, "service_date": pl.Date, "billed_amount": pl.Decimal(12, 2),
+    "acknowledgment_key": pl.String, "submitted_claim_key": pl.String, "practice_key": pl.String,
+    "payer_name": pl.String, "payer_id": pl.String, "patient_control_number": pl.String,
+    "payer_claim_control_number": pl.String, "service_date": pl.Date, "billed_amount": pl.Decimal(12, 2),
     "rejected_on": pl.Date, "acknowledgment": pl.String, "status_codes": pl.List(pl.String),
     "error_location": pl.String, "reason": pl.String, "source_file": pl.String, "still_rejected": pl.Boolean,
 }
