@@ -373,7 +373,8 @@ def with_underpayment_signature(claims: pl.DataFrame, underpaid_lines: pl.DataFr
 def describe_underpayments(clusters: pl.DataFrame, members: pl.DataFrame, shared: pl.DataFrame,
                            underpaid_lines: pl.DataFrame | None) -> pl.DataFrame:
     """Underpayment clusters described as the payer's trend form takes a fee-schedule loading error:
-    "CPT 99214 paid at $95.00 instead of contracted $120.00 on 12 claims since 2026-09-01; …"
+    "CPT 99214 paid at $95.00 instead of contracted $120.00 on 12 claims remitted since 2026-11-09
+    (dates of service from 2026-10-01); …"
     (the amounts per unit most of the claims show; "its usual" where no contract row says it)."""
     if underpaid_lines is None or underpaid_lines.is_empty() or not (clusters["category"] == UNDERPAYMENT).any():
         return clusters
@@ -391,10 +392,12 @@ def describe_underpayments(clusters: pl.DataFrame, members: pl.DataFrame, shared
     details = shared.filter(~pl.col("feature").is_in(["procedure_code", "modifier"]))
     texts = {}
     for row in clusters.filter(pl.col("category") == UNDERPAYMENT).join(amounts, on="cluster_id").iter_rows(named=True):
-        since = row["first_service_date"] or row["first_remit_date"]
         usual = "contracted" if row["contracted"] else "its usual"
         parts = [f"CPT {row['procedure']} paid at ${row['allowed_per_unit']:,.2f} instead of {usual} "
-                 f"${row['expected_per_unit']:,.2f} on {row['claim_count']} claims since {since.isoformat()}"]
+                 f"${row['expected_per_unit']:,.2f} on {row['claim_count']} claims remitted since "
+                 f"{row['first_remit_date'].isoformat()}"
+                 + (f" (dates of service from {row['first_service_date'].isoformat()})"
+                    if row["first_service_date"] else "")]
         parts += [f"{f['share']:.0%} " + FEATURE_PHRASES[f["feature"]].format(value=_feature_value(f["feature"], f["value"]))
                   for f in details.filter(pl.col("cluster_id") == row["cluster_id"]).iter_rows(named=True)]
         texts[row["cluster_id"]] = "; ".join(parts) + "."

@@ -226,7 +226,8 @@ def cmd_synth(args) -> int:
     print(f"synthesised {summary.claims:,} claims into {out}: {summary.files_837} 837 files, "
           f"{summary.files_835} 835 files, {summary.denied_claims:,} denied claims "
           f"({summary.denial_rate:.1%}), {summary.planted_trends} planted trends, "
-          f"{summary.log_rows} reconsideration log rows")
+          f"{summary.log_rows} reconsideration log rows, {summary.underpaid_claims} claims underpaid under a wrong "
+          "fee schedule")
     if truth:
         print(f"ground truth (never put it in the inbox): {truth}")
     return EXIT_OK

@@ -43,6 +43,10 @@ _SUMMARY_QUERIES = {
                count(*) FILTER (WHERE candidate_count > 0) AS with_a_candidate_837,
                count(*) FILTER (WHERE candidate_count = 0) AS with_no_candidate
         FROM lonely_payments""",
+    "Underpayments (paid lines allowed below expected: claimback sql analyst_underpayments)": """
+        SELECT payer_name, procedure_code, expected_source, count(*) AS lines,
+               count(DISTINCT claim_key) AS claims, sum(shortfall) AS short_dollars
+        FROM underpaid_lines GROUP BY ALL ORDER BY short_dollars DESC LIMIT 10""",
 }
 
 

@@ -12,7 +12,8 @@ organisation number their claims ENC00000001... each, so patient control numbers
 a few paid claims are reversed with nothing after them (recoupments), and a few paid claims
 have an 835 but no 837 (billed by another system, or a patient control number the payer keyed
 wrong): lonely payments; a few claims are never answered at all (silent claims: an 837, no 835)
-and a few Level I requests are never decided (follow-ups). The same seed and as_of always give
+and a few Level I requests are never decided (follow-ups); one payer underpays one procedure
+under a wrong fee schedule (`fee_schedule.csv` holds the contract). The same seed and as_of always give
 the same bytes.
 The ground truth goes to `truth_dir` only when asked, never into the inbox.
 
@@ -39,10 +40,12 @@ from claimback.synth.inbox import Tally, write_835s, write_837s
 from claimback.synth.render import Prepared
 from claimback.synth.story import REVERSAL, tell
 from claimback.synth.truth import claim_truth, log_rows, trend_truth, write_log
+from claimback.synth.underpaid import fee_schedule_csv, plant_wrong_fee_schedule
 
 BLOCK_CLAIMS = 50_000
 MIN_CLAIMS_FOR_TRENDS = 800  # below this the planted trends would swamp the denial mix
 LOG_NAME = "reconsiderations.csv"
+FEE_SCHEDULE_NAME = "fee_schedule.csv"
 
 
 @dataclass
@@ -68,6 +71,7 @@ class SynthSummary:
     sent_elsewhere: int = 0  # billed by another system: no 837 in the inbox
     pcn_keyed_wrong: int = 0  # the 835's CLP01 is mistyped (claimback.synth.story.mistyped)
     silent_claims: int = 0  # 837s the payer never answered (no 835 at all)
+    underpaid_claims: int = 0  # first remitted under a wrong fee schedule (claimback.synth.underpaid)
     undecided_requests: int = 0  # Level I requests the payer never decided (pending long past due)
     styles: dict[str, int] = field(default_factory=dict)
     extensions: dict[str, int] = field(default_factory=dict)
@@ -110,7 +114,7 @@ def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None
     tally = Tally()
     rows: list[tuple] = []
     truths: list[pl.DataFrame] = []
-    corrected = adjudicated = denied = reversals = recouped = silent = undecided = 0
+    corrected = adjudicated = denied = reversals = recouped = silent = undecided = underpaid = 0
     pcn_counters: dict[int, int] = {}  # each practice's claim numbering runs on across blocks
     for b in range(n_blocks):
         n = min(BLOCK_CLAIMS, claims - b * BLOCK_CLAIMS)
@@ -118,6 +122,7 @@ def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None
         book = build_book(book_rng, n, b * BLOCK_CLAIMS, as_of_day, months, plant and b == 0, pcn_counters)
         if plant:  # its own stream, after the book's draws: no other claim's outcome moves
             plant_evidence_cases(book, random.Random(f"evidence:{seed}:{b}"), as_of_day)
+            underpaid += len(plant_wrong_fee_schedule(book, as_of_day))
         story = tell(book, story_rng, as_of_day)
         prepared = Prepared(book)
         write_837s(book, prepared, story, out_dir, claims_per_file, file_rng, tally)
@@ -135,6 +140,8 @@ def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None
             truths.append(claim_truth(book, story))
         del book, story, prepared  # free this block before the next one is drawn
     n_log = write_log(out_dir / LOG_NAME, rows)
+    if plant:  # the contract the wrong fee schedule breaks
+        (out_dir / FEE_SCHEDULE_NAME).write_text(fee_schedule_csv(as_of.year))
     summary = SynthSummary(
         claims=claims, corrected_claims=corrected, files_837=tally.files_837,
         files_835=tally.files_835, remit_claims=tally.claims_835, reversals=reversals, recouped_claims=recouped,
@@ -144,7 +151,7 @@ def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None
         denied_claims=denied, planted_trends=len(PLANTED_TRENDS) if plant else 0, log_rows=n_log,
         as_of=as_of.isoformat(), bytes_written=tally.bytes_written, 
         sent_elsewhere=tally.sent_elsewhere, pcn_keyed_wrong=tally.pcn_keyed_wrong,
-        silent_claims=silent, undecided_requests=undecided,
+        silent_claims=silent, undecided_requests=undecided, underpaid_claims=underpaid,
         styles=dict(sorted(tally.styles.items())), extensions=dict(sorted(tally.extensions.items())))
     if truth_dir is not None:
         _write_truth(Path(truth_dir), truths, plant, summary)

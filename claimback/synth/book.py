@@ -85,6 +85,8 @@ class ClaimBook:
     case: list[str] = field(default_factory=list)  # the planted case, "partner" or ""
     referral: list[str] = field(default_factory=list)  # REF*9F value or ""
     other_payer: list[int] = field(default_factory=list)  # index into PAYERS of the primary, or -1
+    # paid under a wrong fee schedule (claimback.synth.underpaid): set after the draws
+    underpaid: list[bool] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.pcn)

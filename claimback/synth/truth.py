@@ -104,6 +104,7 @@ def claim_truth(book: ClaimBook, story: Story) -> pl.DataFrame:
                          else "line" for c, k in enumerate(kinds)],
         "denied_amount": [a / 100 for a in denied_amount],
         "trend_id": [t or None for t in book.trend],
+        "underpaid": book.underpaid or [False] * n,  # a wrong fee schedule's claim (claimback.synth.underpaid)
         "auth_on_file": [bool(a) for a in book.auth],
         # evidence cases (claimback.synth.evidence): the case planted, "partner" for the claim it
         # needs (paid twin, first submission...), and the route and rule the router must choose

@@ -628,3 +628,37 @@ def test_the_pipeline_finds_the_planted_silent_claims_and_undecided_requests(rea
                       & (pl.col("level") == "1"))
     assert rows.height == undecided.height and (rows["outcome"].fill_null("") == "").all()
     assert (pl.Series(rows["submitted_on"]).str.to_date(strict=False) <= AS_OF - timedelta(days=PAYER_LATE_DAYS)).all()
+
+
+def test_the_pipeline_finds_the_planted_wrong_fee_schedule(parsed, inbox):
+    # the rules as the pipeline runs them, on the inbox's own fee_schedule.csv: the underpayment
+    # denials are exactly the claims paid under the wrong schedule, judged against the contract
+    from claimback import denials, underpayments
+    from claimback.synth.underpaid import CONTRACT_CENTS, PROCEDURE, WRONG_CENTS
+    reader = pytest.importorskip("claimback.x12")
+    out, summary = inbox
+    tables = defaultdict(list)
+    for file in reader.read_x12_many([out / name for name in parsed]):
+        for name, frame in file.tables.items():
+            tables[name].append(frame)
+    frames = {name: pl.concat(parts) for name, parts in tables.items()}
+    adjudications, status = denials.adjudications_and_status(
+        frames["remit_claims"], frames["remit_service_lines"], frames["remit_adjustments"],
+        frames["submitted_claims"], as_of=AS_OF)
+    denied = denials.build_denials(frames["remit_claims"], frames["remit_service_lines"], frames["remit_adjustments"],
+                                   frames["remit_remarks"], frames["submitted_claims"], as_of=AS_OF,
+                                   history=adjudications, status=status)
+    fee_schedule, problems = underpayments.read_fee_schedule([out / "fee_schedule.csv"])
+    assert problems.height == 0 and fee_schedule.height == 1
+    found = underpayments.find_underpaid_lines(
+        adjudications, frames["remit_claims"], frames["remit_service_lines"], frames["remit_adjustments"],
+        fee_schedule, denied_claim_keys=denied["claim_key"]).filter("is_denial")
+    planted = pl.read_parquet(default_truth_dir(out) / "claims.parquet").filter("underpaid")
+    assert planted.height == summary.underpaid_claims > 0
+    # every claim paid at once under the wrong schedule is found, and nothing outside it; a claim
+    # first denied is found only when paid after its correction (under the wrong schedule too)
+    paid_at_once = planted.filter(pl.col("first_outcome").is_in(["paid", "patient_responsibility"]))[
+        "patient_control_number"]
+    assert set(paid_at_once) <= set(found["patient_control_number"]) <= set(planted["patient_control_number"])
+    assert set(found["procedure_code"]) == {PROCEDURE} and set(found["expected_source"]) == {"fee_schedule"}
+    assert set(found["shortfall"]) == {Decimal(CONTRACT_CENTS - WRONG_CENTS) / 100}

@@ -32,8 +32,9 @@ def test_a_wrong_fee_schedule_on_twelve_claims_is_a_trend(tmp_path):
                            "first_service_date", "last_service_date").rows() == [
         ("underpaid 99214", "underpayment", 12, Decimal("300.00"), "flagged", "ACME01",
          date(2026, 10, 1), date(2026, 10, 12))]
-    assert clusters["description"][0].startswith(
-        "CPT 99214 paid at $95.00 instead of contracted $120.00 on 12 claims since 2026-10-01")
+    assert clusters["description"][0] == (
+        "CPT 99214 paid at $95.00 instead of contracted $120.00 on 12 claims remitted since 2026-11-09 "
+        "(dates of service from 2026-10-01).")
     # every member goes on the trend report, not twelve Level I requests
     queue, _, _ = stages.build_queue(settings)
     assert queue["route"].unique().to_list() == ["trend_report"]
