@@ -1,13 +1,11 @@
 """The one resource every asset uses: where the inbox and warehouse are, and the run's as-of date."""
 
 from dataclasses import fields
-from pathlib import Path
 
 import dagster as dg
 
+from claimback.publish import SQL_DIR  # noqa: F401  (the assets read the analyst views from here)
 from claimback.settings import Settings, config_from_environment, defaults
-
-SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 
 
 _DEFAULTS = defaults()

@@ -26,6 +26,9 @@ from claimback.lake import Lake
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "claimback.duckdb"
+# The analyst views, shipped inside the package (pyproject.toml package-data): an installed
+# claimback publishes them as a checkout does.
+SQL_DIR = Path(__file__).resolve().parent / "sql"
 DEIDENTIFIED_NAME = "claimback_deidentified.duckdb"
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 

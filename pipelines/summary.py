@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from claimback.publish import DATABASE_NAME
+from claimback.publish import DATABASE_NAME, SQL_DIR
 
 _SUMMARY_QUERIES = {
     "Claims": """
@@ -123,9 +123,8 @@ def print_summary(warehouse: Path) -> None:
 
 def views(warehouse: Path) -> pl.DataFrame:
     """The analyst views with the question each answers (the first comment line of its sql file)."""
-    sql_dir = Path(__file__).resolve().parents[1] / "sql"
     rows = []
-    for path in sorted(sql_dir.glob("*.sql")):
+    for path in sorted(SQL_DIR.glob("*.sql")):
         first = path.read_text().lstrip().splitlines()[0] if path.read_text().strip() else ""
         rows.append({"view": path.stem, "answers": re.sub(r"^--\s*", "", first)})
     return pl.DataFrame(rows, schema={"view": pl.String, "answers": pl.String})

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -12,9 +11,10 @@ import pytest
 from tests.builders import ClaimBook
 from claimback import denials as dn
 from claimback import schema
+from claimback.publish import SQL_DIR
 from tests.conftest import SAMPLES, needs_corpus
 
-SQL = Path(__file__).resolve().parents[1] / "sql"
+SQL = SQL_DIR
 
 
 def build(book: ClaimBook, as_of: dt.date | None = None) -> pl.DataFrame:

@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import count
-from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -13,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from claimback.codes.vocab import format_codes
+from claimback.publish import SQL_DIR
 from claimback.schema import TREND_CLUSTER_CLAIMS, TREND_CLUSTERS, conform
 from claimback.trends import cluster_id, find_clusters
 
@@ -340,7 +340,7 @@ def test_empty_denials():
 def test_trend_clusters_with_claims_view_joins_members_to_denials():
     denials = frame(planted(12) + background())
     trend_clusters, trend_cluster_claims = find_clusters(denials, AS_OF)
-    sql = (Path(__file__).resolve().parents[1] / "sql" / "analyst_trend_clusters_with_claims.sql").read_text()
+    sql = (SQL_DIR / "analyst_trend_clusters_with_claims.sql").read_text()
     assert sql.startswith("-- ")
     con = duckdb.connect()
     for name, table in (("denials", denials), ("trend_clusters", trend_clusters),

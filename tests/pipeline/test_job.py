@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from claimback import schema
-from claimback.publish import DATABASE_NAME
+from claimback.publish import DATABASE_NAME, SQL_DIR
 from pipelines.cli import main as cli_main
 from pipelines.cli import run_pipeline
 from tests.conftest import corpus_files, needs_corpus
@@ -86,7 +86,7 @@ def test_published_file_holds_the_contract(synthetic):
         views = {r[0] for r in con.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
     assert 0.04 < denied / adjudicated < 0.25  # industry-like denial rate in the synthetic inbox
     assert flagged >= 1  # the planted trends are found
-    assert {p.stem for p in (Path(__file__).resolve().parents[2] / "sql").glob("*.sql")} <= views
+    assert {p.stem for p in SQL_DIR.glob("*.sql")} <= views
 
 
 def test_rerunning_the_same_inbox_changes_nothing(synthetic, tmp_path):

@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
+from claimback.publish import SQL_DIR
 from claimback.routing import build_work_queue, load_rules
 
 from .helpers import AS_OF, denial, denials, log
 
-SQL = Path(__file__).resolve().parents[2] / "sql"
+SQL = SQL_DIR
 VIEWS = ("analyst_work_queue_due_this_week", "analyst_work_queue_by_payer", "analyst_work_queue_by_route", "analyst_work_queue_dollars_at_stake")
 
 

@@ -6,7 +6,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-SQL = Path(__file__).resolve().parents[2] / "sql"
+from claimback.publish import SQL_DIR
+
+SQL = SQL_DIR
 
 ADJUDICATIONS = """
 CREATE TABLE adjudications (claim_id VARCHAR, claim_key VARCHAR, adjudication_seq BIGINT, is_latest BOOLEAN,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from claimback.publish import SQL_DIR
 from claimback.schema import CONTRACT_TABLES, TABLES, duckdb_type
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +35,7 @@ def test_every_contract_column_is_described(table: str):
 
 def test_every_view_file_is_listed():
     views = _sections()["Views"]
-    missing = [p.stem for p in sorted((ROOT / "sql").glob("*.sql")) if f"`{p.stem}`" not in views]
+    missing = [p.stem for p in sorted(SQL_DIR.glob("*.sql")) if f"`{p.stem}`" not in views]
     assert not missing, f"views missing from the data dictionary: {missing}"
 
 
