@@ -21,8 +21,8 @@ from claimback.stages import build_denials
 )
 def denials(claimback: ClaimbackResource) -> dg.MaterializeResult:
     result = build_denials(claimback.settings())
-    denied: pl.DataFrame = result["denials"]
-    adjudicated = max(result["adjudicated_claims"], 1)
+    denied: pl.DataFrame = result.denials
+    adjudicated = max(result.adjudicated_claims, 1)
     top = (
         denied.group_by("primary_reason").agg(pl.len().alias("claims"), pl.col("denied_amount").sum())
         .sort("claims", descending=True)
@@ -30,15 +30,15 @@ def denials(claimback: ClaimbackResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={
         "dagster/row_count": denied.height,
         "denial_rate": percent(denied.height / adjudicated),
-        "denied_dollars": dollars(result["denied_amount"]),
-        "by_category": markdown_table(result["by_category"]),
+        "denied_dollars": dollars(result.denied_amount),
+        "by_category": markdown_table(result.by_category),
         "top_reasons": markdown_table(top, limit=10),
         # 835 claims answering no 837 (table lonely_payments): posting and denial work are partial
-        "lonely_payments": result["lonely_payments"],
-        "lonely_paid_dollars": dollars(result["lonely_paid_amount"]),
-        "lonely_with_candidates": result["lonely_with_candidates"],
+        "lonely_payments": result.lonely_payments,
+        "lonely_paid_dollars": dollars(result.lonely_paid_amount),
+        "lonely_with_candidates": result.lonely_with_candidates,
         # 837 claims with no 835 past the payer's window (table silent_claims): claim status inquiries
-        "silent_claims": result["silent_claims"],
-        "silent_billed_dollars": dollars(result["silent_billed_amount"]),
+        "silent_claims": result.silent_claims,
+        "silent_billed_dollars": dollars(result.silent_billed_amount),
         "chart": chart(denials_by_category_over_time(denied), "Denied dollars by month and category"),
     })

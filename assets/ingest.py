@@ -82,8 +82,8 @@ def x12_lake():
 def reconsideration_log(claimback: ClaimbackResource) -> dg.MaterializeResult:
     result = load_reconsiderations(claimback.settings())
     return dg.MaterializeResult(metadata={
-        "dagster/row_count": result["rows"],
-        "log_files": result["files"],
-        "rows_skipped": result["problems"].height,
-        "skipped_rows": markdown_table(result["problems"]),
+        "dagster/row_count": result.rows,
+        "log_files": result.files,
+        "rows_skipped": result.problems.height,
+        "skipped_rows": markdown_table(result.problems),
     })

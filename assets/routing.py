@@ -36,8 +36,8 @@ TODAY_VIEWS = ["analyst_today", "analyst_today_counts", "analyst_work_queue_by_r
 def work_queue(claimback: ClaimbackResource) -> dg.MaterializeResult:
     settings = claimback.settings()
     result = route_denials(settings)
-    queue: pl.DataFrame = result["work_queue"]
-    report = result["model"]
+    queue: pl.DataFrame = result.work_queue
+    report = result.model
     lake = settings.lake
     tables = {"work_queue": queue, "request_packets": lake.read("request_packets"),
               "trend_packets": lake.read("trend_packets"), "trend_clusters": lake.read("trend_clusters"),
@@ -73,6 +73,6 @@ def work_queue(claimback: ClaimbackResource) -> dg.MaterializeResult:
         "by_route": table(by_route),
         "overturn_model": key_values(report.as_dict()),
         "chart": chart(work_queue_by_route_and_deadline(queue, settings.as_of), "Work queue by route and deadline"),
-        "request_packets_written": result["packets"],
+        "request_packets_written": result.packets,
     })
 

@@ -22,14 +22,14 @@ from claimback.stages import find_trends
 )
 def trend_clusters(claimback: ClaimbackResource) -> dg.MaterializeResult:
     result = find_trends(claimback.settings())
-    clusters: pl.DataFrame = result["clusters"]
+    clusters: pl.DataFrame = result.clusters
     shown = clusters.select("payer_name", "signature", "status", "claim_count", "denied_amount", "description")
     return dg.MaterializeResult(metadata={
         "dagster/row_count": clusters.height,
         "flagged_clusters": int((clusters["status"] == "flagged").sum()),
         "emerging_signatures": int((clusters["status"] == "emerging").sum()),
         "provider_side_patterns": int((clusters["status"] == "provider_fix").sum()),
-        "packets_written": result["packets"],
+        "packets_written": result.packets,
         "clusters": markdown_table(shown.sort("claim_count", descending=True)),
         "chart": chart(trend_clusters_chart(clusters), "Trend clusters by payer and signature"),
     })

@@ -1,12 +1,13 @@
 """The pipeline's stages as plain functions over the lake: what each Dagster asset calls.
 
 Each stage reads the lake tables it needs, calls the domain modules (denials, trends, routing,
-forms), writes its tables back to the lake and returns a small summary without PHI (counts,
-dollars, codes, claim numbers) that the assets show as metadata and the CLI prints.
+forms), writes its tables back to the lake and returns a small frozen dataclass without PHI
+(counts, dollars, codes, claim numbers) that the assets show as metadata.
 """
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -37,8 +38,46 @@ from claimback.underpayments import read_fee_schedule
 log = logging.getLogger(__name__)
 
 
+# --- what each stage returns: counts and frames without PHI, for the assets' metadata ----------
+@dataclass(frozen=True)
+class ReconsiderationLog:
+    files: int  # *reconsiderations.csv files read
+    rows: int  # usable rows
+    problems: pl.DataFrame  # rows skipped, with their line and why
+
+
+@dataclass(frozen=True)
+class DenialsFound:
+    denials: pl.DataFrame
+    adjudicated_claims: int  # claims whose latest adjudication is not a reversal
+    denied_claims: int
+    denied_amount: float
+    by_category: pl.DataFrame
+    lonely_payments: int
+    lonely_paid_amount: float
+    lonely_with_candidates: int
+    silent_claims: int
+    silent_billed_amount: float
+    underpaid_lines: int
+    underpaid_claims: int
+    underpaid_amount: float
+
+
+@dataclass(frozen=True)
+class TrendsFound:
+    clusters: pl.DataFrame
+    packets: int  # trend packets written or kept
+
+
+@dataclass(frozen=True)
+class QueueBuilt:
+    work_queue: pl.DataFrame
+    model: object  # the overturn model's report (claimback.routing.overturn)
+    packets: int  # request packets considered tonight
+
+
 # --- reconsideration history ---------------------------------------------------------------
-def load_reconsiderations(settings: Settings) -> dict:
+def load_reconsiderations(settings: Settings) -> ReconsiderationLog:
     """Read every *reconsiderations.csv in the inbox; bad rows are reported and skipped."""
     logs = [f for f in scan(settings.inbox) if f.is_reconsideration_log]
     frame, problems = read_log([f.path for f in logs])
@@ -47,7 +86,7 @@ def load_reconsiderations(settings: Settings) -> dict:
     frame, problems = (t.with_columns(pl.col("source_file").replace(relative)) for t in (frame, problems))
     settings.lake.write_derived("reconsiderations", schema.conform(frame, "reconsiderations"))
     settings.lake.write_derived("reconsideration_log_problems", problems)
-    return {"files": len(logs), "rows": frame.height, "problems": problems}
+    return ReconsiderationLog(files=len(logs), rows=frame.height, problems=problems)
 
 
 # --- denials ---------------------------------------------------------------------------------
@@ -77,7 +116,7 @@ DENIAL_INPUTS = {
 }
 
 
-def build_denials(settings: Settings) -> dict:
+def build_denials(settings: Settings) -> DenialsFound:
     """The denials table, its line detail, every adjudication with its status, recovered claims,
     the lonely payments (835 claims with no 837, claimback.lonely) and the silent claims (837s
     with no 835, claimback.silent)."""
@@ -108,21 +147,21 @@ def build_denials(settings: Settings) -> dict:
         tables["remit_claims"]), "denial_lines"))
     del tables
     log.info("denials: %d of %d adjudicated claims denied", denied.height, latest_count)
-    return {
-        "adjudicated_claims": latest_count,
-        "denied_claims": denied.height,
-        "denied_amount": float(denied["denied_amount"].cast(pl.Float64).sum() or 0),
-        "by_category": denial_rules.denial_summary(denied),
-        "lonely_payments": lonely.height,
-        "lonely_paid_amount": float(lonely["paid_amount"].cast(pl.Float64).sum() or 0),
-        "lonely_with_candidates": lonely.filter(pl.col("candidate_count") > 0).height,
-        "silent_claims": silent.height,
-        "silent_billed_amount": float(silent["billed_amount"].cast(pl.Float64).sum() or 0),
-        "underpaid_lines": underpaid.height,
-        "underpaid_claims": underpayment_denials.height,
-        "underpaid_amount": float(underpaid["shortfall"].cast(pl.Float64).sum() or 0),
-        "denials": denied,
-    }
+    return DenialsFound(
+        denials=denied,
+        adjudicated_claims=latest_count,
+        denied_claims=denied.height,
+        denied_amount=float(denied["denied_amount"].cast(pl.Float64).sum() or 0),
+        by_category=denial_rules.denial_summary(denied),
+        lonely_payments=lonely.height,
+        lonely_paid_amount=float(lonely["paid_amount"].cast(pl.Float64).sum() or 0),
+        lonely_with_candidates=lonely.filter(pl.col("candidate_count") > 0).height,
+        silent_claims=silent.height,
+        silent_billed_amount=float(silent["billed_amount"].cast(pl.Float64).sum() or 0),
+        underpaid_lines=underpaid.height,
+        underpaid_claims=underpayment_denials.height,
+        underpaid_amount=float(underpaid["shortfall"].cast(pl.Float64).sum() or 0),
+    )
 
 
 def build_silent_claims(settings: Settings, matches: pl.DataFrame, lonely_candidates: pl.DataFrame) -> pl.DataFrame:
@@ -196,7 +235,7 @@ TREND_INPUTS = {
 }
 
 
-def find_trends(settings: Settings) -> dict:
+def find_trends(settings: Settings) -> TrendsFound:
     lake = settings.lake
     rules = load_rules(settings.payer_rules)
     denied = lake.read("denials")
@@ -227,7 +266,7 @@ def find_trends(settings: Settings) -> dict:
     packets = write_trend_packets(settings, rules, clusters, members, denied)
     log.info("trends: %d flagged clusters, %d emerging signatures",
              (clusters["status"] == "flagged").sum(), (clusters["status"] == "emerging").sum())
-    return {"clusters": clusters, "packets": packets.height}
+    return TrendsFound(clusters=clusters, packets=packets.height)
 
 
 def write_trend_packets(settings: Settings, rules, clusters: pl.DataFrame, members: pl.DataFrame,
@@ -307,7 +346,7 @@ ROUTING_INPUTS = {
     ),
     "remit_service_lines": ("claim_key", "procedure_code", "service_date", "paid_amount"),
 }
-def route_denials(settings: Settings) -> dict:
+def route_denials(settings: Settings) -> QueueBuilt:
     queue, report, log_rows = build_queue(settings)
     lake = settings.lake
     queue = with_recoupments(settings, queue)
@@ -316,7 +355,7 @@ def route_denials(settings: Settings) -> dict:
     lake.write_derived("reconsideration_outcomes", schema.conform(log_rows, "reconsideration_outcomes"))
     log.info("work queue: %d claims routed (overturn model: %s)", queue.height, report.used)
     packets = write_request_packets(settings, queue, log_rows)
-    return {"work_queue": queue, "model": report, "packets": packets.height}
+    return QueueBuilt(work_queue=queue, model=report, packets=packets.height)
 
 
 def build_queue(settings: Settings):

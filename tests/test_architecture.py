@@ -184,3 +184,15 @@ def test_the_stages_facade_imports_at_the_top():
               if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
               for inner in ast.walk(node) if isinstance(inner, (ast.Import, ast.ImportFrom))]
     assert not hidden, f"claimback/stages.py imports inside functions: {hidden}; move them to the top"
+
+
+def test_every_stage_returns_a_typed_result():
+    """The boundary between a stage and its asset is a frozen dataclass, not a dict read by key."""
+    import dataclasses
+    import typing
+
+    from claimback import stages
+
+    for stage in (stages.load_reconsiderations, stages.build_denials, stages.find_trends, stages.route_denials):
+        result = typing.get_type_hints(stage)["return"]
+        assert dataclasses.is_dataclass(result) and result.__dataclass_params__.frozen, stage.__name__
