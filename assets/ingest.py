@@ -10,19 +10,14 @@ import polars as pl
 
 from assets.metadata import markdown_table
 from assets.resources import ClaimbackResource
-from claimback import ingest
-from claimback.inbox import scan
-from claimback.stages import load_reconsiderations
+from claimback import stages
 
 NO_NEW_FILES = "none"
 
 
 @dg.op(out=dg.DynamicOut(list), description="Find inbox files no earlier run has read.")
 def plan_new_files(context: dg.OpExecutionContext, claimback: ClaimbackResource):
-    settings = claimback.settings()
-    plan = ingest.plan(scan(settings.inbox, report_links=True), settings.lake)
-    ingest.record_duplicates(plan.duplicates, settings.lake)
-    ingest.record_logs(plan.logs, settings.lake)
+    plan = stages.plan_new_files(claimback.settings())
     batches = plan.batches(max_files=claimback.batch_files)
     context.log.info(
         f"inbox: {len(plan.new)} new files in {len(batches)} batches, {plan.known} already read, "
@@ -38,15 +33,16 @@ def plan_new_files(context: dg.OpExecutionContext, claimback: ClaimbackResource)
 def parse_batch(context: dg.OpExecutionContext, claimback: ClaimbackResource, batch: list) -> dict:
     if not batch:
         return {"files": 0, "claims": 0, "quarantined_transactions": 0}
-    summary = ingest.ingest_batch(batch, claimback.settings().lake)
+    summary = stages.parse_batch(claimback.settings(), batch)
     context.log.info(f"batch {summary['batch_id']}: {summary['files']} files, {summary['claims']} claims")
     return summary
 
 
 @dg.op(out=dg.Out(dagster_type=dg.Nothing), description="Build the de-duplicated current tables.")
 def consolidate_lake(context: dg.OpExecutionContext, claimback: ClaimbackResource, batches: list[dict]):
-    lake = claimback.settings().lake
-    counts = ingest.consolidate(lake)
+    settings = claimback.settings()
+    counts = stages.consolidate_lake(settings)
+    lake = settings.lake
     files = lake.read("ingested_files")
     quarantine = lake.read("quarantine")
     context.add_output_metadata({
@@ -80,7 +76,7 @@ def x12_lake():
     owners=["team:provider-relations"],
 )
 def reconsideration_log(claimback: ClaimbackResource) -> dg.MaterializeResult:
-    result = load_reconsiderations(claimback.settings())
+    result = stages.load_reconsiderations(claimback.settings())
     return dg.MaterializeResult(metadata={
         "dagster/row_count": result.rows,
         "log_files": result.files,

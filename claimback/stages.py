@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from claimback import denials as denial_rules
-from claimback import forms, lifecycle, schema, trends, underpayments
+from claimback import forms, ingest, lifecycle, schema, trends, underpayments
 from claimback.forms import ProviderDirectory, ProviderProfile, write_reconsideration_packets
 from claimback.forms.channels import channel
 from claimback.forms.claim_facts import FACT_INPUTS, packet_facts
@@ -74,6 +74,26 @@ class QueueBuilt:
     work_queue: pl.DataFrame
     model: object  # the overturn model's report (claimback.routing.overturn)
     packets: int  # request packets considered tonight
+
+
+# --- ingest ---------------------------------------------------------------------------------
+def plan_new_files(settings: Settings) -> ingest.Plan:
+    """The inbox files no earlier run has read, split into batches by `plan.batches()`; files
+    already read under another name and the reconsideration logs are recorded on the way."""
+    plan = ingest.plan(scan(settings.inbox, report_links=True), settings.lake)
+    ingest.record_duplicates(plan.duplicates, settings.lake)
+    ingest.record_logs(plan.logs, settings.lake)
+    return plan
+
+
+def parse_batch(settings: Settings, batch: list) -> dict:
+    """One batch of new files read into the lake (a file is read exactly once); counts, no PHI."""
+    return ingest.ingest_batch(batch, settings.lake)
+
+
+def consolidate_lake(settings: Settings) -> dict[str, int]:
+    """The de-duplicated current tables every later stage reads; rows per table."""
+    return ingest.consolidate(settings.lake)
 
 
 # --- reconsideration history ---------------------------------------------------------------
