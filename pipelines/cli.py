@@ -197,20 +197,13 @@ def _cause(error) -> str:
 
 # --- other verbs ----------------------------------------------------------------------------------
 def cmd_parse(args) -> int:
-    from claimback.x12 import parse_paths
-    from claimback.x12.paths import stderr_progress
+    """The parse command of `python -m claimback.x12`, with this CLI's usage errors."""
+    from claimback.x12 import __main__ as parse_command
 
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         raise UsageError(f"{', '.join(missing)}: no such file or folder")
-    summary = parse_paths([Path(p) for p in args.paths], Path(args.out),
-                          progress=None if args.quiet else stderr_progress)
-    for name, rows in sorted(summary["tables"].items()):
-        print(f"{name:28s} {rows:>10,}")
-    quarantined = [f for f in summary["per_file"] if f["quarantined"]]
-    print(f"{summary['files']:,} files read into {args.out}"
-          + (f"; {len(quarantined):,} with parts that could not be read (see quarantine.parquet)" if quarantined else ""))
-    return EXIT_OK
+    return parse_command.run(args, quiet=args.quiet)
 
 
 def cmd_synth(args) -> int:
@@ -329,8 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     parse = verb("parse", help="convert X12 files to Parquet tables (no pipeline, no de-duplication)")
-    parse.add_argument("paths", nargs="+", help="files or folders")
-    parse.add_argument("--out", required=True, help="folder for <table>.parquet")
+    _parse_arguments(parse)
     parse.set_defaults(func=cmd_parse)
 
     synth = verb("synth", help="write a realistic synthetic inbox (837s, 835s, reconsideration log)")
@@ -373,6 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=cmd_ui)
     return parser
+
+
+def _parse_arguments(parser: argparse.ArgumentParser) -> None:
+    from claimback.x12 import __main__ as parse_command  # the arguments `python -m claimback.x12` takes
+
+    parse_command.add_arguments(parser)
 
 
 def add_setting_flags(parser: argparse.ArgumentParser) -> None:
