@@ -157,7 +157,8 @@ def rejection_queue(rejections: pl.DataFrame, rules: PayerRules, as_of: dt.date)
         # the 837's key when the inbox has it; else the acknowledgment's row that rejected it
         claim_key=pl.coalesce("submitted_claim_key", "acknowledgment_key"),
         category=pl.lit(REJECTED_CATEGORY),
-        primary_reason=pl.col("status_codes").list.first(),
+        # the most specific code: a 999 names the set, then the segment, then the element (IK403)
+        primary_reason=pl.col("status_codes").list.last(),
         claim_frequency_to_send=pl.lit("1"),
         payer_rules_version=pl.lit(rules.version, dtype=pl.String),
         evidence=pl.struct(
