@@ -162,9 +162,12 @@ def build_denials(settings: Settings) -> DenialsFound:
     del adjudications, status
     denied = with_billing_provider(denied, lake)
     lake.write_derived("denials", denied)
-    lake.write_derived("denial_lines", schema.conform(denial_rules.denial_lines(
-        denied, tables["remit_service_lines"], tables["remit_adjustments"], tables["remit_remarks"],
-        tables["remit_claims"]), "denial_lines"))
+    lake.write_derived("denial_lines", pl.concat([
+        schema.conform(denial_rules.denial_lines(
+            denied, tables["remit_service_lines"], tables["remit_adjustments"], tables["remit_remarks"],
+            tables["remit_claims"]), "denial_lines"),
+        underpayments.denial_line_rows(underpaid),  # an underpayment's lines: the shortfalls
+    ]))
     del tables
     log.info("denials: %d of %d adjudicated claims denied", denied.height, latest_count)
     return DenialsFound(

@@ -411,3 +411,18 @@ def underpayment_denials(
         )
     )
     return conform(frame, "denials")
+
+
+def denial_line_rows(underpaid: pl.DataFrame) -> pl.DataFrame:
+    """The `denial_lines` rows of the underpayment denials: one per underpaid line, the shortfall as
+    its amount and the adjustment that hid it as its reason, so a denial's lines add up to it."""
+    mine = underpaid.filter("is_denial")
+    reason = pl.col("hidden_by").fill_null("underpaid")
+    return conform(mine.select(
+        "claim_key", "patient_control_number", "line_number", "procedure_code", "modifiers", "service_date",
+        line_charge_amount="charge_amount", line_paid_amount="paid_amount", reason=reason,
+        group_code=reason.str.split("-").list.first(), reason_code=reason.str.split("-").list.get(1, null_on_oob=True),
+        carc_label=pl.format("Allowed ${} where ${} was expected ({})", pl.col("allowed_amount").cast(pl.String),
+                             pl.col("expected_allowed").cast(pl.String), pl.col("expected_source")),
+        category=pl.lit(CATEGORY), amount="shortfall", remark_codes=pl.lit([], dtype=pl.List(pl.String)),
+    ), "denial_lines")

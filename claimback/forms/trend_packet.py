@@ -100,6 +100,10 @@ def write_trend_packet(
          "Instead of a request per claim, this form gives one example claim and a brief description of "
          "the trend; every impacted claim is listed below and in the attached CSV "
          f"({csv_path.name}).") if own_form else
+        (f"{n} of this practice's claims were paid below the expected allowed amount for the same procedure "
+         f"({codes}). We report them together as one issue rather than one request per claim; every impacted "
+         f"claim is listed below and in the attached CSV ({csv_path.name}).") if cluster.get("category") ==
+        "underpayment" else
         (f"{n} of this practice's claims were denied with the same codes ({codes}). We report them "
          "together as one issue rather than one request per claim; every impacted claim is listed below "
          f"and in the attached CSV ({csv_path.name})."),
@@ -152,6 +156,9 @@ def write_trend_packet(
 def requested_action(cluster: dict) -> str:
     """What the practice asks, claiming only what the claims show."""
     ask = "Review how these claims were processed and reprocess every impacted claim listed."
+    if cluster.get("category") == "underpayment":  # a fee schedule loaded wrong (claimback.underpayments)
+        return ("Check the fee schedule loaded for this procedure against our agreement, correct it, and "
+                "reprocess every impacted claim listed at the contracted allowed amount.")
     if cluster.get("evidence") == "authorization on file":
         return (ask + " Each claim as sent carried a prior authorization number; if an authorization does "
                 "not cover a claim, tell us which so we can follow up on it.")

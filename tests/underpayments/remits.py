@@ -49,8 +49,12 @@ def underpaid_835() -> str:
       5 of 5 lines in the 180 days before -> expected $90, $30 short (payer_modal_180d).
     - UP4 99213 allowed $82 (CO-45 $68): contract $85 -> $3 short, under max($5, 5%): not material.
     - UP5 99215 allowed $150: no schedule row and no history of the payer's: not judged.
+    - UP6 99214 allowed $97 ($23 short) beside 36415 denied CO-97 $30: the claim is a coding denial;
+      its underpaid line is listed, not made a second denial.
+    - UP7 99213 under an HMO product (CLP06 HM) allowed $90: the HMO row ($100) wins over the
+      all-products row ($85): $10 short, at least max($5, 5%).
     """
-    body = _header("487.00", "20261109", "CHK-1109")
+    body = _header("674.00", "20261109", "CHK-1109")
     body += [
         "CLP*UP1*1*200*100*20*12*ICN-UP1*11*1",  # CLP05 patient responsibility $20
         "NM1*QC*1*DOE*SAM****MI*M-UP1",
@@ -79,6 +83,19 @@ def underpaid_835() -> str:
         "SVC*HC:99215*300*150**1",
         "DTM*472*20261024",
         "CAS*CO*45*150",
+        "CLP*UP6*1*230*97**12*ICN-UP6*11*1",
+        "NM1*QC*1*DOE*SAM****MI*M-UP6",
+        "SVC*HC:99214*200*97**1",
+        "DTM*472*20261025",
+        "CAS*CO*45*103",
+        "SVC*HC:36415*30*0**1",  # the venipuncture, paid nothing
+        "DTM*472*20261025",
+        "CAS*CO*97*30",  # bundled into the visit: a denial of the line
+        "CLP*UP7*1*150*90**HM*ICN-UP7*11*1",  # CLP06 HM: a health maintenance organization product
+        "NM1*QC*1*DOE*SAM****MI*M-UP7",
+        "SVC*HC:99213*150*90**1",
+        "DTM*472*20261026",
+        "CAS*CO*45*60",
     ]
     return interchange("HP", "005010X221A1", "835", body, "20261109", "000000702")
 
@@ -86,11 +103,13 @@ def underpaid_835() -> str:
 # The organisation's contract fee schedule. Line 2: 99214 at $120 through 2026. Line 3: 99213 at
 # $85, the payer named by name, US dates, open-ended. Line 4: 99214 with modifier 25 at $150 (UP2
 # carries no modifier: the row must not apply). Line 5: bad on three counts, reported and skipped.
+# Line 6: 99213 at $100 for the HMO product (CLP06 HM) only.
 FEE_SCHEDULE = """payer,product,procedure,modifier,expected_allowed,effective_from,effective_to
 ACME01,,99214,,120.00,2026-01-01,2026-12-31
 Acme Health Plan,,99213,,85,01/01/2026,
 ACME01,,99214,25,150.00,2026-01-01,2026-12-31
 ACME01,,,,abc,2026-13-01,
+ACME01,HM,99213,,100.00,2026-01-01,
 """
 
 

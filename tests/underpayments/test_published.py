@@ -34,8 +34,14 @@ def test_underpayments_are_published_with_their_route_and_packet(tmp_path):
          "level1_reconsideration"),
         ("UP2", "99214", "", Decimal("95.00"), Decimal("120.00"), "fee_schedule", Decimal("25.00"), "CO-45",
          "level1_reconsideration"),
+        # listed, though the claim's work is its CO-97 denial (a corrected claim)
+        ("UP6", "99214", "", Decimal("97.00"), Decimal("120.00"), "fee_schedule", Decimal("23.00"), "CO-45",
+         "corrected_claim"),
+        ("UP7", "99213", "", Decimal("90.00"), Decimal("100.00"), "fee_schedule", Decimal("10.00"), "CO-45",
+         "level1_reconsideration"),
     ]
-    assert [p for (p,) in packets] == ["packets/requests/level1_ICN-UP2.pdf", "packets/requests/level1_ICN-UP3.pdf"]
+    assert [p for (p,) in packets] == ["packets/requests/level1_ICN-UP2.pdf", "packets/requests/level1_ICN-UP3.pdf",
+                                       "packets/requests/level1_ICN-UP7.pdf"]
     text = " ".join(pdf_text(warehouse / packets[0][0]).split())
     assert "Underpaid lines" in text
     assert "the expected allowed amount is $120.00, from our contract fee schedule (fee_schedule.csv line 2)" in text

@@ -3,7 +3,9 @@
 Fee schedule: 99214 $120, 99213 $85 (ACME, 2026). Remits of 2026-11-09 (as of 2026-11-20):
 UP1 at contract (AMT*B6 $120), UP2 99214 allowed $95 behind CO-45 ($25 short, fee schedule),
 UP3 97110-GP 2 units allowed $60 where the payer allowed $45 a unit on 5 of 5 lines since
-2026-10-01 ($30 short, payer_modal_180d), UP4 $3 short (not material), UP5 no evidence.
+2026-10-01 ($30 short, payer_modal_180d), UP4 $3 short (not material), UP5 no evidence, UP6 $23
+short on a claim denied CO-97 on its other line (listed, no second denial), UP7 $10 short of the
+HMO product's own row.
 """
 from __future__ import annotations
 
@@ -44,6 +46,12 @@ def test_underpaid_lines_by_fee_schedule_and_payer_mode(tmp_path):
          Decimal("90.00"), "payer_modal_180d",
          "the payer's modal allowed amount $45.00 per unit, on 5 of 5 lines remitted 2026-05-13 to 2026-11-08",
          5, Decimal("30.00"), "CO-45", True),
+        ("UP6", 1, "99214", [], 1.0, Decimal("97.00"), "paid + patient share", Decimal("120.00"),
+         Decimal("120.00"), "fee_schedule", "contracts/acme_fee_schedule.csv line 2", None, Decimal("23.00"),
+         "CO-45", False),
+        ("UP7", 1, "99213", [], 1.0, Decimal("90.00"), "paid + patient share", Decimal("100.00"),
+         Decimal("100.00"), "fee_schedule", "contracts/acme_fee_schedule.csv line 6", None, Decimal("10.00"),
+         "CO-45", True),
     ]
     denials = settings.lake.read("denials").filter(pl.col("category") == "underpayment").sort("patient_control_number")
     assert denials.select("patient_control_number", "primary_reason", "denied_amount", "denial_level",
@@ -52,6 +60,20 @@ def test_underpaid_lines_by_fee_schedule_and_payer_mode(tmp_path):
          Decimal("95.00")),
         ("UP3", "CO-45", Decimal("30.00"), "line", ["97110"], "contracting", "level1_reconsideration",
          Decimal("60.00")),
+        ("UP7", "CO-45", Decimal("10.00"), "line", ["99213"], "contracting", "level1_reconsideration",
+         Decimal("90.00")),
+    ]
+    # UP6 stays the coding denial it is; its underpaid line does not make it a second one
+    up6 = settings.lake.read("denials").filter(pl.col("patient_control_number") == "UP6")
+    assert up6.select("category", "primary_reason", "denied_amount").rows() == [
+        ("coding_bundling", "CO-97", Decimal("30.00"))]
+    # an underpayment's line detail adds up to its denied amount
+    lines_of = settings.lake.read("denial_lines").filter(pl.col("category") == "underpayment").sort(
+        "patient_control_number")
+    assert lines_of.select("patient_control_number", "line_number", "reason", "amount", "carc_label").rows() == [
+        ("UP2", 1, "CO-45", Decimal("25.00"), "Allowed $95.00 where $120.00 was expected (fee_schedule)"),
+        ("UP3", 1, "CO-45", Decimal("30.00"), "Allowed $60.00 where $90.00 was expected (payer_modal_180d)"),
+        ("UP7", 1, "CO-45", Decimal("10.00"), "Allowed $90.00 where $100.00 was expected (fee_schedule)"),
     ]
     # routed like any payment dispute
     queue, _, _ = stages.build_queue(settings)
@@ -59,6 +81,7 @@ def test_underpaid_lines_by_fee_schedule_and_payer_mode(tmp_path):
     assert routed.select("patient_control_number", "route", "denied_amount").rows() == [
         ("UP2", "level1_reconsideration", Decimal("25.00")),
         ("UP3", "level1_reconsideration", Decimal("30.00")),
+        ("UP7", "level1_reconsideration", Decimal("10.00")),
     ]
     assert "CO-45" in routed["reason"][0]
 
@@ -71,6 +94,7 @@ def test_bad_fee_schedule_rows_are_reported_and_the_rest_load(tmp_path):
         ("ACME01", "99214", None, Decimal("120.00"), date(2026, 1, 1), date(2026, 12, 31), 2),
         ("Acme Health Plan", "99213", None, Decimal("85.00"), date(2026, 1, 1), None, 3),
         ("ACME01", "99214", "25", Decimal("150.00"), date(2026, 1, 1), date(2026, 12, 31), 4),
+        ("ACME01", "99213", None, Decimal("100.00"), date(2026, 1, 1), None, 6),
     ]
     problems = settings.lake.read("fee_schedule_problems")
     assert problems.rows() == [
@@ -98,7 +122,7 @@ def test_thresholds_are_settings(tmp_path):
     lines = strict.lake.read("underpaid_lines")
     # UP4's $3 is now material; 5 lines are too few for the payer's mode
     assert lines.select("patient_control_number", "shortfall").sort("patient_control_number").rows() == [
-        ("UP2", Decimal("25.00")), ("UP4", Decimal("3.00"))]
+        ("UP2", Decimal("25.00")), ("UP4", Decimal("3.00")), ("UP6", Decimal("23.00")), ("UP7", Decimal("10.00"))]
 
 
 def test_the_level1_packet_states_the_expected_amount_and_its_source(tmp_path):
@@ -109,7 +133,7 @@ def test_the_level1_packet_states_the_expected_amount_and_its_source(tmp_path):
     lake = settings.lake
     denied = lake.read("denials").filter(pl.col("category") == "underpayment").sort("patient_control_number")
     facts = packet_facts(denied, remit_claims=lake.read("remit_claims"), underpaid_lines=lake.read("underpaid_lines"))
-    up2, up3 = facts.rows(named=True)
+    up2, up3, _ = facts.rows(named=True)
     assert [(line["line_number"], line["procedure_code"], line["billed"], line["denied"], line["reasons"])
             for line in up2["lines"]] == [(1, "99214", Decimal("200.00"), Decimal("25.00"), ["CO-45"])]
     text = draft_reason(up2)

@@ -10,6 +10,7 @@ from decimal import Decimal
 import polars as pl
 
 from claimback import stages
+from tests.forms.conftest import pdf_text
 from tests.routing.route_inbox import denials_of
 from tests.routing.x12_inbox import write
 from tests.underpayments.remits import FEE_SCHEDULE, wrong_fee_schedule_835
@@ -35,6 +36,11 @@ def test_a_wrong_fee_schedule_on_twelve_claims_is_a_trend(tmp_path):
     assert clusters["description"][0] == (
         "CPT 99214 paid at $95.00 instead of contracted $120.00 on 12 claims remitted since 2026-11-09 "
         "(dates of service from 2026-10-01).")
+    # the payer's trend packet says what the claims share and what to correct
+    [pdf_path] = settings.lake.read("trend_packets")["pdf_path"].to_list()
+    text = " ".join(pdf_text(settings.warehouse / pdf_path).split())
+    assert "12 of this practice's claims were paid below the expected allowed amount for the same procedure" in text
+    assert "Check the fee schedule loaded for this procedure against our agreement" in text
     # every member goes on the trend report, not twelve Level I requests
     queue, _, _ = stages.build_queue(settings)
     assert queue["route"].unique().to_list() == ["trend_report"]
