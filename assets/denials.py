@@ -15,7 +15,8 @@ from claimback.stages import build_denials
     group_name="denials",
     description="One row per claim whose latest adjudication denies all or part of the charge, "
     "with its root-cause category (from CARC, RARC and group codes), the denied dollars and who can "
-    "fix it. Deductible/coinsurance and contractual pricing are not denials.",
+    "fix it. Deductible/coinsurance and contractual pricing are not denials. Also writes the claims a 999 "
+    "or 277CA rejected at the front door (claim_rejections).",
     kinds={"polars"},
     owners=["team:revenue-integrity"],
 )
@@ -40,5 +41,8 @@ def denials(claimback: ClaimbackResource) -> dg.MaterializeResult:
         # 837 claims with no 835 past the payer's window (table silent_claims): claim status inquiries
         "silent_claims": result.silent_claims,
         "silent_billed_dollars": dollars(result.silent_billed_amount),
+        # claims a 999 or 277CA rejected and nothing has answered since (table claim_rejections)
+        "front_door_rejections": result.front_door_rejections,
+        "front_door_rejected_dollars": dollars(result.front_door_rejected_amount),
         "chart": chart(denials_by_category_over_time(denied), "Denied dollars by month and category"),
     })

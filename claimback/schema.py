@@ -178,6 +178,9 @@ SUBMITTED_CLAIMS = {
     "other_payer_name": STR,  # 2330B NM1*PR of the first other payer
     "submitted_on": DATE,  # GS04 of the 837: the day the file was created (timely-filing proof)
     "claim_ordinal": INT,
+    # appended for front-door acknowledgments (issue 22): what a 999 names the set by
+    "group_control_number": STR,  # GS06 (a 999's AK102)
+    "sender_id": STR,  # GS02, else ISA06 (a 999's GS03 / ISA08)
 }
 
 SUBMITTED_SERVICE_LINES = {
@@ -229,7 +232,7 @@ INGESTED_FILES = {
     "duplicate_of": STR,
     "duplicate_transactions": INT,
     "quarantined_transactions": INT,
-    "file_type": STR,  # 835, 837, mixed, reconsiderations, unknown
+    "file_type": STR,  # 835, 837, 999, 277CA, mixed, reconsiderations, unknown
     "batch_id": STR,  # the ingest batch that read it (lake/raw/<table>/<batch_id>.parquet)
     "mtime_ns": INT,  # with `bytes`, lets a rerun skip re-hashing an unchanged file
     "claims": INT,
@@ -558,6 +561,85 @@ REQUEST_PACKETS = {
     "billing_npi": STR, "billing_tin": STR, "content_sha256": STR,
 }
 
+ACKNOWLEDGMENTS = {  # one row per 837 transaction set a 999 answers (AK2/IK5), per 277CA 2200B/2200C level
+    "acknowledgment_key": STR,  # file_sha256[:16]-position of the AK2 / HL segment in the file (stable)
+    **_PROVENANCE,
+    "kind": STR,  # '999' | '277CA'
+    "level": STR,  # 999: transaction_set (an AK2), functional_group (an AK9 with no AK2);
+    #                277CA: information_receiver (2200B), billing_provider (2200C)
+    "interchange_control_number": STR,  # ISA13 of the acknowledgment itself
+    "transaction_control_number": STR,  # its ST02
+    "sender_id": STR,  # GS02, else ISA06: the clearinghouse or payer that answered
+    "receiver_id": STR,  # GS03, else ISA08: the submitter of the 837s it answers
+    "acknowledged_on": DATE,  # 999: GS04; 277CA: BHT04
+    "acknowledged_group_control_number": STR,  # 999 AK102: the 837's GS06
+    "acknowledged_transaction_type": STR,  # 999 AK201 ('837')
+    "acknowledged_transaction_control_number": STR,  # 999 AK202: the 837's ST02
+    "acknowledged_implementation": STR,  # 999 AK203, else AK103 (e.g. 005010X222A1)
+    "status": STR,  # accepted, accepted_with_errors, partially_accepted, rejected
+    "status_code": STR,  # 999: IK501 (AK901 at group level); 277CA: STC01-1 (claim status category)
+    "status_codes": STR_LIST,  # 999: IK501/IK502.., IK304 and IK403 codes as "IK403:7"; 277CA: STC01 "A7:21"
+    "error_locations": STR_LIST,  # 999: the segment/element each IK3/IK4 names, e.g. "CLM05-3"
+    "error_patient_control_numbers": STR_LIST,  # 999: the claims its CTX*CLM01 names
+    "group_status_code": STR,  # 999 AK901: A, E, P (partially accepted), R
+    "group_transaction_sets": INT,  # AK902: sets the 837's group held
+    "group_accepted_sets": INT,  # AK904
+    "trace_number": STR,  # 277CA TRN02 of the level
+    "payer_name": STR,  # 277CA 2100A NM1*PR
+    "payer_id": STR,  # 277CA 2100A NM109
+    "billing_npi": STR,  # 277CA 2100C NM1*85*XX (billing_provider level)
+    "billing_tax_id": STR,  # 277CA 2100C NM1*85*FI, else 2200C REF*TJ
+    "accepted_claims": INT,  # 277CA QTY*90 (2200B) / QTY*QA (2200C)
+    "rejected_claims": INT,  # 277CA QTY*AA (2200B) / QTY*QC (2200C)
+    "accepted_amount": MONEY,  # 277CA AMT*YU
+    "rejected_amount": MONEY,  # 277CA AMT*YY
+    "location": STR,
+}
+
+ACKNOWLEDGED_CLAIMS = {  # one row per claim a 277CA reports on (2200D), accepted or rejected
+    "acknowledgment_key": STR,  # file_sha256[:16]-position of the claim's TRN in the file (stable)
+    **_PROVENANCE,
+    "transaction_control_number": STR,  # ST02 of the 277CA
+    "acknowledged_on": DATE,  # BHT04
+    "status": STR,  # accepted or rejected (STC01-1 A3/A6/A7/A8, or STC03 'U')
+    "status_codes": STR_LIST,  # every claim-level STC01/STC10/STC11 as "category:status", e.g. "A7:21"
+    "entity_codes": STR_LIST,  # STC01-3.. the entity each status is about ('IL', '85'), "" when none
+    "action_code": STR,  # STC03: WQ accepted, U rejected
+    "status_date": DATE,  # STC02
+    "patient_control_number": STR,  # 2200D TRN02 = the 837's CLM01
+    "payer_claim_control_number": STR,  # REF*1K
+    "clearinghouse_trace_number": STR,  # REF*D9
+    "payer_name": STR,  # 2100A NM1*PR
+    "payer_id": STR,
+    "billing_npi": STR,  # 2100C NM1*85*XX
+    "billing_tax_id": STR,  # 2100C NM1*85*FI, else 2200C REF*TJ
+    "member_id": STR,  # 2100D NM1*QC09 (or *IL09) — PHI; only for matching to the 837
+    "billed_amount": MONEY,  # STC04
+    "service_date": DATE,  # DTP*472 (first date of a range)
+    "service_date_to": DATE,
+    "location": STR,
+}
+
+CLAIM_REJECTIONS = {  # one row per claim rejected at the front door by a 999 or 277CA (claimback.rejections)
+    "acknowledgment_key": STR,  # acknowledgments (999) / acknowledged_claims (277CA) row that rejected it
+    "submitted_claim_key": STR,  # submitted_claims.claim_key; null when the 837 is not in the inbox
+    "practice_key": STR,  # "NPI:…", else "TIN:…" (lifecycle.provider_key)
+    "payer_name": STR,
+    "payer_id": STR,
+    "patient_control_number": STR,
+    "payer_claim_control_number": STR,  # 277CA REF*1K, when the payer assigned one
+    "service_date": DATE,
+    "billed_amount": MONEY,  # the 837's CLM02, else the 277CA's STC04
+    "submitted_on": DATE,  # the 837's GS04
+    "rejected_on": DATE,
+    "acknowledgment": STR,  # '999' | '277CA'
+    "status_codes": STR_LIST,  # 277CA "A7:21"; 999 "IK501:R", "IK502:5", "IK304:8", "IK403:7"
+    "error_location": STR,  # 999: the segment/element named ("CLM05-3"; several joined by ", "); null for 277CA
+    "reason": STR,  # the codes in plain words (claimback/codes/data/acknowledgment_codes.csv)
+    "source_file": STR,  # the acknowledgment's file
+    "still_rejected": BOOL,  # false once a later 837 of the claim was accepted or an 835 adjudicated it
+}
+
 TABLES: dict[str, dict[str, pl.DataType]] = {
     "remit_payments": REMIT_PAYMENTS,
     "remit_claims": REMIT_CLAIMS,
@@ -589,6 +671,9 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "reconsideration_log_problems": RECONSIDERATION_LOG_PROBLEMS,
     "fee_schedule_problems": FEE_SCHEDULE_PROBLEMS,
     "request_packets": REQUEST_PACKETS,
+    "acknowledgments": ACKNOWLEDGMENTS,
+    "acknowledged_claims": ACKNOWLEDGED_CLAIMS,
+    "claim_rejections": CLAIM_REJECTIONS,
 }
 
 # The tables the X12 reader produces for every file (`claimback parse` writes these).
@@ -601,6 +686,8 @@ PARSED_TABLES = (
     "provider_adjustments",
     "submitted_claims",
     "submitted_service_lines",
+    "acknowledgments",
+    "acknowledged_claims",
     "validation_findings",
     "quarantine",
 )

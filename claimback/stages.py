@@ -27,6 +27,7 @@ from claimback.lonely import lonely_payments
 from claimback.publish import DEIDENTIFIED_NAME, publish_deidentified
 from claimback.publish import publish as publish_lake
 from claimback.reconsiderations import read_log
+from claimback.rejections import CLAIM_INPUTS, claim_rejections
 from claimback.routing import build_work_queue, evidence, load_rules
 from claimback.routing.queue import in_queue_order
 from claimback.routing.recoupments import recoupment_queue
@@ -61,6 +62,8 @@ class DenialsFound:
     underpaid_lines: int
     underpaid_claims: int
     underpaid_amount: float
+    front_door_rejections: int  # claims a 999 or 277CA rejected that nothing has answered since
+    front_door_rejected_amount: float
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,8 @@ def build_denials(settings: Settings) -> DenialsFound:
                                          matches=matches)
     lake.write_derived("lonely_payments", lonely)
     lake.write_derived("lonely_payment_candidates", candidates)
+    # before the silent claims: a claim still rejected at the front door is not silent
+    rejections = front_door_rejections(lake, adjudications, matches)
     silent = build_silent_claims(settings, matches, candidates)
     latest_count = adjudications.filter(pl.col("is_latest") & ~pl.col("is_reversal")).height
     denied = denial_rules.build_denials(**tables, as_of=settings.as_of, history=adjudications, status=status)
@@ -184,6 +189,9 @@ def build_denials(settings: Settings) -> DenialsFound:
         underpaid_lines=underpaid.height,
         underpaid_claims=underpayment_denials.height,
         underpaid_amount=float(underpaid["shortfall"].cast(pl.Float64).sum() or 0),
+        front_door_rejections=rejections.filter("still_rejected").height,
+        front_door_rejected_amount=float(rejections.filter("still_rejected")["billed_amount"].cast(pl.Float64).sum()
+                                         or 0),
     )
 
 
@@ -228,6 +236,15 @@ def find_underpayments(settings: Settings, adjudications: pl.DataFrame, tables: 
                                               tables["remit_remarks"], tables["submitted_claims"])
     log.info("underpayments: %d lines on %d claims", underpaid.height, rows.height)
     return underpaid, rows
+
+
+def front_door_rejections(lake: Lake, adjudications: pl.DataFrame, matches: pl.DataFrame) -> pl.DataFrame:
+    """Write `claim_rejections`: the claims a 999 or 277CA rejected (claimback.rejections), each
+    with its 837 and whether it is still rejected (no later acceptance, no 835 since)."""
+    rejections = claim_rejections(lake.read("acknowledgments"), lake.read("acknowledged_claims"),
+                                  lake.read("submitted_claims", CLAIM_INPUTS), adjudications, matches)
+    lake.write_derived("claim_rejections", rejections)
+    return rejections
 
 
 def with_billing_provider(denied: pl.DataFrame, lake: Lake) -> pl.DataFrame:

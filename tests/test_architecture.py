@@ -33,6 +33,7 @@ ALLOWED: dict[str, set[str]] = {
     "reconsiderations": {"schema"},
     "denials": _DOMAIN_BASE,
     "lonely": _DOMAIN_BASE,
+    "rejections": _DOMAIN_BASE,                      # 999/277CA rejections matched to their 837s
     "silent": _DOMAIN_BASE | {"routing"},            # 837s with no 835: the payer rule's window and limit
     "underpayments": _DOMAIN_BASE | {"denials", "reconsiderations"},  # paid lines below the contract
     "quality": _DOMAIN_BASE,
@@ -43,7 +44,7 @@ ALLOWED: dict[str, set[str]] = {
     "publish": {"lake"},
     "synth": {"codes", "schema", "x12"},              # the test-data generator: never the rules it tests
     "stages": {"codes", "schema", "lake", "settings", "inbox", "lifecycle", "reconsiderations", "denials",
-               "lonely", "silent", "trends", "routing", "forms", "publish", "quality", "ingest", "underpayments"},
+               "lonely", "rejections", "silent", "trends", "routing", "forms", "publish", "quality", "ingest", "underpayments"},
 }
 # Outside the library: the Dagster side and the command line. Nothing in claimback imports these.
 TOP_LEVEL_ALLOWED = {

@@ -255,7 +255,9 @@ def claims(seg: Segments, txns: pl.LazyFrame, lines: pl.LazyFrame, sha: str | Se
     envelope = txns.select("txn", "transaction_hash", transaction_control_number="st02",
                            implementation_version=pl.coalesce("gs08", "st03"),
                            # GS04: the day the file was created, our proof of when the claim was sent
-                           submitted_on=date8(pl.col("gs04")))
+                           submitted_on=date8(pl.col("gs04")),
+                           # what a 999 names the acknowledged set by (AK102, GS03/ISA08)
+                           group_control_number="gs06", sender_id=pl.coalesce("gs02", "isa06"))
     out = _inherit(base, _hl_values(seg)).join(envelope, on="txn", how="left")
     claim_type = pl.coalesce("content_type", _type_from_version(pl.col("implementation_version")))
     return out.with_columns(claim_type=claim_type).with_columns(

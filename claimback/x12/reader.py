@@ -26,11 +26,11 @@ import polars as pl
 
 from claimback import schema
 from claimback.environment import workers
-from claimback.x12 import claims837, core, findings, remit
+from claimback.x12 import acks, claims837, core, findings, remit
 from claimback.x12.decode import decode_bytes
 from claimback.x12.fields import FLAG, REJECT, file_of, within_file
 from claimback.x12.structure import (
-    envelope_findings, locate, per_file_count, transaction_hashes, transactions, with_context,
+    SUPPORTED_TYPES, envelope_findings, locate, per_file_count, transaction_hashes, transactions, with_context,
 )
 from claimback.x12.tokenize import Run, segment_frames, split_runs
 
@@ -60,7 +60,7 @@ class ParsedFile:
 
     tables: dict[str, pl.DataFrame]
     file_sha256: str
-    file_type: str  # "835" | "837" | "mixed" | "unknown"
+    file_type: str  # "835" | "837" | "999" | "277CA" | "mixed" | "unknown"
     transactions: int
     quarantined: int
     source_file: str = ""
@@ -126,7 +126,7 @@ class _Acc:
 
 def read_x12(source: str | os.PathLike | bytes, source_file: str | None = None, sink: Sink | None = None,
              progress: Callable[[float], None] | None = None) -> ParsedFile:
-    """Parse one X12 file (835, 837, or both) into the reader's contract tables.
+    """Parse one X12 file (835, 837, 999, 277CA, or a mix) into the reader's contract tables.
 
     With `sink`, the rows are handed to sink(table, frame) as each piece of the file is read,
     in file order per table, and are not held: the ParsedFile's tables are then empty and its
@@ -451,8 +451,8 @@ def _tables_of(accs: list[_Acc], ctx: pl.DataFrame | None, strict: bool, piece: 
         txns = transactions(ctx).join(transaction_hashes(ctx), on="txn", how="left")
         envelope = ctx
     types: dict[int, set] = {}
-    for f, st01 in txns.filter(pl.col("st01").is_in(("835", "837"))).select(file_of(pl.col("txn")), "st01").iter_rows():
-        types.setdefault(f, set()).add(st01)
+    for f, st01 in txns.filter(pl.col("st01").is_in(SUPPORTED_TYPES)).select(file_of(pl.col("txn")), "st01").iter_rows():
+        types.setdefault(f, set()).add("277CA" if st01 == "277" else st01)
     out = [("quarantine", txns.filter(pl.col("error").is_not_null()).select("txn", "location", "error"))]
     st_findings, env_findings = envelope_findings(envelope, txns)
     out += [("validation_findings", _with_hash(st_findings, txns)), ("validation_findings", env_findings)]
@@ -591,6 +591,9 @@ def _build(ctx: pl.DataFrame, txns: pl.DataFrame, sha: list[str], piece: core.Pi
         t837 = txns.filter(pl.col("st01") == "837")
         sub, sub_lines = claims837.build(ctx.filter(pl.col("txn").is_in(t837["txn"].implode())), t837.lazy(), sha)
         plans.update(submitted_claims=sub, submitted_service_lines=sub_lines)
+    if txns["st01"].is_in(acks.TYPES).any():
+        t_ack = txns.filter(pl.col("st01").is_in(acks.TYPES))
+        plans.update(acks.build(ctx.filter(pl.col("txn").is_in(t_ack["txn"].implode())), t_ack, sha))
     tables = _collect(plans)
     tables, rejected, flagged = _without_rejected_sets(tables, txns)
     lazy = {name: frame.lazy() for name, frame in tables.items()}

@@ -17,7 +17,7 @@ import polars as pl
 from claimback.x12.fields import KEY_SPAN, el, file_of, running_count, with_elements, within_file
 
 ENVELOPE_TAGS = ("ISA", "GS", "GE", "IEA", "TA1")
-SUPPORTED_TYPES = ("835", "837")
+SUPPORTED_TYPES = ("835", "837", "999", "277")  # 277: the 277CA claim acknowledgment (x12/acks.py)
 _TAG_PATTERN = r"^[A-Z][A-Z0-9]{1,2}$"
 
 
@@ -93,8 +93,12 @@ def with_errors(info: pl.LazyFrame) -> pl.DataFrame:
         .when(pl.col("bad_tags") > 0)
         .then(pl.format("transaction set contains {} segment(s) whose id is not a valid X12 segment id "
                         "(first at segment {})", pl.col("bad_tags"), within_file(pl.col("first_bad")) + 1))
+        .when((pl.col("st01") == "277") & ~pl.concat_str(pl.col("st03").fill_null(""), pl.col("gs08").fill_null(""))
+              .str.contains("X214"))
+        .then(pl.format("unsupported transaction set type '277' version '{}': only the 277CA claim acknowledgment "
+                        "(005010X214) is read, not claim status responses", pl.coalesce("st03", "gs08").fill_null("")))
         .when(~pl.col("st01").is_in(SUPPORTED_TYPES) | pl.col("st01").is_null())
-        .then(pl.format("unsupported transaction set type '{}' (this reader loads 835 and 837)",
+        .then(pl.format("unsupported transaction set type '{}' (this reader loads 835, 837, 999 and 277CA)",
                         pl.col("st01").fill_null("")))
         .otherwise(None)
     )
