@@ -462,8 +462,8 @@ def _tables_of(accs: list[_Acc], ctx: pl.DataFrame | None, strict: bool, piece: 
         loaded[f] = loaded.get(f, 0) + 1
     if good.height:
         shas = [acc.sha for acc in accs]
-        if piece is not None:  # the core splits the 835s itself; only the 837s' rows are needed
-            rows = piece.rows(good.filter(pl.col("st01") == "837")["txn"])
+        if piece is not None:  # the core splits the 835s itself; only the other sets' rows are needed
+            rows = piece.rows(good.filter(pl.col("st01").is_in(("837", *acks.TYPES)))["txn"])
         else:
             rows = ctx.filter(pl.col("txn").is_in(good["txn"].implode()))
         try:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
+import pytest
 from claimback.rejections import claim_rejections
 from claimback.x12 import read_x12
 from pipelines.cli import run_pipeline
@@ -22,7 +23,14 @@ FRONT_DOOR = {"frontdoor.837": "frontdoor.837", "frontdoor.999": "frontdoor.999"
 RIVER = "NPI:1234567893"
 
 
-def test_999_one_row_per_acknowledged_set_with_the_element_in_error():
+@pytest.fixture(params=["core", "reference"])
+def engine(request, monkeypatch):
+    """Both readers (claimback/x12/core.py): the compiled core, when built, and the reference path."""
+    monkeypatch.setenv("CLAIMBACK_READER", request.param)
+    return request.param
+
+
+def test_999_one_row_per_acknowledged_set_with_the_element_in_error(engine):
     parsed = read_x12(X12 / "frontdoor.999", "frontdoor.999")
     assert parsed.file_type == "999" and parsed.quarantined == 0
     rows = parsed.tables["acknowledgments"].select(
@@ -44,7 +52,7 @@ def test_999_one_row_per_acknowledged_set_with_the_element_in_error():
     ]
 
 
-def test_277ca_claims_and_levels():
+def test_277ca_claims_and_levels(engine):
     parsed = read_x12(X12 / "frontdoor.277", "frontdoor.277")
     assert parsed.file_type == "277CA" and parsed.quarantined == 0
     claims = parsed.tables["acknowledged_claims"].select(
@@ -77,7 +85,7 @@ def test_277ca_claims_and_levels():
     ]
 
 
-def test_malformed_999_is_quarantined_with_reason_and_location():
+def test_malformed_999_is_quarantined_with_reason_and_location(engine):
     parsed = read_x12(X12 / "broken_no_ik5.999", "broken_no_ik5.999")
     assert parsed.transactions == 0 and parsed.tables["acknowledgments"].height == 0
     assert parsed.tables["quarantine"].select("location", "error").to_dicts() == [{
@@ -86,7 +94,7 @@ def test_malformed_999_is_quarantined_with_reason_and_location():
     }]
 
 
-def test_a_277_claim_status_response_is_not_read_as_a_277ca():
+def test_a_277_claim_status_response_is_not_read_as_a_277ca(engine):
     text = (X12 / "frontdoor.277").read_text().replace("005010X214", "005010X212")
     parsed = read_x12(text.encode(), "status.277")
     assert parsed.tables["acknowledged_claims"].height == 0
