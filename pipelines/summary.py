@@ -43,6 +43,13 @@ _SUMMARY_QUERIES = {
                count(*) FILTER (WHERE candidate_count > 0) AS with_a_candidate_837,
                count(*) FILTER (WHERE candidate_count = 0) AS with_no_candidate
         FROM lonely_payments""",
+    "Front-door rejections (claims a 999 or 277CA turned away: claimback sql analyst_claim_rejections)": """
+        SELECT acknowledgment,
+               CASE WHEN acknowledgment = '999' THEN coalesce(error_location, 'its set rejected')
+                    ELSE array_to_string(status_codes, ' ') END AS codes,
+               count(*) AS claims, count(*) FILTER (WHERE still_rejected) AS still_rejected,
+               coalesce(sum(billed_amount), 0) AS billed_dollars
+        FROM claim_rejections GROUP BY ALL ORDER BY claims DESC, codes""",
     "Underpayments (paid lines allowed below expected: claimback sql analyst_underpayments)": """
         SELECT payer_name, procedure_code, expected_source, count(*) AS lines,
                count(DISTINCT claim_key) AS claims, sum(shortfall) AS short_dollars

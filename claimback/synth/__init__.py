@@ -13,7 +13,9 @@ a few paid claims are reversed with nothing after them (recoupments), and a few 
 have an 835 but no 837 (billed by another system, or a patient control number the payer keyed
 wrong): lonely payments; a few claims are never answered at all (silent claims: an 837, no 835)
 and a few Level I requests are never decided (follow-ups); one payer underpays one procedure
-under a wrong fee schedule (`fee_schedule.csv` holds the contract). The same seed and as_of always give
+under a wrong fee schedule (`fee_schedule.csv` holds the contract); one more 837 batch is
+answered by a 999 rejecting one of its sets and a 277CA rejecting a few claims (front-door
+rejections, claimback.synth.acks). The same seed and as_of always give
 the same bytes.
 The ground truth goes to `truth_dir` only when asked, never into the inbox.
 
@@ -33,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from claimback.synth.acks import write_front_door
 from claimback.synth.book import build_book
 from claimback.synth.denials import PLANTED_TRENDS
 from claimback.synth.evidence import plant_evidence_cases
@@ -73,6 +76,9 @@ class SynthSummary:
     silent_claims: int = 0  # 837s the payer never answered (no 835 at all)
     underpaid_claims: int = 0  # first remitted under a wrong fee schedule (claimback.synth.underpaid)
     undecided_requests: int = 0  # Level I requests the payer never decided (pending long past due)
+    # front-door acknowledgments (claimback.synth.acks): an 837 batch, its 999 and its 277CA
+    front_door_files: list[str] = field(default_factory=list)
+    front_door_rejections: int = 0  # claims the 999 or the 277CA rejected (truth: front_door.parquet)
     styles: dict[str, int] = field(default_factory=dict)
     extensions: dict[str, int] = field(default_factory=dict)
 
@@ -142,6 +148,8 @@ def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None
     n_log = write_log(out_dir / LOG_NAME, rows)
     if plant:  # the contract the wrong fee schedule breaks
         (out_dir / FEE_SCHEDULE_NAME).write_text(fee_schedule_csv(as_of.year))
+    front_door_files, front_door = write_front_door(out_dir, as_of_day, tally.controls) if plant else ([], None)
+    tally.bytes_written += sum((out_dir / name).stat().st_size for name in front_door_files)
     summary = SynthSummary(
         claims=claims, corrected_claims=corrected, files_837=tally.files_837,
         files_835=tally.files_835, remit_claims=tally.claims_835, reversals=reversals, recouped_claims=recouped,
@@ -152,9 +160,12 @@ def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None
         as_of=as_of.isoformat(), bytes_written=tally.bytes_written, 
         sent_elsewhere=tally.sent_elsewhere, pcn_keyed_wrong=tally.pcn_keyed_wrong,
         silent_claims=silent, undecided_requests=undecided, underpaid_claims=underpaid,
+        front_door_files=front_door_files, front_door_rejections=0 if front_door is None else front_door.height,
         styles=dict(sorted(tally.styles.items())), extensions=dict(sorted(tally.extensions.items())))
     if truth_dir is not None:
         _write_truth(Path(truth_dir), truths, plant, summary)
+        if front_door is not None:
+            front_door.write_parquet(Path(truth_dir) / "front_door.parquet")
     return summary
 
 

@@ -52,10 +52,12 @@ def inbox(tmp_path_factory) -> tuple[Path, object]:
 
 @pytest.fixture(scope="module")
 def parsed(inbox) -> dict[str, list[list[str]]]:
-    """Every file but the reconsideration log and the deliberate second deliveries."""
+    """Every file but the reconsideration log, the deliberate second deliveries and the front-door
+    batch with its 999 and 277CA (tested on their own below)."""
     out, summary = inbox
     return {p.name: tokenize(p.read_bytes()) for p in sorted(out.iterdir())
-            if p.suffix != ".csv" and p.name not in summary.resent_files + summary.corrected_remit_files}
+            if p.suffix != ".csv"
+            and p.name not in summary.resent_files + summary.corrected_remit_files + summary.front_door_files}
 
 
 def transactions(segments: list[list[str]]):
@@ -176,9 +178,11 @@ def test_truth_only_when_asked_and_never_in_the_inbox(tmp_path, inbox):
     generate(tmp_path / "plain", 50, seed=1, as_of=AS_OF)
     assert not default_truth_dir(tmp_path / "plain").exists()
     out, _ = inbox
-    assert {p.suffix for p in out.iterdir()} <= {".835", ".837", ".txt", ".edi", ".x12", ".dat", ".csv"}
+    assert {p.suffix for p in out.iterdir()} <= {".835", ".837", ".999", ".277", ".txt", ".edi", ".x12", ".dat",
+                                                 ".csv"}
     truth = default_truth_dir(out)
-    assert {p.name for p in truth.iterdir()} == {"claims.parquet", "trends.parquet", "summary.json"}
+    assert {p.name for p in truth.iterdir()} == {"claims.parquet", "trends.parquet", "summary.json",
+                                                 "front_door.parquet"}
 
 
 # --- structure ---------------------------------------------------------------------------
@@ -374,7 +378,8 @@ def test_corrected_claims_reference_the_payer_claim_number(parsed):
 
 def test_formatting_variety(inbox):
     out, summary = inbox
-    raw = {p.name: p.read_bytes() for p in out.iterdir() if p.suffix != ".csv"}
+    raw = {p.name: p.read_bytes() for p in out.iterdir()
+           if p.suffix != ".csv" and p.name not in summary.front_door_files}
     assert {Path(n).suffix for n in raw} == {".835", ".837", ".txt", ".edi", ".x12", ".dat"}
     assert any(d[3:4] == b"|" for d in raw.values())
     assert any(b"~\r\n" in d for d in raw.values())
@@ -662,3 +667,31 @@ def test_the_pipeline_finds_the_planted_wrong_fee_schedule(parsed, inbox):
     assert set(paid_at_once) <= set(found["patient_control_number"]) <= set(planted["patient_control_number"])
     assert set(found["procedure_code"]) == {PROCEDURE} and set(found["expected_source"]) == {"fee_schedule"}
     assert set(found["shortfall"]) == {Decimal(CONTRACT_CENTS - WRONG_CENTS) / 100}
+
+
+# --- front-door acknowledgments (claimback.synth.acks) -----------------------------------------
+
+def test_front_door_rejections_are_exactly_the_planted_ones(inbox, parsed):
+    """The 999 and 277CA of the front-door batch, read and matched by the real reader and
+    claimback.rejections, reject exactly the claims the truth lists, with its codes."""
+    from claimback.rejections import claim_rejections
+    from claimback.x12 import read_x12
+
+    out, summary = inbox
+    assert [name.rsplit(".", 1)[1] for name in summary.front_door_files] == ["837", "999", "277"]
+    read = [read_x12(out / name, name) for name in summary.front_door_files]
+    assert [r.file_type for r in read] == ["837", "999", "277CA"] and sum(r.quarantined for r in read) == 0
+    assert sum(r.tables["validation_findings"].height for r in read) == 0
+    tables = {t: pl.concat([r.tables[t] for r in read]) for t in ("acknowledgments", "acknowledged_claims",
+                                                                 "submitted_claims")}
+    found = claim_rejections(tables["acknowledgments"], tables["acknowledged_claims"], tables["submitted_claims"])
+    truth = pl.read_parquet(default_truth_dir(out) / "front_door.parquet")
+    keys = ["patient_control_number", "acknowledgment", "status_codes", "error_location"]
+    assert found.select(keys).sort(keys[:2]).equals(truth.select(keys).sort(keys[:2]))
+    assert found.height == summary.front_door_rejections == 5
+    assert found["submitted_claim_key"].is_not_null().all() and found["still_rejected"].all()
+    # the batch's accepted claims are in the 837 too, and no 835 answers any of them
+    assert tables["submitted_claims"].height == 8
+    pcns = set(tables["submitted_claims"]["patient_control_number"])
+    remitted = {s[1] for segments in parsed.values() for s in segments if s[0] == "CLP"}
+    assert not pcns & remitted
