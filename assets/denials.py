@@ -4,7 +4,7 @@ import dagster as dg
 import polars as pl
 
 from assets.ingest import x12_lake
-from assets.metadata import chart, dollars, markdown_table, percent
+from assets.metadata import chart, dollars, lake_tables, markdown_table, percent
 from claimback.charts import denials_by_category_over_time
 from assets.resources import ClaimbackResource
 from claimback.stages import build_denials
@@ -13,6 +13,7 @@ from claimback.stages import build_denials
 @dg.asset(
     deps=[x12_lake],
     group_name="denials",
+    metadata=lake_tables("denials"),
     description="One row per claim whose latest adjudication denies all or part of the charge, "
     "with its root-cause category (from CARC, RARC and group codes), the denied dollars and who can "
     "fix it. Deductible/coinsurance and contractual pricing are not denials. Also writes the claims a 999 "

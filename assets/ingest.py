@@ -8,7 +8,7 @@ batch (in parallel under the multiprocess executor, or on a cluster executor's w
 import dagster as dg
 import polars as pl
 
-from assets.metadata import markdown_table
+from assets.metadata import lake_tables, markdown_table
 from assets.resources import ClaimbackResource
 from claimback import stages
 
@@ -57,6 +57,7 @@ def consolidate_lake(context: dg.OpExecutionContext, claimback: ClaimbackResourc
 
 @dg.graph_asset(
     group_name="ingest",
+    metadata=lake_tables("ingest"),
     description="Every 835 remittance and 837 claim in the inbox, read into the Parquet lake: "
     "claims, service lines, every adjustment (CAS) and remark, provider-level adjustments, and the "
     "files or transaction sets that could not be read (quarantine). Each file is read once; the "
@@ -70,6 +71,7 @@ def x12_lake():
 
 @dg.asset(
     group_name="ingest",
+    metadata=lake_tables("reconsiderations"),
     description="The reconsideration log (every *reconsiderations.csv in the inbox): Level I and "
     "Level II requests with their outcomes. Malformed rows are listed with their line number and skipped.",
     kinds={"polars"},

@@ -9,7 +9,7 @@ import dagster as dg
 import polars as pl
 
 from assets.ingest import reconsideration_log
-from assets.metadata import chart, key_values, markdown_table, table
+from assets.metadata import chart, key_values, lake_tables, markdown_table, table
 from assets.resources import SQL_DIR, ClaimbackResource
 from assets.trends import trend_clusters
 from claimback.charts import work_queue_by_route_and_deadline
@@ -26,6 +26,7 @@ TODAY_VIEWS = ["analyst_today", "analyst_today_counts", "analyst_work_queue_by_r
 @dg.asset(
     deps=[trend_clusters, reconsideration_log],
     group_name="routing",
+    metadata=lake_tables("routing"),
     description="The work queue: one row per denied claim with its route (corrected claim, Level I "
     "reconsideration, Level II dispute, clinical appeal, rebill another payer, trend report, expired, "
     "resolved), its deadline under the payer's rules, days left, and a priority (expected recovery "

@@ -4,7 +4,7 @@ import dagster as dg
 import polars as pl
 
 from assets.denials import denials
-from assets.metadata import chart, markdown_table
+from assets.metadata import chart, lake_tables, markdown_table
 from claimback.charts import trend_clusters_chart
 from assets.resources import ClaimbackResource
 from claimback.stages import find_trends
@@ -13,6 +13,7 @@ from claimback.stages import find_trends
 @dg.asset(
     deps=[denials],
     group_name="trends",
+    metadata=lake_tables("trends"),
     description="Denied claims at one payer sharing the same denial codes within the lookback window. "
     "Clusters of 10+ claims (the payer's threshold) are flagged and get a Claim Trend Identification "
     "packet (PDF with one example claim and a brief description, plus a CSV of every claim); "

@@ -39,6 +39,19 @@ from claimback.underpayments import read_fee_schedule
 log = logging.getLogger(__name__)
 
 
+# The lake tables each stage writes (claimback.schema has their columns): what its Dagster asset
+# lists, and every table of the contract is written by exactly one stage.
+WRITES: dict[str, tuple[str, ...]] = {
+    "ingest": (*schema.PARSED_TABLES, "ingested_files"),
+    "reconsiderations": ("reconsiderations", "reconsideration_log_problems"),
+    "denials": ("denials", "denial_lines", "adjudications", "recovered_claims", "lonely_payments",
+                "lonely_payment_candidates", "silent_claims", "fee_schedule", "fee_schedule_problems",
+                "underpaid_lines"),
+    "trends": ("trend_clusters", "trend_cluster_claims", "trend_packets"),
+    "routing": ("work_queue", "reconsideration_outcomes", "recoupments", "request_packets"),
+}
+
+
 # --- what each stage returns: counts and frames without PHI, for the assets' metadata ----------
 @dataclass(frozen=True)
 class ReconsiderationLog:

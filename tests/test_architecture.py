@@ -197,3 +197,18 @@ def test_every_stage_returns_a_typed_result():
     for stage in (stages.load_reconsiderations, stages.build_denials, stages.find_trends, stages.route_denials):
         result = typing.get_type_hints(stage)["return"]
         assert dataclasses.is_dataclass(result) and result.__dataclass_params__.frozen, stage.__name__
+
+
+def test_every_table_of_the_contract_is_written_by_one_stage():
+    """stages.WRITES (what the assets list) names each table of claimback/schema.py once, and
+    every table the façade writes is in it."""
+    import re
+
+    from claimback import schema
+    from claimback.stages import WRITES
+
+    declared = [t for tables in WRITES.values() for t in tables]
+    assert sorted(declared) == sorted(set(declared)), "a table is declared by two stages"
+    assert set(declared) == set(schema.TABLES)
+    written = set(re.findall(r'write_derived\("([a-z_]+)"', (LIBRARY / "stages.py").read_text()))
+    assert written <= set(declared), f"written by claimback/stages.py but in no stage's WRITES: {written - set(declared)}"

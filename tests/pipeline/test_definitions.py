@@ -68,3 +68,20 @@ def test_top_level_packages_are_ours():
     root = Path(__file__).resolve().parents[2]
     assert Path(assets.__file__).resolve().is_relative_to(root)
     assert Path(pipelines.__file__).resolve().is_relative_to(root)
+
+
+def test_each_stage_asset_shows_its_tables_and_columns():
+    """The UI's Columns tab of a stage's asset shows its main table exactly as claimback/schema.py
+    defines it, and the asset lists every lake table the stage writes."""
+    from claimback import schema
+    from claimback.stages import WRITES
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    for key, stage in {"x12_lake": "ingest", "reconsideration_log": "reconsiderations", "denials": "denials",
+                       "trend_clusters": "trends", "work_queue": "routing"}.items():
+        metadata = graph.get(dg.AssetKey(key)).metadata
+        main = WRITES[stage][0]
+        assert [(c.name, c.type) for c in metadata["dagster/column_schema"].columns] == [
+            (name, schema.duckdb_type(dtype)) for name, dtype in schema.TABLES[main].items()], key
+        assert all(f"`{table}`" in metadata["lake_tables"].value for table in WRITES[stage]), key
