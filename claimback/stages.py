@@ -45,8 +45,8 @@ WRITES: dict[str, tuple[str, ...]] = {
     "ingest": (*schema.PARSED_TABLES, "ingested_files"),
     "reconsiderations": ("reconsiderations", "reconsideration_log_problems"),
     "denials": ("denials", "denial_lines", "adjudications", "recovered_claims", "lonely_payments",
-                "lonely_payment_candidates", "silent_claims", "fee_schedule", "fee_schedule_problems",
-                "underpaid_lines"),
+                "lonely_payment_candidates", "silent_claims", "claim_rejections", "fee_schedule",
+                "fee_schedule_problems", "underpaid_lines"),
     "trends": ("trend_clusters", "trend_cluster_claims", "trend_packets"),
     "routing": ("work_queue", "reconsideration_outcomes", "recoupments", "request_packets"),
 }
