@@ -270,12 +270,11 @@ def _read_277ca(segs: list[_Segment], shas: Sequence[str]) -> tuple[list[dict], 
         categories = row["_categories"]
         accepted, rejected = (int(row[k]) if str(row.get(k) or "").isdigit() else None
                               for k in ("accepted_claims", "rejected_claims"))
-        if categories:
+        # the counts say what became of the level's claims; its STC often only acknowledges receipt (A1)
+        if rejected:
+            status = "partially_accepted" if accepted else "rejected"
+        elif categories:
             status = _status_of(categories, row.get("action_code"))
-        elif rejected and accepted:
-            status = "partially_accepted"
-        elif rejected:
-            status = "rejected"
         else:
             status = "accepted" if accepted else None
         row.update(status=status, status_code=categories[0] if categories else None, status_codes=row.pop("_codes"),

@@ -75,7 +75,8 @@ def test_277ca_claims_and_levels(engine):
         "kind", "level", "status", "status_codes", "trace_number", "billing_npi", "accepted_claims", "rejected_claims",
         "accepted_amount", "rejected_amount").to_dicts()
     assert levels == [
-        {"kind": "277CA", "level": "information_receiver", "status": "accepted", "status_codes": ["A1:19"],
+        # STC A1:19 acknowledges receipt of the batch; its counts say one claim was rejected
+        {"kind": "277CA", "level": "information_receiver", "status": "partially_accepted", "status_codes": ["A1:19"],
          "trace_number": "BATCH401A", "billing_npi": None, "accepted_claims": 1, "rejected_claims": 1,
          "accepted_amount": Decimal("150.00"), "rejected_amount": Decimal("200.00")},
         # 2200C sends no STC here: its counts say one accepted and one rejected
