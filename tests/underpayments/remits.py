@@ -27,8 +27,9 @@ def _header(paid_total: str, date: str, check: str) -> list[str]:
 
 def history_835() -> str:
     """2026-10-01: five 97110-GP visits, one unit each, billed $100 and allowed $45 (CO-45 $55):
-    the payer's own amount for 97110-GP at this practice, with no fee schedule row for it."""
-    body = _header("225.00", "20261001", "CHK-1001")
+    the payer's own amount for 97110-GP at this practice, with no fee schedule row for it. And six
+    97140-GP visits, three allowed $40 and three $42: no clear mode (neither is on more lines)."""
+    body = _header("471.00", "20261001", "CHK-1001")
     for n in range(1, 6):
         body += [
             f"CLP*MO{n}*1*100*45**12*ICN-MO{n}*11*1",  # CLP02 1 processed as primary; CLP03 charge, CLP04 paid; CLP06 12 PPO
@@ -36,6 +37,14 @@ def history_835() -> str:
             "SVC*HC:97110:GP*100*45**1",  # SVC01 procedure:modifier, SVC02 charge, SVC03 paid, SVC05 1 unit
             "DTM*472*20260915",  # date of service
             "CAS*CO*45*55",  # contractual: charge over the fee schedule, $55 (100 - 55 = 45 paid)
+        ]
+    for n, allowed in zip(range(6, 12), (40, 40, 40, 42, 42, 42)):
+        body += [
+            f"CLP*MO{n}*1*100*{allowed}**12*ICN-MO{n}*11*1",
+            f"NM1*QC*1*DOE*SAM****MI*M-MO{n}",
+            f"SVC*HC:97140:GP*100*{allowed}**1",
+            "DTM*472*20260916",
+            f"CAS*CO*45*{100 - allowed}",
         ]
     return interchange("HP", "005010X221A1", "835", body, "20261001", "000000701")
 
@@ -53,8 +62,13 @@ def underpaid_835() -> str:
       its underpaid line is listed, not made a second denial.
     - UP7 99213 under an HMO product (CLP06 HM) allowed $90: the HMO row ($100) wins over the
       all-products row ($85): $10 short, at least max($5, 5%).
+    - UP8 99214 allowed $120 (AMT*B6) of which 2% was sequestered (CO-253 $2.40): paid + patient
+      share would say $117.60, but the payer's own allowed amount is the contract. Not underpaid.
+    - UP9 97140-GP allowed $30: the payer's history has no clear mode (3 lines at $40, 3 at $42).
+      Not judged.
+    - UP10 99214 billed $110, below the contract, and paid in full: expected is the charge. Not underpaid.
     """
-    body = _header("674.00", "20261109", "CHK-1109")
+    body = _header("931.60", "20261109", "CHK-1109")
     body += [
         "CLP*UP1*1*200*100*20*12*ICN-UP1*11*1",  # CLP05 patient responsibility $20
         "NM1*QC*1*DOE*SAM****MI*M-UP1",
@@ -96,6 +110,21 @@ def underpaid_835() -> str:
         "SVC*HC:99213*150*90**1",
         "DTM*472*20261026",
         "CAS*CO*45*60",
+        "CLP*UP8*1*200*117.6**12*ICN-UP8*11*1",
+        "NM1*QC*1*DOE*SAM****MI*M-UP8",
+        "SVC*HC:99214*200*117.6**1",
+        "DTM*472*20261027",
+        "CAS*CO*45*80**253*2.4",  # contractual $80, then sequestration $2.40 (CAS05/06: a second reason)
+        "AMT*B6*120",  # allowed before the payment reductions
+        "CLP*UP9*1*100*30**12*ICN-UP9*11*1",
+        "NM1*QC*1*DOE*SAM****MI*M-UP9",
+        "SVC*HC:97140:GP*100*30**1",
+        "DTM*472*20261028",
+        "CAS*CO*45*70",
+        "CLP*UP10*1*110*110**12*ICN-UP10*11*1",
+        "NM1*QC*1*DOE*SAM****MI*M-UP10",
+        "SVC*HC:99214*110*110**1",  # charge = paid: no adjustment at all
+        "DTM*472*20261029",
     ]
     return interchange("HP", "005010X221A1", "835", body, "20261109", "000000702")
 

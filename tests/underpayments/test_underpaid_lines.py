@@ -5,7 +5,8 @@ UP1 at contract (AMT*B6 $120), UP2 99214 allowed $95 behind CO-45 ($25 short, fe
 UP3 97110-GP 2 units allowed $60 where the payer allowed $45 a unit on 5 of 5 lines since
 2026-10-01 ($30 short, payer_modal_180d), UP4 $3 short (not material), UP5 no evidence, UP6 $23
 short on a claim denied CO-97 on its other line (listed, no second denial), UP7 $10 short of the
-HMO product's own row.
+HMO product's own row. Not underpaid: UP8 (AMT*B6 says the contract; only a sequestration cut
+the payment), UP9 (the payer's history has no clear mode), UP10 (billed below the contract).
 """
 from __future__ import annotations
 
