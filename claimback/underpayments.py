@@ -50,6 +50,7 @@ A claim denied for another reason keeps that denial: its underpaid lines are lis
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -151,7 +152,7 @@ def judged_lines(
     claim_status_code, is_reversal, paid_amount and claim_filing_indicator; the lines need units
     and allowed_amount. Columns: the claim's identity and payer, `is_latest`, the line's
     procedure, `modifier_key` ("26:59", "" for none), units, charge, paid, allowed_amount,
-    allowed_source, hidden_by.
+    allowed_source.
     """
     claims = adjudications.filter(
         ~pl.col("is_reversal") & pl.col("claim_status_code").is_in(PRIMARY_STATUSES)
@@ -162,8 +163,11 @@ def judged_lines(
     ).join(remit_claims.select("claim_key", pl.col("claim_filing_indicator").alias("product")),
            on="claim_key", how="left")
     adjustments = remit_adjustments.join(claims.select("claim_key"), on="claim_key", how="semi")
-    denying = denial_rules.denying_adjustments(
-        remit_claims.join(claims.select("claim_key"), on="claim_key", how="semi"), adjustments)
+    # what denies is a property of the group and CARC: classified once per pair, not per adjustment
+    pairs = adjustments.select("group_code", "reason_code").unique()
+    denying_pairs = codes.classify(pairs).filter(pl.col("adjustment_kind") == denial_rules.DENIAL_KIND).select(
+        "group_code", "reason_code")
+    denying = adjustments.join(denying_pairs, on=["group_code", "reason_code"], how="semi", nulls_equal=True)
     claim_denied = denying.filter(pl.col("line_number").is_null()).select("claim_key").unique()
     line_denied = denying.filter(pl.col("line_number").is_not_null()).select("claim_key", "line_number").unique()
     group = pl.col("group_code").str.strip_chars().str.to_uppercase()
@@ -172,15 +176,6 @@ def judged_lines(
         line_adjustments.filter(group == "PR")
         .group_by("claim_key", "line_number")
         .agg(patient_share=pl.col("amount").sum())
-    )
-    hidden_by = (
-        line_adjustments.filter((group != "PR") & (pl.col("amount") > 0))
-        .with_columns(reason=pl.concat_str(group, pl.lit("-"), codes.normalize_code(pl.col("reason_code"))))
-        .group_by("claim_key", "line_number", "reason")
-        .agg(pl.col("amount").sum())
-        .sort(["amount", "reason"], descending=[True, False])
-        .group_by("claim_key", "line_number", maintain_order=True)
-        .agg(hidden_by=pl.col("reason").first())
     )
     modifier_key = (
         pl.col("modifiers").list.eval(pl.element().str.strip_chars().str.to_uppercase()
@@ -191,7 +186,6 @@ def judged_lines(
         .join(claim_denied, on="claim_key", how="anti")
         .join(line_denied, on=["claim_key", "line_number"], how="anti")
         .join(patient_share, on=["claim_key", "line_number"], how="left")
-        .join(hidden_by, on=["claim_key", "line_number"], how="left")
         .with_columns(
             procedure_code=pl.col("procedure_code").str.strip_chars().str.to_uppercase(),
             modifier_key=modifier_key,
@@ -206,6 +200,22 @@ def judged_lines(
         .filter((pl.col("allowed_amount") > 0) & pl.col("procedure_code").is_not_null())
     )
     return lines.drop("claim_service_date", "patient_share")
+
+
+def hidden_by(lines: pl.DataFrame, remit_adjustments: pl.DataFrame) -> pl.DataFrame:
+    """`lines` with `hidden_by`: the line's largest adjustment of a group other than PR ("CO-45")."""
+    group = pl.col("group_code").str.strip_chars().str.to_uppercase()
+    largest = (
+        remit_adjustments.join(lines.select("claim_key", "line_number"), on=["claim_key", "line_number"], how="semi")
+        .filter((group != "PR") & (pl.col("amount") > 0))
+        .with_columns(reason=pl.concat_str(group, pl.lit("-"), codes.normalize_code(pl.col("reason_code"))))
+        .group_by("claim_key", "line_number", "reason")
+        .agg(pl.col("amount").sum())
+        .sort(["amount", "reason"], descending=[True, False])
+        .group_by("claim_key", "line_number", maintain_order=True)
+        .agg(hidden_by=pl.col("reason").first())
+    )
+    return lines.join(largest, on=["claim_key", "line_number"], how="left")
 
 
 # --- what each line should have been allowed ---------------------------------------------------
@@ -249,6 +259,7 @@ def fee_schedule_expectations(lines: pl.DataFrame, fee_schedule: pl.DataFrame) -
 
 
 MODAL_KEY = ["payer_key", "practice_key", "procedure_code", "modifier_key"]
+_KEY = ["modal_key"]  # MODAL_KEY hashed into one column (modal_expectations)
 
 
 def with_payer_key(lines: pl.DataFrame) -> pl.DataFrame:
@@ -265,43 +276,54 @@ def modal_expectations(observed: pl.DataFrame, wanted: pl.DataFrame, min_observa
 
     `observed`: every judged line (MODAL_KEY, remit_date, allowed_amount, units); `wanted`: the
     lines to price (claim_key, line_number, MODAL_KEY, remit_date). A line's window is the
-    `lookback_days` before its remit date, its own day excluded. Counted from running totals per
-    (key, amount) and two as-of lookups, so a million lines never meet each other pairwise.
+    `lookback_days` before its remit date, its own day excluded. Counted from running totals and
+    as-of lookups, so a million lines never meet each other pairwise: the window's lines per key,
+    and per amount only for the amounts that could be a clear mode, or tie one, at all: on at least
+    half of at least `min_observations` lines, hence on half the lines of one of the window's days.
     Returns claim_key, line_number, expected_per_unit, expected_basis, modal_observations.
     """
     schema = {"claim_key": pl.String, "line_number": pl.Int64, "expected_per_unit": MONEY,
               "expected_basis": pl.String, "modal_observations": pl.Int64}
     if observed.is_empty() or wanted.is_empty():
         return pl.DataFrame(schema=schema)
+    # one integer per payer × practice × procedure × modifiers: the joins group by it
+    key = pl.struct(*MODAL_KEY).hash().alias("modal_key")
+    observed, wanted = observed.with_columns(key), wanted.with_columns(key)
     daily = (
         observed.drop_nulls("remit_date")
         .with_columns(per_unit=(pl.col("allowed_amount").cast(pl.Float64) / pl.col("units")).round(2))
-        .group_by(*MODAL_KEY, "per_unit", "remit_date")
+        .group_by(*_KEY, "per_unit", "remit_date")
         .agg(n=pl.len())
-        .sort("remit_date")
-        .with_columns(cum=pl.col("n").cum_sum().over(*MODAL_KEY, "per_unit"))
     )
-    days = wanted.select(*MODAL_KEY, "remit_date").drop_nulls("remit_date").unique()
-    grid = days.join(daily.select(*MODAL_KEY, "per_unit").unique(), on=MODAL_KEY).with_columns(
+    # An amount on half a window's lines is on half the lines of at least one of its days, and on
+    # at least half of `min_observations` lines in all: only such amounts are counted per window.
+    could_be_mode = max(1, math.ceil(CLEAR_MODE_SHARE * min_observations))
+    day_lines = pl.col("n").sum().over(*_KEY, "remit_date")
+    candidates = (
+        daily.with_columns(day_majority=pl.col("n") >= CLEAR_MODE_SHARE * day_lines)
+        .group_by(*_KEY, "per_unit")
+        .agg(total=pl.col("n").sum(), day_majority=pl.col("day_majority").any())
+        .filter((pl.col("total") >= could_be_mode) & pl.col("day_majority"))
+        .drop("total", "day_majority")
+    )
+    days = wanted.select(*_KEY, "remit_date").drop_nulls("remit_date").unique().with_columns(
         upto=pl.col("remit_date") - timedelta(days=1),
         before=pl.col("remit_date") - timedelta(days=lookback_days + 1),
     )
-    by = [*MODAL_KEY, "per_unit"]
-    for edge in ("upto", "before"):
-        running = daily.select(*by, pl.col("remit_date").alias(edge), pl.col("cum").alias(f"cum_{edge}"))
-        grid = grid.sort(edge).join_asof(running.sort(edge), on=edge, by=by, strategy="backward",
-                                           check_sortedness=False)  # sorted on `edge` just above
+    # lines in the window per key, then per candidate amount
+    observations = _in_window(days, daily.group_by(*_KEY, "remit_date").agg(pl.col("n").sum()), _KEY)
+    by_amount = _in_window(days.join(candidates, on=_KEY),
+                           daily.join(candidates, on=[*_KEY, "per_unit"], how="semi"), [*_KEY, "per_unit"])
     counted = (
-        grid.with_columns(count=pl.col("cum_upto").fill_null(0) - pl.col("cum_before").fill_null(0))
-        .filter(pl.col("count") > 0)
+        by_amount.filter(pl.col("count") > 0)
         .sort(["count", "per_unit"], descending=[True, False])
-        .group_by(*MODAL_KEY, "remit_date", maintain_order=True)
+        .group_by(*_KEY, "remit_date", maintain_order=True)
         .agg(
-            observations=pl.col("count").sum(),
             mode=pl.col("per_unit").first(),
             mode_count=pl.col("count").first(),
             runner_up=pl.col("count").get(1, null_on_oob=True).fill_null(0),
         )
+        .join(observations.select(*_KEY, "remit_date", observations="count"), on=[*_KEY, "remit_date"])
         .filter(
             (pl.col("observations") >= min_observations)
             & (pl.col("mode_count") >= CLEAR_MODE_SHARE * pl.col("observations"))
@@ -315,11 +337,22 @@ def modal_expectations(observed: pl.DataFrame, wanted: pl.DataFrame, min_observa
         (pl.col("remit_date") - timedelta(days=1)).cast(pl.String),
     )
     return (
-        wanted.join(counted, on=[*MODAL_KEY, "remit_date"])
+        wanted.join(counted, on=[*_KEY, "remit_date"])
         .select("claim_key", "line_number", expected_per_unit=pl.col("mode"), expected_basis=basis,
                 modal_observations=pl.col("observations"))
         .cast(schema)
     )
+
+
+def _in_window(grid: pl.DataFrame, daily: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """`grid` (by, remit_date, upto, before) with `count`: the `daily` lines (by, remit_date, n)
+    remitted after `before` and up to `upto`, as the difference of two running totals."""
+    running = daily.sort("remit_date").with_columns(cum=pl.col("n").cum_sum().over(by))
+    for edge in ("upto", "before"):
+        at_edge = running.select(*by, pl.col("remit_date").alias(edge), pl.col("cum").alias(f"cum_{edge}"))
+        grid = grid.sort(edge).join_asof(at_edge.sort(edge), on=edge, by=by, strategy="backward",
+                                          check_sortedness=False)  # sorted on `edge` just above
+    return grid.with_columns(count=pl.col("cum_upto").fill_null(0) - pl.col("cum_before").fill_null(0))
 
 
 def find_underpaid_lines(
@@ -358,6 +391,7 @@ def find_underpaid_lines(
             pl.lit(thresholds.min_dollars), thresholds.min_share * pl.col("expected_allowed").cast(pl.Float64)))
         .with_columns(is_denial=~pl.col("claim_key").is_in(denied))
     )
+    judged = hidden_by(judged, remit_adjustments)
     return conform(judged.sort("remit_date", "claim_key", "line_number"), "underpaid_lines")
 
 
