@@ -106,10 +106,8 @@ def silent_claims(
         .agg(pl.all().last(), submission_count=pl.len(), first_submitted_on=pl.col("submitted_on").min())
         .filter(pl.col("frequency_code").fill_null("") != _VOID)
     )
-    payer_keys = ["payer_id", "payer_name", "claim_filing_indicator"]
-    payers = rules.payers_frame(latest.select(payer_keys))
     silent = (
-        latest.join(payers, on=payer_keys, how="left", nulls_equal=True)
+        rules.with_payer_rules(latest)
         .with_columns(
             days_silent=(pl.lit(as_of) - pl.col("submitted_on")).dt.total_days(),
             window_days=pl.col("status_inquiry_after_days"),

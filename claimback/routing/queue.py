@@ -84,9 +84,7 @@ def build_work_queue(
                             history if history is not None and is_adjudications(history) else None)
     claims = prepare_denials(facts, log, trend_members, resolved)
     claims = _with_product(claims, remit_claims, submitted_claims)
-    payer_keys = ["payer_id", "payer_name", "claim_filing_indicator"]
-    payers = rules.payers_frame(claims.select(payer_keys))
-    claims = claims.join(payers, on=payer_keys, how="left", nulls_equal=True)
+    claims = rules.with_payer_rules(claims)
     claims = routes.history_route(routes.category_route(claims))
     claims = _apply_windows(claims, rules, as_of)
 

@@ -190,6 +190,12 @@ class PayerRules:
             status_inquiry_after=entry.status_inquiry_after or _inherit_limit(self.default.status_inquiry_after),
         )
 
+    def with_payer_rules(self, claims: pl.DataFrame) -> pl.DataFrame:
+        """`claims` with the columns of payers_frame: the rule of each claim's payer and product
+        (claim_filing_indicator)."""
+        columns = ["payer_id", "payer_name", "claim_filing_indicator"]
+        return claims.join(self.payers_frame(claims.select(columns)), on=columns, how="left", nulls_equal=True)
+
     def payers_frame(self, payers: pl.DataFrame) -> pl.DataFrame:
         """One row per distinct (payer_id, payer_name[, claim_filing_indicator]): the payer rule that
         applies and its options. With a `claim_filing_indicator` column the product scopes the rules
