@@ -12,7 +12,7 @@ from claimback.stages import publish
 @dg.asset(
     deps=[work_queue],
     group_name="publish",
-    description="WAREHOUSE/claimback.duckdb: every contract table and the analyst views in sql/. "
+    description="WAREHOUSE/claimback.duckdb: every contract table and the analyst views in claimback/sql/. "
     "Built in a temporary file and renamed into place, so an open analyst connection is never "
     "blocked and never sees a half-written file.",
     kinds={"duckdb"},

@@ -1,4 +1,4 @@
-"""The analyst views in sql/analyst_*.sql, run in DuckDB over small hand-made tables."""
+"""The analyst views in claimback/sql/analyst_*.sql, run in DuckDB over small hand-made tables."""
 from __future__ import annotations
 
 from pathlib import Path
