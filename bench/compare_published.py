@@ -32,6 +32,8 @@ RUN_SPECIFIC: dict[tuple[str, str], str] = {
     # claimback/forms/*.py redraws every packet by design; --packets compares the files themselves
     ("trend_packets", "content_sha256"): "hashes claimback/forms' source code as well as the packet's content",
     ("request_packets", "content_sha256"): "hashes claimback/forms' source code as well as the packet's content",
+    ("ingested_files", "batch_id"): "which parse batch read the file: a warehouse grown night by night read its "
+                                    "files in other batches than one run over the whole inbox",
 }
 # Any column with one of these names, in any relation (and so in the views that show them).
 RUN_SPECIFIC_NAMES = {

@@ -121,12 +121,15 @@ def tree_rss(proc: psutil.Process) -> int:
     return total
 
 
-def run_once(inbox: Path, warehouse: Path, label: str, claims: int, files: int) -> dict:
-    shutil.rmtree(warehouse, ignore_errors=True)
+def run_once(inbox: Path, warehouse: Path, label: str, claims: int, files: int, *, fresh: bool = True,
+             as_of: date = AS_OF) -> dict:
+    """One `claimback run` in a child process; `fresh=False` keeps the warehouse of earlier nights."""
+    if fresh:
+        shutil.rmtree(warehouse, ignore_errors=True)
     timings = warehouse.parent / f"{warehouse.name}.steps.json"
     timings.unlink(missing_ok=True)
     command = [sys.executable, str(Path(__file__).resolve()), "_child", str(timings), "run",
-               "--inbox", str(inbox), "--warehouse", str(warehouse), "--as-of", AS_OF.isoformat()]
+               "--inbox", str(inbox), "--warehouse", str(warehouse), "--as-of", as_of.isoformat()]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load_before = os.getloadavg()[0]
     started = time.time()

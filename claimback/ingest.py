@@ -19,7 +19,7 @@ import polars as pl
 
 from claimback import schema
 from claimback.inbox import UNREADABLE, InboxFile, report_skipped, sha256_of_all
-from claimback.lake import Lake
+from claimback.lake import CURRENT_ORDER, Lake
 
 log = logging.getLogger(__name__)
 
@@ -287,9 +287,16 @@ def repair_doubled_files(lake: Lake, committed: set[str]) -> int:
     return later.height
 
 
-def _scan_committed(lake: Lake, table: str, committed: set[str], empty: pl.DataFrame) -> pl.LazyFrame:
+def _scan_committed(lake: Lake, table: str, committed: set[str], empty: pl.DataFrame,
+                    with_batch: bool = False) -> pl.LazyFrame:
+    """The committed batches' raw files of `table`; `with_batch` adds each row's batch id."""
     files = sorted(p for p in lake.raw_dir(table).glob("*.parquet") if p.stem in committed)
-    return pl.scan_parquet(files, glob=False) if files else empty.lazy()
+    if not files:
+        return empty.lazy().with_columns(pl.lit(None, pl.String).alias("batch")) if with_batch else empty.lazy()
+    if not with_batch:
+        return pl.scan_parquet(files, glob=False)
+    return (pl.scan_parquet(files, glob=False, include_file_paths="_path")
+            .with_columns(batch=pl.col("_path").str.extract(r"([^/\\]+)\.parquet$")).drop("_path"))
 
 
 def winning_transactions(lake: Lake, committed: set[str] | None = None) -> pl.LazyFrame:
@@ -301,49 +308,111 @@ def winning_transactions(lake: Lake, committed: set[str] | None = None) -> pl.La
     after every segment) is the larger one, so the compact original stands."""
     committed = committed_batches(lake) if committed is None else committed
     tx = _scan_committed(lake, TRANSACTIONS, committed, pl.DataFrame(schema=_TRANSACTIONS_SCHEMA))
+    return _winners(tx, lake).select("file_sha256", "transaction_ordinal")
+
+
+def _winners(tx: pl.LazyFrame, lake: Lake) -> pl.LazyFrame:
     sizes = registry(lake).lazy().select(file_sha256="sha256", _bytes="bytes").unique("file_sha256")
     return (
         tx.join(sizes, on="file_sha256", how="left")
         .sort("loaded_at", "_bytes", "file_sha256", "transaction_ordinal", nulls_last=True)
         .unique("transaction_hash", keep="first", maintain_order=True)
-        .select("file_sha256", "transaction_ordinal")
+        .drop("_bytes")
     )
 
 
-_SORT_KEYS = ("source_file", "transaction_ordinal", "claim_key", "line_number", "location")
+# Bookkeeping of the current tables' parts: per batch, which of its transaction sets won (a
+# fingerprint) when its part was written. Bump PARTS_FORMAT when what a part holds changes, so
+# every part is written again once.
+CONSOLIDATED = "consolidated_batches"
+PARTS_FORMAT = 1
 
 
 def consolidate(lake: Lake) -> dict[str, int]:
-    """Rebuild lake/current from every committed batch; returns row counts per table."""
+    """Bring lake/current up to date with the committed batches; returns row counts per table.
+
+    The current tables are partitioned by ingest batch: `current/<table>/<batch>.parquet` holds
+    the batch's rows of the transaction sets that stand (the first delivery of each). A night
+    writes the parts of its new batches and leaves the others alone, so its work grows with the
+    night's files, not with history. Which delivery stands is still decided over every batch
+    (from the small `transactions` table), and a batch whose standing sets changed since its part
+    was written — a set first loaded by it now loaded earlier by another, which only a repair
+    or a clock set back can do — has its part written again: the result is always what a rebuild
+    from every batch would hold. Why the batch and not, say, remit month × payer: the first
+    delivery stands, so new batches never take rows from old ones; a part is written once, from
+    one raw file, and a month × payer key would rewrite the month's part every night it grows."""
     remove_uncommitted(lake)
     committed = committed_batches(lake)
-    repair_doubled_files(lake, committed)
-    winners = winning_transactions(lake, committed).collect()
+    repaired = repair_doubled_files(lake, committed)
+    tx = (_scan_committed(lake, TRANSACTIONS, committed, pl.DataFrame(schema=_TRANSACTIONS_SCHEMA),
+                          with_batch=True).collect())
+    winners = _winners(tx.lazy(), lake).collect()
     keys = ["file_sha256", "transaction_ordinal"]
-    # Every row of a transaction table belongs to a set in `transactions` (that table is made from
-    # them), so dropping the later deliveries' rows is the same as keeping the winners'.
-    repeats = (_scan_committed(lake, TRANSACTIONS, committed, pl.DataFrame(schema=_TRANSACTIONS_SCHEMA))
-               .select(keys).join(winners.lazy(), on=keys, how="anti").collect())
-    counts: dict[str, int] = {}
-    for table in schema.PARSED_TABLES:
-        raw = _scan_committed(lake, table, committed, schema.empty(table))
-        if table in TRANSACTION_TABLES and repeats.height:
-            raw = _without(raw, repeats)
-        elif table == "validation_findings":
-            # Findings about a duplicate transaction go with it; file-level findings stay.
-            raw = pl.concat([
-                raw.filter(pl.col("transaction_ordinal").is_null()),
-                raw.join(winners.lazy(), on=keys, how="semi"),
-            ])
-        frame = raw.collect()
-        sort_by = [c for c in _SORT_KEYS if c in frame.columns]
-        frame = frame.sort(sort_by, nulls_last=True) if sort_by else frame
-        lake.write_current(table, frame)
-        counts[table] = frame.height
-    files = _files_with_duplicate_counts(lake, committed, winners)
+    standing = (tx.join(winners.select(keys), on=keys, how="semi")
+                .group_by("batch").agg(pl.len().alias("standing"),
+                                       pl.struct(keys).hash().sum().alias("fingerprint")))
+    fingerprints = (pl.DataFrame({"batch": sorted(committed)})
+                    .join(standing, on="batch", how="left")
+                    .with_columns(pl.col("standing").fill_null(0), pl.col("fingerprint").fill_null(0),
+                                  pl.lit(PARTS_FORMAT).alias("format")))
+    before = lake.read_state(CONSOLIDATED)
+    unchanged: set[str] = set()
+    if not repaired and before.columns == fingerprints.columns:
+        unchanged = set(fingerprints.join(before, on=fingerprints.columns, how="semi")["batch"].to_list())
+    tables = (*schema.PARSED_TABLES,)
+    if not committed:  # nothing read yet: the empty tables, as single files
+        for table in tables:
+            _drop_parts(lake, table, keep=set())
+            lake.write_current(table, schema.empty(table))
+    for batch in sorted(committed):
+        if batch in unchanged and all(lake.current_part_path(t, batch).exists() for t in tables):
+            continue
+        mine = tx.filter(pl.col("batch") == batch).select(keys)
+        won = mine.join(winners.select(keys), on=keys, how="semi")
+        for table in tables:
+            lake.write_current_part(table, batch, _part(lake, table, batch, mine, won))
+    for table in tables:
+        if committed:
+            _drop_parts(lake, table, keep=committed)
+            lake.current_path(table).unlink(missing_ok=True)  # a lake consolidated before the parts
+    lake.write_state(CONSOLIDATED, fingerprints)
+    counts = {table: _rows(lake, table) for table in tables}
+    files = _files_with_duplicate_counts(lake, committed, tx, winners)
     lake.write_current(REGISTRY, files)
     counts[REGISTRY] = files.height
     return counts
+
+
+def _part(lake: Lake, table: str, batch: str, mine: pl.DataFrame, won: pl.DataFrame) -> pl.DataFrame:
+    """One batch's rows of `table` that stand: every row of its standing transaction sets (`won`
+    of `mine`, the batch's sets), findings about the file itself, and its whole quarantine."""
+    path = lake.raw_dir(table) / f"{batch}.parquet"
+    raw = pl.scan_parquet(path, glob=False) if path.exists() else schema.empty(table).lazy()
+    keys = ["file_sha256", "transaction_ordinal"]
+    if table in TRANSACTION_TABLES and won.height < mine.height:
+        # Every row of a transaction table belongs to a set in `transactions` (that table is made
+        # from them), so dropping the later deliveries' rows is the same as keeping the winners'.
+        raw = _without(raw, mine.join(won, on=keys, how="anti"))
+    elif table == "validation_findings":
+        # Findings about a duplicate transaction go with it; file-level findings stay.
+        raw = pl.concat([raw.filter(pl.col("transaction_ordinal").is_null()),
+                         raw.join(won.lazy(), on=keys, how="semi")])
+    frame = raw.collect()
+    order = [c for c in CURRENT_ORDER if c in frame.columns]
+    return frame.sort(order, nulls_last=True, maintain_order=True) if order else frame
+
+
+def _drop_parts(lake: Lake, table: str, keep: set[str]) -> None:
+    for part in lake.current_parts(table):
+        if part.stem not in keep:
+            part.unlink()
+    if not keep and lake.current_dir(table).is_dir() and not any(lake.current_dir(table).iterdir()):
+        lake.current_dir(table).rmdir()
+
+
+def _rows(lake: Lake, table: str) -> int:
+    files = lake.files_of(table)
+    return pl.scan_parquet(files, glob=False).select(pl.len()).collect().item() if files else 0
 
 
 # Up to this many files with a repeated transaction set, the repeats are dropped by a filter;
@@ -364,10 +433,11 @@ def _without(raw: pl.LazyFrame, repeats: pl.DataFrame) -> pl.LazyFrame:
     return raw.filter(~repeated)
 
 
-def _files_with_duplicate_counts(lake: Lake, committed: set[str], winners: pl.DataFrame) -> pl.DataFrame:
+def _files_with_duplicate_counts(lake: Lake, committed: set[str], tx: pl.DataFrame,
+                                 winners: pl.DataFrame) -> pl.DataFrame:
     """The registry, with each file's transactions that an earlier delivery already loaded."""
     reg = registry(lake).filter(pl.col("batch_id").is_in(sorted(committed)))
-    tx = _scan_committed(lake, TRANSACTIONS, committed, pl.DataFrame(schema=_TRANSACTIONS_SCHEMA)).collect()
+    winners = winners.select("file_sha256", "transaction_ordinal")
     won = winners.with_columns(pl.lit(True).alias("won"))
     per_file = (
         tx.join(won, on=["file_sha256", "transaction_ordinal"], how="left")

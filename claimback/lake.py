@@ -2,9 +2,15 @@
 
 Layout (all below WAREHOUSE/lake):
 
-    raw/<table>/<batch_id>.parquet   what the reader produced, one file per ingest batch
-    current/<table>.parquet          the de-duplicated tables every later stage reads
-    derived/<table>.parquet          denials, trend clusters, work queue, ...
+    raw/<table>/<batch_id>.parquet      what the reader produced, one file per ingest batch
+    current/<table>/<batch_id>.parquet  the de-duplicated reader tables every later stage reads,
+                                        one part per batch (claimback.ingest.consolidate)
+    current/<table>.parquet             the file registry (and the reader tables of a lake
+                                        consolidated before the parts existed)
+    derived/<table>.parquet             denials, trend clusters, work queue, ...
+
+A partitioned table is read as one: its parts in batch order, then sorted by CURRENT_ORDER, so
+every stage sees the rows in the same order however the files were spread over nights and batches.
 
 Every write goes to a temporary name in the same folder and is renamed into place, so a reader
 (or a crash) never sees half a file. Every read names its files literally (glob=False): a
@@ -23,6 +29,11 @@ import polars as pl
 from claimback import schema
 
 
+# The order of a current table's rows, whatever batches they came in: a file's rows stay together in
+# the order the reader wrote them (the sort keeps ties in place).
+CURRENT_ORDER = ("source_file", "transaction_ordinal", "claim_key", "line_number", "location")
+
+
 class Lake:
     def __init__(self, warehouse: str | os.PathLike):
         self.warehouse = Path(warehouse)
@@ -35,6 +46,16 @@ class Lake:
     def current_path(self, table: str) -> Path:
         return self.root / "current" / f"{table}.parquet"
 
+    def current_dir(self, table: str) -> Path:
+        """The parts of a partitioned current table, one Parquet file per ingest batch."""
+        return self.root / "current" / table
+
+    def current_part_path(self, table: str, batch_id: str) -> Path:
+        return self.current_dir(table) / f"{batch_id}.parquet"
+
+    def current_parts(self, table: str) -> list[Path]:
+        return sorted(self.current_dir(table).glob("*.parquet")) if self.current_dir(table).is_dir() else []
+
     def derived_path(self, table: str) -> Path:
         return self.root / "derived" / f"{table}.parquet"
 
@@ -42,10 +63,15 @@ class Lake:
         """Run-to-run bookkeeping (what changed since the last run): kept, never published."""
         return self.root / "state" / f"{table}.parquet"
 
-    def path_of(self, table: str) -> Path:
-        """Where the readable version of a table lives (current for ingested, else derived)."""
-        current = self.current_path(table)
-        return current if current.exists() else self.derived_path(table)
+    def files_of(self, table: str) -> list[Path]:
+        """The Parquet files of the readable version of a table: a partitioned current table's
+        parts, else its current file, else the derived one; [] when it is not built yet."""
+        if self.current_dir(table).is_dir():
+            return self.current_parts(table)
+        for path in (self.current_path(table), self.derived_path(table)):
+            if path.exists():
+                return [path]
+        return []
 
     # --- reading ---------------------------------------------------------------------------
     def read(self, table: str, columns: Sequence[str] | None = None) -> pl.DataFrame:
@@ -55,28 +81,40 @@ class Lake:
         table should not hold the other thirty, PHI included, in memory. A column the file does
         not have (an older lake) is left out, as a whole-table read would have it.
         """
-        path = self.path_of(table)
-        if not path.exists():
+        files = self.files_of(table)
+        if not files:
             frame = schema.empty(table) if table in schema.TABLES else pl.DataFrame()
-        elif columns is None:
-            return pl.read_parquet(path, glob=False)
-        else:
-            present = pl.scan_parquet(path, glob=False).collect_schema()
-            return pl.read_parquet(path, columns=[c for c in columns if c in present], glob=False)
-        return frame if columns is None else frame.select(c for c in columns if c in frame.columns)
+            return frame if columns is None else frame.select(c for c in columns if c in frame.columns)
+        if len(files) == 1 and not self.current_dir(table).is_dir():
+            if columns is None:
+                return pl.read_parquet(files[0], glob=False)
+            present = pl.scan_parquet(files[0], glob=False).collect_schema()
+            return pl.read_parquet(files[0], columns=[c for c in columns if c in present], glob=False)
+        frame = self.scan(table)
+        if columns is not None:
+            present = frame.collect_schema()
+            frame = frame.select(c for c in columns if c in present)
+        return frame.collect()
 
     def scan(self, table: str) -> pl.LazyFrame:
-        path = self.path_of(table)
-        if not path.exists():
+        files = self.files_of(table)
+        if not files:
             return (schema.empty(table) if table in schema.TABLES else pl.DataFrame()).lazy()
-        return pl.scan_parquet(path, glob=False)
+        frame = pl.scan_parquet(files, glob=False)
+        if self.current_dir(table).is_dir():  # parts: one order, however the batches fell
+            order = [c for c in CURRENT_ORDER if c in frame.collect_schema()]
+            frame = frame.sort(order, nulls_last=True, maintain_order=True) if order else frame
+        return frame
 
-    def tables(self) -> dict[str, Path]:
-        """Every readable table: name -> Parquet file (current wins over derived)."""
-        found: dict[str, Path] = {}
+    def tables(self) -> dict[str, list[Path]]:
+        """Every readable table: name -> its Parquet files (current wins over derived)."""
+        found: dict[str, list[Path]] = {}
         for kind in ("derived", "current"):
             for path in sorted((self.root / kind).glob("*.parquet")):
-                found[path.stem] = path
+                found[path.stem] = [path]
+        for folder in sorted((self.root / "current").glob("*/")):
+            if parts := self.current_parts(folder.name):
+                found[folder.name] = parts
         return found
 
     # --- writing ---------------------------------------------------------------------------
@@ -85,6 +123,9 @@ class Lake:
 
     def write_current(self, table: str, frame: pl.DataFrame | pl.LazyFrame) -> Path:
         return write_parquet_atomic(frame, self.current_path(table))
+
+    def write_current_part(self, table: str, batch_id: str, frame: pl.DataFrame) -> Path:
+        return write_parquet_atomic(frame, self.current_part_path(table, batch_id))
 
     def write_derived(self, table: str, frame: pl.DataFrame) -> Path:
         return write_parquet_atomic(frame, self.derived_path(table))

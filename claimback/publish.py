@@ -85,10 +85,11 @@ def _load_tables(con: duckdb.DuckDBPyConnection, lake: Lake) -> dict[str, int]:
 
     def load(name: str) -> int:
         with con.cursor() as cursor:
-            cursor.execute(f'CREATE TABLE "{name}" AS SELECT * FROM read_parquet(?)', [str(tables[name])])
+            # a partitioned table's parts (one per ingest batch) load as one table
+            cursor.execute(f'CREATE TABLE "{name}" AS SELECT * FROM read_parquet(?)', [[str(p) for p in tables[name]]])
             return cursor.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
 
-    largest_first = sorted(tables, key=lambda name: -tables[name].stat().st_size)
+    largest_first = sorted(tables, key=lambda name: -sum(p.stat().st_size for p in tables[name]))
     with ThreadPoolExecutor(LOAD_THREADS, thread_name_prefix="claimback-publish") as pool:
         counts = dict(zip(largest_first, pool.map(load, largest_first)))
     return dict(sorted(counts.items()))

@@ -54,3 +54,66 @@ def test_repeated_transactions_load_once(inboxes, tmp_path, monkeypatch, filter_
     assert repeats(twice) - repeats(once) == repeated_files
     for table in TABLES:
         assert twice.read(table).equals(once.read(table)), table
+
+
+# --- night by night: the current tables' parts ---------------------------------------------------
+def _night(inbox: Path, lake: Lake, batch_files: int = 7) -> None:
+    plan = ingest.plan(scan(inbox), lake)
+    for batch in plan.batches(max_files=batch_files):
+        ingest.ingest_batch(batch, lake)
+    ingest.consolidate(lake)
+
+
+def _parts(lake: Lake) -> dict[str, int]:
+    """Every part file of the current tables -> its modification time."""
+    return {str(p.relative_to(lake.root)): p.stat().st_mtime_ns
+            for p in (lake.root / "current").glob("*/*.parquet")}
+
+
+def test_nights_write_only_their_own_parts_and_equal_one_run_over_everything(inboxes, tmp_path):
+    original, resent, _ = inboxes
+    everything = _ingest(resent, tmp_path / "everything")  # one run: the originals and the re-sent copies
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    names = sorted(p.name for p in original.iterdir())
+    lake = Lake(tmp_path / "nightly")
+    for name in names[: len(names) // 2]:  # night 1: half the inbox
+        shutil.copy2(original / name, inbox / name)
+    _night(inbox, lake)
+    first = _parts(lake)
+    assert first, "the current tables are written as parts"
+
+    _night(inbox, lake)  # night 2: nothing new
+    assert _parts(lake) == first, "a night with nothing new writes no part"
+
+    for path in resent.iterdir():  # night 3: the rest, and remits delivered again
+        if not (inbox / path.name).exists():
+            shutil.copy2(path, inbox / path.name)
+    _night(inbox, lake)
+    third = _parts(lake)
+    assert {k: v for k, v in third.items() if k in first} == first, "old parts are left alone"
+    assert len(third) > len(first)
+    for table in (*TABLES, "quarantine"):
+        assert lake.read(table).equals(everything.read(table)), table
+    assert lake.read("ingested_files").drop("batch_id", "loaded_at").equals(
+        everything.read("ingested_files").drop("batch_id", "loaded_at"))
+
+    lake.state_path(ingest.CONSOLIDATED).unlink()  # bookkeeping lost: every part again, the same rows
+    ingest.consolidate(lake)
+    assert all(_parts(lake)[k] != v for k, v in third.items())
+    for table in TABLES:
+        assert lake.read(table).equals(everything.read(table)), table
+
+
+def test_a_lake_consolidated_before_the_parts_is_moved_to_parts(inboxes, tmp_path):
+    original, _, _ = inboxes
+    lake = _ingest(original, tmp_path / "lake")
+    expected = {table: lake.read(table) for table in TABLES}
+    for table in TABLES:  # the old layout: one file per table
+        lake.write_current(table, expected[table])
+        shutil.rmtree(lake.current_dir(table))
+    lake.state_path(ingest.CONSOLIDATED).unlink()
+    ingest.consolidate(lake)
+    for table in TABLES:
+        assert not lake.current_path(table).exists() and lake.current_parts(table)
+        assert lake.read(table).equals(expected[table]), table
