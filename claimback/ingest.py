@@ -351,7 +351,7 @@ def consolidate(lake: Lake) -> dict[str, int]:
     standing = (tx.join(winners.select(keys), on=keys, how="semi")
                 .group_by("batch").agg(pl.len().alias("standing"),
                                        pl.struct(keys).hash().sum().alias("fingerprint")))
-    fingerprints = (pl.DataFrame({"batch": sorted(committed)})
+    fingerprints = (pl.DataFrame({"batch": sorted(committed)}, schema={"batch": pl.String})
                     .join(standing, on="batch", how="left")
                     .with_columns(pl.col("standing").fill_null(0), pl.col("fingerprint").fill_null(0),
                                   pl.lit(PARTS_FORMAT).alias("format")))

@@ -117,3 +117,18 @@ def test_a_lake_consolidated_before_the_parts_is_moved_to_parts(inboxes, tmp_pat
     for table in TABLES:
         assert not lake.current_path(table).exists() and lake.current_parts(table)
         assert lake.read(table).equals(expected[table]), table
+
+
+def test_an_empty_inbox_gives_empty_tables_then_parts(inboxes, tmp_path):
+    original, _, _ = inboxes
+    inbox, lake = tmp_path / "inbox", Lake(tmp_path / "lake")
+    inbox.mkdir()
+    _night(inbox, lake)  # nothing in the inbox yet
+    for table in TABLES:
+        assert lake.read(table).is_empty() and lake.current_path(table).exists(), table
+    shutil.copytree(original, inbox, dirs_exist_ok=True)
+    _night(inbox, lake)
+    once = _ingest(original, tmp_path / "once")
+    for table in TABLES:
+        assert not lake.current_path(table).exists(), table
+        assert lake.read(table).equals(once.read(table)), table
