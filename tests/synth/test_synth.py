@@ -635,24 +635,16 @@ def test_the_pipeline_finds_the_planted_silent_claims_and_undecided_requests(rea
     assert (pl.Series(rows["submitted_on"]).str.to_date(strict=False) <= AS_OF - timedelta(days=PAYER_LATE_DAYS)).all()
 
 
-def test_the_pipeline_finds_the_planted_wrong_fee_schedule(parsed, inbox):
+def test_the_pipeline_finds_the_planted_wrong_fee_schedule(read_as_the_pipeline_does, inbox):
     # the rules as the pipeline runs them, on the inbox's own fee_schedule.csv: the underpayment
     # denials are exactly the claims paid under the wrong schedule, judged against the contract
     from claimback import denials, underpayments
     from claimback.synth.underpaid import CONTRACT_CENTS, PROCEDURE, WRONG_CENTS
-    reader = pytest.importorskip("claimback.x12")
+    frames, adjudications = read_as_the_pipeline_does
     out, summary = inbox
-    tables = defaultdict(list)
-    for file in reader.read_x12_many([out / name for name in parsed]):
-        for name, frame in file.tables.items():
-            tables[name].append(frame)
-    frames = {name: pl.concat(parts) for name, parts in tables.items()}
-    adjudications, status = denials.adjudications_and_status(
-        frames["remit_claims"], frames["remit_service_lines"], frames["remit_adjustments"],
-        frames["submitted_claims"], as_of=AS_OF)
     denied = denials.build_denials(frames["remit_claims"], frames["remit_service_lines"], frames["remit_adjustments"],
                                    frames["remit_remarks"], frames["submitted_claims"], as_of=AS_OF,
-                                   history=adjudications, status=status)
+                                   history=adjudications)
     fee_schedule, problems = underpayments.read_fee_schedule([out / "fee_schedule.csv"])
     assert problems.height == 0 and fee_schedule.height == 1
     found = underpayments.find_underpaid_lines(
