@@ -120,6 +120,20 @@ def test_a_changed_reconsideration_log_starts_a_run(read_inbox):
     assert isinstance(request, dg.RunRequest) and request.tags["claimback/new_files"] == "1"
 
 
+def test_a_fee_schedule_is_an_input_of_its_own_and_a_changed_one_starts_a_run(read_inbox):
+    inbox, warehouse = read_inbox
+    fees = "payer,product,procedure,modifier,expected_allowed,effective_from,effective_to\nACME1,,99214,,162.00,,\n"
+    (inbox / "fee_schedule.csv").write_text(fees)
+    plan = ingest.plan(scan(inbox), Lake(warehouse))
+    assert [p.file.name for p in plan.logs] == ["fee_schedule.csv"] and not plan.new  # never read as X12
+    ingest.record_logs(plan.logs, Lake(warehouse))
+    ticks = Ticks(inbox, warehouse)
+    assert isinstance(ticks.tick(), dg.SkipReason)
+    (inbox / "fee_schedule.csv").write_text(fees + "ACME1,,99213,,85.00,,\n")
+    request = ticks.tick()
+    assert isinstance(request, dg.RunRequest) and request.tags["claimback/new_files"] == "1"
+
+
 def test_a_large_drop_is_parsed_by_the_multiprocess_executor(read_inbox, monkeypatch):
     inbox, warehouse = read_inbox
     monkeypatch.setattr(automation, "FAN_OUT_BATCHES", 2)
