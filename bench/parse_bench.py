@@ -11,9 +11,12 @@ including imports and writing its tables to Parquet — under /usr/bin/time -v f
                   cost under every Polars-based reader; no throughput is reported for it)
 
 The anchors are not project dependencies: the first run creates bench/.anchors-venv and
-pip-installs pinned versions there. Datasets: the 835 sample corpus (../shared/x12-samples/835)
-and a ≥ 50 MB 835 built by bench/make_big_835.py. Results go to bench/results/parse_bench.json
-and the table between the markers in bench/README.md.
+pip-installs pinned versions there. Datasets: the 835 sample corpus (../shared/x12-samples/835),
+a ≥ 50 MB 835 of corpus interchanges (bench/make_big_835.py), a ≥ 50 MB claim-dense 835 of
+`claimback synth` ERAs (bench/make_dense.py), and for the 837 — against pyx12, the one anchor that
+reads 837s — the 143-file 837 corpus and a 5 MB claim-dense 837 of synth claims. "× anchor" is
+MB/s over oxedi's (835) or pyx12's (837) on the same dataset. Results go to
+bench/results/parse_bench.json and the table between the markers in bench/README.md.
 
     python bench/parse_bench.py [--only claimback,oxedi] [--timeout 900] [--no-readme]
 """
@@ -32,7 +35,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 CORPUS = ROOT.parent / "shared" / "x12-samples" / "835"
+CORPUS_837 = ROOT.parent / "shared" / "x12-samples" / "837"
 BIG = HERE / "results" / "big_835.edi"
+DENSE = HERE / "results" / "dense_835.edi"
+DENSE_837 = HERE / "results" / "dense_837.edi"
+# claimback runs in the project's venv, or (a worktree without one) the interpreter running this
+CLAIMBACK_PYTHON = ROOT / ".venv" / "bin" / "python" if (ROOT / ".venv").is_dir() else Path(sys.executable)
 RESULTS = HERE / "results" / "parse_bench.json"
 README = HERE / "README.md"
 VENV = HERE / ".anchors-venv"
@@ -86,7 +94,7 @@ for i, path in enumerate(files):
             with pyx12.x12context.X12ContextReader(pyx12.params.params(), errh, path) as src:
                 for node in src.iter_segments():
                     sid = node.seg_data.get_seg_id()
-                    claims += sid == "CLP"; lines += sid == "SVC"
+                    claims += sid in ("CLP", "CLM"); lines += sid in ("SVC", "SV1", "SV2", "SV3")
                     if sid == "CAS":
                         adjustments += sum(1 for k in (2, 5, 8, 11, 14, 17) if node.seg_data.get_value("CAS%02d" % k))
         ok += 1
@@ -118,7 +126,10 @@ def timed(cmd: list[str], timeout: float) -> dict:
         return dict(seconds=timeout, error=f"timeout after {timeout:.0f} s")
     seconds = time.perf_counter() - started
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
-    out = dict(seconds=round(seconds, 2), peak_rss_mb=round(int(rss.group(1)) / 1024, 1) if rss else None)
+    # CPU seconds (user + system, all threads): what a busy shared machine disturbs least
+    cpu = sum(float(m) for m in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", proc.stderr))
+    out = dict(seconds=round(seconds, 2), cpu_seconds=round(cpu, 2),
+               peak_rss_mb=round(int(rss.group(1)) / 1024, 1) if rss else None)
     if proc.returncode:
         tail = [ln for ln in proc.stderr.splitlines() if ln.strip() and not ln.startswith("\t")][-1:]
         out["error"] = f"exit {proc.returncode}: {tail[0][:200] if tail else ''}"
@@ -129,15 +140,17 @@ def timed(cmd: list[str], timeout: float) -> dict:
 def run_parser(parser: str, inputs: list[Path], anchor_python: Path | None, timeout: float) -> dict:
     with tempfile.TemporaryDirectory(prefix=f"bench-{parser}-") as out:
         if parser == "claimback":
-            res = timed([str(ROOT / ".venv" / "bin" / "python"), "-m", "claimback.x12", *map(str, inputs),
+            res = timed([str(CLAIMBACK_PYTHON), "-m", "claimback.x12", *map(str, inputs),
                          "--out", out, "--quiet"], timeout)
             if "error" not in res:
                 summary = json.loads(res["stdout"].strip().splitlines()[-1])
                 tables = summary["tables"]
-                res.update(claims=tables["remit_claims"], lines=tables["remit_service_lines"],
+                remits = tables["remit_claims"] > 0
+                res.update(claims=tables["remit_claims" if remits else "submitted_claims"],
+                           lines=tables["remit_service_lines" if remits else "submitted_service_lines"],
                            adjustments=tables["remit_adjustments"], quarantined=tables["quarantine"])
         elif parser == "polars-floor":
-            res = timed([str(ROOT / ".venv" / "bin" / "python"), "-c", FLOOR_SCRIPT, out], timeout)
+            res = timed([str(CLAIMBACK_PYTHON), "-c", FLOOR_SCRIPT, out], timeout)
         else:
             res = timed([str(anchor_python), "-c", ANCHOR_SCRIPT, parser, out, *map(str, inputs)], timeout)
             if "error" not in res and res["stdout"].strip():
@@ -161,20 +174,35 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per parser per dataset")
     ap.add_argument("--repeat", type=int, default=1, help="runs per parser and dataset; the fastest is kept")
     ap.add_argument("--no-readme", action="store_true", help="do not rewrite the table in bench/README.md")
+    ap.add_argument("--datasets", default="", help="comma-separated words of the dataset labels to run "
+                                                   "(e.g. 'dense,big'); all when empty")
     args = ap.parse_args(argv)
     parsers = [p for p in args.only.split(",") if p]
     if not BIG.exists():
         subprocess.run([sys.executable, str(HERE / "make_big_835.py"), "--out", str(BIG)], check=True)
+    for path, kind, mb in ((DENSE, "835", "57"), (DENSE_837, "837", "5")):
+        if not path.exists():
+            subprocess.run([str(CLAIMBACK_PYTHON), str(HERE / "make_dense.py"), "--kind", kind, "--mb", mb, "--out",
+                            str(path)], check=True, cwd=ROOT)
     anchor_python = ensure_anchor_venv() if any(p != "claimback" for p in parsers) else None
     # The anchors' modules were byte-compiled when pip installed them; ours, installed editable,
     # are compiled here the same way (`make bytecode`), or each run would compile them again.
-    subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "compileall", "-q", "claimback"], cwd=ROOT,
-                   check=True)
-    datasets = {"835 corpus (40 files)": [CORPUS], f"big 835 ({BIG.stat().st_size / 1e6:.0f} MB, 1 file)": [BIG]}
+    subprocess.run([str(CLAIMBACK_PYTHON), "-m", "compileall", "-q", "claimback"], cwd=ROOT, check=True)
+    mb = lambda path: f"{path.stat().st_size / 1e6:.0f} MB"  # noqa: E731
+    datasets = {  # label: (inputs, the anchor the ratio is taken against, the parsers that read the kind)
+        "835 corpus (40 files)": ([CORPUS], "oxedi", PARSERS),
+        # pyx12 and edi-835-parser fail on the large 835s (README): not run there
+        f"big 835 ({mb(BIG)}, corpus interchanges)": ([BIG], "oxedi", ("claimback", "oxedi", "polars-floor")),
+        f"dense 835 ({mb(DENSE)}, synth ERAs)": ([DENSE], "oxedi", ("claimback", "oxedi", "polars-floor")),
+        "837 corpus (143 files)": ([CORPUS_837], "pyx12", ("claimback", "pyx12", "polars-floor")),
+        f"dense 837 ({mb(DENSE_837)}, synth claims)": ([DENSE_837], "pyx12", ("claimback", "pyx12")),
+    }
+    if args.datasets:
+        datasets = {k: v for k, v in datasets.items() if any(word in k for word in args.datasets.split(","))}
     rows = []
-    for label, inputs in datasets.items():
+    for label, (inputs, anchor, readers) in datasets.items():
         nbytes = dataset_bytes(inputs)
-        for parser in parsers:
+        for parser in [p for p in parsers if p in readers]:
             best = None
             for _ in range(args.repeat):
                 res = run_parser(parser, inputs, anchor_python, args.timeout)
@@ -182,16 +210,20 @@ def main(argv: list[str] | None = None) -> int:
                     best = res
             # a run that read nothing has no throughput (a crash after 1 s is not 50 MB/s)
             failed = "error" in best or best.get("ok_files") == 0 or parser == "polars-floor"
-            best.update(dataset=label, parser=parser, bytes=nbytes,
+            best.update(dataset=label, parser=parser, bytes=nbytes, anchor=anchor,
                         MB_s=None if failed else round(nbytes / 1e6 / best["seconds"], 2))
             if best.get("claims") is not None and best.get("seconds") and not failed:
                 best["claims_s"] = round(best["claims"] / best["seconds"], 1)
             print(json.dumps(best), flush=True)
             rows.append(best)
     for row in rows:
-        ox = next((r for r in rows if r["dataset"] == row["dataset"] and r["parser"] == "oxedi" and "error" not in r),
-                  None)
-        row["vs_oxedi"] = round(row["MB_s"] / ox["MB_s"], 2) if ox and row.get("MB_s") else None
+        ref = next((r for r in rows if r["dataset"] == row["dataset"] and r["parser"] == row["anchor"]
+                    and "error" not in r and r.get("MB_s")), None)
+        row["vs_anchor"] = round(row["MB_s"] / ref["MB_s"], 2) if ref and row.get("MB_s") else None
+        row["cpu_vs_anchor"] = round(ref["cpu_seconds"] / row["cpu_seconds"], 2) \
+            if ref and row.get("MB_s") and row.get("cpu_seconds") else None
+        # peak memory against the budget: 4 x the input + 300 MB
+        row["memory_budget_mb"] = round(4 * row["bytes"] / 2**20 + 300)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(dict(measured_at=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                                        load_average=os.getloadavg(), cpus=os.cpu_count(), rows=rows), indent=1))
@@ -203,8 +235,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def markdown(rows: list[dict]) -> str:
-    head = ("| dataset | parser | seconds | MB/s | claims/s | claims | CAS triplets | peak RSS MB | × oxedi | notes |\n"
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    head = ("| dataset | parser | seconds | CPU s | MB/s | claims/s | claims | CAS triplets | peak RSS MB (budget) "
+            "| × anchor | × anchor, CPU | notes |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     lines = [head]
     for r in rows:
         notes = r.get("error") or (f"{r['errors']} file errors, e.g. {r['error_samples'][0]}" if r.get("errors") else "")
@@ -212,9 +244,12 @@ def markdown(rows: list[dict]) -> str:
             notes = "reads nothing: the fixed cost of any Polars-based reader"
         if r.get("quarantined"):
             notes = (notes + "; " if notes else "") + f"{r['quarantined']} quarantine rows"
-        lines.append(f"| {r['dataset']} | {r['parser']} | {r.get('seconds', '')} | {r.get('MB_s') or ''} | "
+        lines.append(f"| {r['dataset']} | {r['parser']} | {r.get('seconds', '')} | {r.get('cpu_seconds', '')} | "
+                     f"{r.get('MB_s') or ''} | "
                      f"{r.get('claims_s', '')} | {r.get('claims', '')} | {r.get('adjustments', '')} | "
-                     f"{r.get('peak_rss_mb', '')} | {r.get('vs_oxedi') or ''} | {notes} |")
+                     f"{r.get('peak_rss_mb', '')} ({r['memory_budget_mb']}) | "
+                     f"{r.get('vs_anchor') or ''}{' ' + r['anchor'] if r['parser'] == 'claimback' else ''} | "
+                     f"{r.get('cpu_vs_anchor') or ''} | {notes} |")
     load = os.getloadavg()
     lines.append(f"\nMeasured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} cores, "
                  f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (shared machine).")

@@ -1012,7 +1012,15 @@ static PyObject *claim_table(Vec *v) {
     Col *c = named_cols(names, "lllluuuuuuuuuuuuuuuuuuuuu", n);
     if (!c) return PyErr_NoMemory();
     static const int clp_e[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 11};
-    for (int i = 0; i < n; i++) col_reserve(&c[i], v->n, 16 * v->n);
+    int64_t bytes[25] = {0};
+    for (int64_t i = 0; i < v->n; i++) { /* the exact text of each column, so none grows */
+        ClaimRec *r = (ClaimRec *)v->items + i;
+        for (int k = 0; k < 10; k++) bytes[4 + k] += r->clp[clp_e[k]].n > 0 ? r->clp[clp_e[k]].n : 0;
+        Val vals[] = {r->ref_f8, r->nm1_82_e8, r->nm1_82_e9, r->qc_e3, r->qc_e4, r->qc_e9, r->il_e9, r->dtm_232,
+                      r->dtm_233, r->dtm_050, r->amt_au};
+        for (int k = 0; k < 11; k++) bytes[14 + k] += vals[k].n > 0 ? vals[k].n : 0;
+    }
+    for (int i = 0; i < n; i++) col_reserve(&c[i], v->n, bytes[i]);
     for (int64_t i = 0; i < v->n; i++) {
         ClaimRec *r = (ClaimRec *)v->items + i;
         col_i64(&c[0], r->row->txn);
@@ -1034,7 +1042,15 @@ static PyObject *line_table(Vec *v) {
     int n = 18;
     Col *c = named_cols(names, "llllllu" "uuuuuu" "uuuuu", n);
     if (!c) return PyErr_NoMemory();
-    for (int i = 0; i < n; i++) col_reserve(&c[i], v->n, 16 * v->n);
+    int64_t bytes[18] = {0};
+    bytes[6] = v->n;
+    for (int64_t i = 0; i < v->n; i++) { /* the exact text of each column, so none grows */
+        LineRec *r = (LineRec *)v->items + i;
+        for (int k = 1; k <= 6; k++) bytes[6 + k] += r->svc[k].n > 0 ? r->svc[k].n : 0;
+        Val vals[] = {r->dtm_472, r->dtm_150, r->dtm_151, r->amt_b6, r->ref_6r};
+        for (int k = 0; k < 5; k++) bytes[13 + k] += vals[k].n > 0 ? vals[k].n : 0;
+    }
+    for (int i = 0; i < n; i++) col_reserve(&c[i], v->n, bytes[i]);
     for (int64_t i = 0; i < v->n; i++) {
         LineRec *r = (LineRec *)v->items + i;
         col_i64(&c[0], r->row->txn);
@@ -1101,6 +1117,7 @@ static PyObject *scan_remit(ScanObject *s, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     /* first the rows and bytes per segment id, so every column is sized once */
     int64_t *count = calloc((size_t)ntags + 1, sizeof(int64_t)), *bytes = calloc((size_t)ntags + 1, sizeof(int64_t));
+    int64_t cas_rows = 0, cas_bytes = 0, n_clp = 0, n_svc = 0;
     if (count && bytes) {
         Py_ssize_t v = 0;
         for (int64_t i = 0; i < s->nrows; i++) {
@@ -1111,6 +1128,9 @@ static PyObject *scan_remit(ScanObject *s, PyObject *args) {
             if (want[v] != r->txn) continue;
             int k = find_tag(outs, ntags, r);
             if (k >= 0) { count[k]++; bytes[k] += r->len; } /* an upper bound where only the header is kept */
+            if (tag_is(r, T_CAS)) { cas_rows++; cas_bytes += r->len; }
+            else if (tag_is(r, T_CLP)) n_clp++;
+            else if (tag_is(r, T_SVC)) n_svc++;
         }
         for (Py_ssize_t k = 0; k < ntags; k++) {
             for (int i = 0; i < REMIT_FIXED + outs[k].n; i++)
@@ -1119,6 +1139,9 @@ static PyObject *scan_remit(ScanObject *s, PyObject *args) {
     }
     free(count);
     free(bytes);
+    if (cas) for (int i = 0; i < 10; i++) col_reserve(&cas[i], 6 * cas_rows, cas_bytes); /* pages never written cost nothing */
+    if (n_clp) { claims.items = buf_alloc((size_t)n_clp * claims.size); claims.cap = claims.items ? n_clp : 0; }
+    if (n_svc) { lines.items = buf_alloc((size_t)n_svc * lines.size); lines.cap = lines.items ? n_svc : 0; }
     /* remit.with_loops over the rows of the wanted sets, in order: a CLP opens a claim and an SVC a
      * line, forward-filled until a closer; line numbers count the SVCs of each stretch of one claim. */
     int64_t claim = 0, line = 0, svc_total = 0, stretch_base = 0, prev_claim = -1;

@@ -303,24 +303,26 @@ def _internal_error(acc: _Acc, exc: BaseException) -> _Acc:
     return fresh
 
 
-def _read_batch(batch: list[_Pending], results: list[ParsedFile | None]) -> None:
+def _read_batch(batch: list[_Pending], results: list[ParsedFile | None], use_core: bool = True) -> None:
     """Read small files through one plan; on an unexpected error, read each one alone."""
     try:
         for item in batch if len(batch) > 1 else ():
             item.runs = list(split_runs(item.text))
-        # The compiled core reads ASCII text (character offsets are byte offsets); a file that is not
-        # is read alone by the reference path, so it does not take the rest of the batch with it.
-        alone = [item for item in batch if item.runs and not item.text.isascii()] if core.enabled() else []
-        together = [item for item in batch if all(item is not other for other in alone)]
+        # The compiled core reads ASCII text (character offsets are byte offsets); the files that are
+        # not are read as a batch of their own by the reference path, so they do not take the rest
+        # of the batch with them.
+        others = [item for item in batch if item.runs and not item.text.isascii()] \
+            if use_core and core.enabled() else []
+        together = [item for item in batch if all(item is not other for other in others)]
         readable = [item for item in together if item.runs]
         if len(readable) > 1:
             pieces = [(f, run) for f, item in enumerate(readable) for run in item.runs]
-            outputs = _read_piece([item.acc for item in readable], pieces, strict=True)
+            outputs = _read_piece([item.acc for item in readable], pieces, strict=True, use_core=use_core)
             _apply([item.acc for item in readable], outputs)
             for item in together:
                 results[item.index] = _close(item)
-            for item in alone:
-                results[item.index] = _read_alone(item)
+            if others:
+                _read_batch(others, results, use_core=False)
             return
     except Exception:  # noqa: BLE001 - fall back to reading each file alone (below)
         pass
@@ -398,13 +400,14 @@ class _Output:
     types: dict[int, set]
 
 
-def _read_piece(accs: list[_Acc], pieces: list[tuple[int, Run]], strict: bool = False) -> _Output:
+def _read_piece(accs: list[_Acc], pieces: list[tuple[int, Run]], strict: bool = False, use_core: bool = True
+                ) -> _Output:
     """Tokenize the runs of one or more files as one segment frame and build every table."""
-    ctx, _, piece = _context(pieces)
+    ctx, _, piece = _context(pieces, use_core=use_core)
     return _tables(accs, ctx, strict, piece)
 
 
-def _context(pieces: list[tuple[int, Run]], before: Counts | None = None
+def _context(pieces: list[tuple[int, Run]], before: Counts | None = None, use_core: bool = True
              ) -> tuple[pl.DataFrame | None, Counts, core.Piece | None]:
     """The segment frame of the runs, with each row's transaction set, interchange, group and
     CLP/CLM ordinal, and what the piece counts (segments, ST, CLP, CLM); or, when the compiled
@@ -414,7 +417,7 @@ def _context(pieces: list[tuple[int, Run]], before: Counts | None = None
     alone can span several pieces; `before` holds the counts of its earlier pieces.
     """
     before = before or {}
-    piece = core.piece(pieces, before)
+    piece = core.piece(pieces, before) if use_core else None
     if piece is not None:  # the core's steps read the piece; the segment frame is built only where needed
         return None, piece.counts(), piece
     seg = segment_frames(pieces, before.get("segments", 0))
