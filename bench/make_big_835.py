@@ -42,6 +42,11 @@ def build(corpus: Path, target_bytes: int) -> bytes:
     pieces = interchanges(corpus)
     if not pieces:
         raise SystemExit(f"no usable 835 interchanges under {corpus}")
+    return repeat_to(pieces, target_bytes)
+
+
+def repeat_to(pieces: list[bytes], target_bytes: int) -> bytes:
+    """The pieces in turn, again and again, until there are at least target_bytes."""
     chunks, size, i = [], 0, 0
     while size < target_bytes:
         piece = pieces[i % len(pieces)]

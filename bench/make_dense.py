@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from claimback.synth import generate
+from make_big_835 import repeat_to  # bench/ is the script's folder
 
 HERE = Path(__file__).resolve().parent
 
@@ -33,18 +34,6 @@ def interchanges(inbox: Path, kind: str = "835") -> list[bytes]:
     return out
 
 
-def build(interchanges: list[bytes], target_bytes: int) -> bytes:
-    if not interchanges:
-        raise SystemExit("the synthetic inbox has no files of that kind")
-    chunks, size, i = [], 0, 0
-    while size < target_bytes:
-        piece = interchanges[i % len(interchanges)]
-        chunks.append(piece)
-        size += len(piece)
-        i += 1
-    return b"".join(chunks)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kind", choices=("835", "837"), default="835")
@@ -56,7 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or HERE / "results" / f"dense_{args.kind}.edi"
     with tempfile.TemporaryDirectory() as tmp:
         generate(Path(tmp), args.claims, seed=args.seed)
-        data = build(interchanges(Path(tmp), args.kind), int(args.mb * 1e6))
+        pieces = interchanges(Path(tmp), args.kind)
+        if not pieces:
+            raise SystemExit("the synthetic inbox has no files of that kind")
+        data = repeat_to(pieces, int(args.mb * 1e6))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
     claims = data.count(b"\nCLP*" if args.kind == "835" else b"\nCLM*")

@@ -179,6 +179,9 @@ PROCESS_SETTINGS = (
      "`~/.config/claimback/codes/` (written by `claimback codes import`)"),
     ("reader threads per file", "—", "`CLAIMBACK_READER_THREADS`", "—",
      "2 (1 where the executor already runs one step per core)"),
+    ("X12 reader engine", "—", "`CLAIMBACK_READER`", "—",
+     "`core`: the compiled core where it is built (by `make install` / `pip install -e .`), else the "
+     "`reference` (Polars) path with one warning; the tables are the same"),
     ("processes drawing PDF packets", "—", "`CLAIMBACK_DRAW_PROCESSES`", "—", "2 (1 draws in the calling process)"),
     ("full tracebacks", "—", "`CLAIMBACK_DEBUG=1`", "—", "off: one line saying what went wrong"),
     ("progress lines", "`-q` (before or after the verb)", "—", "—", "shown on stderr"),

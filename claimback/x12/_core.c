@@ -21,6 +21,7 @@
  * threads build two pieces at once.
  */
 #define PY_SSIZE_T_CLEAN
+#define _GNU_SOURCE /* memmem */
 #include <Python.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -886,6 +887,7 @@ typedef struct {
     int tag_len;
     uint32_t code;
     int header;     /* only the rows outside any claim or line (remit._header) */
+    int nfixed;     /* columns before the elements */
     int n;          /* elements e1..en */
     Col *cols;      /* seg_index, offset, txn, comp, claim_ordinal, line_seq, line_number, e1..en */
     int64_t rows;
@@ -899,6 +901,8 @@ static inline int find_tag(const TagOut *outs, Py_ssize_t ntags, const Row *r) {
     return -1;
 }
 
+static void row_elements(TagOut *o, const Row *r, const RunIn *run);
+
 static void remit_row(TagOut *o, const Row *r, const RunIn *run, int64_t claim, int64_t line, int64_t number) {
     Col *c = o->cols;
     col_i64(&c[0], r->seg_index);
@@ -908,20 +912,26 @@ static void remit_row(TagOut *o, const Row *r, const RunIn *run, int64_t claim, 
     col_opt_i64(&c[4], claim);
     col_opt_i64(&c[5], line);
     if (line > 0) col_i64(&c[6], number); else col_null(&c[6]);
-    /* elements 1..n: split on the run's separator, spaces stripped, empty is null */
+    row_elements(o, r, run);
+}
+
+/* elements 1..n after the fixed columns: split on the run's separator, spaces stripped, empty is null */
+static void row_elements(TagOut *o, const Row *r, const RunIn *run) {
+    Col *c = o->cols;
+    const int f = o->nfixed;
     const char *p = r->p;
     int64_t len = r->len, i;
     const char *q = memchr(p, run->elem, (size_t)len);
     i = q ? (q - p) + 1 : len + 1;
     for (int e = 1; e <= o->n; e++) {
-        if (i > len) { col_null(&c[REMIT_FIXED + e - 1]); continue; }
+        if (i > len) { col_null(&c[f + e - 1]); continue; }
         q = memchr(p + i, run->elem, (size_t)(len - i));
         int64_t end = q ? (q - p) : len;
         int64_t a = i, b = end;
         while (a < b && p[a] == ' ') a++;
         while (b > a && p[b - 1] == ' ') b--;
-        if (b > a) col_str(&c[REMIT_FIXED + e - 1], p + a, b - a);
-        else col_null(&c[REMIT_FIXED + e - 1]);
+        if (b > a) col_str(&c[f + e - 1], p + a, b - a);
+        else col_null(&c[f + e - 1]);
         i = end + 1;
     }
     o->rows++;
@@ -1067,6 +1077,60 @@ static PyObject *line_table(Vec *v) {
     return finish_table(c, n, v->n);
 }
 
+/* The per-segment-id outputs asked for: [(tag, elements[, header only])], each with the fixed
+ * columns named first. NULL with an exception set on a bad spec. */
+static TagOut *tag_outputs(PyObject *seq, Py_ssize_t ntags, const char **fixed, const char *kinds, int nfixed) {
+    TagOut *outs = calloc((size_t)ntags + 1, sizeof(TagOut));
+    if (!outs) { PyErr_NoMemory(); return NULL; }
+    for (Py_ssize_t k = 0; k < ntags; k++) {
+        const char *tag;
+        Py_ssize_t tlen;
+        int n, header = 0;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, k), "s#i|p", &tag, &tlen, &n, &header) || tlen > 7 ||
+            n < 0 || n > 99) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "bad spec");
+            return outs; /* the caller frees what was made */
+        }
+        memcpy(outs[k].tag, tag, (size_t)tlen);
+        outs[k].tag_len = (int)tlen;
+        outs[k].code = tag_code(tag, (int)tlen);
+        outs[k].header = header;
+        outs[k].n = n;
+        outs[k].nfixed = nfixed;
+        outs[k].cols = cols_new(nfixed + n);
+        if (!outs[k].cols) { PyErr_NoMemory(); return outs; }
+        for (int i = 0; i < nfixed; i++) col_init(&outs[k].cols[i], kinds[i], fixed[i]);
+        for (int e = 1; e <= n; e++) {
+            char name[8];
+            snprintf(name, sizeof(name), "e%d", e);
+            col_init(&outs[k].cols[nfixed + e - 1], 'u', name);
+        }
+    }
+    return outs;
+}
+
+static void free_outputs(TagOut *outs, Py_ssize_t ntags) {
+    if (!outs) return;
+    for (Py_ssize_t k = 0; k < ntags; k++) {
+        if (outs[k].cols) {
+            for (int i = 0; i < outs[k].nfixed + outs[k].n; i++) col_free(&outs[k].cols[i]);
+            free(outs[k].cols);
+        }
+    }
+    free(outs);
+}
+
+/* Move each output into `result` as a table (the outputs are left empty). */
+static int outputs_into(PyObject *result, TagOut *outs, Py_ssize_t ntags) {
+    for (Py_ssize_t k = 0; k < ntags; k++) {
+        PyObject *t = finish_table(outs[k].cols, outs[k].nfixed + outs[k].n, outs[k].rows);
+        outs[k].cols = NULL;
+        if (!t || PyDict_SetItemString(result, outs[k].tag, t) < 0) { Py_XDECREF(t); return 0; }
+        Py_DECREF(t);
+    }
+    return 1;
+}
+
 static PyObject *scan_remit(ScanObject *s, PyObject *args) {
     Py_buffer txns;
     PyObject *specs;
@@ -1074,39 +1138,10 @@ static PyObject *scan_remit(ScanObject *s, PyObject *args) {
     PyObject *seq = PySequence_Fast(specs, "specs must be a sequence of (tag, elements)");
     if (!seq) { PyBuffer_Release(&txns); return NULL; }
     Py_ssize_t ntags = PySequence_Fast_GET_SIZE(seq);
-    TagOut *outs = calloc((size_t)ntags + 1, sizeof(TagOut));
-    if (!outs) { Py_DECREF(seq); PyBuffer_Release(&txns); return PyErr_NoMemory(); }
     static const char *fixed[] = {"seg_index", "offset", "txn", "comp", "claim_ordinal", "line_seq", "line_number"};
-    static const char fixed_kinds[] = "llluuulll";
     PyObject *result = NULL;
-    for (Py_ssize_t k = 0; k < ntags; k++) {
-        const char *tag;
-        Py_ssize_t tlen;
-        int n;
-        int header = 0;
-        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, k), "s#i|p", &tag, &tlen, &n, &header) || tlen > 7 ||
-            n < 0 || n > 99) {
-            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "bad spec");
-            goto done;
-        }
-        memcpy(outs[k].tag, tag, (size_t)tlen);
-        outs[k].tag_len = (int)tlen;
-        outs[k].code = tag_code(tag, (int)tlen);
-        outs[k].header = header;
-        outs[k].n = n;
-        outs[k].cols = cols_new(REMIT_FIXED + n);
-        if (!outs[k].cols) { PyErr_NoMemory(); goto done; }
-        for (int i = 0; i < REMIT_FIXED; i++) {
-            char kind = (i == 3) ? 'u' : 'l';
-            col_init(&outs[k].cols[i], kind, fixed[i]);
-        }
-        for (int e = 1; e <= n; e++) {
-            char name[8];
-            snprintf(name, sizeof(name), "e%d", e);
-            col_init(&outs[k].cols[REMIT_FIXED + e - 1], 'u', name);
-        }
-    }
-    (void)fixed_kinds;
+    TagOut *outs = tag_outputs(seq, ntags, fixed, "lllulll", REMIT_FIXED);
+    if (!outs || PyErr_Occurred()) goto done;
     const int64_t *want = (const int64_t *)txns.buf;
     Py_ssize_t nwant = txns.len / (Py_ssize_t)sizeof(int64_t);
     Vec claims = {NULL, 0, 0, sizeof(ClaimRec), 0}, lines = {NULL, 0, 0, sizeof(LineRec), 0};
@@ -1249,28 +1284,200 @@ static PyObject *scan_remit(ScanObject *s, PyObject *args) {
     buf_free(claims.items);
     buf_free(lines.items);
     if (cas) { for (int i = 0; i < 10; i++) col_free(&cas[i]); free(cas); }
-    if (!result) goto done;
-    for (Py_ssize_t k = 0; k < ntags; k++) {
-        PyObject *t = finish_table(outs[k].cols, REMIT_FIXED + outs[k].n, outs[k].rows);
-        outs[k].cols = NULL;
-        if (!t || PyDict_SetItemString(result, outs[k].tag, t) < 0) {
-            Py_XDECREF(t);
-            Py_CLEAR(result);
-            goto done;
-        }
-        Py_DECREF(t);
-    }
+    if (result && !outputs_into(result, outs, ntags)) Py_CLEAR(result);
 done:
-    for (Py_ssize_t k = 0; k < ntags; k++) {
-        if (outs[k].cols) {
-            for (int i = 0; i < REMIT_FIXED + outs[k].n; i++) col_free(&outs[k].cols[i]);
-            free(outs[k].cols);
-        }
-    }
-    free(outs);
+    free_outputs(outs, ntags);
     Py_DECREF(seq);
     PyBuffer_Release(&txns);
     return result;
+}
+
+/* ---- 837: claims837.with_loops and the segments claims837.build reads ---- */
+
+#define T_HL CODE('H', 'L', 0, 2)
+#define T_SBR CODE('S', 'B', 'R', 3)
+#define T_SV1 CODE('S', 'V', '1', 3)
+#define T_SV2 CODE('S', 'V', '2', 3)
+#define T_SV3 CODE('S', 'V', '3', 3)
+#define CLAIMS_FIXED 11
+
+/* Per segment id asked for, the rows of the 837 sets `txns` with claims837.with_loops' columns:
+ * hl_seq, claim_ordinal, line_seq (null when not open), in_cob (0/1), lx_value (LX01 carried
+ * forward, "" after CLM/HL/ST/SE) and position (the SVs so far in the row's stretch of one claim;
+ * line_number is coalesce(lx_value as a number, position), computed by the caller). */
+static PyObject *scan_claims837(ScanObject *s, PyObject *args) {
+    Py_buffer txns;
+    PyObject *specs;
+    if (!PyArg_ParseTuple(args, "y*O", &txns, &specs)) return NULL;
+    PyObject *seq = PySequence_Fast(specs, "specs must be a sequence of (tag, elements)");
+    if (!seq) { PyBuffer_Release(&txns); return NULL; }
+    Py_ssize_t ntags = PySequence_Fast_GET_SIZE(seq);
+    static const char *fixed[] = {"seg_index", "offset", "txn", "tag", "comp", "hl_seq", "claim_ordinal", "line_seq",
+                                  "in_cob", "lx_value", "position"};
+    PyObject *result = NULL;
+    TagOut *outs = tag_outputs(seq, ntags, fixed, "llluullllul", CLAIMS_FIXED);
+    if (!outs || PyErr_Occurred()) goto done;
+    Py_BEGIN_ALLOW_THREADS
+    Wanted w = {txns.buf, txns.len / (Py_ssize_t)sizeof(int64_t), 0};
+    int64_t hl = 0, hl_total = 0, claim = 0, line = 0, svc_total = 0, stretch_base = 0, prev_claim = -1;
+    int cob = 0, first = 1;
+    const char *lx = NULL;
+    int32_t lx_n = -1; /* null until an LX or a closer */
+    for (int64_t i = 0; i < s->nrows; i++) {
+        const Row *r = &s->rows[i];
+        if (!wanted(&w, r->txn)) continue;
+        uint32_t t = r->code;
+        int is_svc = t == T_SV1 || t == T_SV2 || t == T_SV3;
+        int st_se = t == T_ST || t == T_SE;
+        if (t == T_HL) { hl_total++; hl = hl_total; } else if (st_se) hl = 0;
+        if (t == T_CLM) claim = r->clm; else if (t == T_HL || st_se) claim = 0;
+        if (is_svc) { svc_total++; line = svc_total; }
+        else if (t == T_LX || t == T_CLM || t == T_HL || st_se) line = 0;
+        if (t == T_SBR) cob = 1; else if (t == T_CLM || t == T_LX || t == T_HL || st_se) cob = 0;
+        if (t == T_LX) {
+            Val v[2];
+            split_elements(r, s->runs[r->run].elem, v, 1);
+            if (v[1].n >= 0) { lx = v[1].p; lx_n = v[1].n; } /* an empty LX01 keeps the value before it */
+        } else if (t == T_CLM || t == T_HL || st_se) {
+            lx = ""; lx_n = 0;
+        }
+        int64_t claim_value = claim > 0 ? claim : 0;
+        if (first || claim_value != prev_claim) stretch_base = svc_total - is_svc;
+        first = 0;
+        prev_claim = claim_value;
+        int k = find_tag(outs, ntags, r);
+        if (k < 0) continue;
+        Col *c = outs[k].cols;
+        col_i64(&c[0], r->seg_index);
+        col_i64(&c[1], r->offset);
+        col_i64(&c[2], r->txn);
+        col_str(&c[3], r->p + r->tag_start, r->tag_len);
+        col_str(&c[4], &r->comp, 1);
+        col_opt_i64(&c[5], hl);
+        col_opt_i64(&c[6], claim_value);
+        col_opt_i64(&c[7], line);
+        col_i64(&c[8], cob);
+        if (lx_n >= 0) col_str(&c[9], lx, lx_n); else col_null(&c[9]);
+        col_i64(&c[10], svc_total - stretch_base);
+        row_elements(&outs[k], r, &s->runs[r->run]);
+    }
+    Py_END_ALLOW_THREADS
+    result = PyDict_New();
+    if (result && !outputs_into(result, outs, ntags)) Py_CLEAR(result);
+done:
+    free_outputs(outs, ntags);
+    Py_DECREF(seq);
+    PyBuffer_Release(&txns);
+    return result;
+}
+
+/* ---- interchange starts: tokenize.isa_starts for ASCII text ---- */
+
+static inline int py_isspace(char c) { /* str.isspace() on an ASCII character */
+    return c == ' ' || (c >= '\t' && c <= '\r') || (c >= '\x1c' && c <= '\x1f');
+}
+
+static inline int in_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\0'; }
+
+typedef struct { char el, comp, seg, rep; } Delims; /* rep 0: none */
+
+/* tokenize._terminator_after */
+static char terminator_after(const char *t, Py_ssize_t n, Py_ssize_t k) {
+    if (k >= n) return '~';
+    char c = t[k];
+    if (c != '\r' && c != '\n') return c;
+    Py_ssize_t j = k;
+    while (j < n && in_ws(t[j])) j++;
+    if (j < n && !is_alnum(t[j])) return t[j];
+    return '\n';
+}
+
+/* tokenize.isa_delimiters: 0 when `start` is not an ISA */
+static int isa_delimiters(const char *t, Py_ssize_t n, Py_ssize_t start, Delims *d) {
+    if (n <= start + 3) return 0;
+    char el = t[start + 3];
+    if (is_alnum(el) || py_isspace(el)) return 0;
+    Py_ssize_t pos = start, at[17];
+    for (int k = 0; k < 16; k++) {
+        const char *q = pos + 1 < n ? memchr(t + pos + 1, el, (size_t)(n - pos - 1)) : NULL;
+        if (!q) return 0;
+        pos = q - t;
+        if (pos - start > 200) return 0;
+        at[k] = pos;
+    }
+    if (n <= pos + 1) return 0;
+    d->el = el;
+    d->comp = t[pos + 1];
+    d->seg = terminator_after(t, n, pos + 2);
+    /* ISA11 (fields[11], between separators 10 and 11) and ISA12, stripped as str.strip does */
+    Py_ssize_t a11 = at[10] + 1, b11 = at[11], a12 = at[11] + 1, b12 = at[12];
+    while (a11 < b11 && py_isspace(t[a11])) a11++;
+    while (b11 > a11 && py_isspace(t[b11 - 1])) b11--;
+    while (a12 < b12 && py_isspace(t[a12])) a12++;
+    while (b12 > a12 && py_isspace(t[b12 - 1])) b12--;
+    int ok = 0;
+    if (b11 - a11 == 1 && !is_alnum(t[a11])) {
+        Py_ssize_t m = b12 - a12 < 5 ? b12 - a12 : 5;
+        int c = memcmp(t + a12, "00501", (size_t)m);
+        ok = c > 0 || (c == 0 && b12 - a12 >= 5);
+    }
+    d->rep = ok ? t[a11] : 0;
+    return 1;
+}
+
+static PyObject *delims_tuple(Py_ssize_t pos, const Delims *d) {
+    if (d->rep) return Py_BuildValue("(nC C C C)", pos, (int)(unsigned char)d->el, (int)(unsigned char)d->comp,
+                                     (int)(unsigned char)d->seg, (int)(unsigned char)d->rep);
+    return Py_BuildValue("(nC C C O)", pos, (int)(unsigned char)d->el, (int)(unsigned char)d->comp,
+                         (int)(unsigned char)d->seg, Py_None);
+}
+
+/* [(position, element, component, terminator, repetition or None)] of every ISA that opens an
+ * interchange, as tokenize.isa_starts finds them (an ISA shaped like the last one walked reuses its
+ * separators from the fixed-width positions). ASCII text only. */
+static PyObject *core_isa_starts(PyObject *mod, PyObject *arg) {
+    if (!PyUnicode_Check(arg) || !PyUnicode_IS_ASCII(arg)) {
+        PyErr_SetString(PyExc_ValueError, "not ASCII: use tokenize.isa_starts");
+        return NULL;
+    }
+    const char *t = (const char *)PyUnicode_DATA(arg);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    PyObject *out = PyList_New(0);
+    if (!out) return NULL;
+    Delims last = {0, 0, 0, 0};
+    int have_last = 0;
+    Py_ssize_t pos = 0;
+    for (;;) {
+        const char *q = pos < n ? memmem(t + pos, (size_t)(n - pos), "ISA", 3) : NULL;
+        if (!q) break;
+        pos = q - t;
+        if (pos == 0 || !is_alnum(t[pos - 1])) {
+            int fixed = 0;
+            if (have_last && n > pos + 106 && t[pos + 3] == last.el && t[pos + 103] == last.el &&
+                t[pos + 105] == last.seg) {
+                int count = 0;
+                for (Py_ssize_t k = pos; k < pos + 104; k++) count += t[k] == last.el;
+                fixed = count == 16;
+            }
+            Delims d;
+            if (fixed) {
+                d = last;
+                d.comp = t[pos + 104];
+                d.rep = last.rep ? t[pos + 82] : 0;
+            } else if (isa_delimiters(t, n, pos, &d)) {
+                last = d;
+                have_last = 1;
+            } else {
+                pos += 3;
+                continue;
+            }
+            PyObject *item = delims_tuple(pos, &d);
+            if (!item || PyList_Append(out, item) < 0) { Py_XDECREF(item); Py_DECREF(out); return NULL; }
+            Py_DECREF(item);
+        }
+        pos += 3;
+    }
+    return out;
 }
 
 /* Let go of the rows and the texts once the last step has read them (memory is bounded by piece). */
@@ -1289,6 +1496,7 @@ static PyMethodDef scan_methods[] = {
     {"counts", (PyCFunction)scan_counts, METH_NOARGS, "(segments, ST, CLP, CLM) of the piece."},
     {"hash_text", (PyCFunction)scan_hash_text, METH_NOARGS, "Canonical set bodies and (txn, start, end)."},
     {"remit", (PyCFunction)scan_remit, METH_VARARGS, "835 rows per segment id with loops and elements."},
+    {"claims837", (PyCFunction)scan_claims837, METH_VARARGS, "837 rows per segment id with loops and elements."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1304,8 +1512,13 @@ static PyTypeObject ScanType = {
     .tp_new = PyType_GenericNew,
 };
 
+static PyMethodDef core_functions[] = {
+    {"isa_starts", core_isa_starts, METH_O, "Every ISA that opens an interchange, with its separators."},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef coremodule = {
-    PyModuleDef_HEAD_INIT, "_core", "The X12 reader's compiled core (see claimback/x12/core.py).", -1, NULL,
+    PyModuleDef_HEAD_INIT, "_core", "The X12 reader's compiled core (see claimback/x12/core.py).", -1, core_functions,
 };
 
 PyMODINIT_FUNC PyInit__core(void) {

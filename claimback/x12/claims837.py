@@ -52,8 +52,7 @@ def with_loops(rows: pl.DataFrame) -> pl.DataFrame:
     )
     position = running_count(is_svc, pl.col("claim_ordinal"))
     return rows.with_columns(
-        line_number=pl.when(pl.col("line_seq").is_not_null())
-        .then(pl.coalesce(pl.col("lx_value").cast(pl.Int64, strict=False), position))
+        line_number=pl.when(pl.col("line_seq").is_not_null()).then(line_number(pl.col("lx_value"), position))
     )
 
 
@@ -271,9 +270,18 @@ def claims(seg: Segments, txns: pl.LazyFrame, lines: pl.LazyFrame, sha: str | Se
     )
 
 
-def build(rows: pl.DataFrame, txns: pl.LazyFrame, sha: str | Sequence[str]) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+def segments(rows: pl.DataFrame) -> Segments:
+    """The segments build reads, with their loops (the compiled core gives the same: core.py)."""
+    return Segments(with_loops(rows), TAGS)
+
+
+def line_number(lx_value: pl.Expr, position: pl.Expr) -> pl.Expr:
+    """A line's number: its LX01 when that is a number, else its position among the claim's lines."""
+    return pl.coalesce(lx_value.cast(pl.Int64, strict=False), position)
+
+
+def build(seg: Segments, txns: pl.LazyFrame, sha: str | Sequence[str]) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """(submitted_claims, submitted_service_lines) plans for 837 transaction sets."""
-    seg = Segments(with_loops(rows), TAGS)
     tcn = txns.select("txn", "transaction_hash", transaction_control_number="st02")
     lines = locate(service_lines(seg, sha), txns).join(tcn, on="txn", how="left")
     return locate(claims(seg, txns, lines, sha), txns), lines

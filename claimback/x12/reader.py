@@ -307,7 +307,7 @@ def _read_batch(batch: list[_Pending], results: list[ParsedFile | None], use_cor
     """Read small files through one plan; on an unexpected error, read each one alone."""
     try:
         for item in batch if len(batch) > 1 else ():
-            item.runs = list(split_runs(item.text))
+            item.runs = list(split_runs(item.text, starts=core.isa_starts(item.text) if use_core else None))
         # The compiled core reads ASCII text (character offsets are byte offsets); the files that are
         # not are read as a batch of their own by the reference path, so they do not take the rest
         # of the batch with them.
@@ -344,7 +344,7 @@ def _read_alone(item: _Pending, workers: _Workers | None = None) -> ParsedFile:
         # A batch that fell back has split the runs already; a run as long as a piece needs no
         # per-run windows. The runs then hold the text, and each is let go once tokenized, so
         # the text shrinks while the tables grow instead of both being held to the end.
-        left = deque(item.runs or split_runs(item.text, max_chars=PIECE_CHARS))
+        left = deque(item.runs or split_runs(item.text, max_chars=PIECE_CHARS, starts=core.isa_starts(item.text)))
         item.text, item.runs, runs = None, [], len(left)
         chars, read = max(1, sum(len(run.text) for run in left)), 0
         for pieces in _pieces(left.popleft() for _ in range(runs)):
@@ -465,8 +465,8 @@ def _tables_of(accs: list[_Acc], ctx: pl.DataFrame | None, strict: bool, piece: 
         loaded[f] = loaded.get(f, 0) + 1
     if good.height:
         shas = [acc.sha for acc in accs]
-        if piece is not None:  # the core splits the 835s itself; only the other sets' rows are needed
-            rows = piece.rows(good.filter(pl.col("st01").is_in(("837", *acks.TYPES)))["txn"])
+        if piece is not None:  # the core reads the 835s and 837s itself; only the other sets' rows are needed
+            rows = piece.rows(good.filter(pl.col("st01").is_in(acks.TYPES))["txn"])
         else:
             rows = ctx.filter(pl.col("txn").is_in(good["txn"].implode()))
         try:
@@ -592,7 +592,11 @@ def _build(ctx: pl.DataFrame, txns: pl.DataFrame, sha: list[str], piece: core.Pi
         )
     if (txns["st01"] == "837").any():
         t837 = txns.filter(pl.col("st01") == "837")
-        sub, sub_lines = claims837.build(ctx.filter(pl.col("txn").is_in(t837["txn"].implode())), t837.lazy(), sha)
+        if piece is not None:
+            seg837 = piece.claim_segments(t837["txn"])
+        else:
+            seg837 = claims837.segments(ctx.filter(pl.col("txn").is_in(t837["txn"].implode())))
+        sub, sub_lines = claims837.build(seg837, t837.lazy(), sha)
         plans.update(submitted_claims=sub, submitted_service_lines=sub_lines)
     if txns["st01"].is_in(acks.TYPES).any():
         t_ack = txns.filter(pl.col("st01").is_in(acks.TYPES))

@@ -123,16 +123,18 @@ def _same_fixed_isa(text: str, pos: int, last: Delimiters) -> bool:
             and text.count(el, pos, pos + 104) == 16 and len(last.segment) == 1)
 
 
-def split_runs(text: str, max_chars: int = 2_000_000) -> Iterator[Run]:
+def split_runs(text: str, max_chars: int = 2_000_000,
+               starts: list[tuple[int, Delimiters]] | None = None) -> Iterator[Run]:
     """Cut the text into runs at interchange boundaries.
 
     A new run starts where the element separator or segment terminator changes, and (so
     large files are processed in bounded memory) once a run exceeds `max_chars`. Component
     and repetition separators may differ inside a run: they are carried per row from each
     ISA. Yields nothing when no X12 header is found; runs are produced one at a time so only
-    one run's copy of the text is alive at once.
+    one run's copy of the text is alive at once. `starts`: isa_starts(text) when already found
+    (by the compiled core, core.isa_starts).
     """
-    starts = isa_starts(text)
+    starts = isa_starts(text) if starts is None else starts
     if not starts:
         head = headless_delimiters(text)
         if head is not None:
