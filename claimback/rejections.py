@@ -62,8 +62,9 @@ def reason_999(status_codes: list[str], locations: list[str], named: list[str], 
     words = []
     for code in status_codes:
         element, _, value = code.partition(":")
-        words.append(f"{meaning(element[:5] if element.startswith('IK50') else element, value) or element} "
-                     f"({element} {value})")
+        # IK502 to IK506 are five places for codes of one list (data element 618)
+        code_list = "IK502" if element in ("IK503", "IK504", "IK505", "IK506") else element
+        words.append(f"{meaning(code_list, value) or element} ({element} {value})")
     text = "999: " + "; ".join(words)
     if locations and (not named or pcn in named):
         text += " at " + ", ".join(locations)

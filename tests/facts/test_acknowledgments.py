@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from claimback.rejections import claim_rejections
+from claimback.rejections import claim_rejections, reason_277ca, reason_999
 from claimback.x12 import read_x12
 from pipelines.cli import run_pipeline
 from tests.facts.helpers import AS_OF, X12, published_tables, run
@@ -170,3 +170,15 @@ def test_still_rejected_without_the_answers():
                                   pl.concat([submitted, resent]))
     assert dict(rejections.select("patient_control_number", "still_rejected").iter_rows()) == {
         "FD2001": True, "FD1002": False}
+
+
+def test_reasons_name_every_code_in_plain_words():
+    assert reason_999(["IK501:R", "IK502:5", "IK503:I6"], ["SV101-2"], [], "A1") == (
+        "999: rejected (IK501 R); one or more segments in error (IK502 5); implementation convention not "
+        "supported (IK503 I6) at SV101-2")
+    # the errors are in another claim of the rejected set
+    assert reason_999(["IK501:R"], ["CLM05-3"], ["B2"], "A1") == (
+        "999: rejected (IK501 R); rejected with its transaction set, the errors are in claim B2")
+    assert reason_277ca(["A6:21", "A7:562"], ["", "85"]) == (
+        "277CA: rejected for missing information (A6): missing or invalid information (21); rejected for invalid "
+        "information (A7): entity's National Provider Identifier (NPI) (562), billing provider (85)")
