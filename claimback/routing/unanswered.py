@@ -32,15 +32,6 @@ SILENT_CATEGORY = "silent_claim"
 REJECTED_CATEGORY = "front_door_rejection"
 _FOLLOWED_UP = (R.LEVEL1, R.LEVEL2)  # requests we filed; a crossover's remit is another payer's
 
-# The columns of table claim_rejections the queue reads (the 999 / 277CA reader writes them).
-REJECTION_INPUTS = {
-    "acknowledgment_key": pl.String, "submitted_claim_key": pl.String, "practice_key": pl.String,
-    "payer_name": pl.String, "payer_id": pl.String, "patient_control_number": pl.String,
-    "payer_claim_control_number": pl.String, "service_date": pl.Date, "billed_amount": pl.Decimal(12, 2),
-    "rejected_on": pl.Date, "acknowledgment": pl.String, "status_codes": pl.List(pl.String),
-    "error_location": pl.String, "reason": pl.String, "source_file": pl.String, "still_rejected": pl.Boolean,
-}
-
 
 # How to ask the payer of a payer rule about a claim (claimback.forms.channels' `status` channel:
 # forms reads routing, so the caller hands it in).
@@ -128,13 +119,11 @@ def silent_claim_queue(silent: pl.DataFrame, rules: PayerRules, as_of: dt.date,
 
 
 def standing_rejections(rejections: pl.DataFrame) -> pl.DataFrame:
-    """The rows of table claim_rejections still standing (no later accepted 837 or 835; unknown
-    counts as standing: a rejection nobody worked loses the claim), every column read present."""
+    """The rows of table claim_rejections (claimback.rejections) still standing: no later accepted 837
+    or 835; unknown counts as standing, since a rejection nobody works loses the claim."""
     if rejections.height == 0:  # literals on a frame without columns would make one row of nulls
-        return pl.DataFrame(schema=REJECTION_INPUTS)
-    return rejections.with_columns(
-        [pl.lit(None, dtype=t).alias(c) for c, t in REJECTION_INPUTS.items() if c not in rejections.columns]
-    ).filter(pl.col("still_rejected").fill_null(True))
+        return empty("claim_rejections")
+    return conform(rejections, "claim_rejections").filter(pl.col("still_rejected").fill_null(True))
 
 
 def rejection_queue(rejections: pl.DataFrame, rules: PayerRules, as_of: dt.date) -> pl.DataFrame:
