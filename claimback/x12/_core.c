@@ -1,20 +1,28 @@
 /* The X12 reader's compiled core: the byte-level work of claimback.x12 in one pass per piece.
  *
- * claimback.x12.core drives it; the Polars code in tokenize.py / structure.py / remit.py is the
- * reference implementation it must equal (tests/x12/test_core.py compares every table).
+ * claimback.x12.core drives it; the Polars code in tokenize.py / structure.py / remit.py /
+ * claims837.py is the reference implementation it must equal (tests/x12/test_core.py compares
+ * every table).
  *
+ *   isa_starts(text)      -> every ISA that opens an interchange, with its separators
+ *                            (tokenize.isa_starts; ASCII text only)
  *   Scan(runs, seen, st_before, clp_before, clm_before)
  *       runs: [(file_id, offset, text, element, terminator, component, repetition)], in file
  *       order; text must be ASCII (character offsets are byte offsets), else ValueError and the
  *       caller reads the piece with the reference path. Splits the runs into segments exactly as
  *       tokenize._tokenize does and gives each row its transaction set, interchange, group and
  *       CLP/CLM ordinal as structure.with_context / reader._context do.
- *   .context()            -> the segment frame (an Arrow struct array, read by pl.DataFrame)
  *   .counts()             -> (segments, ST, CLP, CLM) of the piece
+ *   .context(which, txns) -> the segment frame: every row, the rows of some sets, or the rows the
+ *                            envelope checks read
+ *   .transactions()       -> one row per set: structure.transaction_info
  *   .hash_text()          -> (canonical bytes, [(txn, start, end)]): structure.transaction_hashes
- *   .remit(txns, specs)   -> {tag: Arrow struct array}: the rows of the 835 sets `txns` (sorted
- *                            int64 bytes) per segment id, with remit.with_loops' loop columns and
- *                            elements e1..eN split and cleaned as fields.with_elements does.
+ *   .remit(txns, specs)   -> the 835 sets `txns` (sorted int64 bytes): per segment id asked for,
+ *                            the rows with remit.with_loops' columns and elements e1..eN as
+ *                            fields.with_elements splits them; and "claims", "lines", "adjustments":
+ *                            remit.claim_rows, service_line_rows, adjustment_rows
+ *   .claims837(txns, specs) -> the 837 sets: per segment id, claims837.with_loops' columns + elements
+ *   .close()              -> frees the rows and lets go of the texts
  *
  * Results cross into Polars through the Arrow C data interface (__arrow_c_array__), so neither
  * pyarrow nor numpy is imported. The heavy loops run without the GIL: the reader's two worker
