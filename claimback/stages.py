@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from claimback import denials as denial_rules
+from claimback import publish as publishing  # called through the module: the publish step has one seam
 from claimback import forms, ingest, lifecycle, schema, trends, underpayments
 from claimback.forms import ProviderDirectory, ProviderProfile, write_reconsideration_packets
 from claimback.forms.channels import channel
@@ -24,8 +25,6 @@ from claimback.forms.trend_packet import window_notes
 from claimback.inbox import scan
 from claimback.lake import Lake
 from claimback.lonely import lonely_payments
-from claimback.publish import DEIDENTIFIED_NAME, publish_deidentified
-from claimback.publish import publish as publish_lake
 from claimback.reconsiderations import read_log
 from claimback.rejections import CLAIM_INPUTS, claim_rejections
 from claimback.routing import build_work_queue, evidence, load_rules
@@ -519,9 +518,9 @@ def publish(settings: Settings, sql_dir: Path | None):
     a copy shared outside the billing team must never be older than the file it was made from,
     whichever way the run was started (UI and sensor runs do not pass --deidentify)."""
 
-    published = publish_lake(settings.lake, sql_dir, as_of=settings.as_of)
-    if settings.deidentify or (settings.warehouse / DEIDENTIFIED_NAME).exists():
-        published.deidentified = publish_deidentified(settings.warehouse, sql_dir)
+    published = publishing.publish(settings.lake, sql_dir, as_of=settings.as_of)
+    if settings.deidentify or (settings.warehouse / publishing.DEIDENTIFIED_NAME).exists():
+        published.deidentified = publishing.publish_deidentified(settings.warehouse, sql_dir)
     flagged = settings.lake.read("trend_clusters", ("cluster_id", "status"))
     settings.lake.write_state(REPORTED_TRENDS, flagged.filter(pl.col("status") == "flagged").select("cluster_id"))
     return published
