@@ -40,7 +40,7 @@ def denials(claimback: ClaimbackResource) -> dg.MaterializeResult:
         "lonely_paid_dollars": dollars(result.lonely_paid_amount),
         "lonely_with_candidates": result.lonely_with_candidates,
         # paid lines allowed below the fee schedule or the payer's usual amount (table underpaid_lines)
-        "underpaid_lines": result.underpaid_lines,
+        "underpaid_line_count": result.underpaid_lines,
         "underpaid_claims": result.underpaid_claims,
         "underpaid_dollars": dollars(result.underpaid_amount),
         # 837 claims with no 835 past the payer's window (table silent_claims): claim status inquiries

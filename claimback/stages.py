@@ -246,7 +246,8 @@ def find_underpayments(settings: Settings, adjudications: pl.DataFrame, tables: 
     settings.lake.write_derived("underpaid_lines", underpaid)
     rows = underpayments.underpayment_denials(underpaid, adjudications, tables["remit_claims"],
                                               tables["remit_remarks"], tables["submitted_claims"])
-    log.info("underpayments: %d lines on %d claims", underpaid.height, rows.height)
+    log.info("underpayments: %d claim(s), %d service line(s) below the expected allowed amount", rows.height,
+             underpaid.height)
     return underpaid, rows
 
 
