@@ -28,8 +28,9 @@ REJECTED_SET_CLAIMS = 2
 REJECTED_BY_277CA = {1: "A7:164:IL", 3: "A7:164:IL", 4: "A7:254"}
 BAD_FREQUENCY = "9"  # not 1, 7 or 8: what the 999 rejects the second set for
 VERSION_999, VERSION_277CA = "005010X231A1", "005010X214"
-_NAMES = (("ABERNATHY", "ROSA"), ("BELLWEATHER", "OMAR"), ("CASTELLANO", "JUNE"), ("DUVALL", "PETRA"),
-          ("EASTWICK", "MILO"), ("FAIRWEATHER", "INES"), ("GALLOWAY", "TOBIAS"), ("HARTFIELD", "NELL"))
+# Invented; none is a word or part of one ("INES" is in "LINES"), since tests look for names in any text.
+_NAMES = (("ABERNATHY", "ROSALIND"), ("BELLWEATHER", "OSWALDO"), ("CASTELLANO", "JUNIPER"), ("DUVALL", "PETRONELLA"),
+          ("EASTWICK", "MAXIMILIAN"), ("FAIRWEATHER", "IMOGEN"), ("GALLOWAY", "TOBIAS"), ("HARTFIELD", "HENRIETTA"))
 
 
 @dataclass(frozen=True)
