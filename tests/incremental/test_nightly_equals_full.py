@@ -15,9 +15,7 @@ at once with the same as-of date; bench/compare_published.py compares every tabl
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import shutil
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -26,9 +24,9 @@ import pytest
 
 from claimback.publish import DATABASE_NAME
 from pipelines.cli import run_pipeline
+from tests.compare_published import compare_published
 from tests.facts.helpers import X12
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 LOG = "follow_ups.reconsiderations.csv"
@@ -47,14 +45,6 @@ NIGHTS = [
 ]
 
 
-def _compare_module():
-    spec = importlib.util.spec_from_file_location("compare_published", ROOT / "bench" / "compare_published.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
 def _add(inbox: Path, files: dict[str, str], night: int) -> None:
     for name, source in files.items():
         target = inbox / name
@@ -66,7 +56,6 @@ def _add(inbox: Path, files: dict[str, str], night: int) -> None:
 
 
 def test_every_night_publishes_what_a_full_run_publishes(tmp_path):
-    compare = _compare_module()
     inbox, nightly = tmp_path / "inbox", tmp_path / "nightly"
     inbox.mkdir()
     for night, (as_of, files) in enumerate(NIGHTS, start=1):
@@ -77,7 +66,7 @@ def test_every_night_publishes_what_a_full_run_publishes(tmp_path):
             continue  # the first night is a run from scratch
         full = tmp_path / f"full-{night}"
         assert run_pipeline(inbox, full, as_of).success, f"full run of night {night}"
-        differences, counted = compare.compare(nightly, full)
+        differences, counted = compare_published.compare(nightly, full)
         assert counted["remit_claims"] > 0 and counted["work_queue"] > 0
         differences = _without_earlier_log_versions(differences, nightly, full, night)
         assert not differences, f"night {night} ({as_of}): " + "; ".join(

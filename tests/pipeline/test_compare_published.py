@@ -2,9 +2,7 @@
 row, column or relation fails and is named, run-specific columns and the warehouse folder do not count."""
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
 
 import duckdb
@@ -12,21 +10,10 @@ import pytest
 
 from claimback.publish import DATABASE_NAME
 from pipelines.cli import run_pipeline
+from tests.compare_published import compare_published
 from tests.facts.helpers import AS_OF, inbox_of
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-
-
-def _compare_module():
-    spec = importlib.util.spec_from_file_location("compare_published", ROOT / "bench" / "compare_published.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-compare_published = _compare_module()
 
 
 @pytest.fixture(scope="module")

@@ -3,30 +3,18 @@ partitioned reader table that only gained parts (the night's new batches) gets t
 appended, anything else is loaded again; the file always holds what a build from nothing holds."""
 from __future__ import annotations
 
-import importlib.util
 import logging
 import shutil
-import sys
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from claimback import ingest
 from claimback.inbox import scan
 from claimback.lake import Lake
 from claimback.publish import DATABASE_NAME, PUBLISHED, publish
+from tests.compare_published import compare_published
 from tests.reliability.harness import synth_inbox
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _compare_module():
-    spec = importlib.util.spec_from_file_location("compare_published", ROOT / "bench" / "compare_published.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
 
 
 def _night(inbox: Path, lake: Lake) -> None:
@@ -41,7 +29,7 @@ def _same_as_built_from_nothing(lake: Lake, tmp_path: Path) -> None:
     shutil.copytree(lake.root, scratch.root)
     scratch.state_path(PUBLISHED).unlink(missing_ok=True)
     publish(scratch)
-    differences, counted = _compare_module().compare(lake.warehouse, scratch.warehouse)
+    differences, counted = compare_published.compare(lake.warehouse, scratch.warehouse)
     assert counted["remit_claims"] > 0
     assert not differences, [(d.relation, d.problem) for d in differences]
 
