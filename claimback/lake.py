@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from claimback import schema
 
@@ -100,10 +101,17 @@ class Lake:
         files = self.files_of(table)
         if not files:
             return (schema.empty(table) if table in schema.TABLES else pl.DataFrame()).lazy()
-        frame = pl.scan_parquet(files, glob=False)
-        if self.current_dir(table).is_dir():  # parts: one order, however the batches fell
-            order = [c for c in CURRENT_ORDER if c in frame.collect_schema()]
-            frame = frame.sort(order, nulls_last=True, maintain_order=True) if order else frame
+        if not self.current_dir(table).is_dir():
+            return pl.scan_parquet(files, glob=False)
+        # Parts: one order, however the batches fell. Each part is sorted, and a file's rows are
+        # all in one part, so when the parts' file names do not interleave, the parts one after
+        # another in name order are that order already and nothing needs sorting (1M claims: the
+        # denials stage's inputs 3.8 -> 1.1 CPU s, 1.5 -> 1.2 GB).
+        in_order = _parts_in_name_order(files)
+        frame = pl.scan_parquet(in_order or files, glob=False)
+        order = [c for c in CURRENT_ORDER if c in frame.collect_schema()]
+        if in_order is None and order:
+            frame = frame.sort(order, nulls_last=True, maintain_order=True)
         return frame
 
     def tables(self) -> dict[str, list[Path]]:
@@ -136,6 +144,43 @@ class Lake:
     def read_state(self, table: str) -> pl.DataFrame:
         path = self.state_path(table)
         return pl.read_parquet(path, glob=False) if path.exists() else pl.DataFrame()
+
+
+# Polars writes a string column's min and max cut to 64 bytes; shorter ones are exact.
+STATISTICS_EXACT_BELOW = 64
+
+
+def _parts_in_name_order(parts: list[Path]) -> list[Path] | None:
+    """The parts with rows, ordered by their first file name, when their ranges of `source_file`
+    (from the Parquet statistics: no data is read) do not overlap; else None."""
+    ranges = []
+    for part in parts:
+        metadata = pq.ParquetFile(part).metadata
+        if metadata.num_rows == 0:
+            continue
+        names = metadata.schema.names
+        if "source_file" not in names or not (bounds := _bounds(metadata, names.index("source_file"))):
+            return None
+        ranges.append((*bounds, part))
+    ranges.sort(key=lambda r: r[0])
+    if any(earlier[1] >= later[0] for earlier, later in zip(ranges, ranges[1:])):
+        return None
+    return [part for *_, part in ranges] or parts[:1]
+
+
+def _bounds(metadata, column: int) -> tuple[str, str] | None:
+    """(min, max) of a column over every row group, or None where a row group has no statistics
+    or a null (a null sorts last, so it would break the order)."""
+    lows, highs = [], []
+    for group in range(metadata.num_row_groups):
+        stats = metadata.row_group(group).column(column).statistics
+        if stats is None or not stats.has_min_max or stats.null_count:
+            return None
+        if max(len(stats.min), len(stats.max)) >= STATISTICS_EXACT_BELOW:
+            return None  # the writer may have cut the value short
+        lows.append(stats.min)
+        highs.append(stats.max)
+    return (min(lows), max(highs)) if lows else None
 
 
 def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, target: Path) -> Path:

@@ -110,7 +110,7 @@ def _load_tables(con: duckdb.DuckDBPyConnection, lake: Lake,
             added = sorted(files - before) if before is not None and name in present and before <= files else None
             if added and not lake.current_dir(name).is_dir():
                 added = None  # only partitioned tables grow by whole files
-            if added and _columns(cursor, f'"{name}"') != _columns(cursor, "read_parquet(?)", [[p for p, *_ in added]]):
+            if added and _table_columns(cursor, name) != _parquet_columns(cursor, [p for p, *_ in added]):
                 added = None  # the parts were written by another version: load it again
             if added is None:
                 cursor.execute(f'DROP TABLE IF EXISTS "{name}"')
@@ -140,8 +140,14 @@ def _base_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
         "AND table_schema = 'main' AND table_type = 'BASE TABLE'").fetchall()}
 
 
-def _columns(cursor, relation: str, parameters=None) -> list[tuple]:
-    return [row[:2] for row in cursor.execute(f"DESCRIBE SELECT * FROM {relation}", parameters).fetchall()]
+def _table_columns(cursor, name: str) -> list[tuple]:
+    """(name, type) of each column of a table of the file."""
+    return [row[:2] for row in cursor.execute(f'DESCRIBE "{name}"').fetchall()]
+
+
+def _parquet_columns(cursor, files: list[str]) -> list[tuple]:
+    """(name, type) of each column of Parquet files, as a table loaded from them would have them."""
+    return [row[:2] for row in cursor.execute("DESCRIBE SELECT * FROM read_parquet(?)", [files]).fetchall()]
 
 
 def _drop_views(con: duckdb.DuckDBPyConnection) -> None:
