@@ -171,7 +171,7 @@ def build_denials(settings: Settings) -> DenialsFound:
     lake.write_derived("lonely_payment_candidates", candidates)
     # before the silent claims: a claim still rejected at the front door is not silent
     rejections = front_door_rejections(lake, adjudications, matches)
-    silent = build_silent_claims(settings, matches, candidates)
+    silent = build_silent_claims(settings, matches, candidates, rejections)
     latest_count = adjudications.filter(pl.col("is_latest") & ~pl.col("is_reversal")).height
     denied = denial_rules.build_denials(**tables, as_of=settings.as_of, history=adjudications, status=status)
     underpaid, underpayment_denials = find_underpayments(settings, adjudications, tables, denied)
@@ -207,10 +207,12 @@ def build_denials(settings: Settings) -> DenialsFound:
     )
 
 
-def build_silent_claims(settings: Settings, matches: pl.DataFrame, lonely_candidates: pl.DataFrame) -> pl.DataFrame:
-    """Table silent_claims: 837s the payer has not answered past its processing window."""
+def build_silent_claims(settings: Settings, matches: pl.DataFrame, lonely_candidates: pl.DataFrame,
+                        rejections: pl.DataFrame) -> pl.DataFrame:
+    """Table silent_claims: 837s the payer has not answered past its processing window
+    (`rejections`: table claim_rejections, as this run just built it)."""
     lake = settings.lake
-    silent = silent_claims(lake.read("submitted_claims", SUBMITTED_INPUTS), matches, lake.read("claim_rejections"),
+    silent = silent_claims(lake.read("submitted_claims", SUBMITTED_INPUTS), matches, rejections,
                            load_rules(settings.payer_rules), settings.as_of, lonely_candidates)
     lake.write_derived("silent_claims", silent)
     return silent
