@@ -25,6 +25,7 @@ import datetime as dt
 import polars as pl
 
 from claimback import lifecycle, schema
+from claimback.lonely import REASONS
 from claimback.routing.rules import PayerRules
 from claimback.routing.unanswered import standing_rejections
 
@@ -69,7 +70,7 @@ def rejected_claims(rejections: pl.DataFrame, submitted: pl.DataFrame) -> pl.Dat
 
 
 # The lonely-payment candidate rule that makes an 837 answered after all (claimback.lonely).
-PAID_UNDER_ANOTHER_NUMBER = "same_member_payer_service_date"
+PAID_UNDER_ANOTHER_NUMBER = REASONS[1]
 
 
 def silent_claims(
