@@ -264,12 +264,9 @@ def repair_doubled_files(lake: Lake, committed: set[str]) -> int:
     keys, for good. The earliest batch keeps the rows; the later batches' Parquet files are
     rewritten without them (each atomically, with the lock held). Costs one look at the small
     `transactions` table when there is nothing to repair."""
-    files = sorted(p for p in lake.raw_dir(TRANSACTIONS).glob("*.parquet") if p.stem in committed)
-    if not files:
-        return 0
     stored = (
-        pl.scan_parquet(files, glob=False, include_file_paths="_path")
-        .group_by("file_sha256", batch=pl.col("_path").str.extract(r"([^/\\]+)\.parquet$"))
+        _scan_committed(lake, TRANSACTIONS, committed, pl.DataFrame(schema=_TRANSACTIONS_SCHEMA), with_batch=True)
+        .group_by("file_sha256", "batch")
         .agg(pl.col("loaded_at").min())
         .collect()
     )
