@@ -164,8 +164,7 @@ def _previously_loaded(lake: Lake, target: Path) -> dict[str, set[tuple]]:
     if state.is_empty() or not target.exists():
         return {}
     file = state.filter(pl.col("table") == "")
-    if file.height != 1 or file.row(0, named=True)["size"] != target.stat().st_size or \
-            file.row(0, named=True)["mtime_ns"] != target.stat().st_mtime_ns:
+    if file.height != 1 or file.select("size", "mtime_ns").row(0) != _identity(target)[1:]:
         return {}
     loaded: dict[str, set[tuple]] = {}
     for table, path, size, mtime_ns in state.filter(pl.col("table") != "").iter_rows():
