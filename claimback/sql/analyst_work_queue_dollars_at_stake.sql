@@ -3,19 +3,6 @@ CREATE OR REPLACE VIEW analyst_work_queue_dollars_at_stake AS
 WITH bucketed AS (
     SELECT *,
            CASE
-               WHEN route = 'resolved' THEN 'recovered'
-               WHEN route = 'expired' THEN 'lost: window closed'
-               WHEN coalesce(awaiting_payer, false) AND days_left < 0 THEN 'awaiting payer: decision overdue'
-               WHEN coalesce(awaiting_payer, false) THEN 'awaiting payer'
-               WHEN route = 'bill_patient' THEN 'patient to bill'
-               WHEN deadline IS NULL THEN 'no deadline (appeals exhausted)'
-               WHEN days_left < 0 THEN 'act: past an unconfirmed deadline (verify)'
-               WHEN days_left <= 7 THEN 'act: due in 0-7 days'
-               WHEN days_left <= 30 THEN 'act: due in 8-30 days'
-               WHEN days_left <= 90 THEN 'act: due in 31-90 days'
-               ELSE 'act: due in 90+ days'
-           END AS time_left,
-           CASE
                WHEN route = 'resolved' THEN 8
                WHEN route = 'expired' THEN 7
                WHEN coalesce(awaiting_payer, false) AND days_left < 0 THEN 5
@@ -29,6 +16,19 @@ WITH bucketed AS (
                ELSE 4
            END AS sort_order
     FROM work_queue
+),
+buckets (sort_order, time_left) AS (
+    VALUES (0, 'act: past an unconfirmed deadline (verify)'),
+           (1, 'act: due in 0-7 days'),
+           (2, 'act: due in 8-30 days'),
+           (3, 'act: due in 31-90 days'),
+           (4, 'act: due in 90+ days'),
+           (5, 'awaiting payer: decision overdue'),
+           (6, 'awaiting payer'),
+           (7, 'lost: window closed'),
+           (8, 'recovered'),
+           (9, 'no deadline (appeals exhausted)'),
+           (10, 'patient to bill')
 )
 SELECT time_left,
        count(*) AS items,
@@ -37,5 +37,6 @@ SELECT time_left,
        coalesce(sum(recovered_amount), 0) AS recovered_amount,
        count(DISTINCT payer_name) AS payers
 FROM bucketed
+JOIN buckets USING (sort_order)
 GROUP BY time_left, sort_order
 ORDER BY sort_order;
