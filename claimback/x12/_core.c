@@ -1385,7 +1385,6 @@ static inline int py_isspace(char c) { /* str.isspace() on an ASCII character */
     return c == ' ' || (c >= '\t' && c <= '\r') || (c >= '\x1c' && c <= '\x1f');
 }
 
-static inline int in_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\0'; }
 
 typedef struct { char el, comp, seg, rep; } Delims; /* rep 0: none */
 
@@ -1395,7 +1394,7 @@ static char terminator_after(const char *t, Py_ssize_t n, Py_ssize_t k) {
     char c = t[k];
     if (c != '\r' && c != '\n') return c;
     Py_ssize_t j = k;
-    while (j < n && in_ws(t[j])) j++;
+    while (j < n && is_ws(t[j])) j++;
     if (j < n && !is_alnum(t[j])) return t[j];
     return '\n';
 }
