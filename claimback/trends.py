@@ -146,7 +146,9 @@ def find_clusters(
     if submitted_service_lines is not None:
         submitted_service_lines = conform(submitted_service_lines, "submitted_service_lines")
     authorized = _authorized_837s(submitted_claims, submitted_service_lines)
-    claims = with_evidence(with_underpayment_signature(with_signature(claims), underpaid_lines), authorized)
+    procedures = (None if underpaid_lines is None or underpaid_lines.is_empty()
+                  else underpaid_procedures(underpaid_lines))
+    claims = with_evidence(with_underpayment_signature(with_signature(claims), procedures), authorized)
     rise = weekly_rise(claims, as_of, lookback_days)
     groups = _group_stats(claims).join(rise, on=GROUP, how="left")
     groups = groups.with_columns(
@@ -180,7 +182,7 @@ def find_clusters(
     baseline = baseline_features(claims, features, submitted_claims, submitted)
     shared = shared_features(members, features, baseline)
     clusters = _describe(groups, members, shared, features, authorized)
-    clusters = describe_underpayments(clusters, members, shared, underpaid_lines)
+    clusters = describe_underpayments(clusters, members, shared, procedures)
     clusters = clusters.join(_paid_before_counts(members, paid_before), on="cluster_id", how="left")
     clusters = clusters.with_columns(
         pl.when((pl.col("status") == "flagged") & _provider_side(submitted_claims is not None))
@@ -356,14 +358,14 @@ def underpaid_procedures(underpaid_lines: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def with_underpayment_signature(claims: pl.DataFrame, underpaid_lines: pl.DataFrame | None) -> pl.DataFrame:
+def with_underpayment_signature(claims: pl.DataFrame, procedures: pl.DataFrame | None) -> pl.DataFrame:
     """An underpayment's signature is the procedure underpaid ("underpaid 99214"), not its CO-45:
-    a fee schedule is loaded wrong one procedure at a time, and CO-45 is on every paid claim."""
-    if underpaid_lines is None or underpaid_lines.is_empty():
+    a fee schedule is loaded wrong one procedure at a time, and CO-45 is on every paid claim.
+    `procedures`: underpaid_procedures of the underpaid lines, None without any."""
+    if procedures is None:
         procedure = pl.col("procedure_codes").list.first()
     else:
-        claims = claims.join(underpaid_procedures(underpaid_lines).select("claim_key", "procedure"),
-                             on="claim_key", how="left")
+        claims = claims.join(procedures.select("claim_key", "procedure"), on="claim_key", how="left")
         procedure = pl.coalesce("procedure", pl.col("procedure_codes").list.first())
     signature = pl.when(pl.col("category") == UNDERPAYMENT).then(
         pl.concat_str(pl.lit("underpaid "), procedure.fill_null("?"))).otherwise(pl.col("signature"))
@@ -371,16 +373,17 @@ def with_underpayment_signature(claims: pl.DataFrame, underpaid_lines: pl.DataFr
 
 
 def describe_underpayments(clusters: pl.DataFrame, members: pl.DataFrame, shared: pl.DataFrame,
-                           underpaid_lines: pl.DataFrame | None) -> pl.DataFrame:
+                           procedures: pl.DataFrame | None) -> pl.DataFrame:
     """Underpayment clusters described as the payer's trend form takes a fee-schedule loading error:
     "CPT 99214 paid at $95.00 instead of contracted $120.00 on 12 claims remitted since 2026-11-09
     (dates of service from 2026-10-01); …"
-    (the amounts per unit most of the claims show; "its usual" where no contract row says it)."""
-    if underpaid_lines is None or underpaid_lines.is_empty() or not (clusters["category"] == UNDERPAYMENT).any():
+    (the amounts per unit most of the claims show; "its usual" where no contract row says it).
+    `procedures`: underpaid_procedures of the underpaid lines, None without any."""
+    if procedures is None or not (clusters["category"] == UNDERPAYMENT).any():
         return clusters
     amounts = (
         members.select("cluster_id", "claim_key")
-        .join(underpaid_procedures(underpaid_lines), on="claim_key")
+        .join(procedures, on="claim_key")
         .group_by("cluster_id")
         .agg(
             pl.col("procedure").mode().sort().first(),
