@@ -498,6 +498,13 @@ static inline int is_regex_space(char c) { /* \s of the Rust regex crate, ASCII 
 
 static inline int tag_is(const Row *r, uint32_t code) { return r->code == code; }
 
+/* ISA12 (`n` characters at `v`) names version 00501 or later: ISA11 is then the repetition separator */
+static inline int version_has_repetition(const char *v, int64_t n) {
+    if (n <= 0) return 0;
+    int c = memcmp(v, "00501", (size_t)(n < 5 ? n : 5));
+    return c > 0 || (c == 0 && n >= 5);
+}
+
 /* the n-th element (0 = the id) of a segment: pointer and length, or -1 when absent */
 static inline int64_t element_at(const char *p, int64_t len, char sep, int k, const char **out) {
     int64_t i = 0;
@@ -576,15 +583,8 @@ static int scan_rows(ScanObject *s, int64_t seen, int64_t st_before, int64_t clp
                     const char *e11, *e12;
                     int64_t n11 = element_at(row->p, row->len, run->elem, 11, &e11);
                     int64_t n12 = element_at(row->p, row->len, run->elem, 12, &e12);
-                    int ok = n11 == 1 && !is_alnum(e11[0]) && !is_regex_space(e11[0]);
-                    if (ok) {
-                        ok = 0;
-                        if (n12 > 0) {
-                            int64_t m = n12 < 5 ? n12 : 5;
-                            int c = memcmp(e12, "00501", (size_t)m);
-                            ok = c > 0 || (c == 0 && n12 >= 5);
-                        }
-                    }
+                    int ok = n11 == 1 && !is_alnum(e11[0]) && !is_regex_space(e11[0]) &&
+                             version_has_repetition(e12, n12);
                     rep = ok ? e11[0] : 0;
                     n_isa++;
                 }
@@ -1422,12 +1422,7 @@ static int isa_delimiters(const char *t, Py_ssize_t n, Py_ssize_t start, Delims 
     while (b11 > a11 && py_isspace(t[b11 - 1])) b11--;
     while (a12 < b12 && py_isspace(t[a12])) a12++;
     while (b12 > a12 && py_isspace(t[b12 - 1])) b12--;
-    int ok = 0;
-    if (b11 - a11 == 1 && !is_alnum(t[a11])) {
-        Py_ssize_t m = b12 - a12 < 5 ? b12 - a12 : 5;
-        int c = memcmp(t + a12, "00501", (size_t)m);
-        ok = c > 0 || (c == 0 && b12 - a12 >= 5);
-    }
+    int ok = b11 - a11 == 1 && !is_alnum(t[a11]) && version_has_repetition(t + a12, b12 - a12);
     d->rep = ok ? t[a11] : 0;
     return 1;
 }
