@@ -34,7 +34,7 @@ ALLOWED: dict[str, set[str]] = {
     "denials": _DOMAIN_BASE,
     "lonely": _DOMAIN_BASE,
     "rejections": _DOMAIN_BASE,                      # 999/277CA rejections matched to their 837s
-    "silent": _DOMAIN_BASE | {"routing"},            # 837s with no 835: the payer rule's window and limit
+    "silent": _DOMAIN_BASE | {"routing", "lonely"},  # 837s with no 835: the payer rule's window and limit; the lonely rule that answers one
     "underpayments": _DOMAIN_BASE | {"denials", "reconsiderations"},  # paid lines below the contract
     "quality": _DOMAIN_BASE,
     "charts": {"codes"},
