@@ -19,6 +19,7 @@ class ClaimbackResource(dg.ConfigurableResource):
     inbox: str
     warehouse: str
     as_of: str = ""
+    lake_location: str = ""  # empty: WAREHOUSE/lake; or s3://bucket/prefix
     payer_rules: str = ""
     provider_profile: str = ""
     deidentify: bool = _DEFAULTS["deidentify"]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
-from claimback import schema
+from claimback import schema, storage
 from claimback.inbox import UNREADABLE, InboxFile, report_skipped, sha256_of_all
 from claimback.lake import CURRENT_ORDER, Lake
 
@@ -72,7 +72,7 @@ def registry(lake: Lake) -> pl.DataFrame:
     files = sorted(lake.raw_dir(REGISTRY).glob("*.parquet"))
     if not files:
         return schema.empty(REGISTRY)
-    return pl.read_parquet(files, glob=False)
+    return pl.read_parquet([str(f) for f in files], glob=False)
 
 
 def plan(files: list[InboxFile], lake: Lake) -> Plan:
@@ -172,10 +172,12 @@ def _changed_since_planned(planned: PlannedFile, parsed_sha256: str) -> str | No
 
 def _read_all(batch: list[PlannedFile]):
     """(planned file, parsed file) for every file of the batch, all through one reader call,
-    which spreads the small files evenly over its worker threads."""
+    which spreads the small files evenly over its worker threads. Files of an inbox on an object
+    store are read from a local copy, removed when the batch is read."""
     from claimback.x12 import read_x12_many  # the reader is heavy to import; only batches need it
 
-    return zip(batch, read_x12_many([p.file.path for p in batch], [p.file.name for p in batch]))
+    with storage.local_copies([p.file.path for p in batch]) as paths:
+        yield from zip(batch, read_x12_many(paths, [p.file.name for p in batch]))
 
 
 def record_duplicates(duplicates: list[PlannedFile], lake: Lake, loaded_at: datetime | None = None) -> None:
@@ -277,7 +279,7 @@ def repair_doubled_files(lake: Lake, committed: set[str]) -> int:
         for table in (*schema.PARSED_TABLES, TRANSACTIONS):
             path = lake.raw_dir(table) / f"{batch}.parquet"
             if path.exists():
-                frame = pl.read_parquet(path, glob=False)
+                frame = pl.read_parquet(str(path), glob=False)
                 lake.write_raw(table, batch, frame.filter(~pl.col("file_sha256").is_in(shas).fill_null(False)))
     log.warning("%d files had their rows stored twice by an earlier version (two runs at once, or a file read "
                 "while it was being written); the later copies were dropped", later["file_sha256"].n_unique())
@@ -291,8 +293,8 @@ def _scan_committed(lake: Lake, table: str, committed: set[str], empty: pl.DataF
     if not files:
         return empty.lazy().with_columns(pl.lit(None, pl.String).alias("batch")) if with_batch else empty.lazy()
     if not with_batch:
-        return pl.scan_parquet(files, glob=False)
-    return (pl.scan_parquet(files, glob=False, include_file_paths="_path")
+        return pl.scan_parquet([str(f) for f in files], glob=False)
+    return (pl.scan_parquet([str(f) for f in files], glob=False, include_file_paths="_path")
             .with_columns(batch=pl.col("_path").str.extract(r"([^/\\]+)\.parquet$")).drop("_path"))
 
 
@@ -384,7 +386,7 @@ def _part(lake: Lake, table: str, batch: str, mine: pl.DataFrame, won: pl.DataFr
     """One batch's rows of `table` that stand: every row of its standing transaction sets (`won`
     of `mine`, the batch's sets), findings about the file itself, and its whole quarantine."""
     path = lake.raw_dir(table) / f"{batch}.parquet"
-    raw = pl.scan_parquet(path, glob=False) if path.exists() else schema.empty(table).lazy()
+    raw = pl.scan_parquet(str(path), glob=False) if path.exists() else schema.empty(table).lazy()
     keys = ["file_sha256", "transaction_ordinal"]
     if table in TRANSACTION_TABLES and won.height < mine.height:
         # Every row of a transaction table belongs to a set in `transactions` (that table is made
@@ -403,13 +405,14 @@ def _drop_parts(lake: Lake, table: str, keep: set[str]) -> None:
     for part in lake.current_parts(table):
         if part.stem not in keep:
             part.unlink()
-    if not keep and lake.current_dir(table).is_dir() and not any(lake.current_dir(table).iterdir()):
-        lake.current_dir(table).rmdir()
+    folder = lake.current_dir(table)  # an object store has no folders to remove
+    if not keep and not storage.is_remote(folder) and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
 
 
 def _rows(lake: Lake, table: str) -> int:
     files = lake.files_of(table)
-    return pl.scan_parquet(files, glob=False).select(pl.len()).collect().item() if files else 0
+    return pl.scan_parquet([str(f) for f in files], glob=False).select(pl.len()).collect().item() if files else 0
 
 
 # Up to this many files with a repeated transaction set, the repeats are dropped by a filter;

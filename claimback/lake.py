@@ -1,6 +1,7 @@
 """The Parquet lake under the warehouse folder: where every stage keeps its tables between runs.
 
-Layout (all below WAREHOUSE/lake):
+Layout (below WAREHOUSE/lake, or the `lake` setting's folder or object store URL, e.g.
+s3://bucket/claimback/lake: claimback.storage):
 
     raw/<table>/<batch_id>.parquet      what the reader produced, one file per ingest batch
     current/<table>/<batch_id>.parquet  the de-duplicated reader tables every later stage reads,
@@ -13,7 +14,8 @@ A partitioned table is read as one: its parts in batch order, then sorted by CUR
 every stage sees the rows in the same order however the files were spread over nights and batches.
 
 Every write goes to a temporary name in the same folder and is renamed into place, so a reader
-(or a crash) never sees half a file. Every read names its files literally (glob=False): a
+(or a crash) never sees half a file; on an object store, which has no rename, it goes straight to
+its final key, and the PUT is all or nothing. Every read names its files literally (glob=False): a
 warehouse path may contain `[`, `*` or `?`, which Polars would otherwise expand as a pattern. Parquet between stages, rather than one DuckDB file, lets
 parallel steps write without a shared writer and lets analysts read without blocking a run.
 """
@@ -27,7 +29,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
-from claimback import schema
+from claimback import schema, storage
 
 
 # The order of a current table's rows, whatever batches they came in: a file's rows stay together in
@@ -36,9 +38,12 @@ CURRENT_ORDER = ("source_file", "transaction_ordinal", "claim_key", "line_number
 
 
 class Lake:
-    def __init__(self, warehouse: str | os.PathLike):
+    """The lake of a warehouse. `root` puts it elsewhere (a folder, or an object store URL); the
+    warehouse itself (the published file, packets, the run lock) stays a local folder."""
+
+    def __init__(self, warehouse: str | os.PathLike, root: str | os.PathLike | None = None):
         self.warehouse = Path(warehouse)
-        self.root = self.warehouse / "lake"
+        self.root = storage.location(root) if root else self.warehouse / "lake"
 
     # --- locations -------------------------------------------------------------------------
     def raw_dir(self, table: str) -> Path:
@@ -88,9 +93,9 @@ class Lake:
             return frame if columns is None else frame.select(c for c in columns if c in frame.columns)
         if len(files) == 1 and not self.current_dir(table).is_dir():
             if columns is None:
-                return pl.read_parquet(files[0], glob=False)
-            present = pl.scan_parquet(files[0], glob=False).collect_schema()
-            return pl.read_parquet(files[0], columns=[c for c in columns if c in present], glob=False)
+                return pl.read_parquet(str(files[0]), glob=False)
+            present = pl.scan_parquet(str(files[0]), glob=False).collect_schema()
+            return pl.read_parquet(str(files[0]), columns=[c for c in columns if c in present], glob=False)
         frame = _scan_parts(files)
         if columns is not None:
             present = frame.collect_schema()
@@ -102,7 +107,7 @@ class Lake:
         if not files:
             return (schema.empty(table) if table in schema.TABLES else pl.DataFrame()).lazy()
         if not self.current_dir(table).is_dir():
-            return pl.scan_parquet(files, glob=False)
+            return pl.scan_parquet([str(f) for f in files], glob=False)
         return _scan_parts(files)
 
     def tables(self) -> dict[str, list[Path]]:
@@ -111,7 +116,9 @@ class Lake:
         for kind in ("derived", "current"):
             for path in sorted((self.root / kind).glob("*.parquet")):
                 found[path.stem] = [path]
-        for folder in sorted((self.root / "current").glob("*/")):
+        current = self.root / "current"
+        folders = sorted(p for p in current.iterdir() if p.is_dir()) if current.is_dir() else []
+        for folder in folders:
             if parts := self.current_parts(folder.name):
                 found[folder.name] = parts
         return found
@@ -134,7 +141,7 @@ class Lake:
 
     def read_state(self, table: str) -> pl.DataFrame:
         path = self.state_path(table)
-        return pl.read_parquet(path, glob=False) if path.exists() else pl.DataFrame()
+        return pl.read_parquet(str(path), glob=False) if path.exists() else pl.DataFrame()
 
 
 # Polars writes a string column's min and max cut to 64 bytes; shorter ones are exact.
@@ -147,7 +154,7 @@ def _scan_parts(parts: list[Path]) -> pl.LazyFrame:
     interleave, the parts one after another in name order are that order already and nothing
     needs sorting (1M claims: the denials stage's inputs 3.8 -> 1.1 CPU s, 1.5 -> 1.2 GB)."""
     in_order = _parts_in_name_order(parts)
-    frame = pl.scan_parquet(in_order or parts, glob=False)
+    frame = pl.scan_parquet([str(p) for p in in_order or parts], glob=False)
     order = [c for c in CURRENT_ORDER if c in frame.collect_schema()]
     if in_order is None and order:
         frame = frame.sort(order, nulls_last=True, maintain_order=True)
@@ -159,7 +166,8 @@ def _parts_in_name_order(parts: list[Path]) -> list[Path] | None:
     (from the Parquet statistics: no data is read) do not overlap; else None."""
     ranges = []
     for part in parts:
-        metadata = pq.ParquetFile(part).metadata
+        with storage.open_read(part) as handle:
+            metadata = pq.ParquetFile(handle).metadata
         if metadata.num_rows == 0:
             continue
         names = metadata.schema.names
@@ -188,7 +196,15 @@ def _bounds(metadata, column: int) -> tuple[str, str] | None:
 
 
 def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, target: Path) -> Path:
-    """Write `frame` to `target` through a temporary file and a rename: all or nothing."""
+    """Write `frame` to `target` through a temporary file and a rename: all or nothing. On an
+    object store straight to the final key: a PUT is already all or nothing, and there is no
+    rename (a copy and a delete would cost twice the upload and are not atomic either)."""
+    if storage.is_remote(target):
+        if isinstance(frame, pl.LazyFrame):
+            frame.sink_parquet(str(target), compression="zstd")
+        else:
+            frame.write_parquet(str(target), compression="zstd")
+        return target
     private_dir(target.parent)
     handle, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=target.parent)
     os.close(handle)

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from claimback import __version__
+from claimback import __version__, storage
 from claimback.lake import Lake
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,9 @@ def _load_tables(con: duckdb.DuckDBPyConnection, lake: Lake,
     claimback.ingest.consolidate) gets their rows appended; any other is loaded again whole. Rows
     are the same multiset a build from nothing loads."""
     tables = {name: paths for name, paths in lake.tables().items() if _IDENTIFIER.match(name)}
-    sources = {name: {_identity(p) for p in paths} for name, paths in tables.items()}
+    identities = {name: [_identity(p) for p in paths] for name, paths in tables.items()}  # one look per file
+    sources = {name: set(found) for name, found in identities.items()}
+    storage.register(con, [p for paths in tables.values() for p in paths])  # a lake on an object store
     present = _base_tables(con)
     for name in sorted(present - tables.keys()):
         con.execute(f'DROP TABLE "{name}"')
@@ -121,7 +123,7 @@ def _load_tables(con: duckdb.DuckDBPyConnection, lake: Lake,
             return cursor.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
 
     how: dict[str, str] = {}
-    largest_first = sorted(tables, key=lambda name: -sum(p.stat().st_size for p in tables[name]))
+    largest_first = sorted(tables, key=lambda name: -sum(size for _, size, _ in identities[name]))
     with ThreadPoolExecutor(LOAD_THREADS, thread_name_prefix="claimback-publish") as pool:
         counts = dict(zip(largest_first, pool.map(load, largest_first)))
     log.info("publish: kept %d, appended %d, loaded %d tables", *(sum(1 for h in how.values() if h == kind)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from claimback import storage
 from claimback.schema import RECONSIDERATION_LOG_PROBLEMS, conform, empty
 
 PROBLEMS_SCHEMA = RECONSIDERATION_LOG_PROBLEMS  # what claimback.underpayments imports for its own CSV's problems
@@ -82,7 +83,7 @@ def find_logs(paths: Iterable[str | Path], suffix: str = LOG_SUFFIX) -> list[Pat
     """Every reconsideration log (or other CSV input whose name ends in `suffix`) among `paths`:
     files as given, folders searched recursively."""
     found: list[Path] = []
-    for path in map(Path, paths):
+    for path in map(storage.location, paths):  # a folder, or an inbox on an object store
         if path.is_dir():
             found.extend(p for p in path.rglob(f"*{suffix}") if p.is_file())
         elif path.is_file():

@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from claimback.denials import RECOUPMENT_WAIT_DAYS
+from claimback import storage
 from claimback.lake import Lake
 
 # Deadlines, windows and dates are counted from the as-of date; outside these years the date
@@ -48,8 +49,8 @@ def _setting(what: str, *, flag: str | None = None, env: str | None = None, defa
 @dataclass(frozen=True)
 class Settings:
     inbox: Path = _setting(
-        "inbox folder", flag="--inbox", env="CLAIMBACK_INBOX",
-        help="folder of 835/837 files and reconsiderations.csv",
+        "inbox folder (or object store URL, `s3://bucket/prefix`)", flag="--inbox", env="CLAIMBACK_INBOX",
+        help="folder (or s3://bucket/prefix) of 835/837 files and reconsiderations.csv",
         default_text=f"`{DEFAULT_INBOX}` (`claimback ui`: the demo's inbox when `make demo` built one)")
     warehouse: Path = _setting(
         "warehouse folder", flag="--warehouse", env="CLAIMBACK_WAREHOUSE",
@@ -59,6 +60,11 @@ class Settings:
     as_of: date = _setting(
         "date deadlines count from", flag="--as-of", env="CLAIMBACK_AS_OF",
         help="date deadlines are measured from (YYYY-MM-DD; default today)", default_text="today")
+    lake_location: str | None = _setting(
+        "lake folder or object store URL", flag="--lake", env="CLAIMBACK_LAKE", default=None,
+        help="where the Parquet lake lives: a folder or s3://bucket/prefix (default WAREHOUSE/lake); the "
+             "published file, packets and run lock stay in the warehouse folder",
+        default_text="`WAREHOUSE/lake`; `s3://bucket/prefix` keeps it on an object store (docs/deployment.md)")
     payer_rules: Path | None = _setting(
         "payer filing rules", flag="--payer-rules", env="CLAIMBACK_PAYER_RULES", default=None,
         help="YAML of payer filing windows, replacing the shipped rules",
@@ -100,7 +106,7 @@ class Settings:
 
     @property
     def lake(self) -> Lake:
-        return Lake(self.warehouse)
+        return Lake(self.warehouse, self.lake_location)
 
     @classmethod
     def from_config(cls, config: Mapping[str, object]) -> Settings:
@@ -112,7 +118,9 @@ class Settings:
                 continue
             value = config[f.name]
             if f.type in ("Path", "Path | None"):
-                value = Path(value) if value else None
+                value = storage.location(value) if value else None  # a folder, or an s3:// URL
+            elif f.type == "str | None":
+                value = value or None
             elif f.type == "date":
                 value = date.fromisoformat(value) if value else date.today()
             values[f.name] = value
@@ -132,6 +140,8 @@ class Settings:
 def _config_value(value):
     if value is None:
         return ""
+    if storage.is_remote(value):  # an s3:// inbox
+        return str(value)
     if isinstance(value, (Path, date)):
         return str(value) if isinstance(value, Path) else value.isoformat()
     return value

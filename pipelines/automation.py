@@ -35,14 +35,15 @@ FAN_OUT_BATCHES = 40
 MULTIPROCESS = {"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}}
 
 
-def pending_files(inbox: str, warehouse: str, hashes: dict | None = None) -> tuple[list[InboxFile], dict]:
+def pending_files(inbox: str, warehouse: str, hashes: dict | None = None,
+                  lake_location: str | None = None) -> tuple[list[InboxFile], dict]:
     """Inbox files with content no committed batch has read, and the hashes to keep for next time.
 
     `hashes` is the previous tick's {name: [size, mtime_ns, sha256]} for files the registry does not
     know by name, size and time; a file is hashed only when neither knows it as it is now.
     """
     hashes = hashes or {}
-    known = ingest.registry(Lake(warehouse))
+    known = ingest.registry(Lake(warehouse, lake_location or None))  # the lake may be on an object store
     by_stat = {(n, s, m): sha for n, s, m, sha in known.select("source_file", "bytes", "mtime_ns", "sha256").iter_rows()}
     contents = set(known["sha256"].to_list())  # read under any name
     versions = set(known.select("source_file", "sha256").iter_rows())  # logs: this name with this content
@@ -80,7 +81,8 @@ def inbox_sensor(context: dg.SensorEvaluationContext, claimback: ClaimbackResour
     if busy := holder(claimback.warehouse):  # files landing during a run wait for the next tick
         return _skip(context, state, f"a run is using the warehouse ({busy})")
     try:
-        pending, state["hashes"] = pending_files(claimback.inbox, claimback.warehouse, state.get("hashes"))
+        pending, state["hashes"] = pending_files(claimback.inbox, claimback.warehouse, state.get("hashes"),
+                                                 claimback.lake_location)
     except InboxError as exc:
         return _skip(context, state, str(exc))
     if not pending:

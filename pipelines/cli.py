@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from claimback.settings import Settings, check_as_of
+from claimback.storage import is_remote, location
 from claimback.warehouse import WarehouseBusy, check_path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3  # 3: another run holds the warehouse
@@ -71,7 +72,7 @@ def _as_of(text: str | None) -> date:
 
 
 def _check_folders(inbox: Path, warehouse: Path) -> None:
-    if not inbox.is_dir():
+    if not inbox.is_dir() and not is_remote(inbox):  # an object store prefix exists once it holds a file
         raise UsageError(f"inbox folder {inbox} does not exist (create it, or pass --inbox)")
     try:
         check_path(warehouse)
@@ -83,14 +84,14 @@ def _check_folders(inbox: Path, warehouse: Path) -> None:
         raise UsageError(f"cannot create warehouse folder {warehouse}: {exc.strerror}") from None
     if not os.access(warehouse, os.W_OK | os.X_OK):
         raise UsageError(f"warehouse folder {warehouse} is not writable")
-    if warehouse.resolve().is_relative_to(inbox.resolve()):
+    if not is_remote(inbox) and warehouse.resolve().is_relative_to(inbox.resolve()):
         raise UsageError("the warehouse folder must not lie inside the inbox (its files would be read as input)")
 
 
 def run_pipeline(inbox: Path, warehouse: Path, as_of: date, *, instance=None, **options):
     """Run the whole Dagster job in this process on these folders; `options` are the other
     Settings (payer_rules, provider_profile, deidentify, batch_files, ...). Returns the Dagster result."""
-    return run_settings(Settings(inbox=Path(inbox), warehouse=Path(warehouse), as_of=as_of, **options), instance)
+    return run_settings(Settings(inbox=location(inbox), warehouse=Path(warehouse), as_of=as_of, **options), instance)
 
 
 def run_settings(settings: Settings, instance=None):
@@ -130,7 +131,7 @@ RUN_TAGS = {"claimback/started_by": "claimback run"}  # the UI's Runs list tells
 
 
 def cmd_run(args) -> int:
-    inbox, warehouse = Path(args.inbox), Path(args.warehouse)
+    inbox, warehouse = location(args.inbox), Path(args.warehouse)
     _check_folders(inbox, warehouse)
     as_of = _as_of(args.as_of)
     if getattr(args, "batch_files", 1) < 1:
@@ -380,11 +381,11 @@ def add_setting_flags(parser: argparse.ArgumentParser) -> None:
         if not flag:
             continue
         if f.type == "bool":
-            parser.add_argument(flag, action="store_true", help=help)
+            parser.add_argument(flag, action="store_true", help=help, dest=f.name)
         elif f.type == "int":
-            parser.add_argument(flag, type=int, default=f.default, help=f"{help}; default {f.default}")
-        else:
-            parser.add_argument(flag, required=f.default is MISSING and f.name != "as_of", help=help)
+            parser.add_argument(flag, type=int, default=f.default, help=f"{help}; default {f.default}", dest=f.name)
+        else:  # dest: --lake sets lake_location
+            parser.add_argument(flag, required=f.default is MISSING and f.name != "as_of", help=help, dest=f.name)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,15 +22,16 @@ _DOMAIN_BASE = {"codes", "schema", "lifecycle"}
 ALLOWED: dict[str, set[str]] = {
     "codes": set(),                                   # CARC/RARC lists and the code registry
     "environment": set(),                             # process knobs (threads, processes)
+    "storage": set(),                                 # a local folder or an object store, one path type
     "schema": {"codes"},                              # the data contract
-    "lake": {"schema"},                               # Parquet tables of a warehouse
-    "settings": {"lake", "denials"},                  # every setting of a run (defaults beside their rules)
-    "inbox": set(),                                   # what is in the inbox folder
+    "lake": {"schema", "storage"},                               # Parquet tables of a warehouse
+    "settings": {"lake", "denials", "storage"},                  # every setting of a run (defaults beside their rules)
+    "inbox": {"storage"},                                   # what is in the inbox folder
     "warehouse": set(),                               # one run at a time, private folders
     "x12": {"codes", "environment", "schema"},        # the reader: bytes to tables, nothing of denials
-    "ingest": {"x12", "inbox", "lake", "schema"},
+    "ingest": {"x12", "inbox", "lake", "schema", "storage"},
     "lifecycle": {"codes", "schema"},                 # identity of claims across 837s and 835s
-    "reconsiderations": {"schema"},
+    "reconsiderations": {"schema", "storage"},
     "denials": _DOMAIN_BASE,
     "lonely": _DOMAIN_BASE,
     "rejections": _DOMAIN_BASE,                      # 999/277CA rejections matched to their 837s
@@ -41,7 +42,7 @@ ALLOWED: dict[str, set[str]] = {
     "trends": _DOMAIN_BASE,
     "routing": _DOMAIN_BASE,
     "forms": _DOMAIN_BASE | {"environment", "routing"},  # not trends: a packet formats, it finds nothing
-    "publish": {"lake"},
+    "publish": {"lake", "storage"},
     "synth": {"codes", "schema", "x12"},              # the test-data generator: never the rules it tests
     "stages": {"codes", "schema", "lake", "settings", "inbox", "lifecycle", "reconsiderations", "denials",
                "lonely", "rejections", "silent", "trends", "routing", "forms", "publish", "quality", "ingest", "underpayments"},
