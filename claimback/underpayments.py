@@ -150,15 +150,17 @@ def judged_lines(
 
     `adjudications` is `denials.build_adjudications(...)`; `remit_claims` needs claim_key,
     claim_status_code, is_reversal, paid_amount and claim_filing_indicator; the lines need units
-    and allowed_amount. Columns: the claim's identity and payer, `is_latest`, the line's
-    procedure, `modifier_key` ("26:59", "" for none), units, charge, paid, allowed_amount,
-    allowed_source.
+    and allowed_amount. Narrow on purpose (a million claims have millions of paid lines, and only
+    a few are underpaid): claim_key, `_adj` and `_line` (the row of the adjudication and of the
+    line, by which `with_identity` adds the rest to the lines that are kept), `is_latest`,
+    practice_key, payer_name, payer_id, product, remit_date, the line's number, procedure,
+    `modifier_key` ("26:59", "" for none), service_date, units, charge, paid, allowed_amount and
+    `_b6` (it came from AMT*B6).
     """
-    claims = adjudications.filter(
+    claims = adjudications.with_row_index("_adj").filter(
         ~pl.col("is_reversal") & pl.col("claim_status_code").is_in(PRIMARY_STATUSES)
     ).select(
-        "claim_key", "claim_id", "is_latest", "is_denied", "practice_key", "payer_name", "payer_id",
-        "patient_control_number", "payer_claim_control_number", "remit_date",
+        "_adj", "claim_key", "is_latest", "practice_key", "payer_name", "payer_id", "remit_date",
         pl.col("service_date").alias("claim_service_date"),
     ).join(remit_claims.select("claim_key", pl.col("claim_filing_indicator").alias("product")),
            on="claim_key", how="left")
@@ -177,12 +179,16 @@ def judged_lines(
         .group_by("claim_key", "line_number")
         .agg(patient_share=pl.col("amount").sum())
     )
+    del adjustments, denying, line_adjustments
     modifier_key = (
         pl.col("modifiers").list.eval(pl.element().str.strip_chars().str.to_uppercase()
                                       .filter(pl.element() != "")).list.sort().list.join(":")
     ).fill_null("")
     lines = (
-        remit_service_lines.join(claims.drop("is_denied"), on="claim_key")
+        remit_service_lines.select("claim_key", "line_number", "procedure_code", "modifiers", "service_date",
+                                   "units", "charge_amount", "paid_amount", "allowed_amount")
+        .with_row_index("_line")
+        .join(claims, on="claim_key")
         .join(claim_denied, on="claim_key", how="anti")
         .join(line_denied, on=["claim_key", "line_number"], how="anti")
         .join(patient_share, on=["claim_key", "line_number"], how="left")
@@ -191,15 +197,28 @@ def judged_lines(
             modifier_key=modifier_key,
             units=pl.when(pl.col("units") > 0).then(pl.col("units")).otherwise(1.0),
             service_date=pl.coalesce("service_date", "claim_service_date"),
-            allowed_source=pl.when(pl.col("allowed_amount").is_not_null())
-            .then(pl.lit("AMT*B6")).otherwise(pl.lit("paid + patient share")),
+            _b6=pl.col("allowed_amount").is_not_null(),
             allowed_amount=pl.coalesce(
                 pl.col("allowed_amount").cast(MONEY),
                 (pl.col("paid_amount") + pl.col("patient_share").fill_null(0)).cast(MONEY)),
         )
         .filter((pl.col("allowed_amount") > 0) & pl.col("procedure_code").is_not_null())
     )
-    return lines.drop("claim_service_date", "patient_share")
+    return lines.drop("claim_service_date", "patient_share", "modifiers")
+
+
+def with_identity(lines: pl.DataFrame, adjudications: pl.DataFrame,
+                  remit_service_lines: pl.DataFrame) -> pl.DataFrame:
+    """`judged_lines` rows with what the table shows of them: the claim's claim_id, patient control
+    number and payer claim number, the line's modifiers as sent, and `allowed_source` in words;
+    taken by row (`_adj`, `_line`), so only for the lines that are kept."""
+    claim = adjudications.select("claim_id", "patient_control_number", "payer_claim_control_number")
+    return lines.with_columns(
+        claim[name].gather(lines["_adj"]) for name in claim.columns
+    ).with_columns(
+        remit_service_lines["modifiers"].gather(lines["_line"]),
+        allowed_source=pl.when("_b6").then(pl.lit("AMT*B6")).otherwise(pl.lit("paid + patient share")),
+    ).drop("_adj", "_line", "_b6")
 
 
 def hidden_by(lines: pl.DataFrame, remit_adjustments: pl.DataFrame) -> pl.DataFrame:
@@ -262,20 +281,27 @@ MODAL_KEY = ["payer_key", "practice_key", "procedure_code", "modifier_key"]
 _KEY = ["modal_key"]  # MODAL_KEY hashed into one column (modal_expectations)
 
 
+def modal_key() -> pl.Expr:
+    """One integer per payer × practice × procedure × modifiers: the joins group by it."""
+    return pl.struct(*MODAL_KEY).hash().alias("modal_key")
+
+
 def with_payer_key(lines: pl.DataFrame) -> pl.DataFrame:
-    """`payer_key`: the payer's id, else its name, compared as words; practice "?" when unknown."""
-    return lines.with_columns(
-        payer_key=pl.coalesce(normalise_payer_name(pl.col("payer_id")), normalise_payer_name(pl.col("payer_name"))),
-        practice_key=pl.col("practice_key").fill_null("?"),
-    )
+    """`payer_key`: the payer's id, else its name, compared as words; practice "?" when unknown.
+    Worked out once per payer named, not per line."""
+    payers = lines.select("payer_id", "payer_name").unique().with_columns(
+        payer_key=pl.coalesce(normalise_payer_name(pl.col("payer_id")), normalise_payer_name(pl.col("payer_name"))))
+    return lines.join(payers, on=["payer_id", "payer_name"], how="left", nulls_equal=True,
+                      maintain_order="left").with_columns(practice_key=pl.col("practice_key").fill_null("?"))
 
 
 def modal_expectations(observed: pl.DataFrame, wanted: pl.DataFrame, min_observations: int = 5,
                        lookback_days: int = MODAL_LOOKBACK_DAYS) -> pl.DataFrame:
     """The payer's modal allowed amount per unit for each `wanted` line, where it is clear.
 
-    `observed`: every judged line (MODAL_KEY, remit_date, allowed_amount, units); `wanted`: the
-    lines to price (claim_key, line_number, MODAL_KEY, remit_date). A line's window is the
+    `observed`: every judged line (MODAL_KEY or its `modal_key`, remit_date, allowed_amount,
+    units); `wanted`: the lines to price (claim_key, line_number, MODAL_KEY or `modal_key`,
+    remit_date). A line's window is the
     `lookback_days` before its remit date, its own day excluded. Counted from running totals and
     as-of lookups, so a million lines never meet each other pairwise: the window's lines per key,
     and per amount only for the amounts that could be a clear mode, or tie one, at all: on at least
@@ -286,9 +312,8 @@ def modal_expectations(observed: pl.DataFrame, wanted: pl.DataFrame, min_observa
               "expected_basis": pl.String, "modal_observations": pl.Int64}
     if observed.is_empty() or wanted.is_empty():
         return pl.DataFrame(schema=schema)
-    # one integer per payer × practice × procedure × modifiers: the joins group by it
-    key = pl.struct(*MODAL_KEY).hash().alias("modal_key")
-    observed, wanted = observed.with_columns(key), wanted.with_columns(key)
+    observed, wanted = (frame if "modal_key" in frame.columns else frame.with_columns(modal_key())
+                        for frame in (observed, wanted))
     daily = (
         observed.drop_nulls("remit_date")
         .with_columns(per_unit=(pl.col("allowed_amount").cast(pl.Float64) / pl.col("units")).round(2))
@@ -371,9 +396,14 @@ def find_underpaid_lines(
     """
     lines = with_payer_key(judged_lines(adjudications, remit_claims, remit_service_lines, remit_adjustments))
     latest = lines.filter("is_latest")
+    # every judged line votes for its payer's mode: with its key, date and amount only
+    observed = lines.select(modal_key(), "remit_date", "allowed_amount", "units")
+    del lines
     by_fee = fee_schedule_expectations(latest, fee_schedule if fee_schedule is not None else empty(FEE_SCHEDULE))
-    unpriced = latest.join(by_fee, on=["claim_key", "line_number"], how="anti")
-    by_mode = modal_expectations(lines, unpriced, thresholds.min_observations)
+    unpriced = latest.join(by_fee, on=["claim_key", "line_number"], how="anti").select(
+        "claim_key", "line_number", modal_key(), "remit_date")
+    by_mode = modal_expectations(observed, unpriced, thresholds.min_observations)
+    del observed, unpriced
     expected = pl.concat([
         by_fee.with_columns(expected_source=pl.lit(FEE_SCHEDULE), modal_observations=pl.lit(None, dtype=pl.Int64)),
         by_mode.with_columns(expected_source=pl.lit(PAYER_MODAL)),
@@ -391,7 +421,7 @@ def find_underpaid_lines(
             pl.lit(thresholds.min_dollars), thresholds.min_share * pl.col("expected_allowed").cast(pl.Float64)))
         .with_columns(is_denial=~pl.col("claim_key").is_in(denied))
     )
-    judged = hidden_by(judged, remit_adjustments)
+    judged = hidden_by(with_identity(judged, adjudications, remit_service_lines), remit_adjustments)
     return conform(judged.sort("remit_date", "claim_key", "line_number"), "underpaid_lines")
 
 
