@@ -38,7 +38,7 @@ compiler:
 # is set every command compiled them again (~50 ms of a 0.5 s parse). Written here, as pip does for
 # installed packages; up-to-date files are skipped, so this costs nothing on a second call.
 bytecode: $(STAMP) core
-	$(BIN)/python -m compileall -q claimback pipelines assets
+	$(BIN)/python -m compileall -q claimback pipelines
 
 test: bytecode browser-deps
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)

@@ -27,25 +27,32 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CHECKS = ("remit_structure", "submitted_structure", "remit_data_quality", "submitted_data_quality",
           "nothing_quarantined")
-ASSETS = {"denials": ("assets.denials", "denials"), "trends": ("assets.trends", "trend_clusters"),
-          "routing": ("assets.routing", "work_queue"), "publish": ("assets.publish", "claimback_duckdb"),
-          "reconsiderations": ("assets.ingest", "reconsideration_log")}
+# stage -> (its folder's asset module under pipelines/defs, the asset function)
+ASSETS = {"denials": ("pipelines.defs.denials.assets", "denials"),
+          "trends": ("pipelines.defs.trends.assets", "trend_clusters"),
+          "routing": ("pipelines.defs.routing.assets", "work_queue"),
+          "publish": ("pipelines.defs.publish.assets", "claimback_duckdb"),
+          "reconsiderations": ("pipelines.defs.reconsiderations.assets", "reconsideration_log")}
+CHECKS_MODULE = "pipelines.defs.ingest.checks"  # where the five checks on the ingested tables are
 
 
 def child(stage: str, warehouse: str, inbox: str, as_of: str) -> None:
     import importlib
+    import inspect
 
     sys.path.insert(0, str(ROOT))
-    from assets import checks
-    from assets.resources import ClaimbackResource
+    from pipelines.defs.resources import ClaimbackResource
 
     resource_ = ClaimbackResource(inbox=inbox, warehouse=warehouse, as_of=as_of)
     started = time.time()
     if stage == "checks":
+        checks = importlib.import_module(CHECKS_MODULE)
         results = {name: getattr(checks, name)(claimback=resource_).passed for name in CHECKS}
     else:
         module, name = ASSETS[stage]
-        getattr(importlib.import_module(module), name)(claimback=resource_)
+        out = getattr(importlib.import_module(module), name)(claimback=resource_)
+        if inspect.isgenerator(out):  # a multi-asset yields a materialisation per table
+            list(out)
         results = None
     print(json.dumps({"stage_s": round(time.time() - started, 2), "checks_passed": results,
                       "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))

@@ -676,6 +676,145 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "claim_rejections": CLAIM_REJECTIONS,
 }
 
+
+# What one row of each table is: the description of its Dagster asset, and the first sentence of its
+# section in docs/data-dictionary.md, which goes on from there (tests/ui/test_data_dictionary.py).
+DESCRIPTIONS: dict[str, str] = {
+    "remit_payments": (
+        "One row per 835 remittance (transaction set): the payment or EFT, the payer "
+        "and the payee."
+    ),
+    "remit_claims": (
+        "One row per claim adjudication on an 835 (CLP), duplicates of an already-loaded "
+        "transaction excluded."
+    ),
+    "remit_service_lines": "One row per service line (SVC) of an 835 adjudication.",
+    "remit_adjustments": (
+        "One row per adjustment (CAS reason and amount), at claim or line level: why"
+        " billed dollars were not paid."
+    ),
+    "remit_remarks": (
+        "One row per remark code (RARC) on an 835: the payer's explanation beside the "
+        "CARC."
+    ),
+    "provider_adjustments": (
+        "One row per provider-level adjustment (PLB): money taken or given back "
+        "outside any one claim (recoupments, interest, forward balances)."
+    ),
+    "submitted_claims": (
+        "One row per claim we sent (837 CLM): professional (P), institutional (I) or "
+        "dental (D)."
+    ),
+    "submitted_service_lines": (
+        "One row per service line we sent (SV1 professional, SV2 "
+        "institutional, SV3 dental)."
+    ),
+    "quarantine": "One row per file or transaction set that could not be read.",
+    "validation_findings": (
+        "One row per problem found while validating a readable file: balancing, "
+        "segment counts, NPI check digits, codes no code list knows."
+    ),
+    "ingested_files": "One row per inbox file the pipeline has seen, and what became of it.",
+    "reconsiderations": (
+        "One row per line of the reconsideration log(s) in the inbox (any file ending"
+        " reconsiderations.csv): what we filed with payers and what came back."
+    ),
+    "denials": (
+        "One row per claim whose latest adjudication (as of the run's as-of date) denies all "
+        "or part of the charge: every denying adjustment counts, at claim or line level, "
+        "whatever was paid (a CO-210 of $50 on a line paid $550 is $50 denied)."
+    ),
+    "trend_clusters": (
+        "One row per payer trend: 10 or more denied claims (the payer's threshold) of "
+        "ONE practice (billing TIN) at one payer sharing the same denial codes within "
+        "the look-back window — one problem to report to the payer once (Claim Trend "
+        "Identification), not claim by claim."
+    ),
+    "trend_cluster_claims": "Which claims belong to which trend cluster.",
+    "trend_packets": (
+        "One row per Claim Trend Identification packet written for a flagged cluster "
+        "(PDF to send, CSV of its claims)."
+    ),
+    "work_queue": (
+        "One row per denied claim needing (or past) action: what to do, by when, and how "
+        "much it is worth."
+    ),
+    "lonely_payments": (
+        "Lonely payments (Da Vinci's Postable Remittance term): one row per 835 claim "
+        "none of whose adjudications matches an 837 in the lake (sent by another "
+        "billing system, or a patient control number keyed wrong), from its latest "
+        "adjudication, with up to 3 of the closest 837 claims to look at."
+    ),
+    "lonely_payment_candidates": (
+        "The closest 837 claims (at most 3) of each lonely payment, one row "
+        "each, closest first (rules and order as in "
+        "[lonely_payments](#lonely_payments))."
+    ),
+    "silent_claims": (
+        "Silent claims (Da Vinci's Postable Remittance term): one row per claim we sent "
+        "that the payer has not answered in time, from its latest submission."
+    ),
+    "fee_schedule": (
+        "The organisation's contract fee schedule as loaded: every inbox file whose name "
+        "ends in `fee_schedule.csv` (or the file the fee schedule setting names), one row"
+        " per good line."
+    ),
+    "underpaid_lines": (
+        "One row per paid service line of a claim's latest adjudication that the payer"
+        " allowed materially below what it should have (`claimback/underpayments.py`)."
+    ),
+    "adjudications": (
+        "Every adjudication of every claim in order, with its denial status: the remit "
+        "history the denials, recovery and Level I outcome logic use."
+    ),
+    "recovered_claims": (
+        "Claims once denied whose latest adjudication pays: money won back (by a "
+        "corrected claim, a reconsideration or the payer's own reprocessing)."
+    ),
+    "recoupments": (
+        "Payments the payer took back and has not paid again: a claim whose latest "
+        "adjudication is a reversal (CLP02 = 22) that took money back, standing for at "
+        "least the run's `recoupment_wait_days` (default 30)."
+    ),
+    "denial_lines": (
+        "One row per denying adjustment on a service line of a currently denied claim: "
+        "the line-level detail behind `denials`."
+    ),
+    "reconsideration_outcomes": (
+        "The reconsideration log with every Level I outcome known: logged, "
+        "inferred from later 835s, or pending (same columns as "
+        "reconsiderations, plus the source of the outcome)."
+    ),
+    "reconsideration_log_problems": (
+        "Rows of the reconsideration log that could not be used, and why "
+        "(fix them in the log)."
+    ),
+    "fee_schedule_problems": (
+        "Lines of the fee schedule that could not be used, and why (fix them in "
+        "the CSV); the other lines load."
+    ),
+    "request_packets": (
+        "One row per Level I / Level II request in the work queue (routed to "
+        "level1_reconsideration or level2_dispute, or expired from them), saying "
+        "whether its pre-filled Request for Reconsideration / Claim Dispute PDF was "
+        "written and why not: none for a request already filed and awaiting the payer,"
+        " a dispute process exhausted (Level II upheld), or a window closed under a "
+        "confirmed payer rule; at most 200 packets a night, highest priority first."
+    ),
+    "acknowledgments": (
+        "Front-door acknowledgments of the 837s we sent, as read from the inbox (issue"
+        " 22)."
+    ),
+    "acknowledged_claims": (
+        "One row per claim a 277CA reports (loop 2200D), accepted or rejected, as "
+        "read from the file."
+    ),
+    "claim_rejections": (
+        "Front-door rejections (issue 22): one row per claim a 999 or 277CA rejected,"
+        " matched to the 837 we sent."
+    ),
+}
+
 # The tables the X12 reader produces for every file (`claimback parse` writes these).
 PARSED_TABLES = (
     "remit_payments",

@@ -50,6 +50,27 @@ WRITES: dict[str, tuple[str, ...]] = {
     "routing": ("work_queue", "reconsideration_outcomes", "recoupments", "request_packets"),
 }
 
+# The lake tables each stage reads that another stage writes: with WRITES, the whole lineage. The
+# Dagster side makes every table of WRITES an asset whose upstream assets are its stage's READS
+# (pipelines/defs/specs.py); nothing else declares lineage. A table a stage reads back from its own
+# last run (the packets already drawn) is not lineage and is not listed. A test runs each stage on a
+# small inbox and fails on a read missing here (tests/pipeline/test_lineage.py).
+READS: dict[str, tuple[str, ...]] = {
+    "ingest": (),
+    "reconsiderations": (),
+    "denials": ("remit_payments", "remit_claims", "remit_service_lines", "remit_adjustments", "remit_remarks",
+                "submitted_claims", "acknowledgments", "acknowledged_claims"),
+    "trends": ("denials", "underpaid_lines", "remit_payments", "remit_claims", "remit_service_lines",
+               "submitted_claims", "submitted_service_lines"),
+    "routing": ("denials", "denial_lines", "adjudications", "recovered_claims", "underpaid_lines", "silent_claims",
+                "claim_rejections", "reconsiderations", "trend_cluster_claims", "trend_packets", "remit_payments",
+                "remit_claims", "remit_service_lines", "submitted_claims", "submitted_service_lines",
+                # the analyst_today views its asset shows (pipelines/defs/routing)
+                "trend_clusters", "lonely_payments"),
+    # the published file holds every lake table
+    "publish": tuple(table for tables in WRITES.values() for table in tables),
+}
+
 
 # --- what each stage returns: counts and frames without PHI, for the assets' metadata ----------
 @dataclass(frozen=True)

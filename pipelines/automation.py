@@ -13,7 +13,7 @@ import json
 
 import dagster as dg
 
-from assets.resources import ClaimbackResource
+from pipelines.defs.resources import ClaimbackResource
 from claimback import ingest
 from claimback.inbox import InboxError, InboxFile, scan, sha256_of_all
 from claimback.lake import Lake

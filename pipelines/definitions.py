@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import dagster as dg
 
-import assets
-from assets.resources import from_environment
+from pipelines import defs as stage_defs
+from pipelines.defs.resources import from_environment
 from pipelines.automation import claimback_job, inbox_sensor, nightly_refresh
 from pipelines.one_writer import one_writer_executor
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_package_module(assets),
-    asset_checks=dg.load_asset_checks_from_package_module(assets),
+    # every stage's folder under pipelines/defs: its assets (a spec per lake table) and checks
+    assets=dg.load_assets_from_package_module(stage_defs),
+    asset_checks=dg.load_asset_checks_from_package_module(stage_defs),
     jobs=[claimback_job],
     sensors=[inbox_sensor],
     schedules=[nightly_refresh],

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster._core.executor.base import Executor
 
-from assets.resources import from_environment
+from pipelines.defs.resources import from_environment
 from claimback.warehouse import one_writer
 
 _DEFAULT = dg.multi_or_in_process_executor

@@ -3,7 +3,9 @@ top of a module or inside a function).
 
 The reader (`claimback/x12`) turns bytes into tables and knows nothing of denials, routing or trends;
 the code lists (`claimback/codes`) depend on nothing else of claimback; the library (`claimback/`)
-never imports Dagster, `assets` or `pipelines`; nothing imports upwards. A new module goes into
+never imports Dagster or `pipelines`; nothing imports upwards. On the Dagster side
+(`pipelines/defs/<stage>/`) a stage's folder imports no other stage's: lineage is the library's
+declaration (claimback.stages READS/WRITES), not Python imports. A new module goes into
 ALLOWED with what it may use; an import outside its row fails here, naming the file.
 """
 from __future__ import annotations
@@ -49,10 +51,12 @@ ALLOWED: dict[str, set[str]] = {
 }
 # Outside the library: the Dagster side and the command line. Nothing in claimback imports these.
 TOP_LEVEL_ALLOWED = {
-    "assets": {"claimback", "dagster"},
-    "pipelines": {"claimback", "assets", "dagster"},
+    "pipelines": {"claimback", "dagster"},
 }
-NEVER_IN_LIBRARY = {"dagster", "dagster_webserver", "dagster_graphql", "assets", "pipelines"}
+NEVER_IN_LIBRARY = {"dagster", "dagster_webserver", "dagster_graphql", "pipelines"}
+DEFS = ROOT / "pipelines" / "defs"
+# What the shared modules of pipelines/defs may use of pipelines (a stage folder may use these too).
+DEFS_SHARED = {"pipelines.defs.resources", "pipelines.defs.metadata", "pipelines.defs.specs"}
 
 
 def _module_name(path: Path, root: Path = ROOT) -> str:
@@ -126,10 +130,26 @@ def test_the_dagster_side_and_the_cli_import_only_the_library(top):
     for path in sorted((ROOT / top).rglob("*.py")):
         for line, name in _imports(path):
             used = name.split(".")[0]
-            if used in {"claimback", "assets", "pipelines", "dagster"} and used != top \
+            if used in {"claimback", "pipelines", "dagster"} and used != top \
                     and used not in TOP_LEVEL_ALLOWED[top]:
                 wrong.append(f"{path.relative_to(ROOT)} line {line}: {name}")
     assert not wrong, f"{top} may import {sorted(TOP_LEVEL_ALLOWED[top])}: " + "; ".join(wrong)
+
+
+def test_a_stage_folder_uses_no_other_stage_and_nothing_above_it():
+    """pipelines/defs/<stage>/ imports the library, Dagster and the shared modules of pipelines/defs
+    (resources, metadata, specs): never another stage's folder (an upstream table is an asset key
+    the library declares) and never the CLI, the job or the sensor (they load the stages)."""
+    wrong = []
+    for path in sorted(DEFS.rglob("*.py")):
+        folder = path.relative_to(DEFS).parts[0] if len(path.relative_to(DEFS).parts) > 1 else None
+        for line, name in _imports(path):
+            if not name.startswith("pipelines"):
+                continue
+            own = folder is not None and name.startswith(f"pipelines.defs.{folder}")
+            if not own and name not in DEFS_SHARED:
+                wrong.append(f"{path.relative_to(ROOT)} line {line}: {name}")
+    assert not wrong, f"pipelines/defs may import only {sorted(DEFS_SHARED)} and its own folder: " + "; ".join(wrong)
 
 
 def test_the_table_itself_points_downwards():

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CITING = [p for folder in ("claimback", "pipelines", "assets") for p in sorted((ROOT / folder).rglob("*"))
+CITING = [p for folder in ("claimback", "pipelines") for p in sorted((ROOT / folder).rglob("*"))
           if p.suffix in (".py", ".yaml", ".md", ".sql", ".csv") and p.is_file()]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assets.resources import ClaimbackResource, from_environment
+from pipelines.defs.resources import ClaimbackResource, from_environment
 from claimback import settings as settings_module
 from claimback.settings import Settings, config_from_environment
 from pipelines.cli import build_parser

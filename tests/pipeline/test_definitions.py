@@ -62,26 +62,54 @@ def test_workspace_yaml_points_at_the_definitions():
 
 
 def test_top_level_packages_are_ours():
-    import assets
     import pipelines
+    from pipelines import defs as stage_defs
 
     root = Path(__file__).resolve().parents[2]
-    assert Path(assets.__file__).resolve().is_relative_to(root)
     assert Path(pipelines.__file__).resolve().is_relative_to(root)
+    assert Path(stage_defs.__file__).resolve().is_relative_to(root)
 
 
-def test_each_stage_asset_shows_its_tables_and_columns():
-    """The UI's Columns tab of a stage's asset shows its main table exactly as claimback/schema.py
-    defines it, and the asset lists every lake table the stage writes."""
-    from claimback import schema
-    from claimback.stages import WRITES
+def test_the_asset_graph_is_the_lineage_the_library_declares():
+    """Every table a stage writes (claimback.stages.WRITES) is an asset whose upstream assets are
+    exactly the other stages' tables that stage reads (READS); the published file depends on every
+    table. Nothing on the Dagster side writes lineage of its own."""
+    from claimback.stages import READS, WRITES
     from pipelines.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    for key, stage in {"x12_lake": "ingest", "reconsideration_log": "reconsiderations", "denials": "denials",
-                       "trend_clusters": "trends", "work_queue": "routing"}.items():
-        metadata = graph.get(dg.AssetKey(key)).metadata
-        main = WRITES[stage][0]
-        assert [(c.name, c.type) for c in metadata["dagster/column_schema"].columns] == [
-            (name, schema.duckdb_type(dtype)) for name, dtype in schema.TABLES[main].items()], key
-        assert all(f"`{table}`" in metadata["lake_tables"].value for table in WRITES[stage]), key
+    for stage, tables in WRITES.items():
+        for table in tables:
+            node = graph.get(dg.AssetKey(table))
+            assert {k.to_user_string() for k in node.parent_keys} == set(READS[stage]) - set(tables), table
+    published = graph.get(dg.AssetKey("claimback_duckdb"))
+    assert {k.to_user_string() for k in published.parent_keys} == {t for ts in WRITES.values() for t in ts}
+    # and a stage's reads are tables some stage writes: no asset depends on a name nothing makes
+    assert {t for ts in READS.values() for t in ts} <= {t for ts in WRITES.values() for t in ts}
+
+
+def test_every_table_is_an_asset_with_its_description_and_columns():
+    """Each table of claimback/schema.py is an asset of its own: the UI's Columns tab shows it
+    exactly as the schema defines it, its description is the schema's, and it names the table of
+    the published file."""
+    from claimback import schema
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert set(schema.TABLES) <= keys, sorted(set(schema.TABLES) - keys)
+    for table, columns in schema.TABLES.items():
+        node = graph.get(dg.AssetKey(table))
+        assert [(c.name, c.type) for c in node.metadata["dagster/column_schema"].columns] == [
+            (name, schema.duckdb_type(dtype)) for name, dtype in columns.items()], table
+        assert node.description == schema.DESCRIPTIONS[table], table
+        assert node.metadata["dagster/table_name"] == f"claimback.main.{table}", table
+
+
+def test_the_assets_users_know_keep_their_names():
+    """The job, the sensor, the docs and the UI tests name these."""
+    from pipelines.definitions import defs
+
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {"x12_lake", "reconsideration_log", "denials", "trend_clusters", "work_queue",
+            "claimback_duckdb"} <= keys

@@ -14,7 +14,7 @@ import dagster as dg
 import pytest
 
 import pipelines.automation as automation
-from assets.resources import ClaimbackResource
+from pipelines.defs.resources import ClaimbackResource
 from claimback import ingest
 from claimback.inbox import scan
 from claimback.lake import Lake

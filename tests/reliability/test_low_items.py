@@ -54,7 +54,7 @@ def test_an_as_of_date_outside_the_calendar_we_count_in_is_a_usage_error(tmp_pat
 
 
 def test_the_dagster_resource_refuses_such_a_date_too():
-    from assets.resources import ClaimbackResource
+    from pipelines.defs.resources import ClaimbackResource
 
     with pytest.raises(ValueError, match="outside 1990-01-01 to 2199-12-31"):
         ClaimbackResource(inbox="i", warehouse="w", as_of="9999-12-31").settings()

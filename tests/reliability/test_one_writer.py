@@ -85,7 +85,7 @@ def test_runs_launched_by_dagster_take_the_lock_in_their_executor(tmp_path):
 
 
 def test_sensor_and_schedule_skip_while_a_run_holds_the_warehouse(tmp_path):
-    from assets.resources import ClaimbackResource
+    from pipelines.defs.resources import ClaimbackResource
     from pipelines.automation import inbox_sensor, nightly_refresh
 
     inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"

@@ -260,7 +260,8 @@ def _pages(asset_nodes: dict[str, dict]) -> dict[str, tuple[str, tuple[str, ...]
     groups = ("ingest", "denials", "trends", "routing", "publish")
     return {
         "asset-graph": ("/asset-groups", ("Global asset lineage", *groups), 1000),
-        "asset-catalog": ("/assets", (*asset_nodes, "Materialized"), 1000),
+        # the catalog draws the rows in the window: the first few, alphabetically (one per lake table)
+        "asset-catalog": ("/assets", (*sorted(asset_nodes)[:3], "Materialized"), 1000),
         "asset-denials": ("/assets/denials", ("Latest materialization", _first_metadata_label(asset_nodes, "denials")), 1600),
         "asset-work-queue": ("/assets/work_queue", ("Latest materialization", _first_metadata_label(asset_nodes, "work_queue")), 1600),
         "work-queue-checks": ("/assets/work_queue?view=checks", ("Latest execution", "Passed"), 1000),

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from claimback.publish import SQL_DIR
-from claimback.schema import CONTRACT_TABLES, TABLES, duckdb_type
+from claimback.schema import CONTRACT_TABLES, DESCRIPTIONS, TABLES, duckdb_type
 
 ROOT = Path(__file__).resolve().parents[2]
 DICTIONARY = ROOT / "docs" / "data-dictionary.md"
@@ -31,6 +31,17 @@ def test_every_contract_column_is_described(table: str):
     described = _described_columns(sections[table])
     undocumented = [c for c in TABLES[table] if len(described.get(c, "").split()) < 2]
     assert not undocumented, f"{table}: columns without a description: {undocumented}"
+
+
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_each_section_opens_with_the_schemas_description(table: str):
+    """The table's one-line description (claimback.schema.DESCRIPTIONS, its asset's description in
+    Dagster) is the first sentence of its section here; the section goes on with the detail."""
+    assert table in DESCRIPTIONS, f"claimback/schema.py: DESCRIPTIONS has no entry for {table}"
+    paragraph = _sections()[table].split("\n\n")[1]
+    opening = " ".join(paragraph.replace("_Contract table._", "").replace("_Supporting table._", "").split())
+    assert opening.startswith(DESCRIPTIONS[table]), (
+        f"docs/data-dictionary.md, {table}: the section should open with {DESCRIPTIONS[table]!r}")
 
 
 def test_every_view_file_is_listed():

@@ -62,15 +62,3 @@ def key_values(values: dict) -> dg.MetadataValue:
     """A two-column Markdown table of the values that are set (no rows of nulls)."""
     rows = [(k, v) for k, v in values.items() if v is not None]
     return markdown_table(pl.DataFrame({"measure": [k for k, _ in rows], "value": [str(v) for _, v in rows]}))
-
-
-def lake_tables(stage: str) -> dict[str, dg.MetadataValue]:
-    """Definition metadata of a stage's asset: the columns of its main table (the first it writes,
-    from claimback.schema, so the UI's Columns tab shows them) and every lake table it writes."""
-    from claimback import schema
-    from claimback.stages import WRITES
-
-    tables = WRITES[stage]
-    columns = [dg.TableColumn(name, schema.duckdb_type(dtype)) for name, dtype in schema.TABLES[tables[0]].items()]
-    listed = "\n".join(f"- `{t}` ({len(schema.TABLES[t])} columns)" for t in tables)
-    return {"dagster/column_schema": dg.TableSchema(columns=columns), "lake_tables": dg.MetadataValue.md(listed)}

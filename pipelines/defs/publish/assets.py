@@ -3,14 +3,15 @@
 import dagster as dg
 import polars as pl
 
-from assets.metadata import markdown_table
-from assets.resources import SQL_DIR, ClaimbackResource
-from assets.routing import work_queue
+from claimback.publish import SQL_DIR
 from claimback.stages import publish
+from pipelines.defs.metadata import markdown_table
+from pipelines.defs.resources import ClaimbackResource
+from pipelines.defs.specs import upstream
 
 
 @dg.asset(
-    deps=[work_queue],
+    deps=upstream("publish"),  # every lake table (claimback.stages.READS)
     group_name="publish",
     description="WAREHOUSE/claimback.duckdb: every contract table and the analyst views in claimback/sql/. "
     "Built in a temporary file and renamed into place, so an open analyst connection is never "

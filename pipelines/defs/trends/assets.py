@@ -3,29 +3,30 @@
 import dagster as dg
 import polars as pl
 
-from assets.denials import denials
-from assets.metadata import chart, lake_tables, markdown_table
 from claimback.charts import trend_clusters_chart
-from assets.resources import ClaimbackResource
 from claimback.stages import find_trends
+from pipelines.defs.metadata import chart, markdown_table
+from pipelines.defs.resources import ClaimbackResource
+from pipelines.defs.specs import table_results, table_specs
+
+STAGE = "trends"
 
 
-@dg.asset(
-    deps=[denials],
-    group_name="trends",
-    metadata=lake_tables("trends"),
+@dg.multi_asset(
+    name="trend_clusters",
+    specs=table_specs(STAGE, group_name="trends", owners=["team:provider-relations"], kinds={"polars", "pdf"}),
+    can_subset=False,
     description="Denied claims at one payer sharing the same denial codes within the lookback window. "
     "Clusters of 10+ claims (the payer's threshold) are flagged and get a Claim Trend Identification "
     "packet (PDF with one example claim and a brief description, plus a CSV of every claim); "
     "signatures rising fast below the threshold are marked emerging.",
-    kinds={"polars", "pdf"},
-    owners=["team:provider-relations"],
 )
-def trend_clusters(claimback: ClaimbackResource) -> dg.MaterializeResult:
-    result = find_trends(claimback.settings())
+def trend_clusters(claimback: ClaimbackResource):
+    settings = claimback.settings()
+    result = find_trends(settings)
     clusters: pl.DataFrame = result.clusters
     shown = clusters.select("payer_name", "signature", "status", "claim_count", "denied_amount", "description")
-    return dg.MaterializeResult(metadata={
+    yield from table_results(STAGE, settings.lake, {"trend_clusters": {
         "dagster/row_count": clusters.height,
         "flagged_clusters": int((clusters["status"] == "flagged").sum()),
         "emerging_signatures": int((clusters["status"] == "emerging").sum()),
@@ -33,4 +34,4 @@ def trend_clusters(claimback: ClaimbackResource) -> dg.MaterializeResult:
         "packets_written": result.packets,
         "clusters": markdown_table(shown.sort("claim_count", descending=True)),
         "chart": chart(trend_clusters_chart(clusters), "Trend clusters by payer and signature"),
-    })
+    }})

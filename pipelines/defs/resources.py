@@ -4,7 +4,6 @@ from dataclasses import fields
 
 import dagster as dg
 
-from claimback.publish import SQL_DIR  # noqa: F401  (the assets read the analyst views from here)
 from claimback.settings import Settings, config_from_environment, defaults
 
 

@@ -8,13 +8,14 @@ analyst_today_counts), so the UI, `claimback sql` and the notebook never disagre
 import dagster as dg
 import polars as pl
 
-from assets.ingest import reconsideration_log
-from assets.metadata import chart, key_values, lake_tables, markdown_table, table
-from assets.resources import SQL_DIR, ClaimbackResource
-from assets.trends import trend_clusters
 from claimback.charts import work_queue_by_route_and_deadline
-from claimback.publish import query_views
+from claimback.publish import SQL_DIR, query_views
 from claimback.stages import route_denials
+from pipelines.defs.metadata import chart, key_values, table
+from pipelines.defs.resources import ClaimbackResource
+from pipelines.defs.specs import table_results, table_specs
+
+STAGE = "routing"
 
 TODAY_ROWS = 50  # the table in the UI; the view has them all
 # Branches plotted run after run (metadata name -> analyst_today_branches.branch).
@@ -23,18 +24,17 @@ BRANCH_PLOTS = {"silent_claims": "silent claims", "front_door_rejections": "fron
 TODAY_VIEWS = ["analyst_today", "analyst_today_counts", "analyst_work_queue_by_route", "analyst_today_branches"]
 
 
-@dg.asset(
-    deps=[trend_clusters, reconsideration_log],
-    group_name="routing",
-    metadata=lake_tables("routing"),
+@dg.multi_asset(
+    name="work_queue",
+    specs=table_specs(STAGE, group_name="routing", owners=["team:provider-relations"],
+                      kinds={"polars", "scikitlearn"}),
+    can_subset=False,
     description="The work queue: one row per denied claim with its route (corrected claim, Level I "
     "reconsideration, Level II dispute, clinical appeal, rebill another payer, trend report, expired, "
     "resolved), its deadline under the payer's rules, days left, and a priority (expected recovery "
-    "weighted by urgency).",
-    kinds={"polars", "scikitlearn"},
-    owners=["team:provider-relations"],
+    "weighted by urgency); and the request packets drawn for the most valuable.",
 )
-def work_queue(claimback: ClaimbackResource) -> dg.MaterializeResult:
+def work_queue(claimback: ClaimbackResource):
     settings = claimback.settings()
     result = route_denials(settings)
     queue: pl.DataFrame = result.work_queue
@@ -51,7 +51,7 @@ def work_queue(claimback: ClaimbackResource) -> dg.MaterializeResult:
                            "FROM analyst_work_queue_by_route")
     branches = query_views(tables, SQL_DIR, TODAY_VIEWS, "SELECT * FROM analyst_today_branches")
     by_branch = {row["branch"]: row for row in branches.iter_rows(named=True)}
-    return dg.MaterializeResult(metadata={
+    yield from table_results(STAGE, lake, {"work_queue": {
         # first, so it is the top of the asset's page: what to do today
         "today": table(today, limit=TODAY_ROWS),
         "today_more_rows": dg.MetadataValue.md(
@@ -75,5 +75,4 @@ def work_queue(claimback: ClaimbackResource) -> dg.MaterializeResult:
         "overturn_model": key_values(report.as_dict()),
         "chart": chart(work_queue_by_route_and_deadline(queue, settings.as_of), "Work queue by route and deadline"),
         "request_packets_written": result.packets,
-    })
-
+    }})

@@ -1,35 +1,37 @@
-"""Denials: which claims are denied now, why, for how much, and who can fix it."""
+"""Denials: which claims are denied now, why, for how much, and who can fix it; and beside them the
+claims no denial list shows (lonely payments, silent claims, front-door rejections, underpayments).
+The stage's tables are each an asset (claimback.stages.WRITES["denials"]); `denials` carries the
+stage's summary."""
 
 import dagster as dg
 import polars as pl
 
-from assets.ingest import x12_lake
-from assets.metadata import chart, dollars, lake_tables, markdown_table, percent
 from claimback.charts import denials_by_category_over_time
-from assets.resources import ClaimbackResource
 from claimback.stages import build_denials
+from pipelines.defs.metadata import chart, dollars, markdown_table, percent
+from pipelines.defs.resources import ClaimbackResource
+from pipelines.defs.specs import table_results, table_specs
+
+STAGE = "denials"
 
 
-@dg.asset(
-    deps=[x12_lake],
-    group_name="denials",
-    metadata=lake_tables("denials"),
-    description="One row per claim whose latest adjudication denies all or part of the charge, "
-    "with its root-cause category (from CARC, RARC and group codes), the denied dollars and who can "
-    "fix it. Deductible/coinsurance and contractual pricing are not denials. Also writes the claims a 999 "
-    "or 277CA rejected at the front door (claim_rejections).",
-    kinds={"polars"},
-    owners=["team:revenue-integrity"],
+@dg.multi_asset(
+    name="denials",
+    specs=table_specs(STAGE, group_name="denials", owners=["team:revenue-integrity"], kinds={"polars"}),
+    can_subset=False,
+    description="Denials, their lines, every adjudication, recovered claims, lonely payments, silent "
+    "claims, front-door rejections, the fee schedule and the underpaid lines it finds.",
 )
-def denials(claimback: ClaimbackResource) -> dg.MaterializeResult:
-    result = build_denials(claimback.settings())
+def denials(claimback: ClaimbackResource):
+    settings = claimback.settings()
+    result = build_denials(settings)
     denied: pl.DataFrame = result.denials
     adjudicated = max(result.adjudicated_claims, 1)
     top = (
         denied.group_by("primary_reason").agg(pl.len().alias("claims"), pl.col("denied_amount").sum())
         .sort("claims", descending=True)
     )
-    return dg.MaterializeResult(metadata={
+    yield from table_results(STAGE, settings.lake, {"denials": {
         "dagster/row_count": denied.height,
         "denial_rate": percent(denied.height / adjudicated),
         "denied_dollars": dollars(result.denied_amount),
@@ -50,4 +52,4 @@ def denials(claimback: ClaimbackResource) -> dg.MaterializeResult:
         "front_door_rejections": result.front_door_rejections,
         "front_door_rejected_dollars": dollars(result.front_door_rejected_amount),
         "chart": chart(denials_by_category_over_time(denied), "Denied dollars by month and category"),
-    })
+    }})

@@ -1,18 +1,33 @@
 """Ingest: new inbox files → reader tables in the Parquet lake, in parallel batches.
 
-A graph-backed asset: `plan_new_files` fans the new files out as batches, `parse_batch` runs once per
-batch (in parallel under the multiprocess executor, or on a cluster executor's workers), and
-`consolidate_lake` de-duplicates transactions into the tables every later stage reads.
+A graph-backed multi-asset: `plan_new_files` fans the new files out as batches, `parse_batch` runs
+once per batch (in parallel under the multiprocess executor, or on a cluster executor's workers), and
+`consolidate_lake` de-duplicates transactions into the tables every later stage reads. Each of those
+tables is an asset (claimback.stages.WRITES["ingest"]); `x12_lake` beside them is the run of the
+stage itself: what this run read.
 """
 
 import dagster as dg
 import polars as pl
 
-from assets.metadata import lake_tables, markdown_table
-from assets.resources import ClaimbackResource
 from claimback import stages
+from claimback.stages import WRITES
+from pipelines.defs.metadata import markdown_table
+from pipelines.defs.resources import ClaimbackResource
+from pipelines.defs.specs import table_specs
 
 NO_NEW_FILES = "none"
+STAGE = "ingest"
+_COMMON = {"group_name": "ingest", "owners": ["team:revenue-integrity"], "kinds": {"polars", "parquet"}}
+RUN = dg.AssetSpec(
+    "x12_lake",
+    description="Every 835 remittance, 837 claim, 999 and 277CA in the inbox, read into the Parquet lake "
+    "(the tables beside it in this group): each file is read once; the same remit delivered twice loads "
+    "once; files or transaction sets that could not be read are quarantined. This asset is the read "
+    "itself: files and claims read by the run, rows per table, files by status.",
+    **_COMMON,
+)
+SPECS = [RUN, *table_specs(STAGE, **_COMMON)]
 
 
 @dg.op(out=dg.DynamicOut(list), description="Find inbox files no earlier run has read.")
@@ -38,7 +53,8 @@ def parse_batch(context: dg.OpExecutionContext, claimback: ClaimbackResource, ba
     return summary
 
 
-@dg.op(out=dg.Out(dagster_type=dg.Nothing), description="Build the de-duplicated current tables.")
+@dg.op(out={spec.key.to_python_identifier(): dg.Out(dagster_type=dg.Nothing) for spec in SPECS},
+       description="Build the de-duplicated current tables.")
 def consolidate_lake(context: dg.OpExecutionContext, claimback: ClaimbackResource, batches: list[dict]):
     settings = claimback.settings()
     counts = stages.consolidate_lake(settings)
@@ -52,36 +68,12 @@ def consolidate_lake(context: dg.OpExecutionContext, claimback: ClaimbackResourc
         "rows_per_table": markdown_table(pl.DataFrame({"table": list(counts), "rows": list(counts.values())})),
         "files_by_status": markdown_table(files.group_by("status").len("files").sort("status")),
         "quarantined": markdown_table(quarantine.select("source_file", "location", "error")),
-    })
+    }, output_name=RUN.key.to_python_identifier())
+    for table in WRITES[STAGE]:
+        context.add_output_metadata({"dagster/row_count": counts[table]}, output_name=table)
 
 
-@dg.graph_asset(
-    group_name="ingest",
-    metadata=lake_tables("ingest"),
-    description="Every 835 remittance and 837 claim in the inbox, read into the Parquet lake: "
-    "claims, service lines, every adjustment (CAS) and remark, provider-level adjustments, and the "
-    "files or transaction sets that could not be read (quarantine). Each file is read once; the "
-    "same remit delivered twice loads once.",
-    kinds={"polars", "parquet"},
-    owners=["team:revenue-integrity"],
-)
+@dg.graph_multi_asset(name="x12_lake", group_name=_COMMON["group_name"], outs={spec.key.to_python_identifier(): dg.AssetOut.from_spec(spec)
+                                             for spec in SPECS})
 def x12_lake():
     return consolidate_lake(plan_new_files().map(parse_batch).collect())
-
-
-@dg.asset(
-    group_name="ingest",
-    metadata=lake_tables("reconsiderations"),
-    description="The reconsideration log (every *reconsiderations.csv in the inbox): Level I and "
-    "Level II requests with their outcomes. Malformed rows are listed with their line number and skipped.",
-    kinds={"polars"},
-    owners=["team:provider-relations"],
-)
-def reconsideration_log(claimback: ClaimbackResource) -> dg.MaterializeResult:
-    result = stages.load_reconsiderations(claimback.settings())
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": result.rows,
-        "log_files": result.files,
-        "rows_skipped": result.problems.height,
-        "skipped_rows": markdown_table(result.problems),
-    })

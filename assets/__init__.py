@@ -1,1 +1,0 @@
-"""Dagster assets and asset checks, one module per pipeline stage; each asset calls the library."""

@@ -1,0 +1,1 @@
+"""Publish: the DuckDB file analysts open."""
