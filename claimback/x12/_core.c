@@ -108,25 +108,38 @@ static void *buf_realloc(void *q, size_t old, size_t n) {
     return r;
 }
 
-/* ---- columns: int64 or utf8, each with a validity bitmap ---- */
+/* ---- columns, each with a validity bitmap: int64 'l', utf8 'u', the contract's money 'd'
+ * (decimal128 with scale 2: cents), date32 'D' (days since 1970-01-01) and list of utf8 'L'
+ * (offsets here, its strings in `child`) ---- */
 
-typedef struct {
-    char kind; /* 'l' int64, 'u' utf8 */
+typedef struct Col {
+    char kind;
     char *name;
     int64_t length, cap, null_count;
-    int64_t *i64;
+    int64_t *i64; /* the values of a fixed-width kind ('l', 'd': two int64 each, 'D': int32) */
     int32_t *offsets;
     char *data;
     int64_t data_len, data_cap;
     uint8_t *valid;
+    struct Col *child; /* 'L': the strings of every list */
     int failed; /* an allocation failed */
 } Col;
+
+static inline size_t col_width(char kind) { return kind == 'd' ? 16 : kind == 'D' ? 4 : 8; }
+static inline int col_fixed(char kind) { return kind == 'l' || kind == 'd' || kind == 'D'; }
+
+static void col_free(Col *c);
 
 static void col_init(Col *c, char kind, const char *name) {
     memset(c, 0, sizeof(*c));
     c->kind = kind;
     c->name = strdup(name);
     if (!c->name) c->failed = 1;
+    if (kind == 'L') {
+        c->child = calloc(1, sizeof(Col));
+        if (c->child) col_init(c->child, 'u', "item");
+        else c->failed = 1;
+    }
 }
 
 static void col_free(Col *c) {
@@ -135,6 +148,7 @@ static void col_free(Col *c) {
     buf_free(c->offsets);
     buf_free(c->data);
     buf_free(c->valid);
+    if (c->child) { col_free(c->child); free(c->child); }
     memset(c, 0, sizeof(*c));
 }
 
@@ -144,8 +158,9 @@ static int col_resize(Col *c, int64_t cap) {
     if (!valid) { c->failed = 1; return 0; }
     memset(valid + old_bits, 0, bits - old_bits);
     c->valid = valid;
-    if (c->kind == 'l') {
-        int64_t *v = buf_realloc(c->i64, (size_t)c->cap * sizeof(int64_t), (size_t)cap * sizeof(int64_t));
+    if (col_fixed(c->kind)) {
+        size_t w = col_width(c->kind);
+        int64_t *v = buf_realloc(c->i64, (size_t)c->cap * w, (size_t)cap * w);
         if (!v) { c->failed = 1; return 0; }
         c->i64 = v;
     } else {
@@ -186,7 +201,7 @@ static void col_i64(Col *c, int64_t v) {
 
 static void col_null(Col *c) {
     if (!col_grow(c)) return;
-    if (c->kind == 'l') c->i64[c->length] = 0;
+    if (col_fixed(c->kind)) memset((char *)c->i64 + (size_t)c->length * col_width(c->kind), 0, col_width(c->kind));
     else c->offsets[c->length + 1] = c->offsets[c->length];
     c->null_count++;
     c->length++;
@@ -214,6 +229,30 @@ static void col_opt_i64(Col *c, int64_t v) { /* 0 or less is null (ordinals coun
     if (v > 0) col_i64(c, v); else col_null(c);
 }
 
+static void col_cents(Col *c, int64_t cents) { /* decimal128: the low word, then the sign */
+    if (!col_grow(c)) return;
+    c->i64[2 * c->length] = cents;
+    c->i64[2 * c->length + 1] = cents < 0 ? -1 : 0;
+    col_set_valid(c);
+    c->length++;
+}
+
+static void col_days(Col *c, int32_t days) {
+    if (!col_grow(c)) return;
+    ((int32_t *)c->i64)[c->length] = days;
+    col_set_valid(c);
+    c->length++;
+}
+
+/* a list of utf8: its strings are added to c->child first, then the list is closed */
+static void col_close_list(Col *c) {
+    if (!col_grow(c)) return;
+    if (c->child->length > INT32_MAX) { c->failed = 1; return; }
+    c->offsets[c->length + 1] = (int32_t)c->child->length;
+    col_set_valid(c);
+    c->length++;
+}
+
 /* ---- a table: columns exported once as an Arrow struct array ---- */
 
 typedef struct {
@@ -227,6 +266,11 @@ typedef struct {
 static PyTypeObject TableType;
 
 static void child_schema_release(struct ArrowSchema *s) {
+    for (int64_t i = 0; i < s->n_children; i++) {
+        if (s->children[i]->release) s->children[i]->release(s->children[i]);
+        free(s->children[i]);
+    }
+    free(s->children);
     free((void *)s->name);
     s->release = NULL;
 }
@@ -241,11 +285,61 @@ static void struct_schema_release(struct ArrowSchema *s) {
 }
 
 static void child_array_release(struct ArrowArray *a) {
+    for (int64_t i = 0; i < a->n_children; i++) {
+        if (a->children[i]->release) a->children[i]->release(a->children[i]);
+        free(a->children[i]);
+    }
+    free(a->children);
     Col *c = (Col *)a->private_data;
     col_free(c);
     free(c);
     free(a->buffers);
     a->release = NULL;
+}
+
+/* Move column `src` into an exported schema and array (src is left empty); 0 when out of memory. */
+static int export_col(Col *src, struct ArrowSchema *cs, struct ArrowArray *ca) {
+    Col *own = malloc(sizeof(Col));
+    const void **bufs = calloc(3, sizeof(void *));
+    if (!own || !bufs) { free(own); free(bufs); return 0; }
+    *own = *src;
+    memset(src, 0, sizeof(*src));
+    if ((own->kind == 'u' || own->kind == 'L') && !own->offsets) { /* an empty column still needs offsets[0] */
+        own->offsets = buf_alloc(sizeof(int32_t));
+        if (own->offsets) own->offsets[0] = 0;
+    }
+    cs->format = own->kind == 'l' ? "l" : own->kind == 'u' ? "u" : own->kind == 'd' ? "d:12,2"
+               : own->kind == 'D' ? "tdD" : "+l";
+    cs->name = strdup(own->name ? own->name : "");
+    cs->flags = ARROW_FLAG_NULLABLE;
+    cs->release = child_schema_release;
+    ca->length = own->length;
+    ca->null_count = own->null_count;
+    ca->n_buffers = own->kind == 'u' ? 3 : 2;
+    bufs[0] = own->null_count ? own->valid : NULL;
+    if (col_fixed(own->kind)) bufs[1] = own->i64;
+    else { bufs[1] = own->offsets; bufs[2] = own->data; }
+    ca->buffers = bufs;
+    ca->release = child_array_release;
+    ca->private_data = own;
+    if (own->kind == 'L') { /* its strings as the one child, owned by that child */
+        cs->children = calloc(1, sizeof(void *));
+        ca->children = calloc(1, sizeof(void *));
+        struct ArrowSchema *gs = calloc(1, sizeof(*gs));
+        struct ArrowArray *ga = calloc(1, sizeof(*ga));
+        Col *strings = own->child;
+        own->child = NULL;
+        if (!cs->children || !ca->children || !gs || !ga || !strings || !export_col(strings, gs, ga)) {
+            free(gs); free(ga);
+            if (strings) { col_free(strings); free(strings); }
+            return 0; /* the caller releases what was made */
+        }
+        free(strings);
+        cs->children[0] = gs;
+        ca->children[0] = ga;
+        cs->n_children = ca->n_children = 1;
+    }
+    return 1;
 }
 
 static void struct_array_release(struct ArrowArray *a) {
@@ -310,31 +404,7 @@ static PyObject *table_arrow(TableObject *t, PyObject *args, PyObject *kw) {
         if (!schild[i] || !achild[i]) goto nomem;
     }
     for (int i = 0; i < n; i++) {
-        Col *src = &t->cols[i];
-        Col *own = malloc(sizeof(Col));
-        const void **bufs = calloc(3, sizeof(void *));
-        if (!own || !bufs) { free(own); free(bufs); goto nomem; }
-        *own = *src;
-        if (own->kind == 'u' && !own->offsets) { /* an empty string column still needs offsets[0] */
-            own->offsets = buf_alloc(sizeof(int32_t));
-            if (own->offsets) own->offsets[0] = 0;
-        }
-        memset(src, 0, sizeof(*src));
-        struct ArrowSchema *cs = schild[i];
-        cs->format = own->kind == 'l' ? "l" : "u";
-        cs->name = strdup(own->name ? own->name : "");
-        cs->flags = ARROW_FLAG_NULLABLE;
-        cs->release = child_schema_release;
-        struct ArrowArray *ca = achild[i];
-        ca->length = own->length;
-        ca->null_count = own->null_count;
-        ca->n_buffers = own->kind == 'l' ? 2 : 3;
-        bufs[0] = own->null_count ? own->valid : NULL;
-        if (own->kind == 'l') bufs[1] = own->i64;
-        else { bufs[1] = own->offsets; bufs[2] = own->data; }
-        ca->buffers = bufs;
-        ca->release = child_array_release;
-        ca->private_data = own;
+        if (!export_col(&t->cols[i], schild[i], achild[i])) goto nomem;
     }
     if (t->single) { /* the one column alone: Polars holds each column's buffers on their own */
         struct ArrowSchema *cs = schild[0];
@@ -372,9 +442,9 @@ static PyObject *table_arrow(TableObject *t, PyObject *args, PyObject *kw) {
     Py_DECREF(sc);
     Py_DECREF(ac);
     return out;
-nomem:
-    if (schild) for (int i = 0; i < n; i++) free(schild[i]);
-    if (achild) for (int i = 0; i < n; i++) free(achild[i]);
+nomem: /* columns already moved out are released with their buffers */
+    if (schild) for (int i = 0; i < n; i++) { if (schild[i] && schild[i]->release) schild[i]->release(schild[i]); free(schild[i]); }
+    if (achild) for (int i = 0; i < n; i++) { if (achild[i] && achild[i]->release) achild[i]->release(achild[i]); free(achild[i]); }
     free(schema); free(array); free(schild); free(achild); free(sbuf);
     return PyErr_NoMemory();
 }
@@ -683,7 +753,7 @@ static void scan_dealloc(ScanObject *s) {
 static Col *cols_new(int n) { return calloc((size_t)n, sizeof(Col)); }
 
 static int cols_failed(Col *c, int n) {
-    for (int i = 0; i < n; i++) if (c[i].failed) return 1;
+    for (int i = 0; i < n; i++) if (c[i].failed || (c[i].child && c[i].child->failed)) return 1;
     return 0;
 }
 
@@ -971,6 +1041,162 @@ static void split_elements(const Row *r, char sep, Val *v, int max) {
 
 static const Val NO_VALUE = {NULL, -1}; /* null: no such segment, or the element not sent */
 
+/* ---- values: what fields.money and fields.date8 make of an element, where that is certain ----
+ * A piece whose values all pass here has its money and dates from the core; a piece with one
+ * amount that is not an X12 amount, or a date that is not eight digits, is converted by the
+ * Polars expressions instead (remit.py), which also word the messages: rare, and exact. */
+
+static inline int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* fields.AMOUNT_PATTERN, ^-?0*(?:\d{1,8}(?:\.\d{0,2})?|\.\d{1,2})$, and the value in cents as
+ * the cast to Decimal(12, 2) gives it: 1 when `v` is an X12 amount */
+static int amount_cents(Val v, int64_t *cents) {
+    const char *p = v.p;
+    int32_t n = v.n, i = 0;
+    int neg = n > 0 && p[0] == '-';
+    i = neg;
+    int32_t a = i;
+    while (i < n && p[i] == '0') i++;
+    int32_t zeros = i - a, b = i;
+    while (i < n && is_digit(p[i])) i++;
+    int32_t significant = i - b, frac = -1, f0 = 0;
+    if (i < n && p[i] == '.') {
+        f0 = ++i;
+        while (i < n && is_digit(p[i])) i++;
+        frac = i - f0;
+    }
+    if (i != n || significant > 8 || frac > 2) return 0;
+    if (zeros + significant == 0 && frac < 1) return 0; /* no digit before the point needs one after it */
+    int64_t whole = 0, part = 0;
+    for (int32_t k = b; k < b + significant; k++) whole = whole * 10 + (p[k] - '0');
+    for (int32_t k = 0; k < 2; k++) part = part * 10 + (k < frac ? p[f0 + k] - '0' : 0);
+    *cents = neg ? -(whole * 100 + part) : whole * 100 + part;
+    return 1;
+}
+
+/* days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil) */
+static int32_t days_from_civil(int y, int m, int d) {
+    y -= m <= 2;
+    int era = (y >= 0 ? y : y - 399) / 400;
+    int yoe = y - era * 400;
+    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return (int32_t)(era * 146097 + doe - 719468);
+}
+
+/* fields.date8 where it is certain: the first eight characters all digits (CCYYMMDD) give the date
+ * or, when there is no such day, null (1 with *days set, or 0); anything else shorter or not digits
+ * is for Polars to read (-1). */
+static int date8_days(Val v, int32_t *days) {
+    if (v.n < 8) return -1;
+    for (int k = 0; k < 8; k++) if (!is_digit(v.p[k])) return -1;
+    int y = (v.p[0] - '0') * 1000 + (v.p[1] - '0') * 100 + (v.p[2] - '0') * 10 + (v.p[3] - '0');
+    int m = (v.p[4] - '0') * 10 + (v.p[5] - '0'), d = (v.p[6] - '0') * 10 + (v.p[7] - '0');
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m < 1 || m > 12 || d < 1) return 0;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > mdays[m - 1] + (m == 2 && leap)) return 0;
+    *days = days_from_civil(y, m, d);
+    return 1;
+}
+
+/* money into `c`; counts into *odd an amount that is not an X12 amount */
+static void col_money(Col *c, Val v, int64_t *odd) {
+    int64_t cents;
+    if (v.n < 0) col_null(c);
+    else if (amount_cents(v, &cents)) col_cents(c, cents);
+    else { col_null(c); (*odd)++; }
+}
+
+/* a date into `c`; counts into *odd a value only Polars can read */
+static void col_date8(Col *c, Val v, int64_t *odd) {
+    int32_t days;
+    int got = v.n < 0 ? 0 : date8_days(v, &days);
+    if (got == 1) col_days(c, days);
+    else { col_null(c); if (got < 0) (*odd)++; }
+}
+
+/* fields.claim_key: the file's sha256 prefix ("<16 hex>-", by file id) and the claim's ordinal in its
+ * file, at least seven digits; null without a claim */
+typedef struct { const char **prefix; Py_ssize_t n; } Prefixes;
+
+static void col_claim_key(Col *c, const Prefixes *keys, int64_t claim) {
+    int64_t file = claim / KEY_SPAN, own = claim % KEY_SPAN;
+    if (claim <= 0 || file >= keys->n) { col_null(c); return; }
+    char digits[24], buf[64];
+    int nd = 0;
+    do { digits[nd++] = (char)('0' + own % 10); own /= 10; } while (own); /* snprintf cost ~7 ms a piece */
+    while (nd < 7) digits[nd++] = '0';
+    size_t np = strlen(keys->prefix[file]);
+    if (np + (size_t)nd > sizeof(buf)) { c->failed = 1; return; }
+    memcpy(buf, keys->prefix[file], np);
+    for (int k = 0; k < nd; k++) buf[np + (size_t)k] = digits[nd - 1 - k];
+    col_str(c, buf, (int64_t)np + nd);
+}
+
+/* fields.part: component k (0-based) of a composite split on `comp`, empty as null */
+static Val component(Val v, char comp, int k) {
+    if (v.n < 0) return NO_VALUE;
+    int32_t i = 0;
+    for (int j = 0; j < k; j++) {
+        const char *q = memchr(v.p + i, comp, (size_t)(v.n - i));
+        if (!q) return NO_VALUE;
+        i = (int32_t)(q - v.p) + 1;
+    }
+    const char *q = memchr(v.p + i, comp, (size_t)(v.n - i));
+    int32_t end = q ? (int32_t)(q - v.p) : v.n;
+    Val out = {v.p + i, end - i};
+    return out.n > 0 ? out : NO_VALUE;
+}
+
+/* fields.modifiers: components 3 to 6 of a procedure composite, empty ones left out; [] when absent */
+static void col_modifiers(Col *c, Val v, char comp) {
+    for (int k = 2; k < 6; k++) {
+        Val m = component(v, comp, k);
+        if (m.n > 0) col_str(c->child, m.p, m.n);
+    }
+    col_close_list(c);
+}
+
+/* the core's conversions, for the tests to hold against the Polars expressions:
+ * [(cents or None, is an X12 amount)] and [days, None, or "polars" where Polars must read] */
+static PyObject *core_amounts(PyObject *mod, PyObject *seq) {
+    PyObject *fast = PySequence_Fast(seq, "a sequence of str");
+    if (!fast) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    PyObject *out = PyList_New(n);
+    for (Py_ssize_t i = 0; out && i < n; i++) {
+        Py_ssize_t len;
+        const char *t = PyUnicode_AsUTF8AndSize(PySequence_Fast_GET_ITEM(fast, i), &len);
+        if (!t) { Py_CLEAR(out); break; }
+        Val v = {t, (int32_t)len};
+        int64_t cents = 0;
+        int ok = amount_cents(v, &cents);
+        PyList_SET_ITEM(out, i, ok ? Py_BuildValue("(LO)", (long long)cents, Py_True) : Py_BuildValue("(OO)", Py_None, Py_False));
+    }
+    Py_DECREF(fast);
+    return out;
+}
+
+static PyObject *core_dates(PyObject *mod, PyObject *seq) {
+    PyObject *fast = PySequence_Fast(seq, "a sequence of str");
+    if (!fast) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    PyObject *out = PyList_New(n);
+    for (Py_ssize_t i = 0; out && i < n; i++) {
+        Py_ssize_t len;
+        const char *t = PyUnicode_AsUTF8AndSize(PySequence_Fast_GET_ITEM(fast, i), &len);
+        if (!t) { Py_CLEAR(out); break; }
+        Val v = {t, (int32_t)len};
+        int32_t days = 0;
+        int got = date8_days(v, &days);
+        PyList_SET_ITEM(out, i, got == 1 ? PyLong_FromLong(days) : got == 0 ? Py_NewRef(Py_None)
+                                                                      : PyUnicode_FromString("polars"));
+    }
+    Py_DECREF(fast);
+    return out;
+}
+
 static inline int val_is(Val v, const char *t) {
     size_t n = strlen(t);
     return v.n == (int32_t)n && memcmp(v.p, t, n) == 0;
@@ -1022,15 +1248,21 @@ static Col *named_cols(const char **names, const char *kinds, int n) {
     return c;
 }
 
-static PyObject *claim_table(Vec *v) {
+#define CAS_COLS 13
+#define CLAIM_COLS 34
+/* remit.claim_rows' columns, then what remit.claim_values makes of them (money, dates, claim_key)
+ * and `_odd`, how many of a row's values only the Polars expressions can read; *odd counts such rows */
+static Col *claim_cols(Vec *v, const Prefixes *keys, int64_t *odd) {
     static const char *names[] = {"txn", "claim_ordinal", "seg_index", "offset", "e1", "e2", "e3", "e4", "e5", "e6",
                                   "e7", "e8", "e9", "e11", "ref_f8", "nm1_82_e8", "nm1_82_e9", "qc_e3", "qc_e4",
-                                  "qc_e9", "il_e9", "dtm_232", "dtm_233", "dtm_050", "amt_au"};
-    int n = 25;
-    Col *c = named_cols(names, "lllluuuuuuuuuuuuuuuuuuuuu", n);
-    if (!c) return PyErr_NoMemory();
+                                  "qc_e9", "il_e9", "dtm_232", "dtm_233", "dtm_050", "amt_au",
+                                  "charge_amount", "paid_amount", "patient_responsibility_amount", "allowed_amount",
+                                  "statement_from", "statement_to", "received_date", "claim_key", "_odd"};
+    int n = CLAIM_COLS;
+    Col *c = named_cols(names, "lllluuuuuuuuuuuuuuuuuuuuu" "dddd" "DDD" "ul", n);
+    if (!c) return NULL;
     static const int clp_e[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 11};
-    int64_t bytes[25] = {0};
+    int64_t bytes[CLAIM_COLS] = {0};
     for (int64_t i = 0; i < v->n; i++) { /* the exact text of each column, so none grows */
         ClaimRec *r = (ClaimRec *)v->items + i;
         for (int k = 0; k < 10; k++) bytes[4 + k] += r->clp[clp_e[k]].n > 0 ? r->clp[clp_e[k]].n : 0;
@@ -1038,6 +1270,7 @@ static PyObject *claim_table(Vec *v) {
                       r->dtm_233, r->dtm_050, r->amt_au};
         for (int k = 0; k < 11; k++) bytes[14 + k] += vals[k].n > 0 ? vals[k].n : 0;
     }
+    bytes[32] = 32 * v->n;
     for (int i = 0; i < n; i++) col_reserve(&c[i], v->n, bytes[i]);
     for (int64_t i = 0; i < v->n; i++) {
         ClaimRec *r = (ClaimRec *)v->items + i;
@@ -1049,18 +1282,35 @@ static PyObject *claim_table(Vec *v) {
         Val vals[] = {r->ref_f8, r->nm1_82_e8, r->nm1_82_e9, r->qc_e3, r->qc_e4, r->qc_e9, r->il_e9, r->dtm_232,
                       r->dtm_233, r->dtm_050, r->amt_au};
         for (int k = 0; k < 11; k++) col_val(&c[14 + k], vals[k]);
+        int64_t row_odd = 0;
+        col_money(&c[25], r->clp[3], &row_odd);
+        col_money(&c[26], r->clp[4], &row_odd);
+        col_money(&c[27], r->clp[5], &row_odd);
+        col_money(&c[28], r->amt_au, &row_odd);
+        col_date8(&c[29], r->dtm_232, &row_odd);
+        col_date8(&c[30], r->dtm_233, &row_odd);
+        col_date8(&c[31], r->dtm_050, &row_odd);
+        col_claim_key(&c[32], keys, r->claim);
+        col_i64(&c[33], row_odd);
+        *odd += row_odd > 0;
     }
-    return finish_table(c, n, v->n);
+    return c;
 }
 
-static PyObject *line_table(Vec *v) {
+#define LINE_COLS 30
+/* remit.service_line_rows' columns, then what remit.service_line_values makes of them (procedure
+ * parts and modifiers, money, dates, claim_key); *odd as for claims */
+static Col *line_cols(Vec *v, const Prefixes *keys, int64_t *odd) {
     static const char *names[] = {"txn", "line_seq", "claim_ordinal", "line_number", "seg_index", "offset", "comp",
                                   "e1", "e2", "e3", "e4", "e5", "e6", "dtm_472", "dtm_150", "dtm_151", "amt_b6",
-                                  "ref_6r"};
-    int n = 18;
-    Col *c = named_cols(names, "llllllu" "uuuuuu" "uuuuu", n);
-    if (!c) return PyErr_NoMemory();
-    int64_t bytes[18] = {0};
+                                  "ref_6r",
+                                  "procedure_qualifier", "procedure_code", "modifiers", "original_procedure_code",
+                                  "charge_amount", "paid_amount", "allowed_amount", "d472", "d150", "service_date_to",
+                                  "claim_key", "_odd"};
+    int n = LINE_COLS;
+    Col *c = named_cols(names, "llllllu" "uuuuuu" "uuuuu" "uuLu" "ddd" "DDD" "ul", n);
+    if (!c) return NULL;
+    int64_t bytes[LINE_COLS] = {0};
     bytes[6] = v->n;
     for (int64_t i = 0; i < v->n; i++) { /* the exact text of each column, so none grows */
         LineRec *r = (LineRec *)v->items + i;
@@ -1068,21 +1318,40 @@ static PyObject *line_table(Vec *v) {
         Val vals[] = {r->dtm_472, r->dtm_150, r->dtm_151, r->amt_b6, r->ref_6r};
         for (int k = 0; k < 5; k++) bytes[13 + k] += vals[k].n > 0 ? vals[k].n : 0;
     }
+    bytes[18] = bytes[19] = bytes[7]; /* parts of SVC01 and SVC06: at most the composites */
+    bytes[21] = bytes[12];
+    bytes[28] = 32 * v->n;
     for (int i = 0; i < n; i++) col_reserve(&c[i], v->n, bytes[i]);
+    col_reserve(c[20].child, 2 * v->n, bytes[7]);
     for (int64_t i = 0; i < v->n; i++) {
         LineRec *r = (LineRec *)v->items + i;
+        char comp = r->row->comp;
         col_i64(&c[0], r->row->txn);
         col_i64(&c[1], r->line);
         col_opt_i64(&c[2], r->claim);
         col_i64(&c[3], r->number);
         col_i64(&c[4], r->row->seg_index);
         col_i64(&c[5], r->row->offset);
-        col_str(&c[6], &r->row->comp, 1);
+        col_str(&c[6], &comp, 1);
         for (int k = 1; k <= 6; k++) col_val(&c[6 + k], r->svc[k]);
         Val vals[] = {r->dtm_472, r->dtm_150, r->dtm_151, r->amt_b6, r->ref_6r};
         for (int k = 0; k < 5; k++) col_val(&c[13 + k], vals[k]);
+        col_val(&c[18], component(r->svc[1], comp, 0));
+        col_val(&c[19], component(r->svc[1], comp, 1));
+        col_modifiers(&c[20], r->svc[1], comp);
+        col_val(&c[21], component(r->svc[6], comp, 1));
+        int64_t row_odd = 0;
+        col_money(&c[22], r->svc[2], &row_odd);
+        col_money(&c[23], r->svc[3], &row_odd);
+        col_money(&c[24], r->amt_b6, &row_odd);
+        col_date8(&c[25], r->dtm_472, &row_odd);
+        col_date8(&c[26], r->dtm_150, &row_odd);
+        col_date8(&c[27], r->dtm_151, &row_odd);
+        col_claim_key(&c[28], keys, r->claim);
+        col_i64(&c[29], row_odd);
+        *odd += row_odd > 0;
     }
-    return finish_table(c, n, v->n);
+    return c;
 }
 
 /* The per-segment-id outputs asked for: [(tag, elements[, header only])], each with the fixed
@@ -1141,10 +1410,24 @@ static int outputs_into(PyObject *result, TagOut *outs, Py_ssize_t ntags) {
 
 static PyObject *scan_remit(ScanObject *s, PyObject *args) {
     Py_buffer txns;
-    PyObject *specs;
-    if (!PyArg_ParseTuple(args, "y*O", &txns, &specs)) return NULL;
+    PyObject *specs, *prefix_list;
+    if (!PyArg_ParseTuple(args, "y*OO", &txns, &specs, &prefix_list)) return NULL;
     PyObject *seq = PySequence_Fast(specs, "specs must be a sequence of (tag, elements)");
     if (!seq) { PyBuffer_Release(&txns); return NULL; }
+    /* the claim keys' prefixes by file id, borrowed from the list for the call */
+    PyObject *pseq = PySequence_Fast(prefix_list, "prefixes must be a sequence of str");
+    Prefixes keys = {NULL, 0};
+    if (pseq) {
+        keys.n = PySequence_Fast_GET_SIZE(pseq);
+        keys.prefix = calloc((size_t)keys.n + 1, sizeof(char *));
+        for (Py_ssize_t i = 0; keys.prefix && i < keys.n; i++)
+            if (!(keys.prefix[i] = PyUnicode_AsUTF8(PySequence_Fast_GET_ITEM(pseq, i)))) { free(keys.prefix); keys.prefix = NULL; }
+    }
+    if (!keys.prefix) {
+        if (!PyErr_Occurred()) PyErr_NoMemory();
+        Py_XDECREF(pseq); Py_DECREF(seq); PyBuffer_Release(&txns);
+        return NULL;
+    }
     Py_ssize_t ntags = PySequence_Fast_GET_SIZE(seq);
     static const char *fixed[] = {"seg_index", "offset", "txn", "comp", "claim_ordinal", "line_seq", "line_number"};
     PyObject *result = NULL;
@@ -1154,8 +1437,11 @@ static PyObject *scan_remit(ScanObject *s, PyObject *args) {
     Py_ssize_t nwant = txns.len / (Py_ssize_t)sizeof(int64_t);
     Vec claims = {NULL, 0, 0, sizeof(ClaimRec), 0}, lines = {NULL, 0, 0, sizeof(LineRec), 0};
     static const char *cas_names[] = {"txn", "seg_index", "claim_ordinal", "line_number", "line_seq", "triplet",
-                                      "group_code", "reason_code", "amount_text", "quantity_text"};
-    Col *cas = named_cols(cas_names, "llllllu" "uuu", 10);
+                                      "group_code", "reason_code", "amount_text", "quantity_text", "amount",
+                                      "claim_key", "_odd"};
+    Col *cas = named_cols(cas_names, "llllllu" "uuu" "dul", CAS_COLS);
+    int64_t odd_claims = 0, odd_lines = 0, odd_cas = 0;
+    Col *claim_c = NULL, *line_c = NULL;
     Val v[MAX_EL + 1];
     Py_BEGIN_ALLOW_THREADS
     /* first the rows and bytes per segment id, so every column is sized once */
@@ -1182,7 +1468,8 @@ static PyObject *scan_remit(ScanObject *s, PyObject *args) {
     }
     free(count);
     free(bytes);
-    if (cas) for (int i = 0; i < 10; i++) col_reserve(&cas[i], 6 * cas_rows, cas_bytes); /* pages never written cost nothing */
+    if (cas) for (int i = 0; i < CAS_COLS; i++) /* pages never written cost nothing */
+        col_reserve(&cas[i], 6 * cas_rows, i == 11 ? 6 * 32 * cas_rows : cas_bytes);
     if (n_clp) { claims.items = buf_alloc((size_t)n_clp * claims.size); claims.cap = claims.items ? n_clp : 0; }
     if (n_svc) { lines.items = buf_alloc((size_t)n_svc * lines.size); lines.cap = lines.items ? n_svc : 0; }
     /* remit.with_loops over the rows of the wanted sets, in order: a CLP opens a claim and an SVC a
@@ -1239,6 +1526,11 @@ static PyObject *scan_remit(ScanObject *s, PyObject *args) {
                 col_val(&cas[7], v[2 + 3 * t]);
                 col_val(&cas[8], v[3 + 3 * t]);
                 col_val(&cas[9], v[4 + 3 * t]);
+                int64_t row_odd = 0;
+                col_money(&cas[10], v[3 + 3 * t], &row_odd);
+                col_claim_key(&cas[11], &keys, claim_value);
+                col_i64(&cas[12], row_odd);
+                odd_cas += row_odd;
             }
         } else if (line > 0 && lines.n && (tag_is(r, T_DTM) || tag_is(r, T_AMT) || tag_is(r, T_REF))) {
             /* line level: the first DTM*472/150/151, AMT*B6, REF*6R of the open line */
@@ -1273,27 +1565,38 @@ static PyObject *scan_remit(ScanObject *s, PyObject *args) {
             }
         }
     }
+    if (!claims.failed) claim_c = claim_cols(&claims, &keys, &odd_claims);
+    if (!lines.failed) line_c = line_cols(&lines, &keys, &odd_lines);
     Py_END_ALLOW_THREADS
     result = PyDict_New();
     if (result) {
-        PyObject *ct = claims.failed ? PyErr_NoMemory() : claim_table(&claims);
-        PyObject *lt = ct && !lines.failed ? line_table(&lines) : NULL;
-        PyObject *at = lt && cas ? finish_table(cas, 10, cas[0].length) : NULL;
-        cas = NULL;
-        if (!at || PyDict_SetItemString(result, "claims", ct) < 0 || PyDict_SetItemString(result, "lines", lt) < 0 ||
-            PyDict_SetItemString(result, "adjustments", at) < 0) {
+        PyObject *ct = claim_c ? finish_table(claim_c, CLAIM_COLS, claims.n) : PyErr_NoMemory();
+        PyObject *lt = line_c ? finish_table(line_c, LINE_COLS, lines.n) : NULL;
+        PyObject *at = lt && cas ? finish_table(cas, CAS_COLS, cas[0].length) : NULL;
+        claim_c = line_c = cas = NULL;
+        /* how many rows of each table have a value only the Polars expressions can read (see col_money) */
+        PyObject *odd = Py_BuildValue("{sLsLsL}", "claims", (long long)odd_claims, "lines", (long long)odd_lines,
+                                      "adjustments", (long long)odd_cas);
+        if (!at || !odd || PyDict_SetItemString(result, "claims", ct) < 0 ||
+            PyDict_SetItemString(result, "lines", lt) < 0 || PyDict_SetItemString(result, "adjustments", at) < 0 ||
+            PyDict_SetItemString(result, "odd", odd) < 0) {
             if (!PyErr_Occurred()) PyErr_NoMemory();
             Py_CLEAR(result);
         }
+        Py_XDECREF(odd);
         Py_XDECREF(ct);
         Py_XDECREF(lt);
         Py_XDECREF(at);
     }
+    if (claim_c) { for (int i = 0; i < CLAIM_COLS; i++) col_free(&claim_c[i]); free(claim_c); }
+    if (line_c) { for (int i = 0; i < LINE_COLS; i++) col_free(&line_c[i]); free(line_c); }
     buf_free(claims.items);
     buf_free(lines.items);
-    if (cas) { for (int i = 0; i < 10; i++) col_free(&cas[i]); free(cas); }
+    if (cas) { for (int i = 0; i < CAS_COLS; i++) col_free(&cas[i]); free(cas); }
     if (result && !outputs_into(result, outs, ntags)) Py_CLEAR(result);
 done:
+    free(keys.prefix);
+    Py_DECREF(pseq);
     free_outputs(outs, ntags);
     Py_DECREF(seq);
     PyBuffer_Release(&txns);
@@ -1515,6 +1818,8 @@ static PyTypeObject ScanType = {
 };
 
 static PyMethodDef core_functions[] = {
+    {"amounts", core_amounts, METH_O, "[(cents or None, is an X12 amount)] of each str, as the core reads money"},
+    {"dates", core_dates, METH_O, "[days since 1970-01-01, None, or 'polars'] of each str, as the core reads CCYYMMDD"},
     {"isa_starts", core_isa_starts, METH_O, "Every ISA that opens an interchange, with its separators."},
     {NULL, NULL, 0, NULL},
 };

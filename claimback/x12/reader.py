@@ -288,13 +288,22 @@ def _load(index: int, source: str | os.PathLike | bytes, source_file: str | None
             return _Pending(index, acc, None, 0, "")
     size, acc = len(raw), _Acc(name, hashlib.sha256(raw).hexdigest(), sink=sink)
     try:
-        if not raw.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+        if _blank(raw):
             acc.quarantine("file", "empty file: no X12 content")
             return _Pending(index, acc, None, size, "")
         text, encoding = decode_bytes(raw)
         return _Pending(index, acc, text, size, encoding)
     except Exception as exc:  # noqa: BLE001 - the reader must never raise; the file is quarantined
         return _Pending(index, _internal_error(acc, exc), None, size, "")
+
+
+_BLANK = b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"  # what an empty file may still hold: spaces, NULs, byte order marks
+
+
+def _blank(raw: bytes) -> bool:
+    """Whether the file holds nothing but _BLANK bytes. Its start decides almost always, without
+    copying the whole file as strip() does (0.05-0.15 s on a 57 MB file)."""
+    return not raw[:4096].strip(_BLANK) and not raw.strip(_BLANK)
 
 
 def _internal_error(acc: _Acc, exc: BaseException) -> _Acc:
@@ -578,7 +587,7 @@ def _build(ctx: pl.DataFrame, txns: pl.DataFrame, sha: list[str], piece: core.Pi
     if (txns["st01"] == "835").any():
         t835 = txns.filter(pl.col("st01") == "835")
         if piece is not None:  # the core reads the segments and the three large tables' rows (seg.read)
-            seg = piece.remit(t835["txn"])
+            seg = piece.remit(t835["txn"], sha)
         else:
             seg = remit.segments(remit.with_loops(ctx.filter(pl.col("txn").is_in(t835["txn"].implode()))))
         pay = remit.payments(seg, t835.lazy())
@@ -633,26 +642,43 @@ def _without_rejected_sets(tables: dict[str, pl.DataFrame], txns: pl.DataFrame
     balances depend on, a key, its remit date) and say why, as quarantine rows; turn the values
     left empty (fields.FLAG columns) into error findings. A set half loaded would balance against zeros,
     and a NULL remit date or key would stop every later run at a blocking check."""
+    # Most pieces have no such value: a column's null count is known without a pass over it, so
+    # only the columns that hold a reason are filtered (each filter and the steps after it cost
+    # about a millisecond even on nothing).
     reasons = [frame.filter(pl.col(REJECT).is_not_null()).select("txn", pl.col(REJECT).alias("why"))
-               for frame in tables.values() if REJECT in frame.columns]
-    reasons = pl.concat(reasons) if reasons else pl.DataFrame(schema={"txn": pl.Int64, "why": pl.String})
+               for frame in tables.values() if _any_value(frame, REJECT)]
+    if not reasons:
+        flagged = _flagged(tables)
+        return tables, _NOT_REJECTED.clear(), flagged
     rejected = (
-        reasons.group_by("txn", maintain_order=True).agg(pl.col("why").first(), more=pl.len() - 1)
+        pl.concat(reasons).group_by("txn", maintain_order=True).agg(pl.col("why").first(), more=pl.len() - 1)
         .join(txns.select("txn", "location"), on="txn", how="left")
         .select("txn", "location", error=pl.format(
             "transaction set not loaded: {}{}", pl.col("why"),
             pl.when(pl.col("more") > 0).then(pl.format(" (and {} more such values)", pl.col("more"))).otherwise(pl.lit(""))))
         .sort("txn")
     )
-    if rejected.height:
-        gone = rejected["txn"].implode()
-        tables = {name: frame.filter(~pl.col("txn").is_in(gone)) for name, frame in tables.items()}
+    gone = rejected["txn"].implode()
+    tables = {name: frame.filter(~pl.col("txn").is_in(gone)) for name, frame in tables.items()}
+    return tables, rejected, _flagged(tables)
+
+
+_NOT_REJECTED = pl.DataFrame(schema={"txn": pl.Int64, "location": pl.String, "error": pl.String})
+
+
+def _any_value(frame: pl.DataFrame, column: str) -> bool:
+    return column in frame.columns and frame[column].null_count() < frame.height
+
+
+def _flagged(tables: dict[str, pl.DataFrame]) -> pl.DataFrame | None:
+    """The error findings of the values left empty (FLAG columns), or None when there are none."""
     flagged = [frame.filter(pl.col(column).is_not_null()).select(
                    "txn", "location", rule=pl.lit("invalid_value"), severity=pl.lit("error"), message=pl.col(column),
                    claim_key=pl.col("claim_key") if "claim_key" in frame.columns else pl.lit(None, pl.String))
-               for frame in tables.values() for column in frame.columns if column.startswith(FLAG)]
-    flagged = [f for f in flagged if f.height]
-    return tables, rejected, pl.concat(flagged) if flagged else None
+               for frame in tables.values() for column in frame.columns
+               if column.startswith(FLAG) and _any_value(frame, column)]
+    flagged = [f for f in flagged if f.height]  # those of rejected sets are gone
+    return pl.concat(flagged) if flagged else None
 
 
 def _collect(plans: dict[str, pl.LazyFrame]) -> dict[str, pl.DataFrame]:

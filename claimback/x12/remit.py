@@ -8,7 +8,7 @@ Amounts keep their sign, so reversals (CLP02 = 22) stay negative.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import polars as pl
 
@@ -152,7 +152,7 @@ SVC_ELEMENTS = (1, 2, 3, 4, 5, 6)
 
 def claims(seg: Segments, pay: pl.LazyFrame, file_sha256: str | Sequence[str]) -> pl.LazyFrame:
     """One row per CLP with its claim-level names, references, dates and coverage amount."""
-    return claim_values(claim_rows(seg), pay, file_sha256)
+    return claim_values(claim_rows(seg), pay, file_sha256, seg.converted.get("claims"))
 
 
 def claim_rows(seg: Segments) -> pl.LazyFrame:
@@ -176,40 +176,74 @@ def claim_rows(seg: Segments) -> pl.LazyFrame:
     return base
 
 
-def claim_values(rows: pl.LazyFrame, pay: pl.LazyFrame, file_sha256: str | Sequence[str]) -> pl.LazyFrame:
+def _values(rows: pl.LazyFrame, build: Callable[[pl.LazyFrame, dict[str, pl.Expr]], pl.LazyFrame],
+            values: dict[str, pl.Expr], problems: dict[str, pl.Expr], odd: int | None,
+            kept: dict[str, pl.Expr] | None = None) -> pl.LazyFrame:
+    """build(rows, expressions): a table's rows with its `values` and `problems` (what is wrong, a
+    sentence or null) computed by these expressions — or, where the compiled core converted the
+    values (`odd` is then how many rows it left here: an amount that is not an X12 amount, a date
+    that is not plain CCYYMMDD), its columns of the same names, with no problem to word but those
+    in `kept`, for every row its `_odd` count leaves to it. Row order is restored by _collect."""
+    if odd is None:
+        return build(rows, values | problems)
+    from_core = {name: pl.col(name) for name in values} | {name: _NO_PROBLEM for name in problems} | (kept or {})
+    if not odd:
+        return build(rows, from_core)
+    return pl.concat([build(rows.filter(pl.col("_odd") == 0), from_core),
+                      build(rows.filter(pl.col("_odd") > 0), values | problems)])
+
+
+_NO_PROBLEM = pl.lit(None, pl.String)
+
+
+def claim_values(rows: pl.LazyFrame, pay: pl.LazyFrame, file_sha256: str | Sequence[str],
+                 odd: int | None = None) -> pl.LazyFrame:
     k = "claim_ordinal"
-    base = rows.select(
-        "txn", k, "seg_index", "offset",
-        patient_control_number=el(1), claim_status_code=el(2), charge_amount=money(el(3)),
-        paid_amount=money(el(4)), patient_responsibility_amount=money(el(5)), claim_filing_indicator=el(6),
-        payer_claim_control_number=el(7), facility_type_code=el(8), claim_frequency_code=el(9), drg_code=el(11),
+    pcn_missing = missing(el(1), "CLP01 (patient control number)")
+    base = _values(
+        rows, _claim_columns,
+        dict(charge_amount=money(el(3)), paid_amount=money(el(4)), patient_responsibility_amount=money(el(5)),
+             statement_from=date8(pl.col("dtm_232")), statement_to=date8(pl.col("dtm_233")),
+             received_date=date8(pl.col("dtm_050")), allowed_amount=money(pl.col("amt_au")),
+             claim_key=claim_key(file_sha256, pl.col(k))),
         # CLP03 - CLP04 balances against the CAS amounts; CLP05 is reported, not balanced
-        **{REJECT: pl.coalesce(missing(el(1), "CLP01 (patient control number)"), amount_problem(el(3), "CLP03"),
-                               amount_problem(el(4), "CLP04")),
-           FLAG + "clp05": amount_problem(el(5), "CLP05")},
-        original_payer_claim_control_number=pl.col("ref_f8"),
-        rendering_npi=pl.when(pl.col("nm1_82_e8") == "XX").then(pl.col("nm1_82_e9")),
-        patient_last_name=pl.col("qc_e3"), patient_first_name=pl.col("qc_e4"), qc_member=pl.col("qc_e9"),
-        il_member=pl.col("il_e9"),
-        statement_from=date8(pl.col("dtm_232")), statement_to=date8(pl.col("dtm_233")),
-        received_date=date8(pl.col("dtm_050")),
-        allowed_amount=money(pl.col("amt_au")),
-        **{FLAG + "au": amount_problem(pl.col("amt_au"), "AMT02 (AMT*AU)")},
-    )
+        {REJECT: pl.coalesce(pcn_missing, amount_problem(el(3), "CLP03"), amount_problem(el(4), "CLP04")),
+         FLAG + "clp05": amount_problem(el(5), "CLP05"), FLAG + "au": amount_problem(pl.col("amt_au"), "AMT02 (AMT*AU)")},
+        odd, {REJECT: pcn_missing})
     payment_cols = pay.select("txn", "transaction_hash", "transaction_control_number", "payer_name", "payer_id",
                               "payee_npi", "payee_tax_id", "remit_date", "production_date", "envelope_date_time",
                               "check_number")
-    return base.join(payment_cols, on="txn", how="left").with_columns(
-        claim_key=claim_key(file_sha256, pl.col(k)),
+    return base.join(payment_cols, on="txn", how="left").rename({"_claim_key": "claim_key"}).with_columns(
         member_id=pl.coalesce("qc_member", "il_member"),
         insured_member_id=pl.col("il_member"),
         is_reversal=(pl.col("claim_status_code") == "22").fill_null(False),
     )
 
 
+def _claim_columns(rows: pl.LazyFrame, values: dict[str, pl.Expr]) -> pl.LazyFrame:
+    k = "claim_ordinal"
+    return rows.select(
+        "txn", k, "seg_index", "offset",
+        patient_control_number=el(1), claim_status_code=el(2), charge_amount=values["charge_amount"],
+        paid_amount=values["paid_amount"], patient_responsibility_amount=values["patient_responsibility_amount"],
+        claim_filing_indicator=el(6),
+        payer_claim_control_number=el(7), facility_type_code=el(8), claim_frequency_code=el(9), drg_code=el(11),
+        **{REJECT: values[REJECT], FLAG + "clp05": values[FLAG + "clp05"]},
+        original_payer_claim_control_number=pl.col("ref_f8"),
+        rendering_npi=pl.when(pl.col("nm1_82_e8") == "XX").then(pl.col("nm1_82_e9")),
+        patient_last_name=pl.col("qc_e3"), patient_first_name=pl.col("qc_e4"), qc_member=pl.col("qc_e9"),
+        il_member=pl.col("il_e9"),
+        statement_from=values["statement_from"], statement_to=values["statement_to"],
+        received_date=values["received_date"],
+        allowed_amount=values["allowed_amount"],
+        **{FLAG + "au": values[FLAG + "au"]},
+        _claim_key=values["claim_key"],
+    )
+
+
 def service_lines(seg: Segments, file_sha256: str | Sequence[str]) -> pl.LazyFrame:
     """One row per SVC: the (possibly restated) procedure, amounts, units and line references."""
-    return service_line_values(service_line_rows(seg), file_sha256)
+    return service_line_values(service_line_rows(seg), file_sha256, seg.converted.get("lines"))
 
 
 def service_line_rows(seg: Segments) -> pl.LazyFrame:
@@ -231,30 +265,40 @@ def service_line_rows(seg: Segments) -> pl.LazyFrame:
     return base
 
 
-def service_line_values(rows: pl.LazyFrame, file_sha256: str | Sequence[str]) -> pl.LazyFrame:
+def service_line_values(rows: pl.LazyFrame, file_sha256: str | Sequence[str], odd: int | None = None
+                        ) -> pl.LazyFrame:
+    return _values(
+        rows, _line_columns,
+        dict(procedure_qualifier=part(el(1), 0), procedure_code=part(el(1), 1), modifiers=modifiers(el(1)),
+             charge_amount=money(el(2)), paid_amount=money(el(3)), original_procedure_code=part(el(6), 1),
+             d472=date8(pl.col("dtm_472")), d150=date8(pl.col("dtm_150")), service_date_to=date8(pl.col("dtm_151")),
+             allowed_amount=money(pl.col("amt_b6")), claim_key=claim_key(file_sha256, pl.col("claim_ordinal"))),
+        {REJECT: pl.coalesce(amount_problem(el(2), "SVC02"), amount_problem(el(3), "SVC03"))},
+        odd).rename({"_claim_key": "claim_key"}).with_columns(service_date=pl.coalesce("d472", "d150"))
+
+
+def _line_columns(rows: pl.LazyFrame, values: dict[str, pl.Expr]) -> pl.LazyFrame:
     return rows.select(
         "txn", "line_seq", "claim_ordinal", "line_number", "seg_index", "offset",
-        procedure_qualifier=part(el(1), 0),
-        procedure_code=part(el(1), 1),
-        modifiers=modifiers(el(1)),
-        charge_amount=money(el(2)),
-        paid_amount=money(el(3)),
-        **{REJECT: pl.coalesce(amount_problem(el(2), "SVC02"), amount_problem(el(3), "SVC03"))},
+        procedure_qualifier=values["procedure_qualifier"],
+        procedure_code=values["procedure_code"],
+        modifiers=values["modifiers"],
+        charge_amount=values["charge_amount"],
+        paid_amount=values["paid_amount"],
+        **{REJECT: values[REJECT]},
         revenue_code=el(4),
         units=number(el(5)).fill_null(1.0),
-        original_procedure_code=part(el(6), 1),
-        d472=date8(pl.col("dtm_472")), d150=date8(pl.col("dtm_150")), service_date_to=date8(pl.col("dtm_151")),
-        allowed_amount=money(pl.col("amt_b6")),
+        original_procedure_code=values["original_procedure_code"],
+        d472=values["d472"], d150=values["d150"], service_date_to=values["service_date_to"],
+        allowed_amount=values["allowed_amount"],
         line_control_number=pl.col("ref_6r"),
-    ).with_columns(
-        claim_key=claim_key(file_sha256, pl.col("claim_ordinal")),
-        service_date=pl.coalesce("d472", "d150"),
+        _claim_key=values["claim_key"],
     )
 
 
 def adjustments(seg: Segments, file_sha256: str | Sequence[str]) -> pl.LazyFrame:
     """Every CAS reason/amount/quantity triplet (up to six per CAS), claim and line level."""
-    return adjustment_values(adjustment_rows(seg), file_sha256)
+    return adjustment_values(adjustment_rows(seg), file_sha256, seg.converted.get("adjustments"))
 
 
 def adjustment_rows(seg: Segments) -> pl.LazyFrame:
@@ -271,14 +315,21 @@ def adjustment_rows(seg: Segments) -> pl.LazyFrame:
     return pl.concat(triplets).filter(pl.col("reason_code").is_not_null()).sort("seg_index", "triplet")
 
 
-def adjustment_values(rows: pl.LazyFrame, file_sha256: str | Sequence[str]) -> pl.LazyFrame:
+def adjustment_values(rows: pl.LazyFrame, file_sha256: str | Sequence[str], odd: int | None = None
+                      ) -> pl.LazyFrame:
     amount = pl.col("amount_text")
     element = pl.format("CAS{}", (pl.col("triplet") * 3 + 3).cast(pl.String).str.zfill(2))  # CAS03, CAS06 ...
+    return _values(rows, _adjustment_columns,
+                   dict(amount=money(amount), claim_key=claim_key(file_sha256, pl.col("claim_ordinal"))),
+                   {REJECT: amount_problem(amount, element)}, odd).rename({"_claim_key": "claim_key"})
+
+
+def _adjustment_columns(rows: pl.LazyFrame, values: dict[str, pl.Expr]) -> pl.LazyFrame:
     return rows.select(
         "txn", "seg_index", "claim_ordinal", "line_number", "line_seq", "triplet", "group_code", "reason_code",
-        amount=money(amount), quantity=number(pl.col("quantity_text")),
-        **{REJECT: amount_problem(amount, element)},
-    ).with_columns(claim_key=claim_key(file_sha256, pl.col("claim_ordinal")))
+        amount=values["amount"], quantity=number(pl.col("quantity_text")),
+        **{REJECT: values[REJECT]}, _claim_key=values["claim_key"],
+    )
 
 
 def remarks(seg: Segments, file_sha256: str | Sequence[str]) -> pl.LazyFrame:
