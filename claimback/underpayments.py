@@ -60,7 +60,7 @@ import polars as pl
 
 from claimback import codes, denials as denial_rules
 from claimback.codes import registry
-from claimback.lifecycle import blank_to_null, normalise_payer_name
+from claimback.lifecycle import blank_to_null, normalise_payer_name, payer_key
 from claimback.reconsiderations import PROBLEMS_SCHEMA, find_logs, parse_date, read_rows, row_messages
 from claimback.schema import MONEY, conform, empty
 
@@ -239,7 +239,9 @@ def hidden_by(lines: pl.DataFrame, remit_adjustments: pl.DataFrame) -> pl.DataFr
 
 # --- what each line should have been allowed ---------------------------------------------------
 def _payer_keys(frame: pl.DataFrame) -> pl.DataFrame:
-    """One row per (line, way of naming its payer): its id and its name, compared as words."""
+    """One row per (line, way of naming its payer): its id and its name, compared as words. Not the
+    payer key (lifecycle.payer_key): a fee schedule row names its payer as whoever typed it chose,
+    by id or by name, so a line matches a row by either."""
     return pl.concat([
         frame.with_columns(payer_match=normalise_payer_name(pl.col("payer_id"))),
         frame.with_columns(payer_match=normalise_payer_name(pl.col("payer_name"))),
@@ -287,10 +289,9 @@ def modal_key() -> pl.Expr:
 
 
 def with_payer_key(lines: pl.DataFrame) -> pl.DataFrame:
-    """`payer_key`: the payer's id, else its name, compared as words; practice "?" when unknown.
-    Worked out once per payer named, not per line."""
-    payers = lines.select("payer_id", "payer_name").unique().with_columns(
-        payer_key=pl.coalesce(normalise_payer_name(pl.col("payer_id")), normalise_payer_name(pl.col("payer_name"))))
+    """`payer_key`: the payer as every claim identity names it (lifecycle.payer_key: its id, else its
+    name compared as words); practice "?" when unknown. Worked out once per payer named, not per line."""
+    payers = lines.select("payer_id", "payer_name").unique().with_columns(payer_key=payer_key())
     return lines.join(payers, on=["payer_id", "payer_name"], how="left", nulls_equal=True,
                       maintain_order="left").with_columns(practice_key=pl.col("practice_key").fill_null("?"))
 

@@ -143,3 +143,20 @@ def test_the_level1_packet_states_the_expected_amount_and_its_source(tmp_path):
     assert "difference of $25.00 paid" in text and "CO-45 took the difference" in text
     assert ("the expected allowed amount is $90.00, from your own payments for this service (the payer's modal "
             "allowed amount $45.00 per unit, on 5 of 5 lines") in draft_reason(up3)
+
+
+def test_the_payer_mode_groups_by_the_one_payer_key():
+    """A payer's mode is counted per payer key, the one every claim identity uses
+    (claimback.lifecycle.payer_key): its id upper-cased, else its name compared as words. A payer
+    id is never the same payer as a name that happens to read the same."""
+    from claimback.underpayments import with_payer_key
+
+    lines = pl.DataFrame({
+        "payer_id": ["60054", " 60054", None, None, "ACME"],
+        "payer_name": ["Aetna", "AETNA", "Acme Health, Inc.", "ACME HEALTH INC", None],
+        "practice_key": ["NPI:1", None, "NPI:1", "NPI:1", "NPI:1"],
+    })
+    keyed = with_payer_key(lines)
+    assert keyed["payer_key"].to_list() == ["ID:60054", "ID:60054", "NAME:ACME HEALTH INC", "NAME:ACME HEALTH INC",
+                                            "ID:ACME"]
+    assert keyed["practice_key"].to_list() == ["NPI:1", "?", "NPI:1", "NPI:1", "NPI:1"]
