@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= data/demo
 CLAIMS ?= 5000
 
-.PHONY: install core compiler bytecode test demo ui bench clean browser-deps doc-pages readme-settings
+.PHONY: install core compiler bytecode test demo ui bench clean browser-deps cluster-deps doc-pages readme-settings
 
 install: $(STAMP)
 
@@ -40,7 +40,7 @@ compiler:
 bytecode: $(STAMP) core
 	$(BIN)/python -m compileall -q claimback pipelines
 
-test: bytecode browser-deps
+test: bytecode browser-deps cluster-deps
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 demo: bytecode
@@ -63,6 +63,19 @@ browser-deps:
 	else \
 		echo "browser-deps: NOTICE chromium is not installed and cannot be installed here (needs root and apt-get);"; \
 		echo "              the browser test in tests/ui will be skipped. Install it with: sudo apt-get install -y chromium"; \
+	fi
+
+# Debian's redis-server: the Celery broker of the cluster test (tests/pipeline/test_cluster.py runs
+# bench/cluster/run.sh). Installed only when missing and only as root; otherwise that test skips, saying why.
+cluster-deps:
+	@if command -v redis-server >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "cluster-deps: installing Debian's redis-server for the cluster test"; \
+		( apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server ) \
+			|| echo "cluster-deps: NOTICE installing redis-server failed; the cluster test will be skipped"; \
+	else \
+		echo "cluster-deps: NOTICE redis-server is not installed and cannot be installed here (needs root and apt-get);"; \
+		echo "              the cluster test will be skipped. Install it with: sudo apt-get install -y redis-server"; \
 	fi
 
 # The packet pages the walkthrough shows (docs/packets/), drawn from the test suite's demo warehouse.

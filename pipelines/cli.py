@@ -88,17 +88,22 @@ def _check_folders(inbox: Path, warehouse: Path) -> None:
         raise UsageError("the warehouse folder must not lie inside the inbox (its files would be read as input)")
 
 
-def run_pipeline(inbox: Path, warehouse: Path, as_of: date, *, instance=None, **options):
-    """Run the whole Dagster job in this process on these folders; `options` are the other
-    Settings (payer_rules, provider_profile, deidentify, batch_files, ...). Returns the Dagster result."""
-    return run_settings(Settings(inbox=location(inbox), warehouse=Path(warehouse), as_of=as_of, **options), instance)
+def run_pipeline(inbox: Path, warehouse: Path, as_of: date, *, instance=None, celery: str | None = None,
+                 **options):
+    """Run the whole Dagster job in this process on these folders (its steps on Celery workers when
+    `celery` names their broker); `options` are the other Settings (payer_rules, provider_profile,
+    deidentify, batch_files, lake_location, ...). Returns the Dagster result."""
+    settings = Settings(inbox=location(inbox), warehouse=Path(warehouse), as_of=as_of, **options)
+    return run_settings(settings, instance, celery)
 
 
-def run_settings(settings: Settings, instance=None):
+def run_settings(settings: Settings, instance=None, celery: str | None = None):
     """Run the whole Dagster job in this process; returns the Dagster result.
 
     The run, its materializations and check results are recorded in `instance`, by default the
-    warehouse's persistent one (pipelines/instance.py), so the UI opened later shows them.
+    warehouse's persistent one (pipelines/instance.py), so the UI opened later shows them. With
+    `celery` (a broker URL, redis://host:port/db) this process only coordinates the run and the
+    Celery workers listening on that broker run its steps (_run_on_celery).
     """
     from claimback.warehouse import one_writer
     from pipelines.definitions import defs
@@ -117,6 +122,8 @@ def run_settings(settings: Settings, instance=None):
         "resources": {"claimback": {"config": settings.as_config()}},
         "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
     }
+    if celery:
+        return _run_on_celery(run_config, celery, settings.warehouse, instance)
     # In process, the job's own executor (which takes the lock for UI and daemon runs) is not used.
     with one_writer(settings.warehouse, "claimback run"):
         if instance is not None:
@@ -128,6 +135,33 @@ def run_settings(settings: Settings, instance=None):
 
 
 RUN_TAGS = {"claimback/started_by": "claimback run"}  # the UI's Runs list tells these from its own
+
+
+def _run_on_celery(run_config: dict, broker: str, warehouse: Path, instance=None):
+    """The job on Dagster's celery_executor, as a daemon's run worker would run it: this process
+    coordinates (the job's executor holds the warehouse lock here), the steps go to the Celery
+    workers listening on `broker`, which read and write the same inbox and lake (so these must be on
+    storage every worker reaches: an object store, or one machine's folders) and report to the same
+    Dagster instance (its storage must be reachable by every worker: here the warehouse's sqlite
+    instance, on this machine; docs/deployment.md)."""
+    import dagster as dg
+
+    from pipelines.definitions import reconstructable_job
+    from pipelines.instance import persistent_instance
+    from pipelines.one_writer import celery_available
+
+    if not celery_available():
+        raise UsageError("--celery needs dagster-celery: pip install 'claimback[cluster]'")
+    run_config = {**run_config, "execution": {"config": {"celery": {"broker": broker, "backend": broker}}}}
+
+    def execute(recorded):
+        with dg.execute_job(reconstructable_job(), instance=recorded, run_config=run_config, tags=RUN_TAGS) as result:
+            return result
+
+    if instance is not None:
+        return execute(instance)
+    with persistent_instance(warehouse) as recorded:
+        return execute(recorded)
 
 
 def cmd_run(args) -> int:
@@ -143,7 +177,7 @@ def cmd_run(args) -> int:
                if f.name not in ("inbox", "warehouse", "as_of") and f.metadata["flag"] and hasattr(args, f.name)}
     for name in ("payer_rules", "provider_profile", "fee_schedule"):
         options[name] = _optional_path(options.get(name), Settings.flag(name))
-    result = run_pipeline(inbox, warehouse, as_of, **options)
+    result = run_pipeline(inbox, warehouse, as_of, celery=getattr(args, "celery", None), **options)
     _report_steps(result)
     if not result.success:
         return EXIT_FAILED
@@ -320,6 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = verb("run", help="run the whole pipeline on an inbox (the Dagster job, in process)")
     add_setting_flags(run)
+    run.add_argument("--celery", metavar="BROKER_URL",
+                     help="run the steps on the Celery workers listening on this broker (redis://host:port/db; "
+                          "needs claimback[cluster]; see docs/deployment.md); default: in this process")
     run.set_defaults(func=cmd_run)
 
     parse = verb("parse", help="convert X12 files to Parquet tables (no pipeline, no de-duplication)")

@@ -19,3 +19,13 @@ defs = dg.Definitions(
     # also for the UI's "Materialize all" / "Materialize selected" (Dagster's implicit asset job)
     executor=one_writer_executor,
 )
+
+
+def claimback_job() -> dg.JobDefinition:
+    """The job, at an importable address: what `reconstructable` hands a process that must build it
+    again (a Celery worker running one step, the multiprocess executor's step processes)."""
+    return defs.resolve_job_def("claimback")
+
+
+def reconstructable_job():
+    return dg.reconstructable(claimback_job)
