@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <pthread.h>
 
 #define KEY_SPAN (((int64_t)1) << 40)
 
@@ -71,17 +72,50 @@ struct ArrowArray {
  * Sized once from counts taken first (no growth in the usual case) and mapped rather than taken
  * from the heap: glibc raises its mmap threshold after each large free, so buffers of a few MB
  * allocated and freed piece after piece otherwise fragment the heap (measured: +140 MB of peak
- * on the 57 MB file). Pages reserved but never written cost no memory. */
+ * on the 57 MB file). Pages reserved but never written cost no memory (until the cache below
+ * hands a written one out again). */
 
 #define BIG ((size_t)1 << 16)
 #define HEAD 16 /* keeps the data 16-byte aligned */
 
+/* Mapped buffers let go are kept (up to CACHE_BYTES) and handed out again for a request of the
+ * same size class: a fresh mapping costs a page fault and a zeroed page per 4 KB touched, which
+ * was a third of the 835 rows' time and, with the rows of every piece, ~15% of a large file's CPU.
+ * Buffers are let go by Polars' threads too (the Arrow release callbacks): hence the lock. */
+#define CACHE_SLOTS 64
+#define CACHE_BYTES ((size_t)64 << 20)
+static struct { char *p; size_t size; } cache[CACHE_SLOTS];
+static size_t cache_bytes;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* the size mapped for `total` bytes: whole pages, rounded up to 1, 1.25, 1.5 or 1.75 times a power of two */
+static size_t size_class(size_t total) {
+    size_t pages = (total + 4095) >> 12, top = 1;
+    while ((top << 1) <= pages) top <<= 1;
+    size_t step = top >= 4 ? top / 4 : 1, cls = top;
+    while (cls < pages) cls += step;
+    return cls << 12;
+}
+
 static void *buf_alloc(size_t n) {
     size_t total = n + HEAD;
-    char *p;
+    char *p = NULL;
     if (total >= BIG) {
-        p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED) return NULL;
+        total = size_class(total);
+        pthread_mutex_lock(&cache_lock);
+        for (int i = 0; i < CACHE_SLOTS; i++) {
+            if (cache[i].p && cache[i].size == total) {
+                p = cache[i].p;
+                cache[i].p = NULL;
+                cache_bytes -= total;
+                break;
+            }
+        }
+        pthread_mutex_unlock(&cache_lock);
+        if (!p) {
+            p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (p == MAP_FAILED) return NULL;
+        }
     } else {
         p = malloc(total);
         if (!p) return NULL;
@@ -94,8 +128,21 @@ static void buf_free(void *q) {
     if (!q) return;
     char *p = (char *)q - HEAD;
     size_t total = *(size_t *)p;
-    if (total >= BIG) munmap(p, total);
-    else free(p);
+    if (total < BIG) { free(p); return; }
+    pthread_mutex_lock(&cache_lock);
+    if (cache_bytes + total <= CACHE_BYTES) {
+        for (int i = 0; i < CACHE_SLOTS; i++) {
+            if (!cache[i].p) {
+                cache[i].p = p;
+                cache[i].size = total;
+                cache_bytes += total;
+                p = NULL;
+                break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&cache_lock);
+    if (p) munmap(p, total);
 }
 
 static void *buf_realloc(void *q, size_t old, size_t n) {
@@ -1213,6 +1260,7 @@ typedef struct {
     Val clp[12];
     Val ref_f8, nm1_82_e8, nm1_82_e9, qc_e3, qc_e4, qc_e9, il_e9, dtm_232, dtm_233, dtm_050, amt_au;
     unsigned found;
+    int64_t cas_cents; /* its CAS amounts, claim and line level (findings.claim_balance) */
 } ClaimRec;
 
 enum { L_472, L_150, L_151, L_B6, L_6R };
@@ -1222,6 +1270,7 @@ typedef struct {
     Val svc[7];
     Val dtm_472, dtm_150, dtm_151, amt_b6, ref_6r;
     unsigned found;
+    int64_t cas_cents; /* its CAS amounts (findings.line_balance) */
 } LineRec;
 
 #define FIRST(rec, bit, cond) (!((rec)->found & (1u << (bit))) && (cond) && ((rec)->found |= (1u << (bit))))
@@ -1248,11 +1297,55 @@ static Col *named_cols(const char **names, const char *kinds, int n) {
     return c;
 }
 
+/* an amount in cents, 0 when absent or not an X12 amount (money(...).fill_null(0) in findings.py) */
+static inline int64_t cents_or_zero(Val v) {
+    int64_t cents = 0;
+    return v.n >= 0 && amount_cents(v, &cents) ? cents : 0;
+}
+
+/* findings._unbalanced's `expected`: charge minus payment, each 0 when null */
+static inline int64_t charge_minus_paid(Val charge, Val paid) { return cents_or_zero(charge) - cents_or_zero(paid); }
+
+/* The transaction sets the reader will not load for a value read here (reader._without_rejected_sets:
+ * CLP01 empty; CLP03, CLP04, SVC02, SVC03 or a CAS amount not an X12 amount), sorted: their claims
+ * and lines leave before the balance checks, so they are not counted as unbalanced. */
+static void doom(Vec *doomed, int64_t txn) {
+    if (doomed->n && ((int64_t *)doomed->items)[doomed->n - 1] == txn) return;
+    int64_t *slot = vec_push(doomed);
+    if (slot) *slot = txn;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static inline int bad_amount(Val v) {
+    int64_t cents;
+    return v.n >= 0 && !amount_cents(v, &cents);
+}
+
+static void doom_claims_and_lines(Vec *doomed, const Vec *claims, const Vec *lines) {
+    for (int64_t i = 0; i < claims->n; i++) {
+        const ClaimRec *r = (const ClaimRec *)claims->items + i;
+        if (r->clp[1].n < 0 || bad_amount(r->clp[3]) || bad_amount(r->clp[4])) doom(doomed, r->row->txn);
+    }
+    for (int64_t i = 0; i < lines->n; i++) {
+        const LineRec *r = (const LineRec *)lines->items + i;
+        if (bad_amount(r->svc[2]) || bad_amount(r->svc[3])) doom(doomed, r->row->txn);
+    }
+    if (doomed->n > 1) qsort(doomed->items, (size_t)doomed->n, sizeof(int64_t), cmp_i64);
+}
+
+static int is_doomed(const Vec *doomed, int64_t txn) {
+    return doomed->n && bsearch(&txn, doomed->items, (size_t)doomed->n, sizeof(int64_t), cmp_i64) != NULL;
+}
+
 #define CAS_COLS 13
 #define CLAIM_COLS 34
 /* remit.claim_rows' columns, then what remit.claim_values makes of them (money, dates, claim_key)
  * and `_odd`, how many of a row's values only the Polars expressions can read; *odd counts such rows */
-static Col *claim_cols(Vec *v, const Prefixes *keys, int64_t *odd) {
+static Col *claim_cols(Vec *v, const Prefixes *keys, int64_t *odd, int64_t *unbalanced, const Vec *doomed) {
     static const char *names[] = {"txn", "claim_ordinal", "seg_index", "offset", "e1", "e2", "e3", "e4", "e5", "e6",
                                   "e7", "e8", "e9", "e11", "ref_f8", "nm1_82_e8", "nm1_82_e9", "qc_e3", "qc_e4",
                                   "qc_e9", "il_e9", "dtm_232", "dtm_233", "dtm_050", "amt_au",
@@ -1293,6 +1386,7 @@ static Col *claim_cols(Vec *v, const Prefixes *keys, int64_t *odd) {
         col_claim_key(&c[32], keys, r->claim);
         col_i64(&c[33], row_odd);
         *odd += row_odd > 0;
+        *unbalanced += charge_minus_paid(r->clp[3], r->clp[4]) != r->cas_cents && !is_doomed(doomed, r->row->txn);
     }
     return c;
 }
@@ -1300,7 +1394,7 @@ static Col *claim_cols(Vec *v, const Prefixes *keys, int64_t *odd) {
 #define LINE_COLS 30
 /* remit.service_line_rows' columns, then what remit.service_line_values makes of them (procedure
  * parts and modifiers, money, dates, claim_key); *odd as for claims */
-static Col *line_cols(Vec *v, const Prefixes *keys, int64_t *odd) {
+static Col *line_cols(Vec *v, const Prefixes *keys, int64_t *odd, int64_t *unbalanced, const Vec *doomed) {
     static const char *names[] = {"txn", "line_seq", "claim_ordinal", "line_number", "seg_index", "offset", "comp",
                                   "e1", "e2", "e3", "e4", "e5", "e6", "dtm_472", "dtm_150", "dtm_151", "amt_b6",
                                   "ref_6r",
@@ -1350,6 +1444,7 @@ static Col *line_cols(Vec *v, const Prefixes *keys, int64_t *odd) {
         col_claim_key(&c[28], keys, r->claim);
         col_i64(&c[29], row_odd);
         *odd += row_odd > 0;
+        *unbalanced += charge_minus_paid(r->svc[2], r->svc[3]) != r->cas_cents && !is_doomed(doomed, r->row->txn);
     }
     return c;
 }
@@ -1440,7 +1535,9 @@ static PyObject *scan_remit(ScanObject *s, PyObject *args) {
                                       "group_code", "reason_code", "amount_text", "quantity_text", "amount",
                                       "claim_key", "_odd"};
     Col *cas = named_cols(cas_names, "llllllu" "uuu" "dul", CAS_COLS);
-    int64_t odd_claims = 0, odd_lines = 0, odd_cas = 0;
+    int64_t odd_claims = 0, odd_lines = 0, odd_cas = 0, unbalanced_claims = 0, unbalanced_lines = 0;
+    int unsure = 0; /* a CAS whose claim or line was not the one open: let the balance checks run */
+    Vec doomed = {NULL, 0, 0, sizeof(int64_t), 0};
     Col *claim_c = NULL, *line_c = NULL;
     Val v[MAX_EL + 1];
     Py_BEGIN_ALLOW_THREADS
@@ -1527,10 +1624,21 @@ static PyObject *scan_remit(ScanObject *s, PyObject *args) {
                 col_val(&cas[8], v[3 + 3 * t]);
                 col_val(&cas[9], v[4 + 3 * t]);
                 int64_t row_odd = 0;
+                if (bad_amount(v[3 + 3 * t])) doom(&doomed, r->txn);
                 col_money(&cas[10], v[3 + 3 * t], &row_odd);
                 col_claim_key(&cas[11], &keys, claim_value);
                 col_i64(&cas[12], row_odd);
                 odd_cas += row_odd;
+                /* the claim's and the line's CAS totals, for the balance checks */
+                int64_t cents = cents_or_zero(v[3 + 3 * t]);
+                ClaimRec *open = claims.n ? (ClaimRec *)claims.items + claims.n - 1 : NULL;
+                if (open && open->claim == claim_value) open->cas_cents += cents;
+                else unsure = 1;
+                if (line > 0) {
+                    LineRec *l = lines.n ? (LineRec *)lines.items + lines.n - 1 : NULL;
+                    if (l && l->line == line) l->cas_cents += cents;
+                    else unsure = 1;
+                }
             }
         } else if (line > 0 && lines.n && (tag_is(r, T_DTM) || tag_is(r, T_AMT) || tag_is(r, T_REF))) {
             /* line level: the first DTM*472/150/151, AMT*B6, REF*6R of the open line */
@@ -1565,8 +1673,11 @@ static PyObject *scan_remit(ScanObject *s, PyObject *args) {
             }
         }
     }
-    if (!claims.failed) claim_c = claim_cols(&claims, &keys, &odd_claims);
-    if (!lines.failed) line_c = line_cols(&lines, &keys, &odd_lines);
+    doom_claims_and_lines(&doomed, &claims, &lines);
+    if (!claims.failed) claim_c = claim_cols(&claims, &keys, &odd_claims, &unbalanced_claims, &doomed);
+    if (!lines.failed) line_c = line_cols(&lines, &keys, &odd_lines, &unbalanced_lines, &doomed);
+    if (unsure || doomed.failed) unbalanced_claims = unbalanced_lines = -1;
+    buf_free(doomed.items);
     Py_END_ALLOW_THREADS
     result = PyDict_New();
     if (result) {
@@ -1577,6 +1688,12 @@ static PyObject *scan_remit(ScanObject *s, PyObject *args) {
         /* how many rows of each table have a value only the Polars expressions can read (see col_money) */
         PyObject *odd = Py_BuildValue("{sLsLsL}", "claims", (long long)odd_claims, "lines", (long long)odd_lines,
                                       "adjustments", (long long)odd_cas);
+        /* how many claims and lines do not balance with their CAS (-1: not known), so the Polars
+         * balance checks run only where they find something */
+        PyObject *unbalanced = Py_BuildValue("{sLsL}", "claims", (long long)unbalanced_claims, "lines",
+                                             (long long)unbalanced_lines);
+        if (!unbalanced || PyDict_SetItemString(result, "unbalanced", unbalanced) < 0) Py_CLEAR(odd);
+        Py_XDECREF(unbalanced);
         if (!at || !odd || PyDict_SetItemString(result, "claims", ct) < 0 ||
             PyDict_SetItemString(result, "lines", lt) < 0 || PyDict_SetItemString(result, "adjustments", at) < 0 ||
             PyDict_SetItemString(result, "odd", odd) < 0) {

@@ -97,15 +97,17 @@ class Piece:
         service lines and adjustments with their raw values (remit.claim_rows, service_line_rows
         and adjustment_rows give the same columns) with the values the core converted (money,
         dates, procedure parts, claim keys) and, per row, `_odd`: how many of its values only
-        remit.py's expressions can read (see remit._values); `converted` counts such rows per table."""
+        remit.py's expressions can read (see remit._values); `converted` counts such rows per table,
+        `unbalanced` the claims and lines whose charge minus payment differs from their CAS (-1 when
+        the core cannot tell)."""
         specs = [(tag, 0 if tag == "CLP" else ELEMENTS_READ[tag], header) for tag, header in REMIT_SEGMENTS.items()]
         prefixes = [sha[:16] + "-" for sha in file_sha256]  # fields.claim_key's, by file id
         tables = self.scan.remit(_sorted(txns), specs, prefixes)
-        odd = tables.pop("odd")
+        odd, unbalanced = tables.pop("odd"), tables.pop("unbalanced")
         frames = {name: _frame(table) for name, table in tables.items()}
         read = {name: frames.pop(name).lazy() for name in ("claims", "lines", "adjustments")}
         read["adjustments"] = read["adjustments"].with_columns(pl.col("triplet").cast(pl.Int32))
-        return CoreSegments(frames, read, odd)
+        return CoreSegments(frames, read, odd, unbalanced)
 
     def claim_segments(self, txns: pl.Series) -> CoreSegments:
         """claims837.segments (with_loops, then the segments build reads) of the 837 sets `txns`."""
@@ -136,13 +138,15 @@ def _frame(table) -> pl.DataFrame:
 class CoreSegments:
     """fields.Segments' interface over the core's per-segment-id frames (every id asked for is
     there), with the table rows the core read (`read`) and, for the tables whose values it
-    converted, how many rows it left to the Polars expressions (`converted`)."""
+    converted, how many rows it left to the Polars expressions (`converted`), and how many claims
+    and lines do not balance (`unbalanced`)."""
 
     def __init__(self, parts: dict[str, pl.DataFrame], read: dict[str, pl.LazyFrame],
-                 converted: dict[str, int] | None = None):
+                 converted: dict[str, int] | None = None, unbalanced: dict[str, int] | None = None):
         self._parts = {tag: frame.lazy() for tag, frame in parts.items()}
         self.read = read
         self.converted = converted or {}
+        self.unbalanced = unbalanced or {}
 
     def __getitem__(self, tag: str) -> pl.LazyFrame:
         return self._parts[tag]

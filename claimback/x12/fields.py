@@ -181,6 +181,7 @@ class Segments:
 
     read: dict[str, pl.LazyFrame] = {}  # table rows read elsewhere (the compiled core's CoreSegments); none here
     converted: dict[str, int] = {}  # tables of `read` whose values were converted there too (remit._values)
+    unbalanced: dict[str, int] = {}  # claims and lines found not to balance there, where counted
 
     def __init__(self, rows: pl.DataFrame, tags: tuple[str, ...]):
         self._empty = with_elements(rows.clear()).lazy()

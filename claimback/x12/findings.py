@@ -66,6 +66,27 @@ def transaction_balance(payments: pl.LazyFrame, claims: pl.LazyFrame, plb: pl.La
     )
 
 
+def which_may_find(payments: pl.DataFrame, claims: pl.DataFrame, adjustments: pl.DataFrame,
+                   remarks: pl.DataFrame) -> dict[str, bool]:
+    """Whether the payee and rendering NPI checks and unknown_codes can find anything, tested on
+    the distinct values alone (a practice's few NPIs and codes, where the rows are hundreds of
+    thousands) in one collect, so that a piece with nothing to report skips those checks."""
+    def any_bad_npi(frame: pl.DataFrame, column: str) -> pl.LazyFrame:
+        return frame.lazy().select(pl.col(column).unique()).select(found=(npi_is_valid(pl.col(column)) == False).any())  # noqa: E712
+
+    plans = {
+        "payee_npi": any_bad_npi(payments, "payee_npi"),
+        "rendering_npi": any_bad_npi(claims, "rendering_npi"),
+        "carc": adjustments.lazy().select(pl.col("reason_code").unique()).with_columns(_code=_carc_code())
+        .select(found=_unknown_carc().any()),
+        "rarc": remarks.lazy().select(pl.col("remark_code").unique()).with_columns(_code=_rarc_code())
+        .select(found=_unknown_rarc().any()),
+    }
+    found = dict(zip(plans, (frame.item() for frame in pl.collect_all(plans.values()))))
+    return {"payee_npi": found["payee_npi"], "rendering_npi": found["rendering_npi"],
+            "codes": found["carc"] or found["rarc"]}
+
+
 def npi_check_digits(frame: pl.LazyFrame, column: str, role: str, with_claim: bool = True) -> pl.LazyFrame:
     """NPIs in `column` that are ten digits but fail the Luhn check digit."""
     bad = frame.filter(npi_is_valid(pl.col(column)) == False)  # noqa: E712 - null means "not an NPI"
@@ -77,6 +98,33 @@ def npi_check_digits(frame: pl.LazyFrame, column: str, role: str, with_claim: bo
     ).unique(maintain_order=True)
 
 
+def _unknown_carc() -> pl.Expr:
+    """Whether an adjustment's CARC (`_code`, normalised) has no category in the CARC list."""
+    from claimback import codes
+
+    carcs = codes.carc()
+    categorised = carcs.filter((pl.col("category") != "unknown") & pl.col("adjustment_kind").is_not_null())
+    return pl.col("_code").is_not_null() & ~pl.col("_code").is_in(categorised["code"].implode())
+
+
+def _unknown_rarc() -> pl.Expr:
+    """Whether a remark code (`_code`, normalised) is not in the RARC list."""
+    from claimback import codes
+
+    return pl.col("_code").is_not_null() & (pl.col("_code") != "") & ~pl.col("_code").is_in(
+        codes.rarc()["code"].implode())
+
+
+def _carc_code() -> pl.Expr:
+    from claimback import codes
+
+    return codes.normalize_code(pl.col("reason_code"))
+
+
+def _rarc_code() -> pl.Expr:
+    return pl.col("remark_code").str.strip_chars().str.to_uppercase()
+
+
 def unknown_codes(claims: pl.LazyFrame, adjustments: pl.LazyFrame, remarks: pl.LazyFrame) -> pl.LazyFrame:
     """CARCs and RARCs the code lists do not know (or know but have not categorised yet).
 
@@ -85,17 +133,11 @@ def unknown_codes(claims: pl.LazyFrame, adjustments: pl.LazyFrame, remarks: pl.L
     """
     from claimback import codes
 
-    carcs = codes.carc()
-    categorised = carcs.filter((pl.col("category") != "unknown") & pl.col("adjustment_kind").is_not_null())
-    known_carc = categorised["code"].implode()
-    listed_carc = carcs["code"].implode()
-    known_rarc = codes.rarc()["code"].implode()
+    listed_carc = codes.carc()["code"].implode()
     where = claims.select("claim_ordinal", "txn", "location", "claim_key",
                           pcn=pl.col("patient_control_number").fill_null("-"))
-    carc = codes.normalize_code(pl.col("reason_code"))
-    bad_carc = adjustments.with_columns(_code=carc).filter(
-        pl.col("_code").is_not_null() & ~pl.col("_code").is_in(known_carc)
-    ).join(where, on="claim_ordinal").select(
+    bad_carc = adjustments.with_columns(_code=_carc_code()).filter(_unknown_carc()).join(
+        where, on="claim_ordinal").select(
         "txn", "location",
         **_finding("unknown_carc", "warning", pl.format(
             "claim {}: adjustment {}-{} ({}) {}; a denial it makes is routed for review",
@@ -105,10 +147,8 @@ def unknown_codes(claims: pl.LazyFrame, adjustments: pl.LazyFrame, remarks: pl.L
             .then(pl.lit("has no category in our CARC list yet"))
             .otherwise(pl.lit("is not in the X12 CARC list (code source 139)")))),
     )
-    rarc = pl.col("remark_code").str.strip_chars().str.to_uppercase()
-    bad_rarc = remarks.with_columns(_code=rarc).filter(
-        pl.col("_code").is_not_null() & (pl.col("_code") != "") & ~pl.col("_code").is_in(known_rarc)
-    ).join(where, on="claim_ordinal").select(
+    bad_rarc = remarks.with_columns(_code=_rarc_code()).filter(_unknown_rarc()).join(
+        where, on="claim_ordinal").select(
         "txn", "location",
         **_finding("unknown_rarc", "warning", pl.format(
             "claim {}: remark code {} ({}) is not in the X12 RARC list (code source 411); kept on the "

@@ -617,14 +617,20 @@ def _build(ctx: pl.DataFrame, txns: pl.DataFrame, sha: list[str], piece: core.Pi
     if "remit_claims" in lazy:
         pay, clm, lines, adj = (lazy[t] for t in ("remit_payments", "remit_claims", "remit_service_lines",
                                                    "remit_adjustments"))
-        found += [
-            findings.claim_balance(clm, adj),
-            findings.line_balance(lines, adj),
-            findings.transaction_balance(pay, clm, lazy["provider_adjustments"]),
-            findings.npi_check_digits(pay, "payee_npi", "payee", with_claim=False),
-            findings.npi_check_digits(clm, "rendering_npi", "rendering"),
-            findings.unknown_codes(clm, adj, lazy["remit_remarks"]),
+        # Each check runs where it can find something: the core counted the claims and lines that do
+        # not balance (seg.unbalanced; -1 or absent: not counted), and NPIs and codes are tested on
+        # their distinct values first. A piece with nothing to report skips the checks' plans.
+        may = findings.which_may_find(*(tables[t] for t in ("remit_payments", "remit_claims", "remit_adjustments",
+                                                            "remit_remarks")))
+        checks = [
+            (seg.unbalanced.get("claims", -1) != 0, lambda: findings.claim_balance(clm, adj)),
+            (seg.unbalanced.get("lines", -1) != 0, lambda: findings.line_balance(lines, adj)),
+            (True, lambda: findings.transaction_balance(pay, clm, lazy["provider_adjustments"])),
+            (may["payee_npi"], lambda: findings.npi_check_digits(pay, "payee_npi", "payee", with_claim=False)),
+            (may["rendering_npi"], lambda: findings.npi_check_digits(clm, "rendering_npi", "rendering")),
+            (may["codes"], lambda: findings.unknown_codes(clm, adj, lazy["remit_remarks"])),
         ]
+        found += [make() for wanted, make in checks if wanted]
     if "submitted_claims" in lazy:
         found.append(claims837.npi_findings(lazy["submitted_claims"], lazy["submitted_service_lines"]))
     if flagged is not None:

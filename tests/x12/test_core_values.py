@@ -146,3 +146,59 @@ def test_dates_as_the_date_expression_reads_them():
         [e for _, e, _ in decided]
     # only what is not eight digits is left to the expression
     assert {v for g, v in zip(got, values) if g == "polars"} == {v for v in values if not (len(v) >= 8 and v[:8].isdigit())}
+
+
+# Balance (835 TR3 1.10.2.1): a claim's charge minus payment equals its CAS amounts, claim and line
+# level; a line's the same with its own CAS. The core counts what does not balance, so the checks
+# run only then; a set the reader will not load does not count.
+BALANCED = [
+    "BPR*I*80*C*CHK************20240116",
+    "TRN*1*CHK0201*1512345678",
+    "N1*PR*EDGE PLAN",
+    "LX*1",
+    "CLP*PCN201*1*100*80*0*12*PAYER201*11*1",
+    "SVC*HC:99213*100*80",
+    "CAS*CO*45*20",
+]
+UNBALANCED = [
+    "BPR*I*80*C*CHK************20240116",
+    "TRN*1*CHK0202*1512345678",
+    "N1*PR*EDGE PLAN",
+    "LX*1",
+    "CLP*PCN202*1*100*80*0*12*PAYER202*11*1",
+    "CAS*CO*45*5",           # claim level: 5, and 10 on the line, against 20
+    "SVC*HC:99213*100*80",
+    "CAS*CO*45*10",          # the line: 10 against 20
+]
+REJECTED_UNBALANCED = [  # not loaded (CLP04 is not an amount): its imbalance is never reported
+    "BPR*I*80*C*CHK************20240116",
+    "TRN*1*CHK0203*1512345678",
+    "LX*1",
+    "CLP*PCN203*1*100*8O*0*12*PAYER203*11*1",
+    "CAS*CO*45*1",
+]
+
+
+@needs_core
+@pytest.mark.parametrize("sets, runs, messages", [
+    ([BALANCED, REJECTED_UNBALANCED], [], []),
+    ([BALANCED, UNBALANCED], ["claim", "line"], [
+        "claim PCN202: charge minus payment (CLP03 - CLP04) is 20.00 but its CAS adjustments total 15.00",
+        "service line 1 (99213): charge minus payment (SVC02 - SVC03) is 20.00 but its CAS adjustments total 10.00",
+    ]),
+], ids=["nothing-to-report", "unbalanced"])
+def test_balance_checks_run_where_something_does_not_balance(monkeypatch, sets, runs, messages, core_reads):
+    from claimback.x12 import findings
+
+    source = render(interchange([("835", body) for body in sets]))
+    expected, got = both(monkeypatch, read_x12, source, "balance.edi")
+    assert_same(expected, got)
+    ran = []
+    for name, label in (("claim_balance", "claim"), ("line_balance", "line")):
+        check = getattr(findings, name)
+        monkeypatch.setattr(findings, name, lambda *a, check=check, label=label: ran.append(label) or check(*a))
+    monkeypatch.setenv("CLAIMBACK_READER", "core")
+    again = read_x12(source, "balance.edi")
+    assert ran == runs
+    found = again.tables["validation_findings"].filter(pl.col("rule").is_in(["claim_balance", "line_balance"]))
+    assert found["message"].to_list() == messages
