@@ -3,22 +3,34 @@
 `scale_bench.py` measures first runs on an empty warehouse. A deployment runs every night on the
 warehouse of the nights before, so this keeps the warehouse and runs `claimback run` once per
 night, each night on the inbox as it stands then (files are only ever added, as a clearinghouse
-delivers them), with the as-of date one day later each night. Measured exactly as scale_bench
-does (child process, peak RSS of the process tree, CPU seconds, Dagster's step durations).
+delivers them). Measured exactly as scale_bench does (child process, peak RSS of the process
+tree, CPU seconds, Dagster's step durations, the load average before and after).
+
+Two ways to grow it:
 
     .venv/bin/python bench/nightly_bench.py --history INBOX --new NEW_INBOX [--new NEW2 ...]
 
 Night 1 reads HISTORY; then a night with nothing new; then, for each NEW inbox, a night that
-copies it into the inbox as a subfolder `night-N/` and runs again. Synthesise the inboxes with
-`claimback synth` (different seeds, so the new claims are new). Results: bench/results/nightly-*.json.
+copies it into the inbox as a subfolder `night-N/` and runs again, the as-of date one day later
+each night.
+
+    .venv/bin/python bench/nightly_bench.py --drop DROP1@2026-01-28 --drop DROP2@2026-02-28 ... \\
+        --work /big/disk/nightly [--resume]
+
+Each drop (a `claimback synth` inbox, as of the date after @) is one night: hard-linked into the
+inbox as `night-N/` (copied when the disk cannot link) and run as of its date. `--resume` keeps
+the work folder and starts at the first night whose drop is not in the inbox yet, so a long
+history (ten 1M drops) can be grown over several sittings. One JSON line per night is appended
+to WORK/nights.jsonl as it finishes. Results: bench/results/nightly-*.json.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -30,30 +42,70 @@ def claims_in(inbox: Path) -> int:
     return sum(p.read_bytes().count(b"CLM") for p in inbox.rglob("*") if p.is_file() and "837" in p.name)
 
 
+def drop_arg(text: str) -> tuple[Path, date]:
+    folder, _, day = text.rpartition("@")
+    if not folder:
+        raise argparse.ArgumentTypeError("a drop is FOLDER@YYYY-MM-DD (the as-of date of its night)")
+    return Path(folder), date.fromisoformat(day)
+
+
+def link_tree(source: Path, target: Path) -> None:
+    """`source` under `target`, its files hard-linked (the inputs are large and read-only)."""
+    try:
+        shutil.copytree(source, target, copy_function=os.link)
+    except OSError:
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(source, target)
+
+
+def planned_nights(args) -> list[tuple[str, int, Path | None, date]]:
+    """(label, new claims, folder to add or None, as-of) per night."""
+    if args.drop:
+        return [(f"drop {n}: {claims_in(folder):,} new", claims_in(folder), folder, as_of)
+                for n, (folder, as_of) in enumerate(args.drop, start=1)]
+    nights = [("first", None, args.history, AS_OF), ("nothing new", 0, None, AS_OF + timedelta(days=1))]
+    nights += [(f"{claims_in(new):,} new", claims_in(new), new, AS_OF + timedelta(days=n))
+               for n, new in enumerate(args.new, start=2)]
+    return nights
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--history", type=Path, required=True, help="the first night's inbox")
-    parser.add_argument("--new", type=Path, nargs="*", default=[], help="inboxes added on later nights")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--history", type=Path, help="the first night's inbox")
+    source.add_argument("--drop", type=drop_arg, action="append", metavar="FOLDER@AS_OF",
+                        help="one night's new inbox and its as-of date; give one per night, in order")
+    parser.add_argument("--new", type=Path, nargs="*", default=[], help="with --history: inboxes added on later nights")
     parser.add_argument("--work", type=Path, default=Path("/tmp/claimback-nightly"),
                         help="where the growing inbox and the warehouse go (not the repo: synthetic PHI)")
+    parser.add_argument("--max-rss-mb", type=int, help="stop a night whose process tree holds more memory than this")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep WORK and run only the nights whose folder is not in its inbox yet")
     args = parser.parse_args(argv)
     RESULTS.mkdir(exist_ok=True)
     inbox, warehouse = args.work / "inbox", args.work / "warehouse"
-    shutil.rmtree(args.work, ignore_errors=True)
-    shutil.copytree(args.history, inbox)
-    history = claims_in(inbox)
-    nights = [("first", history, None), ("nothing new", 0, None)]
-    nights += [(f"{claims_in(new):,} new", claims_in(new), new) for new in args.new]
+    if not args.resume:
+        shutil.rmtree(args.work, ignore_errors=True)
+    inbox.mkdir(parents=True, exist_ok=True)
     rows = []
-    for night, (label, new_claims, new_inbox) in enumerate(nights):
-        if new_inbox is not None:
-            shutil.copytree(new_inbox, inbox / f"night-{night + 1}")
+    for night, (label, new_claims, folder, as_of) in enumerate(planned_nights(args), start=1):
+        target = inbox / f"night-{night}"
+        if folder is not None and args.resume and target.exists():
+            continue  # an earlier sitting ran this night
+        if folder is not None:
+            link_tree(folder, target)
+        if new_claims is None:
+            new_claims = claims_in(target)
         files = sum(1 for p in inbox.rglob("*") if p.is_file())
-        row = run_once(inbox, warehouse, f"night {night + 1}: {label}", max(new_claims, 1), files,
-                       fresh=night == 0, as_of=AS_OF + timedelta(days=night))
-        row["new_claims"] = new_claims
+        row = run_once(inbox, warehouse, f"night {night}: {label}", max(new_claims, 1), files,
+                       fresh=night == 1, as_of=as_of, max_rss_mb=args.max_rss_mb)
+        row.update(night=night, new_claims=new_claims, as_of=as_of.isoformat())
         rows.append(row)
+        with open(args.work / "nights.jsonl", "a") as out:
+            out.write(json.dumps(row) + "\n")
         print(json.dumps(row), flush=True)
+        if not row["success"]:
+            break
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out = RESULTS / f"nightly-{stamp}.json"
     out.write_text(json.dumps({"runs": rows}, indent=2))

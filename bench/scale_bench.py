@@ -122,8 +122,10 @@ def tree_rss(proc: psutil.Process) -> int:
 
 
 def run_once(inbox: Path, warehouse: Path, label: str, claims: int, files: int, *, fresh: bool = True,
-             as_of: date = AS_OF) -> dict:
-    """One `claimback run` in a child process; `fresh=False` keeps the warehouse of earlier nights."""
+             as_of: date = AS_OF, max_rss_mb: int | None = None) -> dict:
+    """One `claimback run` in a child process; `fresh=False` keeps the warehouse of earlier nights.
+    `max_rss_mb`: stop the run (its whole process tree) once it holds more, so a history too large
+    for the machine ends as a measured failure instead of the kernel killing someone's process."""
     if fresh:
         shutil.rmtree(warehouse, ignore_errors=True)
     timings = warehouse.parent / f"{warehouse.name}.steps.json"
@@ -138,9 +140,16 @@ def run_once(inbox: Path, warehouse: Path, label: str, claims: int, files: int, 
     with open(log, "w") as stderr_file:
         proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr_file)
         watched = psutil.Process(proc.pid)
-        peak = 0
+        peak, over_limit = 0, False
         while proc.poll() is None:
             peak = max(peak, tree_rss(watched))
+            if max_rss_mb and peak > max_rss_mb * 2**20 and not over_limit:
+                over_limit = True
+                for p in [*watched.children(recursive=True), watched]:
+                    try:
+                        p.kill()
+                    except psutil.Error:
+                        pass
             time.sleep(POLL_SECONDS)
     wall = time.time() - started
     stderr = log.read_text()
@@ -157,6 +166,7 @@ def run_once(inbox: Path, warehouse: Path, label: str, claims: int, files: int, 
         "outside_stages_s": round(wall - sum(stages.values()), 1),  # imports, Dagster, summary
         "stage_claims_per_s": {s: round(claims / t) if t else None for s, t in stages.items()},
         "failed_steps": [s["step"] for s in steps["steps"] if not s["ok"]],
+        "stopped_over_mb": max_rss_mb if over_limit else None,
         "load_avg_before": round(load_before, 1), "load_avg_after": round(os.getloadavg()[0], 1),
         "stderr_tail": [line for line in stderr.splitlines() if "failed" in line or "claimback:" in line][-5:],
     }
