@@ -102,6 +102,16 @@ class Lake:
             frame = frame.select(c for c in columns if c in present)
         return frame.collect()
 
+    def read_parts(self, table: str, batches: Sequence[str], columns: Sequence[str]) -> pl.DataFrame:
+        """`columns` of the rows of a partitioned current table in the parts of `batches` only
+        (a night's new batches), in no promised order."""
+        paths = [self.current_part_path(table, batch) for batch in batches]
+        if not paths:
+            return schema.empty(table).select(c for c in columns if c in schema.TABLES[table])
+        frame = pl.scan_parquet([str(p) for p in paths], glob=False)
+        present = frame.collect_schema()
+        return frame.select(c for c in columns if c in present).collect()
+
     def scan(self, table: str) -> pl.LazyFrame:
         files = self.files_of(table)
         if not files:

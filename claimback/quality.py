@@ -36,6 +36,7 @@ class Outcome:
     success: bool
     unexpected: int
     total: int
+    rule: Rule | None = None  # what was checked (its sentence, expectation and arguments)
 
 
 @dataclass
@@ -59,7 +60,7 @@ def run_suite(name: str, frame: pl.DataFrame, rules: list[Rule]) -> SuiteResult:
     """Validate `frame` against `rules` with an ephemeral GX context."""
     result = SuiteResult(name)
     if frame.is_empty():
-        result.outcomes = [Outcome(r.sentence.format(ok=0, total=0), True, 0, 0) for r in rules]
+        result.outcomes = [Outcome(r.sentence.format(ok=0, total=0), True, 0, 0, r) for r in rules]
         return result
     import great_expectations as gx  # 3-4 s to import: only when a suite runs
 
@@ -75,7 +76,7 @@ def run_suite(name: str, frame: pl.DataFrame, rules: list[Rule]) -> SuiteResult:
         total = int(res.result.get("element_count", frame.height) or frame.height)
         unexpected = int(res.result.get("unexpected_count", 0) or 0)
         result.outcomes.append(Outcome(rule.sentence.format(ok=total - unexpected, total=total),
-                                       bool(res.success), unexpected, total))
+                                       bool(res.success), unexpected, total, rule))
     return result
 
 
@@ -158,8 +159,14 @@ def submitted_structure(submitted_claims: pl.DataFrame) -> list[SuiteResult]:
     ])]
 
 
+def remit_date_bounds(as_of: date) -> tuple[int, int]:
+    """The first and last remit day (days since 1970) the remit-date rule accepts: 2000-01-01 to a
+    month after the as-of date (a remit dated later is a typo, or a test file)."""
+    return _day_number(EARLIEST_REMIT), _day_number(as_of + timedelta(days=31))
+
+
 def remit_data_quality(remit_claims, adjustments, remarks, payments, provider_adjustments, as_of: date) -> list[SuiteResult]:
-    latest = as_of + timedelta(days=31)
+    earliest, latest = remit_date_bounds(as_of)
     return [
         run_suite("claim_balancing", claim_balance(remit_claims, adjustments), [
             Rule("CLP03 − CLP04 equals the claim's adjustments in {ok} of {total} claims",
@@ -182,7 +189,7 @@ def remit_data_quality(remit_claims, adjustments, remarks, payments, provider_ad
         run_suite("remit_dates", remit_claims.select(remit_day=_day_number(pl.col("remit_date"))).drop_nulls(), [
             Rule("the remit date lies between 2000-01-01 and a month after the as-of date in {ok} of {total} claims",
                  "ExpectColumnValuesToBeBetween",
-                 {"column": "remit_day", "min_value": _day_number(EARLIEST_REMIT), "max_value": _day_number(latest)}),
+                 {"column": "remit_day", "min_value": earliest, "max_value": latest}),
         ]),
         run_suite("payee_npi", npi_validity(payments, "payee_npi"), [
             Rule("the payee NPI passes its check digit in {ok} of {total} payments",

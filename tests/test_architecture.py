@@ -40,6 +40,7 @@ ALLOWED: dict[str, set[str]] = {
     "silent": _DOMAIN_BASE | {"routing", "lonely"},  # 837s with no 835: the payer rule's window and limit; the lonely rule that answers one
     "underpayments": _DOMAIN_BASE | {"denials", "reconsiderations"},  # paid lines below the contract
     "quality": _DOMAIN_BASE,
+    "quality_parts": {"quality", "lake", "ingest"},  # the x12 checks over the batches a night added
     "charts": {"codes"},
     "trends": _DOMAIN_BASE,
     "routing": _DOMAIN_BASE,
