@@ -15,6 +15,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date, datetime
@@ -291,17 +292,26 @@ R = TypeVar("R")
 DRAW_IN_PROCESSES_FROM = 24
 
 
-def draw_all(draw: Callable[..., R], jobs: Sequence[tuple]) -> list[R]:
-    """`draw(*job)` for every job, results in job order; in DRAW_PROCESSES fresh ("spawn")
-    processes when there are at least DRAW_IN_PROCESSES_FROM jobs. `draw` must be a module-level
-    function of an importable module and the jobs picklable; each job writes its own file, so
-    the order they are drawn in changes nothing. Should the workers fail to start, every packet
-    is drawn here instead, and the log says so."""
-    if DRAW_PROCESSES < 2 or len(jobs) < DRAW_IN_PROCESSES_FROM:
+@dataclass(frozen=True)
+class Drawing:
+    """How many worker processes draw packets, and from how many packets on they are used."""
+
+    processes: int = DRAW_PROCESSES
+    from_packets: int = DRAW_IN_PROCESSES_FROM
+
+
+def draw_all(draw: Callable[..., R], jobs: Sequence[tuple], drawing: Drawing | None = None) -> list[R]:
+    """`draw(*job)` for every job, results in job order; in `drawing.processes` fresh ("spawn")
+    processes when there are at least `drawing.from_packets` jobs (default: CLAIMBACK_DRAW_PROCESSES
+    and DRAW_IN_PROCESSES_FROM). `draw` must be a module-level function of an importable module and
+    the jobs picklable; each job writes its own file, so the order they are drawn in changes nothing.
+    Should the workers fail to start, every packet is drawn here instead, and the log says so."""
+    drawing = drawing or Drawing()
+    if drawing.processes < 2 or len(jobs) < drawing.from_packets:
         return [draw(*job) for job in jobs]
-    chunk = max(1, len(jobs) // (DRAW_PROCESSES * 4))
+    chunk = max(1, len(jobs) // (drawing.processes * 4))
     try:
-        with ProcessPoolExecutor(DRAW_PROCESSES, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(drawing.processes, mp_context=multiprocessing.get_context("spawn")) as pool:
             with _main_left_alone():  # the workers start as the jobs are handed out
                 drawn = pool.map(_draw_one, [(draw, job) for job in jobs], chunksize=chunk)
             return list(drawn)

@@ -373,6 +373,7 @@ def write_reconsideration_packets(
     previous: pl.DataFrame | None = None,
     longest_window_days: Mapping[int, int] | None = None,
     as_of: date | None = None,
+    drawing: pdf.Drawing | None = None,
 ) -> pl.DataFrame:
     """A packet for every Level I / Level II request that should go out, highest priority first.
 
@@ -421,7 +422,7 @@ def write_reconsideration_packets(
             if known.get(str(path)) != digest:  # unchanged packets stay as they are
                 jobs.append(job)
         rows.append(row)
-    pdf.draw_all(write_reconsideration_packet, jobs)
+    pdf.draw_all(write_reconsideration_packet, jobs, drawing)
     log.info("request packets: %d drawn, %d unchanged", len(jobs), sum(r["status"] == "written" for r in rows) - len(jobs))
     _remove_stale(out_dir, "level*.pdf", {r["pdf_path"] for r in rows if r["pdf_path"]})
     return pl.DataFrame(rows, schema=REQUEST_PACKETS)

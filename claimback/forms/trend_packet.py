@@ -173,6 +173,7 @@ def write_packets(
     out_dir: str | Path,
     as_of: date | None = None,
     previous: pl.DataFrame | None = None,
+    drawing: pdf.Drawing | None = None,
 ) -> pl.DataFrame:
     """A trend packet per FLAGGED cluster (emerging ones are early warnings, not yet 10+; a
     provider_fix pattern is the practice's own to fix, never sent).
@@ -216,7 +217,7 @@ def write_packets(
             "status": "written",  # also when unchanged: a rerun publishes the same table
             "content_sha256": digest,
         })
-    pdf.draw_all(write_trend_packet, jobs)
+    pdf.draw_all(write_trend_packet, jobs, drawing)
     keep = {r["pdf_path"] for r in written} | {r["csv_path"] for r in written}
     for pattern in ("trend_*.pdf", "trend_*.csv"):
         for path in out_dir.glob(pattern):

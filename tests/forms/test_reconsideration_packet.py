@@ -148,7 +148,7 @@ def test_batch_writes_level1_and_level2_packets_from_the_work_queue(tmp_path, pr
     assert "ROE" not in " ".join(packets.select(pl.all().cast(pl.String)).rows()[0])
 
 
-def test_packets_drawn_in_worker_processes_are_the_same_files_as_drawn_here(tmp_path, provider, monkeypatch):
+def test_packets_drawn_in_worker_processes_are_the_same_files_as_drawn_here(tmp_path, provider):
     from claimback.forms import pdf
 
     rows = [denial() for _ in range(4)]
@@ -159,9 +159,8 @@ def test_packets_drawn_in_worker_processes_are_the_same_files_as_drawn_here(tmp_
     })
 
     def draw(folder, processes):
-        monkeypatch.setattr(pdf, "DRAW_PROCESSES", processes)
-        monkeypatch.setattr(pdf, "DRAW_IN_PROCESSES_FROM", 2)
-        return write_reconsideration_packets(queue, frame(rows), provider, tmp_path / folder)
+        return write_reconsideration_packets(queue, frame(rows), provider, tmp_path / folder,
+                                             drawing=pdf.Drawing(processes=processes, from_packets=2))
 
     here, workers = draw("here", 1), draw("workers", 2)
     assert here["route"].to_list() == ["level1_reconsideration", "level2_dispute"] * 2

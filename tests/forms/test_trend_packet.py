@@ -96,8 +96,7 @@ def test_trend_packet_names_every_billing_npi_the_claims_used(tmp_path, trend_ca
     assert "1999999984 (15 claims)" in text and "1888888885 (8 claims)" in text
 
 
-def test_packets_drawn_in_worker_processes_are_the_same_files_as_drawn_here(tmp_path, trend_case, provider,
-                                                                            monkeypatch):
+def test_packets_drawn_in_worker_processes_are_the_same_files_as_drawn_here(tmp_path, trend_case, provider):
     from claimback.forms import pdf
 
     denials, clusters, members = trend_case
@@ -105,9 +104,8 @@ def test_packets_drawn_in_worker_processes_are_the_same_files_as_drawn_here(tmp_
     more_members = pl.concat([members.with_columns(pl.lit(f"TC-{i}").alias("cluster_id")) for i in range(4)])
 
     def draw(folder, processes):
-        monkeypatch.setattr(pdf, "DRAW_PROCESSES", processes)
-        monkeypatch.setattr(pdf, "DRAW_IN_PROCESSES_FROM", 2)
-        return write_packets(more, more_members, denials, provider, tmp_path / folder, as_of=date(2026, 10, 31))
+        return write_packets(more, more_members, denials, provider, tmp_path / folder, as_of=date(2026, 10, 31),
+                             drawing=pdf.Drawing(processes=processes, from_packets=2))
 
     here, workers = draw("here", 1), draw("workers", 2)
     assert here.height == 4
@@ -166,8 +164,8 @@ def test_an_unguarded_script_runs_once_while_workers_draw(tmp_path):
         with open({str(runs)!r}, "a") as marker:
             marker.write(f"{{os.getpid()}}\\n")
         logging.basicConfig(level=logging.WARNING)
-        pdf.DRAW_PROCESSES, pdf.DRAW_IN_PROCESSES_FROM = 2, 2
-        names = pdf.draw_all(pdf.safe_name, [(f"claim {{i}}", "trend") for i in range(5)])
+        names = pdf.draw_all(pdf.safe_name, [(f"claim {{i}}", "trend") for i in range(5)],
+                             pdf.Drawing(processes=2, from_packets=2))
         print(",".join(names))
     """))
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
@@ -187,13 +185,12 @@ def _dies_in_a_worker(name: str) -> str:
     return name.upper()
 
 
-def test_packets_are_drawn_here_when_the_workers_stop(monkeypatch, caplog):
+def test_packets_are_drawn_here_when_the_workers_stop(caplog):
     from claimback.forms import pdf
 
-    monkeypatch.setattr(pdf, "DRAW_PROCESSES", 2)
-    monkeypatch.setattr(pdf, "DRAW_IN_PROCESSES_FROM", 2)
     with caplog.at_level(logging.WARNING, logger="claimback.forms.pdf"):
-        assert pdf.draw_all(_dies_in_a_worker, [("a",), ("b",), ("c",)]) == ["A", "B", "C"]
+        assert pdf.draw_all(_dies_in_a_worker, [("a",), ("b",), ("c",)],
+                            pdf.Drawing(processes=2, from_packets=2)) == ["A", "B", "C"]
     assert "drawing the 3 packets in this process" in caplog.text
 
 
