@@ -134,12 +134,11 @@ def test_a_fee_schedule_is_an_input_of_its_own_and_a_changed_one_starts_a_run(re
     assert isinstance(request, dg.RunRequest) and request.tags["claimback/new_files"] == "1"
 
 
-def test_a_large_drop_is_parsed_by_the_multiprocess_executor(read_inbox, monkeypatch):
+def test_a_large_drop_is_parsed_by_the_multiprocess_executor(read_inbox):
     inbox, warehouse = read_inbox
-    monkeypatch.setattr(automation, "FAN_OUT_BATCHES", 2)
     (inbox / "one-more.835").write_bytes(remit_file() + b"\n" * 9)
     assert Ticks(inbox, warehouse, batch_files=1).tick().run_config == {}  # 1 new file: one process
-    for n in range(3):  # more than FAN_OUT_BATCHES (2) batches of one file
+    for n in range(automation.FAN_OUT_BATCHES):  # with it, more than FAN_OUT_BATCHES batches of one file
         (inbox / f"new-{n}.835").write_bytes(remit_file() + b"\n" * (n + 1))
     request = Ticks(inbox, warehouse, batch_files=1).tick()
     assert request.run_config == automation.MULTIPROCESS
