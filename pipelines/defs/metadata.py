@@ -62,3 +62,14 @@ def key_values(values: dict) -> dg.MetadataValue:
     """A two-column Markdown table of the values that are set (no rows of nulls)."""
     rows = [(k, v) for k, v in values.items() if v is not None]
     return markdown_table(pl.DataFrame({"measure": [k for k, _ in rows], "value": [str(v) for _, v in rows]}))
+
+
+def warn_when_found(found: pl.DataFrame, description: str, **shown: pl.DataFrame) -> dg.AssetCheckResult:
+    """A warning check that passes when nothing was `found`: its sentence, and the rows to look at
+    (`shown`: metadata label -> frame) as Markdown tables."""
+    return dg.AssetCheckResult(
+        passed=found.is_empty(),
+        severity=dg.AssetCheckSeverity.WARN,
+        description=description,
+        metadata={label: markdown_table(frame) for label, frame in shown.items()},
+    )

@@ -45,6 +45,14 @@ def table_specs(stage: str, **common) -> list[dg.AssetSpec]:
     ) for table in WRITES[stage]]
 
 
+def stage_asset(stage: str, name: str, description: str, *, extra: tuple[dg.AssetSpec, ...] = (), **common):
+    """The Dagster asset of a stage: a multi-asset (op `name`) materialising every table the stage
+    writes together (`can_subset=False`: one call writes them all), and the `extra` specs beside
+    them; `common`: the stage's group_name, owners and kinds."""
+    return dg.multi_asset(name=name, specs=[*extra, *table_specs(stage, **common)], can_subset=False,
+                          description=description)
+
+
 def table_results(stage: str, lake: Lake, metadata: Mapping[str, dict] | None = None,
                   rows: Mapping[str, int] | None = None) -> Iterator[dg.MaterializeResult]:
     """A materialisation per table `stage` wrote: its row count (from `rows` when the stage counted

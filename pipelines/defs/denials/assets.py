@@ -3,22 +3,19 @@ claims no denial list shows (lonely payments, silent claims, front-door rejectio
 The stage's tables are each an asset (claimback.stages.WRITES["denials"]); `denials` carries the
 stage's summary."""
 
-import dagster as dg
 import polars as pl
 
 from claimback.charts import denials_by_category_over_time
 from claimback.stages import build_denials
 from pipelines.defs.metadata import chart, dollars, markdown_table, percent
 from pipelines.defs.resources import ClaimbackResource
-from pipelines.defs.specs import table_results, table_specs
+from pipelines.defs.specs import stage_asset, table_results
 
 STAGE = "denials"
 
 
-@dg.multi_asset(
-    name="denials",
-    specs=table_specs(STAGE, group_name="denials", owners=["team:revenue-integrity"], kinds={"polars"}),
-    can_subset=False,
+@stage_asset(
+    STAGE, "denials", group_name="denials", owners=["team:revenue-integrity"], kinds={"polars"},
     description="Denials, their lines, every adjudication, recovered claims, lonely payments, silent "
     "claims, front-door rejections, the fee schedule and the underpaid lines it finds.",
 )

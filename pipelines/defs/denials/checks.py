@@ -3,7 +3,7 @@
 import dagster as dg
 import polars as pl
 
-from pipelines.defs.metadata import markdown_table
+from pipelines.defs.metadata import warn_when_found
 from pipelines.defs.resources import ClaimbackResource
 
 
@@ -11,11 +11,9 @@ from pipelines.defs.resources import ClaimbackResource
 def known_denial_codes(claimback: ClaimbackResource) -> dg.AssetCheckResult:
     denied = claimback.settings().lake.read("denials")
     unknown = denied.filter(pl.col("category") == "unknown")
-    return dg.AssetCheckResult(
-        passed=unknown.is_empty(),
-        severity=dg.AssetCheckSeverity.WARN,
-        description=f"{unknown.height} of {denied.height} denials have a reason code with no category yet "
+    return warn_when_found(
+        unknown,
+        f"{unknown.height} of {denied.height} denials have a reason code with no category yet "
         "(load the newest X12 lists with `claimback codes import`)" if unknown.height
         else f"all {denied.height} denials have a known category",
-        metadata={"unknown_reasons": markdown_table(unknown.group_by("primary_reason").len("claims"))},
-    )
+        unknown_reasons=unknown.group_by("primary_reason").len("claims"))

@@ -9,7 +9,7 @@ balance, and the analyst should know, but the night's work queue must still be b
 import dagster as dg
 
 from claimback import quality, quality_parts
-from pipelines.defs.metadata import markdown_table
+from pipelines.defs.metadata import warn_when_found
 from pipelines.defs.resources import ClaimbackResource
 
 
@@ -58,10 +58,8 @@ def submitted_data_quality(claimback: ClaimbackResource) -> dg.AssetCheckResult:
 @dg.asset_check(asset="quarantine", description="Files or transaction sets that could not be read are listed, with why.")
 def nothing_quarantined(claimback: ClaimbackResource) -> dg.AssetCheckResult:
     quarantine = claimback.settings().lake.read("quarantine")
-    return dg.AssetCheckResult(
-        passed=quarantine.is_empty(),
-        severity=dg.AssetCheckSeverity.WARN,
-        description=f"{quarantine['source_file'].n_unique()} files have parts that could not be read"
-        if quarantine.height else "every file was read",
-        metadata={"quarantined": markdown_table(quarantine.select("source_file", "location", "error"))},
-    )
+    return warn_when_found(
+        quarantine,
+        f"{quarantine['source_file'].n_unique()} files have parts that could not be read" if quarantine.height
+        else "every file was read",
+        quarantined=quarantine.select("source_file", "location", "error"))

@@ -5,7 +5,7 @@ import dagster as dg
 from claimback import stages
 from pipelines.defs.metadata import markdown_table
 from pipelines.defs.resources import ClaimbackResource
-from pipelines.defs.specs import table_specs, table_results
+from pipelines.defs.specs import stage_asset, table_results
 
 STAGE = "reconsiderations"
 _COMMON = {"group_name": "ingest", "owners": ["team:provider-relations"], "kinds": {"polars"}}
@@ -18,7 +18,7 @@ RUN = dg.AssetSpec(
 )
 
 
-@dg.multi_asset(name="reconsideration_log", specs=[RUN, *table_specs(STAGE, **_COMMON)], can_subset=False)
+@stage_asset(STAGE, "reconsideration_log", "Read the reconsideration log(s) in the inbox.", extra=(RUN,), **_COMMON)
 def reconsideration_log(claimback: ClaimbackResource):
     settings = claimback.settings()
     result = stages.load_reconsiderations(settings)

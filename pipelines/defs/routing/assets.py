@@ -13,7 +13,7 @@ from claimback.publish import SQL_DIR, query_views
 from claimback.stages import route_denials
 from pipelines.defs.metadata import chart, key_values, table
 from pipelines.defs.resources import ClaimbackResource
-from pipelines.defs.specs import table_results, table_specs
+from pipelines.defs.specs import stage_asset, table_results
 
 STAGE = "routing"
 
@@ -24,11 +24,8 @@ BRANCH_PLOTS = {"silent_claims": "silent claims", "front_door_rejections": "fron
 TODAY_VIEWS = ["analyst_today", "analyst_today_counts", "analyst_work_queue_by_route", "analyst_today_branches"]
 
 
-@dg.multi_asset(
-    name="work_queue",
-    specs=table_specs(STAGE, group_name="routing", owners=["team:provider-relations"],
-                      kinds={"polars", "scikitlearn"}),
-    can_subset=False,
+@stage_asset(
+    STAGE, "work_queue", group_name="routing", owners=["team:provider-relations"], kinds={"polars", "scikitlearn"},
     description="The work queue: one row per denied claim with its route (corrected claim, Level I "
     "reconsideration, Level II dispute, clinical appeal, rebill another payer, trend report, expired, "
     "resolved), its deadline under the payer's rules, days left, and a priority (expected recovery "

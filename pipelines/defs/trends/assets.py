@@ -1,21 +1,18 @@
 """Trends: payer problems hitting 10+ claims at once, and their Claim Trend Identification packets."""
 
-import dagster as dg
 import polars as pl
 
 from claimback.charts import trend_clusters_chart
 from claimback.stages import find_trends
 from pipelines.defs.metadata import chart, markdown_table
 from pipelines.defs.resources import ClaimbackResource
-from pipelines.defs.specs import table_results, table_specs
+from pipelines.defs.specs import stage_asset, table_results
 
 STAGE = "trends"
 
 
-@dg.multi_asset(
-    name="trend_clusters",
-    specs=table_specs(STAGE, group_name="trends", owners=["team:provider-relations"], kinds={"polars", "pdf"}),
-    can_subset=False,
+@stage_asset(
+    STAGE, "trend_clusters", group_name="trends", owners=["team:provider-relations"], kinds={"polars", "pdf"},
     description="Denied claims at one payer sharing the same denial codes within the lookback window. "
     "Clusters of 10+ claims (the payer's threshold) are flagged and get a Claim Trend Identification "
     "packet (PDF with one example claim and a brief description, plus a CSV of every claim); "
