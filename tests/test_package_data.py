@@ -30,3 +30,19 @@ def test_every_file_of_the_views_folder_is_package_data():
 
 def test_no_views_are_left_outside_the_package():
     assert not (ROOT / "sql").exists(), "analyst views belong in claimback/sql/ (package data), not sql/"
+
+
+def test_an_installed_claimback_holds_every_stage_of_the_dagster_side():
+    """A wheel install loads the code location (pipelines.definitions), which loads every stage's
+    folder under pipelines/defs: each is a package (an __init__.py) that pyproject.toml's package
+    find includes, so none is left out of the wheel, silently."""
+    from setuptools import find_packages
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packaged = set(find_packages(where=str(ROOT), **config["tool"]["setuptools"]["packages"]["find"]))
+    folders = {p.parent for p in (ROOT / "pipelines").rglob("*.py") if "__pycache__" not in p.parts}
+    not_packages = sorted(str(f.relative_to(ROOT)) for f in folders if not (f / "__init__.py").exists())
+    assert not not_packages, f"folders of Python modules without an __init__.py: {not_packages}"
+    wanted = {".".join(f.relative_to(ROOT).parts) for f in folders}
+    assert wanted <= packaged, f"not in the wheel: {sorted(wanted - packaged)}"
+    assert {"pipelines.defs", "pipelines.defs.ingest", "pipelines.defs.denials"} <= packaged
