@@ -179,9 +179,10 @@ def defaults() -> dict[str, object]:
 # Knobs of the process rather than of a run: each is read where it is used, named here only so the
 # README's table lists every setting. (what, flag, environment, run config key, default)
 PROCESS_SETTINGS = (
-    ("executor", "— (in process)", "—", "`execution.config` (`in_process` / `multiprocess`)",
+    ("executor", "`--celery redis://HOST:PORT/DB` (steps on Celery workers; default in process)", "—",
+     "`execution.config` (`in_process` / `multiprocess` / `celery`)",
      "in process (as fast as `claimback run`); the sensor asks for `multiprocess` when a drop has more than 40 "
-     "batches (10,000 new files)"),
+     "batches (10,000 new files); `celery` needs `claimback[cluster]` and workers (docs/deployment.md)"),
     ("Dagster instance (run history)", "—", "`DAGSTER_HOME`", "—",
      "`WAREHOUSE/dagster_home`, created with `pipelines/dagster.yaml` (telemetry and pop-up off)"),
     ("key for hashed member IDs", "—", "`CLAIMBACK_DEID_KEY`", "—", "a random key kept in `WAREHOUSE/.deidentify.key`"),

@@ -97,7 +97,7 @@ for _ in $(seq 120); do  # every worker answers a ping before the run starts
     online="$("$PYTHON" -m celery -A dagster_celery.app inspect ping --timeout 1 2>/dev/null | grep -c 'pong' || true)"
     [[ "$online" -ge "$WORKERS" ]] && break
     for pid in "${WORKER_PIDS[@]}"; do
-        kill -0 "$pid" 2>/dev/null || { echo "run.sh: a Celery worker exited at start:" >&2; tail -20 "$WORK"/worker-*.log >&2; exit 1; }
+        kill -0 "$pid" 2>/dev/null || { echo "run.sh: a Celery worker exited at start:" >&2; tail -n 20 "$WORK"/worker-*.log >&2; exit 1; }
     done
     sleep 0.5
 done
@@ -114,8 +114,8 @@ status=0
 wall="$("$PYTHON" -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(seconds)")"
 if [[ "$status" -ne 0 ]]; then
     echo "run.sh: the cluster run failed (exit $status):" >&2
-    tail -20 "$WORK/cluster-run.err" >&2
-    tail -30 "$WORK"/worker-*.log >&2
+    tail -n 20 "$WORK/cluster-run.err" >&2
+    tail -n 30 "$WORK"/worker-*.log >&2
     exit 1
 fi
 read -r _ c_user c_sys c_rss <"$WORK/coordinator.time"
@@ -132,6 +132,6 @@ else
     LOCAL="$WORK/local"
     "$PYTHON" -m pipelines.cli run -q --inbox "$INBOX" --warehouse "$LOCAL" --as-of "$AS_OF" \
         --batch-files "$BATCH_FILES" >"$WORK/local-run.out" 2>"$WORK/local-run.err" \
-        || { echo "run.sh: the local run failed:" >&2; tail -20 "$WORK/local-run.err" >&2; exit 1; }
+        || { echo "run.sh: the local run failed:" >&2; tail -n 20 "$WORK/local-run.err" >&2; exit 1; }
 fi
 "$PYTHON" "$ROOT/bench/compare_published.py" "$WORK/cluster" "$LOCAL"

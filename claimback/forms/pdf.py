@@ -305,9 +305,11 @@ def draw_all(draw: Callable[..., R], jobs: Sequence[tuple], drawing: Drawing | N
     processes when there are at least `drawing.from_packets` jobs (default: CLAIMBACK_DRAW_PROCESSES
     and DRAW_IN_PROCESSES_FROM). `draw` must be a module-level function of an importable module and
     the jobs picklable; each job writes its own file, so the order they are drawn in changes nothing.
-    Should the workers fail to start, every packet is drawn here instead, and the log says so."""
+    Should the workers fail to start, every packet is drawn here instead, and the log says so. A
+    daemonic process (a Celery prefork worker's child, a multiprocessing pool's worker) may not
+    start processes: it draws here too."""
     drawing = drawing or Drawing()
-    if drawing.processes < 2 or len(jobs) < drawing.from_packets:
+    if drawing.processes < 2 or len(jobs) < drawing.from_packets or multiprocessing.current_process().daemon:
         return [draw(*job) for job in jobs]
     chunk = max(1, len(jobs) // (drawing.processes * 4))
     try:

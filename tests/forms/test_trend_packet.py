@@ -194,6 +194,27 @@ def test_packets_are_drawn_here_when_the_workers_stop(caplog):
     assert "drawing the 3 packets in this process" in caplog.text
 
 
+def _draw_in_a_daemon(results) -> None:
+    from claimback.forms import pdf
+
+    results.put(pdf.draw_all(str.upper, [("a",), ("b",), ("c",)], pdf.Drawing(processes=2, from_packets=2)))
+
+
+def test_a_daemonic_process_draws_its_packets_itself():
+    """A Celery worker runs each step in a daemonic child process (prefork), which may not start
+    processes of its own: the step failed ("daemonic processes are not allowed to have children")
+    until draw_all drew there instead."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    daemon = context.Process(target=_draw_in_a_daemon, args=(results,), daemon=True)
+    daemon.start()
+    daemon.join(60)
+    assert daemon.exitcode == 0
+    assert results.get(timeout=5) == ["A", "B", "C"]
+
+
 def test_draw_processes_come_from_the_environment_and_a_bad_value_says_what_to_fix(monkeypatch):
     import pytest
 
