@@ -79,6 +79,12 @@ class Settings:
              "exists, every run refreshes it",
         default_text="off; once `claimback_deidentified.duckdb` exists, **every** publishing run refreshes it "
                      "(`make demo` turns it on)")
+    from_scratch: bool = _setting(
+        "recompute from scratch", flag="--from-scratch", env="CLAIMBACK_FROM_SCRATCH", default=False,
+        help="forget what earlier nights kept to save work (which current parts stand, the checks' counts, "
+             "the published file to start from) and compute everything from the files read; the result is "
+             "the same, only slower",
+        default_text="off: a night recomputes what its new data touches (the kept counts and parts stand)")
     batch_files: int = _setting(
         "new files per parse step", flag="--batch-files", env="CLAIMBACK_BATCH_FILES", default=250,
         help="new files per parse step (the unit that runs in parallel)")

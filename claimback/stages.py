@@ -14,7 +14,7 @@ import polars as pl
 
 from claimback import denials as denial_rules
 from claimback import publish as publishing  # called through the module: the publish step has one seam
-from claimback import forms, ingest, lifecycle, schema, trends, underpayments
+from claimback import forms, ingest, lifecycle, quality_parts, schema, trends, underpayments
 from claimback.forms import ProviderDirectory, ProviderProfile, write_reconsideration_packets
 from claimback.forms.channels import channel
 from claimback.forms.claim_facts import FACT_INPUTS, packet_facts
@@ -127,8 +127,19 @@ def parse_batch(settings: Settings, batch: list) -> dict:
     return ingest.ingest_batch(batch, settings.lake)
 
 
+# What earlier nights keep so a night does only its new work: which current parts stand
+# (ingest.consolidate), the checks' counts per group of batches (claimback.quality_parts) and the
+# published file to start from (claimback.publish). A from-scratch run forgets them first.
+KEPT_BETWEEN_NIGHTS = (ingest.CONSOLIDATED, quality_parts.STATE, publishing.PUBLISHED)
+
+
 def consolidate_lake(settings: Settings) -> dict[str, int]:
-    """The de-duplicated current tables every later stage reads; rows per table."""
+    """The de-duplicated current tables every later stage reads; rows per table. With the
+    `from_scratch` setting, what earlier nights kept is forgotten first, so every part, check and
+    published table is computed again from the files read."""
+    if settings.from_scratch:
+        for table in KEPT_BETWEEN_NIGHTS:
+            settings.lake.state_path(table).unlink(missing_ok=True)
     return ingest.consolidate(settings.lake)
 
 

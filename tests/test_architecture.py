@@ -47,7 +47,7 @@ ALLOWED: dict[str, set[str]] = {
     "forms": _DOMAIN_BASE | {"environment", "routing"},  # not trends: a packet formats, it finds nothing
     "publish": {"lake", "storage"},
     "synth": {"codes", "schema", "x12"},              # the test-data generator: never the rules it tests
-    "stages": {"codes", "schema", "lake", "settings", "inbox", "lifecycle", "reconsiderations", "denials",
+    "stages": {"codes", "schema", "lake", "settings", "inbox", "lifecycle", "reconsiderations", "denials", "quality_parts",
                "lonely", "rejections", "silent", "trends", "routing", "forms", "publish", "quality", "ingest", "underpayments"},
 }
 # Outside the library: the Dagster side and the command line. Nothing in claimback imports these.

@@ -22,6 +22,7 @@ class ClaimbackResource(dg.ConfigurableResource):
     payer_rules: str = ""
     provider_profile: str = ""
     deidentify: bool = _DEFAULTS["deidentify"]
+    from_scratch: bool = _DEFAULTS["from_scratch"]  # forget the kept bookkeeping: recompute everything
     batch_files: int = _DEFAULTS["batch_files"]  # new files per parse step: the unit the executor runs in parallel
     recoupment_wait_days: int = _DEFAULTS["recoupment_wait_days"]
     fee_schedule: str = ""
