@@ -1,11 +1,12 @@
 """CONTRIBUTING.md's change 5, done for real: a new table added by touching the three files the
 guide lists, and nothing else; the asset graph, the job and the published file pick it up.
 
-The change is made to a copy of the code (claimback/, pipelines/, the data dictionary), so the
-repository is never edited: the table `reconsiderations_by_level`, written by the
-reconsiderations stage, counting the log's requests per level. Everything else — its Dagster asset
+The change is made to a copy of the code (claimback/, pipelines/, the data dictionary and the
+tests that must follow), so the repository is never edited: the table `reconsiderations_by_level`,
+written by the reconsiderations stage, counting the log's requests per level. Everything else — its Dagster asset
 with its description and columns, its place upstream of the published file, its materialisation,
-its table in claimback.duckdb, the data dictionary's checks — must follow on its own.
+its table in claimback.duckdb, the data dictionary's checks, the asset-graph snapshot — must
+follow on its own.
 """
 from __future__ import annotations
 
@@ -54,8 +55,12 @@ CHANGE: dict[str, list[tuple[str, str]]] = {
             """) + "\n## Views"),
     ],
 }
-COPIED = ("claimback", "pipelines", "docs/data-dictionary.md", "tests/__init__.py", "tests/ui/__init__.py",
-          "tests/ui/test_data_dictionary.py")
+COPIED = ("claimback", "pipelines", "workspace.yaml", "docs/data-dictionary.md", "tests/__init__.py",
+          "tests/ui/__init__.py", "tests/ui/test_data_dictionary.py", "tests/pipeline/__init__.py",
+          "tests/pipeline/test_definitions.py", "tests/pipeline/snapshots")
+# The repository's own tests that must pass on the changed copy as they are: the data dictionary
+# against the schema, and the asset graph (its snapshot not refreshed, the lineage as declared).
+TESTS_THAT_FOLLOW = ("tests/ui/test_data_dictionary.py", "tests/pipeline/test_definitions.py")
 
 # The log, by hand: three Level I requests and one Level II (columns as claimback.reconsiderations reads them).
 LOG = ("patient_control_number,payer_claim_control_number,level,submitted_on,reference_number,outcome,decided_on\n"
@@ -148,10 +153,12 @@ def test_a_new_table_is_an_asset_and_published(changed, tmp_path):
     assert said["published"] == str(EXPECTED_ROWS)
 
 
-def test_the_data_dictionary_checks_pass_on_the_changed_code(changed):
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--noconftest",
-                          "tests/ui/test_data_dictionary.py", "-k", "reconsiderations_by_level"],
-                         cwd=changed, env={**os.environ, "PYTHONPATH": str(changed)},
-                         capture_output=True, text=True, timeout=300)
+def test_the_dictionary_and_graph_tests_pass_on_the_changed_code(changed):
+    # without UPDATE_SNAPSHOTS: the copy's snapshot must match as it is
+    env = {**{k: v for k, v in os.environ.items() if k != "UPDATE_SNAPSHOTS"}, "PYTHONPATH": str(changed)}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "--noconftest",
+                          *TESTS_THAT_FOLLOW], cwd=changed, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout[-3000:]
-    assert " passed" in run.stdout and "deselected" in run.stdout
+    assert "test_the_dictionary_lists_each_table_as_the_schema_defines_it[reconsiderations_by_level] PASSED" \
+        in run.stdout
+    assert "test_asset_graph_matches_snapshot PASSED" in run.stdout
