@@ -83,7 +83,7 @@ struct ArrowArray {
  * was a third of the 835 rows' time and, with the rows of every piece, ~15% of a large file's CPU.
  * Buffers are let go by Polars' threads too (the Arrow release callbacks): hence the lock. */
 #define CACHE_SLOTS 64
-#define CACHE_BYTES ((size_t)64 << 20)
+#define CACHE_BYTES ((size_t)16 << 20)
 static struct { char *p; size_t size; } cache[CACHE_SLOTS];
 static size_t cache_bytes;
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -230,6 +230,24 @@ static void col_reserve(Col *c, int64_t rows, int64_t bytes) {
         c->data = d;
         c->data_cap = bytes;
     }
+}
+
+/* A column reserved far beyond its length, cut to size: integer columns are handed to Polars
+ * without a copy and kept in the tables until they are written, slack and all (and a buffer from
+ * the cache has its slack in memory). */
+static void col_shrink(Col *c) {
+    if (!col_fixed(c->kind) || c->cap <= c->length + c->length / 4 + 1024) return;
+    size_t w = col_width(c->kind), bits = (size_t)((c->length + 7) / 8);
+    int64_t *v = buf_alloc((size_t)c->length * w + 16);
+    uint8_t *valid = buf_alloc(bits + 16);
+    if (!v || !valid) { buf_free(v); buf_free(valid); return; } /* keeps the larger buffers */
+    memcpy(v, c->i64, (size_t)c->length * w);
+    memcpy(valid, c->valid, bits);
+    buf_free(c->i64);
+    buf_free(c->valid);
+    c->i64 = v;
+    c->valid = valid;
+    c->cap = c->length;
 }
 
 static int col_grow(Col *c) {
@@ -1371,10 +1389,6 @@ static Col *claim_cols(Vec *v, const Prefixes *keys, int64_t *odd, int64_t *unba
         col_i64(&c[1], r->claim);
         col_i64(&c[2], r->row->seg_index);
         col_i64(&c[3], r->row->offset);
-        for (int k = 0; k < 10; k++) col_val(&c[4 + k], r->clp[clp_e[k]]);
-        Val vals[] = {r->ref_f8, r->nm1_82_e8, r->nm1_82_e9, r->qc_e3, r->qc_e4, r->qc_e9, r->il_e9, r->dtm_232,
-                      r->dtm_233, r->dtm_050, r->amt_au};
-        for (int k = 0; k < 11; k++) col_val(&c[14 + k], vals[k]);
         int64_t row_odd = 0;
         col_money(&c[25], r->clp[3], &row_odd);
         col_money(&c[26], r->clp[4], &row_odd);
@@ -1385,6 +1399,12 @@ static Col *claim_cols(Vec *v, const Prefixes *keys, int64_t *odd, int64_t *unba
         col_date8(&c[31], r->dtm_050, &row_odd);
         col_claim_key(&c[32], keys, r->claim);
         col_i64(&c[33], row_odd);
+        /* the raw text of what was converted only where the expressions convert it (row_odd) */
+        for (int k = 0; k < 10; k++)
+            col_val(&c[4 + k], row_odd || clp_e[k] < 3 || clp_e[k] > 5 ? r->clp[clp_e[k]] : NO_VALUE);
+        Val vals[] = {r->ref_f8, r->nm1_82_e8, r->nm1_82_e9, r->qc_e3, r->qc_e4, r->qc_e9, r->il_e9, r->dtm_232,
+                      r->dtm_233, r->dtm_050, r->amt_au};
+        for (int k = 0; k < 11; k++) col_val(&c[14 + k], row_odd || k < 7 ? vals[k] : NO_VALUE);
         *odd += row_odd > 0;
         *unbalanced += charge_minus_paid(r->clp[3], r->clp[4]) != r->cas_cents && !is_doomed(doomed, r->row->txn);
     }
@@ -1427,9 +1447,6 @@ static Col *line_cols(Vec *v, const Prefixes *keys, int64_t *odd, int64_t *unbal
         col_i64(&c[4], r->row->seg_index);
         col_i64(&c[5], r->row->offset);
         col_str(&c[6], &comp, 1);
-        for (int k = 1; k <= 6; k++) col_val(&c[6 + k], r->svc[k]);
-        Val vals[] = {r->dtm_472, r->dtm_150, r->dtm_151, r->amt_b6, r->ref_6r};
-        for (int k = 0; k < 5; k++) col_val(&c[13 + k], vals[k]);
         col_val(&c[18], component(r->svc[1], comp, 0));
         col_val(&c[19], component(r->svc[1], comp, 1));
         col_modifiers(&c[20], r->svc[1], comp);
@@ -1443,6 +1460,11 @@ static Col *line_cols(Vec *v, const Prefixes *keys, int64_t *odd, int64_t *unbal
         col_date8(&c[27], r->dtm_151, &row_odd);
         col_claim_key(&c[28], keys, r->claim);
         col_i64(&c[29], row_odd);
+        /* the raw text of what was converted only where the expressions convert it (row_odd):
+         * SVC04 and SVC05 (revenue code, units) and REF*6R are read as they are */
+        for (int k = 1; k <= 6; k++) col_val(&c[6 + k], row_odd || k == 4 || k == 5 ? r->svc[k] : NO_VALUE);
+        Val vals[] = {r->dtm_472, r->dtm_150, r->dtm_151, r->amt_b6, r->ref_6r};
+        for (int k = 0; k < 5; k++) col_val(&c[13 + k], row_odd || k == 4 ? vals[k] : NO_VALUE);
         *odd += row_odd > 0;
         *unbalanced += charge_minus_paid(r->svc[2], r->svc[3]) != r->cas_cents && !is_doomed(doomed, r->row->txn);
     }
@@ -1621,11 +1643,11 @@ static PyObject *scan_remit(ScanObject *s, PyObject *args) {
                 col_i64(&cas[5], t);
                 col_val(&cas[6], v[1]);
                 col_val(&cas[7], v[2 + 3 * t]);
-                col_val(&cas[8], v[3 + 3 * t]);
-                col_val(&cas[9], v[4 + 3 * t]);
                 int64_t row_odd = 0;
                 if (bad_amount(v[3 + 3 * t])) doom(&doomed, r->txn);
                 col_money(&cas[10], v[3 + 3 * t], &row_odd);
+                col_val(&cas[8], row_odd ? v[3 + 3 * t] : NO_VALUE); /* the amount's text where it is not one */
+                col_val(&cas[9], v[4 + 3 * t]);
                 col_claim_key(&cas[11], &keys, claim_value);
                 col_i64(&cas[12], row_odd);
                 odd_cas += row_odd;
@@ -1677,6 +1699,7 @@ static PyObject *scan_remit(ScanObject *s, PyObject *args) {
     if (!claims.failed) claim_c = claim_cols(&claims, &keys, &odd_claims, &unbalanced_claims, &doomed);
     if (!lines.failed) line_c = line_cols(&lines, &keys, &odd_lines, &unbalanced_lines, &doomed);
     if (unsure || doomed.failed) unbalanced_claims = unbalanced_lines = -1;
+    if (cas) for (int i = 0; i < CAS_COLS; i++) col_shrink(&cas[i]); /* reserved for six triplets a CAS */
     buf_free(doomed.items);
     Py_END_ALLOW_THREADS
     result = PyDict_New();

@@ -1,14 +1,16 @@
 """Which engine reads the bytes: the compiled core (claimback/x12/_core.c) or the reference path.
 
 The compiled core finds the interchanges, tokenizes a piece, gives every segment its envelope
-context, reads each transaction set's shape and envelope values, writes the sets' canonical text
-for their hashes, runs the 835 and 837 loop state machines, splits the segments the tables read
-into elements and gathers the rows of the 835's claims, service lines and adjustments with their
-raw values — one pass of C per step instead of dozens of Polars operations. What the values mean
-(money, dates, messages, keys, findings) is then computed by the same Polars expressions as on the
-reference path (tokenize.py, structure.py, remit.py, claims837.py), which stays: it reads what
-the core does not (text that is not ASCII, a transaction set retried alone) and the tests compare
-the two table by table (tests/x12/test_core.py).
+context, reads each transaction set's shape and envelope values, writes the sets' canonical
+text for their hashes, runs the 835 and 837 loop state machines, splits the segments the tables
+read into elements and gathers the rows of the 835's claims, service lines and adjustments — one pass of C
+per step instead of dozens of Polars operations — and converts those rows' money, dates,
+procedure codes and claim keys. What the other values mean (messages, locations, findings), and
+the values of any row the core cannot convert with certainty (an amount that is not an X12
+amount, a date that is not eight digits: remit._values), are computed by the same Polars
+expressions as on the reference path (tokenize.py, structure.py, remit.py, claims837.py), which
+stays: it reads what the core does not (text that is not ASCII, a transaction set retried alone)
+and the tests compare the two table by table (tests/x12/test_core.py, test_core_values.py).
 
 CLAIMBACK_READER=reference forces the reference path; unset (or "core"), the core is used when
 it is built (`pip install -e .` builds it). When it is not, the reader says so once and reads
