@@ -3,6 +3,7 @@ report the CPU time and peak memory of the processes the script started.
 
     python bench/cluster/objects.py upload INBOX s3://bucket/prefix    # creates the bucket if missing
     python bench/cluster/objects.py usage PID...                          # CPU s and peak RSS, with children
+    python bench/cluster/objects.py steps WAREHOUSE                       # where the run's time went
 
 Talks to whatever endpoint the standard AWS variables name (AWS_ENDPOINT_URL: run.sh's moto server).
 """
@@ -54,6 +55,37 @@ def usage(pids: list[int]) -> int:
     return 0
 
 
+def steps(warehouse: Path) -> int:
+    """The last run recorded in WAREHOUSE's Dagster instance, by phase: the parse steps (wall from
+    the first one's start to the last one's end, and their summed step time: how far they overlapped)
+    and every other step one after another, from the run's own STEP_START / STEP_SUCCESS events."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(warehouse / "dagster_home")) as instance:
+        run = instance.get_runs(limit=1)[0]
+        starts, ends = {}, {}
+        for record in instance.all_logs(run.run_id):
+            event = record.dagster_event
+            if event is None or not event.step_key:
+                continue
+            if event.event_type_value == "STEP_START":
+                starts[event.step_key] = record.timestamp
+            elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
+                ends[event.step_key] = record.timestamp
+    parse = [k for k in starts if ".parse_batch[" in k and k in ends]
+    if parse:
+        wall = max(ends[k] for k in parse) - min(starts[k] for k in parse)
+        busy = sum(ends[k] - starts[k] for k in parse)
+        print(f"  {len(parse)} parse steps: {wall:.1f} s wall, {busy:.1f} s of step time "
+              f"({busy / wall if wall else 0:.2f} running at once on average)")
+    others = sorted((k for k in starts if k in ends and k not in parse), key=lambda k: starts[k])
+    first, last = min(starts.values()), max(ends.values())
+    print(f"  run: {last - first:.1f} s from the first step's start to the last step's end")
+    for key in others:
+        print(f"  {key:60s} {ends[key] - starts[key]:7.1f} s")
+    return 0
+
+
 def _peak_rss(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -67,4 +99,6 @@ if __name__ == "__main__":
         sys.exit(upload(Path(args[0]), args[1]))
     if verb == "usage":
         sys.exit(usage([int(a) for a in args]))
-    sys.exit(f"unknown verb {verb}: upload INBOX s3://bucket/prefix | usage PID...")
+    if verb == "steps":
+        sys.exit(steps(Path(args[0])))
+    sys.exit(f"unknown verb {verb}: upload INBOX s3://bucket/prefix | usage PID... | steps WAREHOUSE")

@@ -68,17 +68,21 @@ REDIS_PORT="$(free_port)"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK" \
     >"$WORK/redis.log" 2>&1 &
 STARTED+=($!)
+SERVICE_PIDS=($!)
 wait_for_port "$REDIS_PORT" redis-server "$!"
 BROKER="redis://127.0.0.1:$REDIS_PORT/0"
 
 S3_PORT="$(free_port)"
 "$PYTHON" -m moto.server -H 127.0.0.1 -p "$S3_PORT" >"$WORK/moto.log" 2>&1 &
 STARTED+=($!)
+SERVICE_PIDS+=($!)
 wait_for_port "$S3_PORT" "moto server" "$!"
 # The standard AWS variables: the workers, Polars, s3fs and boto3 all read them. Any key works on moto.
 export AWS_ENDPOINT_URL="http://127.0.0.1:$S3_PORT" AWS_ACCESS_KEY_ID=claimback AWS_SECRET_ACCESS_KEY=claimback \
        AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 AWS_ALLOW_HTTP=true
+start="$(seconds)"
 "$PYTHON" "$ROOT/bench/cluster/objects.py" upload "$INBOX" s3://claimback/inbox
+echo "upload: $("$PYTHON" -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(seconds)") s"
 
 # --- the workers -----------------------------------------------------------------------------------
 # One Celery worker process per WORKERS, each running one step at a time (--concurrency 1), taking
@@ -123,6 +127,10 @@ echo "cluster run ($WORKERS workers): wall $wall s; coordinator $(awk "BEGIN {pr
 echo "workers:"
 "$PYTHON" "$ROOT/bench/cluster/objects.py" usage "${WORKER_PIDS[@]}"
 echo "steps run per worker: $(for n in $(seq "$WORKERS"); do grep -c ' succeeded in ' "$WORK/worker-$n.log" || true; done | xargs)"
+echo "Redis and the S3 endpoint (moto; in a real cluster the object store's own):"
+"$PYTHON" "$ROOT/bench/cluster/objects.py" usage "${SERVICE_PIDS[@]}"
+echo "where the time went:"
+"$PYTHON" "$ROOT/bench/cluster/objects.py" steps "$WORK/cluster"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- the same inbox in process, on local folders, and the comparison -------------------------------
@@ -130,8 +138,11 @@ if [[ -n "${CLAIMBACK_COMPARE_WITH:-}" ]]; then
     LOCAL="$CLAIMBACK_COMPARE_WITH"
 else
     LOCAL="$WORK/local"
-    "$PYTHON" -m pipelines.cli run -q --inbox "$INBOX" --warehouse "$LOCAL" --as-of "$AS_OF" \
+    /usr/bin/time -f "%e %U %S %M" -o "$WORK/local.time" \
+        "$PYTHON" -m pipelines.cli run -q --inbox "$INBOX" --warehouse "$LOCAL" --as-of "$AS_OF" \
         --batch-files "$BATCH_FILES" >"$WORK/local-run.out" 2>"$WORK/local-run.err" \
         || { echo "run.sh: the local run failed:" >&2; tail -n 20 "$WORK/local-run.err" >&2; exit 1; }
+    read -r l_wall l_user l_sys l_rss <"$WORK/local.time"
+    echo "local run (in process, local folders): wall $l_wall s, $(awk "BEGIN {print $l_user + $l_sys}") CPU s, peak RSS $(awk "BEGIN {printf \"%.2f\", $l_rss / 1e6}") GB"
 fi
 "$PYTHON" "$ROOT/bench/compare_published.py" "$WORK/cluster" "$LOCAL"
