@@ -847,9 +847,111 @@ static inline int is_envelope_tag(const Row *r) {
     return tag_is(r, T_ISA) || tag_is(r, T_GS) || tag_is(r, T_GE) || tag_is(r, T_IEA) || tag_is(r, T_TA1);
 }
 
+/* ---- which interchanges structure.envelope_findings can find something in ----
+ * Its group and interchange rules compare GE01 with the group's ST count, GE02 with GS06, IEA01
+ * with the interchange's GS count and IEA02 with ISA13 (leading and trailing zeros aside). An
+ * interchange whose values agree, all plain, has no such finding, so its rows need not reach
+ * Polars; any other shape (a missing or doubled ISA or IEA, a count that is not digits, a segment
+ * outside every set) keeps its rows, and a group split across interchanges every row. */
+
+typedef struct { const char *p; int64_t n; } Text; /* an element, spaces stripped; n < 0: null */
+
+static Text env_element(const ScanObject *s, const Row *r, int k) {
+    const char *v;
+    int64_t n = element_at(r->p, r->len, s->runs[r->run].elem, k, &v);
+    Text t = {NULL, -1};
+    if (n < 0) return t;
+    while (n > 0 && *v == ' ') { v++; n--; }
+    while (n > 0 && v[n - 1] == ' ') n--;
+    if (n > 0) { t.p = v; t.n = n; }
+    return t;
+}
+
+static int count_is(Text t, int64_t count) { /* the element is digits giving `count` */
+    if (t.n < 1 || t.n > 18) return 0;
+    int64_t v = 0;
+    for (int64_t i = 0; i < t.n; i++) {
+        if (t.p[i] < '0' || t.p[i] > '9') return 0;
+        v = v * 10 + (t.p[i] - '0');
+    }
+    return v == count;
+}
+
+static int same_control(Text a, Text b) { /* both sent and equal once zeros are stripped from both ends */
+    if (a.n < 0 || b.n < 0) return 0;
+    while (a.n > 0 && *a.p == '0') { a.p++; a.n--; }
+    while (a.n > 0 && a.p[a.n - 1] == '0') a.n--;
+    while (b.n > 0 && *b.p == '0') { b.p++; b.n--; }
+    while (b.n > 0 && b.p[b.n - 1] == '0') b.n--;
+    return a.n == b.n && memcmp(a.p, b.p, (size_t)a.n) == 0;
+}
+
+static inline int is_stray(const Row *r) { return r->txn == 0 && !is_envelope_tag(r) && !tag_is(r, T_SE); }
+
+/* Whether the interchange of rows [a, b) (one isa_seq) is plain: one ISA, one IEA, every count and
+ * control number agreeing. */
+static int plain_interchange(const ScanObject *s, int64_t a, int64_t b) {
+    int64_t n_isa = 0, n_iea = 0, n_gs = 0;
+    const Row *isa = NULL, *iea = NULL;
+    for (int64_t i = a; i < b; i++) {
+        const Row *r = &s->rows[i];
+        if (is_stray(r)) return 0; /* reported per file, its location from this ISA: kept with it */
+        if (tag_is(r, T_ISA)) { n_isa++; isa = r; }
+        else if (tag_is(r, T_IEA)) { n_iea++; iea = r; }
+        else if (tag_is(r, T_GS)) n_gs++;
+    }
+    if (n_isa != 1 || n_iea != 1) return 0;
+    if (!count_is(env_element(s, iea, 1), n_gs) || !same_control(env_element(s, iea, 2), env_element(s, isa, 13)))
+        return 0;
+    for (int64_t i = a; i < b; i++) {
+        const Row *ge = &s->rows[i];
+        if (!tag_is(ge, T_GE)) continue;
+        const Row *gs = NULL;
+        int64_t n_st = 0, n_gs_same = 0;
+        for (int64_t j = a; j < b; j++) {
+            const Row *r = &s->rows[j];
+            if (r->gs_seq != ge->gs_seq) continue;
+            if (tag_is(r, T_ST)) n_st++;
+            else if (tag_is(r, T_GS)) { gs = r; n_gs_same++; }
+        }
+        if (n_gs_same != 1 || !count_is(env_element(s, ge, 1), n_st) ||
+            !same_control(env_element(s, ge, 2), env_element(s, gs, 6)))
+            return 0;
+    }
+    return 1;
+}
+
+/* keep[i]: row i belongs to an interchange envelope_findings may find something in; NULL when
+ * every row must be kept. */
+static uint8_t *envelope_keep(const ScanObject *s) {
+    uint8_t *keep = malloc((size_t)s->nrows + 1);
+    if (!keep) return NULL;
+    int64_t a = 0, last_gs = -1, last_gs_isa = -1;
+    for (int64_t i = 0; i < s->nrows; i++) {
+        const Row *r = &s->rows[i];
+        /* a group's GS, GE and STs in two interchanges: its counts are not the interchange's own (the
+         * rows after a group, the next ISA included, carry its gs_seq, which no rule reads) */
+        int grouped = tag_is(r, T_GS) || tag_is(r, T_GE) || tag_is(r, T_ST);
+        if (grouped && r->gs_seq == last_gs && r->isa_seq != last_gs_isa) { free(keep); return NULL; }
+        if (grouped && r->gs_seq != last_gs) {
+            if (r->gs_seq < last_gs) { free(keep); return NULL; }
+            last_gs = r->gs_seq;
+            last_gs_isa = r->isa_seq;
+        }
+        if (i > 0 && r->isa_seq < s->rows[i - 1].isa_seq) { free(keep); return NULL; }
+        if (i + 1 == s->nrows || s->rows[i + 1].isa_seq != r->isa_seq) { /* the end of an interchange */
+            uint8_t k = !plain_interchange(s, a, i + 1);
+            memset(keep + a, k, (size_t)(i + 1 - a));
+            a = i + 1;
+        }
+    }
+    return keep;
+}
+
 /* The segment frame, columns as reader._context returns them (integers as Int64).
  * which: 0 every row; 1 the rows of the sets in `txns`; 2 the rows structure.envelope_findings
- * reads (ISA, GS, GE, IEA, ST, and rows outside any set that are not SE). */
+ * reads (ISA, GS, GE, IEA, ST, and rows outside any set that are not SE) of the interchanges it
+ * may find something in (envelope_keep). */
 static PyObject *scan_context(ScanObject *s, PyObject *args) {
     int which = 0;
     Py_buffer txns = {0};
@@ -863,6 +965,7 @@ static PyObject *scan_context(ScanObject *s, PyObject *args) {
     for (int i = 0; i < n; i++) col_init(&c[i], kinds[i], names[i]);
     int64_t rows = 0;
     Py_BEGIN_ALLOW_THREADS
+    uint8_t *keep = which == 2 ? envelope_keep(s) : NULL;
     for (int pass = 0; pass < 2; pass++) {
         Wanted w = {txns.buf, txns.buf ? txns.len / (Py_ssize_t)sizeof(int64_t) : 0, 0};
         int64_t text = 0, tags = 0;
@@ -870,6 +973,7 @@ static PyObject *scan_context(ScanObject *s, PyObject *args) {
         for (int64_t i = 0; i < s->nrows; i++) {
             const Row *r = &s->rows[i];
             if (which == 1 && !wanted(&w, r->txn)) continue;
+            if (keep && !keep[i]) continue;
             if (which == 2 && !(tag_is(r, T_ISA) || tag_is(r, T_GS) || tag_is(r, T_GE) || tag_is(r, T_IEA) ||
                                 tag_is(r, T_ST) || (r->txn == 0 && !is_envelope_tag(r) && !tag_is(r, T_SE))))
                 continue;
@@ -892,6 +996,7 @@ static PyObject *scan_context(ScanObject *s, PyObject *args) {
         if (pass == 0)
             for (int i = 0; i < n; i++) col_reserve(&c[i], rows, i == 1 ? tags : i == 2 ? text : rows);
     }
+    free(keep);
     Py_END_ALLOW_THREADS
     if (txns.buf) PyBuffer_Release(&txns);
     return finish_table(c, n, rows);
