@@ -1304,6 +1304,18 @@ static void col_claim_key(Col *c, const Prefixes *keys, int64_t claim) {
     col_str(c, buf, (int64_t)np + nd);
 }
 
+/* A row's converted values into consecutive columns from c: money, dates, the claim key, then
+ * `_odd`, how many of them only the Polars expressions can read (returned). */
+static int64_t col_values(Col *c, const Val *money, int n_money, const Val *dates, int n_dates, const Prefixes *keys,
+                          int64_t claim) {
+    int64_t odd = 0;
+    for (int k = 0; k < n_money; k++) col_money(c++, money[k], &odd);
+    for (int k = 0; k < n_dates; k++) col_date8(c++, dates[k], &odd);
+    col_claim_key(c++, keys, claim);
+    col_i64(c, odd);
+    return odd;
+}
+
 /* fields.part: component k (0-based) of a composite split on `comp`, empty as null */
 static Val component(Val v, char comp, int k) {
     if (v.n < 0) return NO_VALUE;
@@ -1330,7 +1342,19 @@ static void col_modifiers(Col *c, Val v, char comp) {
 
 /* the core's conversions, for the tests to hold against the Polars expressions:
  * [(cents or None, is an X12 amount)] and [days, None, or "polars" where Polars must read] */
-static PyObject *core_amounts(PyObject *mod, PyObject *seq) {
+static PyObject *amount_of(Val v) {
+    int64_t cents = 0;
+    return amount_cents(v, &cents) ? Py_BuildValue("(LO)", (long long)cents, Py_True)
+                                   : Py_BuildValue("(OO)", Py_None, Py_False);
+}
+
+static PyObject *date_of(Val v) {
+    int32_t days = 0;
+    int got = date8_days(v, &days);
+    return got == 1 ? PyLong_FromLong(days) : got == 0 ? Py_NewRef(Py_None) : PyUnicode_FromString("polars");
+}
+
+static PyObject *each_str(PyObject *seq, PyObject *(*one)(Val)) {
     PyObject *fast = PySequence_Fast(seq, "a sequence of str");
     if (!fast) return NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
@@ -1338,34 +1362,17 @@ static PyObject *core_amounts(PyObject *mod, PyObject *seq) {
     for (Py_ssize_t i = 0; out && i < n; i++) {
         Py_ssize_t len;
         const char *t = PyUnicode_AsUTF8AndSize(PySequence_Fast_GET_ITEM(fast, i), &len);
-        if (!t) { Py_CLEAR(out); break; }
-        Val v = {t, (int32_t)len};
-        int64_t cents = 0;
-        int ok = amount_cents(v, &cents);
-        PyList_SET_ITEM(out, i, ok ? Py_BuildValue("(LO)", (long long)cents, Py_True) : Py_BuildValue("(OO)", Py_None, Py_False));
+        PyObject *item = t ? one((Val){t, (int32_t)len}) : NULL;
+        if (!item) { Py_CLEAR(out); break; }
+        PyList_SET_ITEM(out, i, item);
     }
     Py_DECREF(fast);
     return out;
 }
 
-static PyObject *core_dates(PyObject *mod, PyObject *seq) {
-    PyObject *fast = PySequence_Fast(seq, "a sequence of str");
-    if (!fast) return NULL;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
-    PyObject *out = PyList_New(n);
-    for (Py_ssize_t i = 0; out && i < n; i++) {
-        Py_ssize_t len;
-        const char *t = PyUnicode_AsUTF8AndSize(PySequence_Fast_GET_ITEM(fast, i), &len);
-        if (!t) { Py_CLEAR(out); break; }
-        Val v = {t, (int32_t)len};
-        int32_t days = 0;
-        int got = date8_days(v, &days);
-        PyList_SET_ITEM(out, i, got == 1 ? PyLong_FromLong(days) : got == 0 ? Py_NewRef(Py_None)
-                                                                      : PyUnicode_FromString("polars"));
-    }
-    Py_DECREF(fast);
-    return out;
-}
+static PyObject *core_amounts(PyObject *mod, PyObject *seq) { return each_str(seq, amount_of); }
+
+static PyObject *core_dates(PyObject *mod, PyObject *seq) { return each_str(seq, date_of); }
 
 static inline int val_is(Val v, const char *t) {
     size_t n = strlen(t);
@@ -1494,16 +1501,8 @@ static Col *claim_cols(Vec *v, const Prefixes *keys, int64_t *odd, int64_t *unba
         col_i64(&c[1], r->claim);
         col_i64(&c[2], r->row->seg_index);
         col_i64(&c[3], r->row->offset);
-        int64_t row_odd = 0;
-        col_money(&c[25], r->clp[3], &row_odd);
-        col_money(&c[26], r->clp[4], &row_odd);
-        col_money(&c[27], r->clp[5], &row_odd);
-        col_money(&c[28], r->amt_au, &row_odd);
-        col_date8(&c[29], r->dtm_232, &row_odd);
-        col_date8(&c[30], r->dtm_233, &row_odd);
-        col_date8(&c[31], r->dtm_050, &row_odd);
-        col_claim_key(&c[32], keys, r->claim);
-        col_i64(&c[33], row_odd);
+        Val money[] = {r->clp[3], r->clp[4], r->clp[5], r->amt_au}, dates[] = {r->dtm_232, r->dtm_233, r->dtm_050};
+        int64_t row_odd = col_values(&c[25], money, 4, dates, 3, keys, r->claim);
         /* the raw text of what was converted only where the expressions convert it (row_odd) */
         for (int k = 0; k < 10; k++)
             col_val(&c[4 + k], row_odd || clp_e[k] < 3 || clp_e[k] > 5 ? r->clp[clp_e[k]] : NO_VALUE);
@@ -1556,15 +1555,8 @@ static Col *line_cols(Vec *v, const Prefixes *keys, int64_t *odd, int64_t *unbal
         col_val(&c[19], component(r->svc[1], comp, 1));
         col_modifiers(&c[20], r->svc[1], comp);
         col_val(&c[21], component(r->svc[6], comp, 1));
-        int64_t row_odd = 0;
-        col_money(&c[22], r->svc[2], &row_odd);
-        col_money(&c[23], r->svc[3], &row_odd);
-        col_money(&c[24], r->amt_b6, &row_odd);
-        col_date8(&c[25], r->dtm_472, &row_odd);
-        col_date8(&c[26], r->dtm_150, &row_odd);
-        col_date8(&c[27], r->dtm_151, &row_odd);
-        col_claim_key(&c[28], keys, r->claim);
-        col_i64(&c[29], row_odd);
+        Val money[] = {r->svc[2], r->svc[3], r->amt_b6}, dates[] = {r->dtm_472, r->dtm_150, r->dtm_151};
+        int64_t row_odd = col_values(&c[22], money, 3, dates, 3, keys, r->claim);
         /* the raw text of what was converted only where the expressions convert it (row_odd):
          * SVC04 and SVC05 (revenue code, units) and REF*6R are read as they are */
         for (int k = 1; k <= 6; k++) col_val(&c[6 + k], row_odd || k == 4 || k == 5 ? r->svc[k] : NO_VALUE);
@@ -2079,5 +2071,7 @@ PyMODINIT_FUNC PyInit__core(void) {
     if (!m) return NULL;
     Py_INCREF(&ScanType);
     if (PyModule_AddObject(m, "Scan", (PyObject *)&ScanType) < 0) { Py_DECREF(&ScanType); Py_DECREF(m); return NULL; }
+    /* the interface core.py calls: a build older than the source it is imported with is not used */
+    if (PyModule_AddIntConstant(m, "ABI", 2) < 0) { Py_DECREF(m); return NULL; }
     return m;
 }

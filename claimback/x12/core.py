@@ -30,9 +30,15 @@ from claimback.x12.fields import ELEMENTS, ELEMENTS_READ
 from claimback.x12.structure import with_errors
 from claimback.x12.tokenize import Delimiters, Run
 
+# The interface of _core.c this module calls (its ABI constant). A build older than the source —
+# a checkout moved on without `make core` — is not used: the reference path reads, after the warning.
+ABI = 2
+
 try:
     from claimback.x12 import _core
 except ImportError:  # not built: the reference path reads everything, after one warning
+    _core = None
+if _core is not None and getattr(_core, "ABI", 1) != ABI:
     _core = None
 
 _warned = False
@@ -47,8 +53,9 @@ def enabled() -> bool:
     if _core is None:
         if not _warned:
             _warned = True
-            warnings.warn("claimback's compiled X12 reader core is not built (run `pip install -e .` or "
-                          "`make install`); reading with the slower reference path, same tables",
+            warnings.warn("claimback's compiled X12 reader core is not built, or was built from older source "
+                          "(run `make core`, `pip install -e .` or `make install`); reading with the slower "
+                          "reference path, same tables",
                           RuntimeWarning, stacklevel=2)
         return False
     return True

@@ -167,3 +167,35 @@ def test_reference_can_be_forced(monkeypatch):
     monkeypatch.setenv("CLAIMBACK_READER", "reference")
     assert not core.enabled()
     assert core.piece([]) is None
+
+
+def test_a_build_older_than_its_source_is_not_used(monkeypatch):
+    # a checkout that moved on without `make core` keeps the old _core.so: its interface (ABI) is
+    # not the one core.py calls, so the reference path reads, after the warning, instead of the
+    # old build failing inside every table and each set being retried alone
+    import importlib
+    import sys
+    import types
+
+    import claimback.x12
+
+    stale = types.ModuleType("claimback.x12._core")  # as built before the ABI constant existed
+    stale.Scan = object
+    monkeypatch.setitem(sys.modules, "claimback.x12._core", stale)
+    monkeypatch.setattr(claimback.x12, "_core", stale, raising=False)
+    try:
+        importlib.reload(core)
+        assert core._core is None
+        monkeypatch.setattr(core, "_warned", False)
+        with pytest.warns(RuntimeWarning, match="built from older source"):
+            assert not core.enabled()
+    finally:
+        monkeypatch.undo()
+        importlib.reload(core)
+    assert core._core is not None or not core_built_here()
+
+
+def core_built_here() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("claimback.x12._core") is not None
