@@ -97,7 +97,8 @@ def batch_versions(lake: Lake, table: str) -> dict[str, str] | None:
     known = {} if written.is_empty() else {
         batch: f"{fmt}:{standing}:{fingerprint}"
         for batch, standing, fingerprint, fmt in written.select("batch", "standing", "fingerprint", "format").iter_rows()}
-    # a part the bookkeeping does not know (written by older code) is never taken as checked
+    # consolidation lists every batch it keeps on every run, before the checks; a part it does not
+    # list (a lake assembled by hand, as in tests) goes by its name
     return {p.stem: known.get(p.stem, f"unknown:{p.stem}") for p in parts}
 
 
