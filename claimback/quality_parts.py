@@ -6,8 +6,8 @@ code a CARC. A claim's rows and a transaction's rows all come from one file, so 
 one batch's part of lake/current (claimback.ingest.consolidate), and a suite's counts over the
 whole table are the sums of its counts over any split of the parts. So each night Great
 Expectations validates, as one group, the batches no earlier night validated; each group's counts
-are kept in lake/state/check_outcomes with its batches and their versions (the consolidation's
-fingerprint of the transaction sets that stand in the part). A group one of whose parts was
+are kept in lake/state/check_outcomes_<check> with its batches and their versions (the
+consolidation's fingerprint of the transaction sets that stand in the part). A group one of whose parts was
 written again or dropped since is validated again, whole.
 
 Two rules do not add up over parts, and are worked out otherwise:
@@ -32,7 +32,9 @@ import polars as pl
 from claimback import ingest, quality
 from claimback.lake import Lake
 
-STATE = "check_outcomes"
+STATE = "check_outcomes"  # lake/state/check_outcomes_<check>: one file per check, as the checks
+# may run at once in separate processes (multiprocess or Celery executor) and must not overwrite
+# each other's counts
 UNIQUE = "ExpectColumnValuesToBeUnique"
 
 
@@ -72,8 +74,8 @@ def run_check(lake: Lake, name: str, as_of: date) -> list[quality.SuiteResult]:
     versions = batch_versions(lake, next(iter(check.tables)))
     if versions is None:  # a lake without parts (nothing read yet): the tables whole
         return _suites(check, {t: lake.read(t, c) for t, c in check.tables.items()}, as_of)
-    kept_state = lake.read_state(STATE)
-    kept = kept_state.filter(pl.col("check") == name) if kept_state.height else pl.DataFrame(schema=_STATE_SCHEMA)
+    kept = lake.read_state(state_table(name))
+    kept = kept if kept.height else pl.DataFrame(schema=_STATE_SCHEMA)
     bound = _bound(as_of) if check.dated else 0
     kept = _standing(kept, versions, bound, as_of)
     covered = set(kept["group_batches"].explode().drop_nulls().to_list())
@@ -83,8 +85,17 @@ def run_check(lake: Lake, name: str, as_of: date) -> list[quality.SuiteResult]:
     days = _remit_days(frames) if check.dated else (None, None)
     group = _state_rows(name, suites, new, [versions[b] for b in new], bound, days) if new else kept.clear()
     every_group = pl.concat([kept, group])
-    _write_state(lake, kept_state, name, every_group)
+    lake.write_state(state_table(name), every_group)
     return _summed(check, suites, every_group, lake)
+
+
+def state_table(name: str) -> str:
+    """The lake state table keeping check `name`'s counts per group of batches."""
+    return f"{STATE}_{name}"
+
+
+def state_tables() -> tuple[str, ...]:
+    return tuple(state_table(name) for name in CHECKS)
 
 
 def batch_versions(lake: Lake, table: str) -> dict[str, str] | None:
@@ -138,11 +149,6 @@ def _state_rows(name, suites, batches, versions, bound, days) -> pl.DataFrame:
              "unexpected": outcome.unexpected, "total": outcome.total, "success": outcome.success}
             for suite in suites for index, outcome in enumerate(suite.outcomes)]
     return pl.DataFrame(rows, schema=_STATE_SCHEMA)
-
-
-def _write_state(lake: Lake, kept_state: pl.DataFrame, name: str, mine: pl.DataFrame) -> None:
-    others = kept_state.filter(pl.col("check") != name) if kept_state.height else pl.DataFrame(schema=_STATE_SCHEMA)
-    lake.write_state(STATE, pl.concat([others, mine]))
 
 
 def _summed(check: Check, suites: list[quality.SuiteResult], groups: pl.DataFrame,

@@ -130,7 +130,7 @@ def parse_batch(settings: Settings, batch: list) -> dict:
 # What earlier nights keep so a night does only its new work: which current parts stand
 # (ingest.consolidate), the checks' counts per group of batches (claimback.quality_parts) and the
 # published file to start from (claimback.publish). A from-scratch run forgets them first.
-KEPT_BETWEEN_NIGHTS = (ingest.CONSOLIDATED, quality_parts.STATE, publishing.PUBLISHED)
+KEPT_BETWEEN_NIGHTS = (ingest.CONSOLIDATED, *quality_parts.state_tables(), publishing.PUBLISHED)
 
 
 def consolidate_lake(settings: Settings) -> dict[str, int]:

@@ -78,7 +78,7 @@ def test_every_night_publishes_what_a_full_run_publishes(tmp_path):
     kept = tmp_path / "kept"
     shutil.copytree(nightly, kept)
     assert run_pipeline(inbox, nightly, as_of, batch_files=2, from_scratch=True).success
-    assert (nightly / "lake" / "state" / "check_outcomes.parquet").exists()
+    assert (nightly / "lake" / "state" / "check_outcomes_remit_structure.parquet").exists()
     differences, _ = compare_published.compare(nightly, kept)
     assert not differences, "; ".join(f"{d.relation}: {d.problem}" for d in differences)
 
