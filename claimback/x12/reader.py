@@ -14,6 +14,7 @@ control numbers, claim numbers and codes only — never names, member ids or bir
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -33,6 +34,8 @@ from claimback.x12.structure import (
     SUPPORTED_TYPES, envelope_findings, locate, per_file_count, transaction_hashes, transactions, with_context,
 )
 from claimback.x12.tokenize import Run, segment_frames, split_runs
+
+log = logging.getLogger(__name__)
 
 Counts = dict[str, int]
 COUNTED_TAGS = ("ST", "CLP", "CLM")  # file-wide ordinals a piece must know the earlier counts of
@@ -333,8 +336,11 @@ def _read_batch(batch: list[_Pending], results: list[ParsedFile | None], use_cor
             if others:
                 _read_batch(others, results, use_core=False)
             return
-    except Exception:  # noqa: BLE001 - fall back to reading each file alone (below)
-        pass
+    except Exception as exc:  # noqa: BLE001 - fall back to reading each file alone (below)
+        # The same tables come out, only slower: say so, or an internal error looks like slowness.
+        # The exception's type only: its text may quote a value of the file (PHI).
+        log.warning("reader: a batch of %d files could not be read together (%s); each file is read alone",
+                    len(batch), type(exc).__name__)
     for item in batch:
         results[item.index] = _read_alone(item)
 
@@ -480,9 +486,11 @@ def _tables_of(accs: list[_Acc], ctx: pl.DataFrame | None, strict: bool, piece: 
             rows = ctx.filter(pl.col("txn").is_in(good["txn"].implode()))
         try:
             built = _build(rows, good, shas, piece)
-        except Exception:  # noqa: BLE001 - retry set by set so one bad set cannot sink the file
+        except Exception as exc:  # noqa: BLE001 - retry set by set so one bad set cannot sink the file
             if strict:
                 raise
+            log.warning("reader: the tables of %d transaction sets could not be built together (%s); "
+                        "each set is read alone", good.height, type(exc).__name__)
             if piece is not None:
                 rows = piece.rows(good["txn"])
             built, failed = _build_one_by_one(rows, good, shas)
