@@ -21,11 +21,11 @@ defs = dg.Definitions(
 )
 
 
-def claimback_job() -> dg.JobDefinition:
+def resolved_claimback_job() -> dg.JobDefinition:
     """The job, at an importable address: what `reconstructable` hands a process that must build it
     again (a Celery worker running one step, the multiprocess executor's step processes)."""
     return defs.resolve_job_def("claimback")
 
 
 def reconstructable_job():
-    return dg.reconstructable(claimback_job)
+    return dg.reconstructable(resolved_claimback_job)
