@@ -1270,12 +1270,14 @@ static int date8_days(Val v, int32_t *days) {
     return 1;
 }
 
-/* money into `c`; counts into *odd an amount that is not an X12 amount */
-static void col_money(Col *c, Val v, int64_t *odd) {
-    int64_t cents;
+/* money into `c`; counts into *odd an amount that is not an X12 amount; returns the cents, 0 when
+ * absent or not an X12 amount (money(...).fill_null(0) in findings.py) */
+static int64_t col_money(Col *c, Val v, int64_t *odd) {
+    int64_t cents = 0;
     if (v.n < 0) col_null(c);
     else if (amount_cents(v, &cents)) col_cents(c, cents);
-    else { col_null(c); (*odd)++; }
+    else { col_null(c); (*odd)++; cents = 0; }
+    return cents;
 }
 
 /* a date into `c`; counts into *odd a value only Polars can read */
@@ -1741,15 +1743,14 @@ static PyObject *scan_remit(ScanObject *s, PyObject *args) {
                 col_val(&cas[6], v[1]);
                 col_val(&cas[7], v[2 + 3 * t]);
                 int64_t row_odd = 0;
-                if (bad_amount(v[3 + 3 * t])) doom(&doomed, r->txn);
-                col_money(&cas[10], v[3 + 3 * t], &row_odd);
+                int64_t cents = col_money(&cas[10], v[3 + 3 * t], &row_odd); /* the amount read once */
+                if (row_odd) doom(&doomed, r->txn);
                 col_val(&cas[8], row_odd ? v[3 + 3 * t] : NO_VALUE); /* the amount's text where it is not one */
                 col_val(&cas[9], v[4 + 3 * t]);
                 col_claim_key(&cas[11], &keys, claim_value);
                 col_i64(&cas[12], row_odd);
                 odd_cas += row_odd;
                 /* the claim's and the line's CAS totals, for the balance checks */
-                int64_t cents = cents_or_zero(v[3 + 3 * t]);
                 ClaimRec *open = claims.n ? (ClaimRec *)claims.items + claims.n - 1 : NULL;
                 if (open && open->claim == claim_value) open->cas_cents += cents;
                 else unsure = 1;
