@@ -975,7 +975,7 @@ static PyObject *scan_context(ScanObject *s, PyObject *args) {
             if (which == 1 && !wanted(&w, r->txn)) continue;
             if (keep && !keep[i]) continue;
             if (which == 2 && !(tag_is(r, T_ISA) || tag_is(r, T_GS) || tag_is(r, T_GE) || tag_is(r, T_IEA) ||
-                                tag_is(r, T_ST) || (r->txn == 0 && !is_envelope_tag(r) && !tag_is(r, T_SE))))
+                                tag_is(r, T_ST) || is_stray(r)))
                 continue;
             rows++;
             if (pass == 0) { text += r->len; tags += r->tag_len; continue; }
