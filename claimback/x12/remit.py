@@ -213,7 +213,7 @@ def claim_values(rows: pl.LazyFrame, pay: pl.LazyFrame, file_sha256: str | Seque
     payment_cols = pay.select("txn", "transaction_hash", "transaction_control_number", "payer_name", "payer_id",
                               "payee_npi", "payee_tax_id", "remit_date", "production_date", "envelope_date_time",
                               "check_number")
-    return base.join(payment_cols, on="txn", how="left").rename({"_claim_key": "claim_key"}).with_columns(
+    return base.join(payment_cols, on="txn", how="left").with_columns(
         member_id=pl.coalesce("qc_member", "il_member"),
         insured_member_id=pl.col("il_member"),
         is_reversal=(pl.col("claim_status_code") == "22").fill_null(False),
@@ -237,7 +237,7 @@ def _claim_columns(rows: pl.LazyFrame, values: dict[str, pl.Expr]) -> pl.LazyFra
         received_date=values["received_date"],
         allowed_amount=values["allowed_amount"],
         **{FLAG + "au": values[FLAG + "au"]},
-        _claim_key=values["claim_key"],
+        claim_key=values["claim_key"],
     )
 
 
@@ -274,7 +274,7 @@ def service_line_values(rows: pl.LazyFrame, file_sha256: str | Sequence[str], od
              d472=date8(pl.col("dtm_472")), d150=date8(pl.col("dtm_150")), service_date_to=date8(pl.col("dtm_151")),
              allowed_amount=money(pl.col("amt_b6")), claim_key=claim_key(file_sha256, pl.col("claim_ordinal"))),
         {REJECT: pl.coalesce(amount_problem(el(2), "SVC02"), amount_problem(el(3), "SVC03"))},
-        odd).rename({"_claim_key": "claim_key"}).with_columns(service_date=pl.coalesce("d472", "d150"))
+        odd).with_columns(service_date=pl.coalesce("d472", "d150"))
 
 
 def _line_columns(rows: pl.LazyFrame, values: dict[str, pl.Expr]) -> pl.LazyFrame:
@@ -292,7 +292,7 @@ def _line_columns(rows: pl.LazyFrame, values: dict[str, pl.Expr]) -> pl.LazyFram
         d472=values["d472"], d150=values["d150"], service_date_to=values["service_date_to"],
         allowed_amount=values["allowed_amount"],
         line_control_number=pl.col("ref_6r"),
-        _claim_key=values["claim_key"],
+        claim_key=values["claim_key"],
     )
 
 
@@ -321,14 +321,14 @@ def adjustment_values(rows: pl.LazyFrame, file_sha256: str | Sequence[str], odd:
     element = pl.format("CAS{}", (pl.col("triplet") * 3 + 3).cast(pl.String).str.zfill(2))  # CAS03, CAS06 ...
     return _values(rows, _adjustment_columns,
                    dict(amount=money(amount), claim_key=claim_key(file_sha256, pl.col("claim_ordinal"))),
-                   {REJECT: amount_problem(amount, element)}, odd).rename({"_claim_key": "claim_key"})
+                   {REJECT: amount_problem(amount, element)}, odd)
 
 
 def _adjustment_columns(rows: pl.LazyFrame, values: dict[str, pl.Expr]) -> pl.LazyFrame:
     return rows.select(
         "txn", "seg_index", "claim_ordinal", "line_number", "line_seq", "triplet", "group_code", "reason_code",
         amount=values["amount"], quantity=number(pl.col("quantity_text")),
-        **{REJECT: values[REJECT]}, _claim_key=values["claim_key"],
+        **{REJECT: values[REJECT]}, claim_key=values["claim_key"],
     )
 
 
