@@ -26,7 +26,7 @@ from array import array
 import polars as pl
 
 from claimback.x12 import claims837
-from claimback.x12.fields import ELEMENTS, ELEMENTS_READ
+from claimback.x12.fields import ELEMENTS, ELEMENTS_READ, key_prefix
 from claimback.x12.structure import with_errors
 from claimback.x12.tokenize import Delimiters, Run
 
@@ -110,7 +110,7 @@ class Piece:
         `unbalanced` the claims and lines whose charge minus payment differs from their CAS (-1 when
         the core cannot tell)."""
         specs = [(tag, 0 if tag == "CLP" else ELEMENTS_READ[tag], header) for tag, header in REMIT_SEGMENTS.items()]
-        prefixes = [sha[:16] + "-" for sha in file_sha256]  # fields.claim_key's, by file id
+        prefixes = [key_prefix(sha) for sha in file_sha256]  # by file id
         tables = self.scan.remit(_sorted(txns), specs, prefixes)
         odd, unbalanced = tables.pop("odd"), tables.pop("unbalanced")
         frames = {name: _frame(table) for name, table in tables.items()}

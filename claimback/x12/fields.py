@@ -221,6 +221,11 @@ def firsts(rows: pl.LazyFrame, key: str, **picks: tuple[pl.Expr, pl.Expr]) -> pl
     )
 
 
+def key_prefix(file_sha256: str) -> str:
+    """The part of a claim_key that names the file (the compiled core writes keys from it too)."""
+    return file_sha256[:16] + "-"
+
+
 def claim_key(file_sha256: str | Sequence[str], ordinal: pl.Expr) -> pl.Expr:
     """f"{file_sha256[:16]}-{ordinal:07d}" — stable across reruns of the same file.
 
@@ -228,9 +233,9 @@ def claim_key(file_sha256: str | Sequence[str], ordinal: pl.Expr) -> pl.Expr:
     """
     shas = [file_sha256] if isinstance(file_sha256, str) else list(file_sha256)
     if len(shas) == 1:
-        prefix = pl.lit(shas[0][:16] + "-")
+        prefix = pl.lit(key_prefix(shas[0]))
     else:
-        prefix = file_of(ordinal).replace_strict(list(range(len(shas))), [s[:16] + "-" for s in shas],
+        prefix = file_of(ordinal).replace_strict(list(range(len(shas))), [key_prefix(s) for s in shas],
                                                  return_dtype=pl.String)
     return pl.concat_str(prefix, within_file(ordinal).cast(pl.String).str.zfill(7))
 
