@@ -375,7 +375,7 @@ def consolidate(lake: Lake) -> dict[str, int]:
             _drop_parts(lake, table, keep=committed)
             lake.current_path(table).unlink(missing_ok=True)  # a lake consolidated before the parts
     lake.write_state(CONSOLIDATED, fingerprints)
-    counts = {table: _rows(lake, table) for table in tables}
+    counts = {table: lake.rows(table) for table in tables}
     files = _files_with_duplicate_counts(lake, committed, tx, winners)
     lake.write_current(REGISTRY, files)
     counts[REGISTRY] = files.height
@@ -408,11 +408,6 @@ def _drop_parts(lake: Lake, table: str, keep: set[str]) -> None:
     folder = lake.current_dir(table)  # an object store has no folders to remove
     if not keep and not storage.is_remote(folder) and folder.is_dir() and not any(folder.iterdir()):
         folder.rmdir()
-
-
-def _rows(lake: Lake, table: str) -> int:
-    files = lake.files_of(table)
-    return pl.scan_parquet([str(f) for f in files], glob=False).select(pl.len()).collect().item() if files else 0
 
 
 # Up to this many files with a repeated transaction set, the repeats are dropped by a filter;

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 import dagster as dg
-import polars as pl
 
 from claimback import schema
 from claimback.lake import Lake
@@ -61,6 +60,5 @@ def table_results(stage: str, lake: Lake, metadata: Mapping[str, dict] | None = 
     for table in WRITES[stage]:
         shown = dict(metadata.get(table, {}))  # in the stage's order: its first entry heads the page
         if "dagster/row_count" not in shown:
-            shown["dagster/row_count"] = (rows[table] if table in rows
-                                          else lake.scan(table).select(pl.len()).collect().item())
+            shown["dagster/row_count"] = rows[table] if table in rows else lake.rows(table)
         yield dg.MaterializeResult(asset_key=table, metadata=shown)
