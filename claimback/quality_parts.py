@@ -76,8 +76,9 @@ def run_check(lake: Lake, name: str, as_of: date) -> list[quality.SuiteResult]:
         return _suites(check, {t: lake.read(t, c) for t, c in check.tables.items()}, as_of)
     kept = lake.read_state(state_table(name))
     kept = kept if kept.height else pl.DataFrame(schema=_STATE_SCHEMA)
-    bound = _bound(as_of) if check.dated else 0
-    kept = _standing(kept, versions, bound, as_of)
+    earliest, latest = quality.remit_date_bounds(as_of)
+    bound = latest if check.dated else 0
+    kept = _standing(kept, versions, bound, earliest)
     covered = set(kept["group_batches"].explode().drop_nulls().to_list())
     new = sorted(set(versions) - covered)
     frames = {t: lake.read_parts(t, new, c) for t, c in check.tables.items()}
@@ -113,16 +114,11 @@ def batch_versions(lake: Lake, table: str) -> dict[str, str] | None:
     return {p.stem: known.get(p.stem, f"unknown:{p.stem}") for p in parts}
 
 
-def _bound(as_of: date) -> int:
-    """The last remit day (days since 1970) the remit-date rule accepts as of `as_of`."""
-    return quality.remit_date_bounds(as_of)[1]
-
-
-def _standing(kept: pl.DataFrame, versions: dict[str, str], bound: int, as_of: date) -> pl.DataFrame:
+def _standing(kept: pl.DataFrame, versions: dict[str, str], bound: int, earliest: int) -> pl.DataFrame:
     """The kept groups that count tonight: their parts are as they were, and their remit dates are
-    judged alike under their night's bound and tonight's."""
+    judged alike under their night's bound and tonight's (`bound`, the last remit day the rule
+    accepts tonight; `earliest`, the first it ever accepts)."""
     tonight = {f"{batch}={version}" for batch, version in versions.items()}
-    earliest = quality.remit_date_bounds(as_of)[0]
     stands = []
     for batches, group_versions, group_bound, first, last in kept.select(
             "group_batches", "group_versions", "bound", "first_day", "last_day").iter_rows():
