@@ -11,8 +11,10 @@
 #
 # Environment: PYTHON (default .venv/bin/python), AS_OF (default 2026-11-01), BATCH_FILES (new
 # files per parse step, default 250), CLAIMBACK_COMPARE_WITH (a warehouse that already published
-# this inbox with this AS_OF: compared with instead of running the local run again), KEEP (a folder
-# to keep the warehouses and logs in, instead of a temporary one that is removed).
+# this inbox with this AS_OF: compared with instead of running the local run again), COMPARE=no (time
+# the cluster run only, without the local run and the comparison: for measuring; says so and exits 0
+# on a successful run), KEEP (a folder to keep the warehouses and logs in, instead of a temporary one
+# that is removed).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -134,6 +136,10 @@ echo "where the time went:"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- the same inbox in process, on local folders, and the comparison -------------------------------
+if [[ "${COMPARE:-yes}" == "no" ]]; then
+    echo "run.sh: NOT compared with a local run (COMPARE=no)"
+    exit 0
+fi
 if [[ -n "${CLAIMBACK_COMPARE_WITH:-}" ]]; then
     LOCAL="$CLAIMBACK_COMPARE_WITH"
 else
