@@ -14,6 +14,11 @@ from claimback.x12.fields import npi_is_valid
 
 ZERO = pl.lit(0).cast(pl.Decimal(18, 2))
 
+# Where a finding points: the `location` of a transaction set's row (payments), or the `seg_index`
+# and `offset` of the claim or line it is about, which the reader turns into a location once found
+# (structure.locate_found) rather than formatting one for every claim and line it reads.
+WHERE = pl.col("^(location|seg_index|offset)$")
+
 
 def _sum(col: str) -> pl.Expr:
     return pl.col(col).cast(pl.Decimal(18, 2)).fill_null(0).sum()
@@ -36,7 +41,7 @@ def _unbalanced(rows: pl.LazyFrame, cas: pl.LazyFrame, key: str) -> pl.LazyFrame
 def claim_balance(claims: pl.LazyFrame, adjustments: pl.LazyFrame) -> pl.LazyFrame:
     cas = adjustments.group_by("claim_ordinal").agg(cas_total=_sum("amount"))
     return _unbalanced(claims, cas, "claim_ordinal").select(
-        "txn", "location",
+        "txn", WHERE,
         **_finding("claim_balance", "warning", pl.format(
             "claim {}: charge minus payment (CLP03 - CLP04) is {} but its CAS adjustments total {}",
             pl.col("patient_control_number").fill_null("-"), pl.col("expected"), pl.col("cas_total"))),
@@ -46,7 +51,7 @@ def claim_balance(claims: pl.LazyFrame, adjustments: pl.LazyFrame) -> pl.LazyFra
 def line_balance(lines: pl.LazyFrame, adjustments: pl.LazyFrame) -> pl.LazyFrame:
     cas = adjustments.filter(pl.col("line_seq").is_not_null()).group_by("line_seq").agg(cas_total=_sum("amount"))
     return _unbalanced(lines, cas, "line_seq").select(
-        "txn", "location",
+        "txn", WHERE,
         **_finding("line_balance", "warning", pl.format(
             "service line {} ({}): charge minus payment (SVC02 - SVC03) is {} but its CAS adjustments total {}",
             pl.col("line_number"), pl.col("procedure_code").fill_null("-"), pl.col("expected"), pl.col("cas_total"))),
@@ -59,7 +64,7 @@ def transaction_balance(payments: pl.LazyFrame, claims: pl.LazyFrame, plb: pl.La
     p = payments.filter(pl.col("total_payment_amount").is_not_null()).join(paid, on="txn", how="left").join(
         adj, on="txn", how="left").with_columns(pl.col("paid").fill_null(ZERO), pl.col("plb").fill_null(ZERO))
     return p.filter(pl.col("total_payment_amount").cast(pl.Decimal(18, 2)) != pl.col("paid") - pl.col("plb")).select(
-        "txn", "location",
+        "txn", WHERE,
         **_finding("transaction_balance", "error", pl.format(
             "BPR02 total payment {} does not equal claim payments {} minus provider adjustments {}",
             pl.col("total_payment_amount"), pl.col("paid"), pl.col("plb")), claim_key=None),
@@ -91,7 +96,7 @@ def npi_check_digits(frame: pl.LazyFrame, column: str, role: str, with_claim: bo
     """NPIs in `column` that are ten digits but fail the Luhn check digit."""
     bad = frame.filter(npi_is_valid(pl.col(column)) == False)  # noqa: E712 - null means "not an NPI"
     return bad.select(
-        "txn", "location",
+        "txn", WHERE,
         **_finding("npi_check_digit", "warning", pl.format(
             "{} NPI {} fails the NPI check digit (Luhn with prefix 80840)", pl.lit(role), pl.col(column)),
             claim_key="claim_key" if with_claim else None),
@@ -134,11 +139,12 @@ def unknown_codes(claims: pl.LazyFrame, adjustments: pl.LazyFrame, remarks: pl.L
     from claimback import codes
 
     listed_carc = codes.carc()["code"].implode()
-    where = claims.select("claim_ordinal", "txn", "location", "claim_key",
+    where = claims.select("claim_ordinal", "txn", WHERE, "claim_key",
                           pcn=pl.col("patient_control_number").fill_null("-"))
-    bad_carc = adjustments.with_columns(_code=_carc_code()).filter(_unknown_carc()).join(
-        where, on="claim_ordinal").select(
-        "txn", "location",
+    # the claim's own txn, segment and offset: the codes' rows are narrowed to what the messages read
+    bad_carc = adjustments.select("claim_ordinal", "group_code", "reason_code", "amount").with_columns(
+        _code=_carc_code()).filter(_unknown_carc()).join(where, on="claim_ordinal").select(
+        "txn", WHERE,
         **_finding("unknown_carc", "warning", pl.format(
             "claim {}: adjustment {}-{} ({}) {}; a denial it makes is routed for review",
             pl.col("pcn"), pl.col("group_code").fill_null("-"), pl.col("_code"),
@@ -147,9 +153,10 @@ def unknown_codes(claims: pl.LazyFrame, adjustments: pl.LazyFrame, remarks: pl.L
             .then(pl.lit("has no category in our CARC list yet"))
             .otherwise(pl.lit("is not in the X12 CARC list (code source 139)")))),
     )
-    bad_rarc = remarks.with_columns(_code=_rarc_code()).filter(_unknown_rarc()).join(
+    bad_rarc = remarks.select("claim_ordinal", "remark_code", "source_segment").with_columns(
+        _code=_rarc_code()).filter(_unknown_rarc()).join(
         where, on="claim_ordinal").select(
-        "txn", "location",
+        "txn", WHERE,
         **_finding("unknown_rarc", "warning", pl.format(
             "claim {}: remark code {} ({}) is not in the X12 RARC list (code source 411); kept on the "
             "claim without a category hint", pl.col("pcn"), pl.col("_code"), pl.col("source_segment"))),

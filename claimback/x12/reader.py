@@ -31,7 +31,7 @@ from claimback.x12 import acks, claims837, core, findings, remit
 from claimback.x12.decode import decode_bytes
 from claimback.x12.fields import FLAG, REJECT, file_of, within_file
 from claimback.x12.structure import (
-    SUPPORTED_TYPES, envelope_findings, locate, per_file_count, transaction_hashes, transactions, with_context,
+    SUPPORTED_TYPES, envelope_findings, locate_found, per_file_count, transaction_hashes, transactions, with_context,
 )
 from claimback.x12.tokenize import Run, segment_frames, split_runs
 
@@ -601,8 +601,9 @@ def _build(ctx: pl.DataFrame, txns: pl.DataFrame, sha: list[str], piece: core.Pi
         pay = remit.payments(seg, t835.lazy())
         plans.update(
             remit_payments=pay,
-            remit_claims=locate(remit.claims(seg, pay, sha), sets),
-            remit_service_lines=locate(remit.service_lines(seg, sha), sets).join(hashes, on="txn", how="left"),
+            # no location per claim or line: a finding about one is located once found (locate_found)
+            remit_claims=remit.claims(seg, pay, sha),
+            remit_service_lines=remit.service_lines(seg, sha).join(hashes, on="txn", how="left"),
             remit_adjustments=remit.adjustments(seg, sha).join(hashes, on="txn", how="left"),
             remit_remarks=remit.remarks(seg, sha).join(hashes, on="txn", how="left"),
             provider_adjustments=remit.provider_adjustments(seg, pay),
@@ -644,7 +645,8 @@ def _build(ctx: pl.DataFrame, txns: pl.DataFrame, sha: list[str], piece: core.Pi
     if flagged is not None:
         found.append(flagged.lazy())
     if found:
-        tables.update(_collect({"validation_findings": _with_hash(pl.concat(found, how="diagonal_relaxed"), sets)}))
+        found_rows = locate_found(pl.concat(found, how="diagonal_relaxed"), sets)
+        tables.update(_collect({"validation_findings": _with_hash(found_rows, sets)}))
     if rejected.height:
         tables["quarantine"] = rejected
     return tables
@@ -687,12 +689,12 @@ def _any_value(frame: pl.DataFrame, column: str) -> bool:
 def _flagged(tables: dict[str, pl.DataFrame]) -> pl.DataFrame | None:
     """The error findings of the values left empty (FLAG columns), or None when there are none."""
     flagged = [frame.filter(pl.col(column).is_not_null()).select(
-                   "txn", "location", rule=pl.lit("invalid_value"), severity=pl.lit("error"), message=pl.col(column),
+                   "txn", findings.WHERE, rule=pl.lit("invalid_value"), severity=pl.lit("error"), message=pl.col(column),
                    claim_key=pl.col("claim_key") if "claim_key" in frame.columns else pl.lit(None, pl.String))
                for frame in tables.values() for column in frame.columns
                if column.startswith(FLAG) and _any_value(frame, column)]
     flagged = [f for f in flagged if f.height]  # those of rejected sets are gone
-    return pl.concat(flagged) if flagged else None
+    return pl.concat(flagged, how="diagonal_relaxed") if flagged else None
 
 
 def _collect(plans: dict[str, pl.LazyFrame]) -> dict[str, pl.DataFrame]:

@@ -117,10 +117,27 @@ def location_expr(st02: str, seg_index: str, offset: str) -> pl.Expr:
 def locate(frame: pl.DataFrame, txns: pl.DataFrame) -> pl.DataFrame:
     """Add `location` to rows that carry `txn`, `seg_index` and `offset`."""
     where = txns.select("txn", _isa13="isa13", _st02="st02")
-    return frame.join(where, on="txn", how="left").with_columns(
-        location=pl.format("ISA {} / ST {}, segment {}, byte {}", pl.col("_isa13").fill_null("-"),
-                           pl.col("_st02").fill_null("-"), within_file(pl.col("seg_index")) + 1, pl.col("offset"))
-    ).drop("_isa13", "_st02")
+    return frame.join(where, on="txn", how="left").with_columns(location=_segment_location()).drop("_isa13", "_st02")
+
+
+def _segment_location() -> pl.Expr:
+    return pl.format("ISA {} / ST {}, segment {}, byte {}", pl.col("_isa13").fill_null("-"),
+                     pl.col("_st02").fill_null("-"), within_file(pl.col("seg_index")) + 1, pl.col("offset"))
+
+
+def locate_found(frame: pl.LazyFrame, txns: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    """Findings with their `location`: rows about a claim or a line name its `seg_index` and `offset`
+    (findings.WHERE) and are located here, once found, instead of every claim and line read being
+    given a location string it rarely needs; rows that carry a `location` (about a set) keep it."""
+    names = frame.collect_schema().names()
+    if "seg_index" not in names:
+        return frame
+    where = txns.lazy().select("txn", _isa13="isa13", _st02="st02")
+    located = _segment_location()
+    if "location" in names:
+        located = pl.coalesce("location", located)
+    return frame.join(where, on="txn", how="left").with_columns(location=located).drop(
+        "_isa13", "_st02", "seg_index", "offset", strict=False)
 
 
 def transaction_hashes(ctx: pl.DataFrame) -> pl.DataFrame:

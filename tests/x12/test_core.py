@@ -227,3 +227,32 @@ def test_an_internal_error_building_a_piece_is_said_not_only_survived(monkeypatc
     said = [r.getMessage() for r in caplog.records if r.name == reader.log.name]
     assert said == ["reader: the tables of 2 transaction sets could not be built together (RuntimeError); "
                     "each set is read alone"]
+
+
+@needs_core
+@pytest.mark.parametrize("layout", [LAYOUTS[0], LAYOUTS[3], LAYOUTS[7]], ids=lambda layout: repr(layout)[7:60])
+def test_a_sets_hash_is_the_sha256_of_its_canonical_body(layout):
+    # The content hash (structure.transaction_hashes) is the sha256 of the set's segments between
+    # ST and SE, written with * : ^ and joined by '~' — whatever separators, line breaks and
+    # control numbers the sender used — cut to 32 hex digits. REMIT_1 is written in * : ^ already.
+    import hashlib
+
+    parsed = read_x12(remit_file(layout), "f")
+    body = "~".join(REMIT_1).encode()
+    assert parsed.tables["remit_payments"]["transaction_hash"][0] == hashlib.sha256(body).hexdigest()[:32]
+
+
+@needs_core
+def test_the_cores_sha256_is_hashlibs_with_and_without_openssl():
+    # The core hashes with OpenSSL's SHA256 where the process has libcrypto and with its own
+    # FIPS 180-4 code where it does not: both against hashlib on every length around the 64-byte
+    # block and its padding (55/56 bytes), and some long inputs.
+    import hashlib
+    import random
+
+    rng = random.Random(20)
+    for n in [*range(0, 200), 1000, 4096, 65_537]:
+        data = bytes(rng.randrange(256) for _ in range(n))
+        want = hashlib.sha256(data).hexdigest()[:32]
+        assert core._core.sha256_32(data) == want, n
+        assert core._core.sha256_32(data, True) == want, n
