@@ -9,6 +9,8 @@ s3://bucket/claimback/lake: claimback.storage):
     current/<table>.parquet             the file registry (and the reader tables of a lake
                                         consolidated before the parts existed)
     derived/<table>.parquet             denials, trend clusters, work queue, ...
+    derived/<table>/<part>.parquet      a derived table written in parts (e.g. one per month):
+                                        read and published as one table
 
 A partitioned table is read as one: its parts in batch order, then sorted by CURRENT_ORDER, so
 every stage sees the rows in the same order however the files were spread over nights and batches.
@@ -65,6 +67,10 @@ class Lake:
     def derived_path(self, table: str) -> Path:
         return self.root / "derived" / f"{table}.parquet"
 
+    def derived_dir(self, table: str) -> Path:
+        """The parts of a derived table written in parts (one Parquet file each)."""
+        return self.root / "derived" / table
+
     def state_path(self, table: str) -> Path:
         """Run-to-run bookkeeping (what changed since the last run): kept, never published."""
         return self.root / "state" / f"{table}.parquet"
@@ -74,6 +80,8 @@ class Lake:
         parts, else its current file, else the derived one; [] when it is not built yet."""
         if self.current_dir(table).is_dir():
             return self.current_parts(table)
+        if self.derived_dir(table).is_dir():
+            return sorted(self.derived_dir(table).glob("*.parquet"))
         for path in (self.current_path(table), self.derived_path(table)):
             if path.exists():
                 return [path]
@@ -131,11 +139,11 @@ class Lake:
         for kind in ("derived", "current"):
             for path in sorted((self.root / kind).glob("*.parquet")):
                 found[path.stem] = [path]
-        current = self.root / "current"
-        folders = sorted(p for p in current.iterdir() if p.is_dir()) if current.is_dir() else []
-        for folder in folders:
-            if parts := self.current_parts(folder.name):
-                found[folder.name] = parts
+        for kind in ("derived", "current"):  # a table in parts: its folder's files
+            folder = self.root / kind
+            for table in sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []:
+                if parts := sorted(table.glob("*.parquet")):
+                    found[table.name] = parts
         return found
 
     # --- writing ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ pipeline never writes to the file analysts have open).
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -86,54 +87,150 @@ def publish(lake: Lake, sql_dir: Path | None = None, as_of: date | None = None) 
 # Tables loaded at once, each on its own cursor and thread (DuckDB releases the GIL). 1M claims:
 # 36 s one after another, 22 s two at a time; the file is the same size.
 LOAD_THREADS = 2
-# Which Parquet files (path, size, modification time) each table of the published file was loaded
-# from, and which published file that was: the next publish starts from that file and loads only
-# what changed. Kept in the lake's state, never published.
+# Which Parquet files each table of the published file was loaded from (path relative to the lake,
+# size, modification time, and a fingerprint of the file's bytes), and which published file that
+# was: the next publish starts from that file and changes only what changed. Kept in the lake's
+# state, never published.
 PUBLISHED = "published_sources"
+# What the published file must have been built by for a night to start from it: the same code
+# version, the same DuckDB (its storage format) and the same way of keeping this state. Bump
+# PUBLISH_FORMAT when what a published table holds for given Parquet files changes.
+PUBLISH_FORMAT = 2
+
+
+def publish_stamp() -> str:
+    return f"claimback {__version__}, duckdb {duckdb.__version__}, publish format {PUBLISH_FORMAT}"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One Parquet file a published table is loaded from."""
+    path: Path
+    name: str  # relative to the lake: a warehouse moved or copied whole is still the one published
+    size: int
+    mtime_ns: int
+    fingerprint: str  # of the file's bytes: a stage that writes the same rows again changes nothing
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.name, self.fingerprint
 
 
 def _load_tables(con: duckdb.DuckDBPyConnection, lake: Lake,
-                 loaded: dict[str, set[tuple]]) -> tuple[dict[str, int], dict[str, set[tuple]]]:
-    """(rows per table, the files each table was loaded from). A table whose files are the ones it
-    was loaded from is kept; a partitioned table that only gained parts (a night's new batches,
-    claimback.ingest.consolidate) gets their rows appended; any other is loaded again whole. Rows
-    are the same multiset a build from nothing loads."""
+                 loaded: dict[str, set[tuple]]) -> tuple[dict[str, int], dict[str, list[Source]]]:
+    """(rows per table, the files each table was loaded from). Each table is brought from what it
+    was loaded from last night to what its files hold tonight, by the files' fingerprints, whatever
+    the layout (one file, or parts: ingest batches, a derived table's months):
+
+    * the same files with the same bytes: kept as it is;
+    * files added, none changed or gone: their rows appended;
+    * some files changed or gone, others not: in one transaction, the rows the unchanged files do
+      not hold are deleted and the new files' rows inserted (`_replace_changed`);
+    * nothing kept (every file changed, a table new to the file, other columns): loaded again whole.
+
+    Rows are always the same multiset a build from nothing loads."""
     tables = {name: paths for name, paths in lake.tables().items() if _IDENTIFIER.match(name)}
-    identities = {name: [_identity(p) for p in paths] for name, paths in tables.items()}  # one look per file
-    sources = {name: set(found) for name, found in identities.items()}
+    known = {(rel, size, mtime): fp for files in loaded.values() for rel, size, mtime, fp in files}
+    sources = {name: [_source(lake, p, known) for p in paths] for name, paths in tables.items()}
     storage.register(con, [p for paths in tables.values() for p in paths])  # a lake on an object store
     present = _base_tables(con)
     for name in sorted(present - tables.keys()):
         con.execute(f'DROP TABLE "{name}"')
 
     def load(name: str) -> int:
-        files, before = sources[name], loaded.get(name)
+        files = sources[name]
+        before = {(rel, fp) for rel, _, _, fp in loaded.get(name, ())} if name in present else None
         with con.cursor() as cursor:
-            added = sorted(files - before) if before is not None and name in present and before <= files else None
-            if added and not lake.current_dir(name).is_dir():
-                added = None  # only partitioned tables grow by whole files
-            if added and _table_columns(cursor, name) != _parquet_columns(cursor, [p for p, *_ in added]):
-                added = None  # the parts were written by another version: load it again
-            if added is None:
-                cursor.execute(f'DROP TABLE IF EXISTS "{name}"')
-                cursor.execute(f'CREATE TABLE "{name}" AS SELECT * FROM read_parquet(?)', [[str(p) for p in tables[name]]])
-            elif added:
-                cursor.execute(f'INSERT INTO "{name}" SELECT * FROM read_parquet(?)', [[p for p, *_ in added]])
-            how[name] = "loaded" if added is None else "appended" if added else "kept"
+            how[name] = _bring_up_to_date(cursor, name, files, before)
             return cursor.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
 
     how: dict[str, str] = {}
-    largest_first = sorted(tables, key=lambda name: -sum(size for _, size, _ in identities[name]))
+    largest_first = sorted(tables, key=lambda name: -sum(s.size for s in sources[name]))
     with ThreadPoolExecutor(LOAD_THREADS, thread_name_prefix="claimback-publish") as pool:
         counts = dict(zip(largest_first, pool.map(load, largest_first)))
-    log.info("publish: kept %d, appended %d, loaded %d tables", *(sum(1 for h in how.values() if h == kind)
-                                                                  for kind in ("kept", "appended", "loaded")))
+    log.info("publish: kept %d, appended %d, updated %d, loaded %d tables",
+             *(sum(1 for h in how.values() if h == kind) for kind in ("kept", "appended", "updated", "loaded")))
     return dict(sorted(counts.items())), sources
 
 
-def _identity(path: Path) -> tuple[str, int, int]:
+def _bring_up_to_date(cursor, name: str, files: list[Source], before: set[tuple] | None) -> str:
+    """Make table `name` hold the rows of `files`, given the (name, fingerprint) of the files it
+    was loaded from (None: not in the file, or not known); says how ("kept", "appended", ...)."""
+    if before is not None:
+        unchanged = [s for s in files if s.key in before]
+        added = [s for s in files if s.key not in before]
+        gone = before - {s.key for s in unchanged}
+        if not added and not gone:
+            return "kept"
+        if unchanged and (not added or _table_columns(cursor, name) == _parquet_columns(cursor, _paths(added))):
+            if not gone:
+                cursor.execute(f'INSERT INTO "{name}" SELECT * FROM read_parquet(?)', [_paths(added)])
+                return "appended"
+            if _replace_changed(cursor, name, unchanged, added):
+                return "updated"
+    cursor.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM read_parquet(?)', [_paths(files)])
+    return "loaded"
+
+
+def _replace_changed(cursor, name: str, unchanged: list[Source], added: list[Source]) -> bool:
+    """In one transaction: delete the rows of the files that changed or went (every row whose
+    content the unchanged files do not hold), insert the rows of the changed and new files. False,
+    with nothing changed, when the rows left are not exactly the unchanged files' rows (a changed
+    file's row equal to an unchanged file's row, or two rows of one hash): the caller loads whole.
+
+    Why by content and not by a partition column: the file is what the lake knows, and a published
+    table has no column saying which file a row came from. The rows left are a superset of the
+    unchanged files' rows, so equal counts prove them equal."""
+    columns = ", ".join(f'"{c}"' for c, _ in _table_columns(cursor, name))
+    cursor.execute("BEGIN TRANSACTION")
+    try:
+        cursor.execute(f'DELETE FROM "{name}" WHERE hash({columns}) NOT IN '
+                       f'(SELECT hash({columns}) FROM read_parquet(?))', [_paths(unchanged)])
+        left = cursor.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+        expected = cursor.execute("SELECT count(*) FROM read_parquet(?)", [_paths(unchanged)]).fetchone()[0]
+        if left != expected:
+            cursor.execute("ROLLBACK")
+            return False
+        if added:
+            cursor.execute(f'INSERT INTO "{name}" SELECT * FROM read_parquet(?)', [_paths(added)])
+        cursor.execute("COMMIT")
+    except BaseException:
+        cursor.execute("ROLLBACK")
+        raise
+    return True
+
+
+def _paths(files: list[Source]) -> list[str]:
+    return [str(s.path) for s in files]
+
+
+def _source(lake: Lake, path: Path, known: dict[tuple, str]) -> Source:
+    """The file's Source; its fingerprint taken from last night's record when its name, size and
+    modification time are the same (a part written once is never read again to hash it)."""
     stat = path.stat()
-    return str(path), stat.st_size, stat.st_mtime_ns
+    root = str(lake.root).rstrip("/")
+    name = str(path)[len(root) + 1:] if str(path).startswith(root + "/") else str(path)
+    size, mtime_ns = stat.st_size, _mtime_ns(stat)
+    fingerprint = known.get((name, size, mtime_ns)) or _fingerprint(path)
+    return Source(path, name, size, mtime_ns, fingerprint)
+
+
+def _mtime_ns(stat) -> int:
+    return getattr(stat, "st_mtime_ns", None) or int(stat.st_mtime * 1e9)
+
+
+def _fingerprint(path: Path) -> str:
+    """sha256 of a local file; on an object store, its ETag (the store's hash of the bytes, no download)."""
+    if storage.is_remote(path):
+        info = path.fs.info(path.path)
+        return f"etag:{info.get('ETag') or info.get('etag') or ''}:{info.get('size')}"
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
 
 
 def _base_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -159,26 +256,32 @@ def _drop_views(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP TABLE IF EXISTS publish_info")
 
 
+STATE_SCHEMA = {"table": pl.String, "path": pl.String, "size": pl.Int64, "mtime_ns": pl.Int64, "fingerprint": pl.String}
+
+
 def _previously_loaded(lake: Lake, target: Path) -> dict[str, set[tuple]]:
-    """What the published file was loaded from, when the file is the one last published (same
-    size and modification time); {} (build from nothing) otherwise."""
+    """table -> {(path in the lake, size, mtime, fingerprint)} it was loaded from, when the file in
+    place is the one last published (same size and modification time) by this code (the same
+    stamp); {} (build from nothing) otherwise: the file deleted, replaced, written into, or built
+    by another version."""
     state = lake.read_state(PUBLISHED)
-    if state.is_empty() or not target.exists():
+    if state.is_empty() or not target.exists() or dict(state.schema) != STATE_SCHEMA:
         return {}
     file = state.filter(pl.col("table") == "")
-    if file.height != 1 or file.select("size", "mtime_ns").row(0) != _identity(target)[1:]:
+    if file.height != 1 or file.select("size", "mtime_ns").row(0) != _identity(target) \
+            or file["fingerprint"][0] != publish_stamp():
         return {}
     loaded: dict[str, set[tuple]] = {}
-    for table, path, size, mtime_ns in state.filter(pl.col("table") != "").iter_rows():
-        loaded.setdefault(table, set()).add((path, size, mtime_ns))
+    for table, path, size, mtime_ns, fingerprint in state.filter(pl.col("table") != "").iter_rows():
+        loaded.setdefault(table, set()).add((path, size, mtime_ns, fingerprint))
     return loaded
 
 
-def _record_loaded(lake: Lake, target: Path, sources: dict[str, set[tuple]]) -> None:
-    rows = [("", str(target), *_identity(target)[1:])]
-    rows += [(table, *source) for table, files in sorted(sources.items()) for source in sorted(files)]
-    lake.write_state(PUBLISHED, pl.DataFrame(rows, schema={"table": pl.String, "path": pl.String, "size": pl.Int64,
-                                                           "mtime_ns": pl.Int64}, orient="row"))
+def _record_loaded(lake: Lake, target: Path, sources: dict[str, list[Source]]) -> None:
+    rows = [("", target.name, *_identity(target), publish_stamp())]
+    rows += [(table, s.name, s.size, s.mtime_ns, s.fingerprint) for table, files in sorted(sources.items())
+             for s in files]
+    lake.write_state(PUBLISHED, pl.DataFrame(rows, schema=STATE_SCHEMA, orient="row"))
 
 
 def _create_views(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> list[str]:

@@ -12,10 +12,15 @@ at once with the same as-of date; bench/compare_published.py compares every tabl
     night 4  2026-11-13  a reconsiderations.csv with REC2001's Level I request
     night 5  2026-11-20  the log gains REC2002's row, November's 837s arrive, and the as-of date
                          moves a week: REC2001's decision becomes overdue, SIL1002 goes silent
+    night 6  2026-11-21  nothing new, and the published file was deleted during the day
+    night 7  2026-11-22  nothing new, and the published file is from another version of the code
+                         (the nights before, publish changed only what changed; these two build it
+                         whole, and the test asserts that they did)
 """
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
 from datetime import date
 from pathlib import Path
@@ -23,6 +28,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from claimback import publish as publishing
 from claimback.publish import DATABASE_NAME
 from pipelines.cli import run_pipeline
 from tests.compare_published import compare_published
@@ -43,7 +49,10 @@ NIGHTS = [
     (date(2026, 11, 12), {"eft-1105-1400.835": "resend_corrected.835"}),
     (date(2026, 11, 13), {LOG: LOG}),  # cut to its first request below
     (date(2026, 11, 20), {LOG: LOG, "2026-11/claims.837": "silent_claims_november.837"}),
+    (date(2026, 11, 21), {}),
+    (date(2026, 11, 22), {}),
 ]
+FILE_DELETED, ANOTHER_VERSION = 6, 7
 
 
 def _add(inbox: Path, files: dict[str, str], night: int) -> None:
@@ -56,13 +65,24 @@ def _add(inbox: Path, files: dict[str, str], night: int) -> None:
         target.write_bytes(text)
 
 
-def test_every_night_publishes_what_a_full_run_publishes(tmp_path):
+def test_every_night_publishes_what_a_full_run_publishes(tmp_path, monkeypatch, caplog):
     inbox, nightly = tmp_path / "inbox", tmp_path / "nightly"
     inbox.mkdir()
     for night, (as_of, files) in enumerate(NIGHTS, start=1):
         _add(inbox, files, night)
+        if night == FILE_DELETED:
+            (nightly / DATABASE_NAME).unlink()
+        if night == ANOTHER_VERSION:
+            monkeypatch.setattr(publishing, "PUBLISH_FORMAT", publishing.PUBLISH_FORMAT + 1)
+        caplog.clear()
         # two files per parse batch: several batches a night, so the current tables have many parts
-        assert run_pipeline(inbox, nightly, as_of, batch_files=2).success, f"night {night}"
+        with caplog.at_level(logging.INFO, logger="claimback.publish"):
+            assert run_pipeline(inbox, nightly, as_of, batch_files=2).success, f"night {night}"
+        kept, appended, updated, loaded = _published_how(caplog)
+        if night in (FILE_DELETED, ANOTHER_VERSION):
+            assert kept == appended == updated == 0 and loaded > 0, f"night {night} was not built whole"
+        elif night > 1:
+            assert kept > 0, f"night {night} did not start from last night's file"
         if night == 1:
             continue  # the first night is a run from scratch
         full = tmp_path / f"full-{night}"
@@ -83,12 +103,18 @@ def test_every_night_publishes_what_a_full_run_publishes(tmp_path):
     assert not differences, "; ".join(f"{d.relation}: {d.problem}" for d in differences)
 
 
+def _published_how(caplog) -> list[int]:
+    """(kept, appended, updated, loaded) tables of the night's publish, from its log line."""
+    line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("publish: kept"))
+    return [int(word) for word in line.replace(",", "").split() if word.isdigit()]
+
+
 def _without_earlier_log_versions(differences: list, nightly: Path, full: Path, night: int) -> list:
     """The one difference there must be: the file registry keeps every version of a
     reconsideration log it read (claimback.ingest.record_logs), so on night 5 the nightly warehouse
     also lists the log as night 4 held it, which a run over the final inbox never saw; and
     publish_info counts that registry row. Checked to be exactly that, then left out."""
-    if night < 5:
+    if night < 5:  # the log's first version is in the registry from night 5 on
         return differences
     registry = next((d for d in differences if d.relation == "ingested_files"), None)
     assert registry is not None and not registry.only_b and len(registry.only_a) == 1, differences

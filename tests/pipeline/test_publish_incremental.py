@@ -1,6 +1,9 @@
-"""Publishing starts from last night's file: a table loaded from the same Parquet files is kept, a
-partitioned reader table that only gained parts (the night's new batches) gets their rows
-appended, anything else is loaded again; the file always holds what a build from nothing holds."""
+"""Publishing starts from last night's file and changes only what the lake's files changed, by the
+files' fingerprints: a table whose files hold the same bytes is kept (however often a stage wrote
+them again), a table that only gained files (a night's new batches) gets their rows appended, a
+table in parts of which some changed has those parts' rows replaced, anything else is loaded again;
+the file always holds what a build from nothing holds, and a file that is not the one this code
+last published (deleted, written into, built by another version) is built from nothing."""
 from __future__ import annotations
 
 import logging
@@ -12,6 +15,11 @@ import duckdb
 from claimback import ingest
 from claimback.inbox import scan
 from claimback.lake import Lake
+import polars as pl
+import pytest
+
+from claimback import publish as publishing
+from claimback.lake import write_parquet_atomic
 from claimback.publish import DATABASE_NAME, PUBLISHED, publish
 from tests.compare_published import compare_published
 from tests.reliability.harness import synth_inbox
@@ -23,15 +31,24 @@ def _night(inbox: Path, lake: Lake) -> None:
     ingest.consolidate(lake)
 
 
-def _same_as_built_from_nothing(lake: Lake, tmp_path: Path) -> None:
+def _same_as_built_from_nothing(lake: Lake, tmp_path: Path, table: str = "remit_claims") -> dict[str, int]:
     scratch = Lake(tmp_path / "from-nothing")
     shutil.rmtree(scratch.warehouse, ignore_errors=True)
     shutil.copytree(lake.root, scratch.root)
     scratch.state_path(PUBLISHED).unlink(missing_ok=True)
     publish(scratch)
     differences, counted = compare_published.compare(lake.warehouse, scratch.warehouse)
-    assert counted["remit_claims"] > 0
+    assert counted[table] > 0
     assert not differences, [(d.relation, d.problem) for d in differences]
+    return counted
+
+
+def _publish(lake: Lake, caplog) -> str:
+    """Publish; the log line that says what happened to the tables ("kept 1, appended 0, ...")."""
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="claimback.publish"):
+        publish(lake)
+    return next(r.getMessage() for r in caplog.records if r.getMessage().startswith("publish: kept"))
 
 
 def test_a_night_appends_its_parts_and_equals_a_build_from_nothing(tmp_path, caplog):
@@ -48,16 +65,12 @@ def test_a_night_appends_its_parts_and_equals_a_build_from_nothing(tmp_path, cap
     tables = len(lake.tables())
     partitioned = sum(1 for table in lake.tables() if lake.current_dir(table).is_dir())
     assert partitioned == tables - 1  # every reader table; the file registry is one file
-    with caplog.at_level(logging.INFO, logger="claimback.publish"):
-        publish(lake)  # nothing new: every table kept
-    assert f"kept {tables}, appended 0, loaded 0 tables" in caplog.text
+    assert _publish(lake, caplog) == f"publish: kept {tables}, appended 0, updated 0, loaded 0 tables"  # nothing new
 
     shutil.copytree(source, inbox, dirs_exist_ok=True)
     _night(inbox, lake)
-    caplog.clear()
-    with caplog.at_level(logging.INFO, logger="claimback.publish"):
-        publish(lake)
-    assert f"kept 0, appended {partitioned}, loaded 1 tables" in caplog.text  # the registry loaded again
+    # the registry is one file, written again: loaded again
+    assert _publish(lake, caplog) == f"publish: kept 0, appended {partitioned}, updated 0, loaded 1 tables"
     _same_as_built_from_nothing(lake, tmp_path)
 
 
@@ -68,7 +81,104 @@ def test_a_published_file_changed_since_is_built_from_nothing(tmp_path, caplog):
     publish(lake)
     with duckdb.connect(str(lake.warehouse / DATABASE_NAME)) as con:  # someone wrote into it
         con.execute("INSERT INTO remit_claims SELECT * FROM remit_claims LIMIT 1")
-    with caplog.at_level(logging.INFO, logger="claimback.publish"):
-        publish(lake)
-    assert f"kept 0, appended 0, loaded {len(lake.tables())} tables" in caplog.text
+    assert _publish(lake, caplog) == f"publish: kept 0, appended 0, updated 0, loaded {len(lake.tables())} tables"
     _same_as_built_from_nothing(lake, tmp_path)
+
+
+# --- derived tables, written whole or in parts (hand-made rows: what publish does with files) ------
+# Three claims' denials by the month of the claim's first adjudication, as a derived table written
+# in parts (lake/derived/denials/<month>.parquet), and a work queue written as one file.
+DENIALS = pl.DataFrame(
+    {"claim_key": ["A1", "A2", "B1", "B2", "C1"],
+     "month": ["2026-01", "2026-01", "2026-02", "2026-02", "2026-03"],
+     "denied_amount": [120.0, 80.5, 200.0, 15.25, 99.0],
+     "remark_codes": [["N290"], [], ["M15", "N130"], None, ["MA130"]]},
+    schema_overrides={"denied_amount": pl.Decimal(12, 2)})
+
+
+def _write_denials(lake: Lake, frame: pl.DataFrame) -> None:
+    for (month,), part in frame.group_by("month"):
+        write_parquet_atomic(part.sort("claim_key"), lake.derived_dir("denials") / f"{month}.parquet")
+
+
+def _derived_lake(tmp_path: Path) -> Lake:
+    lake = Lake(tmp_path / "warehouse")
+    _write_denials(lake, DENIALS)
+    lake.write_derived("work_queue", pl.DataFrame({"claim_key": ["A1", "B1"], "days_left": [30, 12]}))
+    return lake
+
+
+def test_a_stage_writing_the_same_rows_again_changes_nothing(tmp_path, caplog):
+    lake = _derived_lake(tmp_path)
+    assert _publish(lake, caplog) == "publish: kept 0, appended 0, updated 0, loaded 2 tables"
+    # the next night every stage writes its files again, with the same rows: new files, same bytes
+    _write_denials(lake, DENIALS)
+    lake.write_derived("work_queue", lake.read("work_queue"))
+    assert _publish(lake, caplog) == "publish: kept 2, appended 0, updated 0, loaded 0 tables"
+    _same_as_built_from_nothing(lake, tmp_path, "denials")
+
+
+def test_a_part_whose_rows_change_has_them_replaced_and_the_rest_stays(tmp_path, caplog):
+    lake = _derived_lake(tmp_path)
+    publish(lake)
+    # February: B1's amount corrected, B2 gone, B3 new; March's part removed; April's added.
+    tonight = pl.concat([
+        DENIALS.filter(pl.col("month") == "2026-01"),
+        pl.DataFrame({"claim_key": ["B1", "B3", "D1"], "month": ["2026-02", "2026-02", "2026-04"],
+                      "denied_amount": [180.0, 5.0, 42.0], "remark_codes": [["M15", "N130"], [], None]},
+                     schema=DENIALS.schema)])
+    (lake.derived_dir("denials") / "2026-03.parquet").unlink()
+    _write_denials(lake, tonight)
+    lake.write_derived("work_queue", pl.DataFrame({"claim_key": ["A1", "B1"], "days_left": [29, 11]}))
+    assert _publish(lake, caplog) == "publish: kept 0, appended 0, updated 1, loaded 1 tables"
+    _same_as_built_from_nothing(lake, tmp_path, "denials")
+    with duckdb.connect(str(lake.warehouse / DATABASE_NAME), read_only=True) as con:
+        rows = con.execute("SELECT claim_key, denied_amount::VARCHAR FROM denials ORDER BY 1").fetchall()
+    assert rows == [("A1", "120.00"), ("A2", "80.50"), ("B1", "180.00"), ("B3", "5.00"), ("D1", "42.00")]
+
+
+def test_a_changed_row_equal_to_a_row_kept_elsewhere_loads_the_table_again(tmp_path, caplog):
+    """Rows are told apart by content: a changed part's old row equal to an unchanged part's row
+    is not deleted with its part (the twin keeps it), so the counts disagree and the table is
+    loaded whole instead."""
+    lake = _derived_lake(tmp_path)
+    may = lake.derived_dir("denials") / "2026-05.parquet"
+    write_parquet_atomic(DENIALS.filter(pl.col("claim_key") == "A1"), may)  # the same row as in January's part
+    publish(lake)
+    write_parquet_atomic(DENIALS.filter(pl.col("claim_key") == "C1"), may)
+    assert _publish(lake, caplog) == "publish: kept 1, appended 0, updated 0, loaded 1 tables"
+    _same_as_built_from_nothing(lake, tmp_path, "denials")
+
+
+def test_a_table_that_becomes_empty_or_goes_is_published_so(tmp_path, caplog):
+    lake = _derived_lake(tmp_path)
+    publish(lake)
+    lake.write_derived("work_queue", pl.DataFrame(schema={"claim_key": pl.String, "days_left": pl.Int64}))
+    for part in sorted(lake.derived_dir("denials").glob("*.parquet"))[1:]:
+        part.unlink()  # every month but January gone: the rows of the parts that went are deleted
+    assert _publish(lake, caplog) == "publish: kept 0, appended 0, updated 1, loaded 1 tables"
+    counted = _same_as_built_from_nothing(lake, tmp_path, "denials")
+    assert counted["work_queue"] == 0 and counted["denials"] == 2
+    shutil.rmtree(lake.derived_dir("denials"))  # no file at all: not published, as from nothing
+    _publish(lake, caplog)
+    with duckdb.connect(str(lake.warehouse / DATABASE_NAME), read_only=True) as con:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert "denials" not in tables and "work_queue" in tables
+
+
+@pytest.mark.parametrize("change", ["deleted", "another version", "moved"])
+def test_a_night_after_the_file_was_deleted_or_built_by_another_version_builds_it_whole(
+        tmp_path, caplog, monkeypatch, change):
+    lake = _derived_lake(tmp_path)
+    publish(lake)
+    lake.write_derived("work_queue", pl.DataFrame({"claim_key": ["A1"], "days_left": [1]}))
+    if change == "deleted":
+        (lake.warehouse / DATABASE_NAME).unlink()
+    elif change == "another version":
+        monkeypatch.setattr(publishing, "PUBLISH_FORMAT", publishing.PUBLISH_FORMAT + 1)
+    else:  # the whole warehouse moved, lake and file: still the file published, still incremental
+        shutil.move(lake.warehouse, tmp_path / "moved")
+        lake = Lake(tmp_path / "moved")
+    expected = "kept 1, appended 0, updated 0, loaded 1" if change == "moved" else "kept 0, appended 0, updated 0, loaded 2"
+    assert _publish(lake, caplog) == f"publish: {expected} tables"
+    _same_as_built_from_nothing(lake, tmp_path, "denials")
