@@ -183,14 +183,25 @@ def _values(rows: pl.LazyFrame, build: Callable[[pl.LazyFrame, dict[str, pl.Expr
     sentence or null) computed by these expressions — or, where the compiled core converted the
     values (`odd` is then how many rows it left here: an amount that is not an X12 amount, a date
     that is not plain CCYYMMDD), its columns of the same names, with no problem to word but those
-    in `kept`, for every row its `_odd` count leaves to it. Row order is restored by _collect."""
+    in `kept`, for every row its `_odd` count leaves to it. The rows keep their order."""
     if odd is None:
         return build(rows, values | problems)
     from_core = {name: pl.col(name) for name in values} | {name: _NO_PROBLEM for name in problems} | (kept or {})
     if not odd:
         return build(rows, from_core)
-    return pl.concat([build(rows.filter(pl.col("_odd") == 0), from_core),
-                      build(rows.filter(pl.col("_odd") > 0), values | problems)])
+    # Every row built from the core's columns, then the few odd rows' values replaced by those the
+    # expressions read, matched by the odd row's number (a join that keeps the rows' order):
+    # appending the odd rows instead would leave the table to be sorted back into file order, which
+    # gathers every column of every row (5-9 ms a piece).
+    odd_row = pl.col("_odd") > 0
+    changed = list(values | problems)
+    fixed = build(rows.filter(odd_row), values | problems).select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_at"), *[pl.col(c).alias(f"_odd_{c}") for c in changed])
+    at = rows.select(_at=pl.when(odd_row).then(odd_row.cum_sum().cast(pl.UInt32) - 1))
+    plain = build(rows, from_core)
+    return pl.concat([plain, at], how="horizontal").join(fixed, on="_at", how="left", maintain_order="left").select(
+        pl.when(pl.col("_at").is_not_null()).then(pl.col(f"_odd_{c}")).otherwise(pl.col(c)).alias(c)
+        if c in changed else pl.col(c) for c in plain.collect_schema().names())
 
 
 _NO_PROBLEM = pl.lit(None, pl.String)
@@ -213,7 +224,7 @@ def claim_values(rows: pl.LazyFrame, pay: pl.LazyFrame, file_sha256: str | Seque
     payment_cols = pay.select("txn", "transaction_hash", "transaction_control_number", "payer_name", "payer_id",
                               "payee_npi", "payee_tax_id", "remit_date", "production_date", "envelope_date_time",
                               "check_number")
-    return base.join(payment_cols, on="txn", how="left").with_columns(
+    return base.join(payment_cols, on="txn", how="left", maintain_order="left").with_columns(
         member_id=pl.coalesce("qc_member", "il_member"),
         insured_member_id=pl.col("il_member"),
         is_reversal=(pl.col("claim_status_code") == "22").fill_null(False),

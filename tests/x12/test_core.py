@@ -256,3 +256,19 @@ def test_the_cores_sha256_is_hashlibs_with_and_without_openssl():
         want = hashlib.sha256(data).hexdigest()[:32]
         assert core._core.sha256_32(data) == want, n
         assert core._core.sha256_32(data, True) == want, n
+
+
+def test_a_table_is_sorted_into_file_order_only_when_its_keys_are_not_in_order():
+    # reader._collect skips the sort (a gather of every column) when a stable sort would move nothing
+    import polars as pl
+
+    in_order = pl.DataFrame({"seg_index": [3, 3, 7, 9], "triplet": [0, 1, 0, 0]})
+    assert reader._in_order(in_order, ["seg_index", "triplet"]) and reader._in_order(in_order, ["seg_index"])
+    tie_broken_wrong = pl.DataFrame({"seg_index": [3, 3, 7], "triplet": [1, 0, 0]})
+    assert not reader._in_order(tie_broken_wrong, ["seg_index", "triplet"])
+    assert reader._in_order(tie_broken_wrong, ["seg_index"])  # equal keys: a stable sort keeps them as they are
+    assert not reader._in_order(pl.DataFrame({"seg_index": [9, 3]}), ["seg_index"])
+    assert not reader._in_order(pl.DataFrame({"seg_index": [1, None]}), ["seg_index"])  # nulls: sorted
+    assert not reader._in_order(pl.DataFrame({"txn": [1, 2], "rule": ["b", "a"]}), ["txn", "rule"])  # text keys
+    got = reader._collect({"remit_adjustments": tie_broken_wrong.lazy()})["remit_adjustments"]
+    assert got.rows() == [(3, 0), (3, 1), (7, 0)]
