@@ -32,7 +32,7 @@ RECOUPMENT_WAIT_DAYS = 30
 _ZERO = pl.lit(0, dtype=MONEY)
 
 
-def _as_of(remit_claims: pl.DataFrame, as_of: dt.date | None) -> pl.DataFrame:
+def known_on(remit_claims: pl.DataFrame, as_of: dt.date | None) -> pl.DataFrame:
     """Remits known on `as_of` (undated remits are kept: they are in the data, just undated)."""
     if as_of is None:
         return remit_claims
@@ -221,14 +221,16 @@ def adjudications_and_status(
     remit_adjustments: pl.DataFrame,
     submitted_claims: pl.DataFrame | None = None,
     as_of: dt.date | None = None,
+    void: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`build_adjudications` and the `adjudication_denials` it was made from.
 
     A pipeline building both the adjudications and the denials passes the second to
     `build_denials(status=...)`: the denial of each adjudication is then worked out once.
+    `void`: the replaced remits, when worked out over every remit (`lifecycle.void_remits`).
     """
-    remit_claims = _as_of(remit_claims, as_of)
-    history = lifecycle.adjudication_history(remit_claims, submitted_claims, remit_service_lines)
+    remit_claims = known_on(remit_claims, as_of)
+    history = lifecycle.adjudication_history(remit_claims, submitted_claims, remit_service_lines, void=void)
     status = adjudication_denials(remit_claims, remit_service_lines, remit_adjustments)
     return _with_status(history, status), status
 
@@ -316,7 +318,7 @@ def build_denials(
     latest adjudications are the same whether worked out for them alone or for every adjudication.
     """
     del submitted_service_lines  # the remit lines carry what the payer adjudicated
-    remit_claims = _as_of(remit_claims, as_of)
+    remit_claims = known_on(remit_claims, as_of)
     if history is None:
         history = lifecycle.adjudication_history(remit_claims, submitted_claims, remit_service_lines)
     latest = history.filter(pl.col("is_latest") & ~pl.col("is_reversal"))

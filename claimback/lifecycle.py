@@ -298,10 +298,19 @@ def _identity_groups(remits: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def void_remits(remit_claims: pl.DataFrame) -> pl.DataFrame:
+    """The `claim_key`s of the remits a corrected remit replaces (`superseded_remits`), from the
+    remits alone: what `adjudication_history` leaves out. Each payment (payer, practice,
+    check/EFT number, remit date) decides its own, so the remits of some payments give those
+    payments' answer (the nightly denials stage keeps it per payment, claimback.touched)."""
+    return superseded_remits(_in_payer_order(remit_claims))
+
+
 def adjudication_history(
     remit_claims: pl.DataFrame,
     submitted_claims: pl.DataFrame | None = None,
     remit_service_lines: pl.DataFrame | None = None,
+    void: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every adjudication of every claim, in the payer's order.
 
@@ -317,10 +326,13 @@ def adjudication_history(
     `submitted_claims` adds the links made by corrected claims that changed the patient control
     number. `remit_service_lines` gives each adjudication its first date of service
     (`service_date`), which keeps apart different visits billed under one reused patient
-    control number; without it the claim's statement date is used.
+    control number; without it the claim's statement date is used. `void` gives the replaced
+    remits' `claim_key`s already worked out (`void_remits` of every remit: the history of some
+    claims alone cannot see their payments' other claims).
     """
     remits = _in_payer_order(remit_claims, remit_service_lines)
-    remits = remits.join(superseded_remits(remits), on="claim_key", how="anti")
+    remits = remits.join(superseded_remits(remits) if void is None else void.select("claim_key"),
+                         on="claim_key", how="anti")
     remits = remits.join(_identity_groups(remits), on="_row", how="left").with_columns(
         pl.col("_grp").fill_null(pl.col("_row"))
     )

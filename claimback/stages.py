@@ -6,6 +6,7 @@ forms), writes its tables back to the lake and returns a small frozen dataclass 
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ import polars as pl
 
 from claimback import denials as denial_rules
 from claimback import publish as publishing  # called through the module: the publish step has one seam
-from claimback import forms, ingest, lifecycle, quality_parts, schema, trends, underpayments
+from claimback import forms, ingest, lifecycle, quality_parts, schema, touched, trends, underpayments
 from claimback.forms import ProviderDirectory, ProviderProfile, write_reconsideration_packets
 from claimback.forms.channels import channel
 from claimback.forms.claim_facts import FACT_INPUTS, packet_facts
@@ -128,9 +129,11 @@ def parse_batch(settings: Settings, batch: list) -> dict:
 
 
 # What earlier nights keep so a night does only its new work: which current parts stand
-# (ingest.consolidate), the checks' counts per group of batches (claimback.quality_parts) and the
-# published file to start from (claimback.publish). A from-scratch run forgets them first.
-KEPT_BETWEEN_NIGHTS = (ingest.CONSOLIDATED, *quality_parts.state_tables(), publishing.PUBLISHED)
+# (ingest.consolidate), the checks' counts per group of batches (claimback.quality_parts), the
+# published file to start from (claimback.publish) and the denials stage's kept rows
+# (claimback.touched). A from-scratch run forgets them first.
+KEPT_BETWEEN_NIGHTS = (ingest.CONSOLIDATED, *quality_parts.state_tables(), publishing.PUBLISHED,
+                       *touched.STATE_TABLES)
 
 
 def consolidate_lake(settings: Settings) -> dict[str, int]:
@@ -186,20 +189,101 @@ DENIAL_INPUTS = {
 def build_denials(settings: Settings) -> DenialsFound:
     """The denials table, its line detail, every adjudication with its status, recovered claims,
     the lonely payments (835 claims with no 837, claimback.lonely) and the silent claims (837s
-    with no 835, claimback.silent)."""
+    with no 835, claimback.silent).
+
+    A night recomputes the per-claim tables for the claims it touched only and merges them into
+    the kept rows (claimback.touched); the tables that cross claims (lonely payments, front-door
+    rejections, silent claims, underpayments) are worked out whole from the merged ones. With the
+    `from_scratch` setting, or no usable kept state, every claim is recomputed."""
     lake = settings.lake
-    tables = {table: lake.read(table, columns) for table, columns in DENIAL_INPUTS.items()}
+    night = None if settings.from_scratch else touched.night(lake, settings.as_of)
+    touched.forget_changes(lake)
+    lake.state_path(touched.STAMP).unlink(missing_ok=True)  # a run that stops half-way is not reused
+    if night is None:
+        per_claim, changed = _per_claim_tables(settings, {t: lake.read(t, c) for t, c in DENIAL_INPUTS.items()}), None
+        log.info("denials: every claim recomputed")
+    else:
+        per_claim, changed = _per_claim_tables_merged(settings, night)
+    found = _across_claims(settings, per_claim, changed)
+    touched.keep(lake, settings.as_of)
+    return found
+
+
+def _per_claim_tables(settings: Settings, tables: dict[str, pl.DataFrame],
+                      void: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
+    """The tables whose rows belong to one claim each (claimback.touched.PER_CLAIM), for the
+    claims of `tables`; `void` as kept (None: worked out from these remits, all of them)."""
+    if void is None:
+        void = lifecycle.void_remits(denial_rules.known_on(tables["remit_claims"], settings.as_of))
     adjudications, status = denial_rules.adjudications_and_status(
         tables["remit_claims"], tables["remit_service_lines"], tables["remit_adjustments"],
-        tables["submitted_claims"], as_of=settings.as_of,
+        tables["submitted_claims"], as_of=settings.as_of, void=void,
     )
-    # build_denials reads the denied adjudications' status only: the rest (a row and reason lists
-    # for every adjudication) is not held through the stage (1M claims: part of a 4.8 GB peak)
+    # one order however many claims were recomputed: kept and recomputed rows merge into it
+    adjudications = adjudications.sort("claim_id", "adjudication_seq")
+    # the denied adjudications' status only: the rest (a row and reason lists for every
+    # adjudication) is not held through the stage (1M claims: part of a 4.8 GB peak)
     status = status.filter("is_denied")
-    lake.write_derived("adjudications", adjudications)
-    lake.write_derived("recovered_claims", denial_rules.recovered_claims(adjudications))
     # Which 837 each 835 answers, worked out once for both sides' orphans.
     matches = lifecycle.match_claims(tables["remit_claims"], tables["submitted_claims"], history=adjudications)
+    denied = denial_rules.build_denials(**tables, as_of=settings.as_of, history=adjudications, status=status)
+    denied = with_billing_provider(denied, settings.lake)
+    return {
+        "adjudications": adjudications,
+        "recovered_claims": denial_rules.recovered_claims(adjudications),
+        touched.VOID: void,
+        touched.MATCHES: matches,
+        touched.BY_RULE: denied,
+        touched.LINES_BY_RULE: _denial_lines(denied, tables),
+    }
+
+
+def _denial_lines(denied: pl.DataFrame, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    return schema.conform(denial_rules.denial_lines(
+        denied, tables["remit_service_lines"], tables["remit_adjustments"], tables["remit_remarks"],
+        tables["remit_claims"]), "denial_lines")
+
+
+def _per_claim_tables_merged(settings: Settings, night: touched.Night
+                             ) -> tuple[dict[str, pl.DataFrame], dict[str, pl.Series]]:
+    """The per-claim tables with the night's touched claims recomputed and every other row kept,
+    and the claim keys whose rows changed, per table."""
+    lake = settings.lake
+    cut = touched.touched(lake, night, settings.as_of, DENIAL_INPUTS)
+    recomputed = _per_claim_tables(settings, cut.tables, void=cut.void)
+    tables: dict[str, pl.DataFrame] = {touched.VOID: cut.void}
+    changed: dict[str, pl.Series] = {}
+    for table in touched.PER_CLAIM:
+        key = touched.KEY_OF.get(table, "claim_key")
+        kept = lake.read_state(table) if table in touched.STATE_TABLES else lake.read(table)
+        tables[table] = touched.merged(kept, recomputed[table], cut.remit_keys, key)
+        changed[table] = touched.changed_keys(kept.filter(pl.col(key).is_in(cut.remit_keys)),
+                                              recomputed[table].select(kept.columns), key)
+    tables["adjudications"] = tables["adjudications"].sort("claim_id", "adjudication_seq")
+    tables["recovered_claims"] = tables["recovered_claims"].sort("claim_key")
+    tables[touched.MATCHES] = tables[touched.MATCHES].sort("remit_claim_key")
+    log.info("denials: %d of %d remit claims recomputed (%d new batches, closure in %d rounds)",
+             cut.remit_keys.len(), tables["adjudications"].height, len(night.new_batches), cut.rounds)
+    return tables, changed
+
+
+# The tables worked out whole every night from the per-claim ones, and the published tables made
+# of both: what the stages after are told changed in them is found by comparing with last night's.
+ACROSS_CLAIMS = ("denials", "denial_lines", "lonely_payments", "lonely_payment_candidates", "silent_claims",
+                 "claim_rejections", "underpaid_lines")
+
+
+def _across_claims(settings: Settings, per_claim: dict[str, pl.DataFrame],
+                   changed: dict[str, pl.Series] | None) -> DenialsFound:
+    """Writes the per-claim tables, then the ones that cross claims (lonely payments, front-door
+    rejections, silent claims, underpayments) and the published denials and lines made of both;
+    then what changed (`changed` None: everything was recomputed)."""
+    lake = settings.lake
+    before = {} if changed is None else {table: lake.read(table) for table in ACROSS_CLAIMS}
+    for table, frame in per_claim.items():
+        (lake.write_state if table in touched.STATE_TABLES else lake.write_derived)(table, frame)
+    adjudications, matches = per_claim["adjudications"], per_claim[touched.MATCHES]
+    tables = {table: lake.read(table, columns) for table, columns in DENIAL_INPUTS.items()}
     lonely, candidates = lonely_payments(adjudications, tables["remit_claims"], tables["submitted_claims"],
                                          matches=matches)
     lake.write_derived("lonely_payments", lonely)
@@ -207,21 +291,27 @@ def build_denials(settings: Settings) -> DenialsFound:
     # before the silent claims: a claim still rejected at the front door is not silent
     rejections = front_door_rejections(lake, adjudications, matches)
     silent = build_silent_claims(settings, matches, candidates, rejections)
-    del matches, candidates  # what follows matches the denied claims' 837s alone
+    del matches, candidates
     latest_count = adjudications.filter(pl.col("is_latest") & ~pl.col("is_reversal")).height
-    denied = denial_rules.build_denials(**tables, as_of=settings.as_of, history=adjudications, status=status)
-    underpaid, underpayment_denials = find_underpayments(settings, adjudications, tables, denied)
-    denied = pl.concat([denied, underpayment_denials]).sort("remit_date", "claim_key", nulls_last=True)
-    del adjudications, status
-    denied = with_billing_provider(denied, lake)
+    by_rule = per_claim[touched.BY_RULE]
+    underpaid, underpayment_denials = find_underpayments(settings, adjudications, tables, by_rule)
+    del adjudications
+    underpayment_denials = with_billing_provider(underpayment_denials, lake)
+    denied = pl.concat([by_rule, underpayment_denials]).sort("remit_date", "claim_key", nulls_last=True)
     lake.write_derived("denials", denied)
     lake.write_derived("denial_lines", pl.concat([
-        schema.conform(denial_rules.denial_lines(
-            denied, tables["remit_service_lines"], tables["remit_adjustments"], tables["remit_remarks"],
-            tables["remit_claims"]), "denial_lines"),
+        per_claim[touched.LINES_BY_RULE],
+        _denial_lines(underpayment_denials, tables),
         underpayments.denial_line_rows(underpaid),  # an underpayment's lines: the shortfalls
     ]))
     del tables
+    if changed is not None:
+        for table, old in before.items():
+            key = touched.KEY_OF.get(table, "claim_key")
+            changed[table] = touched.changed_keys(old, lake.read(table), key)
+        for table in (touched.MATCHES, touched.BY_RULE, touched.LINES_BY_RULE):  # kept, not published
+            changed.pop(table, None)
+    touched.write_changes(lake, changed, denial_tables_fingerprint(lake), settings.as_of)
     log.info("denials: %d of %d adjudicated claims denied", denied.height, latest_count)
     return DenialsFound(
         denials=denied,
@@ -241,6 +331,17 @@ def build_denials(settings: Settings) -> DenialsFound:
         front_door_rejected_amount=float(rejections.filter("still_rejected")["billed_amount"].cast(pl.Float64).sum()
                                          or 0),
     )
+
+
+def denial_tables_fingerprint(lake: Lake) -> str:
+    """What the denial-stage tables are tonight, as the stages after compare it (the interface of
+    claimback.touched.CHANGED_RUN): each table's files by name, size and modification time."""
+    digest = hashlib.sha256()
+    for table in WRITES["denials"]:
+        for path in lake.files_of(table):
+            info = path.stat()
+            digest.update(f"{table}:{path.name}:{info.st_size}:{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def build_silent_claims(settings: Settings, matches: pl.DataFrame, lonely_candidates: pl.DataFrame,
@@ -300,12 +401,23 @@ def front_door_rejections(lake: Lake, adjudications: pl.DataFrame, matches: pl.D
 
 def with_billing_provider(denied: pl.DataFrame, lake: Lake) -> pl.DataFrame:
     """`billing_npi` and `billing_tax_id` of each denial: its 837's billing provider, else the
-    payee of the 835 that denied it. A practice's trends and packets are keyed on them."""
+    payee of the 835 that denied it. A practice's trends and packets are keyed on them. Only the
+    denied claims' 837s, remits and payments are read."""
+    def rows(table: str, key: str, keys: pl.Series, columns: tuple[str, ...]) -> pl.DataFrame:
+        frame = lake.scan(table)
+        present = frame.collect_schema()  # an older lake's remit_claims has no payee TIN
+        return (frame.filter(pl.col(key).is_in(keys.drop_nulls().unique()))
+                .select(c for c in columns if c in present).collect())
+
+    remits = rows("remit_claims", "claim_key", denied["claim_key"],
+                  ("claim_key", "payee_npi", "payee_tax_id", "transaction_hash"))
     providers = claim_providers(
         denied.select("claim_key", "submitted_claim_key"),
-        lake.read("submitted_claims", ("claim_key", "billing_npi", "billing_tax_id")),
-        lake.read("remit_claims", ("claim_key", "payee_npi", "payee_tax_id", "transaction_hash")),
-        lake.read("remit_payments", ("transaction_hash", "payee_name", "payee_tax_id")),
+        rows("submitted_claims", "claim_key", denied["submitted_claim_key"],
+             ("claim_key", "billing_npi", "billing_tax_id")),
+        remits,
+        rows("remit_payments", "transaction_hash", remits["transaction_hash"],
+             ("transaction_hash", "payee_name", "payee_tax_id")),
     ).select("claim_key", pl.col("provider_npi").alias("_npi"), pl.col("provider_tin").alias("_tin"))
     return schema.conform(
         denied.join(providers, on="claim_key", how="left").with_columns(

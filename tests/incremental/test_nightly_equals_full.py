@@ -26,6 +26,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 
 from claimback import publish as publishing
@@ -83,6 +84,9 @@ def test_every_night_publishes_what_a_full_run_publishes(tmp_path, monkeypatch, 
             assert kept == appended == updated == 0 and loaded > 0, f"night {night} was not built whole"
         elif night > 1:
             assert kept > 0, f"night {night} did not start from last night's file"
+        # the denials stage recomputed only the claims the night touched (claimback.touched)
+        run = pl.read_parquet(nightly / "lake" / "state" / "changed_claims_run.parquet")
+        assert run["whole"].to_list() == [night == 1], f"night {night}"
         if night == 1:
             continue  # the first night is a run from scratch
         full = tmp_path / f"full-{night}"

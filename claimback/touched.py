@@ -1,0 +1,232 @@
+"""The claims a night touched, for the denials stage: what is new since the last run, how far it
+reaches, the merge of the recomputed rows into the kept ones, and what changed for the stages after.
+
+A claim's rows in the per-claim tables (adjudications, recovered claims, the rules' denials and
+their lines, and which 837 each 835 answers) are worked out from the remits and 837s that share a
+patient control number or a payer claim number (CLP07, REF*F8) with it: every identity group,
+link, claim_id numbering (`_base_id` holds the patient control number) and 835-837 match in
+claimback.lifecycle is keyed by one of them. The one thing that crosses them is a corrected remit
+voiding an earlier transaction of the same payment (`lifecycle.superseded_remits`): each payment
+(check/EFT number and remit date) decides it alone, so it is kept per payment here and worked out
+again only for the payments a night adds to. A night therefore recomputes the closure of its new
+rows over those keys (and the remits its as-of date brings into view), and every other row stays.
+
+What the stage keeps between nights (lake/state/): the code version and as-of date it ran with,
+the consolidated batches it read, the void remits, the matches and the rules' denials and lines
+(the published `denials` also holds the underpayments, worked out whole every night). Any of it
+missing, or from another code version, an as-of date earlier than the last, or a batch that no
+longer stands as it did: the stage recomputes everything, never guesses.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from claimback import ingest, lifecycle
+from claimback.lake import Lake
+
+STAMP = "denials_kept"  # one row: code_version, as_of
+BATCHES = "denials_batches"  # ingest.CONSOLIDATED as the last run read it
+VOID = "denials_void"  # claim_key of every remit a corrected remit replaces
+MATCHES = "denials_matches"  # lifecycle.match_claims of every remit
+BY_RULE = "denials_by_rule"  # the denial rules' rows of `denials` (without the underpayments)
+LINES_BY_RULE = "denial_lines_by_rule"  # their rows of `denial_lines`
+STATE_TABLES = (STAMP, BATCHES, VOID, MATCHES, BY_RULE, LINES_BY_RULE)
+
+# What the stages after the denials read to follow the night (the interface with trends and
+# routing: the claim keys whose rows changed, per table, and whether everything was recomputed).
+CHANGED = "changed_claims"
+CHANGED_RUN = "changed_claims_run"
+
+# The per-claim tables: recomputed for the touched claims and merged by the 835 claim key.
+PER_CLAIM = ("adjudications", "recovered_claims", MATCHES, BY_RULE, LINES_BY_RULE)
+# The column each denial-stage table names its claim by (the interface's `claim_key`).
+KEY_OF = {"silent_claims": "submitted_claim_key", "claim_rejections": "submitted_claim_key",
+          MATCHES: "remit_claim_key"}
+
+
+def code_version() -> str:
+    """A digest of the package's code and code tables: kept rows made by other code are not reused."""
+    digest = hashlib.sha256()
+    root = Path(__file__).resolve().parent
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".so", ".c", ".pyc"):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Night:
+    """What is new since the last run of the denials stage."""
+
+    new_batches: tuple[str, ...]
+    since: dt.date  # the last run's as-of date
+
+
+def night(lake: Lake, as_of: dt.date) -> Night | None:
+    """The night's news against the kept state, or None when everything must be recomputed."""
+    if not all(lake.state_path(table).exists() for table in STATE_TABLES):
+        return None
+    if not all(lake.files_of(table) for table in ("adjudications", "recovered_claims")):
+        return None
+    stamp = lake.read_state(STAMP)
+    if stamp.height != 1 or stamp["code_version"][0] != code_version() or stamp["as_of"][0] > as_of:
+        return None
+    before, now = lake.read_state(BATCHES), lake.read_state(ingest.CONSOLIDATED)
+    if now.is_empty() or before.columns != now.columns:
+        return None
+    if before.join(now, on=before.columns, how="anti").height:  # a batch rewritten or gone
+        return None
+    return Night(tuple(now.join(before, on="batch", how="anti")["batch"].to_list()), stamp["as_of"][0])
+
+
+def forget_changes(lake: Lake) -> None:
+    """Last run's list of changed claims is not tonight's: gone before the stage starts."""
+    for table in (CHANGED_RUN, CHANGED):
+        lake.state_path(table).unlink(missing_ok=True)
+
+
+def keep(lake: Lake, as_of: dt.date) -> None:
+    """The stamp and the batches read, written after every kept table."""
+    lake.write_state(BATCHES, lake.read_state(ingest.CONSOLIDATED))
+    lake.write_state(STAMP, pl.DataFrame({"code_version": [code_version()], "as_of": [as_of]}))
+
+
+# --- how far the night reaches -------------------------------------------------------------
+def _norm(column: str) -> pl.Expr:
+    return lifecycle.blank_to_null(pl.col(column))
+
+
+REMIT_KEYS = {"pcn": "patient_control_number", "icn": "payer_claim_control_number",
+              "f8": "original_payer_claim_control_number"}
+SUBMITTED_KEYS = {"pcn": "patient_control_number", "f8": "original_payer_claim_control_number"}
+
+
+def _keys(frame: pl.DataFrame | pl.LazyFrame, names: dict[str, str]):
+    return frame.select(*(_norm(column).alias(key) for key, column in names.items()))
+
+
+def _reaching(pcns: pl.Series, icns: pl.Series, names: dict[str, str]) -> pl.Expr:
+    """Rows sharing a patient control number or a payer claim number with the touched ones."""
+    icn_columns = [column for key, column in names.items() if key != "pcn"]
+    return pl.any_horizontal(_norm(names["pcn"]).is_in(pcns),
+                             *(_norm(column).is_in(icns) for column in icn_columns)).fill_null(False)
+
+
+def closure(lake: Lake, pcns: pl.Series, icns: pl.Series) -> tuple[pl.Series, pl.Series, int]:
+    """(patient control numbers, payer claim numbers, rounds): the touched keys closed over the
+    remits and 837s holding any of them (a row with two keys joins them)."""
+    remits = _keys(lake.scan("remit_claims"), REMIT_KEYS).collect()
+    submitted = _keys(lake.scan("submitted_claims"), SUBMITTED_KEYS).collect()
+    pcns, icns = pcns.drop_nulls().unique(), icns.drop_nulls().unique()
+    rounds = 0
+    while True:
+        rounds += 1
+        r = remits.filter(pl.col("pcn").is_in(pcns) | pl.col("icn").is_in(icns) | pl.col("f8").is_in(icns))
+        s = submitted.filter(pl.col("pcn").is_in(pcns) | pl.col("f8").is_in(icns))
+        more_pcns = pl.concat([pcns, r["pcn"], s["pcn"]]).drop_nulls().unique()
+        more_icns = pl.concat([icns, r["icn"], r["f8"], s["f8"]]).drop_nulls().unique()
+        if more_pcns.len() == pcns.len() and more_icns.len() == icns.len():
+            return pcns, icns, rounds
+        pcns, icns = more_pcns, more_icns
+
+
+@dataclass(frozen=True)
+class Touched:
+    """The rows a night recomputes: every table of the stage's inputs, cut to the touched claims."""
+
+    tables: dict[str, pl.DataFrame]
+    void: pl.DataFrame  # every void remit (kept ones updated for the payments touched)
+    remit_keys: pl.Series  # claim_key of every remit recomputed (its rows in the kept tables go)
+    rounds: int
+
+
+def touched(lake: Lake, night: Night, as_of: dt.date, inputs: dict[str, tuple[str, ...]]) -> Touched:
+    """The night's new remits and 837s, the remits its as-of date brings into view and those
+    whose payment's void remits changed, closed over their keys (`closure`), with every input
+    table's rows of those claims (read with predicates, not whole)."""
+    remit_columns = inputs["remit_claims"]
+    new_remits = pl.concat([
+        lake.read_parts("remit_claims", night.new_batches, remit_columns),
+        lake.scan("remit_claims").filter((pl.col("remit_date") > night.since) & (pl.col("remit_date") <= as_of))
+        .select(remit_columns).collect(),
+    ])
+    new_submitted = lake.read_parts("submitted_claims", night.new_batches, inputs["submitted_claims"])
+    void, void_changed = _void_of_payments(lake, new_remits, as_of, remit_columns)
+    seeds = pl.concat([new_remits.select(REMIT_KEYS.values()), void_changed.select(REMIT_KEYS.values())])
+    pcns, icns, rounds = closure(
+        lake,
+        pl.concat([_keys(seeds, REMIT_KEYS)["pcn"], _keys(new_submitted, SUBMITTED_KEYS)["pcn"]]),
+        pl.concat([_keys(seeds, REMIT_KEYS)["icn"], _keys(seeds, REMIT_KEYS)["f8"],
+                   _keys(new_submitted, SUBMITTED_KEYS)["f8"]]),
+    )
+    seed_keys = pl.concat([new_remits["claim_key"], void_changed["claim_key"]]).unique()
+    remits = (lake.scan("remit_claims")
+              .filter(_reaching(pcns, icns, REMIT_KEYS) | pl.col("claim_key").is_in(seed_keys))
+              .select(remit_columns).collect())
+    keys = remits["claim_key"]
+    tables = {"remit_claims": remits}
+    for table, columns in inputs.items():
+        if table.startswith("remit_") and table != "remit_claims":
+            tables[table] = lake.scan(table).filter(pl.col("claim_key").is_in(keys)).select(columns).collect()
+    new_keys = new_submitted["claim_key"]
+    tables["submitted_claims"] = (
+        lake.scan("submitted_claims")
+        .filter(_reaching(pcns, icns, SUBMITTED_KEYS) | pl.col("claim_key").is_in(new_keys))
+        .select(inputs["submitted_claims"]).collect())
+    return Touched(tables=tables, void=void, remit_keys=keys, rounds=rounds)
+
+
+def _void_of_payments(lake: Lake, new_remits: pl.DataFrame, as_of: dt.date,
+                      columns: tuple[str, ...]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(every void remit, the remits whose void status changed): the kept void remits, with those
+    of the payments (check/EFT numbers) the night's remits belong to worked out again from all of
+    those payments' remits known on `as_of`."""
+    kept = lake.read_state(VOID)
+    checks = new_remits["check_number"].drop_nulls().unique()
+    payments = (lake.scan("remit_claims").filter(pl.col("check_number").is_in(checks))
+                .filter(pl.col("remit_date").is_null() | (pl.col("remit_date") <= as_of))
+                .select(columns).collect())
+    decided = payments.select("claim_key")
+    now = lifecycle.void_remits(payments)
+    before = kept.join(decided, on="claim_key", how="semi")
+    flipped = pl.concat([before.join(now, on="claim_key", how="anti"), now.join(before, on="claim_key", how="anti")])
+    void = pl.concat([kept.join(decided, on="claim_key", how="anti"), now]).sort("claim_key")
+    return void, payments.join(flipped, on="claim_key", how="semi")
+
+
+# --- merging and what changed --------------------------------------------------------------
+def merged(kept: pl.DataFrame, recomputed: pl.DataFrame, remit_keys: pl.Series, key: str) -> pl.DataFrame:
+    """The kept rows of every claim not recomputed, and the recomputed rows."""
+    return pl.concat([kept.filter(~pl.col(key).is_in(remit_keys)), recomputed.select(kept.columns)])
+
+
+def changed_keys(before: pl.DataFrame, after: pl.DataFrame, key: str) -> pl.Series:
+    """The `key`s whose rows differ between two versions of a table (added, removed or changed)."""
+    if before.columns != after.columns or before.schema != after.schema:
+        return pl.concat([before[key], after[key]]).unique() if key in before.columns else after[key].unique()
+
+    def hashed(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.select(key, _hash=frame.hash_rows(seed=0))
+
+    a, b = hashed(before), hashed(after)
+    return pl.concat([a.join(b, on=[key, "_hash"], how="anti", nulls_equal=True)[key],
+                      b.join(a, on=[key, "_hash"], how="anti", nulls_equal=True)[key]]).unique().sort()
+
+
+def write_changes(lake: Lake, changes: dict[str, pl.Series] | None, fingerprint: str, as_of: dt.date) -> None:
+    """The interface with the stages after: per table the claim keys whose rows changed
+    (`changes` None: everything was recomputed, `whole`), then the run's row, last."""
+    rows = [] if changes is None else [
+        pl.DataFrame({"claim_key": keys.cast(pl.String), "table": table},
+                     schema={"claim_key": pl.String, "table": pl.String})
+        for table, keys in changes.items()]
+    frame = pl.concat(rows) if rows else pl.DataFrame(schema={"claim_key": pl.String, "table": pl.String})
+    lake.write_state(CHANGED, frame.select("claim_key", "table").drop_nulls("claim_key").unique()
+                     .sort("table", "claim_key"))
+    lake.write_state(CHANGED_RUN, pl.DataFrame({"whole": [changes is None], "fingerprint": [fingerprint],
+                                                "as_of": [as_of]}))
