@@ -16,6 +16,20 @@ at once with the same as-of date; bench/compare_published.py compares every tabl
     night 7  2026-11-22  nothing new, and the published file is from another version of the code
                          (the nights before, publish changed only what changed; these two build it
                          whole, and the test asserts that they did)
+    night 8  2026-11-23  the template remit (three members under one practice, patient control
+                         number ACCT0000 and date: claim_ids ...|2 and ...|3), the front-door 837,
+                         999 and 277CA
+    night 9  2026-11-24  ACME01's remit of 2026-11-25 (not yet known on this as-of date), FD1002
+                         sent again and accepted
+    night 10 2026-11-25  OTH9001's 837 (a lonely payment of night 1 touched only by a new 837); the
+                         as-of date brings 11-25's remit into view: REC2001 of August paid on a
+                         second remit, SIL1002 denied on a remit that names no member
+    night 11 2027-01-20  nothing new; two months later the Level I windows of the autumn's
+                         denials have closed
+
+From night 2 on, the denials stage recomputes only the claims each night touched
+(claimback.touched), and the test asserts that it did: nights 3, 5 and 8-11 are its paths (a
+corrected remit voiding an earlier night's, the as-of date alone, a new 837 alone, ...).
 """
 from __future__ import annotations
 
@@ -52,6 +66,12 @@ NIGHTS = [
     (date(2026, 11, 20), {LOG: LOG, "2026-11/claims.837": "silent_claims_november.837"}),
     (date(2026, 11, 21), {}),
     (date(2026, 11, 22), {}),
+    (date(2026, 11, 23), {"template.835": "template_pcn_three_members.835", "frontdoor/claims.837": "frontdoor.837",
+                          "frontdoor/ack.999": "frontdoor.999", "frontdoor/ack.277": "frontdoor.277"}),
+    (date(2026, 11, 24), {"eft-s-1125.835": "nightly_second_remits.835",
+                          "frontdoor/resent.837": "frontdoor_resent.837", "frontdoor/resent.277": "frontdoor_resent.277"}),
+    (date(2026, 11, 25), {"lonely-found.837": "lonely_found.837"}),
+    (date(2027, 1, 20), {}),
 ]
 FILE_DELETED, ANOTHER_VERSION = 6, 7
 
