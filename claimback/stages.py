@@ -339,8 +339,9 @@ def denial_tables_fingerprint(lake: Lake) -> str:
     digest = hashlib.sha256()
     for table in WRITES["denials"]:
         for path in lake.files_of(table):
-            info = path.stat()
-            digest.update(f"{table}:{path.name}:{info.st_size}:{info.st_mtime_ns}\n".encode())
+            info = path.stat()  # an object store's answers its size and modification time too
+            modified = getattr(info, "st_mtime_ns", None) or getattr(info, "st_mtime", "")
+            digest.update(f"{table}:{path.name}:{info.st_size}:{modified}\n".encode())
     return digest.hexdigest()
 
 
