@@ -76,23 +76,30 @@ def registry(lake: Lake) -> pl.DataFrame:
 
 
 def plan(files: list[InboxFile], lake: Lake) -> Plan:
-    """Which X12 inbox files are new; reconsideration logs are read whole every run instead."""
+    """Which X12 inbox files are new; reconsideration logs are read whole every run instead.
+
+    The registry grows with history (one row per file ever read), so it is matched with the inbox
+    by joins, not by Python dictionaries of every row: a file unchanged since it was registered
+    (same name, size, mtime) is known without being hashed or looked at again, and only the files
+    hashed tonight are looked up by name and hash."""
     known = registry(lake)
-    seen = set(known.select("source_file", "sha256").iter_rows())  # recorded before: nothing to do
-    originals = known.filter(pl.col("status") != "duplicate_file")
-    first_name_of = dict(zip(originals["sha256"].to_list(), originals["source_file"].to_list()))
-    # A file unchanged since it was registered (same name, size, mtime) is not hashed again.
-    stat_key = {
-        (name, size, mtime): sha
-        for name, size, mtime, sha in known.select("source_file", "bytes", "mtime_ns", "sha256").iter_rows()
-    }
-    result = Plan()
-    unhashed = [f for f in files if (f.name, f.size, f.mtime_ns) not in stat_key]
+    listed = pl.DataFrame({"source_file": [f.name for f in files], "bytes": [f.size for f in files],
+                           "mtime_ns": [f.mtime_ns for f in files]},
+                          schema={"source_file": pl.String, "bytes": pl.Int64, "mtime_ns": pl.Int64})
+    stat_keys = ["source_file", "bytes", "mtime_ns"]
+    registered = known.select(*stat_keys, "sha256").unique(stat_keys, keep="last", maintain_order=True)
+    by_stat = listed.join(registered, on=stat_keys, how="left", maintain_order="left")["sha256"].to_list()
+    unhashed = [f for f, sha in zip(files, by_stat) if sha is None]
     hashed = dict(zip((f.name for f in unhashed), sha256_of_all([f.path for f in unhashed])))
     unreadable = [name for name, sha in hashed.items() if sha is None]
     report_skipped(UNREADABLE, unreadable)  # not registered: read by the first run that can
-    for f in files:
-        sha = stat_key.get((f.name, f.size, f.mtime_ns)) or hashed[f.name]
+    seen, first_name_of = _registered_as(known, [(name, sha) for name, sha in hashed.items() if sha is not None])
+    result = Plan()
+    for f, registered_sha in zip(files, by_stat):
+        if registered_sha is not None:  # recorded before under this name and these bytes: nothing to do
+            result.known += 0 if f.is_csv_input else 1
+            continue
+        sha = hashed[f.name]
         if sha is None:
             continue
         if f.is_csv_input:  # read whole every run; registered so each version is on record
@@ -107,6 +114,20 @@ def plan(files: list[InboxFile], lake: Lake) -> Plan:
             first_name_of[sha] = f.name
             result.new.append(PlannedFile(f, sha))
     return result
+
+
+def _registered_as(known: pl.DataFrame, hashed: list[tuple[str, str]]) -> tuple[set[tuple[str, str]], dict[str, str]]:
+    """For files hashed tonight, (name, sha256): which pairs the registry holds already, and the
+    first name each of their contents was read under (a later file with those bytes is a duplicate)."""
+    if not hashed:
+        return set(), {}
+    tonight = pl.DataFrame(hashed, schema={"source_file": pl.String, "sha256": pl.String}, orient="row")
+    seen = set(known.join(tonight, on=["source_file", "sha256"], how="semi")
+               .select("source_file", "sha256").iter_rows())
+    originals = (known.filter(pl.col("status") != "duplicate_file")
+                 .join(tonight.select("sha256").unique(), on="sha256", how="semi")
+                 .unique("sha256", keep="last", maintain_order=True))
+    return seen, dict(zip(originals["sha256"].to_list(), originals["source_file"].to_list()))
 
 
 def batch_id(batch: list[PlannedFile]) -> str:
@@ -245,9 +266,9 @@ def committed_batches(lake: Lake) -> set[str]:
     return set(registry(lake)["batch_id"].drop_nulls().to_list())
 
 
-def remove_uncommitted(lake: Lake) -> int:
+def remove_uncommitted(lake: Lake, committed: set[str] | None = None) -> int:
     """Delete raw files of batches that never wrote their registry rows (a crash mid-batch)."""
-    committed = committed_batches(lake)
+    committed = committed_batches(lake) if committed is None else committed
     removed = 0
     for table in (*schema.PARSED_TABLES, TRANSACTIONS):
         for path in lake.raw_dir(table).glob("*.parquet"):
@@ -257,7 +278,7 @@ def remove_uncommitted(lake: Lake) -> int:
     return removed
 
 
-def repair_doubled_files(lake: Lake, committed: set[str]) -> int:
+def repair_doubled_files(lake: Lake, committed: set[str], tx: pl.DataFrame | None = None) -> int:
     """Drop the later copy of a file's rows stored by two batches; returns how many copies.
 
     Before runs held the warehouse lock and checked that a file was not changing while it was
@@ -265,13 +286,10 @@ def repair_doubled_files(lake: Lake, committed: set[str]) -> int:
     a file half written and read it whole), and every later run then failed on duplicate claim
     keys, for good. The earliest batch keeps the rows; the later batches' Parquet files are
     rewritten without them (each atomically, with the lock held). Costs one look at the small
-    `transactions` table when there is nothing to repair."""
-    stored = (
-        _scan_committed(lake, TRANSACTIONS, committed, pl.DataFrame(schema=_TRANSACTIONS_SCHEMA), with_batch=True)
-        .group_by("file_sha256", "batch")
-        .agg(pl.col("loaded_at").min())
-        .collect()
-    )
+    `transactions` table when there is nothing to repair (`tx`: that table with each row's batch,
+    when the caller has read it already)."""
+    tx = _transactions_by_batch(lake, committed) if tx is None else tx
+    stored = tx.group_by("file_sha256", "batch").agg(pl.col("loaded_at").min())
     if stored["file_sha256"].is_unique().all():
         return 0
     later = stored.sort("loaded_at", "batch").filter(pl.int_range(pl.len()).over("file_sha256") > 0)
@@ -298,6 +316,11 @@ def _scan_committed(lake: Lake, table: str, committed: set[str], empty: pl.DataF
             .with_columns(batch=pl.col("_path").str.extract(r"([^/\\]+)\.parquet$")).drop("_path"))
 
 
+def _transactions_by_batch(lake: Lake, committed: set[str]) -> pl.DataFrame:
+    return _scan_committed(lake, TRANSACTIONS, committed, pl.DataFrame(schema=_TRANSACTIONS_SCHEMA),
+                           with_batch=True).collect()
+
+
 def winning_transactions(lake: Lake, committed: set[str] | None = None) -> pl.LazyFrame:
     """(file_sha256, transaction_ordinal) of the first delivery of every distinct transaction.
 
@@ -310,8 +333,8 @@ def winning_transactions(lake: Lake, committed: set[str] | None = None) -> pl.La
     return _winners(tx, lake).select("file_sha256", "transaction_ordinal")
 
 
-def _winners(tx: pl.LazyFrame, lake: Lake) -> pl.LazyFrame:
-    sizes = registry(lake).lazy().select(file_sha256="sha256", _bytes="bytes").unique("file_sha256")
+def _winners(tx: pl.LazyFrame, lake: Lake, known: pl.DataFrame | None = None) -> pl.LazyFrame:
+    sizes = (registry(lake) if known is None else known).lazy().select(file_sha256="sha256", _bytes="bytes").unique("file_sha256")
     return (
         tx.join(sizes, on="file_sha256", how="left")
         .sort("loaded_at", "_bytes", "file_sha256", "transaction_ordinal", nulls_last=True)
@@ -340,12 +363,15 @@ def consolidate(lake: Lake) -> dict[str, int]:
     from every batch would hold. Why the batch and not, say, remit month × payer: the first
     delivery stands, so new batches never take rows from old ones; a part is written once, from
     one raw file, and a month × payer key would rewrite the month's part every night it grows."""
-    remove_uncommitted(lake)
-    committed = committed_batches(lake)
-    repaired = repair_doubled_files(lake, committed)
-    tx = (_scan_committed(lake, TRANSACTIONS, committed, pl.DataFrame(schema=_TRANSACTIONS_SCHEMA),
-                          with_batch=True).collect())
-    winners = _winners(tx.lazy(), lake).collect()
+    # The registry and the transactions table grow with history: each is read once a night.
+    known = registry(lake)
+    committed = set(known["batch_id"].drop_nulls().to_list())
+    remove_uncommitted(lake, committed)
+    tx = _transactions_by_batch(lake, committed)
+    repaired = repair_doubled_files(lake, committed, tx)
+    if repaired:
+        tx = _transactions_by_batch(lake, committed)  # the later copies' rows are gone from the raw files
+    winners = _winners(tx.lazy(), lake, known).collect()
     keys = ["file_sha256", "transaction_ordinal"]
     standing = (tx.join(winners.select(keys), on=keys, how="semi")
                 .group_by("batch").agg(pl.len().alias("standing"),
@@ -363,8 +389,10 @@ def consolidate(lake: Lake) -> dict[str, int]:
         for table in tables:
             _drop_parts(lake, table, keep=set())
             lake.write_current(table, schema.empty(table))
+    # One listing per table, not a look per part (on an object store each look is a request).
+    written = {table: {part.stem for part in lake.current_parts(table)} for table in tables}
     for batch in sorted(committed):
-        if batch in unchanged and all(lake.current_part_path(t, batch).exists() for t in tables):
+        if batch in unchanged and all(batch in written[t] for t in tables):
             continue
         mine = tx.filter(pl.col("batch") == batch).select(keys)
         won = mine.join(winners.select(keys), on=keys, how="semi")
@@ -376,7 +404,7 @@ def consolidate(lake: Lake) -> dict[str, int]:
             lake.current_path(table).unlink(missing_ok=True)  # a lake consolidated before the parts
     lake.write_state(CONSOLIDATED, fingerprints)
     counts = {table: lake.rows(table) for table in tables}
-    files = _files_with_duplicate_counts(lake, committed, tx, winners)
+    files = _files_with_duplicate_counts(known, committed, tx, winners)
     lake.write_current(REGISTRY, files)
     counts[REGISTRY] = files.height
     return counts
@@ -428,10 +456,10 @@ def _without(raw: pl.LazyFrame, repeats: pl.DataFrame) -> pl.LazyFrame:
     return raw.filter(~repeated)
 
 
-def _files_with_duplicate_counts(lake: Lake, committed: set[str], tx: pl.DataFrame,
+def _files_with_duplicate_counts(known: pl.DataFrame, committed: set[str], tx: pl.DataFrame,
                                  winners: pl.DataFrame) -> pl.DataFrame:
     """The registry, with each file's transactions that an earlier delivery already loaded."""
-    reg = registry(lake).filter(pl.col("batch_id").is_in(sorted(committed)))
+    reg = known.filter(pl.col("batch_id").is_in(sorted(committed)))
     winners = winners.select("file_sha256", "transaction_ordinal")
     won = winners.with_columns(pl.lit(True).alias("won"))
     per_file = (
