@@ -133,6 +133,15 @@ class Lake:
             return pl.scan_parquet([str(f) for f in files], glob=False)
         return _scan_parts(files)
 
+    def scan_unordered(self, table: str, columns: Sequence[str]) -> pl.LazyFrame:
+        """`columns` of a table (those it has) as a lazy scan of its files, in no promised order: for
+        reads that filter a few rows out of a large table and need no order (or sort what they keep)."""
+        files = self.files_of(table)
+        frame = (pl.scan_parquet([str(f) for f in files], glob=False) if files
+                 else (schema.empty(table) if table in schema.TABLES else pl.DataFrame()).lazy())
+        present = frame.collect_schema()
+        return frame.select(list(dict.fromkeys(c for c in columns if c in present)))
+
     def tables(self) -> dict[str, list[Path]]:
         """Every readable table: name -> its Parquet files (current wins over derived)."""
         found: dict[str, list[Path]] = {}

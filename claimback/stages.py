@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import pickle
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
@@ -28,8 +30,8 @@ from claimback.lake import Lake
 from claimback.lonely import lonely_payments
 from claimback.reconsiderations import read_log
 from claimback.rejections import CLAIM_INPUTS, claim_rejections
-from claimback.routing import build_work_queue, evidence, load_rules
-from claimback.routing.queue import in_queue_order
+from claimback.routing import build_work_queue, evidence, load_rules, nightly
+from claimback.routing.queue import in_queue_order, normalise_log
 from claimback.routing.recoupments import recoupment_queue
 from claimback.routing.unanswered import follow_ups, rejection_queue, silent_claim_queue
 from claimback.settings import Settings
@@ -130,10 +132,14 @@ def parse_batch(settings: Settings, batch: list) -> dict:
 
 # What earlier nights keep so a night does only its new work: which current parts stand
 # (ingest.consolidate), the checks' counts per group of batches (claimback.quality_parts), the
-# published file to start from (claimback.publish) and the denials stage's kept rows
-# (claimback.touched). A from-scratch run forgets them first.
+# published file to start from (claimback.publish), the denials stage's kept rows
+# (claimback.touched), the overturn model last fitted and each claim's route with what it was made
+# from (claimback.routing.nightly), every 837's features counted per payer and batch (trends). A
+# from-scratch run forgets them first.
+OVERTURN_MODEL = "overturn_model"
+PAYER_COUNTS, PAYER_COUNTS_VERSION = "trend_payer_counts", "1"  # bumped when what is counted changes
 KEPT_BETWEEN_NIGHTS = (ingest.CONSOLIDATED, *quality_parts.state_tables(), publishing.PUBLISHED,
-                       *touched.STATE_TABLES)
+                       *touched.STATE_TABLES, OVERTURN_MODEL, *nightly.STATE_TABLES, PAYER_COUNTS)
 
 
 def consolidate_lake(settings: Settings) -> dict[str, int]:
@@ -448,12 +454,21 @@ def find_trends(settings: Settings) -> TrendsFound:
         for payer_id, payer_name in denied.select("payer_id", "payer_name").unique().iter_rows()
         if payer_id or payer_name
     }
+    # The clusters read the 837s of the window's denials; the lift compares them with every 837 of
+    # their payers, counted per batch and kept (payer_counts), so the history's 837s are not read.
+    window = denied.filter(pl.col("remit_date").is_between(
+        settings.as_of - timedelta(days=trends.DEFAULT_LOOKBACK_DAYS - 1), settings.as_of))
+    sent = window["submitted_claim_key"].drop_nulls().unique().implode()
     clusters, members = trends.find_clusters(
         denied,
         as_of=settings.as_of,
         thresholds_by_payer=thresholds,
-        submitted_claims=lake.read("submitted_claims", TREND_INPUTS["submitted_claims"]),
-        submitted_service_lines=lake.read("submitted_service_lines", TREND_INPUTS["submitted_service_lines"]),
+        submitted_claims=lake.scan_unordered("submitted_claims", TREND_INPUTS["submitted_claims"]).filter(
+            pl.col("claim_key").is_in(sent)).collect(),
+        submitted_service_lines=lake.scan_unordered(
+            "submitted_service_lines", TREND_INPUTS["submitted_service_lines"]).filter(
+            pl.col("claim_key").is_in(sent)).collect(),
+        payer_counts=payer_counts(settings),
         # an authorization burst on a procedure the payer used to pay is the payer's trend
         paid_before=evidence.paid_before(
             denied, lake.read("remit_claims", ROUTING_INPUTS["remit_claims"]),
@@ -471,6 +486,39 @@ def find_trends(settings: Settings) -> TrendsFound:
     log.info("trends: %d flagged clusters, %d emerging signatures",
              (clusters["status"] == "flagged").sum(), (clusters["status"] == "emerging").sum())
     return TrendsFound(clusters=clusters, packets=packets.height)
+
+
+def payer_counts(settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`trends.payer_feature_counts` of every 837 in the lake, from counts kept per batch of the
+    current tables with the fingerprint consolidation gave the batch (lake/state/trend_payer_counts):
+    a batch is counted the night its part is first written, and again only when it is written again."""
+    lake = settings.lake
+    columns = TREND_INPUTS["submitted_claims"], TREND_INPUTS["submitted_service_lines"]
+    batches = lake.read_state(ingest.CONSOLIDATED)
+    if batches.is_empty() or "batch" not in batches.columns:  # nothing consolidated in parts: count it all
+        return trends.payer_feature_counts(lake.read("submitted_claims", columns[0]),
+                                           lake.read("submitted_service_lines", columns[1]))
+    batches = batches.with_columns(version=pl.lit(PAYER_COUNTS_VERSION))
+    kept = lake.read_state(PAYER_COUNTS)
+    if settings.from_scratch or not set(batches.columns) <= set(kept.columns):
+        kept = pl.DataFrame()
+    else:
+        kept = kept.join(batches, on=batches.columns, how="semi", nulls_equal=True)
+    todo = batches if kept.is_empty() else batches.join(kept, on=batches.columns, how="anti", nulls_equal=True)
+    counted = [kept]
+    for batch in todo["batch"]:
+        features, claims = trends.payer_feature_counts(lake.read_parts("submitted_claims", [batch], columns[0]),
+                                                       lake.read_parts("submitted_service_lines", [batch], columns[1]))
+        counted.append(pl.concat([features, claims], how="diagonal").join(
+            todo.filter(pl.col("batch") == batch), how="cross"))
+    every = pl.concat(counted, how="diagonal_relaxed").select(
+        *batches.columns, "submitted_payer", "feature", "value", "claims", "population")
+    lake.write_state(PAYER_COUNTS, every)
+    features = every.filter(pl.col("claims").is_not_null()).group_by("submitted_payer", "feature", "value").agg(
+        pl.col("claims").sum())
+    claims = every.filter(pl.col("population").is_not_null()).group_by("submitted_payer").agg(
+        pl.col("population").sum())
+    return features, claims
 
 
 def write_trend_packets(settings: Settings, rules, clusters: pl.DataFrame, members: pl.DataFrame,
@@ -562,21 +610,49 @@ def route_denials(settings: Settings) -> QueueBuilt:
     return QueueBuilt(work_queue=queue, model=report, packets=packets.height)
 
 
+class KeptOverturnModel:
+    """The overturn model last fitted, kept in lake/state with the fingerprint of what it learned
+    from (claimback.routing.overturn.training_fingerprint): a night whose decided Level I outcomes
+    and their denials are last night's reuses it instead of fitting again (1 M claims: 7.5 s)."""
+
+    TABLE = OVERTURN_MODEL
+
+    def __init__(self, lake: Lake):
+        self.lake = lake
+
+    def load(self, fingerprint: str):
+        kept = self.lake.read_state(self.TABLE)
+        if kept.columns != ["fingerprint", "model"] or kept.height != 1 or kept["fingerprint"][0] != fingerprint:
+            return None
+        try:
+            return pickle.loads(kept["model"][0])
+        except Exception:  # noqa: BLE001 - a model kept by other code is fitted again, never trusted
+            log.warning("the kept overturn model could not be read; fitting it again")
+            return None
+
+    def save(self, fingerprint: str, model) -> None:
+        self.lake.write_state(self.TABLE, pl.DataFrame(
+            {"fingerprint": [fingerprint], "model": [pickle.dumps(model)]},
+            schema={"fingerprint": pl.String, "model": pl.Binary}))
+
+
 def build_queue(settings: Settings):
     """(work queue, overturn model report, reconsideration log with inferred outcomes) from the lake."""
     lake = settings.lake
     rules = load_rules(settings.payer_rules)
     adjudications = lake.read("adjudications")
     log_rows = lifecycle.infer_level1_outcomes(lake.read("reconsiderations"), adjudications)
+    denied, members, resolved = lake.read("denials"), lake.read("trend_cluster_claims"), lake.read("recovered_claims")
+    # Each claim's route and evidence (what the routing rules read from the 837s and 835s:
+    # authorization, referral, COB loops, 837 date, twins), kept from last night where its inputs
+    # did not change; deadlines and priorities are worked out below for every row.
+    routed = nightly.routed_claims(
+        lake, rules, ROUTING_INPUTS, denials=denied, log_rows=normalise_log(log_rows), trend_members=members,
+        resolved=resolved, adjudications=adjudications, from_scratch=settings.from_scratch)
     queue, report = build_work_queue(
-        lake.read("denials"), log_rows, lake.read("trend_cluster_claims"), rules, settings.as_of,
-        resolved=lake.read("recovered_claims"),
+        denied, log_rows, members, rules, settings.as_of, resolved=resolved,
         history=adjudications,  # won appeals drop out of `denials`: learn from every adjudication
-        # the evidence the routing rules read (authorization, referral, COB loops, 837 date, twins)
-        submitted_claims=lake.read("submitted_claims", ROUTING_INPUTS["submitted_claims"]),
-        submitted_service_lines=lake.read("submitted_service_lines", ROUTING_INPUTS["submitted_service_lines"]),
-        remit_claims=lake.read("remit_claims", ROUTING_INPUTS["remit_claims"]),
-        remit_service_lines=lake.read("remit_service_lines", ROUTING_INPUTS["remit_service_lines"]),
+        kept_models=KeptOverturnModel(lake), routed=routed,
     )
     return queue, report, log_rows
 

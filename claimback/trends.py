@@ -124,6 +124,7 @@ def find_clusters(
     submitted_service_lines: pl.DataFrame | None = None,
     paid_before: pl.DataFrame | None = None,
     underpaid_lines: pl.DataFrame | None = None,
+    payer_counts: tuple[pl.DataFrame, pl.DataFrame] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Flagged and emerging trend clusters, and their member claims.
 
@@ -135,6 +136,8 @@ def find_clusters(
     `underpaid_lines` (`claimback.underpayments`): the lines behind the `underpayment` denials, whose
     signature is the procedure underpaid ("underpaid 99214") and whose description says at what
     amount instead of what.
+    `payer_counts` (`payer_feature_counts` of every 837, summed): the lift's population. Given, the
+    837 frames need only hold the claims the denials name; without it they must hold every 837.
     """
     window_start = as_of - timedelta(days=lookback_days - 1)
     claims = _window_claims(conform(denials, "denials"), window_start, as_of)
@@ -179,7 +182,7 @@ def find_clusters(
     members = claims.join(groups.select(*GROUP, "cluster_id", "status"), on=GROUP)
     submitted = submitted_features(submitted_claims, submitted_service_lines)
     features = claim_features(claims, submitted)
-    baseline = baseline_features(claims, features, submitted_claims, submitted)
+    baseline = baseline_features(claims, features, submitted_claims, submitted, payer_counts)
     shared = shared_features(members, features, baseline)
     clusters = _describe(groups, members, shared, features, authorized)
     clusters = describe_underpayments(clusters, members, shared, procedures)
@@ -535,18 +538,44 @@ def claim_features(claims: pl.DataFrame, submitted: pl.DataFrame) -> pl.DataFram
     return pl.concat([own, from_837]).unique()
 
 
+def payer_feature_counts(submitted_claims: pl.DataFrame,
+                         submitted_service_lines: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per 837 payer (its id, else its name): how many of its claims carry each feature value
+    (submitted_payer, feature, value, claims), and how many claims it has (submitted_payer,
+    population). A claim is one payer's, so the counts of disjoint sets of claims add up: a night
+    counts its new batches' 837s and adds them to the counts kept (claimback.stages.find_trends)."""
+    submitted_claims = conform(submitted_claims, "submitted_claims")
+    if submitted_service_lines is not None:
+        submitted_service_lines = conform(submitted_service_lines, "submitted_service_lines")
+    payers = submitted_claims.select(pl.col("claim_key").alias("submitted_claim_key"), _submitted_payer())
+    counts = (
+        submitted_features(submitted_claims, submitted_service_lines).join(payers, on="submitted_claim_key")
+        .group_by("submitted_payer", "feature", "value")
+        .agg(pl.col("submitted_claim_key").n_unique().cast(pl.Int64).alias("claims"))
+    )
+    totals = payers.group_by("submitted_payer").agg(
+        pl.col("submitted_claim_key").n_unique().cast(pl.Int64).alias("population"))
+    return counts, totals
+
+
+def _submitted_payer() -> pl.Expr:
+    return pl.coalesce("payer_id", "payer_name").alias("submitted_payer")
+
+
 def baseline_features(
     claims: pl.DataFrame,
     features: pl.DataFrame,
     submitted_claims: pl.DataFrame | None = None,
     submitted: pl.DataFrame | None = None,
+    payer_counts: tuple[pl.DataFrame, pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
     """Per payer, feature and value: how many of the payer's claims carry it, of how many.
 
     The population is the payer's submitted claims when the 837s are given and at least one
     of its denials links to them (the 837 payer id may differ from the 835's, so the payer is
     mapped through those links); otherwise the payer's denied claims in the window.
-    `features` is `claim_features(claims, ...)`, `submitted` is `submitted_features(...)`.
+    `features` is `claim_features(claims, ...)`, `submitted` is `submitted_features(...)`;
+    `payer_counts` as in `find_clusters` (then `submitted_claims` need only hold the denials' 837s).
     """
     denied = _shares(features.rename({"claim_identity": "claim_ref"}))
     if submitted_claims is None or submitted is None:
@@ -554,10 +583,7 @@ def baseline_features(
     payer_map = (
         claims.select("cluster_payer", "submitted_claim_key")
         .join(
-            submitted_claims.select(
-                pl.col("claim_key").alias("submitted_claim_key"),
-                pl.coalesce("payer_id", "payer_name").alias("submitted_payer"),
-            ),
+            submitted_claims.select(pl.col("claim_key").alias("submitted_claim_key"), _submitted_payer()),
             on="submitted_claim_key",
         )
         .select("cluster_payer", "submitted_payer")
@@ -566,10 +592,17 @@ def baseline_features(
     )
     if payer_map.is_empty():
         return denied
+    if payer_counts is not None:
+        counts, totals = (frame.join(payer_map, on="submitted_payer") for frame in payer_counts)
+        from_submitted = (
+            counts.group_by("cluster_payer", "feature", "value").agg(pl.col("claims").sum().cast(pl.UInt32))
+            .join(totals.group_by("cluster_payer").agg(pl.col("population").sum().cast(pl.UInt32)), on="cluster_payer")
+            .select("cluster_payer", "feature", "value", pl.col("claims").alias("payer_claims"), "population")
+        )
+        return pl.concat([from_submitted,
+                          denied.join(payer_map.select("cluster_payer").unique(), on="cluster_payer", how="anti")])
     population = submitted_claims.select(
-        pl.col("claim_key").alias("submitted_claim_key"),
-        pl.coalesce("payer_id", "payer_name").alias("submitted_payer"),
-    ).join(payer_map, on="submitted_payer")
+        pl.col("claim_key").alias("submitted_claim_key"), _submitted_payer()).join(payer_map, on="submitted_payer")
     population_features = (
         population.join(submitted, on="submitted_claim_key")
         .select("cluster_payer", pl.col("submitted_claim_key").alias("claim_ref"), "feature", "value")

@@ -15,8 +15,10 @@ the report says so.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from dataclasses import asdict, dataclass, field
+from typing import Protocol
 
 import numpy as np
 import polars as pl
@@ -222,28 +224,62 @@ class OverturnModel:
             return self.estimator.predict_proba(_matrix(features, self.vocabulary))[:, 1]
 
 
-def fit_overturn_model(history: pl.DataFrame, level1: pl.DataFrame, priors: OverturnPriors) -> OverturnModel:
+class KeptModels(Protocol):
+    """Where a fitted model is kept between runs, by the fingerprint of what it learned from."""
+
+    def load(self, fingerprint: str) -> OverturnModel | None: ...
+
+    def save(self, fingerprint: str, model: OverturnModel) -> None: ...
+
+
+# Bumped when the fit, its features or the model's shape change: a model kept by older code is
+# never reused, even from the same training rows.
+MODEL_VERSION = "1"
+
+
+def fit_overturn_model(history: pl.DataFrame, level1: pl.DataFrame, priors: OverturnPriors,
+                       kept: KeptModels | None = None) -> OverturnModel:
     """Learn P(overturn) from decided Level I outcomes, or fall back to the priors and say why.
 
     `history`: past denials (DENIALS columns), or the adjudications table (`is_denied`,
     `primary_reason`, ...), from which every claim's first denial is taken (see `history`).
-    `level1`: Level I requests with `outcome` and `submitted_on`.
+    `level1`: Level I requests with `outcome` and `submitted_on`. `kept`: models of earlier runs;
+    the fit is deterministic, so when its training rows (features, outcome, filing date, in order),
+    the priors and the code are what a kept model learned from, that model is the fit and is reused.
     """
     from_adjudications = is_adjudications(history)
     if from_adjudications:
         history = denial_history(history)
+    rows = training_rows(history, level1).sort("submitted_on", maintain_order=True)
+    fingerprint = training_fingerprint(rows, priors, from_adjudications)
+    if kept is not None and (model := kept.load(fingerprint)) is not None:
+        return model
     # One BLAS thread: the problem is small, and on a shared machine multi-threaded BLAS in the
     # solver's many tiny products oversubscribes the cores (measured 50x slower under load).
     with threadpool_limits(1):
-        model = _fit(history, level1, priors)
+        model = _fit(rows, priors)
     model.carc_categories = from_adjudications
     if from_adjudications:
         model.report.history_source = "adjudications"
+    if kept is not None:
+        kept.save(fingerprint, model)
     return model
 
 
-def _fit(denial_history: pl.DataFrame, level1: pl.DataFrame, priors: OverturnPriors) -> OverturnModel:
-    rows = training_rows(denial_history, level1).sort("submitted_on")
+def training_fingerprint(rows: pl.DataFrame, priors: OverturnPriors, from_adjudications: bool) -> str:
+    """What a fit depends on, as one digest: every training row's values in order (a reordering
+    counts as a change: the calibration folds follow the order), the priors, the kind of history,
+    the code's, Polars' and scikit-learn's versions (the row hash and the fit may change with them)."""
+    import sklearn
+
+    digest = hashlib.sha256()
+    digest.update(repr((MODEL_VERSION, pl.__version__, sklearn.__version__, from_adjudications, rows.height, rows.schema,
+                        sorted(priors.categories.items()), priors.default, priors.pseudo_count)).encode())
+    digest.update(rows.hash_rows(seed=0).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _fit(rows: pl.DataFrame, priors: OverturnPriors) -> OverturnModel:
     n = rows.height
     rate = float(rows["overturned"].mean()) if n else None
     if n < MIN_DECIDED or rows["overturned"].n_unique() < 2:

@@ -27,7 +27,7 @@ import polars as pl
 from claimback.codes import registry as R
 from claimback.routing import deadlines, evidence, routes
 from claimback.routing.history import is_adjudications
-from claimback.routing.overturn import ModelReport, OverturnModel, feature_frame, fit_overturn_model
+from claimback.routing.overturn import KeptModels, ModelReport, OverturnModel, feature_frame, fit_overturn_model
 from claimback.routing.rules import PayerRules
 from claimback.schema import conform
 
@@ -64,6 +64,8 @@ def build_work_queue(
     submitted_service_lines: pl.DataFrame | None = None,
     remit_claims: pl.DataFrame | None = None,
     remit_service_lines: pl.DataFrame | None = None,
+    kept_models: KeptModels | None = None,
+    routed: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, ModelReport]:
     """Route every denial and rank the queue; returns (work_queue frame, how P(overturn) was made).
 
@@ -77,31 +79,62 @@ def build_work_queue(
     without it, from `denials` (claims still denied only: Level I wins that were paid have left
     it, so pass `history` whenever it exists). `submitted_claims` / `submitted_service_lines` (the 837s) and `remit_claims` /
     `remit_service_lines` (the 835s): the evidence the rules read (`evidence.gather`); without them
-    those rules stay silent and the code registry decides.
+    those rules stay silent and the code registry decides. `kept_models`: earlier runs' fitted
+    models, one of which is reused when tonight's training rows are what it learned from. `routed`:
+    `route_claims`' rows of these inputs, already worked out (claimback.routing.nightly).
     """
-    log = _normalise_log(reconsiderations)
-    facts = evidence.gather(denials, submitted_claims, submitted_service_lines, remit_claims, remit_service_lines,
-                            history if history is not None and is_adjudications(history) else None)
-    claims = prepare_denials(facts, log, trend_members, resolved)
-    claims = _with_product(claims, remit_claims, submitted_claims)
-    claims = rules.with_payer_rules(claims)
-    claims = routes.history_route(routes.category_route(claims))
-    claims = _apply_windows(claims, rules, as_of)
-
+    log = normalise_log(reconsiderations)
+    claims = routed if routed is not None else route_claims(
+        denials, log, trend_members, rules, resolved, history, submitted_claims, submitted_service_lines,
+        remit_claims, remit_service_lines)
     if history_model is None:
-        history_model = fit_overturn_model(_history_frame(denials, resolved, history), _level(log, 1), rules.overturn_priors)
+        history_model = fit_overturn_model(_history_frame(denials, resolved, history), _level(log, 1), rules.overturn_priors,
+                                           kept_models)
         if history is None:
             history_model.report.history_source = "current_denials_only"
             history_model.report.reason += (
                 " (history = claims still denied only: Level I wins already paid are missing, so pass the "
                 "adjudications as history)"
             )
-    claims = _prioritise(claims, history_model, as_of).with_columns(
+    return rank_claims(claims, history_model, rules, as_of), history_model.report
+
+
+def route_claims(
+    denials: pl.DataFrame,
+    log: pl.DataFrame,
+    trend_members: pl.DataFrame | None,
+    rules: PayerRules,
+    resolved: pl.DataFrame | None = None,
+    history: pl.DataFrame | None = None,
+    submitted_claims: pl.DataFrame | None = None,
+    submitted_service_lines: pl.DataFrame | None = None,
+    remit_claims: pl.DataFrame | None = None,
+    remit_service_lines: pl.DataFrame | None = None,
+    known: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Each claim's route, evidence and payer rule: the part of its queue row that does not move
+    with the as-of date (`rank_claims` adds the deadline, days left, expiry and priority). One row
+    per denial (patient share left out) and per resolved claim that has left the denials; `log` is
+    `normalise_log`'s; `known`: the denials (claim_key, patient_control_number) a resolved claim is
+    looked up in, when `denials` is only some of them (claimback.routing.nightly)."""
+    facts = evidence.gather(denials, submitted_claims, submitted_service_lines, remit_claims, remit_service_lines,
+                            history if history is not None and is_adjudications(history) else None)
+    claims = prepare_denials(facts, log, trend_members, resolved, known)
+    claims = _with_product(claims, remit_claims, submitted_claims)
+    claims = rules.with_payer_rules(claims)
+    return routes.history_route(routes.category_route(claims))
+
+
+def rank_claims(claims: pl.DataFrame, model: OverturnModel, rules: PayerRules, as_of: dt.date) -> pl.DataFrame:
+    """The work queue from `route_claims`' rows: each route's window as of `as_of` (deadline, days
+    left, a closed window expired), P(overturn) and the priority, in queue order."""
+    claims = _apply_windows(claims, rules, as_of)
+    claims = _prioritise(claims, model, as_of).with_columns(
         payer_rules_version=pl.lit(rules.version, dtype=pl.String)
     ).rename(
         {"l1_outcome": "level1_outcome", "l1_decided_on": "level1_decided_on"}
     )
-    return in_queue_order(conform(claims, "work_queue")), history_model.report
+    return in_queue_order(conform(claims, "work_queue"))
 
 
 def in_queue_order(queue: pl.DataFrame) -> pl.DataFrame:
@@ -135,17 +168,21 @@ def prepare_denials(
     log: pl.DataFrame,
     trend_members: pl.DataFrame | None,
     resolved: pl.DataFrame | None,
+    known: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Denials (plus resolved claims no longer denied) with their Level I/II, trend and payment state."""
-    frame = _with_optional_columns(denials)
-    # Patient share is not a payer denial: nothing to file with the payer.
-    frame = frame.filter(pl.col("category").fill_null("unknown") != "patient_responsibility")
-    frame = frame.with_columns(is_resolved=pl.lit(False), recovered_amount=pl.lit(None, dtype=pl.Decimal(12, 2)))
+    """Denials (plus resolved claims no longer denied) with their Level I/II, trend and payment state;
+    `known` as in `route_claims`."""
+    frame = payer_denials(denials).with_columns(is_resolved=pl.lit(False), recovered_amount=pl.lit(None, dtype=pl.Decimal(12, 2)))
     if resolved is not None and resolved.height:
-        frame = _mark_resolved(frame, resolved)
+        frame = _mark_resolved(frame, resolved, known)
     for level in (1, 2):
         frame = frame.join(_level_state(log, level), on="patient_control_number", how="left")
     return frame.join(_flagged_members(trend_members), on="claim_key", how="left")
+
+
+def payer_denials(denials: pl.DataFrame) -> pl.DataFrame:
+    """The denials the queue routes: patient share is not a payer denial, nothing to file with the payer."""
+    return _with_optional_columns(denials).filter(pl.col("category").fill_null("unknown") != "patient_responsibility")
 
 
 def _with_optional_columns(frame: pl.DataFrame) -> pl.DataFrame:
@@ -153,8 +190,9 @@ def _with_optional_columns(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(missing) if missing else frame
 
 
-def _mark_resolved(frame: pl.DataFrame, resolved: pl.DataFrame) -> pl.DataFrame:
-    """Flag denials that are now paid, and add resolved claims that have left the denials table."""
+def _mark_resolved(frame: pl.DataFrame, resolved: pl.DataFrame, known: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Flag denials that are now paid, and add resolved claims that have left the denials table
+    (`known`, else `frame`: claim_key and patient_control_number of the denials)."""
     identity = {"claim_key": pl.String, "patient_control_number": pl.String, "payer_name": pl.String}
     paid = _with_optional_columns(resolved).with_columns(
         [pl.lit(None, dtype=t).alias(c) for c, t in identity.items() if c not in resolved.columns]
@@ -176,7 +214,8 @@ def _mark_resolved(frame: pl.DataFrame, resolved: pl.DataFrame) -> pl.DataFrame:
     # A resolved claim's key is its latest (paying) adjudication, so it is normally absent from the
     # denials; the account number alone is only used when the key is missing, because account
     # numbers are reused across visits.
-    known = frame.select("claim_key", "patient_control_number")
+    if known is None:
+        known = frame.select("claim_key", "patient_control_number")
     keyed = paid.filter(pl.col("claim_key").is_not_null()).join(known, on="claim_key", how="anti")
     unkeyed = paid.filter(pl.col("claim_key").is_null()).join(known, on="patient_control_number", how="anti")
     extra = pl.concat([keyed, unkeyed])
@@ -189,7 +228,7 @@ def _mark_resolved(frame: pl.DataFrame, resolved: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([frame, extra.select([c for c in extra.columns if c in frame.columns])], how="diagonal_relaxed")
 
 
-def _normalise_log(reconsiderations: pl.DataFrame | None) -> pl.DataFrame:
+def normalise_log(reconsiderations: pl.DataFrame | None) -> pl.DataFrame:
     schema = {
         "patient_control_number": pl.String,
         "payer_claim_control_number": pl.String,

@@ -1,5 +1,6 @@
 """Nights of a synthetic inbox publish what one from-scratch run publishes: the denials stage's
-touched-claims recomputation (claimback.touched) on generated data, where a night's remits answer
+touched-claims recomputation (claimback.touched), the routing rows and the trend counts kept from
+night to night (claimback.routing.nightly, stages.payer_counts) on generated data, where a night's remits answer
 837s and earlier remits of the nights before (second adjudications, reversals, corrected claims,
 acknowledgments), at a size the hand-written nights cannot reach.
 
@@ -47,6 +48,7 @@ def test_synthetic_nights_publish_what_a_full_run_publishes(tmp_path):
         assert run_pipeline(inbox, nightly, as_of, batch_files=8).success, f"night {night}"
         state = nightly / "lake" / "state"
         assert pl.read_parquet(state / "changed_claims_run.parquet")["whole"].to_list() == [night == 1]
+        assert (state / "routing_rows.parquet").exists() and (state / "trend_payer_counts.parquet").exists()
         recomputed.append(pl.read_parquet(state / "changed_claims.parquet").height)
         if night == 1:
             continue

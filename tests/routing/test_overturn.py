@@ -160,3 +160,46 @@ def test_work_queue_learns_from_history_when_given(priors):
         denials(denial("A", "payer_error", "CO-100")), outcomes, None, rules, dt.date(2026, 3, 1), history=past,
     )
     assert report.used == "model" and report.n_decided == 1000
+
+
+class _Kept:
+    """Models kept between runs, in memory (the pipeline keeps them in lake/state)."""
+
+    def __init__(self):
+        self.models, self.saved = {}, 0
+
+    def load(self, fingerprint):
+        return self.models.get(fingerprint)
+
+    def save(self, fingerprint, model):
+        self.models[fingerprint] = model
+        self.saved += 1
+
+
+def test_a_kept_model_is_reused_only_while_its_training_rows_are_unchanged(priors, monkeypatch):
+    past, outcomes = history(400, signal=True, seed=5)
+    kept = _Kept()
+    first = fit_overturn_model(past, outcomes, priors, kept)
+    assert kept.saved == 1
+    # the same training rows: the kept model, not a second fit (the fit would raise)
+    import claimback.routing.overturn as overturn
+
+    def no_fit(*_):
+        raise AssertionError("fitted again from unchanged training rows")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(overturn, "_fit", no_fit)
+        assert fit_overturn_model(past, outcomes, priors, kept) is first
+    # one Level I outcome turned: another fingerprint, fitted again, and what a fit from nothing gives
+    turned = outcomes.with_columns(outcome=pl.when(pl.int_range(pl.len()) == 0).then(
+        pl.when(pl.col("outcome") == "upheld").then(pl.lit("overturned")).otherwise(pl.lit("upheld")))
+        .otherwise(pl.col("outcome")))
+    refitted = fit_overturn_model(past, turned, priors, kept)
+    assert kept.saved == 2 and refitted is not first
+    features = overturn.feature_frame(past.head(50), pl.col("first_remit_date") + pl.duration(days=10))
+    assert np.array_equal(refitted.predict(features), fit_overturn_model(past, turned, priors).predict(features))
+    # a denial the outcomes dispute changes (its amount): fitted again too
+    changed = past.with_columns(denied_amount=pl.when(pl.int_range(pl.len()) == 0).then(pl.col("denied_amount") + 1)
+                                .otherwise(pl.col("denied_amount")))
+    fit_overturn_model(changed, turned, priors, kept)
+    assert kept.saved == 3

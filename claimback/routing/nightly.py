@@ -1,0 +1,274 @@
+"""Routing that follows the night's changes: which claims' queue rows are worked out again.
+
+A queue row has two parts. What does not move with the as-of date — the route, the evidence, the
+Level I/II state, the trend membership, the payer rule (`queue.route_claims`) — depends on the claim
+and on a few groups of other claims: the evidence rules count other 837s of the same visit, look for
+a paid twin of the same member, count the payer's recent payments of the procedure. What moves with
+the date — deadline, days left, expiry, P(overturn) (its days to file) and priority
+(`queue.rank_claims`) — is worked out for every row every night, from the kept rows (one per open
+denial or resolved claim: cheap).
+
+So a night keeps the first part of every row (lake/state/routing_rows) with fingerprints of what it
+was made from (routing_inputs: a hash of each claim's denials row, resolved row, flagged trend
+cluster and CLP02, and of each patient control number's latest Level I and Level II filing;
+routing_batches: the current tables' batches as consolidation fingerprinted them), and works the
+first part out again only for the claims whose inputs changed:
+
+* their denials row, resolved row (recovered_claims), flagged trend cluster or CLP02 changed,
+  appeared or went, or their patient control number's latest Level I or Level II filing did;
+* a batch added tonight holds an 837 of the same payer, billing NPI, member and date (the
+  submissions count), a paid 835 of the same payee, member and payer (a paid twin), or a payment by
+  the payer to the payee of one of the claim's procedures in the 180 days before its remit (paid
+  before; an older payment counts as new when a new 837 of its account number and payer has no
+  authorization).
+
+Anything else — a batch rewritten or gone, kept state missing or written by other code or under
+other payer rules, a claim listed twice in the denials — and every row is worked out again: never a
+guess. Those rows are worked out from the lake's rows of their groups only (`_reader_rows`), so a
+quiet night reads a few thousand rows of the 837s and 835s, not the history.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import polars as pl
+
+from claimback import ingest
+from claimback.lake import CURRENT_ORDER, Lake
+from claimback.routing.evidence import PAID_BEFORE_DAYS
+from claimback.routing.queue import _flagged_members, _level_state, payer_denials, route_claims
+from claimback.routing.rules import PayerRules
+
+log = logging.getLogger(__name__)
+
+# Bumped whenever route_claims or what this module fingerprints changes: rows kept by other code
+# are never reused.
+STATE_VERSION = "1"
+ROWS, INPUTS, BATCHES, STAMP = "routing_rows", "routing_inputs", "routing_batches", "routing_stamp"
+STATE_TABLES = (STAMP, ROWS, INPUTS, BATCHES)  # the stamp first: deleted first, written last
+
+_READER = ("submitted_claims", "submitted_service_lines", "remit_claims", "remit_service_lines")
+
+
+def routed_claims(lake: Lake, rules: PayerRules, columns: Mapping[str, Sequence[str]], *, denials: pl.DataFrame,
+                  log_rows: pl.DataFrame, trend_members: pl.DataFrame, resolved: pl.DataFrame,
+                  adjudications: pl.DataFrame, from_scratch: bool = False) -> pl.DataFrame:
+    """`queue.route_claims` for every claim, the unchanged rows kept from the last night (see the
+    top); `columns`: the columns of the 837 and 835 tables the evidence reads (stages.ROUTING_INPUTS).
+    `log_rows` is `queue.normalise_log`'s. Keeps tonight's rows and fingerprints for the next night."""
+    stamp = _stamp(rules)
+    inputs = _fingerprints(denials, log_rows, trend_members, resolved, adjudications)
+    batches = lake.read_state(ingest.CONSOLIDATED)
+    why = _why_whole(lake, stamp, denials, batches, from_scratch)
+    if why:
+        log.info("routing: every claim routed again (%s)", why)
+        reader = {table: lake.read(table, columns[table]) for table in _READER}
+        rows = route_claims(denials, log_rows, trend_members, rules, resolved, adjudications, *reader.values())
+    else:
+        rows = _with_changed_rows(lake, rules, columns, inputs, batches, denials, log_rows, trend_members,
+                                  resolved, adjudications)
+    _keep(lake, stamp, rows, inputs, batches)
+    return rows
+
+
+def _why_whole(lake: Lake, stamp: str, denials: pl.DataFrame, batches: pl.DataFrame, from_scratch: bool) -> str:
+    if from_scratch:
+        return "from scratch"
+    kept = lake.read_state(STAMP)
+    if kept.columns != ["stamp"] or kept["stamp"].to_list() != [stamp]:
+        return "no rows kept by this code and these payer rules"
+    if not all(lake.state_path(table).exists() for table in STATE_TABLES):
+        return "kept rows incomplete"
+    if payer_denials(denials)["claim_key"].is_duplicated().any():
+        return "a claim listed twice in the denials"
+    before = lake.read_state(BATCHES)
+    if batches.is_empty() or before.columns != batches.columns or before.join(
+            batches, on=batches.columns, how="anti", nulls_equal=True).height:
+        return "a batch of the current tables rewritten or gone"
+    return ""
+
+
+def _stamp(rules: PayerRules) -> str:
+    """The code, Polars (row hashes) and the payer rules' exact text the kept rows were made under."""
+    text = Path(rules.path).read_bytes() if rules.path and Path(rules.path).is_file() else b""
+    return hashlib.sha256(repr((STATE_VERSION, pl.__version__, rules.version)).encode() + text).hexdigest()
+
+
+def _hashed(component: str, frame: pl.DataFrame, key: str) -> pl.DataFrame:
+    """(component, key, h, n): each key's rows of `frame` as one order-free hash and a count."""
+    return (frame.select(pl.col(key).cast(pl.String).alias("key"), h=frame.hash_rows(seed=0))
+            .group_by("key").agg(pl.col("h").sum(), n=pl.len())
+            .select(pl.lit(component).alias("component"), "key", "h", pl.col("n").cast(pl.Int64)))
+
+
+def _fingerprints(denials: pl.DataFrame, log_rows: pl.DataFrame, trend_members: pl.DataFrame,
+                  resolved: pl.DataFrame, adjudications: pl.DataFrame) -> pl.DataFrame:
+    """What each claim's route_claims row is made from, apart from the 837/835 groups (batches)."""
+    return pl.concat([
+        _hashed("denial", payer_denials(denials), "claim_key"),
+        _hashed("resolved", resolved, "claim_key"),
+        _hashed("trend", _flagged_members(trend_members), "claim_key"),
+        _hashed("status", adjudications.select("claim_key", "claim_status_code"), "claim_key"),
+        _hashed("level1", _level_state(log_rows, 1), "patient_control_number"),
+        _hashed("level2", _level_state(log_rows, 2), "patient_control_number"),
+    ])
+
+
+def _keep(lake: Lake, stamp: str, rows: pl.DataFrame, inputs: pl.DataFrame, batches: pl.DataFrame) -> None:
+    """The stamp goes first and comes back last: a night that stops half way leaves no stamp, and
+    the next night routes every claim again."""
+    lake.state_path(STAMP).unlink(missing_ok=True)
+    lake.write_state(ROWS, rows)
+    lake.write_state(INPUTS, inputs)
+    lake.write_state(BATCHES, batches)
+    lake.write_state(STAMP, pl.DataFrame({"stamp": [stamp]}))
+
+
+def _with_changed_rows(lake: Lake, rules: PayerRules, columns: Mapping[str, Sequence[str]], inputs: pl.DataFrame,
+                       batches: pl.DataFrame, denials: pl.DataFrame, log_rows: pl.DataFrame,
+                       trend_members: pl.DataFrame, resolved: pl.DataFrame,
+                       adjudications: pl.DataFrame) -> pl.DataFrame:
+    kept_inputs = lake.read_state(INPUTS)
+    changed = pl.concat([inputs.join(kept_inputs, on=inputs.columns, how="anti", nulls_equal=True),
+                         kept_inputs.join(inputs, on=inputs.columns, how="anti", nulls_equal=True)])
+    by_claim = changed.filter(~pl.col("component").is_in(["level1", "level2"]))["key"]
+    by_account = changed.filter(pl.col("component").is_in(["level1", "level2"]))["key"]
+    new_batches = batches.join(lake.read_state(BATCHES), on=batches.columns, how="anti", nulls_equal=True)
+    denied = payer_denials(denials)
+    touched = _touched_by_new_rows(lake, new_batches["batch"].to_list(), denied)
+    account = pl.col("patient_control_number").is_in(by_account.implode())
+    keys = pl.concat([
+        by_claim.drop_nulls(), touched,
+        denied.filter(account)["claim_key"], resolved.filter(account)["claim_key"],
+    ]).unique().drop_nulls()
+    # a resolved claim without a key is found by its account number alone: always worked out again
+    again = pl.col("claim_key").is_in(keys.implode()) | pl.col("claim_key").is_null()
+    some = denials.filter(pl.col("claim_key").is_in(keys.implode()))
+    reader = _reader_rows(lake, columns, some, resolved.filter(again))
+    fresh = route_claims(some, log_rows, trend_members, rules, resolved.filter(again),
+                         adjudications.filter(pl.col("claim_key").is_in(keys.implode())), *reader,
+                         known=denied.select("claim_key", "patient_control_number"))
+    kept = lake.read_state(ROWS).filter(~again)
+    log.info("routing: %d of %d rows worked out again (%d claims' inputs changed, %d touched by %d new batches)",
+             fresh.height, kept.height + fresh.height, by_claim.n_unique(), touched.len(), new_batches.height)
+    return pl.concat([kept, fresh], how="diagonal_relaxed")
+
+
+# --- the evidence's groups ----------------------------------------------------------------------
+def _scan(lake: Lake, table: str, columns: Sequence[str]) -> pl.LazyFrame:
+    """`columns` of a lake table and its row-order columns, as a lazy scan in no order."""
+    return lake.scan_unordered(table, (*columns, *CURRENT_ORDER))
+
+
+def _in_order(frame: pl.LazyFrame, columns: Sequence[str]) -> pl.DataFrame:
+    """The rows in the order Lake.read gives the whole table, then only `columns`: evidence takes
+    a claim's first line authorization, so the order of the few rows read must be the table's."""
+    present = frame.collect_schema()
+    order = [c for c in CURRENT_ORDER if c in present]
+    frame = frame.sort(order, nulls_last=True, maintain_order=True) if order else frame
+    return frame.select(c for c in columns if c in present).collect()
+
+
+def _payer() -> pl.Expr:
+    """The payer as evidence keys it: its id, else its name."""
+    return pl.coalesce("payer_id", "payer_name").alias("payer")
+
+
+VISIT = ["payer", "billing_npi", "subscriber_member_id", "statement_from"]  # evidence._submissions' claim part
+
+
+def _reader_rows(lake: Lake, columns: Mapping[str, Sequence[str]], denials: pl.DataFrame,
+                 resolved: pl.DataFrame) -> tuple[pl.DataFrame, ...]:
+    """The 837 and 835 rows `evidence.gather` and the product read for these claims, and every row of
+    their groups: 837s of the same visit (payer, billing NPI, member, date), 835s of the same payee,
+    member and payer (twins), 835s of the same payee and payer remitted in the 180 days before any of
+    them (paid before), and the 837s without authorization that those payments may match."""
+    own_837 = denials["submitted_claim_key"].drop_nulls().unique().implode() if "submitted_claim_key" in \
+        denials.columns else pl.Series([], dtype=pl.String).implode()
+    sent = _scan(lake, "submitted_claims", columns["submitted_claims"])
+    visits = sent.filter(pl.col("claim_key").is_in(own_837)).select(_payer(), *VISIT[1:]).drop_nulls().unique()
+    same_visit = sent.with_columns(_payer()).join(visits, on=VISIT, how="semi").drop("payer")
+    claim_keys = pl.concat([denials["claim_key"], resolved["claim_key"]]).drop_nulls().unique().implode()
+    remits = _scan(lake, "remit_claims", [*columns["remit_claims"], "payer_id", "payer_name"])
+    own = remits.filter(pl.col("claim_key").is_in(claim_keys)).with_columns(_payer()).collect()
+    twins = own.select("payee_npi", "member_id", "payer").drop_nulls().unique()
+    payers = own.select("payee_npi", "payer").drop_nulls().unique()
+    # paid_before counts payments remitted in (remit_date - 181 days, remit_date - 1 day]
+    dates = pl.concat([own["remit_date"], denials["remit_date"]])
+    first, last = dates.min(), dates.max()
+    window = (pl.col("remit_date") >= pl.lit(first) - pl.duration(days=PAID_BEFORE_DAYS + 1)) & (
+        pl.col("remit_date") <= pl.lit(last)) if first is not None else pl.lit(False)
+    remits = remits.with_columns(_payer())
+    group = pl.concat([
+        remits.filter(pl.col("claim_key").is_in(claim_keys)),
+        remits.join(twins.lazy(), on=["payee_npi", "member_id", "payer"], how="semi"),
+        remits.filter(window).join(payers.lazy(), on=["payee_npi", "payer"], how="semi"),
+    ]).unique(["claim_key"], keep="first").drop("payer").collect()
+    accounts = group.lazy().select("patient_control_number", _payer()).drop_nulls().unique()
+    unauthorized = sent.with_columns(_payer()).filter(pl.col("prior_authorization").is_null()).join(
+        accounts, on=["patient_control_number", "payer"], how="semi").drop("payer")
+    sent_rows = pl.concat([sent.filter(pl.col("claim_key").is_in(own_837)), same_visit, unauthorized]
+                          ).unique(["claim_key"], keep="first").collect()
+    sent_keys, remit_keys = sent_rows["claim_key"].implode(), group["claim_key"].implode()
+    return (
+        _in_order(sent_rows.lazy(), columns["submitted_claims"]),
+        _in_order(_scan(lake, "submitted_service_lines", columns["submitted_service_lines"]).filter(
+            pl.col("claim_key").is_in(sent_keys)), columns["submitted_service_lines"]),
+        _in_order(group.lazy(), columns["remit_claims"]),
+        _in_order(_scan(lake, "remit_service_lines", columns["remit_service_lines"]).filter(
+            pl.col("claim_key").is_in(remit_keys)), columns["remit_service_lines"]),
+    )
+
+
+def _touched_by_new_rows(lake: Lake, batches: list[str], denied: pl.DataFrame) -> pl.Series:
+    """Claim keys of the denials whose evidence groups (see `_reader_rows`) gained rows in `batches`."""
+    none = pl.Series("claim_key", [], dtype=pl.String)
+    if not batches or denied.is_empty():
+        return none
+    new_sent = lake.read_parts("submitted_claims", batches, (
+        "claim_key", "payer_id", "payer_name", "billing_npi", "subscriber_member_id", "statement_from",
+        "patient_control_number", "prior_authorization"))
+    new_remits = lake.read_parts("remit_claims", batches, (
+        "claim_key", "payer_id", "payer_name", "payee_npi", "member_id", "patient_control_number", "remit_date",
+        "is_reversal"))
+    new_lines = lake.read_parts("remit_service_lines", batches, ("claim_key", "procedure_code", "paid_amount"))
+    # submissions: the 837s that share a visit with a new 837, and the denials of those 837s
+    visits = new_sent.select(_payer(), *VISIT[1:]).drop_nulls().unique()
+    sent = _scan(lake, "submitted_claims", ("claim_key", "payer_id", "payer_name", *VISIT[1:]))
+    shared = sent.with_columns(_payer()).join(visits.lazy(), on=VISIT, how="semi").select("claim_key").collect()
+    by_visit = denied.filter(pl.col("submitted_claim_key").is_in(shared["claim_key"].implode()))["claim_key"]
+    # the denials' own remits: payee, member, payer
+    remits = _scan(lake, "remit_claims", ("claim_key", "payer_id", "payer_name", "payee_npi", "member_id",
+                                          "patient_control_number", "is_reversal"))
+    own = remits.filter(pl.col("claim_key").is_in(denied["claim_key"].implode())).select(
+        "claim_key", "payee_npi", "member_id", _payer()).collect().join(
+        denied.select("claim_key", "remit_date", "procedure_codes"), on="claim_key")
+    paying = new_remits.filter(~pl.col("is_reversal").fill_null(False)).join(
+        new_lines.filter(pl.col("paid_amount") > 0), on="claim_key")
+    twins = own.join(paying.select("payee_npi", "member_id", _payer()).unique(),
+                     on=["payee_npi", "member_id", "payer"], how="semi")["claim_key"]
+    # paid before: the payee x payer x procedure x day of every new payment, and of the older payments
+    # a new 837 without authorization may now let count (its account number and payer)
+    unauthorized = new_sent.filter(pl.col("prior_authorization").is_null()).select(
+        "patient_control_number", _payer()).drop_nulls().unique()
+    older = remits.with_columns(_payer()).filter(~pl.col("is_reversal").fill_null(False)).join(
+        unauthorized.lazy(), on=["patient_control_number", "payer"], how="semi").select("claim_key").collect()
+    older_paid = _scan(lake, "remit_service_lines", ("claim_key", "procedure_code", "paid_amount")).filter(
+        pl.col("claim_key").is_in(older["claim_key"].implode()) & (pl.col("paid_amount") > 0)).select(
+        "claim_key", "procedure_code").collect()
+    older_days = older_paid.join(_scan(lake, "remit_claims", ("claim_key", "payer_id", "payer_name", "payee_npi",
+                                                                   "remit_date")).filter(
+        pl.col("claim_key").is_in(older["claim_key"].implode())).select(
+        "claim_key", "payee_npi", "remit_date", _payer()).collect(), on="claim_key")
+    days = pl.concat([
+        paying.select("payee_npi", _payer(), procedure=pl.col("procedure_code"), day=pl.col("remit_date")),
+        older_days.select("payee_npi", "payer", procedure=pl.col("procedure_code"), day=pl.col("remit_date")),
+    ]).drop_nulls().unique()
+    before = own.explode("procedure_codes").rename({"procedure_codes": "procedure"}).join(
+        days, on=["payee_npi", "payer", "procedure"]).filter(
+        pl.col("day").is_between(pl.col("remit_date") - pl.duration(days=PAID_BEFORE_DAYS + 1), pl.col("remit_date"))
+    )["claim_key"]
+    return pl.concat([by_visit, twins, before]).unique().alias("claim_key")
