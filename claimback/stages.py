@@ -17,7 +17,7 @@ import polars as pl
 
 from claimback import denials as denial_rules
 from claimback import publish as publishing  # called through the module: the publish step has one seam
-from claimback import forms, ingest, lifecycle, quality_parts, schema, touched, trends, underpayments
+from claimback import forms, ingest, kept_routes, lifecycle, quality_parts, schema, touched, trends, underpayments
 from claimback.forms import ProviderDirectory, ProviderProfile, write_reconsideration_packets
 from claimback.forms.channels import channel
 from claimback.forms.claim_facts import FACT_INPUTS, packet_facts
@@ -30,7 +30,7 @@ from claimback.lake import Lake
 from claimback.lonely import lonely_payments
 from claimback.reconsiderations import read_log
 from claimback.rejections import CLAIM_INPUTS, claim_rejections
-from claimback.routing import build_work_queue, evidence, load_rules, nightly
+from claimback.routing import build_work_queue, evidence, load_rules
 from claimback.routing.queue import in_queue_order, normalise_log
 from claimback.routing.recoupments import recoupment_queue
 from claimback.routing.unanswered import follow_ups, rejection_queue, silent_claim_queue
@@ -134,12 +134,12 @@ def parse_batch(settings: Settings, batch: list) -> dict:
 # (ingest.consolidate), the checks' counts per group of batches (claimback.quality_parts), the
 # published file to start from (claimback.publish), the denials stage's kept rows
 # (claimback.touched), the overturn model last fitted and each claim's route with what it was made
-# from (claimback.routing.nightly), every 837's features counted per payer and batch (trends). A
+# from (claimback.kept_routes), every 837's features counted per payer and batch (trends). A
 # from-scratch run forgets them first.
 OVERTURN_MODEL = "overturn_model"
 PAYER_COUNTS, PAYER_COUNTS_VERSION = "trend_payer_counts", "1"  # bumped when what is counted changes
 KEPT_BETWEEN_NIGHTS = (ingest.CONSOLIDATED, *quality_parts.state_tables(), publishing.PUBLISHED,
-                       *touched.STATE_TABLES, OVERTURN_MODEL, *nightly.STATE_TABLES, PAYER_COUNTS)
+                       *touched.STATE_TABLES, OVERTURN_MODEL, *kept_routes.STATE_TABLES, PAYER_COUNTS)
 
 
 def consolidate_lake(settings: Settings) -> dict[str, int]:
@@ -646,7 +646,7 @@ def build_queue(settings: Settings):
     # Each claim's route and evidence (what the routing rules read from the 837s and 835s:
     # authorization, referral, COB loops, 837 date, twins), kept from last night where its inputs
     # did not change; deadlines and priorities are worked out below for every row.
-    routed = nightly.routed_claims(
+    routed = kept_routes.routed_claims(
         lake, rules, ROUTING_INPUTS, denials=denied, log_rows=normalise_log(log_rows), trend_members=members,
         resolved=resolved, adjudications=adjudications, from_scratch=settings.from_scratch)
     queue, report = build_work_queue(

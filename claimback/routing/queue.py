@@ -81,7 +81,7 @@ def build_work_queue(
     `remit_service_lines` (the 835s): the evidence the rules read (`evidence.gather`); without them
     those rules stay silent and the code registry decides. `kept_models`: earlier runs' fitted
     models, one of which is reused when tonight's training rows are what it learned from. `routed`:
-    `route_claims`' rows of these inputs, already worked out (claimback.routing.nightly).
+    `route_claims`' rows of these inputs, already worked out (claimback.kept_routes).
     """
     log = normalise_log(reconsiderations)
     claims = routed if routed is not None else route_claims(
@@ -116,7 +116,7 @@ def route_claims(
     with the as-of date (`rank_claims` adds the deadline, days left, expiry and priority). One row
     per denial (patient share left out) and per resolved claim that has left the denials; `log` is
     `normalise_log`'s; `known`: the denials (claim_key, patient_control_number) a resolved claim is
-    looked up in, when `denials` is only some of them (claimback.routing.nightly)."""
+    looked up in, when `denials` is only some of them (claimback.kept_routes)."""
     facts = evidence.gather(denials, submitted_claims, submitted_service_lines, remit_claims, remit_service_lines,
                             history if history is not None and is_adjudications(history) else None)
     claims = prepare_denials(facts, log, trend_members, resolved, known)

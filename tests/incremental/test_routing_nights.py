@@ -1,4 +1,4 @@
-"""Routing and trends kept from night to night (claimback.routing.nightly, stages.payer_counts)
+"""Routing and trends kept from night to night (claimback.kept_routes, stages.payer_counts)
 publish exactly what one from-scratch run of the same inbox publishes, on the nights that move a
 claim's route without touching its denial: a Level I answered in the log, a payer x practice
 crossing the trend threshold, a filing window closing, old denials leaving the trend window.

@@ -1,6 +1,6 @@
 """Nights of a synthetic inbox publish what one from-scratch run publishes: the denials stage's
 touched-claims recomputation (claimback.touched), the routing rows and the trend counts kept from
-night to night (claimback.routing.nightly, stages.payer_counts) on generated data, where a night's remits answer
+night to night (claimback.kept_routes, stages.payer_counts) on generated data, where a night's remits answer
 837s and earlier remits of the nights before (second adjudications, reversals, corrected claims,
 acknowledgments), at a size the hand-written nights cannot reach.
 

@@ -46,6 +46,14 @@ class RecordingLake(Lake):
         self._note("read", table)
         return super().scan(table)
 
+    def scan_unordered(self, table, columns):
+        self._note("read", table)
+        return super().scan_unordered(table, columns)
+
+    def read_parts(self, table, batches, columns):
+        self._note("read", table)
+        return super().read_parts(table, batches, columns)
+
     def write_derived(self, table, frame):
         self._note("written", table)
         return super().write_derived(table, frame)
