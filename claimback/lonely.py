@@ -21,6 +21,12 @@ import polars as pl
 
 from claimback import lifecycle, schema
 
+# What the candidates are found from (the lake's columns; a caller reads only these).
+INPUTS = {
+    "remit_claims": ("claim_key", "payer_id", "payer_name", "member_id", "insured_member_id"),
+    "submitted_claims": ("claim_key", "patient_control_number", "payer_id", "payer_name", "billing_npi",
+                         "billing_tax_id", "subscriber_member_id", "statement_from", "source_file", "claim_ordinal"),
+}
 MAX_CANDIDATES = 3
 # A date of service keyed one or two days off, or a visit billed on the day after: "a few days".
 NEAR_DAYS = 3

@@ -27,6 +27,7 @@ from claimback.forms.reconsideration import request_decisions
 from claimback.forms.trend_packet import window_notes
 from claimback.inbox import scan
 from claimback.lake import Lake
+from claimback.lonely import INPUTS as LONELY_INPUTS
 from claimback.lonely import lonely_payments
 from claimback.reconsiderations import read_log
 from claimback.rejections import CLAIM_INPUTS, claim_rejections
@@ -202,16 +203,20 @@ def build_denials(settings: Settings) -> DenialsFound:
     rejections, silent claims, underpayments) are worked out whole from the merged ones. With the
     `from_scratch` setting, or no usable kept state, every claim is recomputed."""
     lake = settings.lake
-    night = None if settings.from_scratch else touched.night(lake, settings.as_of)
+    fee_schedule = load_fee_schedule(settings)
+    # what else the kept rows were made with: the fee schedule and the underpayment settings
+    made_with = touched.digest(fee_schedule.hash_rows(seed=0).to_list(), settings.underpayment_min_dollars,
+                               settings.underpayment_min_share, settings.modal_min_observations)
+    night = None if settings.from_scratch else touched.night(lake, settings.as_of, made_with)
     touched.forget_changes(lake)
     lake.state_path(touched.STAMP).unlink(missing_ok=True)  # a run that stops half-way is not reused
     if night is None:
-        per_claim, changed = _per_claim_tables(settings, {t: lake.read(t, c) for t, c in DENIAL_INPUTS.items()}), None
-        log.info("denials: every claim recomputed")
+        per_claim = _per_claim_tables(settings, {t: lake.read(t, c) for t, c in DENIAL_INPUTS.items()})
+        found = _across_claims(settings, per_claim, None, fee_schedule)
     else:
-        per_claim, changed = _per_claim_tables_merged(settings, night)
-    found = _across_claims(settings, per_claim, changed)
-    touched.keep(lake, settings.as_of)
+        per_claim, changed, cut = _per_claim_tables_merged(settings, night)
+        found = _across_claims(settings, per_claim, changed, fee_schedule, cut)
+    touched.keep(lake, settings.as_of, made_with)
     return found
 
 
@@ -263,14 +268,16 @@ def _per_claim_tables_merged(settings: Settings, night: touched.Night
         key = touched.KEY_OF.get(table, "claim_key")
         kept = lake.read_state(table) if table in touched.STATE_TABLES else lake.read(table)
         tables[table] = touched.merged(kept, recomputed[table], cut.remit_keys, key)
-        changed[table] = touched.changed_keys(kept.filter(pl.col(key).is_in(cut.remit_keys)),
-                                              recomputed[table].select(kept.columns), key)
+        before = kept.filter(pl.col(key).is_in(cut.remit_keys))
+        changed[table] = touched.changed_keys(before, recomputed[table].select(kept.columns), key)
+        if table == "adjudications":
+            cut.tables["adjudications_before"] = before  # the underpayments take their votes back
     tables["adjudications"] = tables["adjudications"].sort("claim_id", "adjudication_seq")
     tables["recovered_claims"] = tables["recovered_claims"].sort("claim_key")
     tables[touched.MATCHES] = tables[touched.MATCHES].sort("remit_claim_key")
     log.info("denials: %d of %d remit claims recomputed (%d new batches, closure in %d rounds)",
              cut.remit_keys.len(), tables["adjudications"].height, len(night.new_batches), cut.rounds)
-    return tables, changed
+    return tables, changed, cut
 
 
 # The tables worked out whole every night from the per-claim ones, and the published tables made
@@ -279,19 +286,21 @@ ACROSS_CLAIMS = ("denials", "denial_lines", "lonely_payments", "lonely_payment_c
                  "claim_rejections", "underpaid_lines")
 
 
-def _across_claims(settings: Settings, per_claim: dict[str, pl.DataFrame],
-                   changed: dict[str, pl.Series] | None) -> DenialsFound:
+def _across_claims(settings: Settings, per_claim: dict[str, pl.DataFrame], changed: dict[str, pl.Series] | None,
+                   fee_schedule: pl.DataFrame, cut: touched.Touched | None = None) -> DenialsFound:
     """Writes the per-claim tables, then the ones that cross claims (lonely payments, front-door
     rejections, silent claims, underpayments) and the published denials and lines made of both;
-    then what changed (`changed` None: everything was recomputed)."""
+    then what changed (`changed` None: everything was recomputed). `cut`: the night's touched
+    claims (None: every claim), whose underpayments are worked out again with those whose modal
+    window they moved."""
     lake = settings.lake
-    before = {} if changed is None else {table: lake.read(table) for table in ACROSS_CLAIMS}
+    before = {} if changed is None else {
+        table: touched.row_hashes(lake.read(table), touched.KEY_OF.get(table, "claim_key")) for table in ACROSS_CLAIMS}
     for table, frame in per_claim.items():
         (lake.write_state if table in touched.STATE_TABLES else lake.write_derived)(table, frame)
     adjudications, matches = per_claim["adjudications"], per_claim[touched.MATCHES]
-    tables = {table: lake.read(table, columns) for table, columns in DENIAL_INPUTS.items()}
-    lonely, candidates = lonely_payments(adjudications, tables["remit_claims"], tables["submitted_claims"],
-                                         matches=matches)
+    lonely, candidates = lonely_payments(adjudications, *(lake.read(table, LONELY_INPUTS[table]) for table in
+                                                          ("remit_claims", "submitted_claims")), matches=matches)
     lake.write_derived("lonely_payments", lonely)
     lake.write_derived("lonely_payment_candidates", candidates)
     # before the silent claims: a claim still rejected at the front door is not silent
@@ -300,21 +309,26 @@ def _across_claims(settings: Settings, per_claim: dict[str, pl.DataFrame],
     del matches, candidates
     latest_count = adjudications.filter(pl.col("is_latest") & ~pl.col("is_reversal")).height
     by_rule = per_claim[touched.BY_RULE]
-    underpaid, underpayment_denials = find_underpayments(settings, adjudications, tables, by_rule)
+    thresholds = underpayments.Thresholds(settings.underpayment_min_dollars, settings.underpayment_min_share,
+                                          settings.modal_min_observations)
+    if cut is None:
+        underpaid, underpayment_denials, underpayment_lines = find_underpayments(
+            settings, adjudications, fee_schedule, thresholds, by_rule)
+    else:
+        underpaid, underpayment_denials, underpayment_lines = _underpayments_of_night(
+            settings, adjudications, fee_schedule, thresholds, by_rule, cut)
     del adjudications
-    underpayment_denials = with_billing_provider(underpayment_denials, lake)
     denied = pl.concat([by_rule, underpayment_denials]).sort("remit_date", "claim_key", nulls_last=True)
     lake.write_derived("denials", denied)
     lake.write_derived("denial_lines", pl.concat([
         per_claim[touched.LINES_BY_RULE],
-        _denial_lines(underpayment_denials, tables),
+        underpayment_lines,
         underpayments.denial_line_rows(underpaid),  # an underpayment's lines: the shortfalls
     ]))
-    del tables
     if changed is not None:
         for table, old in before.items():
             key = touched.KEY_OF.get(table, "claim_key")
-            changed[table] = touched.changed_keys(old, lake.read(table), key)
+            changed[table] = touched.changed_keys(old, touched.row_hashes(lake.read(table), key), key)
         for table in (touched.MATCHES, touched.BY_RULE, touched.LINES_BY_RULE):  # kept, not published
             changed.pop(table, None)
     touched.write_changes(lake, changed, denial_tables_fingerprint(lake), settings.as_of)
@@ -362,9 +376,9 @@ def build_silent_claims(settings: Settings, matches: pl.DataFrame, lonely_candid
     return silent
 
 
-def load_fee_schedule(settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:
+def load_fee_schedule(settings: Settings) -> pl.DataFrame:
     """The fee schedule the `fee_schedule` setting names, else every *fee_schedule.csv in the inbox;
-    writes it (and its skipped rows) to the lake. Files are named relative to the inbox."""
+    writes it (and its skipped rows, said in the log) to the lake. Files are named relative to the inbox."""
     if settings.fee_schedule is not None:
         frame, problems = read_fee_schedule([settings.fee_schedule])
         relative = {str(settings.fee_schedule): settings.fee_schedule.name}
@@ -375,26 +389,93 @@ def load_fee_schedule(settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:
     frame, problems = (t.with_columns(pl.col("source_file").replace(relative)) for t in (frame, problems))
     settings.lake.write_derived("fee_schedule", frame)
     settings.lake.write_derived("fee_schedule_problems", problems)
-    return frame, problems
-
-
-def find_underpayments(settings: Settings, adjudications: pl.DataFrame, tables: dict[str, pl.DataFrame],
-                       denied: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(underpaid_lines, their `underpayment` denials) of the latest adjudications; writes the table."""
-    fee_schedule, problems = load_fee_schedule(settings)
     if problems.height:
         log.warning("fee schedule: %d row(s) skipped (see fee_schedule_problems)", problems.height)
-    thresholds = underpayments.Thresholds(settings.underpayment_min_dollars, settings.underpayment_min_share,
-                                          settings.modal_min_observations)
-    underpaid = underpayments.find_underpaid_lines(
+    return frame
+
+
+def find_underpayments(settings: Settings, adjudications: pl.DataFrame, fee_schedule: pl.DataFrame,
+                       thresholds: underpayments.Thresholds, by_rule: pl.DataFrame
+                       ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(underpaid_lines, their `underpayment` denials, those denials' `denial_lines` by the rules)
+    of every claim (`by_rule`: the rules' denials); writes the table and what a night keeps."""
+    lake = settings.lake
+    tables = {table: lake.read(table, columns) for table, columns in DENIAL_INPUTS.items()}
+    priced = underpayments.priced_lines(
         adjudications, tables["remit_claims"], tables["remit_service_lines"], tables["remit_adjustments"],
-        fee_schedule, thresholds, denied_claim_keys=denied["claim_key"])
-    settings.lake.write_derived("underpaid_lines", underpaid)
-    rows = underpayments.underpayment_denials(underpaid, adjudications, tables["remit_claims"],
-                                              tables["remit_remarks"], tables["submitted_claims"])
-    log.info("underpayments: %d claim(s), %d service line(s) below the expected allowed amount", rows.height,
-             underpaid.height)
-    return underpaid, rows
+        fee_schedule, thresholds, denied_claim_keys=by_rule["claim_key"])
+    rows = with_billing_provider(underpayments.underpayment_denials(
+        priced.underpaid, adjudications, tables["remit_claims"], tables["remit_remarks"], tables["submitted_claims"]),
+        lake)
+    lines = _denial_lines(rows, tables)
+    _keep_underpayments(lake, priced.underpaid, priced.votes, priced.unpriced, lines)
+    return priced.underpaid, rows, lines
+
+
+def _keep_underpayments(lake: Lake, underpaid: pl.DataFrame, votes: pl.DataFrame, unpriced: pl.DataFrame,
+                        lines: pl.DataFrame) -> None:
+    lake.write_derived("underpaid_lines", underpaid)
+    lake.write_state(touched.VOTES, votes)
+    lake.write_state(touched.UNPRICED, unpriced)
+    lake.write_state(touched.UNDERPAID_LINES_BY_RULE, lines)
+    log.info("underpayments: %d claim(s), %d service line(s) below the expected allowed amount",
+             underpaid.filter("is_denial")["claim_key"].n_unique(), underpaid.height)
+
+
+def _underpayments_of_night(settings: Settings, adjudications: pl.DataFrame, fee_schedule: pl.DataFrame,
+                            thresholds: underpayments.Thresholds, by_rule: pl.DataFrame, cut: touched.Touched
+                            ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """`find_underpayments` with the kept votes: the touched claims' old votes taken back and new
+    ones added, then the touched claims and those whose modal window holds a day whose votes
+    changed priced again; every other claim's rows kept."""
+    lake = settings.lake
+    t = cut.tables
+    recomputed = adjudications.filter(pl.col("claim_key").is_in(cut.remit_keys))
+    delta = pl.concat([
+        underpayments.claim_votes(recomputed, t["remit_claims"], t["remit_service_lines"], t["remit_adjustments"]),
+        underpayments.claim_votes(t["adjudications_before"], t["remit_claims"], t["remit_service_lines"],
+                                  t["remit_adjustments"]).with_columns(-pl.col("n")),
+    ]).group_by("modal_key", "per_unit", "remit_date").agg(pl.col("n").sum()).filter(pl.col("n") != 0)
+    votes = (pl.concat([lake.read_state(touched.VOTES), delta.select(lake.read_state(touched.VOTES).columns)])
+             .group_by("modal_key", "per_unit", "remit_date").agg(pl.col("n").sum()).filter(pl.col("n") != 0)
+             .sort("modal_key", "per_unit", "remit_date"))
+    kept_unpriced = lake.read_state(touched.UNPRICED)
+    again = pl.concat([cut.remit_keys, underpayments.windows_moved(kept_unpriced, delta)]).unique()
+    mine = adjudications.filter(pl.col("claim_key").is_in(again))
+    inputs = {table: _rows_of(lake, table, "claim_key", mine["claim_key"], DENIAL_INPUTS[table])
+              for table in ("remit_claims", "remit_service_lines", "remit_adjustments", "remit_remarks")}
+    priced = underpayments.priced_lines(
+        mine, inputs["remit_claims"], inputs["remit_service_lines"], inputs["remit_adjustments"], fee_schedule,
+        thresholds, denied_claim_keys=by_rule["claim_key"], all_votes=votes)
+    # the claims' whole histories and the 837s of their patient control numbers, for their denial rows
+    denied_ids = mine.join(priced.underpaid.filter("is_denial").select("claim_key"), on="claim_key", how="semi")
+    histories = adjudications.join(denied_ids.select("claim_id").unique(), on="claim_id", how="semi")
+    history_remits = _rows_of(lake, "remit_claims", "claim_key", histories["claim_key"], DENIAL_INPUTS["remit_claims"])
+    pcns = touched.normalised_pcns(history_remits)
+    submitted = (lake.scan("submitted_claims").filter(touched.pcn_in("patient_control_number", pcns))
+                 .select(DENIAL_INPUTS["submitted_claims"]).collect())
+    rows = with_billing_provider(underpayments.underpayment_denials(
+        priced.underpaid, histories, history_remits, inputs["remit_remarks"], submitted), lake)
+    lines = _denial_lines(rows, inputs)
+    old_underpaid = lake.read("underpaid_lines")
+    old_denied_keys = old_underpaid.filter("is_denial")["claim_key"].unique()
+    kept_rows = lake.read("denials").filter(pl.col("claim_key").is_in(old_denied_keys))
+    underpaid = touched.merged(old_underpaid, priced.underpaid, again, "claim_key").sort(
+        "remit_date", "claim_key", "line_number")
+    rows = touched.merged(kept_rows, rows, again, "claim_key")
+    lines = touched.merged(lake.read_state(touched.UNDERPAID_LINES_BY_RULE), lines, again, "claim_key")
+    _keep_underpayments(lake, underpaid, votes, touched.merged(kept_unpriced, priced.unpriced, again, "claim_key"),
+                        lines)
+    log.info("underpayments: %d claim(s) priced again (%d touched)", again.len(), cut.remit_keys.len())
+    return underpaid, rows, lines
+
+
+def _rows_of(lake: Lake, table: str, key: str, keys: pl.Series, columns: tuple[str, ...]) -> pl.DataFrame:
+    """`columns` of the rows of `table` whose `key` is one of `keys` (read with the predicate)."""
+    frame = lake.scan(table)
+    present = frame.collect_schema()
+    return (frame.filter(pl.col(key).is_in(keys.drop_nulls().unique()))
+            .select(c for c in columns if c in present).collect())
 
 
 def front_door_rejections(lake: Lake, adjudications: pl.DataFrame, matches: pl.DataFrame) -> pl.DataFrame:
@@ -410,21 +491,15 @@ def with_billing_provider(denied: pl.DataFrame, lake: Lake) -> pl.DataFrame:
     """`billing_npi` and `billing_tax_id` of each denial: its 837's billing provider, else the
     payee of the 835 that denied it. A practice's trends and packets are keyed on them. Only the
     denied claims' 837s, remits and payments are read."""
-    def rows(table: str, key: str, keys: pl.Series, columns: tuple[str, ...]) -> pl.DataFrame:
-        frame = lake.scan(table)
-        present = frame.collect_schema()  # an older lake's remit_claims has no payee TIN
-        return (frame.filter(pl.col(key).is_in(keys.drop_nulls().unique()))
-                .select(c for c in columns if c in present).collect())
-
-    remits = rows("remit_claims", "claim_key", denied["claim_key"],
-                  ("claim_key", "payee_npi", "payee_tax_id", "transaction_hash"))
+    remits = _rows_of(lake, "remit_claims", "claim_key", denied["claim_key"],
+                      ("claim_key", "payee_npi", "payee_tax_id", "transaction_hash"))
     providers = claim_providers(
         denied.select("claim_key", "submitted_claim_key"),
-        rows("submitted_claims", "claim_key", denied["submitted_claim_key"],
-             ("claim_key", "billing_npi", "billing_tax_id")),
+        _rows_of(lake, "submitted_claims", "claim_key", denied["submitted_claim_key"],
+                 ("claim_key", "billing_npi", "billing_tax_id")),
         remits,
-        rows("remit_payments", "transaction_hash", remits["transaction_hash"],
-             ("transaction_hash", "payee_name", "payee_tax_id")),
+        _rows_of(lake, "remit_payments", "transaction_hash", remits["transaction_hash"],
+                 ("transaction_hash", "payee_name", "payee_tax_id")),
     ).select("claim_key", pl.col("provider_npi").alias("_npi"), pl.col("provider_tin").alias("_tin"))
     return schema.conform(
         denied.join(providers, on="claim_key", how="left").with_columns(

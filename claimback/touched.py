@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,13 +30,21 @@ import polars as pl
 from claimback import ingest, lifecycle
 from claimback.lake import Lake
 
+log = logging.getLogger(__name__)
+
 STAMP = "denials_kept"  # one row: code_version, as_of
 BATCHES = "denials_batches"  # ingest.CONSOLIDATED as the last run read it
 VOID = "denials_void"  # claim_key of every remit a corrected remit replaces
 MATCHES = "denials_matches"  # lifecycle.match_claims of every remit
 BY_RULE = "denials_by_rule"  # the denial rules' rows of `denials` (without the underpayments)
 LINES_BY_RULE = "denial_lines_by_rule"  # their rows of `denial_lines`
-STATE_TABLES = (STAMP, BATCHES, VOID, MATCHES, BY_RULE, LINES_BY_RULE)
+# The underpayments' modal vote (claimback.underpayments.votes: judged lines per payer x practice x
+# procedure x modifiers, per-unit amount and day), the latest lines it prices (claim_key,
+# modal_key, remit_date) and the rules' `denial_lines` rows of the underpayment denials.
+VOTES = "underpayment_votes"
+UNPRICED = "underpayment_unpriced_lines"
+UNDERPAID_LINES_BY_RULE = "underpayment_denial_lines_by_rule"
+STATE_TABLES = (STAMP, BATCHES, VOID, MATCHES, BY_RULE, LINES_BY_RULE, VOTES, UNPRICED, UNDERPAID_LINES_BY_RULE)
 
 # What the stages after the denials read to follow the night (the interface with trends and
 # routing: the claim keys whose rows changed, per table, and whether everything was recomputed).
@@ -67,21 +76,43 @@ class Night:
     since: dt.date  # the last run's as-of date
 
 
-def night(lake: Lake, as_of: dt.date) -> Night | None:
-    """The night's news against the kept state, or None when everything must be recomputed."""
-    if not all(lake.state_path(table).exists() for table in STATE_TABLES):
-        return None
-    if not all(lake.files_of(table) for table in ("adjudications", "recovered_claims")):
-        return None
-    stamp = lake.read_state(STAMP)
-    if stamp.height != 1 or stamp["code_version"][0] != code_version() or stamp["as_of"][0] > as_of:
+def digest(*values) -> str:
+    """One string for what else the kept rows were made with (the fee schedule, settings)."""
+    return hashlib.sha256(repr(values).encode()).hexdigest()
+
+
+def night(lake: Lake, as_of: dt.date, made_with: str) -> Night | None:
+    """The night's news against the kept state, or None when everything must be recomputed
+    (`made_with`: `digest` of the inputs besides the lake that the kept rows depend on)."""
+    why = _why_whole(lake, as_of, made_with)
+    if why:
+        log.info("denials: every claim recomputed (%s)", why)
         return None
     before, now = lake.read_state(BATCHES), lake.read_state(ingest.CONSOLIDATED)
+    return Night(tuple(now.join(before, on="batch", how="anti")["batch"].to_list()),
+                 lake.read_state(STAMP)["as_of"][0])
+
+
+def _why_whole(lake: Lake, as_of: dt.date, made_with: str) -> str | None:
+    if not all(lake.state_path(table).exists() for table in STATE_TABLES):
+        return "nothing kept"
+    if not all(lake.files_of(table) for table in ("adjudications", "recovered_claims")):
+        return "no tables to merge into"
+    stamp = lake.read_state(STAMP)
+    if stamp.height != 1 or stamp.columns != ["code_version", "made_with", "as_of"]:
+        return "kept by an older version"
+    if stamp["code_version"][0] != code_version():
+        return "kept by other code"
+    if stamp["made_with"][0] != made_with:
+        return "another fee schedule or underpayment setting"
+    if stamp["as_of"][0] > as_of:
+        return "an as-of date before the last run's"
+    before, now = lake.read_state(BATCHES), lake.read_state(ingest.CONSOLIDATED)
     if now.is_empty() or before.columns != now.columns:
-        return None
-    if before.join(now, on=before.columns, how="anti").height:  # a batch rewritten or gone
-        return None
-    return Night(tuple(now.join(before, on="batch", how="anti")["batch"].to_list()), stamp["as_of"][0])
+        return "no batches read"
+    if before.join(now, on=before.columns, how="anti").height:
+        return "a batch read before was rewritten or is gone"
+    return None
 
 
 def forget_changes(lake: Lake) -> None:
@@ -90,10 +121,11 @@ def forget_changes(lake: Lake) -> None:
         lake.state_path(table).unlink(missing_ok=True)
 
 
-def keep(lake: Lake, as_of: dt.date) -> None:
+def keep(lake: Lake, as_of: dt.date, made_with: str) -> None:
     """The stamp and the batches read, written after every kept table."""
     lake.write_state(BATCHES, lake.read_state(ingest.CONSOLIDATED))
-    lake.write_state(STAMP, pl.DataFrame({"code_version": [code_version()], "as_of": [as_of]}))
+    lake.write_state(STAMP, pl.DataFrame({"code_version": [code_version()], "made_with": [made_with],
+                                          "as_of": [as_of]}))
 
 
 # --- how far the night reaches -------------------------------------------------------------
@@ -108,6 +140,15 @@ SUBMITTED_KEYS = {"pcn": "patient_control_number", "f8": "original_payer_claim_c
 
 def _keys(frame: pl.DataFrame | pl.LazyFrame, names: dict[str, str]):
     return frame.select(*(_norm(column).alias(key) for key, column in names.items()))
+
+
+def normalised_pcns(remit_claims: pl.DataFrame) -> pl.Series:
+    """The patient control numbers of these remits, as every match compares them."""
+    return remit_claims.select(pcn=_norm("patient_control_number"))["pcn"].drop_nulls().unique()
+
+
+def pcn_in(column: str, pcns: pl.Series) -> pl.Expr:
+    return _norm(column).is_in(pcns).fill_null(False)
 
 
 def _reaching(pcns: pl.Series, icns: pl.Series, names: dict[str, str]) -> pl.Expr:
@@ -205,15 +246,16 @@ def merged(kept: pl.DataFrame, recomputed: pl.DataFrame, remit_keys: pl.Series, 
     return pl.concat([kept.filter(~pl.col(key).is_in(remit_keys)), recomputed.select(kept.columns)])
 
 
+def row_hashes(frame: pl.DataFrame, key: str) -> pl.DataFrame:
+    """`key` and a hash of each whole row: what `changed_keys` compares (a table's rows need not
+    be held while the night replaces them)."""
+    return frame.select(key, _hash=frame.hash_rows(seed=0))
+
+
 def changed_keys(before: pl.DataFrame, after: pl.DataFrame, key: str) -> pl.Series:
-    """The `key`s whose rows differ between two versions of a table (added, removed or changed)."""
-    if before.columns != after.columns or before.schema != after.schema:
-        return pl.concat([before[key], after[key]]).unique() if key in before.columns else after[key].unique()
-
-    def hashed(frame: pl.DataFrame) -> pl.DataFrame:
-        return frame.select(key, _hash=frame.hash_rows(seed=0))
-
-    a, b = hashed(before), hashed(after)
+    """The `key`s whose rows differ between two versions of a table (added, removed or changed);
+    either may be a table or its `row_hashes`."""
+    a, b = (frame if "_hash" in frame.columns else row_hashes(frame, key) for frame in (before, after))
     return pl.concat([a.join(b, on=[key, "_hash"], how="anti", nulls_equal=True)[key],
                       b.join(a, on=[key, "_hash"], how="anti", nulls_equal=True)[key]]).unique().sort()
 

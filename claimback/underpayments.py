@@ -296,12 +296,28 @@ def with_payer_key(lines: pl.DataFrame) -> pl.DataFrame:
                       maintain_order="left").with_columns(practice_key=pl.col("practice_key").fill_null("?"))
 
 
+def votes(observed: pl.DataFrame) -> pl.DataFrame:
+    """The judged lines per `modal_key`, per-unit amount and remit day (`n`): everything the modal
+    vote counts. A sum over lines, so a night adds the votes of the claims it recomputed and takes
+    back their old ones (claimback.stages) instead of counting every line again. `observed` may
+    already be votes (then it is returned as it is)."""
+    if "n" in observed.columns:
+        return observed
+    observed = observed if "modal_key" in observed.columns else observed.with_columns(modal_key())
+    return (
+        observed.drop_nulls("remit_date")
+        .with_columns(per_unit=(pl.col("allowed_amount").cast(pl.Float64) / pl.col("units")).round(2))
+        .group_by(*_KEY, "per_unit", "remit_date")
+        .agg(n=pl.len().cast(pl.Int64))
+    )
+
+
 def modal_expectations(observed: pl.DataFrame, wanted: pl.DataFrame, min_observations: int = 5,
                        lookback_days: int = MODAL_LOOKBACK_DAYS) -> pl.DataFrame:
     """The payer's modal allowed amount per unit for each `wanted` line, where it is clear.
 
     `observed`: every judged line (MODAL_KEY or its `modal_key`, remit_date, allowed_amount,
-    units); `wanted`: the lines to price (claim_key, line_number, MODAL_KEY or `modal_key`,
+    units), or their `votes`; `wanted`: the lines to price (claim_key, line_number, MODAL_KEY or `modal_key`,
     remit_date). A line's window is the
     `lookback_days` before its remit date, its own day excluded. Counted from running totals and
     as-of lookups, so a million lines never meet each other pairwise: the window's lines per key,
@@ -313,14 +329,8 @@ def modal_expectations(observed: pl.DataFrame, wanted: pl.DataFrame, min_observa
               "expected_basis": pl.String, "modal_observations": pl.Int64}
     if observed.is_empty() or wanted.is_empty():
         return pl.DataFrame(schema=schema)
-    observed, wanted = (frame if "modal_key" in frame.columns else frame.with_columns(modal_key())
-                        for frame in (observed, wanted))
-    daily = (
-        observed.drop_nulls("remit_date")
-        .with_columns(per_unit=(pl.col("allowed_amount").cast(pl.Float64) / pl.col("units")).round(2))
-        .group_by(*_KEY, "per_unit", "remit_date")
-        .agg(n=pl.len())
-    )
+    wanted = wanted if "modal_key" in wanted.columns else wanted.with_columns(modal_key())
+    daily = votes(observed)
     # An amount on half a window's lines is on half the lines of at least one of its days, and on
     # at least half of `min_observations` lines in all: only such amounts are counted per window.
     could_be_mode = max(1, math.ceil(CLEAR_MODE_SHARE * min_observations))
@@ -381,7 +391,20 @@ def _in_window(grid: pl.DataFrame, daily: pl.DataFrame, by: list[str]) -> pl.Dat
     return grid.with_columns(count=pl.col("cum_upto").fill_null(0) - pl.col("cum_before").fill_null(0))
 
 
-def find_underpaid_lines(
+def find_underpaid_lines(*args, **kwargs) -> pl.DataFrame:
+    """The `underpaid_lines` table: latest-adjudication lines allowed materially below expected
+    (`priced_lines`' rows, from the same arguments)."""
+    return priced_lines(*args, **kwargs).underpaid
+
+
+@dataclass(frozen=True)
+class Priced:
+    underpaid: pl.DataFrame  # the underpaid_lines rows of the claims priced
+    votes: pl.DataFrame  # `votes` of their judged lines (every adjudication's)
+    unpriced: pl.DataFrame  # claim_key, modal_key, remit_date of their latest lines no fee schedule row covers
+
+
+def priced_lines(
     adjudications: pl.DataFrame,
     remit_claims: pl.DataFrame,
     remit_service_lines: pl.DataFrame,
@@ -389,22 +412,22 @@ def find_underpaid_lines(
     fee_schedule: pl.DataFrame | None = None,
     thresholds: Thresholds = Thresholds(),
     denied_claim_keys: pl.Series | None = None,
-) -> pl.DataFrame:
-    """The `underpaid_lines` table: latest-adjudication lines allowed materially below expected.
-
-    `denied_claim_keys`: claims already denied for another reason (their lines are listed with
-    `is_denial` false, so the shortfall is not a second denial of the claim).
-    """
+    all_votes: pl.DataFrame | None = None,
+) -> Priced:
+    """The underpaid lines of the claims of `adjudications`, with what a night keeps: their votes
+    and unpriced lines. `denied_claim_keys`: claims already denied for another reason (their lines
+    are listed with `is_denial` false, so the shortfall is not a second denial of the claim).
+    `all_votes`: every claim's votes, when these are some claims only."""
     lines = with_payer_key(judged_lines(adjudications, remit_claims, remit_service_lines, remit_adjustments))
     latest = lines.filter("is_latest")
     # every judged line votes for its payer's mode: with its key, date and amount only
-    observed = lines.select(modal_key(), "remit_date", "allowed_amount", "units")
+    own_votes = votes(lines.select(modal_key(), "remit_date", "allowed_amount", "units"))
     del lines
     by_fee = fee_schedule_expectations(latest, fee_schedule if fee_schedule is not None else empty(FEE_SCHEDULE))
     unpriced = latest.join(by_fee, on=["claim_key", "line_number"], how="anti").select(
         "claim_key", "line_number", modal_key(), "remit_date")
-    by_mode = modal_expectations(observed, unpriced, thresholds.min_observations)
-    del observed, unpriced
+    by_mode = modal_expectations(own_votes if all_votes is None else all_votes, unpriced, thresholds.min_observations)
+    unpriced = unpriced.select("claim_key", "modal_key", "remit_date").unique()
     expected = pl.concat([
         by_fee.with_columns(expected_source=pl.lit(FEE_SCHEDULE), modal_observations=pl.lit(None, dtype=pl.Int64)),
         by_mode.with_columns(expected_source=pl.lit(PAYER_MODAL)),
@@ -423,7 +446,32 @@ def find_underpaid_lines(
         .with_columns(is_denial=~pl.col("claim_key").is_in(denied))
     )
     judged = hidden_by(with_identity(judged, adjudications, remit_service_lines), remit_adjustments)
-    return conform(judged.sort("remit_date", "claim_key", "line_number"), "underpaid_lines")
+    return Priced(conform(judged.sort("remit_date", "claim_key", "line_number"), "underpaid_lines"),
+                  own_votes, unpriced)
+
+
+def claim_votes(adjudications: pl.DataFrame, remit_claims: pl.DataFrame, remit_service_lines: pl.DataFrame,
+                remit_adjustments: pl.DataFrame) -> pl.DataFrame:
+    """The `votes` of these adjudications' judged lines (what they add to the modal vote)."""
+    lines = with_payer_key(judged_lines(adjudications, remit_claims, remit_service_lines, remit_adjustments))
+    return votes(lines.select(modal_key(), "remit_date", "allowed_amount", "units"))
+
+
+def windows_moved(unpriced: pl.DataFrame, changed: pl.DataFrame,
+                  lookback_days: int = MODAL_LOOKBACK_DAYS) -> pl.Series:
+    """The claim keys of `unpriced` lines (claim_key, modal_key, remit_date) whose modal window (the
+    `lookback_days` before their remit day) holds a day of `changed` (modal_key, remit_date: votes
+    added or taken back): their expected amount may have moved; no other line's can have."""
+    if unpriced.is_empty() or changed.is_empty():
+        return pl.Series("claim_key", [], dtype=pl.String)
+    days = changed.select("modal_key", day="remit_date").unique().sort("day")
+    return (
+        unpriced.sort("remit_date")
+        .join_asof(days, left_on="remit_date", right_on="day", by="modal_key", strategy="backward",
+                   allow_exact_matches=False, check_sortedness=False)  # both sorted on the day above
+        .filter((pl.col("remit_date") - pl.col("day")).dt.total_days() <= lookback_days)
+        ["claim_key"].unique()
+    )
 
 
 def underpayment_denials(
