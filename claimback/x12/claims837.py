@@ -19,7 +19,6 @@ from claimback.x12.fields import (
     REJECT, Segments, amount_problem, blank_to_null, claim_key, date8, date8_end, el, firsts, missing, modifiers,
     money, number, opened, part, running_count,
 )
-from claimback.x12.structure import locate
 
 SERVICE_TAGS = {"SV1": "P", "SV2": "I", "SV3": "D"}
 DIAGNOSIS_QUALIFIERS = ("ABK", "BK", "ABF", "BF")
@@ -283,8 +282,9 @@ def line_number(lx_value: pl.Expr, position: pl.Expr) -> pl.Expr:
 def build(seg: Segments, txns: pl.LazyFrame, sha: str | Sequence[str]) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """(submitted_claims, submitted_service_lines) plans for 837 transaction sets."""
     tcn = txns.select("txn", "transaction_hash", transaction_control_number="st02")
-    lines = locate(service_lines(seg, sha), txns).join(tcn, on="txn", how="left")
-    return locate(claims(seg, txns, lines, sha), txns), lines
+    # no location per claim or line: a finding about one is located once found (structure.locate_found)
+    lines = service_lines(seg, sha).join(tcn, on="txn", how="left")
+    return claims(seg, txns, lines, sha), lines
 
 
 def npi_findings(claims_: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
