@@ -1158,8 +1158,8 @@ typedef unsigned char *(*Sha256Fn)(const unsigned char *data, size_t n, unsigned
 static Sha256Fn openssl_sha256; /* found once, at import (module init) */
 
 static void find_openssl_sha256(void) {
-    static const char *names[] = {"libcrypto.so.3", "libcrypto.so"};
-    for (int k = 0; k < 2 && !openssl_sha256; k++) {
+    static const char *names[] = {"libcrypto.so.3", "libcrypto.so.1.1", "libcrypto.so"};
+    for (int k = 0; k < 3 && !openssl_sha256; k++) {
         void *lib = dlopen(names[k], RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD); /* only one already loaded */
         if (!lib) lib = dlopen(names[k], RTLD_NOW | RTLD_LOCAL);
         if (lib) *(void **)&openssl_sha256 = dlsym(lib, "SHA256");
