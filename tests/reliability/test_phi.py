@@ -107,7 +107,8 @@ def test_packet_file_names_cannot_climb_out(hostile, tmp_path):
 SQL_CALLS = {"execute", "sql", "query", "executemany"}
 # Interpolations that are identifiers, not values: column lists built only from double-quoted
 # names read from the catalog. Anything else spliced into SQL must be a parameter.
-IDENTIFIER_FRAGMENTS = {("claimback/publish.py", "select"), ("claimback/publish.py", "kept")}
+IDENTIFIER_FRAGMENTS = {("claimback/publish.py", "select"), ("claimback/publish.py", "kept"),
+                        ("claimback/publish.py", "columns")}
 
 
 def spliced_values(source: str, where: str) -> list[str]:
