@@ -204,10 +204,13 @@ def build_denials(settings: Settings) -> DenialsFound:
     `from_scratch` setting, or no usable kept state, every claim is recomputed."""
     lake = settings.lake
     fee_schedule = load_fee_schedule(settings)
-    # what else the kept rows were made with: the fee schedule and the underpayment settings
+    # what else the kept underpayments were made with: the fee schedule and the underpayment settings
     made_with = touched.digest(fee_schedule.hash_rows(seed=0).to_list(), settings.underpayment_min_dollars,
                                settings.underpayment_min_share, settings.modal_min_observations)
-    night = None if settings.from_scratch else touched.night(lake, settings.as_of, made_with)
+    night = None if settings.from_scratch else touched.night(lake, settings.as_of)
+    priced_again = night is None or touched.made_with(lake) != made_with
+    if night is not None and priced_again:
+        log.info("underpayments: every claim priced again (another fee schedule or underpayment setting)")
     touched.forget_changes(lake)
     lake.state_path(touched.STAMP).unlink(missing_ok=True)  # a run that stops half-way is not reused
     if night is None:
@@ -215,7 +218,7 @@ def build_denials(settings: Settings) -> DenialsFound:
         found = _across_claims(settings, per_claim, None, fee_schedule)
     else:
         per_claim, changed, cut = _per_claim_tables_merged(settings, night)
-        found = _across_claims(settings, per_claim, changed, fee_schedule, cut)
+        found = _across_claims(settings, per_claim, changed, fee_schedule, None if priced_again else cut)
     touched.keep(lake, settings.as_of, made_with)
     return found
 
@@ -291,8 +294,8 @@ def _across_claims(settings: Settings, per_claim: dict[str, pl.DataFrame], chang
     """Writes the per-claim tables, then the ones that cross claims (lonely payments, front-door
     rejections, silent claims, underpayments) and the published denials and lines made of both;
     then what changed (`changed` None: everything was recomputed). `cut`: the night's touched
-    claims (None: every claim), whose underpayments are worked out again with those whose modal
-    window they moved."""
+    claims, whose underpayments are worked out again with those whose modal window they moved
+    (None: every claim's, as after a new fee schedule)."""
     lake = settings.lake
     before = {} if changed is None else {
         table: touched.row_hashes(lake.read(table), touched.KEY_OF.get(table, "claim_key")) for table in ACROSS_CLAIMS}

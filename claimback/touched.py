@@ -81,10 +81,9 @@ def digest(*values) -> str:
     return hashlib.sha256(repr(values).encode()).hexdigest()
 
 
-def night(lake: Lake, as_of: dt.date, made_with: str) -> Night | None:
-    """The night's news against the kept state, or None when everything must be recomputed
-    (`made_with`: `digest` of the inputs besides the lake that the kept rows depend on)."""
-    why = _why_whole(lake, as_of, made_with)
+def night(lake: Lake, as_of: dt.date) -> Night | None:
+    """The night's news against the kept state, or None when everything must be recomputed."""
+    why = _why_whole(lake, as_of)
     if why:
         log.info("denials: every claim recomputed (%s)", why)
         return None
@@ -93,7 +92,13 @@ def night(lake: Lake, as_of: dt.date, made_with: str) -> Night | None:
                  lake.read_state(STAMP)["as_of"][0])
 
 
-def _why_whole(lake: Lake, as_of: dt.date, made_with: str) -> str | None:
+def made_with(lake: Lake) -> str | None:
+    """What else (besides the lake) the kept underpayments were made with, as `keep` stamped it."""
+    stamp = lake.read_state(STAMP)
+    return stamp["made_with"][0] if stamp.height == 1 and "made_with" in stamp.columns else None
+
+
+def _why_whole(lake: Lake, as_of: dt.date) -> str | None:
     if not all(lake.state_path(table).exists() for table in STATE_TABLES):
         return "nothing kept"
     if not all(lake.files_of(table) for table in ("adjudications", "recovered_claims")):
@@ -103,8 +108,6 @@ def _why_whole(lake: Lake, as_of: dt.date, made_with: str) -> str | None:
         return "kept by an older version"
     if stamp["code_version"][0] != code_version():
         return "kept by other code"
-    if stamp["made_with"][0] != made_with:
-        return "another fee schedule or underpayment setting"
     if stamp["as_of"][0] > as_of:
         return "an as-of date before the last run's"
     before, now = lake.read_state(BATCHES), lake.read_state(ingest.CONSOLIDATED)
