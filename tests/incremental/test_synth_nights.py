@@ -21,7 +21,7 @@ import pytest
 
 from claimback.synth import generate
 from pipelines.cli import run_pipeline
-from tests.compare_published import compare_published
+from tests.compare_published import against_a_full_run, described
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -53,11 +53,9 @@ def test_synthetic_nights_publish_what_a_full_run_publishes(tmp_path):
         if night == 1:
             continue
         full = tmp_path / f"full-{night}"
-        assert run_pipeline(inbox, full, as_of, from_scratch=True).success, f"full run of night {night}"
-        differences, counted = compare_published.compare(nightly, full)
+        differences, counted = against_a_full_run(inbox, nightly, full, as_of)
         assert counted["denials"] > 0 and counted["adjudications"] > 0
-        assert not differences, f"night {night} ({as_of}): " + "; ".join(
-            f"{d.relation}: {d.problem} {d.only_a[:1]} {d.only_b[:1]}" for d in differences)
+        assert not differences, f"night {night} ({as_of}): " + described(differences)
         shutil.rmtree(full)
     # the second night touched old claims; the third only what the date moves (silent claims)
     assert recomputed[1] > 0
