@@ -159,11 +159,25 @@ def rejection_queue(rejections: pl.DataFrame, rules: PayerRules, as_of: dt.date)
             pl.lit("Rejected at the payer's front door: the "), pl.col("acknowledgment").fill_null("acknowledgment"),
             pl.lit(" of "), pl.col("rejected_on").cast(pl.String).fill_null("an unknown date"), pl.lit(" says "),
             codes.fill_null("no status code"), where, pl.lit(" ("), pl.col("reason").fill_null("no reason given"),
-            pl.lit("). The payer never accepted the claim: fix it and send it as a new claim (frequency 1) by "),
-            pl.col("deadline").cast(pl.String).fill_null("the payer's deadline"), _limit_words(), pl.lit("."),
+            pl.lit("). The payer never accepted the claim: fix it and send it as a new claim (frequency 1) "),
+            pl.when(pl.col("anchor_date").is_null()).then(pl.concat_str(
+                pl.lit("now. Its 837 is not in the inbox, so its date of service, and with it the payer's "
+                       "timely-filing deadline, is unknown: find claim "),
+                pl.col("patient_control_number").fill_null("(no patient control number)"),
+                pl.lit(" in the billing system; the row gets its deadline when the 837 reaches the inbox."),
+            )).otherwise(pl.concat_str(
+                pl.lit("by "), pl.col("deadline").cast(pl.String).fill_null("the payer's deadline"),
+                _limit_words(), pl.lit("."))),
         ),
     )
     return conform(frame, "work_queue")
+
+
+def window_unknown() -> pl.Expr:
+    """Front-door rejections with no date of service: an acknowledgment (a 999 naming the claim in
+    its CTX, a 277CA without DTP*472) whose 837 is not in the inbox. Their filing window cannot be
+    counted, so they are the one kind of row still to file that has no deadline."""
+    return (pl.col("category") == REJECTED_CATEGORY) & pl.col("anchor_date").is_null()
 
 
 def follow_ups(queue: pl.DataFrame, status_channel: StatusChannel) -> pl.DataFrame:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import polars as pl
 import pytest
 
 from tests.facts.helpers import run
@@ -66,3 +67,24 @@ def test_the_today_branches_count_them(tables, tmp_path_factory):
             "SELECT branch, items, dollars FROM analyst_today_branches").fetchall())
     assert rows["silent claims"] == (1, 150.0)
     assert rows["front-door rejections"] == (2, 375.0)
+
+
+def test_a_rejection_whose_837_is_not_in_the_inbox_waits_for_its_date_of_service(tmp_path):
+    """The 999 and 277CA without frontdoor.837 (a clearinghouse delivers acknowledgments before, or
+    without, the 837s they answer). The 277CA names FD1002's dates (DTP*472 RD8 2026-10-13): its
+    deadline stands as with the 837. The 999 names only FD2001's patient control number (IK3 CTX
+    CLM01): no date of service, payer or charge, so no deadline to count; the row is still the
+    analyst's to work, its reason says why it has no deadline, and the run does not fail on it."""
+    tables = run(tmp_path, {"frontdoor.999": "frontdoor.999", "frontdoor.277": "frontdoor.277"}, as_of=AS_OF)
+    queue = tables["work_queue"].sort("patient_control_number")
+    assert queue.select("patient_control_number", "route", "primary_reason", "deadline", "days_left",
+                        "anchor_date", "deadline_confirmed", "submitted_claim_key").rows() == [
+        ("FD1002", "corrected_claim", "A7:164", date(2027, 10, 13), 276, date(2026, 10, 13), False, None),
+        ("FD2001", "corrected_claim", "IK403:7", None, None, None, False, None),
+    ]
+    reason = queue.filter(pl.col("patient_control_number") == "FD2001")["reason"].item()
+    assert reason.startswith("Rejected at the payer's front door: the 999 of 2026-10-16 says IK501:R, "
+                             "IK502:5, IK304:8, IK403:7 at CLM05-3 (")
+    assert reason.endswith("send it as a new claim (frequency 1) now. Its 837 is not in the inbox, so its date "
+                           "of service, and with it the payer's timely-filing deadline, is unknown: find claim "
+                           "FD2001 in the billing system; the row gets its deadline when the 837 reaches the inbox.")
