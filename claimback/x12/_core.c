@@ -1222,11 +1222,12 @@ static PyObject *scan_hashes(ScanObject *s, PyObject *unused) {
         char *out = text + w;
         memcpy(out, r->p, (size_t)r->len);
         if (el != '*' || (comp && comp != ':') || (rep && rep != '^')) {
-            for (int64_t k = 0; k < r->len; k++) { /* one after the other, as the reference's replace_all */
+            for (int64_t k = 0; k < r->len; k++) { /* each character mapped once: '|' for elements
+                                                    * and '*' for composites must not both end as ':' */
                 char ch = out[k];
                 if (el != '*' && ch == el) ch = '*';
-                if (comp && comp != ':' && ch == comp) ch = ':';
-                if (rep && rep != '^' && ch == rep) ch = '^';
+                else if (comp && comp != ':' && ch == comp) ch = ':';
+                else if (rep && rep != '^' && ch == rep) ch = '^';
                 out[k] = ch;
             }
         }

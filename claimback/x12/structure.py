@@ -179,9 +179,15 @@ def _canonical_segments(body: pl.DataFrame) -> pl.Series:
     touched = pl.any_horizontal([(pl.col(c) == sep) & pl.col("segment").str.contains(sep, literal=True)
                                  for c, sep, _ in swaps])
     rows = body.with_row_index("_row").filter(touched)
+    # all of a row's separators at once: one after the other, a file of '|' elements and '*'
+    # composites would write both as ':' (the element's '*' read again as a composite)
     text = pl.col("segment")
-    for column, sep, canonical in swaps:
-        text = pl.when(pl.col(column) == sep).then(text.str.replace_all(sep, canonical, literal=True)).otherwise(text)
+    for elem, comp, rep in rows.select("elem", "comp", "rep").unique().iter_rows():
+        pairs = [(sep, canonical) for sep, canonical in ((elem, "*"), (comp, ":"), (rep, "^")) if sep and sep != canonical]
+        if pairs:
+            these = pl.all_horizontal(pl.col(c).eq_missing(v) for c, v in (("elem", elem), ("comp", comp), ("rep", rep)))
+            text = pl.when(these).then(pl.col("segment").str.replace_many(
+                [sep for sep, _ in pairs], [canonical for _, canonical in pairs])).otherwise(text)
     return canon.scatter(rows["_row"], rows.select(text)["segment"])
 
 
