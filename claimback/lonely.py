@@ -52,10 +52,23 @@ def lonely_payments(
         return schema.empty("lonely_payments"), schema.empty("lonely_payment_candidates")
     if matches is None:
         matches = lifecycle.match_claims(remit_claims, submitted_claims, history=adjudications)
+    return with_candidates(unmatched(adjudications, matches), remit_claims, submitted_claims, near_days)
+
+
+def unmatched(adjudications: pl.DataFrame, matches: pl.DataFrame) -> pl.DataFrame:
+    """The latest adjudication of each claim (claim_id) none of whose adjudications `matches` an 837:
+    a claim's status depends on its own adjudications and matches alone."""
     matched_claims = adjudications.join(
         matches, left_on="claim_key", right_on="remit_claim_key", how="semi"
     ).select("claim_id")
-    lonely = adjudications.filter("is_latest").join(matched_claims, on="claim_id", how="anti")
+    return adjudications.filter("is_latest").join(matched_claims, on="claim_id", how="anti")
+
+
+def with_candidates(lonely: pl.DataFrame, remit_claims: pl.DataFrame, submitted_claims: pl.DataFrame,
+                    near_days: int = NEAR_DAYS) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(`lonely_payments`, `lonely_payment_candidates`) of these lonely adjudications. A payment's
+    candidates are the 837s of its member (NM1*QC or NM1*IL) or its patient control number
+    (`candidate_filter`): `submitted_claims` needs to hold those, not every 837."""
     candidates = _closest(_candidates(lonely, remit_claims, submitted_claims, near_days))
     closest = candidates.filter(pl.col("candidate_rank") == 1).select(
         "claim_key", "candidate_count", "candidate_reason",
@@ -69,6 +82,22 @@ def lonely_payments(
         schema.conform(payments, "lonely_payments").sort("remit_date", "claim_key", nulls_last=True),
         schema.conform(candidates, "lonely_payment_candidates").sort("claim_key", "candidate_rank"),
     )
+
+
+def payment_keys(lonely: pl.DataFrame, remit_claims: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+    """(member ids, patient control numbers) of these payments as the candidate rules compare them."""
+    remits = remit_claims.join(lonely.select("claim_key"), on="claim_key", how="semi")
+    members = pl.concat([remits.select(m=lifecycle.identifier(lifecycle.column_or_null(remits, c)))["m"]
+                         for c in ("member_id", "insured_member_id")])
+    pcns = lonely.select(p=lifecycle.blank_to_null(pl.col("patient_control_number")))["p"]
+    return members.drop_nulls().unique(), pcns.drop_nulls().unique()
+
+
+def candidate_filter(members: pl.Series, pcns: pl.Series) -> pl.Expr:
+    """The 837s (submitted_claims rows) that can be a candidate of payments with these member ids or
+    patient control numbers: rules 1-2 pair by member, rule 3 by patient control number."""
+    return (lifecycle.identifier(pl.col("subscriber_member_id")).is_in(members).fill_null(False)
+            | lifecycle.blank_to_null(pl.col("patient_control_number")).is_in(pcns).fill_null(False))
 
 
 def _candidates(

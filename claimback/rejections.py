@@ -135,6 +135,27 @@ def _claims_of_277ca(ack_claims: pl.DataFrame, claims: pl.DataFrame) -> pl.DataF
     return pl.concat(out)
 
 
+def acknowledged_837s(submitted_claims: pl.LazyFrame, acknowledgments: pl.DataFrame,
+                      acknowledged_claims: pl.DataFrame) -> pl.LazyFrame:
+    """The rows of `submitted_claims` (the lake's, lazily) that `claim_rejections` needs: the 837s
+    of every group a 999 answers (by GS06), and every 837 of a patient control number that a 277CA
+    claim, a 999's CTX or one of those 837s names (a 277CA is matched by patient control number, a
+    rejection cleared by a later 837 or an 835 of the same claim number), or of none. The other
+    837s cannot make, match or clear a rejection: an inbox without acknowledgments reads none."""
+    groups = acknowledgments.filter(pl.col("kind") == "999").select(
+        _strip_zeros("acknowledged_group_control_number").alias("g"))["g"].drop_nulls().unique()
+    in_group = (_strip_zeros("group_control_number").is_in(groups).fill_null(False)
+                if "group_control_number" in submitted_claims.collect_schema() else pl.lit(False))
+    pcn = lifecycle.blank_to_null(pl.col("patient_control_number"))
+    named = pl.concat([
+        acknowledged_claims.select(pcn.alias("p"))["p"],
+        acknowledgments.select(pl.col("error_patient_control_numbers").explode())
+        .select(lifecycle.blank_to_null(pl.col("error_patient_control_numbers")).alias("p"))["p"],
+        submitted_claims.filter(in_group).select(pcn.alias("p")).collect()["p"],
+    ]).drop_nulls().unique()
+    return submitted_claims.filter(in_group | pcn.is_null() | pcn.is_in(named).fill_null(False))
+
+
 def claim_rejections(acknowledgments: pl.DataFrame, acknowledged_claims: pl.DataFrame,
                      submitted_claims: pl.DataFrame, adjudications: pl.DataFrame | None = None,
                      matches: pl.DataFrame | None = None) -> pl.DataFrame:

@@ -123,3 +123,42 @@ def silent_claims(
     return schema.conform(silent.rename({"claim_key": "submitted_claim_key", "total_charge": "billed_amount",
                                          "status_inquiry_source": "window_source"}), "silent_claims").sort(
         "deadline", "submitted_claim_key", nulls_last=True)
+
+
+# --- a night after a kept run: which claims' silence can change, and the kept rows' dates --------
+def turning(rules: PayerRules, since: dt.date, as_of: dt.date) -> pl.Expr:
+    """The 837s (by GS04, `submitted_on`) whose silence the as-of date alone can change between
+    `since` (the last run's) and `as_of`, with no new file: those sent since (now known as sent),
+    and those whose payer's `status_inquiry_after` window ends in between: a claim sent on day s
+    is silent once as_of - s > window, so it turns silent tonight when
+    since - window <= s <= as_of - window - 1."""
+    windows = [rule.status_inquiry_after.days for rule in rules.all_rules() if rule.status_inquiry_after]
+    sent = pl.col("submitted_on")
+    tonight = (sent > since) & (sent <= as_of)
+    if not windows:
+        return tonight
+    day = dt.timedelta
+    return tonight | sent.is_between(since - day(days=max(windows)), as_of - day(days=min(windows) + 1))
+
+
+def on_as_of(kept: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
+    """Kept silent claims on a later as-of date: what they are does not move with the date, their
+    days silent and days left do."""
+    return schema.conform(kept.with_columns(
+        days_silent=(pl.lit(as_of) - pl.col("submitted_on")).dt.total_days(),
+        days_left=(pl.col("deadline") - pl.lit(as_of)).dt.total_days(),
+    ), "silent_claims")
+
+
+def of_claims(pcns: pl.Series) -> pl.Expr:
+    """The rows (837s or silent claims) of the claim identities with these patient control numbers,
+    and of those with none (few; worked out every night rather than followed)."""
+    pcn = lifecycle.blank_to_null(pl.col("patient_control_number"))
+    return pcn.is_null() | pcn.is_in(pcns.drop_nulls().unique())
+
+
+def merged(kept: pl.DataFrame, recomputed: pl.DataFrame, pcns: pl.Series, as_of: dt.date) -> pl.DataFrame:
+    """Table silent_claims: the kept rows of every claim identity not worked out again (`pcns`),
+    on the new as-of date, and the recomputed rows (`silent_claims` of those identities' 837s)."""
+    return pl.concat([on_as_of(kept.filter(~of_claims(pcns)), as_of), schema.conform(recomputed, "silent_claims")]
+                     ).sort("deadline", "submitted_claim_key", nulls_last=True)

@@ -18,6 +18,8 @@ import polars as pl
 from claimback import denials as denial_rules
 from claimback import publish as publishing  # called through the module: the publish step has one seam
 from claimback import forms, ingest, kept_routes, lifecycle, quality_parts, schema, touched, trends, underpayments
+from claimback import lonely as lonely_rules
+from claimback import silent as silence
 from claimback.forms import ProviderDirectory, ProviderProfile, write_reconsideration_packets
 from claimback.forms.channels import channel
 from claimback.forms.claim_facts import FACT_INPUTS, packet_facts
@@ -30,7 +32,7 @@ from claimback.lake import Lake
 from claimback.lonely import INPUTS as LONELY_INPUTS
 from claimback.lonely import lonely_payments
 from claimback.reconsiderations import read_log
-from claimback.rejections import CLAIM_INPUTS, claim_rejections
+from claimback.rejections import CLAIM_INPUTS, acknowledged_837s, claim_rejections
 from claimback.routing import build_work_queue, evidence, load_rules
 from claimback.routing.queue import in_queue_order, normalise_log
 from claimback.routing.recoupments import recoupment_queue
@@ -199,15 +201,19 @@ def build_denials(settings: Settings) -> DenialsFound:
     with no 835, claimback.silent).
 
     A night recomputes the per-claim tables for the claims it touched only and merges them into
-    the kept rows (claimback.touched); the tables that cross claims (lonely payments, front-door
-    rejections, silent claims, underpayments) are worked out whole from the merged ones. With the
-    `from_scratch` setting, or no usable kept state, every claim is recomputed."""
+    the kept rows (claimback.touched); the tables that cross claims follow it too: lonely payments
+    for the touched claims and the payments of the new 837s' members, silent claims for the claim
+    identities the night or its as-of date can change (the kept rows' days counted again),
+    underpayments for the claims whose modal window moved; front-door rejections are worked out
+    whole. With the `from_scratch` setting, or no usable kept state, every claim is recomputed."""
     lake = settings.lake
     fee_schedule = load_fee_schedule(settings)
     # what else the kept underpayments were made with: the fee schedule and the underpayment settings
     made_with = touched.digest(fee_schedule.hash_rows(seed=0).to_list(), settings.underpayment_min_dollars,
                                settings.underpayment_min_share, settings.modal_min_observations)
-    night = None if settings.from_scratch else touched.night(lake, settings.as_of)
+    rules = load_rules(settings.payer_rules)
+    rules_digest = touched.digest(rules.version, Path(rules.path).read_bytes())
+    night = None if settings.from_scratch else touched.night(lake, settings.as_of, rules_digest)
     priced_again = night is None or touched.made_with(lake) != made_with
     if night is not None and priced_again:
         log.info("underpayments: every claim priced again (another fee schedule or underpayment setting)")
@@ -218,8 +224,8 @@ def build_denials(settings: Settings) -> DenialsFound:
         found = _across_claims(settings, per_claim, None, fee_schedule)
     else:
         per_claim, changed, cut = _per_claim_tables_merged(settings, night)
-        found = _across_claims(settings, per_claim, changed, fee_schedule, None if priced_again else cut)
-    touched.keep(lake, settings.as_of, made_with)
+        found = _across_claims(settings, per_claim, changed, fee_schedule, Tonight(night, cut, priced_again))
+    touched.keep(lake, settings.as_of, made_with, rules_digest)
     return found
 
 
@@ -289,37 +295,57 @@ ACROSS_CLAIMS = ("denials", "denial_lines", "lonely_payments", "lonely_payment_c
                  "claim_rejections", "underpaid_lines")
 
 
+@dataclass(frozen=True)
+class Tonight:
+    """A night that follows the kept state: its news, its touched claims, and whether every claim
+    is priced again (another fee schedule or underpayment setting)."""
+
+    night: touched.Night
+    cut: touched.Touched
+    priced_again: bool
+
+
 def _across_claims(settings: Settings, per_claim: dict[str, pl.DataFrame], changed: dict[str, pl.Series] | None,
-                   fee_schedule: pl.DataFrame, cut: touched.Touched | None = None) -> DenialsFound:
+                   fee_schedule: pl.DataFrame, tonight: Tonight | None = None) -> DenialsFound:
     """Writes the per-claim tables, then the ones that cross claims (lonely payments, front-door
     rejections, silent claims, underpayments) and the published denials and lines made of both;
-    then what changed (`changed` None: everything was recomputed). `cut`: the night's touched
-    claims, whose underpayments are worked out again with those whose modal window they moved
-    (None: every claim's, as after a new fee schedule)."""
+    then what changed (`changed` None: everything was recomputed). `tonight` None: every claim's
+    rows worked out whole; else lonely payments, silent claims and underpayments follow the night."""
     lake = settings.lake
     before = {} if changed is None else {
         table: touched.row_hashes(lake.read(table), touched.KEY_OF.get(table, "claim_key")) for table in ACROSS_CLAIMS}
+    kept = {} if tonight is None else {table: lake.read(table) for table in
+                                        ("lonely_payments", "lonely_payment_candidates", "silent_claims",
+                                         "claim_rejections")}
     for table, frame in per_claim.items():
         (lake.write_state if table in touched.STATE_TABLES else lake.write_derived)(table, frame)
     adjudications, matches = per_claim["adjudications"], per_claim[touched.MATCHES]
-    lonely, candidates = lonely_payments(adjudications, *(lake.read(table, LONELY_INPUTS[table]) for table in
-                                                          ("remit_claims", "submitted_claims")), matches=matches)
+    of_night = None if tonight is None else _lonely_of_night(lake, adjudications, matches, tonight.cut, kept)
+    if of_night is None:
+        lonely, candidates = lonely_payments(adjudications, *(lake.read(table, LONELY_INPUTS[table]) for table in
+                                                              ("remit_claims", "submitted_claims")), matches=matches)
+    else:
+        lonely, candidates, candidate_pcns = of_night
     lake.write_derived("lonely_payments", lonely)
     lake.write_derived("lonely_payment_candidates", candidates)
     # before the silent claims: a claim still rejected at the front door is not silent
     rejections = front_door_rejections(lake, adjudications, matches)
-    silent = build_silent_claims(settings, matches, candidates, rejections)
-    del matches, candidates
+    if of_night is None:
+        silent = build_silent_claims(settings, matches, candidates, rejections)
+    else:
+        pcns = pl.concat([candidate_pcns, _rejection_pcns(lake, kept["claim_rejections"], rejections)])
+        silent = _silent_of_night(settings, tonight, matches, candidates, rejections, kept["silent_claims"], pcns)
+    del matches, candidates, kept
     latest_count = adjudications.filter(pl.col("is_latest") & ~pl.col("is_reversal")).height
     by_rule = per_claim[touched.BY_RULE]
     thresholds = underpayments.Thresholds(settings.underpayment_min_dollars, settings.underpayment_min_share,
                                           settings.modal_min_observations)
-    if cut is None:
+    if tonight is None or tonight.priced_again:
         underpaid, underpayment_denials, underpayment_lines = find_underpayments(
             settings, adjudications, fee_schedule, thresholds, by_rule)
     else:
         underpaid, underpayment_denials, underpayment_lines = _underpayments_of_night(
-            settings, adjudications, fee_schedule, thresholds, by_rule, cut)
+            settings, adjudications, fee_schedule, thresholds, by_rule, tonight.cut)
     del adjudications
     denied = pl.concat([by_rule, underpayment_denials]).sort("remit_date", "claim_key", nulls_last=True)
     lake.write_derived("denials", denied)
@@ -366,6 +392,79 @@ def denial_tables_fingerprint(lake: Lake) -> str:
             modified = getattr(info, "st_mtime_ns", None) or getattr(info, "st_mtime", "")
             digest.update(f"{table}:{path.name}:{info.st_size}:{modified}\n".encode())
     return digest.hexdigest()
+
+
+def _lonely_of_night(lake: Lake, adjudications: pl.DataFrame, matches: pl.DataFrame, cut: touched.Touched,
+                     kept: dict[str, pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series] | None:
+    """(lonely_payments, lonely_payment_candidates, the patient control numbers of every candidate
+    row gone or added) with the kept rows of every claim the night cannot change; None when the
+    lake held no 837 before tonight (nothing was lonely then: every payment is worked out).
+
+    A claim's lonely status depends on its own adjudications and matches (recomputed for the
+    touched claims only); its candidates on the 837s of its member or patient control number, so a
+    kept payment changes only when a new 837 names its member or number."""
+    new = cut.new_submitted
+    if lake.scan("submitted_claims").select(pl.len()).collect().item() == new.height:
+        return None
+    payments, candidates = kept["lonely_payments"], kept["lonely_payment_candidates"]
+    members = new.select(m=lifecycle.identifier(pl.col("subscriber_member_id")))["m"].drop_nulls().unique()
+    pcns = touched.normalised_pcns(new)
+    remits = _rows_of(lake, "remit_claims", "claim_key", payments["claim_key"],
+                      ("claim_key", "patient_control_number", "member_id", "insured_member_id"))
+    reached = remits.filter(pl.any_horizontal(
+        lifecycle.identifier(pl.col(column)).is_in(members) for column in ("member_id", "insured_member_id"))
+        .fill_null(False) | touched.pcn_in("patient_control_number", pcns))
+    again = pl.concat([adjudications.filter(pl.col("claim_key").is_in(cut.remit_keys))["claim_id"],
+                       payments.join(reached, on="claim_key", how="semi")["claim_id"]]).unique()
+    gone = payments.filter(pl.col("claim_id").is_in(again) | pl.col("claim_key").is_in(cut.remit_keys))
+    mine = adjudications.filter(pl.col("claim_id").is_in(again))
+    rows = lonely_rules.unmatched(mine, matches.join(mine.select(remit_claim_key="claim_key"), on="remit_claim_key",
+                                               how="semi"))
+    remits = _rows_of(lake, "remit_claims", "claim_key", rows["claim_key"], LONELY_INPUTS["remit_claims"])
+    members, pcns = lonely_rules.payment_keys(rows, remits)
+    submitted = (lake.scan("submitted_claims").filter(lonely_rules.candidate_filter(members, pcns))
+                 .select(LONELY_INPUTS["submitted_claims"]).collect())
+    new_payments, new_candidates = lonely_rules.with_candidates(rows, remits, submitted)
+    old_candidates = candidates.join(gone.select("claim_key"), on="claim_key", how="semi")
+    log.info("lonely payments: %d claim(s) worked out again, %d kept", again.len(), payments.height - gone.height)
+    return (
+        pl.concat([payments.join(gone.select("claim_key"), on="claim_key", how="anti"), new_payments])
+        .sort("remit_date", "claim_key", nulls_last=True),
+        pl.concat([candidates.join(gone.select("claim_key"), on="claim_key", how="anti"), new_candidates])
+        .sort("claim_key", "candidate_rank"),
+        pl.concat([old_candidates["patient_control_number"], new_candidates["patient_control_number"]]),
+    )
+
+
+def _rejection_pcns(lake: Lake, before: pl.DataFrame, after: pl.DataFrame) -> pl.Series:
+    """The patient control numbers of the front-door rejections gone, added or changed tonight
+    (as the rejection names the claim, and as its 837 does)."""
+    differ = pl.concat([before.join(after, on=after.columns, how="anti", nulls_equal=True),
+                        after.join(before, on=after.columns, how="anti", nulls_equal=True)])
+    named = _rows_of(lake, "submitted_claims", "claim_key", differ["submitted_claim_key"],
+                     ("claim_key", "patient_control_number"))
+    return pl.concat([differ["patient_control_number"], named["patient_control_number"]])
+
+
+def _silent_of_night(settings: Settings, tonight: Tonight, matches: pl.DataFrame, candidates: pl.DataFrame,
+                     rejections: pl.DataFrame, kept: pl.DataFrame, pcns: pl.Series) -> pl.DataFrame:
+    """Table silent_claims with the kept rows of every claim identity the night cannot change
+    (their days counted on the new as-of date), the others worked out again from their 837s: the
+    identities of the touched claims' 837s (their matches changed), of `pcns` (their lonely
+    candidates or rejections changed), and of the 837s the as-of date alone can make silent
+    (`claimback.silent.turning`)."""
+    lake, rules = settings.lake, load_rules(settings.payer_rules)
+    band = (lake.scan("submitted_claims").filter(silence.turning(rules, tonight.night.since, settings.as_of))
+            .select("patient_control_number").collect())
+    pcns = pl.concat([pcns, band["patient_control_number"],
+                      tonight.cut.tables["submitted_claims"]["patient_control_number"]])
+    pcns = pcns.to_frame("p").select(lifecycle.blank_to_null(pl.col("p")).alias("p"))["p"].drop_nulls().unique()
+    submitted = lake.scan("submitted_claims").filter(silence.of_claims(pcns)).select(SUBMITTED_INPUTS).collect()
+    recomputed = silent_claims(submitted, matches, rejections, rules, settings.as_of, candidates)
+    log.info("silent claims: %d 837(s) of %d claim numbers worked out again", submitted.height, pcns.len())
+    out = silence.merged(kept, recomputed, pcns, settings.as_of)
+    lake.write_derived("silent_claims", out)
+    return out
 
 
 def build_silent_claims(settings: Settings, matches: pl.DataFrame, lonely_candidates: pl.DataFrame,
@@ -483,9 +582,14 @@ def _rows_of(lake: Lake, table: str, key: str, keys: pl.Series, columns: tuple[s
 
 def front_door_rejections(lake: Lake, adjudications: pl.DataFrame, matches: pl.DataFrame) -> pl.DataFrame:
     """Write `claim_rejections`: the claims a 999 or 277CA rejected (claimback.rejections), each
-    with its 837 and whether it is still rejected (no later acceptance, no 835 since)."""
-    rejections = claim_rejections(lake.read("acknowledgments"), lake.read("acknowledged_claims"),
-                                  lake.read("submitted_claims", CLAIM_INPUTS), adjudications, matches)
+    with its 837 and whether it is still rejected (no later acceptance, no 835 since); only the
+    837s an acknowledgment can concern are read (`rejections.acknowledged_837s`)."""
+    acknowledgments, acknowledged = lake.read("acknowledgments"), lake.read("acknowledged_claims")
+    scan = lake.scan("submitted_claims")
+    present = scan.collect_schema()
+    claims = acknowledged_837s(scan, acknowledgments, acknowledged).select(
+        c for c in CLAIM_INPUTS if c in present).collect()
+    rejections = claim_rejections(acknowledgments, acknowledged, claims, adjudications, matches)
     lake.write_derived("claim_rejections", rejections)
     return rejections
 

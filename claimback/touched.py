@@ -11,9 +11,13 @@ voiding an earlier transaction of the same payment (`lifecycle.superseded_remits
 again only for the payments a night adds to. A night therefore recomputes the closure of its new
 rows over those keys (and the remits its as-of date brings into view), and every other row stays.
 
-What the stage keeps between nights (lake/state/): the code version and as-of date it ran with,
-the consolidated batches it read, the void remits, the matches and the rules' denials and lines
-(the published `denials` also holds the underpayments, worked out whole every night). Any of it
+What the stage keeps between nights (lake/state/): the code version, payer rules and as-of date it ran with,
+the consolidated batches it read, the void remits, the matches, the rules' denials and lines and
+the underpayments' votes (the published `denials` also holds the underpayments); the stage's own
+tables (`KEPT_TABLES`) are the kept rows of the per-claim tables, the lonely payments and the
+silent claims (claimback.stages follows the night for those: a lonely payment changes with its
+claim or a new 837 of its member or number, a silent claim with the 837s of its identity, their
+answers and rejections, or the as-of date crossing its payer's window). Any of it
 missing, or from another code version, an as-of date earlier than the last, or a batch that no
 longer stands as it did: the stage recomputes everything, never guesses.
 """
@@ -32,7 +36,7 @@ from claimback.lake import Lake
 
 log = logging.getLogger(__name__)
 
-STAMP = "denials_kept"  # one row: code_version, as_of
+STAMP = "denials_kept"  # one row: code_version, made_with, rules, as_of
 BATCHES = "denials_batches"  # ingest.CONSOLIDATED as the last run read it
 VOID = "denials_void"  # claim_key of every remit a corrected remit replaces
 MATCHES = "denials_matches"  # lifecycle.match_claims of every remit
@@ -45,6 +49,12 @@ VOTES = "underpayment_votes"
 UNPRICED = "underpayment_unpriced_lines"
 UNDERPAID_LINES_BY_RULE = "underpayment_denial_lines_by_rule"
 STATE_TABLES = (STAMP, BATCHES, VOID, MATCHES, BY_RULE, LINES_BY_RULE, VOTES, UNPRICED, UNDERPAID_LINES_BY_RULE)
+
+# The stage's own tables whose rows a night keeps: the per-claim ones it merges into, and those
+# that cross claims (lonely payments and their candidates, silent claims; front-door rejections
+# are worked out whole, last night's compared with tonight's).
+KEPT_TABLES = ("adjudications", "recovered_claims", "lonely_payments", "lonely_payment_candidates", "silent_claims",
+               "claim_rejections")
 
 # What the stages after the denials read to follow the night (the interface with trends and
 # routing: the claim keys whose rows changed, per table, and whether everything was recomputed).
@@ -81,9 +91,10 @@ def digest(*values) -> str:
     return hashlib.sha256(repr(values).encode()).hexdigest()
 
 
-def night(lake: Lake, as_of: dt.date) -> Night | None:
-    """The night's news against the kept state, or None when everything must be recomputed."""
-    why = _why_whole(lake, as_of)
+def night(lake: Lake, as_of: dt.date, rules: str) -> Night | None:
+    """The night's news against the kept state, or None when everything must be recomputed
+    (`rules`: a digest of the payer rules, which the kept silent claims were made with)."""
+    why = _why_whole(lake, as_of, rules)
     if why:
         log.info("denials: every claim recomputed (%s)", why)
         return None
@@ -98,16 +109,18 @@ def made_with(lake: Lake) -> str | None:
     return stamp["made_with"][0] if stamp.height == 1 and "made_with" in stamp.columns else None
 
 
-def _why_whole(lake: Lake, as_of: dt.date) -> str | None:
+def _why_whole(lake: Lake, as_of: dt.date, rules: str) -> str | None:
     if not all(lake.state_path(table).exists() for table in STATE_TABLES):
         return "nothing kept"
-    if not all(lake.files_of(table) for table in ("adjudications", "recovered_claims")):
+    if not all(lake.files_of(table) for table in KEPT_TABLES):
         return "no tables to merge into"
     stamp = lake.read_state(STAMP)
-    if stamp.height != 1 or stamp.columns != ["code_version", "made_with", "as_of"]:
+    if stamp.height != 1 or stamp.columns != ["code_version", "made_with", "rules", "as_of"]:
         return "kept by an older version"
     if stamp["code_version"][0] != code_version():
         return "kept by other code"
+    if stamp["rules"][0] != rules:
+        return "other payer rules"
     if stamp["as_of"][0] > as_of:
         return "an as-of date before the last run's"
     before, now = lake.read_state(BATCHES), lake.read_state(ingest.CONSOLIDATED)
@@ -124,10 +137,11 @@ def forget_changes(lake: Lake) -> None:
         lake.state_path(table).unlink(missing_ok=True)
 
 
-def keep(lake: Lake, as_of: dt.date, made_with: str) -> None:
+def keep(lake: Lake, as_of: dt.date, made_with: str, rules: str) -> None:
     """The stamp and the batches read, written after every kept table."""
     lake.write_state(BATCHES, lake.read_state(ingest.CONSOLIDATED))
     lake.write_state(STAMP, pl.DataFrame({"code_version": [code_version()], "made_with": [made_with],
+                                          "rules": [rules],
                                           "as_of": [as_of]}))
 
 
@@ -187,6 +201,7 @@ class Touched:
     void: pl.DataFrame  # every void remit (kept ones updated for the payments touched)
     remit_keys: pl.Series  # claim_key of every remit recomputed (its rows in the kept tables go)
     rounds: int
+    new_submitted: pl.DataFrame  # the night's new 837s (the denials' input columns)
 
 
 def touched(lake: Lake, night: Night, as_of: dt.date, inputs: dict[str, tuple[str, ...]]) -> Touched:
@@ -222,7 +237,7 @@ def touched(lake: Lake, night: Night, as_of: dt.date, inputs: dict[str, tuple[st
         lake.scan("submitted_claims")
         .filter(_reaching(pcns, icns, SUBMITTED_KEYS) | pl.col("claim_key").is_in(new_keys))
         .select(inputs["submitted_claims"]).collect())
-    return Touched(tables=tables, void=void, remit_keys=keys, rounds=rounds)
+    return Touched(tables=tables, void=void, remit_keys=keys, rounds=rounds, new_submitted=new_submitted)
 
 
 def _void_of_payments(lake: Lake, new_remits: pl.DataFrame, as_of: dt.date,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from claimback.rejections import claim_rejections, reason_277ca, reason_999
+from claimback.rejections import acknowledged_837s, claim_rejections, reason_277ca, reason_999
 from claimback.x12 import read_x12
 from pipelines.cli import run_pipeline
 from tests.facts.helpers import AS_OF, X12, published_tables, run
@@ -182,3 +182,24 @@ def test_reasons_name_every_code_in_plain_words():
     assert reason_277ca(["A6:21", "A7:562"], ["", "85"]) == (
         "277CA: rejected for missing information (A6): missing or invalid information (21); rejected for invalid "
         "information (A7): entity's National Provider Identifier (NPI) (562), billing provider (85)")
+
+
+def test_rejections_read_only_the_837s_an_acknowledgment_concerns():
+    """`acknowledged_837s`: the 837s of the groups the 999s answer and of the claim numbers the
+    acknowledgments name: the front-door claims (FD1002 twice: named by both 277CAs) and the claims
+    of lonely_payments.837, which was sent as group 401 too (control numbers come round again; the
+    999 answers the latest group 401 sent before it), none of August's or the two practices' 837s;
+    the rejections made from those are the ones made from every 837."""
+    def tables(names, table):
+        return pl.concat([read_x12(X12 / name, name).tables[table] for name in names], how="diagonal_relaxed")
+
+    claims = tables(["frontdoor.837", "frontdoor_resent.837", "silent_claims_august.837", "lonely_payments.837",
+                     "two_practices_one_pcn.837"], "submitted_claims")
+    acks = tables(["frontdoor.999", "frontdoor.277", "frontdoor_resent.277"], "acknowledgments")
+    acked = tables(["frontdoor.277", "frontdoor_resent.277"], "acknowledged_claims")
+    read = acknowledged_837s(claims.lazy(), acks, acked).collect()
+    assert sorted(read["patient_control_number"]) == ["FD1001", "FD1002", "FD1002", "FD2001", "LAK2001", "LON1001",
+                                                      "LON1002", "LON1003"]
+    assert claims.height > read.height
+    every, some = (claim_rejections(acks, acked, frame) for frame in (claims, read))
+    assert every.height == 2 and every.equals(some)
