@@ -270,13 +270,15 @@ def _cleared(rows: pl.DataFrame, accepted: pl.DataFrame, claims: pl.DataFrame,
         by_837 = claims.join(matches, left_on="claim_key", right_on="submitted_claim_key", how="semi").select(
             _claim=_same_claim("patient_control_number", "payer_id", "payer_name", "_practice", "statement_from"))
         answered.append(rows.join(by_837.unique(), on="_claim").select("_row"))
-    if adjudications is not None and adjudications.height:
-        # a rejection with no 837 in the inbox: an 835 of the same claim number, payer and practice since
-        remits = adjudications.select(
-            "remit_date", _pcn=lifecycle.blank_to_null(pl.col("patient_control_number")),
-            _payer=lifecycle.payer_key(), _practice="practice_key")
-        answered.append(rows.filter(pl.col("submitted_claim_key").is_null()).with_columns(
-            _pcn=lifecycle.blank_to_null(pl.col("patient_control_number")), _payer=lifecycle.payer_key(),
-            _practice="practice_key").join(remits, on=["_pcn", "_payer", "_practice"]).filter(
+    unkeyed = rows.filter(pl.col("submitted_claim_key").is_null()).with_columns(
+        _pcn=lifecycle.blank_to_null(pl.col("patient_control_number")), _payer=lifecycle.payer_key(),
+        _practice="practice_key")
+    if adjudications is not None and unkeyed.height:
+        # a rejection with no 837 in the inbox: an 835 of the same claim number, payer and practice
+        # since (only the adjudications of those claim numbers: every payer name is not normalised)
+        pcn = lifecycle.blank_to_null(pl.col("patient_control_number"))
+        remits = adjudications.filter(pcn.is_in(unkeyed["_pcn"].drop_nulls().unique()).fill_null(False)).select(
+            "remit_date", _pcn=pcn, _payer=lifecycle.payer_key(), _practice="practice_key")
+        answered.append(unkeyed.join(remits, on=["_pcn", "_payer", "_practice"]).filter(
             pl.col("remit_date") >= pl.col("rejected_on")).select("_row"))
     return pl.concat(answered)["_row"].unique()

@@ -561,7 +561,7 @@ def _underpayments_of_night(settings: Settings, adjudications: pl.DataFrame, fee
     lines = _denial_lines(rows, inputs)
     old_underpaid = lake.read("underpaid_lines")
     old_denied_keys = old_underpaid.filter("is_denial")["claim_key"].unique()
-    kept_rows = lake.read("denials").filter(pl.col("claim_key").is_in(old_denied_keys))
+    kept_rows = lake.scan("denials").filter(pl.col("claim_key").is_in(old_denied_keys)).collect()
     underpaid = touched.merged(old_underpaid, priced.underpaid, again, "claim_key").sort(
         "remit_date", "claim_key", "line_number")
     rows = touched.merged(kept_rows, rows, again, "claim_key")
