@@ -124,17 +124,18 @@ INSERT INTO trend_clusters VALUES ('TC-1', 'flagged'), ('TC-2', 'emerging');
 CREATE TABLE work_queue (claim_key VARCHAR, route VARCHAR, deadline DATE, days_left BIGINT, payer_name VARCHAR,
     patient_control_number VARCHAR, payer_claim_control_number VARCHAR, denied_amount DECIMAL(12, 2),
     expected_recovery DECIMAL(12, 2), overturn_probability DOUBLE, priority DOUBLE, awaiting_payer BOOLEAN,
-    trend_cluster_id VARCHAR);
--- as of 2026-11-20
+    trend_cluster_id VARCHAR, category VARCHAR);
+-- as of 2026-11-20; q9 a 999's rejection whose 837 is not in the inbox: no date of service, no deadline
 INSERT INTO work_queue VALUES
-    ('q1', 'corrected_claim', '2026-11-27', 7, 'ACME', 'P1', 'X1', 100, 60, 0.6, 70.5, false, NULL),
-    ('q2', 'level1_reconsideration', '2026-11-22', 2, 'ACME', 'P2', 'X2', 300, 104, 0.3466586552975782, 178.0, false, NULL),
-    ('q3', 'trend_report', '2026-11-22', 2, 'BETA', 'P3', 'Y3', 50, 30, 0.6, 51.2, false, 'TC-1'),
-    ('q4', 'level1_reconsideration', '2026-11-24', 4, 'ACME', 'P4', 'X4', 80, 20, 0.25, 0.0, true, NULL),
-    ('q5', 'level2_dispute', '2026-11-19', -1, 'ACME', 'P5', 'X5', 90, 20, 0.22, 30.0, true, NULL),
-    ('q6', 'corrected_claim', '2026-11-28', 8, 'ACME', 'P6', 'X6', 900, 500, 0.55, 600.0, false, NULL),
-    ('q7', 'expired', '2026-10-01', -50, 'ACME', 'P7', 'X7', 400, 120, 0.3, 0.0, false, NULL),
-    ('q8', 'resolved', NULL, NULL, 'ACME', 'P8', 'X8', 70, 35, 0.5, 0.0, false, NULL);
+    ('q1', 'corrected_claim', '2026-11-27', 7, 'ACME', 'P1', 'X1', 100, 60, 0.6, 70.5, false, NULL, 'coding'),
+    ('q2', 'level1_reconsideration', '2026-11-22', 2, 'ACME', 'P2', 'X2', 300, 104, 0.3466586552975782, 178.0, false, NULL, 'medical_necessity'),
+    ('q3', 'trend_report', '2026-11-22', 2, 'BETA', 'P3', 'Y3', 50, 30, 0.6, 51.2, false, 'TC-1', 'coding'),
+    ('q4', 'level1_reconsideration', '2026-11-24', 4, 'ACME', 'P4', 'X4', 80, 20, 0.25, 0.0, true, NULL, 'authorization'),
+    ('q5', 'level2_dispute', '2026-11-19', -1, 'ACME', 'P5', 'X5', 90, 20, 0.22, 30.0, true, NULL, 'authorization'),
+    ('q6', 'corrected_claim', '2026-11-28', 8, 'ACME', 'P6', 'X6', 900, 500, 0.55, 600.0, false, NULL, 'coding'),
+    ('q7', 'expired', '2026-10-01', -50, 'ACME', 'P7', 'X7', 400, 120, 0.3, 0.0, false, NULL, 'timely_filing'),
+    ('q8', 'resolved', NULL, NULL, 'ACME', 'P8', 'X8', 70, 35, 0.5, 0.0, false, NULL, 'coding'),
+    ('q9', 'corrected_claim', NULL, NULL, NULL, 'P9', NULL, NULL, 0, 0.7, 0.0, false, NULL, 'front_door_rejection');
 """
 
 
@@ -148,6 +149,8 @@ def test_today_lists_the_next_7_days_by_deadline_then_priority_with_packets():
         ("P3", 2, "file by deadline", 0.6, "packets/trends/trend_TC-1.pdf"),
         ("P4", 4, "payer decision due", 0.25, None),
         ("P1", 7, "file by deadline", 0.6, None),  # a corrected claim goes out from the billing system
+        # a rejected claim with no deadline to count: today, after every dated item
+        ("P9", None, "fix and resend now: its 837 is not in the inbox, deadline unknown", 0.7, None),
         # P6 is due in 8 days, P5's decision is already overdue, P7 expired, P8 resolved: not today's list
     ]
 
@@ -158,8 +161,8 @@ def test_today_counts_keep_ours_and_the_payers_overdue_apart():
                      "payer_decision_overdue, open_expected_recovery::DOUBLE, flagged_trends "
                      "FROM analyst_today_counts").fetchone()
     # expected recovery: q1..q6 only (60 + 104 + 30 + 20 + 20 + 500); expired q7 and resolved q8 excluded;
-    # q7 is the one claim lost to a confirmed window (only a confirmed window expires a claim)
-    assert counts == (4, 0, 1, 2, 1, 734.0, 1)
+    # q7 is the one claim lost to a confirmed window (only a confirmed window expires a claim); q9 is due now
+    assert counts == (5, 0, 1, 2, 1, 734.0, 1)
 
 
 def test_work_queue_by_route_counts_only_recoverable_dollars_and_splits_overdue():
