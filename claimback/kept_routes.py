@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 # Bumped whenever route_claims or what this module fingerprints changes: rows kept by other code
 # are never reused.
-STATE_VERSION = "1"
+STATE_VERSION = "2"
 ROWS, INPUTS, BATCHES, STAMP = "routing_rows", "routing_inputs", "routing_batches", "routing_stamp"
 STATE_TABLES = (STAMP, ROWS, INPUTS, BATCHES)  # the stamp first: deleted first, written last
 
@@ -109,7 +109,9 @@ def _hashed(component: str, frame: pl.DataFrame, key: str) -> pl.DataFrame:
 
 def _fingerprints(denials: pl.DataFrame, log_rows: pl.DataFrame, trend_members: pl.DataFrame,
                   resolved: pl.DataFrame, adjudications: pl.DataFrame) -> pl.DataFrame:
-    """What each claim's route_claims row is made from, apart from the 837/835 groups (batches)."""
+    """What each claim's route_claims row is made from, apart from the 837/835 groups (batches).
+    `adjudications` holds at least every adjudication of the routed claim keys (stages.routed_adjudications):
+    a claim's CLP02 is its own rows'."""
     return pl.concat([
         _hashed("denial", payer_denials(denials), "claim_key"),
         _hashed("resolved", resolved, "claim_key"),

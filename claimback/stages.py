@@ -652,10 +652,7 @@ def find_trends(settings: Settings) -> TrendsFound:
             pl.col("claim_key").is_in(sent)).collect(),
         payer_counts=payer_counts(settings),
         # an authorization burst on a procedure the payer used to pay is the payer's trend
-        paid_before=evidence.paid_before(
-            denied, lake.read("remit_claims", ROUTING_INPUTS["remit_claims"]),
-            lake.read("remit_service_lines", ROUTING_INPUTS["remit_service_lines"]),
-            lake.read("submitted_claims", ROUTING_INPUTS["submitted_claims"])),
+        paid_before=window_paid_before(lake, window),
         underpaid_lines=lake.read("underpaid_lines"),
     )
     previous = set(_reported_trend_clusters(lake))
@@ -668,6 +665,27 @@ def find_trends(settings: Settings) -> TrendsFound:
     log.info("trends: %d flagged clusters, %d emerging signatures",
              (clusters["status"] == "flagged").sum(), (clusters["status"] == "emerging").sum())
     return TrendsFound(clusters=clusters, packets=packets.height)
+
+
+def window_paid_before(lake: Lake, window: pl.DataFrame) -> pl.DataFrame:
+    """`evidence.paid_before` of the window's denials (the only claims a cluster holds), from the
+    remits that can count for them: their own, and those remitted from PAID_BEFORE_DAYS + 1 days
+    before the earliest of them to the latest (a payment counts when remitted in the 180 days
+    before a denial's remit); their lines; the 837s of their account numbers (the authorization).
+    Read by predicate, so a night reads a year of remits rather than the history's."""
+    keys = window["claim_key"].drop_nulls().unique().implode()
+    first, last = window["remit_date"].min(), window["remit_date"].max()
+    counted = pl.col("remit_date").is_between(first - timedelta(days=evidence.PAID_BEFORE_DAYS + 1), last) \
+        if first is not None else pl.lit(False)
+    remits = lake.scan_unordered("remit_claims", ROUTING_INPUTS["remit_claims"]).filter(
+        counted | pl.col("claim_key").is_in(keys)).collect()
+    accounts = remits["patient_control_number"].drop_nulls().unique().implode()
+    return evidence.paid_before(
+        window, remits,
+        lake.scan_unordered("remit_service_lines", ROUTING_INPUTS["remit_service_lines"]).filter(
+            pl.col("claim_key").is_in(remits["claim_key"].implode())).collect(),
+        lake.scan_unordered("submitted_claims", ROUTING_INPUTS["submitted_claims"]).filter(
+            pl.col("patient_control_number").is_in(accounts)).collect())
 
 
 def payer_counts(settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -710,12 +728,16 @@ def write_trend_packets(settings: Settings, rules, clusters: pl.DataFrame, membe
     private_dir(settings.warehouse / "packets")
     flagged = members.filter(pl.col("status") == "flagged").select("claim_key")
     mine = denied.join(flagged, on="claim_key", how="semi")
+    # the flagged claims' 837s, remits and payments only, read by predicate
+    remits = _rows_of(lake, "remit_claims", "claim_key", mine["claim_key"],
+                      ("claim_key", "payee_npi", "payee_tax_id", "transaction_hash"))
     mine = mine.join(claim_providers(
-        mine, lake.read("submitted_claims", ("claim_key", "billing_name", "billing_npi", "billing_tax_id",
-                                             "billing_address", "billing_contact_name", "billing_contact_phone",
-                                             "billing_contact_email")),
-        lake.read("remit_claims", ("claim_key", "payee_npi", "payee_tax_id", "transaction_hash")),
-        lake.read("remit_payments", ("transaction_hash", "payee_name", "payee_tax_id")),
+        mine, _rows_of(lake, "submitted_claims", "claim_key", mine["submitted_claim_key"],
+                       ("claim_key", "billing_name", "billing_npi", "billing_tax_id", "billing_address",
+                        "billing_contact_name", "billing_contact_phone", "billing_contact_email")),
+        remits,
+        _rows_of(lake, "remit_payments", "transaction_hash", remits["transaction_hash"],
+                 ("transaction_hash", "payee_name", "payee_tax_id")),
     ), on="claim_key", how="left")
     payer_rules = rules.payers_frame(clusters)
     clusters = clusters.join(payer_rules.select("payer_id", "payer_name", "payer_rule"),
@@ -822,9 +844,10 @@ def build_queue(settings: Settings):
     """(work queue, overturn model report, reconsideration log with inferred outcomes) from the lake."""
     lake = settings.lake
     rules = load_rules(settings.payer_rules)
-    adjudications = lake.read("adjudications")
-    log_rows = lifecycle.infer_level1_outcomes(lake.read("reconsiderations"), adjudications)
+    requests = lake.read("reconsiderations")
     denied, members, resolved = lake.read("denials"), lake.read("trend_cluster_claims"), lake.read("recovered_claims")
+    adjudications = routed_adjudications(lake, requests, pl.concat([denied["claim_key"], resolved["claim_key"]]))
+    log_rows = lifecycle.infer_level1_outcomes(requests, adjudications)
     # Each claim's route and evidence (what the routing rules read from the 837s and 835s:
     # authorization, referral, COB loops, 837 date, twins), kept from last night where its inputs
     # did not change; deadlines and priorities are worked out below for every row.
@@ -839,11 +862,30 @@ def build_queue(settings: Settings):
     return queue, report, log_rows
 
 
+def routed_adjudications(lake: Lake, requests: pl.DataFrame, routed: pl.Series) -> pl.DataFrame:
+    """The adjudications routing reads, in the table's order: every adjudication of a claim a logged
+    request names (by account number, or payer claim number now or before: the Level I outcomes
+    inferred from later 835s, and the overturn model's training rows, which are the requests'
+    claims' first denials), and those of the `routed` claim keys (their CLP02). Read by predicate:
+    a night reads the log's claims and the queue's, not every adjudication of the history."""
+    adjudications = lake.scan("adjudications")
+    icns = requests["payer_claim_control_number"].drop_nulls().unique().implode()
+    named = (pl.col("patient_control_number").is_in(requests["patient_control_number"].drop_nulls().unique().implode())
+             | pl.col("payer_claim_control_number").is_in(icns)
+             | pl.col("original_payer_claim_control_number").is_in(icns))
+    claims = adjudications.filter(named).select("claim_id").drop_nulls().unique().collect()
+    return adjudications.filter(named | pl.col("claim_id").is_in(claims["claim_id"].implode())
+                                | pl.col("claim_key").is_in(routed.drop_nulls().unique().implode())).collect()
+
+
 def with_recoupments(settings: Settings, queue: pl.DataFrame) -> pl.DataFrame:
     """The queue plus a `recoupment` row per payment taken back and not paid again (issue 14);
     writes the `recoupments` table they come from."""
     lake = settings.lake
-    recouped = denial_rules.recoupments(lake.read("adjudications"), settings.as_of, settings.recoupment_wait_days)
+    # a recoupment is a latest adjudication that reverses a payment: only those are read
+    recouped = denial_rules.recoupments(
+        lake.scan("adjudications").filter(pl.col("is_latest") & pl.col("is_reversal") & (pl.col("paid_amount") < 0))
+        .collect(), settings.as_of, settings.recoupment_wait_days)
     lake.write_derived("recoupments", recouped)
     if recouped.height == 0:
         return queue

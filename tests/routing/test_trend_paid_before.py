@@ -11,7 +11,7 @@ import datetime as dt
 
 import pytest
 
-from claimback import trends
+from claimback import stages, trends
 from claimback.routing import evidence
 
 from .route_inbox import denials_of
@@ -81,3 +81,32 @@ def test_an_authorization_sent_only_on_the_lines_is_on_file_for_the_trend(tmp_pa
     assert clusters.height == 1 and clusters["claim_count"][0] == 12
     assert clusters["status"][0] == "flagged"
     assert clusters["prior_auth_claims"][0] == 12
+
+
+def test_trends_read_only_the_payments_that_can_count(tmp_path):
+    """Trends read the remits by date (stages.window_paid_before): a payment counts when remitted in
+    the 180 days before the denial's remit, so those remitted 179 and 180 days before the twelve
+    denials of 2026-02-01 count, one 181 days before does not, one 182 days before is not even
+    read; the counts are those of `evidence.paid_before` over every remit."""
+    inbox = tmp_path / "inbox"
+    remitted = dt.date(2026, 2, 1)
+    for days in (179, 180, 181, 182):
+        day = remitted - dt.timedelta(days=days)
+        visit = (day - dt.timedelta(days=20)).strftime("%Y%m%d")
+        paid = Claim837(f"OLD{days}", f"M{days}", visit, "97110")
+        write(inbox, f"paid{days}.837", claims_837(*PAYER, [paid], visit, f"000{days}001"))
+        write(inbox, f"paid{days}.835", remit_835(*PAYER, [
+            Remit(paid.pcn, f"{paid.pcn}-ICN", paid.member, visit, "97110", paid="150")],
+            day.strftime("%Y%m%d"), f"000{days}002"))
+    denied = [Claim837(f"AU{i:02d}", f"D{i:02d}", "20260105", "97110") for i in range(12)]
+    write(inbox, "denied.837", claims_837(*PAYER, denied, "20260108", "000000403"))
+    write(inbox, "denied.835", remit_835(*PAYER, [
+        Remit(c.pcn, f"{c.pcn}-ICN", c.member, c.service_date, "97110", adjustments=[("CO", "197", "150")],
+              remarks=["N54"]) for c in denied], remitted.strftime("%Y%m%d"), "000000404"))
+    lake = denials_of(inbox, tmp_path / "warehouse", AS_OF).lake
+    window = lake.read("denials")
+    counted = stages.window_paid_before(lake, window).sort("claim_key")
+    assert counted.height == 12 and set(counted["paid_before_count"]) == {2}  # 179 and 180 days before
+    every = evidence.paid_before(window, lake.read("remit_claims"), lake.read("remit_service_lines"),
+                                 lake.read("submitted_claims")).sort("claim_key")
+    assert counted.equals(every)
