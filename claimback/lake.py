@@ -142,6 +142,20 @@ class Lake:
         present = frame.collect_schema()
         return frame.select(list(dict.fromkeys(c for c in columns if c in present)))
 
+    def rows_where(self, table: str, key: str, keys: pl.Series, columns: Sequence[str],
+                   ordered: bool = True) -> pl.DataFrame:
+        """`columns` (those the table has) of the rows whose `key` is one of `keys`: a semi join on
+        an unordered scan (`is_in` on a long list of keys costs seconds per million rows, the join
+        a hash probe), then, when `ordered`, those rows alone sorted into the order `read` gives."""
+        frame = self.scan_unordered(table, (*columns, key, *CURRENT_ORDER))
+        present = frame.collect_schema()
+        wanted = keys.drop_nulls().unique().cast(present[key]).to_frame(key).lazy()
+        frame = frame.join(wanted, on=key, how="semi", maintain_order="left")
+        order = [c for c in CURRENT_ORDER if c in present] if ordered and self.current_dir(table).is_dir() else []
+        if order:
+            frame = frame.sort(order, nulls_last=True, maintain_order=True)
+        return frame.select(c for c in dict.fromkeys(columns) if c in present).collect()
+
     def tables(self) -> dict[str, list[Path]]:
         """Every readable table: name -> its Parquet files (current wins over derived)."""
         found: dict[str, list[Path]] = {}
