@@ -678,12 +678,18 @@ def window_paid_before(lake: Lake, window: pl.DataFrame) -> pl.DataFrame:
     if own.height:  # a denial's remit is dated as the denial: none, unless a remit has no date
         remits = pl.concat([remits, lake.rows_where("remit_claims", "claim_key", own["claim_key"],
                                                     ROUTING_INPUTS["remit_claims"], ordered=False)])
-    return evidence.paid_before(
-        window, remits,
-        lake.rows_where("remit_service_lines", "claim_key", remits["claim_key"],
-                        ROUTING_INPUTS["remit_service_lines"], ordered=False),
-        lake.rows_where("submitted_claims", "patient_control_number", remits["patient_control_number"],
-                        ROUTING_INPUTS["submitted_claims"], ordered=False))
+    # When those are most of the history's remits (a history of a year or less), every line and 837
+    # is read instead: the same counts (paid_before joins them with these remits), and cheaper than
+    # picking nearly all of them out by key.
+    most = 2 * remits.height > lake.rows("remit_claims")
+
+    def of_remits(table: str, key: str) -> pl.DataFrame:
+        columns = ROUTING_INPUTS[table]
+        return lake.scan_unordered(table, columns).collect() if most else \
+            lake.rows_where(table, key, remits[key], columns, ordered=False)
+
+    return evidence.paid_before(window, remits, of_remits("remit_service_lines", "claim_key"),
+                                of_remits("submitted_claims", "patient_control_number"))
 
 
 def payer_counts(settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:

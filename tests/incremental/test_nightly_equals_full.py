@@ -105,6 +105,12 @@ def test_every_night_publishes_what_a_full_run_publishes(tmp_path, caplog):
         # the denials stage recomputed only the claims the night touched (claimback.touched)
         run = pl.read_parquet(nightly / "lake" / "state" / "changed_claims_run.parquet")
         assert run["whole"].to_list() == [night == 1], f"night {night}"
+        # REC2001's Level I (the log, night 4) is answered by the remit of 2026-11-25 paying it, which
+        # arrives on night 8 and comes into view on night 9: routing reads the adjudications of the
+        # log's claims (stages.routed_adjudications), never the whole history
+        assert _level1_of(nightly, "REC2001") == (
+            None if night < 4 else ("pending", "pending", None) if night < 9
+            else ("overturned", "inferred", date(2026, 11, 25))), f"night {night}"
         if night == 1:
             continue  # the first night is a run from scratch
         full = tmp_path / f"full-{night}"
@@ -123,6 +129,13 @@ def test_every_night_publishes_what_a_full_run_publishes(tmp_path, caplog):
     assert (nightly / "lake" / "state" / "check_outcomes_remit_structure.parquet").exists()
     differences, _ = compare_published.compare(nightly, kept)
     assert not differences, "; ".join(f"{d.relation}: {d.problem}" for d in differences)
+
+
+def _level1_of(warehouse: Path, pcn: str) -> tuple | None:
+    """(outcome, outcome_source, decided_on) of the claim's Level I request, None when not logged."""
+    rows = pl.read_parquet(warehouse / "lake" / "derived" / "reconsideration_outcomes.parquet").filter(
+        (pl.col("patient_control_number") == pcn) & (pl.col("level") == 1))
+    return rows.select("outcome", "outcome_source", "decided_on").row(0) if rows.height else None
 
 
 def _published_how(caplog) -> list[int]:

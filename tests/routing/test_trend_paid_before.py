@@ -83,13 +83,21 @@ def test_an_authorization_sent_only_on_the_lines_is_on_file_for_the_trend(tmp_pa
     assert clusters["prior_auth_claims"][0] == 12
 
 
-def test_trends_read_only_the_payments_that_can_count(tmp_path):
+@pytest.mark.parametrize("older", [0, 20])
+def test_trends_read_only_the_payments_that_can_count(tmp_path, older):
     """Trends read the remits by date (stages.window_paid_before): a payment counts when remitted in
     the 180 days before the denial's remit, so those remitted 179 and 180 days before the twelve
     denials of 2026-02-01 count, one 181 days before does not, one 182 days before is not even
-    read; the counts are those of `evidence.paid_before` over every remit."""
+    read; the counts are those of `evidence.paid_before` over every remit. With `older` payments
+    of a year before, the remits read are a minority and their lines and 837s are read by key."""
     inbox = tmp_path / "inbox"
     remitted = dt.date(2026, 2, 1)
+    if older:
+        old = [Claim837(f"YR{i:02d}", f"Y{i:02d}", "20241201", "97110") for i in range(older)]
+        write(inbox, "year.837", claims_837(*PAYER, old, "20241205", "000000301"))
+        write(inbox, "year.835", remit_835(*PAYER, [
+            Remit(c.pcn, f"{c.pcn}-ICN", c.member, c.service_date, "97110", paid="150") for c in old],
+            "20250110", "000000302"))
     for days in (179, 180, 181, 182):
         day = remitted - dt.timedelta(days=days)
         visit = (day - dt.timedelta(days=20)).strftime("%Y%m%d")
