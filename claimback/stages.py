@@ -404,13 +404,13 @@ def _lonely_of_night(lake: Lake, adjudications: pl.DataFrame, matches: pl.DataFr
     touched claims only); its candidates on the 837s of its member or patient control number, so a
     kept payment changes only when a new 837 names its member or number."""
     new = cut.new_submitted
-    if lake.scan("submitted_claims").select(pl.len()).collect().item() == new.height:
+    if lake.rows("submitted_claims") == new.height:
         return None
     payments, candidates = kept["lonely_payments"], kept["lonely_payment_candidates"]
     members = new.select(m=lifecycle.identifier(pl.col("subscriber_member_id")))["m"].drop_nulls().unique()
     pcns = touched.normalised_pcns(new)
-    remits = _rows_of(lake, "remit_claims", "claim_key", payments["claim_key"],
-                      ("claim_key", "patient_control_number", "member_id", "insured_member_id"))
+    remits = lake.rows_where("remit_claims", "claim_key", payments["claim_key"],
+                             ("claim_key", "patient_control_number", "member_id", "insured_member_id"))
     reached = remits.filter(pl.any_horizontal(
         lifecycle.identifier(pl.col(column)).is_in(members) for column in ("member_id", "insured_member_id"))
         .fill_null(False) | touched.pcn_in("patient_control_number", pcns))
@@ -420,7 +420,7 @@ def _lonely_of_night(lake: Lake, adjudications: pl.DataFrame, matches: pl.DataFr
     mine = adjudications.filter(pl.col("claim_id").is_in(again))
     rows = lonely_rules.unmatched(mine, matches.join(mine.select(remit_claim_key="claim_key"), on="remit_claim_key",
                                                how="semi"))
-    remits = _rows_of(lake, "remit_claims", "claim_key", rows["claim_key"], LONELY_INPUTS["remit_claims"])
+    remits = lake.rows_where("remit_claims", "claim_key", rows["claim_key"], LONELY_INPUTS["remit_claims"])
     members, pcns = lonely_rules.payment_keys(rows, remits)
     submitted = (lake.scan("submitted_claims").filter(lonely_rules.candidate_filter(members, pcns))
                  .select(LONELY_INPUTS["submitted_claims"]).collect())
@@ -441,8 +441,8 @@ def _rejection_pcns(lake: Lake, before: pl.DataFrame, after: pl.DataFrame) -> pl
     (as the rejection names the claim, and as its 837 does)."""
     differ = pl.concat([before.join(after, on=after.columns, how="anti", nulls_equal=True),
                         after.join(before, on=after.columns, how="anti", nulls_equal=True)])
-    named = _rows_of(lake, "submitted_claims", "claim_key", differ["submitted_claim_key"],
-                     ("claim_key", "patient_control_number"))
+    named = lake.rows_where("submitted_claims", "claim_key", differ["submitted_claim_key"],
+                            ("claim_key", "patient_control_number"))
     return pl.concat([differ["patient_control_number"], named["patient_control_number"]])
 
 
@@ -544,7 +544,7 @@ def _underpayments_of_night(settings: Settings, adjudications: pl.DataFrame, fee
     kept_unpriced = lake.read_state(touched.UNPRICED)
     again = pl.concat([cut.remit_keys, underpayments.windows_moved(kept_unpriced, delta)]).unique()
     mine = adjudications.filter(pl.col("claim_key").is_in(again))
-    inputs = {table: _rows_of(lake, table, "claim_key", mine["claim_key"], DENIAL_INPUTS[table])
+    inputs = {table: lake.rows_where(table, "claim_key", mine["claim_key"], DENIAL_INPUTS[table])
               for table in ("remit_claims", "remit_service_lines", "remit_adjustments", "remit_remarks")}
     priced = underpayments.priced_lines(
         mine, inputs["remit_claims"], inputs["remit_service_lines"], inputs["remit_adjustments"], fee_schedule,
@@ -552,7 +552,7 @@ def _underpayments_of_night(settings: Settings, adjudications: pl.DataFrame, fee
     # the claims' whole histories and the 837s of their patient control numbers, for their denial rows
     denied_ids = mine.join(priced.underpaid.filter("is_denial").select("claim_key"), on="claim_key", how="semi")
     histories = adjudications.join(denied_ids.select("claim_id").unique(), on="claim_id", how="semi")
-    history_remits = _rows_of(lake, "remit_claims", "claim_key", histories["claim_key"], DENIAL_INPUTS["remit_claims"])
+    history_remits = lake.rows_where("remit_claims", "claim_key", histories["claim_key"], DENIAL_INPUTS["remit_claims"])
     pcns = touched.normalised_pcns(history_remits)
     submitted = (lake.scan("submitted_claims").filter(touched.pcn_in("patient_control_number", pcns))
                  .select(DENIAL_INPUTS["submitted_claims"]).collect())
@@ -570,11 +570,6 @@ def _underpayments_of_night(settings: Settings, adjudications: pl.DataFrame, fee
                         lines)
     log.info("underpayments: %d claim(s) priced again (%d touched)", again.len(), cut.remit_keys.len())
     return underpaid, rows, lines
-
-
-def _rows_of(lake: Lake, table: str, key: str, keys: pl.Series, columns: tuple[str, ...]) -> pl.DataFrame:
-    """`columns` of the rows of `table` whose `key` is one of `keys`, in the table's order."""
-    return lake.rows_where(table, key, keys, columns)
 
 
 def front_door_rejections(lake: Lake, adjudications: pl.DataFrame, matches: pl.DataFrame) -> pl.DataFrame:
@@ -595,15 +590,15 @@ def with_billing_provider(denied: pl.DataFrame, lake: Lake) -> pl.DataFrame:
     """`billing_npi` and `billing_tax_id` of each denial: its 837's billing provider, else the
     payee of the 835 that denied it. A practice's trends and packets are keyed on them. Only the
     denied claims' 837s, remits and payments are read."""
-    remits = _rows_of(lake, "remit_claims", "claim_key", denied["claim_key"],
-                      ("claim_key", "payee_npi", "payee_tax_id", "transaction_hash"))
+    remits = lake.rows_where("remit_claims", "claim_key", denied["claim_key"],
+                             ("claim_key", "payee_npi", "payee_tax_id", "transaction_hash"))
     providers = claim_providers(
         denied.select("claim_key", "submitted_claim_key"),
-        _rows_of(lake, "submitted_claims", "claim_key", denied["submitted_claim_key"],
-                 ("claim_key", "billing_npi", "billing_tax_id")),
+        lake.rows_where("submitted_claims", "claim_key", denied["submitted_claim_key"],
+                        ("claim_key", "billing_npi", "billing_tax_id")),
         remits,
-        _rows_of(lake, "remit_payments", "transaction_hash", remits["transaction_hash"],
-                 ("transaction_hash", "payee_name", "payee_tax_id")),
+        lake.rows_where("remit_payments", "transaction_hash", remits["transaction_hash"],
+                        ("transaction_hash", "payee_name", "payee_tax_id")),
     ).select("claim_key", pl.col("provider_npi").alias("_npi"), pl.col("provider_tin").alias("_tin"))
     return schema.conform(
         denied.join(providers, on="claim_key", how="left").with_columns(
@@ -733,15 +728,15 @@ def write_trend_packets(settings: Settings, rules, clusters: pl.DataFrame, membe
     flagged = members.filter(pl.col("status") == "flagged").select("claim_key")
     mine = denied.join(flagged, on="claim_key", how="semi")
     # the flagged claims' 837s, remits and payments only, read by predicate
-    remits = _rows_of(lake, "remit_claims", "claim_key", mine["claim_key"],
-                      ("claim_key", "payee_npi", "payee_tax_id", "transaction_hash"))
+    remits = lake.rows_where("remit_claims", "claim_key", mine["claim_key"],
+                             ("claim_key", "payee_npi", "payee_tax_id", "transaction_hash"))
     mine = mine.join(claim_providers(
-        mine, _rows_of(lake, "submitted_claims", "claim_key", mine["submitted_claim_key"],
-                       ("claim_key", "billing_name", "billing_npi", "billing_tax_id", "billing_address",
-                        "billing_contact_name", "billing_contact_phone", "billing_contact_email")),
+        mine, lake.rows_where("submitted_claims", "claim_key", mine["submitted_claim_key"],
+                              ("claim_key", "billing_name", "billing_npi", "billing_tax_id", "billing_address",
+                               "billing_contact_name", "billing_contact_phone", "billing_contact_email")),
         remits,
-        _rows_of(lake, "remit_payments", "transaction_hash", remits["transaction_hash"],
-                 ("transaction_hash", "payee_name", "payee_tax_id")),
+        lake.rows_where("remit_payments", "transaction_hash", remits["transaction_hash"],
+                        ("transaction_hash", "payee_name", "payee_tax_id")),
     ), on="claim_key", how="left")
     payer_rules = rules.payers_frame(clusters)
     clusters = clusters.join(payer_rules.select("payer_id", "payer_name", "payer_rule"),
@@ -927,8 +922,8 @@ def write_request_packets(settings: Settings, queue: pl.DataFrame, log_rows: pl.
         denied,
         submitted_claims=_read_semi(lake, "submitted_claims", denied, "submitted_claim_key"),
         remit_claims=remits,
-        remit_payments=_rows_of(lake, "remit_payments", "transaction_hash", remits["transaction_hash"],
-                                FACT_INPUTS["remit_payments"]),
+        remit_payments=lake.rows_where("remit_payments", "transaction_hash", remits["transaction_hash"],
+                                       FACT_INPUTS["remit_payments"]),
         denial_lines=_read_semi(lake, "denial_lines", denied, "claim_key"),
         submitted_service_lines=_read_semi(lake, "submitted_service_lines", denied, "submitted_claim_key"),
         underpaid_lines=_read_semi(lake, "underpaid_lines", denied, "claim_key"),
@@ -958,7 +953,7 @@ def longest_windows(settings: Settings) -> dict[int, int]:
 def _read_semi(lake, table: str, denied: pl.DataFrame, key: str) -> pl.DataFrame:
     """The FACT_INPUTS columns of `table` for the denied claims (by their `key`) only, in the table's
     order, read by predicate: a night's few hundred packets do not read the history's lines."""
-    return _rows_of(lake, table, "claim_key", denied[key], FACT_INPUTS[table])
+    return lake.rows_where(table, "claim_key", denied[key], FACT_INPUTS[table])
 
 
 def _absolute_paths(packets: pl.DataFrame, settings: Settings, *columns: str) -> pl.DataFrame:
