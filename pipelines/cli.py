@@ -248,7 +248,8 @@ def cmd_synth(args) -> int:
     truth = default_truth_dir(out) if args.truth else None
     try:
         summary = generate(out, claims=args.claims, seed=args.seed,
-                           as_of=_as_of(args.as_of) if args.as_of else None, truth_dir=truth)
+                           as_of=_as_of(args.as_of) if args.as_of else None, truth_dir=truth,
+                           claims_before=args.claims_before)
     except (FileExistsError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     print(f"synthesised {summary.claims:,} claims into {out}: {summary.files_837} 837 files, "
@@ -369,6 +370,9 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=7)
     synth.add_argument("--as-of", help="last remit date of the synthetic history (default today)")
     synth.add_argument("--truth", action="store_true", help="also write what was planted beside the inbox")
+    synth.add_argument("--claims-before", type=int, default=0, metavar="N",
+                       help="claims the earlier drops of this history hold: claim, patient control, payer "
+                            "claim and member numbers continue after them (default 0: a history of its own)")
     synth.set_defaults(func=cmd_synth)
 
     codes = verb("codes", help="CARC/RARC code lists")

@@ -40,6 +40,7 @@ from claimback.synth.book import build_book
 from claimback.synth.denials import PLANTED_TRENDS
 from claimback.synth.evidence import plant_evidence_cases
 from claimback.synth.inbox import Tally, write_835s, write_837s
+from claimback.synth.pools import PROVIDERS
 from claimback.synth.render import Prepared
 from claimback.synth.story import REVERSAL, tell
 from claimback.synth.truth import claim_truth, log_rows, trend_truth, write_log
@@ -99,12 +100,20 @@ def default_truth_dir(out_dir: Path) -> Path:
 
 def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None = None,
              months: int = 9, claims_per_file: int = 1_000,
-             truth_dir: Path | str | None = None) -> SynthSummary:
+             truth_dir: Path | str | None = None, claims_before: int = 0) -> SynthSummary:
     """Write a synthetic inbox of `claims` claims into `out_dir` (new or empty) and return
     what was written. `as_of` is the last possible remit date (default today); `truth_dir`,
-    when given, receives claims.parquet, trends.parquet and summary.json."""
+    when given, receives claims.parquet, trends.parquet and summary.json.
+
+    `claims_before`: the claims earlier drops of the same history hold. The numbering (claim
+    serials, each practice's patient control numbers, payer claim numbers, member ids) continues
+    after them, so drop after drop grows one organisation's history, as a practice's account
+    numbers and a payer's claim numbers do not start again each month. Two inboxes made with 0
+    share those numbers whatever their seeds: right for one inbox, wrong for drops of one history."""
     if claims < 1:
         raise ValueError("claims must be at least 1")
+    if claims_before < 0:
+        raise ValueError("claims_before cannot be negative")
     if claims_per_file < 1:
         raise ValueError("claims_per_file must be at least 1")
     out_dir = Path(out_dir)
@@ -121,11 +130,14 @@ def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None
     rows: list[tuple] = []
     truths: list[pl.DataFrame] = []
     corrected = adjudicated = denied = reversals = recouped = silent = undecided = underpaid = 0
-    pcn_counters: dict[int, int] = {}  # each practice's claim numbering runs on across blocks
+    # each practice's claim numbering runs on across blocks, and after the drops before this one
+    # (no practice numbered more claims than the history holds)
+    pcn_counters: dict[int, int] = dict.fromkeys(range(len(PROVIDERS)), claims_before)
     for b in range(n_blocks):
         n = min(BLOCK_CLAIMS, claims - b * BLOCK_CLAIMS)
         book_rng, story_rng, file_rng = (np.random.default_rng(s) for s in seeds[b].spawn(3))
-        book = build_book(book_rng, n, b * BLOCK_CLAIMS, as_of_day, months, plant and b == 0, pcn_counters)
+        book = build_book(book_rng, n, claims_before + b * BLOCK_CLAIMS, as_of_day, months, plant and b == 0,
+                          pcn_counters)
         if plant:  # its own stream, after the book's draws: no other claim's outcome moves
             plant_evidence_cases(book, random.Random(f"evidence:{seed}:{b}"), as_of_day)
             underpaid += len(plant_wrong_fee_schedule(book, as_of_day))

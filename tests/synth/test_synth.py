@@ -687,3 +687,34 @@ def test_front_door_rejections_are_exactly_the_planted_ones(inbox, parsed):
     pcns = set(tables["submitted_claims"]["patient_control_number"])
     remitted = {s[1] for segments in parsed.values() for s in segments if s[0] == "CLP"}
     assert not pcns & remitted
+
+
+def _identities(folder: Path, out: Path) -> dict[str, set[str]]:
+    """The claim identities an inbox's X12 carries, as the reader reads them."""
+    from claimback.x12.paths import parse_paths
+
+    parse_paths([str(folder)], str(out), progress=None)
+    sent = pl.read_parquet(out / "submitted_claims.parquet")
+    paid = pl.read_parquet(out / "remit_claims.parquet")
+    return {"patient control numbers": set(sent["patient_control_number"].drop_nulls()),
+            "members": set(sent["subscriber_member_id"].drop_nulls()),
+            "payer claim numbers": set(paid["payer_claim_control_number"].drop_nulls())}
+
+
+def test_a_later_drop_of_one_history_continues_its_numbering(tmp_path):
+    """Drops of one history (`claims_before`) share no patient control number, member or payer
+    claim number with the drops before; two inboxes numbered alike do (whatever their seeds), which
+    would make a history of drops one practice re-using its account numbers every month."""
+    first = generate(tmp_path / "first", 400, seed=3, as_of=AS_OF - timedelta(days=30))
+    generate(tmp_path / "next", 400, seed=4, as_of=AS_OF, claims_before=first.claims)
+    generate(tmp_path / "alike", 400, seed=4, as_of=AS_OF)
+    before = _identities(tmp_path / "first", tmp_path / "parsed-first")
+    after = _identities(tmp_path / "next", tmp_path / "parsed-next")
+    alike = _identities(tmp_path / "alike", tmp_path / "parsed-alike")
+    for kind, numbers in before.items():
+        assert numbers and after[kind], kind
+        assert not numbers & after[kind], f"{kind} shared by two drops of one history"
+    assert before["patient control numbers"] & alike["patient control numbers"]
+    assert before["members"] & alike["members"]
+    with pytest.raises(ValueError):
+        generate(tmp_path / "negative", 10, as_of=AS_OF, claims_before=-1)
