@@ -22,6 +22,15 @@ inbox as `night-N/` (copied when the disk cannot link) and run as of its date. `
 the work folder and starts at the first night whose drop is not in the inbox yet, so a long
 history (ten 1M drops) can be grown over several sittings. One JSON line per night is appended
 to WORK/nights.jsonl as it finishes. Results: bench/results/nightly-*.json.
+
+Make the drops of one history with `claimback synth --claims-before N` (N: the claims of the
+drops before it), so each continues the practices' account numbers, the payers' claim numbers and
+the member ids: drops made without it re-use each other's numbers, every new claim looks like a
+resubmission of an old one, and a night recomputes the whole history (measured: a second 1 M drop
+made that way touched 2,085,642 of 2,087,181 remit claims).
+
+    claimback synth --claims 1000000 --seed 11 --as-of 2026-01-28 --out DROP1
+    claimback synth --claims 1000000 --seed 12 --as-of 2026-02-28 --claims-before 1000000 --out DROP2
 """
 from __future__ import annotations
 
