@@ -11,9 +11,13 @@ s3://bucket/claimback/lake: claimback.storage):
     derived/<table>.parquet             denials, trend clusters, work queue, ...
     derived/<table>/<part>.parquet      a derived table written in parts (e.g. one per month):
                                         read and published as one table
+    state/<table>.parquet               what a stage keeps between runs, never published
+    state/<table>/<part>.parquet        a kept table written in parts: read as one table
 
-A partitioned table is read as one: its parts in batch order, then sorted by CURRENT_ORDER, so
-every stage sees the rows in the same order however the files were spread over nights and batches.
+A partitioned current table is read as one: its parts in batch order, then sorted by
+CURRENT_ORDER, so every stage sees the rows in the same order however the files were spread over
+nights and batches. A derived or kept table in parts is read as its parts one after another in
+name order, each part's rows as written (its writer gives each part one order).
 
 Every write goes to a temporary name in the same folder and is renamed into place, so a reader
 (or a crash) never sees half a file; on an object store, which has no rename, it goes straight to
@@ -75,13 +79,19 @@ class Lake:
         """Run-to-run bookkeeping (what changed since the last run): kept, never published."""
         return self.root / "state" / f"{table}.parquet"
 
+    def state_dir(self, table: str) -> Path:
+        """The parts of a kept table written in parts (one Parquet file each)."""
+        return self.root / "state" / table
+
     def files_of(self, table: str) -> list[Path]:
         """The Parquet files of the readable version of a table: a partitioned current table's
-        parts, else its current file, else the derived one; [] when it is not built yet."""
+        parts, else its current file, else the derived one's parts or file, else a kept table's
+        parts; [] when it is not built yet."""
         if self.current_dir(table).is_dir():
             return self.current_parts(table)
-        if self.derived_dir(table).is_dir():
-            return sorted(self.derived_dir(table).glob("*.parquet"))
+        for folder in (self.derived_dir(table), self.state_dir(table)):
+            if folder.is_dir():
+                return sorted(folder.glob("*.parquet"))
         for path in (self.current_path(table), self.derived_path(table)):
             if path.exists():
                 return [path]
@@ -104,7 +114,8 @@ class Lake:
                 return pl.read_parquet(str(files[0]), glob=False)
             present = pl.scan_parquet(str(files[0]), glob=False).collect_schema()
             return pl.read_parquet(str(files[0]), columns=[c for c in columns if c in present], glob=False)
-        frame = _scan_parts(files)
+        frame = _scan_parts(files) if self.current_dir(table).is_dir() else \
+            pl.scan_parquet([str(f) for f in files], glob=False)
         if columns is not None:
             present = frame.collect_schema()
             frame = frame.select(c for c in columns if c in present)
@@ -181,6 +192,13 @@ class Lake:
 
     def write_derived(self, table: str, frame: pl.DataFrame) -> Path:
         return write_parquet_atomic(frame, self.derived_path(table))
+
+    def part_dir(self, table: str, kept: bool = False) -> Path:
+        """The folder of a derived table in parts, or (`kept`) of a kept table in parts."""
+        return self.state_dir(table) if kept else self.derived_dir(table)
+
+    def write_part(self, table: str, part: str, frame: pl.DataFrame, kept: bool = False) -> Path:
+        return write_parquet_atomic(frame, self.part_dir(table, kept) / f"{part}.parquet")
 
     def write_state(self, table: str, frame: pl.DataFrame) -> Path:
         return write_parquet_atomic(frame, self.state_path(table))

@@ -220,11 +220,17 @@ def build_denials(settings: Settings) -> DenialsFound:
     touched.forget_changes(lake)
     lake.state_path(touched.STAMP).unlink(missing_ok=True)  # a run that stops half-way is not reused
     if night is None:
-        per_claim = _per_claim_tables(settings, {t: lake.read(t, c) for t, c in DENIAL_INPUTS.items()})
+        tables = {t: lake.read(t, c) for t, c in DENIAL_INPUTS.items()}
+        per_claim = _per_claim_tables(settings, tables)
+        months = touched.remit_months(tables["remit_claims"])
+        del tables
+        for table in touched.PER_CLAIM:
+            touched.write_parts(lake, table, per_claim[table], months)
+        lake.write_state(touched.VOID, per_claim[touched.VOID])
         found = _across_claims(settings, per_claim, None, fee_schedule)
     else:
-        per_claim, changed, cut = _per_claim_tables_merged(settings, night)
-        found = _across_claims(settings, per_claim, changed, fee_schedule, Tonight(night, cut, priced_again))
+        recomputed, changed, cut = _per_claim_tables_merged(settings, night)
+        found = _across_claims(settings, recomputed, changed, fee_schedule, Tonight(night, cut, priced_again))
     touched.keep(lake, settings.as_of, made_with, rules_digest)
     return found
 
@@ -265,28 +271,24 @@ def _denial_lines(denied: pl.DataFrame, tables: dict[str, pl.DataFrame]) -> pl.D
 
 
 def _per_claim_tables_merged(settings: Settings, night: touched.Night
-                             ) -> tuple[dict[str, pl.DataFrame], dict[str, pl.Series]]:
-    """The per-claim tables with the night's touched claims recomputed and every other row kept,
-    and the claim keys whose rows changed, per table."""
+                             ) -> tuple[dict[str, pl.DataFrame], dict[str, pl.Series], touched.Touched]:
+    """The night's touched claims' rows of the per-claim tables, recomputed and written into the
+    month parts that hold them (every other part left as it is: no table is held whole); the
+    claim keys whose rows changed, per table; and the touched claims' inputs."""
     lake = settings.lake
     cut = touched.touched(lake, night, settings.as_of, DENIAL_INPUTS)
     recomputed = _per_claim_tables(settings, cut.tables, void=cut.void)
-    tables: dict[str, pl.DataFrame] = {touched.VOID: cut.void}
+    months = touched.remit_months(cut.tables["remit_claims"])
     changed: dict[str, pl.Series] = {}
     for table in touched.PER_CLAIM:
-        key = touched.KEY_OF.get(table, "claim_key")
-        kept = lake.read_state(table) if table in touched.STATE_TABLES else lake.read(table)
-        tables[table] = touched.merged(kept, recomputed[table], cut.remit_keys, key)
-        before = kept.filter(pl.col(key).is_in(cut.remit_keys))
-        changed[table] = touched.changed_keys(before, recomputed[table].select(kept.columns), key)
+        changed[table], replaced = touched.merge_parts(lake, table, recomputed[table], cut.remit_keys, months)
         if table == "adjudications":
-            cut.tables["adjudications_before"] = before  # the underpayments take their votes back
-    tables["adjudications"] = tables["adjudications"].sort("claim_id", "adjudication_seq")
-    tables["recovered_claims"] = tables["recovered_claims"].sort("claim_key")
-    tables[touched.MATCHES] = tables[touched.MATCHES].sort("remit_claim_key")
-    log.info("denials: %d of %d remit claims recomputed (%d new batches, closure in %d rounds)",
-             cut.remit_keys.len(), tables["adjudications"].height, len(night.new_batches), cut.rounds)
-    return tables, changed, cut
+            cut.tables["adjudications_before"] = replaced  # the underpayments take their votes back
+    lake.write_state(touched.VOID, cut.void)
+    log.info("denials: %d of %d remit claims recomputed in %d month part(s) (%d new batches, closure in %d rounds)",
+             cut.remit_keys.len(), lake.rows("adjudications"), months["_part"].n_unique(), len(night.new_batches),
+             cut.rounds)
+    return recomputed, changed, cut
 
 
 # The tables worked out whole every night from the per-claim ones, and the published tables made
@@ -307,39 +309,43 @@ class Tonight:
 
 def _across_claims(settings: Settings, per_claim: dict[str, pl.DataFrame], changed: dict[str, pl.Series] | None,
                    fee_schedule: pl.DataFrame, tonight: Tonight | None = None) -> DenialsFound:
-    """Writes the per-claim tables, then the ones that cross claims (lonely payments, front-door
+    """With the per-claim tables written, the ones that cross claims (lonely payments, front-door
     rejections, silent claims, underpayments) and the published denials and lines made of both;
     then what changed (`changed` None: everything was recomputed). `tonight` None: every claim's
-    rows worked out whole; else lonely payments, silent claims and underpayments follow the night."""
+    rows worked out whole from `per_claim`, the whole per-claim tables; else `per_claim` holds the
+    touched claims' rows only, and lonely payments, silent claims and underpayments follow the
+    night, reading the other rows they need by key from the parts just written."""
     lake = settings.lake
     before = {} if changed is None else {
         table: touched.row_hashes(lake.read(table), touched.KEY_OF.get(table, "claim_key")) for table in ACROSS_CLAIMS}
     kept = {} if tonight is None else {table: lake.read(table) for table in
                                         ("lonely_payments", "lonely_payment_candidates", "silent_claims",
                                          "claim_rejections")}
-    for table, frame in per_claim.items():
-        (lake.write_state if table in touched.STATE_TABLES else lake.write_derived)(table, frame)
-    adjudications, matches = per_claim["adjudications"], per_claim[touched.MATCHES]
-    of_night = None if tonight is None else _lonely_of_night(lake, adjudications, matches, tonight.cut, kept)
-    if of_night is None:
-        lonely, candidates = lonely_payments(adjudications, *(lake.read(table, LONELY_INPUTS[table]) for table in
-                                                              ("remit_claims", "submitted_claims")), matches=matches)
+    of_night = None if tonight is None else _lonely_of_night(lake, per_claim["adjudications"], tonight.cut, kept)
+    whole = None  # the whole adjudications and matches: every claim's lonely and silent status worked out
+    if of_night is None:  # (on a night: the lake held no 837 before tonight)
+        whole = per_claim if tonight is None else {t: lake.read(t) for t in ("adjudications", touched.MATCHES)}
+        lonely, candidates = lonely_payments(whole["adjudications"], *(
+            lake.read(table, LONELY_INPUTS[table]) for table in ("remit_claims", "submitted_claims")),
+            matches=whole[touched.MATCHES])
     else:
         lonely, candidates, candidate_pcns = of_night
     lake.write_derived("lonely_payments", lonely)
     lake.write_derived("lonely_payment_candidates", candidates)
     # before the silent claims: a claim still rejected at the front door is not silent
-    rejections = front_door_rejections(lake, adjudications, matches)
-    if of_night is None:
-        silent = build_silent_claims(settings, matches, candidates, rejections)
+    rejections = front_door_rejections(lake)
+    if whole is not None:
+        silent = build_silent_claims(settings, whole[touched.MATCHES], candidates, rejections)
     else:
         pcns = pl.concat([candidate_pcns, _rejection_pcns(lake, kept["claim_rejections"], rejections)])
-        silent = _silent_of_night(settings, tonight, matches, candidates, rejections, kept["silent_claims"], pcns)
-    del matches, candidates, kept
-    latest_count = adjudications.filter(pl.col("is_latest") & ~pl.col("is_reversal")).height
-    by_rule = per_claim[touched.BY_RULE]
+        silent = _silent_of_night(settings, tonight, candidates, rejections, kept["silent_claims"], pcns)
+    del whole, candidates, kept
+    latest_count = (lake.scan("adjudications").filter(pl.col("is_latest") & ~pl.col("is_reversal"))
+                    .select(pl.len()).collect().item())
+    by_rule = per_claim[touched.BY_RULE] if tonight is None else lake.read(touched.BY_RULE)
     thresholds = underpayments.Thresholds(settings.underpayment_min_dollars, settings.underpayment_min_share,
                                           settings.modal_min_observations)
+    adjudications = per_claim["adjudications"] if tonight is None else lake.read("adjudications")
     if tonight is None or tonight.priced_again:
         underpaid, underpayment_denials, underpayment_lines = find_underpayments(
             settings, adjudications, fee_schedule, thresholds, by_rule)
@@ -350,7 +356,7 @@ def _across_claims(settings: Settings, per_claim: dict[str, pl.DataFrame], chang
     denied = pl.concat([by_rule, underpayment_denials]).sort("remit_date", "claim_key", nulls_last=True)
     lake.write_derived("denials", denied)
     lake.write_derived("denial_lines", pl.concat([
-        per_claim[touched.LINES_BY_RULE],
+        per_claim[touched.LINES_BY_RULE] if tonight is None else lake.read(touched.LINES_BY_RULE),
         underpayment_lines,
         underpayments.denial_line_rows(underpaid),  # an underpayment's lines: the shortfalls
     ]))
@@ -394,7 +400,7 @@ def denial_tables_fingerprint(lake: Lake) -> str:
     return digest.hexdigest()
 
 
-def _lonely_of_night(lake: Lake, adjudications: pl.DataFrame, matches: pl.DataFrame, cut: touched.Touched,
+def _lonely_of_night(lake: Lake, recomputed: pl.DataFrame, cut: touched.Touched,
                      kept: dict[str, pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series] | None:
     """(lonely_payments, lonely_payment_candidates, the patient control numbers of every candidate
     row gone or added) with the kept rows of every claim the night cannot change; None when the
@@ -402,7 +408,8 @@ def _lonely_of_night(lake: Lake, adjudications: pl.DataFrame, matches: pl.DataFr
 
     A claim's lonely status depends on its own adjudications and matches (recomputed for the
     touched claims only); its candidates on the 837s of its member or patient control number, so a
-    kept payment changes only when a new 837 names its member or number."""
+    kept payment changes only when a new 837 names its member or number. `recomputed`: the touched
+    claims' adjudications; the others' and the matches are read by key from the parts written."""
     new = cut.new_submitted
     if lake.rows("submitted_claims") == new.height:
         return None
@@ -414,12 +421,12 @@ def _lonely_of_night(lake: Lake, adjudications: pl.DataFrame, matches: pl.DataFr
     reached = remits.filter(pl.any_horizontal(
         lifecycle.identifier(pl.col(column)).is_in(members) for column in ("member_id", "insured_member_id"))
         .fill_null(False) | touched.pcn_in("patient_control_number", pcns))
-    again = pl.concat([adjudications.filter(pl.col("claim_key").is_in(cut.remit_keys))["claim_id"],
-                       payments.join(reached, on="claim_key", how="semi")["claim_id"]]).unique()
+    again = pl.concat([recomputed["claim_id"], payments.join(reached, on="claim_key", how="semi")["claim_id"]]).unique()
     gone = payments.filter(pl.col("claim_id").is_in(again) | pl.col("claim_key").is_in(cut.remit_keys))
-    mine = adjudications.filter(pl.col("claim_id").is_in(again))
-    rows = lonely_rules.unmatched(mine, matches.join(mine.select(remit_claim_key="claim_key"), on="remit_claim_key",
-                                               how="semi"))
+    mine = lake.rows_where("adjudications", "claim_id", again, recomputed.columns).sort(
+        touched.PART_ORDER["adjudications"])  # the claims' every adjudication, as the whole table ordered them
+    rows = lonely_rules.unmatched(mine, lake.rows_where(touched.MATCHES, "remit_claim_key", mine["claim_key"],
+                                                        ("remit_claim_key", "submitted_claim_key", "match_method")))
     remits = lake.rows_where("remit_claims", "claim_key", rows["claim_key"], LONELY_INPUTS["remit_claims"])
     members, pcns = lonely_rules.payment_keys(rows, remits)
     submitted = (lake.scan("submitted_claims").filter(lonely_rules.candidate_filter(members, pcns))
@@ -446,7 +453,7 @@ def _rejection_pcns(lake: Lake, before: pl.DataFrame, after: pl.DataFrame) -> pl
     return pl.concat([differ["patient_control_number"], named["patient_control_number"]])
 
 
-def _silent_of_night(settings: Settings, tonight: Tonight, matches: pl.DataFrame, candidates: pl.DataFrame,
+def _silent_of_night(settings: Settings, tonight: Tonight, candidates: pl.DataFrame,
                      rejections: pl.DataFrame, kept: pl.DataFrame, pcns: pl.Series) -> pl.DataFrame:
     """Table silent_claims with the kept rows of every claim identity the night cannot change
     (their days counted on the new as-of date), the others worked out again from their 837s: the
@@ -460,6 +467,9 @@ def _silent_of_night(settings: Settings, tonight: Tonight, matches: pl.DataFrame
                       tonight.cut.tables["submitted_claims"]["patient_control_number"]])
     pcns = pcns.to_frame("p").select(lifecycle.blank_to_null(pl.col("p")).alias("p"))["p"].drop_nulls().unique()
     submitted = lake.scan("submitted_claims").filter(silence.of_claims(pcns)).select(SUBMITTED_INPUTS).collect()
+    # an 837 is answered when an 835 matches it: the matches of these 837s only
+    matches = lake.rows_where(touched.MATCHES, "submitted_claim_key", submitted["claim_key"],
+                              ("remit_claim_key", "submitted_claim_key", "match_method"))
     recomputed = silent_claims(submitted, matches, rejections, rules, settings.as_of, candidates)
     log.info("silent claims: %d 837(s) of %d claim numbers worked out again", submitted.height, pcns.len())
     out = silence.merged(kept, recomputed, pcns, settings.as_of)
@@ -572,18 +582,31 @@ def _underpayments_of_night(settings: Settings, adjudications: pl.DataFrame, fee
     return underpaid, rows, lines
 
 
-def front_door_rejections(lake: Lake, adjudications: pl.DataFrame, matches: pl.DataFrame) -> pl.DataFrame:
+def front_door_rejections(lake: Lake) -> pl.DataFrame:
     """Write `claim_rejections`: the claims a 999 or 277CA rejected (claimback.rejections), each
     with its 837 and whether it is still rejected (no later acceptance, no 835 since); only the
-    837s an acknowledgment can concern are read (`rejections.acknowledged_837s`)."""
+    837s an acknowledgment can concern are read (`rejections.acknowledged_837s`), with their
+    matches, and the adjudications of the claim numbers the acknowledgments or those 837s name (a
+    rejection whose 837 is not in the inbox is cleared by an 835 of its claim number)."""
     acknowledgments, acknowledged = lake.read("acknowledgments"), lake.read("acknowledged_claims")
     scan = lake.scan("submitted_claims")
     present = scan.collect_schema()
     claims = acknowledged_837s(scan, acknowledgments, acknowledged).select(
         c for c in CLAIM_INPUTS if c in present).collect()
+    matches = lake.rows_where(touched.MATCHES, "submitted_claim_key", claims["claim_key"],
+                              ("remit_claim_key", "submitted_claim_key", "match_method"))
+    pcns = touched.normalised_pcns(pl.concat([
+        claims["patient_control_number"], acknowledged["patient_control_number"],
+        acknowledgments["error_patient_control_numbers"].explode().alias("patient_control_number")]).to_frame())
+    adjudications = (lake.scan_unordered("adjudications", REJECTION_ADJUDICATIONS)
+                     .filter(touched.pcn_in("patient_control_number", pcns)).collect())
     rejections = claim_rejections(acknowledgments, acknowledged, claims, adjudications, matches)
     lake.write_derived("claim_rejections", rejections)
     return rejections
+
+
+# What clearing a rejection by an 835 reads of the adjudications (rejections._cleared).
+REJECTION_ADJUDICATIONS = ("patient_control_number", "remit_date", "payer_id", "payer_name", "practice_key")
 
 
 def with_billing_provider(denied: pl.DataFrame, lake: Lake) -> pl.DataFrame:

@@ -12,8 +12,9 @@ again only for the payments a night adds to. A night therefore recomputes the cl
 rows over those keys (and the remits its as-of date brings into view), and every other row stays.
 
 What the stage keeps between nights (lake/state/): the code version, payer rules and as-of date it ran with,
-the consolidated batches it read, the void remits, the matches, the rules' denials and lines and
-the underpayments' votes (the published `denials` also holds the underpayments); the stage's own
+the consolidated batches it read, the void remits, the matches, the rules' denials and lines (these
+three, like the adjudications and recovered claims, in parts by the month of each row's 835: a
+night rewrites only the months of the claims it recomputed) and the underpayments' votes (the published `denials` also holds the underpayments); the stage's own
 tables (`KEPT_TABLES`) are the kept rows of the per-claim tables, the lonely payments and the
 silent claims (claimback.stages follows the night for those: a lonely payment changes with its
 claim or a new 837 of its member or number, a silent claim with the 837s of its identity, their
@@ -61,7 +62,8 @@ KEPT_TABLES = ("adjudications", "recovered_claims", "lonely_payments", "lonely_p
 CHANGED = "changed_claims"
 CHANGED_RUN = "changed_claims_run"
 
-# The per-claim tables: recomputed for the touched claims and merged by the 835 claim key.
+# The per-claim tables: recomputed for the touched claims and merged by the 835 claim key, in
+# month parts (`write_parts`, `merge_parts`).
 PER_CLAIM = ("adjudications", "recovered_claims", MATCHES, BY_RULE, LINES_BY_RULE)
 # The column each denial-stage table names its claim by (the interface's `claim_key`).
 KEY_OF = {"silent_claims": "submitted_claim_key", "claim_rejections": "submitted_claim_key",
@@ -110,7 +112,8 @@ def made_with(lake: Lake) -> str | None:
 
 
 def _why_whole(lake: Lake, as_of: dt.date, rules: str) -> str | None:
-    if not all(lake.state_path(table).exists() for table in STATE_TABLES):
+    if not all(lake.state_dir(table).is_dir() if table in PER_CLAIM else lake.state_path(table).exists()
+               for table in STATE_TABLES):
         return "nothing kept"
     if not all(lake.files_of(table) for table in KEPT_TABLES):
         return "no tables to merge into"
@@ -290,3 +293,96 @@ def write_changes(lake: Lake, changes: dict[str, pl.Series] | None, fingerprint:
                      .sort("table", "claim_key"))
     lake.write_state(CHANGED_RUN, pl.DataFrame({"whole": [changes is None], "fingerprint": [fingerprint],
                                                 "as_of": [as_of]}))
+
+
+# --- the per-claim tables in month parts ---------------------------------------------------
+# Each per-claim table is kept in parts, one per month of the remit date of the 835 claim its row
+# belongs to (the row's remit claim key; a remit's date never changes, so neither does a row's
+# part): a night reads and rewrites only the parts holding a claim it recomputed, and new remits
+# land in their own, mostly recent, months; every other part's file is left as it is (so publish
+# keeps its rows without reading them). A remit without a date has a part of its own.
+NO_DATE = "none"  # sorts after every month
+# One order for each part's rows, whoever wrote it (a whole run or a night): a claim's rows are
+# all kept or all recomputed, and ties between claims are broken by the key.
+PART_ORDER = {"adjudications": ("claim_id", "adjudication_seq", "claim_key"),
+              "recovered_claims": ("claim_key",),
+              MATCHES: ("remit_claim_key",),
+              BY_RULE: ("claim_key",)}  # LINES_BY_RULE: the key, then every column that sorts
+
+
+def remit_months(remit_claims: pl.DataFrame) -> pl.DataFrame:
+    """[claim_key, _part]: the part of every row of these remits' claims."""
+    return remit_claims.select("claim_key", _part=pl.col("remit_date").dt.strftime("%Y-%m").fill_null(NO_DATE)
+                               ).unique("claim_key")
+
+
+def part_folder(lake: Lake, table: str) -> Path:
+    return lake.part_dir(table, kept=table in STATE_TABLES)
+
+
+def _in_order(frame: pl.DataFrame, table: str) -> pl.DataFrame:
+    order = PART_ORDER.get(table) or ("claim_key", *(c for c, t in frame.schema.items()
+                                                     if c != "claim_key" and not t.is_nested()))
+    return frame.sort(order, nulls_last=True, maintain_order=True)
+
+
+def _with_part(frame: pl.DataFrame, table: str, months: pl.DataFrame) -> pl.DataFrame:
+    key = KEY_OF.get(table, "claim_key")
+    out = frame.join(months.rename({"claim_key": key}), on=key, how="left", maintain_order="left")
+    if out["_part"].null_count():
+        raise ValueError(f"{table}: a row whose 835 claim is not among the remits it was worked out from")
+    return out
+
+
+def write_parts(lake: Lake, table: str, frame: pl.DataFrame, months: pl.DataFrame) -> None:
+    """Every part of a per-claim table, as a run that recomputed every claim writes it (`months`:
+    `remit_months` of every remit); parts of months without rows, and the table's one-file form of
+    an older version, removed."""
+    folder = part_folder(lake, table)
+    parts = _with_part(frame, table, months).partition_by("_part", as_dict=True, include_key=False)
+    for (part,), rows in parts.items():
+        lake.write_part(table, part, _in_order(rows, table), kept=table in STATE_TABLES)
+    for path in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
+        if (path.stem,) not in parts:
+            path.unlink()
+    (lake.state_path(table) if table in STATE_TABLES else lake.derived_path(table)).unlink(missing_ok=True)
+    _one_part_at_least(lake, table, frame)
+
+
+def merge_parts(lake: Lake, table: str, recomputed: pl.DataFrame, remit_keys: pl.Series,
+                months: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
+    """Rewrite the parts of a per-claim table that hold a recomputed claim (`remit_keys`, whose
+    parts `months` gives): their kept rows of every other claim and the `recomputed` rows, in the
+    part's order; a part whose rows did not change is not written again, one left empty is removed.
+    (the keys whose rows changed, the kept rows the recomputed ones replace)."""
+    key = KEY_OF.get(table, "claim_key")
+    folder = part_folder(lake, table)
+    recomputed = _with_part(recomputed, table, months)
+    wanted = remit_keys.unique().cast(pl.String).to_frame(key)
+    empty = recomputed.drop("_part").head(0)
+    changed, replaced = [pl.Series(key, [], pl.String)], [empty]
+    for part in months.join(wanted.rename({key: "claim_key"}), on="claim_key", how="semi")["_part"].unique().sort():
+        path = folder / f"{part}.parquet"
+        kept = pl.read_parquet(str(path), glob=False) if path.exists() else empty
+        before = kept.join(wanted, on=key, how="semi", maintain_order="left")
+        mine = recomputed.filter(pl.col("_part") == part).select(kept.columns)
+        rows = _in_order(pl.concat([kept.join(wanted, on=key, how="anti", maintain_order="left"), mine]), table)
+        if rows.height == 0:
+            path.unlink(missing_ok=True)
+        elif not rows.equals(kept):
+            lake.write_part(table, part, rows, kept=table in STATE_TABLES)
+        changed.append(changed_keys(before, mine, key))
+        replaced.append(before)
+    _one_part_at_least(lake, table, empty)
+    return pl.concat(changed).unique().sort(), pl.concat(replaced)
+
+
+def _one_part_at_least(lake: Lake, table: str, empty: pl.DataFrame) -> None:
+    """A table without rows keeps one empty part (its columns, for the readers), and only then."""
+    folder = part_folder(lake, table)
+    files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+    blank = folder / f"{NO_DATE}.parquet"
+    if not files:
+        lake.write_part(table, NO_DATE, empty.head(0), kept=table in STATE_TABLES)
+    elif len(files) > 1 and blank in files and pl.scan_parquet(str(blank), glob=False).select(pl.len()).collect().item() == 0:
+        blank.unlink()

@@ -58,6 +58,10 @@ class RecordingLake(Lake):
         self._note("written", table)
         return super().write_derived(table, frame)
 
+    def write_part(self, table, part, frame, kept=False):
+        self._note("written", table)
+        return super().write_part(table, part, frame, kept)
+
     def write_current(self, table, frame):
         self._note("written", table)
         return super().write_current(table, frame)

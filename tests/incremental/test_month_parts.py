@@ -1,0 +1,100 @@
+"""The denials stage's per-claim tables are kept in parts by the month of each row's 835 (its
+remit claim's BPR16 date): a night rewrites only the parts holding a claim it recomputed, and every
+part holds what a from-scratch run writes there, row for row and in the same order.
+
+The X12 is the hand-written files of tests/facts/x12/ (its README says what each shows):
+
+    night 1  2026-11-10  the August and November 837s, August's remit (SIL1001, REC2001 denied,
+                         REC2002, SIL1O05: BPR16 2026-08-25), the bare reversals (RV401-RV403
+                         paid 2026-09-01, RV401 and RV403 reversed and RV403 paid again
+                         2026-10-01, RV402 reversed 2026-11-10) and the lonely payments' 837s and
+                         remit (2026-11-05): four months
+    night 2  2026-11-11  nothing new: no part is written again
+    night 3  2026-11-25  the remit of 2026-11-25 pays REC2001 and denies SIL1002: REC2001's
+                         August adjudication is no longer its latest, so August's parts and
+                         November's change; September's and October's are left as they are
+"""
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from claimback import touched
+from claimback.lake import Lake
+from pipelines.cli import run_pipeline
+from tests.compare_published import against_a_full_run, described
+from tests.facts.helpers import X12
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+
+NIGHTS = [
+    (date(2026, 11, 10), ["silent_claims_august.837", "silent_claims_november.837", "silent_claims.835",
+                          "bare_reversals.835", "lonely_payments.837", "lonely_payments.835"]),
+    (date(2026, 11, 11), []),
+    (date(2026, 11, 25), ["nightly_second_remits.835"]),
+]
+# By hand: the account numbers (CLP01) of each month's adjudications after night 1, then night 3.
+ADJUDICATIONS = {
+    1: {"2026-08": ["REC2001", "REC2002", "SIL1001", "SIL1O05"],
+        "2026-09": ["RV401", "RV402", "RV403"],
+        "2026-10": ["RV401", "RV403", "RV403"],
+        "2026-11": ["LAK2001", "LON1001", "LON1O02", "OTH9001", "RV402"]},
+}
+ADJUDICATIONS[3] = {**ADJUDICATIONS[1],
+                    "2026-11": ["LAK2001", "LON1001", "LON1O02", "OTH9001", "REC2001", "RV402", "SIL1002"]}
+# The months whose parts night 3 may write (its remits' claims and REC2001's August remit).
+REWRITTEN = {"2026-08", "2026-11"}
+
+
+def _parts(lake: Lake) -> dict[tuple[str, str], Path]:
+    return {(table, path.stem): path for table in touched.PER_CLAIM
+            for path in sorted(touched.part_folder(lake, table).glob("*.parquet"))}
+
+
+def _stamps(lake: Lake) -> dict[tuple[str, str], int]:
+    return {part: path.stat().st_mtime_ns for part, path in _parts(lake).items()}
+
+
+def _accounts(lake: Lake) -> dict[str, list[str]]:
+    return {part: sorted(pl.read_parquet(path)["patient_control_number"].to_list())
+            for (table, part), path in _parts(lake).items() if table == "adjudications"}
+
+
+def test_a_night_rewrites_only_the_month_parts_it_touches_and_they_equal_a_full_run(tmp_path):
+    inbox, nightly = tmp_path / "inbox", tmp_path / "nightly"
+    inbox.mkdir()
+    lake = Lake(nightly)
+    stamps: dict = {}
+    for night, (as_of, files) in enumerate(NIGHTS, start=1):
+        for name in files:
+            shutil.copyfile(X12 / name, inbox / name)
+        assert run_pipeline(inbox, nightly, as_of, batch_files=2).success, f"night {night}"
+        run = pl.read_parquet(nightly / "lake" / "state" / "changed_claims_run.parquet")
+        assert run["whole"].to_list() == [night == 1], f"night {night}: the kept path did not run"
+        now = _stamps(lake)
+        if night == 1:
+            assert _accounts(lake) == ADJUDICATIONS[1]
+        elif night == 2:
+            assert now == stamps, "a quiet night wrote a part again"
+        else:
+            assert _accounts(lake) == ADJUDICATIONS[3]
+            written = {part for part, stamp in now.items() if stamps.get(part) != stamp}
+            assert {month for _, month in written} <= REWRITTEN, written
+            assert ("adjudications", "2026-08") in written and ("adjudications", "2026-11") in written
+            # recovered_claims had no rows (one empty part) until REC2001 was paid
+            assert {part for part in stamps if part[1] not in REWRITTEN} == {part for part in now if part[1] not in REWRITTEN} | {("recovered_claims", touched.NO_DATE)}
+        stamps = now
+        if night == 1:
+            continue  # the first night is a run from scratch
+        full = tmp_path / f"full-{night}"
+        differences, _ = against_a_full_run(inbox, nightly, full, as_of)
+        assert not differences, f"night {night} ({as_of}): " + described(differences)
+        kept, whole = _parts(lake), _parts(Lake(full))
+        assert kept.keys() == whole.keys(), f"night {night}: other parts than a full run's"
+        for part, path in kept.items():  # the same rows in the same order, part by part
+            assert pl.read_parquet(path).equals(pl.read_parquet(whole[part])), f"night {night}: {part}"
+        shutil.rmtree(full)
