@@ -30,9 +30,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.cli import run_pipeline
 from tests.compare_published import against_a_full_run, described
-from tests.facts.helpers import X12
+from tests.incremental.nights import each_night
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
@@ -70,14 +69,7 @@ def _watched(lake: Path) -> tuple[dict, bool, bool]:
 
 
 def test_lonely_silent_and_rejected_claims_kept_between_nights_equal_a_full_run(tmp_path):
-    inbox, nightly = tmp_path / "inbox", tmp_path / "nightly"
-    inbox.mkdir()
-    for night, (as_of, files) in enumerate(NIGHTS, start=1):
-        for name in files:
-            shutil.copyfile(X12 / name, inbox / name)
-        assert run_pipeline(inbox, nightly, as_of, batch_files=2).success, f"night {night}"
-        run = pl.read_parquet(nightly / "lake" / "state" / "changed_claims_run.parquet")
-        assert run["whole"].to_list() == [night == 1], f"night {night}: the kept path did not run"
+    for night, as_of, inbox, nightly in each_night(tmp_path, NIGHTS):
         assert _watched(nightly / "lake") == EXPECTED[night], f"night {night}"
         if night == 1:
             continue  # the first night is a run from scratch

@@ -25,9 +25,8 @@ import pytest
 
 from claimback import touched
 from claimback.lake import Lake
-from pipelines.cli import run_pipeline
 from tests.compare_published import against_a_full_run, described
-from tests.facts.helpers import X12
+from tests.incremental.nights import each_night
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
@@ -65,28 +64,26 @@ def _accounts(lake: Lake) -> dict[str, list[str]]:
 
 
 def test_a_night_rewrites_only_the_month_parts_it_touches_and_they_equal_a_full_run(tmp_path):
-    inbox, nightly = tmp_path / "inbox", tmp_path / "nightly"
-    inbox.mkdir()
-    lake = Lake(nightly)
     stamps: dict = {}
-    for night, (as_of, files) in enumerate(NIGHTS, start=1):
-        for name in files:
-            shutil.copyfile(X12 / name, inbox / name)
-        assert run_pipeline(inbox, nightly, as_of, batch_files=2).success, f"night {night}"
-        run = pl.read_parquet(nightly / "lake" / "state" / "changed_claims_run.parquet")
-        assert run["whole"].to_list() == [night == 1], f"night {night}: the kept path did not run"
+    for night, as_of, inbox, nightly in each_night(tmp_path, NIGHTS):
+        lake = Lake(nightly)
         now = _stamps(lake)
+        recovered = [part for table, part in now if table == "recovered_claims"]
         if night == 1:
             assert _accounts(lake) == ADJUDICATIONS[1]
+            assert recovered == [touched.NO_DATE]  # nothing recovered yet: one empty part
         elif night == 2:
             assert now == stamps, "a quiet night wrote a part again"
         else:
             assert _accounts(lake) == ADJUDICATIONS[3]
+            assert recovered == ["2026-11"]  # REC2001, by its paying remit of 2026-11-25
             written = {part for part, stamp in now.items() if stamps.get(part) != stamp}
             assert {month for _, month in written} <= REWRITTEN, written
             assert ("adjudications", "2026-08") in written and ("adjudications", "2026-11") in written
-            # recovered_claims had no rows (one empty part) until REC2001 was paid
-            assert {part for part in stamps if part[1] not in REWRITTEN} == {part for part in now if part[1] not in REWRITTEN} | {("recovered_claims", touched.NO_DATE)}
+            # September's and October's parts stay; recovered_claims' empty part went with its first row
+            left = {part for part in stamps if part[1] not in REWRITTEN}
+            assert left - {part for part in now if part[1] not in REWRITTEN} == {("recovered_claims", touched.NO_DATE)}
+            assert all(now[part] == stamps[part] for part in left if part in now)
         stamps = now
         if night == 1:
             continue  # the first night is a run from scratch
