@@ -155,13 +155,21 @@ class Lake:
 
     def rows_where(self, table: str, key: str, keys: pl.Series, columns: Sequence[str],
                    ordered: bool = True) -> pl.DataFrame:
-        """`columns` (those the table has) of the rows whose `key` is one of `keys`: a semi join on
-        an unordered scan (`is_in` on a long list of keys costs seconds per million rows, the join
-        a hash probe), then, when `ordered`, those rows alone sorted into the order `read` gives."""
+        """`columns` (those the table has) of the rows whose `key` is one of `keys`, then, when
+        `ordered`, those rows alone sorted into the order `read` gives. Up to `FEW_KEYS` keys, a
+        predicate pushed into the scan: only the rows kept are held (none read for no key); more, a
+        semi join on an unordered scan, which holds the table's columns whole but probes a hash
+        (`is_in` on a long list costs seconds per million rows). 1 M adjudications, 22 columns:
+        1,000 keys 0.14 CPU s and 50 MB against 0.33 s and 330 MB joined; 500 k keys 1.5 s against 0.7."""
         frame = self.scan_unordered(table, (*columns, key, *CURRENT_ORDER))
         present = frame.collect_schema()
-        wanted = keys.drop_nulls().unique().cast(present[key]).to_frame(key).lazy()
-        frame = frame.join(wanted, on=key, how="semi", maintain_order="left")
+        wanted = keys.drop_nulls().unique().cast(present[key])
+        if wanted.is_empty():
+            frame = frame.clear()
+        elif wanted.len() <= FEW_KEYS:
+            frame = frame.filter(pl.col(key).is_in(wanted.implode()))
+        else:
+            frame = frame.join(wanted.to_frame(key).lazy(), on=key, how="semi", maintain_order="left")
         order = [c for c in CURRENT_ORDER if c in present] if ordered and self.current_dir(table).is_dir() else []
         if order:
             frame = frame.sort(order, nulls_last=True, maintain_order=True)
@@ -207,6 +215,9 @@ class Lake:
         path = self.state_path(table)
         return pl.read_parquet(str(path), glob=False) if path.exists() else pl.DataFrame()
 
+
+# Reads by key (Lake.rows_where) up to this many keys are a predicate in the scan, more a semi join.
+FEW_KEYS = 100_000
 
 # Polars writes a string column's min and max cut to 64 bytes; shorter ones are exact.
 STATISTICS_EXACT_BELOW = 64
