@@ -17,7 +17,7 @@ import polars as pl
 
 from claimback import denials as denial_rules
 from claimback import publish as publishing  # called through the module: the publish step has one seam
-from claimback import forms, ingest, kept_routes, lifecycle, quality_parts, schema, touched, trends, underpayments
+from claimback import forms, ingest, kept_routes, kept_votes, lifecycle, quality_parts, schema, touched, trends, underpayments
 from claimback import lonely as lonely_rules
 from claimback import silent as silence
 from claimback.forms import ProviderDirectory, ProviderProfile, write_reconsideration_packets
@@ -345,14 +345,13 @@ def _across_claims(settings: Settings, per_claim: dict[str, pl.DataFrame], chang
     by_rule = per_claim[touched.BY_RULE] if tonight is None else lake.read(touched.BY_RULE)
     thresholds = underpayments.Thresholds(settings.underpayment_min_dollars, settings.underpayment_min_share,
                                           settings.modal_min_observations)
-    adjudications = per_claim["adjudications"] if tonight is None else lake.read("adjudications")
-    if tonight is None or tonight.priced_again:
+    if tonight is None or tonight.priced_again:  # every claim priced: the whole adjudications
         underpaid, underpayment_denials, underpayment_lines = find_underpayments(
-            settings, adjudications, fee_schedule, thresholds, by_rule)
+            settings, per_claim["adjudications"] if tonight is None else lake.read("adjudications"), fee_schedule,
+            thresholds, by_rule)
     else:
         underpaid, underpayment_denials, underpayment_lines = _underpayments_of_night(
-            settings, adjudications, fee_schedule, thresholds, by_rule, tonight.cut)
-    del adjudications
+            settings, fee_schedule, thresholds, by_rule, tonight.cut)
     denied = pl.concat([by_rule, underpayment_denials]).sort("remit_date", "claim_key", nulls_last=True)
     lake.write_derived("denials", denied)
     lake.write_derived("denial_lines", pl.concat([
@@ -520,48 +519,52 @@ def find_underpayments(settings: Settings, adjudications: pl.DataFrame, fee_sche
         priced.underpaid, adjudications, tables["remit_claims"], tables["remit_remarks"], tables["submitted_claims"]),
         lake)
     lines = _denial_lines(rows, tables)
-    _keep_underpayments(lake, priced.underpaid, priced.votes, priced.unpriced, lines)
+    kept_votes.write(lake, kept_votes.VOTES, priced.votes)
+    kept_votes.write(lake, kept_votes.UNPRICED, priced.unpriced)
+    _keep_underpayments(lake, priced.underpaid, lines)
     return priced.underpaid, rows, lines
 
 
-def _keep_underpayments(lake: Lake, underpaid: pl.DataFrame, votes: pl.DataFrame, unpriced: pl.DataFrame,
-                        lines: pl.DataFrame) -> None:
+def _keep_underpayments(lake: Lake, underpaid: pl.DataFrame, lines: pl.DataFrame) -> None:
     lake.write_derived("underpaid_lines", underpaid)
-    lake.write_state(touched.VOTES, votes)
-    lake.write_state(touched.UNPRICED, unpriced)
     lake.write_state(touched.UNDERPAID_LINES_BY_RULE, lines)
     log.info("underpayments: %d claim(s), %d service line(s) below the expected allowed amount",
              underpaid.filter("is_denial")["claim_key"].n_unique(), underpaid.height)
 
 
-def _underpayments_of_night(settings: Settings, adjudications: pl.DataFrame, fee_schedule: pl.DataFrame,
-                            thresholds: underpayments.Thresholds, by_rule: pl.DataFrame, cut: touched.Touched
+def _underpayments_of_night(settings: Settings, fee_schedule: pl.DataFrame, thresholds: underpayments.Thresholds,
+                            by_rule: pl.DataFrame, cut: touched.Touched
                             ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """`find_underpayments` with the kept votes: the touched claims' old votes taken back and new
     ones added, then the touched claims and those whose modal window holds a day whose votes
-    changed priced again; every other claim's rows kept."""
+    changed priced again; every other claim's rows kept. Reads the adjudications of those claims
+    only (the per-claim tables are written by now), and of the kept votes and unpriced lines the
+    months the changed days and the priced lines' windows reach (claimback.kept_votes)."""
     lake = settings.lake
     t = cut.tables
-    recomputed = adjudications.filter(pl.col("claim_key").is_in(cut.remit_keys))
+    recomputed = _adjudications_of(lake, "claim_key", cut.remit_keys)
     delta = pl.concat([
         underpayments.claim_votes(recomputed, t["remit_claims"], t["remit_service_lines"], t["remit_adjustments"]),
         underpayments.claim_votes(t["adjudications_before"], t["remit_claims"], t["remit_service_lines"],
                                   t["remit_adjustments"]).with_columns(-pl.col("n")),
     ]).group_by("modal_key", "per_unit", "remit_date").agg(pl.col("n").sum()).filter(pl.col("n") != 0)
-    votes = (pl.concat([lake.read_state(touched.VOTES), delta.select(lake.read_state(touched.VOTES).columns)])
-             .group_by("modal_key", "per_unit", "remit_date").agg(pl.col("n").sum()).filter(pl.col("n") != 0)
-             .sort("modal_key", "per_unit", "remit_date"))
-    kept_unpriced = lake.read_state(touched.UNPRICED)
-    again = pl.concat([cut.remit_keys, underpayments.windows_moved(kept_unpriced, delta)]).unique()
-    mine = adjudications.filter(pl.col("claim_key").is_in(again))
+    changed = kept_votes.months_of(delta["remit_date"])
+    votes = (pl.concat([kept_votes.read(lake, kept_votes.VOTES, changed), delta], how="diagonal_relaxed")
+             .group_by("modal_key", "per_unit", "remit_date").agg(pl.col("n").sum()).filter(pl.col("n") != 0))
+    kept_votes.write(lake, kept_votes.VOTES, votes, changed)
+    moved_lines = kept_votes.read(lake, kept_votes.UNPRICED, kept_votes.moved_months(delta["remit_date"]))
+    moved = underpayments.windows_moved(moved_lines, delta)
+    again = pl.concat([cut.remit_keys, moved]).unique()
+    mine = _adjudications_of(lake, "claim_key", again)
     inputs = {table: lake.rows_where(table, "claim_key", mine["claim_key"], DENIAL_INPUTS[table])
               for table in ("remit_claims", "remit_service_lines", "remit_adjustments", "remit_remarks")}
     priced = underpayments.priced_lines(
         mine, inputs["remit_claims"], inputs["remit_service_lines"], inputs["remit_adjustments"], fee_schedule,
-        thresholds, denied_claim_keys=by_rule["claim_key"], all_votes=votes)
+        thresholds, denied_claim_keys=by_rule.join(mine.select("claim_key"), on="claim_key", how="semi")["claim_key"],
+        all_votes=kept_votes.read(lake, kept_votes.VOTES, kept_votes.window_months(mine["remit_date"])))
     # the claims' whole histories and the 837s of their patient control numbers, for their denial rows
     denied_ids = mine.join(priced.underpaid.filter("is_denial").select("claim_key"), on="claim_key", how="semi")
-    histories = adjudications.join(denied_ids.select("claim_id").unique(), on="claim_id", how="semi")
+    histories = _adjudications_of(lake, "claim_id", denied_ids["claim_id"])
     history_remits = lake.rows_where("remit_claims", "claim_key", histories["claim_key"], DENIAL_INPUTS["remit_claims"])
     pcns = touched.normalised_pcns(history_remits)
     submitted = (lake.scan("submitted_claims").filter(touched.pcn_in("patient_control_number", pcns))
@@ -576,10 +579,23 @@ def _underpayments_of_night(settings: Settings, adjudications: pl.DataFrame, fee
         "remit_date", "claim_key", "line_number")
     rows = touched.merged(kept_rows, rows, again, "claim_key")
     lines = touched.merged(lake.read_state(touched.UNDERPAID_LINES_BY_RULE), lines, again, "claim_key")
-    _keep_underpayments(lake, underpaid, votes, touched.merged(kept_unpriced, priced.unpriced, again, "claim_key"),
-                        lines)
-    log.info("underpayments: %d claim(s) priced again (%d touched)", again.len(), cut.remit_keys.len())
+    # a claim's unpriced lines are in the month of its remit: the months of every claim priced again
+    rewritten = kept_votes.months_of(pl.concat([t["remit_claims"]["remit_date"], moved_lines["remit_date"],
+                                                mine["remit_date"]]))
+    kept_unpriced = kept_votes.read(lake, kept_votes.UNPRICED, rewritten)
+    kept_votes.write(lake, kept_votes.UNPRICED, touched.merged(kept_unpriced, priced.unpriced, again, "claim_key"),
+                     rewritten)
+    _keep_underpayments(lake, underpaid, lines)
+    log.info("underpayments: %d claim(s) priced again (%d touched), %d month(s) of votes changed",
+             again.len(), cut.remit_keys.len(), len(changed))
     return underpaid, rows, lines
+
+
+def _adjudications_of(lake: Lake, key: str, keys: pl.Series) -> pl.DataFrame:
+    """Every column of the adjudications whose `key` is one of `keys`, in the table's order."""
+    columns = lake.scan("adjudications").collect_schema().names()
+    return lake.rows_where("adjudications", key, keys, columns).sort(
+        "claim_id", "adjudication_seq", "claim_key", nulls_last=True)
 
 
 def front_door_rejections(lake: Lake) -> pl.DataFrame:

@@ -32,7 +32,8 @@ from pathlib import Path
 
 import polars as pl
 
-from claimback import ingest, lifecycle
+from claimback import ingest, kept_votes, lifecycle
+from claimback.kept_votes import UNPRICED, VOTES
 from claimback.lake import Lake
 
 log = logging.getLogger(__name__)
@@ -44,10 +45,9 @@ MATCHES = "denials_matches"  # lifecycle.match_claims of every remit
 BY_RULE = "denials_by_rule"  # the denial rules' rows of `denials` (without the underpayments)
 LINES_BY_RULE = "denial_lines_by_rule"  # their rows of `denial_lines`
 # The underpayments' modal vote (claimback.underpayments.votes: judged lines per payer x practice x
-# procedure x modifiers, per-unit amount and day), the latest lines it prices (claim_key,
-# modal_key, remit_date) and the rules' `denial_lines` rows of the underpayment denials.
-VOTES = "underpayment_votes"
-UNPRICED = "underpayment_unpriced_lines"
+# procedure x modifiers, per-unit amount and day) and the latest lines it prices (claim_key,
+# modal_key, remit_date), both in month parts (claimback.kept_votes), and the rules'
+# `denial_lines` rows of the underpayment denials.
 UNDERPAID_LINES_BY_RULE = "underpayment_denial_lines_by_rule"
 STATE_TABLES = (STAMP, BATCHES, VOID, MATCHES, BY_RULE, LINES_BY_RULE, VOTES, UNPRICED, UNDERPAID_LINES_BY_RULE)
 
@@ -112,7 +112,9 @@ def made_with(lake: Lake) -> str | None:
 
 
 def _why_whole(lake: Lake, as_of: dt.date, rules: str) -> str | None:
-    if not all(lake.state_dir(table).is_dir() if table in PER_CLAIM else lake.state_path(table).exists()
+    if not all(lake.state_dir(table).is_dir() if table in PER_CLAIM
+               else kept_votes.kept(lake, table) if table in (VOTES, UNPRICED)
+               else lake.state_path(table).exists()
                for table in STATE_TABLES):
         return "nothing kept"
     if not all(lake.files_of(table) for table in KEPT_TABLES):
