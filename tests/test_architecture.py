@@ -45,13 +45,14 @@ ALLOWED: dict[str, set[str]] = {
     "trends": _DOMAIN_BASE,
     "routing": _DOMAIN_BASE,
     "kept_routes": {"ingest", "lake", "routing"},     # each claim's route kept between nights, what changed
-    "touched": {"ingest", "lake", "lifecycle"},       # the claims a night touched, the denials' kept rows
+    "kept_votes": {"lake", "underpayments"},          # the underpayments' kept votes and unpriced lines, by month
+    "touched": {"ingest", "lake", "lifecycle", "kept_votes"},  # the claims a night touched, the denials' kept rows
     "forms": _DOMAIN_BASE | {"environment", "routing"},  # not trends: a packet formats, it finds nothing
     "publish": {"lake", "storage"},
     "synth": {"codes", "schema", "x12"},              # the test-data generator: never the rules it tests
     "stages": {"codes", "schema", "lake", "settings", "inbox", "lifecycle", "reconsiderations", "denials", "quality_parts",
                "lonely", "rejections", "silent", "trends", "routing", "forms", "publish", "quality", "ingest", "underpayments",
-               "kept_routes", "touched"},
+               "kept_routes", "kept_votes", "touched"},
 }
 # Outside the library: the Dagster side and the command line. Nothing in claimback imports these.
 TOP_LEVEL_ALLOWED = {
