@@ -249,7 +249,7 @@ def cmd_synth(args) -> int:
     try:
         summary = generate(out, claims=args.claims, seed=args.seed,
                            as_of=_as_of(args.as_of) if args.as_of else None, truth_dir=truth,
-                           claims_before=args.claims_before)
+                           claims_before=args.claims_before, months=args.months)
     except (FileExistsError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     print(f"synthesised {summary.claims:,} claims into {out}: {summary.files_837} 837 files, "
@@ -373,6 +373,9 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--claims-before", type=int, default=0, metavar="N",
                        help="claims the earlier drops of this history hold: claim, patient control, payer "
                             "claim and member numbers continue after them (default 0: a history of its own)")
+    synth.add_argument("--months", type=int, default=9,
+                       help="months of service the claims span, ending 25 days before the as-of date (default 9; "
+                            "1 for a night's drop: its remits dated in the last weeks, as a clearinghouse sends them)")
     synth.set_defaults(func=cmd_synth)
 
     codes = verb("codes", help="CARC/RARC code lists")

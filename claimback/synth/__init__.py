@@ -114,6 +114,8 @@ def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None
         raise ValueError("claims must be at least 1")
     if claims_before < 0:
         raise ValueError("claims_before cannot be negative")
+    if months < 1:
+        raise ValueError("months must be at least 1")
     if claims_per_file < 1:
         raise ValueError("claims_per_file must be at least 1")
     out_dir = Path(out_dir)

@@ -172,6 +172,8 @@ def test_refuses_to_mix_with_an_existing_inbox(tmp_path):
         generate(tmp_path / "inbox", 10, as_of=AS_OF)
     with pytest.raises(ValueError):
         generate(tmp_path / "other", 0, as_of=AS_OF)
+    with pytest.raises(ValueError):
+        generate(tmp_path / "other", 10, as_of=AS_OF, months=0)
 
 
 def test_truth_only_when_asked_and_never_in_the_inbox(tmp_path, inbox):
