@@ -707,19 +707,23 @@ def window_paid_before(lake: Lake, window: pl.DataFrame) -> pl.DataFrame:
     first, last = window["remit_date"].min(), window["remit_date"].max()
     counted = pl.col("remit_date").is_between(first - timedelta(days=evidence.PAID_BEFORE_DAYS + 1), last) \
         if first is not None else pl.lit(False)
-    remits = lake.scan_unordered("remit_claims", ROUTING_INPUTS["remit_claims"]).filter(counted).collect()
-    own = window.select("claim_key").drop_nulls().unique().join(remits, on="claim_key", how="anti")
+    remits = lake.scan_unordered("remit_claims", ROUTING_INPUTS["remit_claims"]).filter(counted)
+    own = window.select("claim_key").drop_nulls().unique().lazy().join(
+        remits.select("claim_key"), on="claim_key", how="anti").collect(engine="streaming")
+    # When those are most of the history's remits (a history of a year or less), they and every
+    # line and 837 are scanned instead (streamed, never held whole): the same counts (paid_before
+    # joins them), and cheaper than picking nearly all of them out by key.
+    most = 2 * (remits.select(pl.len()).collect(engine="streaming").item() + own.height) > lake.rows("remit_claims")
+    if not most:
+        remits = remits.collect()
     if own.height:  # a denial's remit is dated as the denial: none, unless a remit has no date
-        remits = pl.concat([remits, lake.rows_where("remit_claims", "claim_key", own["claim_key"],
-                                                    ROUTING_INPUTS["remit_claims"], ordered=False)])
-    # When those are most of the history's remits (a history of a year or less), every line and 837
-    # is read instead: the same counts (paid_before joins them with these remits), and cheaper than
-    # picking nearly all of them out by key.
-    most = 2 * remits.height > lake.rows("remit_claims")
+        mine = lake.rows_where("remit_claims", "claim_key", own["claim_key"], ROUTING_INPUTS["remit_claims"],
+                               ordered=False)
+        remits = pl.concat([remits, mine.lazy() if most else mine])
 
-    def of_remits(table: str, key: str) -> pl.DataFrame:
+    def of_remits(table: str, key: str) -> pl.DataFrame | pl.LazyFrame:
         columns = ROUTING_INPUTS[table]
-        return lake.scan_unordered(table, columns).collect() if most else \
+        return lake.scan_unordered(table, columns) if most else \
             lake.rows_where(table, key, remits[key], columns, ordered=False)
 
     return evidence.paid_before(window, remits, of_remits("remit_service_lines", "claim_key"),
