@@ -222,14 +222,15 @@ def _reader_rows(lake: Lake, columns: Mapping[str, Sequence[str]], denials: pl.D
         accounts, on=["patient_control_number", "payer"], how="semi").drop("payer")
     sent_rows = pl.concat([sent.filter(pl.col("claim_key").is_in(own_837)), same_visit, unauthorized]
                           ).unique(["claim_key"], keep="first").collect()
-    sent_keys, remit_keys = sent_rows["claim_key"].implode(), group["claim_key"].implode()
+    # the groups' lines by a semi join: "paid before" can reach most of a year's remits, and `is_in`
+    # over millions of keys cost 71 of routing's 100 s on a 100 k night at 2 M claims
     return (
         _in_order(sent_rows.lazy(), columns["submitted_claims"]),
-        _in_order(_scan(lake, "submitted_service_lines", columns["submitted_service_lines"]).filter(
-            pl.col("claim_key").is_in(sent_keys)), columns["submitted_service_lines"]),
+        _in_order(_scan(lake, "submitted_service_lines", columns["submitted_service_lines"]).join(
+            sent_rows.lazy().select("claim_key"), on="claim_key", how="semi"), columns["submitted_service_lines"]),
         _in_order(group.lazy(), columns["remit_claims"]),
-        _in_order(_scan(lake, "remit_service_lines", columns["remit_service_lines"]).filter(
-            pl.col("claim_key").is_in(remit_keys)), columns["remit_service_lines"]),
+        _in_order(_scan(lake, "remit_service_lines", columns["remit_service_lines"]).join(
+            group.lazy().select("claim_key"), on="claim_key", how="semi"), columns["remit_service_lines"]),
     )
 
 
