@@ -422,8 +422,7 @@ def _lonely_of_night(lake: Lake, recomputed: pl.DataFrame, cut: touched.Touched,
         .fill_null(False) | touched.pcn_in("patient_control_number", pcns))
     again = pl.concat([recomputed["claim_id"], payments.join(reached, on="claim_key", how="semi")["claim_id"]]).unique()
     gone = payments.filter(pl.col("claim_id").is_in(again) | pl.col("claim_key").is_in(cut.remit_keys))
-    mine = lake.rows_where("adjudications", "claim_id", again, recomputed.columns).sort(
-        touched.PART_ORDER["adjudications"])  # the claims' every adjudication, as the whole table ordered them
+    mine = _adjudications_of(lake, "claim_id", again)  # the claims' every adjudication
     rows = lonely_rules.unmatched(mine, lake.rows_where(touched.MATCHES, "remit_claim_key", mine["claim_key"],
                                                         ("remit_claim_key", "submitted_claim_key", "match_method")))
     remits = lake.rows_where("remit_claims", "claim_key", rows["claim_key"], LONELY_INPUTS["remit_claims"])
@@ -594,8 +593,8 @@ def _underpayments_of_night(settings: Settings, fee_schedule: pl.DataFrame, thre
 def _adjudications_of(lake: Lake, key: str, keys: pl.Series) -> pl.DataFrame:
     """Every column of the adjudications whose `key` is one of `keys`, in the table's order."""
     columns = lake.scan("adjudications").collect_schema().names()
-    return lake.rows_where("adjudications", key, keys, columns).sort(
-        "claim_id", "adjudication_seq", "claim_key", nulls_last=True)
+    return lake.rows_where("adjudications", key, keys, columns).sort(touched.PART_ORDER["adjudications"],
+                                                                      nulls_last=True)
 
 
 def front_door_rejections(lake: Lake) -> pl.DataFrame:

@@ -322,7 +322,7 @@ def write_changes(lake: Lake, changes: dict[str, pl.Series] | None, fingerprint:
 # part): a night reads and rewrites only the parts holding a claim it recomputed, and new remits
 # land in their own, mostly recent, months; every other part's file is left as it is (so publish
 # keeps its rows without reading them). A remit without a date has a part of its own.
-NO_DATE = "none"  # sorts after every month
+NO_DATE = kept_votes.NO_DATE  # the part of remits without a date: sorts after every month
 # One order for each part's rows, whoever wrote it (a whole run or a night): a claim's rows are
 # all kept or all recomputed, and ties between claims are broken by the key.
 PART_ORDER = {"adjudications": ("claim_id", "adjudication_seq", "claim_key"),
@@ -333,8 +333,7 @@ PART_ORDER = {"adjudications": ("claim_id", "adjudication_seq", "claim_key"),
 
 def remit_months(remit_claims: pl.DataFrame) -> pl.DataFrame:
     """[claim_key, _part]: the part of every row of these remits' claims."""
-    return remit_claims.select("claim_key", _part=pl.col("remit_date").dt.strftime("%Y-%m").fill_null(NO_DATE)
-                               ).unique("claim_key")
+    return remit_claims.select("claim_key", _part=kept_votes.month(pl.col("remit_date"))).unique("claim_key")
 
 
 def part_folder(lake: Lake, table: str) -> Path:
