@@ -20,12 +20,16 @@ first part out again only for the claims whose inputs changed:
   submissions count), a paid 835 of the same payee, member and payer (a paid twin), or a payment by
   the payer to the payee of one of the claim's procedures in the 180 days before its remit (paid
   before; an older payment counts as new when a new 837 of its account number and payer has no
-  authorization).
+  authorization). The payments "paid before" counts are kept by the denials stage
+  (touched.PAYMENTS, per claim in month parts); routing reads those of the claims' practices,
+  payers and procedures and days, not the remits.
 
 Anything else — a batch rewritten or gone, kept state missing or written by other code or under
 other payer rules, a claim listed twice in the denials — and every row is worked out again: never a
-guess; so too when most rows would be (MOST), where the whole tables cost less than their groups. Those rows are worked out from the lake's rows of their groups only (`_reader_rows`), so a
-quiet night reads a few thousand rows of the 837s and 835s, not the history.
+guess; so too when most rows would be (MOST), where the whole tables cost less than their groups,
+and when the denials stage kept no payments. Those rows are worked out from the lake's rows of
+their groups only (`_reader_rows`), so a quiet night reads a few thousand rows of the 837s and
+835s, not the history.
 """
 from __future__ import annotations
 
@@ -36,9 +40,10 @@ from pathlib import Path
 
 import polars as pl
 
-from claimback import ingest
+from claimback import ingest, kept_votes, touched
 from claimback.lake import CURRENT_ORDER, Lake
-from claimback.routing.evidence import PAID_BEFORE_DAYS
+from claimback.lifecycle import blank_to_null
+from claimback.routing.evidence import PAID_BEFORE_DAYS, paid_before_keys
 from claimback.routing.queue import _flagged_members, _level_state, payer_denials, route_claims
 from claimback.routing.rules import PayerRules
 
@@ -72,7 +77,9 @@ def routed_claims(lake: Lake, rules: PayerRules, columns: Mapping[str, Sequence[
     if rows is None:
         log.info("routing: every claim routed again (%s)", why or "most claims' inputs changed")
         reader = {table: lake.read(table, columns[table]) for table in _READER}
-        rows = route_claims(denials, log_rows, trend_members, rules, resolved, adjudications, *reader.values())
+        payments = payments_for(lake, paid_before_keys(denials, reader["remit_claims"]))
+        rows = route_claims(denials, log_rows, trend_members, rules, resolved, adjudications, *reader.values(),
+                            payments=payments)
     _keep(lake, stamp, rows, inputs, batches)
     return rows
 
@@ -85,6 +92,10 @@ def _why_whole(lake: Lake, stamp: str, denials: pl.DataFrame, batches: pl.DataFr
         return "no rows kept by this code and these payer rules"
     if not all(lake.state_path(table).exists() for table in STATE_TABLES):
         return "kept rows incomplete"
+    denials_read = lake.read_state(touched.BATCHES)
+    if not lake.files_of(touched.PAYMENTS) or denials_read.columns != batches.columns or not denials_read.equals(
+            batches):
+        return "the denials stage's kept payments not of tonight's batches"
     if payer_denials(denials)["claim_key"].is_duplicated().any():
         return "a claim listed twice in the denials"
     before = lake.read_state(BATCHES)
@@ -145,10 +156,10 @@ def _with_changed_rows(lake: Lake, rules: PayerRules, columns: Mapping[str, Sequ
     by_account = changed.filter(pl.col("component").is_in(["level1", "level2"]))["key"]
     new_batches = batches.join(lake.read_state(BATCHES), on=batches.columns, how="anti", nulls_equal=True)
     denied = payer_denials(denials)
-    touched = _touched_by_new_rows(lake, new_batches["batch"].to_list(), denied)
+    reached = _touched_by_new_rows(lake, new_batches["batch"].to_list(), denied)
     account = pl.col("patient_control_number").is_in(by_account.implode())
     keys = pl.concat([
-        by_claim.drop_nulls(), touched,
+        by_claim.drop_nulls(), reached,
         denied.filter(account)["claim_key"], resolved.filter(account)["claim_key"],
     ]).unique().drop_nulls()
     # a resolved claim without a key is found by its account number alone: always worked out again
@@ -160,10 +171,11 @@ def _with_changed_rows(lake: Lake, rules: PayerRules, columns: Mapping[str, Sequ
     reader = _reader_rows(lake, columns, some, resolved.filter(again))
     fresh = route_claims(some, log_rows, trend_members, rules, resolved.filter(again),
                          adjudications.filter(pl.col("claim_key").is_in(keys.implode())), *reader,
-                         known=denied.select("claim_key", "patient_control_number"))
+                         known=denied.select("claim_key", "patient_control_number"),
+                         payments=payments_for(lake, paid_before_keys(some, reader[2])))
     kept = lake.read_state(ROWS).filter(~again)
     log.info("routing: %d of %d rows worked out again (%d claims' inputs changed, %d touched by %d new batches)",
-             fresh.height, kept.height + fresh.height, by_claim.n_unique(), touched.len(), new_batches.height)
+             fresh.height, kept.height + fresh.height, by_claim.n_unique(), reached.len(), new_batches.height)
     return pl.concat([kept, fresh], how="diagonal_relaxed")
 
 
@@ -193,9 +205,8 @@ VISIT = ["payer", "billing_npi", "subscriber_member_id", "statement_from"]  # ev
 def _reader_rows(lake: Lake, columns: Mapping[str, Sequence[str]], denials: pl.DataFrame,
                  resolved: pl.DataFrame) -> tuple[pl.DataFrame, ...]:
     """The 837 and 835 rows `evidence.gather` and the product read for these claims, and every row of
-    their groups: 837s of the same visit (payer, billing NPI, member, date), 835s of the same payee,
-    member and payer (twins), 835s of the same payee and payer remitted in the 180 days before any of
-    them (paid before), and the 837s without authorization that those payments may match."""
+    their groups: 837s of the same visit (payer, billing NPI, member, date) and 835s of the same
+    payee, member and payer (twins). "Paid before" counts from the kept payments (`payments_for`)."""
     own_837 = denials["submitted_claim_key"].drop_nulls().unique().implode() if "submitted_claim_key" in \
         denials.columns else pl.Series([], dtype=pl.String).implode()
     sent = _scan(lake, "submitted_claims", columns["submitted_claims"])
@@ -205,25 +216,14 @@ def _reader_rows(lake: Lake, columns: Mapping[str, Sequence[str]], denials: pl.D
     remits = _scan(lake, "remit_claims", [*columns["remit_claims"], "payer_id", "payer_name"])
     own = remits.filter(pl.col("claim_key").is_in(claim_keys)).with_columns(_payer()).collect()
     twins = own.select("payee_npi", "member_id", "payer").drop_nulls().unique()
-    payers = own.select("payee_npi", "payer").drop_nulls().unique()
-    # paid_before counts payments remitted in (remit_date - 181 days, remit_date - 1 day]
-    dates = pl.concat([own["remit_date"], denials["remit_date"]])
-    first, last = dates.min(), dates.max()
-    window = (pl.col("remit_date") >= pl.lit(first) - pl.duration(days=PAID_BEFORE_DAYS + 1)) & (
-        pl.col("remit_date") <= pl.lit(last)) if first is not None else pl.lit(False)
     remits = remits.with_columns(_payer())
     group = pl.concat([
         remits.filter(pl.col("claim_key").is_in(claim_keys)),
         remits.join(twins.lazy(), on=["payee_npi", "member_id", "payer"], how="semi"),
-        remits.filter(window).join(payers.lazy(), on=["payee_npi", "payer"], how="semi"),
     ]).unique(["claim_key"], keep="first").drop("payer").collect()
-    accounts = group.lazy().select("patient_control_number", _payer()).drop_nulls().unique()
-    unauthorized = sent.with_columns(_payer()).filter(pl.col("prior_authorization").is_null()).join(
-        accounts, on=["patient_control_number", "payer"], how="semi").drop("payer")
-    sent_rows = pl.concat([sent.filter(pl.col("claim_key").is_in(own_837)), same_visit, unauthorized]
+    sent_rows = pl.concat([sent.filter(pl.col("claim_key").is_in(own_837)), same_visit]
                           ).unique(["claim_key"], keep="first").collect()
-    # the groups' lines by a semi join: "paid before" can reach most of a year's remits, and `is_in`
-    # over millions of keys cost 71 of routing's 100 s on a 100 k night at 2 M claims
+    # the groups' lines by a semi join (`is_in` over many keys is slow)
     return (
         _in_order(sent_rows.lazy(), columns["submitted_claims"]),
         _in_order(_scan(lake, "submitted_service_lines", columns["submitted_service_lines"]).join(
@@ -232,6 +232,30 @@ def _reader_rows(lake: Lake, columns: Mapping[str, Sequence[str]], denials: pl.D
         _in_order(_scan(lake, "remit_service_lines", columns["remit_service_lines"]).join(
             group.lazy().select("claim_key"), on="claim_key", how="semi"), columns["remit_service_lines"]),
     )
+
+
+def payments_for(lake: Lake, denied: pl.DataFrame) -> pl.DataFrame | None:
+    """The kept payments "paid before" counts (touched.PAYMENTS, `evidence.counted_payments`) that
+    can count for these denied procedures (`evidence.paid_before_keys`' rows): those of their
+    practice, payer and procedure remitted from PAID_BEFORE_DAYS + 1 days before the earliest of them
+    to the latest, read from the month parts of those days only. None when the denials stage kept
+    none (they are then counted from the 835s and 837s)."""
+    files = lake.files_of(touched.PAYMENTS)
+    if not files:
+        return None
+    first, last = denied["remit_date"].min(), denied["remit_date"].max()
+    folder = lake.state_dir(touched.PAYMENTS)
+    months = [] if first is None else kept_votes.months_spanning(
+        pl.Series([first]), -(PAID_BEFORE_DAYS + 1), (last - first).days)
+    parts = [str(path) for path in (folder / f"{month}.parquet" for month in months) if path.exists()]
+    if not parts:
+        return pl.scan_parquet(str(files[0]), glob=False).head(0).collect()
+    keys = denied.select("payee_npi", "payer", "procedure").unique()
+    return (pl.scan_parquet(parts, glob=False)
+            .filter(pl.col("remit_date").is_between(pl.lit(first) - pl.duration(days=PAID_BEFORE_DAYS + 1),
+                                                    pl.lit(last)))
+            .join(keys.lazy(), on=["payee_npi", "payer", "procedure"], how="semi")
+            .collect(engine="streaming"))
 
 
 def _touched_by_new_rows(lake: Lake, batches: list[str], denied: pl.DataFrame) -> pl.Series:
@@ -261,23 +285,19 @@ def _touched_by_new_rows(lake: Lake, batches: list[str], denied: pl.DataFrame) -
         new_lines.filter(pl.col("paid_amount") > 0), on="claim_key")
     twins = own.join(paying.select("payee_npi", "member_id", _payer()).unique(),
                      on=["payee_npi", "member_id", "payer"], how="semi")["claim_key"]
-    # paid before: the payee x payer x procedure x day of every new payment, and of the older payments
-    # a new 837 without authorization may now let count (its account number and payer)
+    # paid before: the payee x payer x procedure x day of the kept payments of the new remits, and of
+    # the older ones a new 837 without authorization may now let count (its account number and
+    # payer; a kept row only appears then: remits and 837s are never taken back but by a rewritten
+    # batch, which routes every claim again)
     unauthorized = new_sent.filter(pl.col("prior_authorization").is_null()).select(
-        "patient_control_number", _payer()).drop_nulls().unique()
-    older = remits.with_columns(_payer()).filter(~pl.col("is_reversal").fill_null(False)).join(
-        unauthorized.lazy(), on=["patient_control_number", "payer"], how="semi").select("claim_key").collect()
-    older_paid = _scan(lake, "remit_service_lines", ("claim_key", "procedure_code", "paid_amount")).filter(
-        pl.col("claim_key").is_in(older["claim_key"].implode()) & (pl.col("paid_amount") > 0)).select(
-        "claim_key", "procedure_code").collect()
-    older_days = older_paid.join(_scan(lake, "remit_claims", ("claim_key", "payer_id", "payer_name", "payee_npi",
-                                                                   "remit_date")).filter(
-        pl.col("claim_key").is_in(older["claim_key"].implode())).select(
-        "claim_key", "payee_npi", "remit_date", _payer()).collect(), on="claim_key")
-    days = pl.concat([
-        paying.select("payee_npi", _payer(), procedure=pl.col("procedure_code"), day=pl.col("remit_date")),
-        older_days.select("payee_npi", "payer", procedure=pl.col("procedure_code"), day=pl.col("remit_date")),
-    ]).drop_nulls().unique()
+        patient_control_number=blank_to_null(pl.col("patient_control_number")), payer=_payer()).drop_nulls().unique()
+    new_keys = new_remits["claim_key"].drop_nulls().unique().implode()
+    days = (pl.scan_parquet([str(path) for path in lake.files_of(touched.PAYMENTS)], glob=False)
+            .join(unauthorized.lazy().with_columns(_older=pl.lit(True)), on=["patient_control_number", "payer"],
+                  how="left")
+            .filter(pl.col("claim_key").is_in(new_keys) | pl.col("_older").is_not_null())
+            .select("payee_npi", "payer", "procedure", day=pl.col("remit_date")).unique()
+            .collect(engine="streaming"))
     before = own.explode("procedure_codes").rename({"procedure_codes": "procedure"}).join(
         days, on=["payee_npi", "payer", "procedure"]).filter(
         pl.col("day").is_between(pl.col("remit_date") - pl.duration(days=PAID_BEFORE_DAYS + 1), pl.col("remit_date"))

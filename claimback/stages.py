@@ -66,8 +66,9 @@ READS: dict[str, tuple[str, ...]] = {
     "reconsiderations": (),
     "denials": ("remit_payments", "remit_claims", "remit_service_lines", "remit_adjustments", "remit_remarks",
                 "submitted_claims", "acknowledgments", "acknowledged_claims"),
-    "trends": ("denials", "underpaid_lines", "remit_payments", "remit_claims", "remit_service_lines",
-               "submitted_claims", "submitted_service_lines"),
+    # (and the payments "paid before" counts, which the denials stage keeps: touched.PAYMENTS)
+    "trends": ("denials", "underpaid_lines", "remit_payments", "remit_claims", "submitted_claims",
+               "submitted_service_lines"),
     "routing": ("denials", "denial_lines", "adjudications", "recovered_claims", "underpaid_lines", "silent_claims",
                 "claim_rejections", "reconsiderations", "trend_cluster_claims", "trend_packets", "remit_payments",
                 "remit_claims", "remit_service_lines", "submitted_claims", "submitted_service_lines",
@@ -191,6 +192,7 @@ DENIAL_INPUTS = {
         "claim_key", "source_file", "claim_ordinal", "patient_control_number", "payer_name", "payer_id",
         "original_payer_claim_control_number", "frequency_code", "statement_from", "billing_npi",
         "rendering_npi", "place_of_service", "billing_tax_id", "subscriber_member_id",
+        "prior_authorization",  # only for the payments "paid before" counts (touched.PAYMENTS)
     ),
 }
 
@@ -261,6 +263,8 @@ def _per_claim_tables(settings: Settings, tables: dict[str, pl.DataFrame],
         touched.MATCHES: matches,
         touched.BY_RULE: denied,
         touched.LINES_BY_RULE: _denial_lines(denied, tables),
+        touched.PAYMENTS: evidence.counted_payments(
+            tables["remit_claims"], tables["remit_service_lines"], tables["submitted_claims"]).collect(),
     }
 
 
@@ -363,7 +367,7 @@ def _across_claims(settings: Settings, per_claim: dict[str, pl.DataFrame], chang
         for table, old in before.items():
             key = touched.KEY_OF.get(table, "claim_key")
             changed[table] = touched.changed_keys(old, touched.row_hashes(lake.read(table), key), key)
-        for table in (touched.MATCHES, touched.BY_RULE, touched.LINES_BY_RULE):  # kept, not published
+        for table in (touched.MATCHES, touched.BY_RULE, touched.LINES_BY_RULE, touched.PAYMENTS):  # kept, not published
             changed.pop(table, None)
     touched.write_changes(lake, changed, denial_tables_fingerprint(lake), settings.as_of)
     log.info("denials: %d of %d adjudicated claims denied", denied.height, latest_count)
@@ -698,35 +702,19 @@ def find_trends(settings: Settings) -> TrendsFound:
 
 
 def window_paid_before(lake: Lake, window: pl.DataFrame) -> pl.DataFrame:
-    """`evidence.paid_before` of the window's denials (the only claims a cluster holds), from the
-    remits that can count for them: those remitted from PAID_BEFORE_DAYS + 1 days before the
-    earliest of them to the latest (a payment counts when remitted in the 180 days before a
-    denial's remit; read by predicate), the denials' own remits, their lines, and the 837s of
-    their account numbers (the authorization): a night reads a year of remits, not the history's."""
-    first, last = window["remit_date"].min(), window["remit_date"].max()
-    counted = pl.col("remit_date").is_between(first - timedelta(days=evidence.PAID_BEFORE_DAYS + 1), last) \
-        if first is not None else pl.lit(False)
-    remits = lake.scan_unordered("remit_claims", ROUTING_INPUTS["remit_claims"]).filter(counted)
-    own = window.select("claim_key").drop_nulls().unique().lazy().join(
-        remits.select("claim_key"), on="claim_key", how="anti").collect(engine="streaming")
-    # When those are most of the history's remits (a history of a year or less), they and every
-    # line and 837 are scanned instead (streamed, never held whole): the same counts (paid_before
-    # joins them), and cheaper than picking nearly all of them out by key.
-    most = 2 * (remits.select(pl.len()).collect(engine="streaming").item() + own.height) > lake.rows("remit_claims")
-    if not most:
-        remits = remits.collect()
-    if own.height:  # a denial's remit is dated as the denial: none, unless a remit has no date
-        mine = lake.rows_where("remit_claims", "claim_key", own["claim_key"], ROUTING_INPUTS["remit_claims"],
-                               ordered=False)
-        remits = pl.concat([remits, mine.lazy() if most else mine])
-
-    def of_remits(table: str, key: str) -> pl.DataFrame | pl.LazyFrame:
-        columns = ROUTING_INPUTS[table]
-        return lake.scan_unordered(table, columns) if most else \
-            lake.rows_where(table, key, remits[key], columns, ordered=False)
-
-    return evidence.paid_before(window, remits, of_remits("remit_service_lines", "claim_key"),
-                                of_remits("submitted_claims", "patient_control_number"))
+    """`evidence.paid_before` of the window's denials (the only claims a cluster holds), counted from
+    the payments the denials stage keeps (`kept_routes.payments_for`: those of the denials' practices,
+    payers and procedures in the months that can count), with the practice and payer of the denials'
+    own remits read by key: a night reads neither the remits of a year nor their lines and 837s.
+    Without kept payments (the denials stage of other code), counted from the lake's remits."""
+    own = lake.rows_where("remit_claims", "claim_key", window["claim_key"].drop_nulls().unique(),
+                          ROUTING_INPUTS["remit_claims"], ordered=False)
+    denied = evidence.paid_before_keys(window, own)
+    payments = kept_routes.payments_for(lake, denied)
+    if payments is None:
+        return evidence.paid_before(window, *(lake.scan_unordered(table, ROUTING_INPUTS[table]) for table in (
+            "remit_claims", "remit_service_lines", "submitted_claims")))
+    return evidence.paid_before_from(denied, payments)
 
 
 def payer_counts(settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:

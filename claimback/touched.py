@@ -49,7 +49,13 @@ LINES_BY_RULE = "denial_lines_by_rule"  # their rows of `denial_lines`
 # modal_key, remit_date), both in month parts (claimback.kept_votes), and the rules'
 # `denial_lines` rows of the underpayment denials.
 UNDERPAID_LINES_BY_RULE = "underpayment_denial_lines_by_rule"
-STATE_TABLES = (STAMP, BATCHES, VOID, MATCHES, BY_RULE, LINES_BY_RULE, VOTES, UNPRICED, UNDERPAID_LINES_BY_RULE)
+# The payments "paid before" counts (claimback.routing.evidence.counted_payments: a row per remit
+# claim and procedure paid without an authorization), for trends and routing: a row depends on its
+# remit claim, its lines and the 837s of its account number, and a new 837's account number is a
+# seed of `closure`, so the claims a night touched are the ones whose rows can change.
+PAYMENTS = "paid_before_payments"
+STATE_TABLES = (STAMP, BATCHES, VOID, MATCHES, BY_RULE, LINES_BY_RULE, VOTES, UNPRICED, UNDERPAID_LINES_BY_RULE,
+                PAYMENTS)
 
 # The stage's own tables whose rows a night keeps: the per-claim ones it merges into, and those
 # that cross claims (lonely payments and their candidates, silent claims; front-door rejections
@@ -64,7 +70,7 @@ CHANGED_RUN = "changed_claims_run"
 
 # The per-claim tables: recomputed for the touched claims and merged by the 835 claim key, in
 # month parts (`write_parts`, `merge_parts`).
-PER_CLAIM = ("adjudications", "recovered_claims", MATCHES, BY_RULE, LINES_BY_RULE)
+PER_CLAIM = ("adjudications", "recovered_claims", MATCHES, BY_RULE, LINES_BY_RULE, PAYMENTS)
 # The column each denial-stage table names its claim by (the interface's `claim_key`).
 KEY_OF = {"silent_claims": "submitted_claim_key", "claim_rejections": "submitted_claim_key",
           MATCHES: "remit_claim_key"}
@@ -334,7 +340,8 @@ NO_DATE = kept_votes.NO_DATE  # the part of remits without a date: sorts after e
 PART_ORDER = {"adjudications": ("claim_id", "adjudication_seq", "claim_key"),
               "recovered_claims": ("claim_key",),
               MATCHES: ("remit_claim_key",),
-              BY_RULE: ("claim_key",)}  # LINES_BY_RULE: the key, then every column that sorts
+              BY_RULE: ("claim_key",),
+              PAYMENTS: ("claim_key", "procedure")}  # LINES_BY_RULE: the key, then every column that sorts
 
 
 def remit_months(remit_claims: pl.DataFrame) -> pl.DataFrame:

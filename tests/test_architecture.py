@@ -44,7 +44,7 @@ ALLOWED: dict[str, set[str]] = {
     "charts": {"codes"},
     "trends": _DOMAIN_BASE,
     "routing": _DOMAIN_BASE,
-    "kept_routes": {"ingest", "lake", "routing"},     # each claim's route kept between nights, what changed
+    "kept_routes": {"ingest", "lake", "lifecycle", "routing", "touched", "kept_votes"},  # each claim's route kept between nights, what changed; the denials stage's kept payments
     "kept_votes": {"lake", "underpayments"},          # the underpayments' kept votes and unpriced lines, by month
     "touched": {"ingest", "lake", "lifecycle", "kept_votes"},  # the claims a night touched, the denials' kept rows
     "forms": _DOMAIN_BASE | {"environment", "routing"},  # not trends: a packet formats, it finds nothing

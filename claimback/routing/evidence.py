@@ -71,8 +71,11 @@ def gather(
     remit_claims: pl.DataFrame | None = None,
     remit_lines: pl.DataFrame | None = None,
     adjudications: pl.DataFrame | None = None,
+    payments: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """`denials` plus EVIDENCE_COLUMNS from whichever lake tables are given (the rest stay null)."""
+    """`denials` plus EVIDENCE_COLUMNS from whichever lake tables are given (the rest stay null).
+    `payments`: the kept `counted_payments` that can count for these denials (then "paid before"
+    needs only the denials' own remits among `remit_claims`), else counted from the tables given."""
     frame = denials
     if adjudications is not None and "claim_status_code" not in frame.columns:
         frame = frame.join(adjudications.select("claim_key", "claim_status_code").unique("claim_key"),
@@ -80,7 +83,7 @@ def gather(
     if submitted_claims is not None and "submitted_claim_key" in frame.columns:
         frame = _from_837(frame, submitted_claims, submitted_lines)
     if remit_claims is not None and remit_lines is not None:
-        frame = _from_835(frame, remit_claims, remit_lines, submitted_claims)
+        frame = _from_835(frame, remit_claims, remit_lines, submitted_claims, payments)
     return _empty(frame)
 
 
@@ -159,43 +162,70 @@ def _denied_procedures(frame: pl.DataFrame, claims: Frame) -> Frame:
     return out if isinstance(claims, pl.LazyFrame) else out.collect()
 
 
+def counted_payments(remit_claims: Frame, remit_lines: Frame, submitted: Frame | None) -> pl.LazyFrame:
+    """The payments "paid before" counts: one row per remit claim and procedure (claim_key,
+    patient_control_number, payee_npi, payer, procedure, remit_date) of a non-reversal remit claim
+    with a paid line of the procedure whose 837 carried no authorization, matched by account number
+    (a blank one matches no 837, as in every match of claimback.lifecycle), payer and date of
+    service; without the 837s every payment counts. A row depends on its own remit claim, its lines
+    and the 837s of its account number only: kept per claim (claimback.touched.PAYMENTS), a night
+    works out the rows of the claims it touched, and a new 837 puts its account number's remits
+    among those."""
+    claims, paid = _paid_lines(remit_claims.lazy(), remit_lines.lazy())
+    paid = paid.with_columns(patient_control_number=blank_to_null(pl.col("patient_control_number")))
+    if submitted is not None and "prior_authorization" in submitted.collect_schema().names():
+        submitted = submitted.lazy()
+        no_auth = submitted.filter(pl.col("prior_authorization").is_null()).select(
+            blank_to_null(pl.col("patient_control_number")).alias("patient_control_number"), "statement_from",
+            payer=pl.coalesce(*_present(submitted, "payer_id", "payer_name"))).unique()
+        paid = paid.join(no_auth, on=["patient_control_number", "statement_from", "payer"], how="semi")
+    return (paid.select("claim_key", "patient_control_number", "payee_npi", "payer",
+                        procedure=pl.col("procedure_code"), remit_date=pl.col("remit_date"))
+            .drop_nulls(["payee_npi", "payer", "procedure", "remit_date"])
+            .unique(["claim_key", "procedure"]))
+
+
+def paid_before_keys(denials: pl.DataFrame, remit_claims: Frame) -> pl.DataFrame:
+    """(claim_key, remit_date, procedure, payee_npi, payer): each denied procedure with the practice
+    and payer of the denial's own remit claim, non-reversal ones only (a reversal counts nothing);
+    `remit_claims` holds at least those."""
+    own = remit_claims.lazy().filter(~pl.col("is_reversal").fill_null(False)).select(
+        "claim_key", "payee_npi", payer=pl.coalesce(*_present(remit_claims, "payer_id", "payer_name")))
+    return (denials.lazy().select(
+        "claim_key", "remit_date", procedure=column_or_null(denials, "procedure_codes", pl.List(pl.String)))
+        .explode("procedure").join(own, on="claim_key")
+        .drop_nulls(["payee_npi", "payer", "procedure", "remit_date"])
+        .collect(engine="streaming"))
+
+
 def paid_before(
     denials: pl.DataFrame, remit_claims: Frame, remit_lines: Frame, submitted: Frame | None,
 ) -> pl.DataFrame:
     """claim_key -> paid_before_count: how many claims of the same practice this payer paid for the
     denied procedure in the PAID_BEFORE_DAYS before the denial, on claims whose 837 carried no
-    authorization (matched by account number, payer and date of service; unmatched ones not counted).
-    Without the 837s every payment counts.
+    authorization (`counted_payments`; unmatched ones not counted). Without the 837s every payment
+    counts. The remits, lines and 837s may be lazy scans (counted as they stream by)."""
+    return paid_before_from(paid_before_keys(denials, remit_claims),
+                            counted_payments(remit_claims, remit_lines, submitted))
 
-    The remits, lines and 837s may be lazy scans: the payments are counted per day as they stream
-    by (a year of remits at 2 M claims held 3.3 GB when joined whole)."""
-    claims, paid = _paid_lines(remit_claims.lazy(), remit_lines.lazy())
-    if submitted is not None and "prior_authorization" in submitted.collect_schema().names():
-        submitted = submitted.lazy()
-        no_auth = submitted.filter(pl.col("prior_authorization").is_null()).select(
-            "patient_control_number", "statement_from",
-            payer=pl.coalesce(*_present(submitted, "payer_id", "payer_name"))).unique()
-        paid = paid.join(no_auth, on=["patient_control_number", "statement_from", "payer"], how="semi")
+
+def paid_before_from(denied: pl.DataFrame, payments: Frame) -> pl.DataFrame:
+    """claim_key -> paid_before_count of `denied_procedures`' rows, from `counted_payments`' rows
+    (those that can count for them, or more)."""
     # Paid claims per practice, payer, procedure and day as a running total, so each denial's
     # count is two as-of lookups (before the denial, before the window) instead of a join with
     # every payment of a common procedure (97110 at one payer: tens of thousands a year).
     keys = ["payee_npi", "payer", "procedure"]
     running = (
-        paid.group_by("payee_npi", "payer", procedure=pl.col("procedure_code"), day=pl.col("remit_date"))
+        payments.lazy().group_by(*keys, day=pl.col("remit_date"))
         .agg(n=pl.col("claim_key").n_unique())
-        .drop_nulls(["payee_npi", "payer", "procedure", "day"])
         .sort(*keys, "day")
         .with_columns(total=pl.col("n").cum_sum().over(keys))
         .select(*keys, "day", "total")
+        .collect(engine="streaming")  # small: a row per practice, payer, procedure and day
     )
-    denied = (
-        _denied_procedures(denials, claims)
-        .drop_nulls(["payee_npi", "payer", "procedure", "remit_date"])
-        .with_columns(before=pl.col("remit_date") - pl.duration(days=1),
-                      window_start=pl.col("remit_date") - pl.duration(days=PAID_BEFORE_DAYS + 1))
-    )
-    # both small (a row per practice, payer, procedure and day; per denied procedure), so held
-    running, denied = pl.collect_all([running, denied], engine="streaming")
+    denied = denied.with_columns(before=pl.col("remit_date") - pl.duration(days=1),
+                                 window_start=pl.col("remit_date") - pl.duration(days=PAID_BEFORE_DAYS + 1))
 
     def total_by(column: str) -> pl.DataFrame:
         # both sides sorted on the date; polars cannot verify it per `by` group, so it is told
@@ -220,6 +250,7 @@ def _present(frame: Frame, *names: str) -> list[pl.Expr]:
 
 def _from_835(
     frame: pl.DataFrame, remit_claims: pl.DataFrame, remit_lines: pl.DataFrame, submitted: pl.DataFrame | None,
+    payments: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Paid twin (same member, date, procedure, another payer claim number, paid) and `paid_before`."""
     claims, paid = _paid_lines(remit_claims, remit_lines)
@@ -234,8 +265,9 @@ def _from_835(
         .group_by("claim_key").agg(paid_twin_claim=pl.col("twin").min())
     )
     drop = [c for c in ("paid_twin_claim", "paid_before_count") if c in frame.columns]
-    return frame.drop(drop).join(twins, on="claim_key", how="left").join(
-        paid_before(frame, remit_claims, remit_lines, submitted), on="claim_key", how="left")
+    counted = paid_before(frame, remit_claims, remit_lines, submitted) if payments is None else \
+        paid_before_from(paid_before_keys(frame, remit_claims), payments)
+    return frame.drop(drop).join(twins, on="claim_key", how="left").join(counted, on="claim_key", how="left")
 
 
 # --- the rules ---------------------------------------------------------------------------------

@@ -111,14 +111,16 @@ def route_claims(
     remit_claims: pl.DataFrame | None = None,
     remit_service_lines: pl.DataFrame | None = None,
     known: pl.DataFrame | None = None,
+    payments: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Each claim's route, evidence and payer rule: the part of its queue row that does not move
     with the as-of date (`rank_claims` adds the deadline, days left, expiry and priority). One row
     per denial (patient share left out) and per resolved claim that has left the denials; `log` is
     `normalise_log`'s; `known`: the denials (claim_key, patient_control_number) a resolved claim is
-    looked up in, when `denials` is only some of them (claimback.kept_routes)."""
+    looked up in, when `denials` is only some of them (claimback.kept_routes); `payments`: the kept
+    payments "paid before" counts for them (`evidence.gather`), else counted from the 835s and 837s."""
     facts = evidence.gather(denials, submitted_claims, submitted_service_lines, remit_claims, remit_service_lines,
-                            history if history is not None and is_adjudications(history) else None)
+                            history if history is not None and is_adjudications(history) else None, payments)
     claims = prepare_denials(facts, log, trend_members, resolved, known)
     claims = _with_product(claims, remit_claims, submitted_claims)
     claims = rules.with_payer_rules(claims)

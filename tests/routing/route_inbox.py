@@ -14,9 +14,11 @@ from claimback import ingest, stages
 from claimback.inbox import scan
 
 
-def denials_of(inbox: Path, warehouse: Path, as_of: date, payer_rules: Path | None = None) -> stages.Settings:
+def denials_of(inbox: Path, warehouse: Path, as_of: date, payer_rules: Path | None = None,
+               from_scratch: bool = False) -> stages.Settings:
     """Ingest the inbox, load its reconsideration log and build the denials; the run's settings."""
-    settings = stages.Settings(inbox=inbox, warehouse=warehouse, as_of=as_of, payer_rules=payer_rules)
+    settings = stages.Settings(inbox=inbox, warehouse=warehouse, as_of=as_of, payer_rules=payer_rules,
+                               from_scratch=from_scratch)
     lake = settings.lake
     plan = ingest.plan(scan(inbox), lake)
     ingest.record_logs(plan.logs, lake)
