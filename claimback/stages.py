@@ -552,11 +552,20 @@ def _underpayments_of_night(settings: Settings, fee_schedule: pl.DataFrame, thre
                                   t["remit_adjustments"]).with_columns(-pl.col("n")),
     ]).group_by("modal_key", "per_unit", "remit_date").agg(pl.col("n").sum()).filter(pl.col("n") != 0)
     changed = kept_votes.months_of(delta["remit_date"])
-    votes = (pl.concat([kept_votes.read(lake, kept_votes.VOTES, changed), delta], how="diagonal_relaxed")
+    # the kept lines whose window holds a changed day, priced again only if what the vote gives
+    # them (their mode, or its counts where a row shows them) moved: with the votes as they were
+    # and as they are, over the months of those windows
+    moving = underpayments.windows_moved(
+        kept_votes.read(lake, kept_votes.UNPRICED, kept_votes.moved_months(delta["remit_date"])), delta)
+    months = sorted({*changed, *kept_votes.window_months(moving["remit_date"])})
+    before = kept_votes.read(lake, kept_votes.VOTES, months)
+    votes = (pl.concat([before, delta], how="diagonal_relaxed")
              .group_by("modal_key", "per_unit", "remit_date").agg(pl.col("n").sum()).filter(pl.col("n") != 0))
     kept_votes.write(lake, kept_votes.VOTES, votes, changed)
-    moved_lines = kept_votes.read(lake, kept_votes.UNPRICED, kept_votes.moved_months(delta["remit_date"]))
-    moved = underpayments.windows_moved(moved_lines, delta)
+    old_underpaid = lake.read("underpaid_lines")
+    shown = old_underpaid.filter(pl.col("expected_source") == underpayments.PAYER_MODAL)["claim_key"].unique()
+    moved = underpayments.results_moved(moving, before, votes, shown, thresholds.min_observations)
+    del before, votes
     again = pl.concat([cut.remit_keys, moved]).unique()
     mine = _adjudications_of(lake, "claim_key", again)
     inputs = {table: lake.rows_where(table, "claim_key", mine["claim_key"], DENIAL_INPUTS[table])
@@ -575,7 +584,6 @@ def _underpayments_of_night(settings: Settings, fee_schedule: pl.DataFrame, thre
     rows = with_billing_provider(underpayments.underpayment_denials(
         priced.underpaid, histories, history_remits, inputs["remit_remarks"], submitted), lake)
     lines = _denial_lines(rows, inputs)
-    old_underpaid = lake.read("underpaid_lines")
     old_denied_keys = old_underpaid.filter("is_denial")["claim_key"].unique()
     kept_rows = lake.scan("denials").filter(pl.col("claim_key").is_in(old_denied_keys)).collect()
     underpaid = touched.merged(old_underpaid, priced.underpaid, again, "claim_key").sort(
@@ -583,14 +591,14 @@ def _underpayments_of_night(settings: Settings, fee_schedule: pl.DataFrame, thre
     rows = touched.merged(kept_rows, rows, again, "claim_key")
     lines = touched.merged(lake.read_state(touched.UNDERPAID_LINES_BY_RULE), lines, again, "claim_key")
     # a claim's unpriced lines are in the month of its remit: the months of every claim priced again
-    rewritten = kept_votes.months_of(pl.concat([t["remit_claims"]["remit_date"], moved_lines["remit_date"],
-                                                mine["remit_date"]]))
+    rewritten = kept_votes.months_of(pl.concat([t["remit_claims"]["remit_date"], mine["remit_date"]]))
     kept_unpriced = kept_votes.read(lake, kept_votes.UNPRICED, rewritten)
     kept_votes.write(lake, kept_votes.UNPRICED, touched.merged(kept_unpriced, priced.unpriced, again, "claim_key"),
                      rewritten)
     _keep_underpayments(lake, underpaid, lines)
-    log.info("underpayments: %d claim(s) priced again (%d touched), %d month(s) of votes changed",
-             again.len(), cut.remit_keys.len(), len(changed))
+    log.info("underpayments: %d claim(s) priced again (%d touched; %d of %d whose window moved), "
+             "%d month(s) of votes changed", again.len(), cut.remit_keys.len(), moved.len(),
+             moving["claim_key"].n_unique(), len(changed))
     return underpaid, rows, lines
 
 

@@ -330,6 +330,31 @@ def modal_expectations(observed: pl.DataFrame, wanted: pl.DataFrame, min_observa
     if observed.is_empty() or wanted.is_empty():
         return pl.DataFrame(schema=schema)
     wanted = wanted if "modal_key" in wanted.columns else wanted.with_columns(modal_key())
+    counted = clear_modes(observed, wanted.select(*_KEY, "remit_date"), min_observations, lookback_days)
+    basis = pl.format(
+        "the payer's modal allowed amount ${} per unit, on {} of {} lines remitted {} to {}",
+        pl.col("mode").round(2).cast(MONEY).cast(pl.String), pl.col("mode_count"), pl.col("observations"),
+        (pl.col("remit_date") - timedelta(days=lookback_days)).cast(pl.String),
+        (pl.col("remit_date") - timedelta(days=1)).cast(pl.String),
+    )
+    return (
+        wanted.join(counted, on=[*_KEY, "remit_date"])
+        .select("claim_key", "line_number", expected_per_unit=pl.col("mode"), expected_basis=basis,
+                modal_observations=pl.col("observations"))
+        .cast(schema)
+    )
+
+
+def clear_modes(observed: pl.DataFrame, days: pl.DataFrame, min_observations: int = 5,
+                lookback_days: int = MODAL_LOOKBACK_DAYS) -> pl.DataFrame:
+    """The clear mode of each window of `days` (modal_key, remit_date), where there is one: modal_key,
+    remit_date, `mode` (per unit), `mode_count` and `observations` (the window's lines); what the
+    vote gives a line remitted that day, and all of it that its `underpaid_lines` row shows.
+    `observed` as for `modal_expectations`."""
+    schema = {"modal_key": pl.UInt64, "remit_date": pl.Date, "mode": pl.Float64, "mode_count": pl.Int64,
+              "observations": pl.Int64}
+    if observed.is_empty() or days.is_empty():
+        return pl.DataFrame(schema=schema)
     daily = votes(observed)
     # An amount on half a window's lines is on half the lines of at least one of its days, and on
     # at least half of `min_observations` lines in all: only such amounts are counted per window.
@@ -342,7 +367,7 @@ def modal_expectations(observed: pl.DataFrame, wanted: pl.DataFrame, min_observa
         .filter((pl.col("total") >= could_be_mode) & pl.col("day_majority"))
         .drop("total", "day_majority")
     )
-    days = wanted.select(*_KEY, "remit_date").drop_nulls("remit_date").unique().with_columns(
+    days = days.select(*_KEY, "remit_date").drop_nulls("remit_date").unique().with_columns(
         upto=pl.col("remit_date") - timedelta(days=1),
         before=pl.col("remit_date") - timedelta(days=lookback_days + 1),
     )
@@ -350,7 +375,7 @@ def modal_expectations(observed: pl.DataFrame, wanted: pl.DataFrame, min_observa
     observations = _in_window(days, daily.group_by(*_KEY, "remit_date").agg(pl.col("n").sum()), _KEY)
     by_amount = _in_window(days.join(candidates, on=_KEY),
                            daily.join(candidates, on=[*_KEY, "per_unit"], how="semi"), [*_KEY, "per_unit"])
-    counted = (
+    return (
         by_amount.filter(pl.col("count") > 0)
         .sort(["count", "per_unit"], descending=[True, False])
         .group_by(*_KEY, "remit_date", maintain_order=True)
@@ -365,17 +390,7 @@ def modal_expectations(observed: pl.DataFrame, wanted: pl.DataFrame, min_observa
             & (pl.col("mode_count") >= CLEAR_MODE_SHARE * pl.col("observations"))
             & (pl.col("mode_count") > pl.col("runner_up"))
         )
-    )
-    basis = pl.format(
-        "the payer's modal allowed amount ${} per unit, on {} of {} lines remitted {} to {}",
-        pl.col("mode").round(2).cast(MONEY).cast(pl.String), pl.col("mode_count"), pl.col("observations"),
-        (pl.col("remit_date") - timedelta(days=lookback_days)).cast(pl.String),
-        (pl.col("remit_date") - timedelta(days=1)).cast(pl.String),
-    )
-    return (
-        wanted.join(counted, on=[*_KEY, "remit_date"])
-        .select("claim_key", "line_number", expected_per_unit=pl.col("mode"), expected_basis=basis,
-                modal_observations=pl.col("observations"))
+        .select(schema.keys())
         .cast(schema)
     )
 
@@ -458,18 +473,45 @@ def claim_votes(adjudications: pl.DataFrame, remit_claims: pl.DataFrame, remit_s
 
 
 def windows_moved(unpriced: pl.DataFrame, changed: pl.DataFrame,
-                  lookback_days: int = MODAL_LOOKBACK_DAYS) -> pl.Series:
-    """The claim keys of `unpriced` lines (claim_key, modal_key, remit_date) whose modal window (the
+                  lookback_days: int = MODAL_LOOKBACK_DAYS) -> pl.DataFrame:
+    """The `unpriced` lines (claim_key, modal_key, remit_date) whose modal window (the
     `lookback_days` before their remit day) holds a day of `changed` (modal_key, remit_date: votes
     added or taken back): their expected amount may have moved; no other line's can have."""
     if unpriced.is_empty() or changed.is_empty():
-        return pl.Series("claim_key", [], dtype=pl.String)
+        return unpriced.head(0)
     days = changed.select("modal_key", day="remit_date").unique().sort("day")
     return (
         unpriced.sort("remit_date")
         .join_asof(days, left_on="remit_date", right_on="day", by="modal_key", strategy="backward",
                    allow_exact_matches=False, check_sortedness=False)  # both sorted on the day above
         .filter((pl.col("remit_date") - pl.col("day")).dt.total_days() <= lookback_days)
+        .select(unpriced.columns)
+    )
+
+
+def results_moved(unpriced: pl.DataFrame, before: pl.DataFrame, after: pl.DataFrame, shown: pl.Series,
+                  min_observations: int = 5, lookback_days: int = MODAL_LOOKBACK_DAYS) -> pl.Series:
+    """The claim keys of `unpriced` lines (claim_key, modal_key, remit_date) whose published result
+    differs between the votes `before` and `after` (`votes`, each holding every vote of these lines'
+    windows): the line's clear mode appeared, went or moved, or its mode's counts changed and the
+    claim is one of `shown` (claims with `underpaid_lines` rows: a row shows the counts; a line
+    without a row keeps none as long as its expected amount holds). A new vote rarely moves a mode,
+    so this is far fewer claims than those whose window holds a changed day. Modes worked out per
+    distinct key and remit day, with the votes of those keys only."""
+    if unpriced.is_empty():
+        return pl.Series("claim_key", [], dtype=pl.String)
+    days = unpriced.select("modal_key", "remit_date").unique()
+    old, new = (clear_modes(kept.join(days, on="modal_key", how="semi"), days, min_observations, lookback_days)
+                for kept in (before, after))
+    compared = old.join(new, on=["modal_key", "remit_date"], how="full", coalesce=True, suffix="_after")
+    mode_moved = pl.col("mode").ne_missing(pl.col("mode_after"))
+    counts_moved = (pl.col("mode_count") != pl.col("mode_count_after")) | (
+        pl.col("observations") != pl.col("observations_after"))
+    moved = compared.filter(mode_moved | counts_moved).select(
+        "modal_key", "remit_date", mode_moved=mode_moved)
+    return (
+        unpriced.join(moved, on=["modal_key", "remit_date"])
+        .filter(pl.col("mode_moved") | pl.col("claim_key").is_in(shown.implode()))
         ["claim_key"].unique()
     )
 

@@ -31,9 +31,9 @@ from tests.routing.x12_inbox import BILLING_NPI, BILLING_TIN, interchange, write
 AS_OF = date(2026, 11, 20)
 
 
-def _835(day: str, control: str, visits: list[tuple[str, int, int]]) -> str:
+def _835(day: str, control: str, visits: list[tuple[str, int, int]], procedure: str = "97110") -> str:
     """An 835 paid on `day` (CCYYMMDD): one claim per visit (account, units, allowed per unit), each
-    one 97110-GP line billed $100 a unit, the payer's contractual adjustment (CO-45) the rest."""
+    one `procedure`-GP line billed $100 a unit, the payer's contractual adjustment (CO-45) the rest."""
     paid = sum(units * allowed for _, units, allowed in visits)
     body = [
         f"BPR*I*{paid:.2f}*C*CHK************{day}",  # BPR16: the payment date, the remit day
@@ -49,7 +49,7 @@ def _835(day: str, control: str, visits: list[tuple[str, int, int]]) -> str:
         body += [
             f"CLP*{account}*1*{charge}*{pays}**12*ICN-{account}*11*1",  # CLP02 1: processed as primary
             f"NM1*QC*1*DOE*SAM****MI*M-{account}",
-            f"SVC*HC:97110:GP*{charge}*{pays}**{units}",  # SVC05 units
+            f"SVC*HC:{procedure}:GP*{charge}*{pays}**{units}",  # SVC05 units
             f"DTM*472*{day[:6]}01",  # date of service: the first of the remit's month
             f"CAS*CO*45*{charge - pays}",  # contractual: the charge above the allowed amount
         ]
@@ -66,33 +66,40 @@ NIGHTS = [
 ]
 
 
-def test_a_window_moved_by_its_first_day_reads_its_months(tmp_path, caplog):
+def underpayment_nights(tmp_path, caplog, nights: list[tuple[date, dict[str, str]]]):
+    """Each night's files added to one inbox and the night run, then a from-scratch run of the same
+    inbox compared with it (every table the denials stage writes, row for row); yields the night's
+    number, its lake and what the denials stage logged."""
     inbox, nightly = tmp_path / "inbox", tmp_path / "nightly"
-    underpaid = []
-    for night, (as_of, files) in enumerate(NIGHTS, start=1):
+    for night, (as_of, files) in enumerate(nights, start=1):
         for name, text in files.items():
             write(inbox, name, text)
         caplog.clear()
         with caplog.at_level("INFO", logger="claimback.stages"):
             denials_of(inbox, nightly, as_of)
+        said = [r.message for r in caplog.records]
         assert _whole(nightly) == (night == 1), f"night {night}"
         full = tmp_path / f"full-{night}"
         denials_of(inbox, full, as_of)
         _same_tables(nightly, full)
-        lake = stages.Settings(inbox=inbox, warehouse=nightly, as_of=as_of).lake
+        yield night, stages.Settings(inbox=inbox, warehouse=nightly, as_of=as_of).lake, said
+
+
+def test_a_window_moved_by_its_first_day_reads_its_months(tmp_path, caplog):
+    underpaid = []
+    for night, lake, said in underpayment_nights(tmp_path, caplog, NIGHTS):
         underpaid.append(lake.read("underpaid_lines").select(
             "patient_control_number", "expected_source", "expected_allowed", "allowed_amount", "shortfall",
             "expected_basis").rows())
         if night == 2:  # FD1-3 touched; X, LD1 and LD2 priced again by their windows, Y not
-            assert any("6 claim(s) priced again (3 touched), 1 month(s) of votes changed" in r.message
-                       for r in caplog.records), [r.message for r in caplog.records]
+            assert any("6 claim(s) priced again (3 touched; 3 of 3 whose window moved), 1 month(s) of votes "
+                       "changed" in message for message in said), said
     assert underpaid[0] == []
     x = ("X1", "payer_modal_180d", 90, 60, 30,
          "the payer's modal allowed amount $45.00 per unit, on 5 of 5 lines remitted 2026-05-13 to 2026-11-08")
     assert [(pcn, source, float(expected), float(allowed), float(short), basis)
             for pcn, source, expected, allowed, short, basis in underpaid[1]] == [x]
     assert underpaid[2] == underpaid[1]
-    lake = stages.Settings(inbox=inbox, warehouse=nightly, as_of=AS_OF).lake
     # the votes of May: three lines on 05-12 and three on 05-13, all at $45 a unit
     may = kept_votes.read(lake, kept_votes.VOTES, ["2026-05"])
     assert sorted(may.select("remit_date", "per_unit", "n").rows()) == [
