@@ -259,7 +259,8 @@ def payments_for(lake: Lake, denied: pl.DataFrame) -> pl.DataFrame | None:
 
 
 def _touched_by_new_rows(lake: Lake, batches: list[str], denied: pl.DataFrame) -> pl.Series:
-    """Claim keys of the denials whose evidence groups (see `_reader_rows`) gained rows in `batches`."""
+    """Claim keys of the denials whose evidence groups (see `_reader_rows`) gained rows in `batches`,
+    or whose "paid before" can count a kept payment (touched.PAYMENTS) that appeared with them."""
     none = pl.Series("claim_key", [], dtype=pl.String)
     if not batches or denied.is_empty():
         return none
