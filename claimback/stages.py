@@ -539,8 +539,9 @@ def _underpayments_of_night(settings: Settings, fee_schedule: pl.DataFrame, thre
                             by_rule: pl.DataFrame, cut: touched.Touched
                             ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """`find_underpayments` with the kept votes: the touched claims' old votes taken back and new
-    ones added, then the touched claims and those whose modal window holds a day whose votes
-    changed priced again; every other claim's rows kept. Reads the adjudications of those claims
+    ones added, then the touched claims priced again, and those with a line whose window holds a
+    day whose votes changed and whose modal result moved (underpayments.results_moved: a new vote
+    rarely moves a mode); every other claim's rows kept. Reads the adjudications of those claims
     only (the per-claim tables are written by now), and of the kept votes and unpriced lines the
     months the changed days and the priced lines' windows reach (claimback.kept_votes)."""
     lake = settings.lake

@@ -1,6 +1,6 @@
 """The underpayments of a night (claimback.stages._underpayments_of_night: the kept modal votes,
-the touched claims' votes taken back and added again, the claims whose 180-day window holds a
-changed day priced again) equal a from-scratch computation, on the hand-written remits of
+the touched claims' votes taken back and added again, the claims whose line's modal result a
+changed day in its 180-day window moved priced again) equal a from-scratch computation, on the hand-written remits of
 tests/underpayments/remits.py (what each shows is in tests/underpayments/test_underpaid_lines.py).
 
 In order: the payer's history (97110-GP allowed $45 a unit on five lines from 2026-10-01) one
