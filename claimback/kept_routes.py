@@ -244,10 +244,9 @@ def payments_for(lake: Lake, denied: pl.DataFrame) -> pl.DataFrame | None:
     if not files:
         return None
     first, last = denied["remit_date"].min(), denied["remit_date"].max()
-    folder = lake.state_dir(touched.PAYMENTS)
     months = [] if first is None else kept_votes.months_spanning(
         pl.Series([first]), -(PAID_BEFORE_DAYS + 1), (last - first).days)
-    parts = [str(path) for path in (folder / f"{month}.parquet" for month in months) if path.exists()]
+    parts = kept_votes.part_paths(lake, touched.PAYMENTS, months)
     if not parts:
         return pl.scan_parquet(str(files[0]), glob=False).head(0).collect()
     keys = denied.select("payee_npi", "payer", "procedure").unique()

@@ -69,9 +69,14 @@ def moved_months(changed_days: pl.Series) -> list[str]:
     return months_spanning(changed_days, 1, MODAL_LOOKBACK_DAYS)
 
 
+def part_paths(lake: Lake, table: str, months: list[str]) -> list[str]:
+    """The files of these months' parts of a table kept by month in lake/state (those written)."""
+    return [str(path) for m in months if (path := folder(lake, table) / f"{m}.parquet").exists()]
+
+
 def read(lake: Lake, table: str, months: list[str]) -> pl.DataFrame:
     """The kept rows of these months."""
-    paths = [str(path) for m in months if (path := folder(lake, table) / f"{m}.parquet").exists()]
+    paths = part_paths(lake, table, months)
     if not paths:
         return pl.DataFrame(schema=SCHEMAS[table])
     return pl.read_parquet(paths, glob=False).cast(SCHEMAS[table])
