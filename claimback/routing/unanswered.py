@@ -38,13 +38,13 @@ _FOLLOWED_UP = (R.LEVEL1, R.LEVEL2)  # requests we filed; a crossover's remit is
 StatusChannel = Callable[[str | None], str]
 
 
-def status_channels(payer_rules: pl.Series, status_channel: StatusChannel) -> pl.DataFrame:
-    """[payer_rule, follow_up_channel]: how to ask each payer about a claim."""
+def status_channel_of(payer_rules: pl.Series, status_channel: StatusChannel) -> pl.Expr:
+    """How to ask the payer of each row's `payer_rule` about a claim (null without one), for rows
+    whose payer rule is one of `payer_rules`: a lookup of the few rules, not a join, which would
+    copy every column of the rows."""
     rules = payer_rules.drop_nulls().unique().to_list()
-    return pl.DataFrame(
-        {"payer_rule": rules, "follow_up_channel": [status_channel(rule) for rule in rules]},
-        schema={"payer_rule": pl.String, "follow_up_channel": pl.String},
-    )
+    return pl.col("payer_rule").replace_strict({rule: status_channel(rule) for rule in rules}, default=None,
+                                               return_dtype=pl.String)
 
 
 def _worked(frame: pl.DataFrame, route: str, amount: str, as_of: dt.date) -> pl.DataFrame:
@@ -91,7 +91,7 @@ def silent_claim_queue(silent: pl.DataFrame, rules: PayerRules, as_of: dt.date,
         return empty("work_queue")
     frame = _worked(silent.rename({"deadline_confirmed": "filing_limit_confirmed"}), R.CLAIM_STATUS_INQUIRY,
                     "billed_amount", as_of)
-    frame = frame.join(status_channels(frame["payer_rule"], status_channel), on="payer_rule", how="left")
+    frame = frame.with_columns(follow_up_channel=status_channel_of(frame["payer_rule"], status_channel))
     past = (pl.col("days_left") < 0).fill_null(False)
     frame = frame.with_columns(
         claim_key=pl.col("submitted_claim_key"),
@@ -188,14 +188,12 @@ def follow_ups(queue: pl.DataFrame, status_channel: StatusChannel) -> pl.DataFra
     rules = queue.filter(overdue)["payer_rule"]
     if rules.len() == 0:
         return queue
-    channels = status_channels(rules, status_channel).rename({"follow_up_channel": "_channel"})
-    columns = queue.columns
-    queue = queue.join(channels, on="payer_rule", how="left")
+    chase = status_channel_of(rules, status_channel)
     return queue.with_columns(
-        follow_up_channel=pl.when(overdue).then(pl.col("_channel")).otherwise(pl.col("follow_up_channel")),
+        follow_up_channel=pl.when(overdue).then(chase).otherwise(pl.col("follow_up_channel")),
         reason=pl.when(overdue).then(pl.concat_str(
             pl.lit("Payer decision overdue: it was due "), pl.col("deadline").cast(pl.String), pl.lit(", "),
-            (-pl.col("days_left")).cast(pl.String), pl.lit(" days ago. Chase it: "), pl.col("_channel"),
+            (-pl.col("days_left")).cast(pl.String), pl.lit(" days ago. Chase it: "), chase,
             pl.lit(" "), pl.col("reason"),
         )).otherwise(pl.col("reason")),
-    ).select(columns)
+    )
