@@ -126,6 +126,17 @@ def main(warehouse: str, as_of: str) -> None:
             out.write_derived("work_queue", queue)
         with steps.step("request_decisions (packets' choice)"):
             request_decisions(queue, stages.REQUEST_PACKETS_PER_RUN, stages.longest_windows(settings), day)
+        with steps.step("the asset's views (analyst_today ...) and chart"):
+            from pipelines.defs.routing import assets
+            from claimback.charts import work_queue_by_route_and_deadline
+            from claimback.publish import SQL_DIR, query_views
+            tables = {"work_queue": queue, "request_packets": lake.read("request_packets"),
+                      "trend_packets": lake.read("trend_packets"), "trend_clusters": lake.read("trend_clusters"),
+                      "lonely_payments": lake.read("lonely_payments", ("claim_key", "paid_amount"))}
+            query_views(tables, SQL_DIR, assets.TODAY_VIEWS, "SELECT * FROM analyst_today",
+                        "SELECT * FROM analyst_today_counts", "SELECT * FROM analyst_work_queue_by_route",
+                        "SELECT * FROM analyst_today_branches")
+            work_queue_by_route_and_deadline(queue, day)
     steps.report()
     print(f"peak RSS {__import__('resource').getrusage(__import__('resource').RUSAGE_SELF).ru_maxrss // 1024} MB")
 

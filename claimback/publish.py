@@ -305,15 +305,17 @@ def _create_views(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> list[str]:
     return created
 
 
-def query_views(tables: dict, sql_dir: Path, views: list[str], query: str):
-    """Run `query` over some sql/ views built on in-memory tables (name -> polars frame) instead of
-    the published file: the Dagster metadata shows exactly what those views will show analysts."""
+def query_views(tables: dict, sql_dir: Path, views: list[str], *queries: str) -> list:
+    """Run each of `queries` over some sql/ views built on in-memory tables (name -> polars frame)
+    instead of the published file: the Dagster metadata shows exactly what those views will show
+    analysts. One frame per query; the tables are handed to DuckDB once, their text as Arrow string
+    views, which copies none of it (a 2.2 M-row work queue: 1.8 CPU s a conversion to large strings)."""
     with duckdb.connect() as con:
         for name, frame in tables.items():
-            con.register(name, frame.to_arrow())
+            con.register(name, frame.to_arrow(compat_level=pl.CompatLevel.newest()))
         for view in views:  # in the order given: a view may use one before it
             con.execute((Path(sql_dir) / f"{view}.sql").read_text())
-        return con.sql(query).pl()
+        return [con.sql(query).pl() for query in queries]
 
 
 RENAMED_VIEWS = "renamed_views.csv"  # old_name,new_name: a renamed view keeps answering to its old name

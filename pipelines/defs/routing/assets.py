@@ -40,13 +40,12 @@ def work_queue(claimback: ClaimbackResource):
     tables = {"work_queue": queue, "request_packets": lake.read("request_packets"),
               "trend_packets": lake.read("trend_packets"), "trend_clusters": lake.read("trend_clusters"),
               "lonely_payments": lake.read("lonely_payments", ("claim_key", "paid_amount"))}
-    today = query_views(tables, SQL_DIR, TODAY_VIEWS, "SELECT * FROM analyst_today")
-    counts = query_views(tables, SQL_DIR, TODAY_VIEWS, "SELECT * FROM analyst_today_counts").row(0, named=True)
-    by_route = query_views(tables, SQL_DIR, TODAY_VIEWS,
-                           "SELECT route, items, denied_amount, expected_recovery, next_deadline, due_within_7_days, "
-                           "past_our_deadline, awaiting_payer_decision, payer_decision_overdue "
-                           "FROM analyst_work_queue_by_route")
-    branches = query_views(tables, SQL_DIR, TODAY_VIEWS, "SELECT * FROM analyst_today_branches")
+    today, counts, by_route, branches = query_views(
+        tables, SQL_DIR, TODAY_VIEWS, "SELECT * FROM analyst_today", "SELECT * FROM analyst_today_counts",
+        "SELECT route, items, denied_amount, expected_recovery, next_deadline, due_within_7_days, "
+        "past_our_deadline, awaiting_payer_decision, payer_decision_overdue FROM analyst_work_queue_by_route",
+        "SELECT * FROM analyst_today_branches")
+    counts = counts.row(0, named=True)
     by_branch = {row["branch"]: row for row in branches.iter_rows(named=True)}
     yield from table_results(STAGE, lake, {"work_queue": {
         # first, so it is the top of the asset's page: what to do today
