@@ -67,7 +67,7 @@ def main(warehouse: str, as_of: str) -> None:
     from claimback.routing.rules import load_rules
     from claimback.settings import RECOUPMENT_WAIT_DAYS
     from claimback.forms.channels import channel
-    from claimback.routing.unanswered import follow_ups, rejection_queue, silent_claim_queue
+    from claimback.routing.unanswered import SILENT_INPUTS, follow_ups, rejection_queue, silent_claim_queue
 
     day = dt.date.fromisoformat(as_of)
     steps = Steps()
@@ -112,7 +112,7 @@ def main(warehouse: str, as_of: str) -> None:
             queue = stages.with_recoupments(settings, queue)
         ask = lambda payer_rule: channel(payer_rule, "status").send_to  # noqa: E731
         with steps.step("silent_claim_queue"):
-            silent = out.read("silent_claims")
+            silent = out.read("silent_claims", SILENT_INPUTS)
             silent_rows = silent_claim_queue(silent, rules, day, ask)
         with steps.step("rejection_queue"):
             rejected = rejection_queue(out.read("claim_rejections"), rules, day)

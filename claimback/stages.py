@@ -36,7 +36,7 @@ from claimback.rejections import CLAIM_INPUTS, acknowledged_837s, claim_rejectio
 from claimback.routing import build_work_queue, evidence, load_rules
 from claimback.routing.queue import in_queue_order, normalise_log
 from claimback.routing.recoupments import recoupment_queue
-from claimback.routing.unanswered import follow_ups, rejection_queue, silent_claim_queue
+from claimback.routing.unanswered import SILENT_INPUTS, follow_ups, rejection_queue, silent_claim_queue
 from claimback.settings import Settings
 from claimback.silent import SUBMITTED_INPUTS, silent_claims
 from claimback.underpayments import read_fee_schedule
@@ -947,7 +947,7 @@ def with_unanswered_claims(settings: Settings, queue: pl.DataFrame) -> pl.DataFr
     claims' rows (most of a long history's queue) are only looked at, not joined and copied."""
     lake, rules = settings.lake, load_rules(settings.payer_rules)
     ask = lambda payer_rule: channel(payer_rule, "status").send_to  # noqa: E731
-    rows = [silent_claim_queue(lake.read("silent_claims"), rules, settings.as_of, ask),
+    rows = [silent_claim_queue(lake.read("silent_claims", SILENT_INPUTS), rules, settings.as_of, ask),
             rejection_queue(lake.read("claim_rejections"), rules, settings.as_of)]
     return pl.concat([follow_ups(part, ask) for part in (queue, *(r.select(queue.columns) for r in rows))])
 
