@@ -150,6 +150,9 @@ def _load_tables(con: duckdb.DuckDBPyConnection, lake: Lake,
         counts = dict(zip(largest_first, pool.map(load, largest_first)))
     log.info("publish: kept %d, appended %d, updated %d, loaded %d tables",
              *(sum(1 for h in how.values() if h == kind) for kind in ("kept", "appended", "updated", "loaded")))
+    for kind in ("updated", "loaded"):  # which: a table loaded whole on a night costs its whole size
+        if names := sorted(name for name, h in how.items() if h == kind):
+            log.info("publish: %s %s", kind, ", ".join(names))
     return dict(sorted(counts.items())), sources
 
 

@@ -295,8 +295,9 @@ def _per_claim_tables_merged(settings: Settings, night: touched.Night
     return recomputed, changed, cut
 
 
-# The tables worked out whole every night from the per-claim ones, and the published tables made
-# of both: what the stages after are told changed in them is found by comparing with last night's.
+# The tables worked out across claims from the per-claim ones, and the published tables made of
+# both: what the stages after are told changed in them is found by comparing with last night's
+# (the denials and their lines: the months a night merges, touched.PUBLISHED_IN_PARTS).
 ACROSS_CLAIMS = ("denials", "denial_lines", "lonely_payments", "lonely_payment_candidates", "silent_claims",
                  "claim_rejections", "underpaid_lines")
 
@@ -320,8 +321,12 @@ def _across_claims(settings: Settings, per_claim: dict[str, pl.DataFrame], chang
     touched claims' rows only, and lonely payments, silent claims and underpayments follow the
     night, reading the other rows they need by key from the parts just written."""
     lake = settings.lake
+    # a night that follows the underpayments merges the denials and their lines by month, and the
+    # months it merges say what changed in them; every other table is compared whole with last night's
+    by_month = tonight is not None and not tonight.priced_again
     before = {} if changed is None else {
-        table: touched.row_hashes(lake.read(table), touched.KEY_OF.get(table, "claim_key")) for table in ACROSS_CLAIMS}
+        table: touched.row_hashes(lake.read(table), touched.KEY_OF.get(table, "claim_key")) for table in ACROSS_CLAIMS
+        if not (by_month and table in touched.PUBLISHED_IN_PARTS)}
     kept = {} if tonight is None else {table: lake.read(table) for table in
                                         ("lonely_payments", "lonely_payment_candidates", "silent_claims",
                                          "claim_rejections")}
@@ -346,23 +351,27 @@ def _across_claims(settings: Settings, per_claim: dict[str, pl.DataFrame], chang
     del whole, candidates, kept
     latest_count = (lake.scan("adjudications").filter(pl.col("is_latest") & ~pl.col("is_reversal"))
                     .select(pl.len()).collect().item())
-    by_rule = per_claim[touched.BY_RULE] if tonight is None else lake.read(touched.BY_RULE)
     thresholds = underpayments.Thresholds(settings.underpayment_min_dollars, settings.underpayment_min_share,
                                           settings.modal_min_observations)
-    if tonight is None or tonight.priced_again:  # every claim priced: the whole adjudications
+    if not by_month:  # every claim priced: the whole adjudications, the denials written whole
+        by_rule = per_claim[touched.BY_RULE] if tonight is None else lake.read(touched.BY_RULE)
         underpaid, underpayment_denials, underpayment_lines = find_underpayments(
             settings, per_claim["adjudications"] if tonight is None else lake.read("adjudications"), fee_schedule,
             thresholds, by_rule)
+        denied = pl.concat([by_rule, underpayment_denials])
+        months = denied.select("claim_key", _part=kept_votes.month(pl.col("remit_date"))).unique("claim_key")
+        touched.write_parts(lake, "denials", denied, months)
+        touched.write_parts(lake, "denial_lines", pl.concat([
+            per_claim[touched.LINES_BY_RULE] if tonight is None else lake.read(touched.LINES_BY_RULE),
+            underpayment_lines,
+            underpayments.denial_line_rows(underpaid),  # an underpayment's lines: the shortfalls
+        ]), months)
+        del by_rule
     else:
-        underpaid, underpayment_denials, underpayment_lines = _underpayments_of_night(
-            settings, fee_schedule, thresholds, by_rule, tonight.cut)
-    denied = pl.concat([by_rule, underpayment_denials]).sort("remit_date", "claim_key", nulls_last=True)
-    lake.write_derived("denials", denied)
-    lake.write_derived("denial_lines", pl.concat([
-        per_claim[touched.LINES_BY_RULE] if tonight is None else lake.read(touched.LINES_BY_RULE),
-        underpayment_lines,
-        underpayments.denial_line_rows(underpaid),  # an underpayment's lines: the shortfalls
-    ]))
+        underpaid, underpayment_denials, underpayment_lines, again, months = _underpayments_of_night(
+            settings, fee_schedule, thresholds, tonight.cut)
+        _merge_denials(lake, again, months, underpaid, underpayment_denials, underpayment_lines, changed)
+    denied = lake.read("denials")
     if changed is not None:
         for table, old in before.items():
             key = touched.KEY_OF.get(table, "claim_key")
@@ -389,6 +398,26 @@ def _across_claims(settings: Settings, per_claim: dict[str, pl.DataFrame], chang
         front_door_rejected_amount=float(rejections.filter("still_rejected")["billed_amount"].cast(pl.Float64).sum()
                                          or 0),
     )
+
+
+def _merge_denials(lake: Lake, again: pl.Series, months: pl.DataFrame, underpaid: pl.DataFrame,
+                   underpayment_denials: pl.DataFrame, underpayment_lines: pl.DataFrame,
+                   changed: dict[str, pl.Series]) -> None:
+    """Merge into the month parts of `denials` and `denial_lines` the rows of the claims recomputed
+    or priced again (`again`, whose months `months` gives): the rules' rows kept for them and their
+    underpayments' (`underpaid` and the underpayment denials and lines: every claim's); the keys whose
+    rows changed go into `changed`. A claim's rows can change nowhere else: the rules' rows change
+    with the recomputed claims only, the underpayments' with the claims priced again."""
+    def mine(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.join(again.cast(pl.String).to_frame("claim_key"), on="claim_key", how="semi")
+
+    merged = {
+        "denials": pl.concat([touched.rows_of(lake, touched.BY_RULE, again, months), mine(underpayment_denials)]),
+        "denial_lines": pl.concat([touched.rows_of(lake, touched.LINES_BY_RULE, again, months),
+                                   mine(underpayment_lines), underpayments.denial_line_rows(mine(underpaid))]),
+    }
+    for table, rows in merged.items():
+        changed[table], _ = touched.merge_parts(lake, table, rows, again, months)
 
 
 def denial_tables_fingerprint(lake: Lake) -> str:
@@ -536,14 +565,15 @@ def _keep_underpayments(lake: Lake, underpaid: pl.DataFrame, lines: pl.DataFrame
 
 
 def _underpayments_of_night(settings: Settings, fee_schedule: pl.DataFrame, thresholds: underpayments.Thresholds,
-                            by_rule: pl.DataFrame, cut: touched.Touched
-                            ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+                            cut: touched.Touched
+                            ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.Series, pl.DataFrame]:
     """`find_underpayments` with the kept votes: the touched claims' old votes taken back and new
     ones added, then the touched claims priced again, and those with a line whose window holds a
     day whose votes changed and whose modal result moved (underpayments.results_moved: a new vote
     rarely moves a mode); every other claim's rows kept. Reads the adjudications of those claims
     only (the per-claim tables are written by now), and of the kept votes and unpriced lines the
-    months the changed days and the priced lines' windows reach (claimback.kept_votes)."""
+    months the changed days and the priced lines' windows reach (claimback.kept_votes). Also returns
+    the claims priced again (the touched among them) and their month parts (`touched.remit_months`)."""
     lake = settings.lake
     t = cut.tables
     recomputed = _adjudications_of(lake, "claim_key", cut.remit_keys)
@@ -573,7 +603,8 @@ def _underpayments_of_night(settings: Settings, fee_schedule: pl.DataFrame, thre
               for table in ("remit_claims", "remit_service_lines", "remit_adjustments", "remit_remarks")}
     priced = underpayments.priced_lines(
         mine, inputs["remit_claims"], inputs["remit_service_lines"], inputs["remit_adjustments"], fee_schedule,
-        thresholds, denied_claim_keys=by_rule.join(mine.select("claim_key"), on="claim_key", how="semi")["claim_key"],
+        thresholds, denied_claim_keys=lake.rows_where(touched.BY_RULE, "claim_key", mine["claim_key"],
+                                                      ("claim_key",), ordered=False)["claim_key"],
         all_votes=kept_votes.read(lake, kept_votes.VOTES, kept_votes.window_months(mine["remit_date"])))
     # the claims' whole histories and the 837s of their patient control numbers, for their denial rows
     denied_ids = mine.join(priced.underpaid.filter("is_denial").select("claim_key"), on="claim_key", how="semi")
@@ -600,7 +631,8 @@ def _underpayments_of_night(settings: Settings, fee_schedule: pl.DataFrame, thre
     log.info("underpayments: %d claim(s) priced again (%d touched; %d of %d whose window moved), "
              "%d month(s) of votes changed", again.len(), cut.remit_keys.len(), moved.len(),
              moving["claim_key"].n_unique(), len(changed))
-    return underpaid, rows, lines
+    months = pl.concat([touched.remit_months(t["remit_claims"]), touched.remit_months(mine)]).unique("claim_key")
+    return underpaid, rows, lines, again, months
 
 
 def _adjudications_of(lake: Lake, key: str, keys: pl.Series) -> pl.DataFrame:

@@ -131,6 +131,8 @@ def _why_whole(lake: Lake, as_of: dt.date, rules: str) -> str | None:
         return "nothing kept"
     if not all(lake.files_of(table) for table in KEPT_TABLES):
         return "no tables to merge into"
+    if not all(part_folder(lake, table).is_dir() for table in PUBLISHED_IN_PARTS):
+        return "the denials not kept in month parts"
     stamp = lake.read_state(STAMP)
     if stamp.height != 1 or stamp.columns != ["code_version", "made_with", "rules", "as_of"]:
         return "kept by an older version"
@@ -343,7 +345,14 @@ PART_ORDER = {"adjudications": ("claim_id", "adjudication_seq", "claim_key"),
               "recovered_claims": ("claim_key",),
               MATCHES: ("remit_claim_key",),
               BY_RULE: ("claim_key",),
-              PAYMENTS: ("claim_key", "procedure")}  # LINES_BY_RULE: the key, then every column that sorts
+              PAYMENTS: ("claim_key", "procedure"),
+              "denials": ("remit_date", "claim_key")}  # LINES_BY_RULE: the key, then every column that sorts
+# The published denials and their lines (the rules' rows and the underpayments') in the same month
+# parts as the per-claim tables (a denial's remit date is its 835 claim's): a night merges the
+# claims it recomputed or priced again into their months, and a month whose rows did not change
+# keeps its file, so publish keeps its rows. Read in part order, `denials` is in the order a whole
+# sort by remit date and claim gives (a month's name sorts as its dates; NO_DATE after them).
+PUBLISHED_IN_PARTS = ("denials", "denial_lines")
 
 
 def remit_months(remit_claims: pl.DataFrame) -> pl.DataFrame:
@@ -367,6 +376,19 @@ def _with_part(frame: pl.DataFrame, table: str, months: pl.DataFrame) -> pl.Data
     if out["_part"].null_count():
         raise ValueError(f"{table}: a row whose 835 claim is not among the remits it was worked out from")
     return out
+
+
+def rows_of(lake: Lake, table: str, keys: pl.Series, months: pl.DataFrame) -> pl.DataFrame:
+    """The rows of these claims (`keys`, whose parts `months` gives) in a table kept in month parts,
+    read from the parts that hold them only."""
+    key = KEY_OF.get(table, "claim_key")
+    wanted = keys.unique().cast(pl.String).to_frame(key)
+    parts = months.join(wanted.rename({key: "claim_key"}), on="claim_key", how="semi")["_part"].unique().sort()
+    folder = part_folder(lake, table)
+    paths = [str(path) for part in parts if (path := folder / f"{part}.parquet").exists()]
+    frame = pl.scan_parquet(paths or [str(sorted(folder.glob("*.parquet"))[0])], glob=False)
+    frame = frame.join(wanted.lazy(), on=key, how="semi", maintain_order="left") if paths else frame.clear()
+    return frame.collect()
 
 
 def write_parts(lake: Lake, table: str, frame: pl.DataFrame, months: pl.DataFrame) -> None:
