@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 
+from claimback.lake import Lake
 from pipelines.cli import run_pipeline
+from tests.compare_published import against_a_full_run, described
 from tests.facts.helpers import X12
 
 
@@ -25,3 +27,17 @@ def each_night(tmp_path: Path, nights: list[tuple[date, list[str]]]) -> Iterator
         run = pl.read_parquet(nightly / "lake" / "state" / "changed_claims_run.parquet")
         assert run["whole"].to_list() == [night == 1], f"night {night}: the kept path did not run"
         yield night, as_of, inbox, nightly
+
+
+def parts_equal_a_full_run(tmp_path: Path, night: int, as_of: date, inbox: Path, nightly: Path,
+                           parts: Callable[[Lake], dict[tuple[str, str], Path]]) -> None:
+    """A from-scratch run of the night's inbox publishes what the night did, and writes the same
+    parts (`parts`: (table, part) -> file of a warehouse's lake) with the same rows in the same order."""
+    full = tmp_path / f"full-{night}"
+    differences, _ = against_a_full_run(inbox, nightly, full, as_of)
+    assert not differences, f"night {night} ({as_of}): " + described(differences)
+    kept, whole = parts(Lake(nightly)), parts(Lake(full))
+    assert kept.keys() == whole.keys(), f"night {night}: other parts than a full run's"
+    for part, path in kept.items():  # the same rows in the same order, part by part
+        assert pl.read_parquet(path).equals(pl.read_parquet(whole[part])), f"night {night}: {part}"
+    shutil.rmtree(full)

@@ -16,7 +16,6 @@ The X12 is the hand-written files of tests/facts/x12/ (its README says what each
 """
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -25,8 +24,7 @@ import pytest
 
 from claimback import touched
 from claimback.lake import Lake
-from tests.compare_published import against_a_full_run, described
-from tests.incremental.nights import each_night
+from tests.incremental.nights import each_night, parts_equal_a_full_run
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
@@ -87,11 +85,4 @@ def test_a_night_rewrites_only_the_month_parts_it_touches_and_they_equal_a_full_
         stamps = now
         if night == 1:
             continue  # the first night is a run from scratch
-        full = tmp_path / f"full-{night}"
-        differences, _ = against_a_full_run(inbox, nightly, full, as_of)
-        assert not differences, f"night {night} ({as_of}): " + described(differences)
-        kept, whole = _parts(lake), _parts(Lake(full))
-        assert kept.keys() == whole.keys(), f"night {night}: other parts than a full run's"
-        for part, path in kept.items():  # the same rows in the same order, part by part
-            assert pl.read_parquet(path).equals(pl.read_parquet(whole[part])), f"night {night}: {part}"
-        shutil.rmtree(full)
+        parts_equal_a_full_run(tmp_path, night, as_of, inbox, nightly, _parts)
