@@ -359,8 +359,10 @@ def _across_claims(settings: Settings, per_claim: dict[str, pl.DataFrame], chang
             settings, per_claim["adjudications"] if tonight is None else lake.read("adjudications"), fee_schedule,
             thresholds, by_rule)
         denied = pl.concat([by_rule, underpayment_denials])
-        months = denied.select("claim_key", _part=kept_votes.month(pl.col("remit_date"))).unique("claim_key")
+        months = pl.concat([frame.select("claim_key", _part=kept_votes.month(pl.col("remit_date")))
+                            for frame in (denied, underpaid)]).unique("claim_key")
         touched.write_parts(lake, "denials", denied, months)
+        touched.write_parts(lake, "underpaid_lines", underpaid, months)
         touched.write_parts(lake, "denial_lines", pl.concat([
             per_claim[touched.LINES_BY_RULE] if tonight is None else lake.read(touched.LINES_BY_RULE),
             underpayment_lines,
@@ -403,11 +405,11 @@ def _across_claims(settings: Settings, per_claim: dict[str, pl.DataFrame], chang
 def _merge_denials(lake: Lake, again: pl.Series, months: pl.DataFrame, underpaid: pl.DataFrame,
                    underpayment_denials: pl.DataFrame, underpayment_lines: pl.DataFrame,
                    changed: dict[str, pl.Series]) -> None:
-    """Merge into the month parts of `denials` and `denial_lines` the rows of the claims recomputed
-    or priced again (`again`, whose months `months` gives): the rules' rows kept for them and their
-    underpayments' (`underpaid` and the underpayment denials and lines: every claim's); the keys whose
-    rows changed go into `changed`. A claim's rows can change nowhere else: the rules' rows change
-    with the recomputed claims only, the underpayments' with the claims priced again."""
+    """Merge into the month parts of `denials`, `denial_lines` and `underpaid_lines` the rows of the
+    claims recomputed or priced again (`again`, whose months `months` gives): the rules' rows kept for
+    them and their underpayments' (`underpaid` and the underpayment denials and lines: every claim's);
+    the keys whose rows changed go into `changed`. A claim's rows can change nowhere else: the rules'
+    rows change with the recomputed claims only, the underpayments' with the claims priced again."""
     def mine(frame: pl.DataFrame) -> pl.DataFrame:
         return frame.join(again.cast(pl.String).to_frame("claim_key"), on="claim_key", how="semi")
 
@@ -415,6 +417,7 @@ def _merge_denials(lake: Lake, again: pl.Series, months: pl.DataFrame, underpaid
         "denials": pl.concat([touched.rows_of(lake, touched.BY_RULE, again, months), mine(underpayment_denials)]),
         "denial_lines": pl.concat([touched.rows_of(lake, touched.LINES_BY_RULE, again, months),
                                    mine(underpayment_lines), underpayments.denial_line_rows(mine(underpaid))]),
+        "underpaid_lines": mine(underpaid),
     }
     for table, rows in merged.items():
         changed[table], _ = touched.merge_parts(lake, table, rows, again, months)
@@ -558,7 +561,8 @@ def find_underpayments(settings: Settings, adjudications: pl.DataFrame, fee_sche
 
 
 def _keep_underpayments(lake: Lake, underpaid: pl.DataFrame, lines: pl.DataFrame) -> None:
-    lake.write_derived("underpaid_lines", underpaid)
+    """What a night keeps of the underpayments besides their votes: the rules' lines of their denials
+    (table underpaid_lines is written with the denials, in month parts)."""
     lake.write_state(touched.UNDERPAID_LINES_BY_RULE, lines)
     log.info("underpayments: %d claim(s), %d service line(s) below the expected allowed amount",
              underpaid.filter("is_denial")["claim_key"].n_unique(), underpaid.height)

@@ -346,13 +346,16 @@ PART_ORDER = {"adjudications": ("claim_id", "adjudication_seq", "claim_key"),
               MATCHES: ("remit_claim_key",),
               BY_RULE: ("claim_key",),
               PAYMENTS: ("claim_key", "procedure"),
-              "denials": ("remit_date", "claim_key")}  # LINES_BY_RULE: the key, then every column that sorts
-# The published denials and their lines (the rules' rows and the underpayments') in the same month
-# parts as the per-claim tables (a denial's remit date is its 835 claim's): a night merges the
-# claims it recomputed or priced again into their months, and a month whose rows did not change
-# keeps its file, so publish keeps its rows. Read in part order, `denials` is in the order a whole
-# sort by remit date and claim gives (a month's name sorts as its dates; NO_DATE after them).
-PUBLISHED_IN_PARTS = ("denials", "denial_lines")
+              "denials": ("remit_date", "claim_key"),
+              "underpaid_lines": ("remit_date", "claim_key", "line_number")}
+# LINES_BY_RULE, denial_lines: the key, then every column that sorts.
+# The published denials, their lines (the rules' rows and the underpayments') and the underpaid
+# lines in the same month parts as the per-claim tables (a denial's or underpaid line's remit date
+# is its 835 claim's): a night merges the claims it recomputed or priced again into their months,
+# and a month whose rows did not change keeps its file, so publish keeps its rows. Read in part
+# order, `denials` and `underpaid_lines` are in the order a whole sort by remit date and claim
+# gives (a month's name sorts as its dates; NO_DATE after them).
+PUBLISHED_IN_PARTS = ("denials", "denial_lines", "underpaid_lines")
 
 
 def remit_months(remit_claims: pl.DataFrame) -> pl.DataFrame:

@@ -1,4 +1,4 @@
-"""The published denials and their lines are kept in the month parts of their 835 claims
+"""The published denials, their lines and the underpaid lines are kept in the month parts of their 835 claims
 (touched.PUBLISHED_IN_PARTS): a night rewrites only the months whose rows changed, the other
 months' files stay as they are, and publish replaces the changed months' rows in the file
 ("updated") instead of loading the tables whole. Every night's parts hold what a from-scratch run
@@ -41,8 +41,13 @@ DENIED = {
     2: {"2026-08": ["REC2001", "REC2002"], "2026-11": ["LAK2001", "LON1001", "PD301", "PD302", "PD303", "PD304"]},
     3: {"2026-08": ["REC2002"], "2026-11": ["LAK2001", "LON1001", "PD301", "PD302", "PD303", "PD304", "SIL1002"]},
 }
-# The months whose parts each night writes.
-REWRITTEN = {2: {"2026-11"}, 3: {"2026-08", "2026-11"}}
+# ... and of each month's underpaid lines (LAK2001's and LON1001's lines paid below the usual amount,
+# PD304's 99213 allowed $50, below what the night's 99213 lines were allowed).
+UNDERPAID = {1: {"2026-11": ["LAK2001", "LON1001"]}, 2: {"2026-11": ["LAK2001", "LON1001", "PD304"]}}
+UNDERPAID[3] = UNDERPAID[2]
+# The parts each night writes: night 3 changes no underpaid line.
+REWRITTEN = {2: {(table, "2026-11") for table in touched.PUBLISHED_IN_PARTS},
+             3: {(table, month) for table in ("denials", "denial_lines") for month in ("2026-08", "2026-11")}}
 
 
 def _parts(lake: Lake) -> dict[tuple[str, str], Path]:
@@ -69,10 +74,11 @@ def test_a_night_rewrites_only_the_months_of_denials_whose_rows_changed(tmp_path
         now = {part: path.stat().st_mtime_ns for part, path in _parts(lake).items()}
         assert _accounts(lake, "denials") == DENIED[night], f"night {night}"
         assert _accounts(lake, "denial_lines") == DENIED[night], f"night {night}"
-        assert not lake.derived_path("denials").exists() and not lake.derived_path("denial_lines").exists()
+        assert _accounts(lake, "underpaid_lines") == UNDERPAID[night], f"night {night}"
+        assert not any(lake.derived_path(table).exists() for table in touched.PUBLISHED_IN_PARTS)
         if night > 1:
             written = {part for part, stamp in now.items() if stamps.get(part) != stamp}
-            assert written == {(table, month) for table in touched.PUBLISHED_IN_PARTS for month in REWRITTEN[night]}
+            assert written == REWRITTEN[night], f"night {night}"
         if night == 2:  # publish replaced November's rows and kept August's: neither table loaded whole
             assert {"denials", "denial_lines"} <= _published(caplog, "updated")
             assert not {"denials", "denial_lines"} & _published(caplog, "loaded")
