@@ -8,9 +8,9 @@ s3://bucket/claimback/lake: claimback.storage):
                                         one part per batch (claimback.ingest.consolidate)
     current/<table>.parquet             the file registry (and the reader tables of a lake
                                         consolidated before the parts existed)
-    derived/<table>.parquet             denials, trend clusters, work queue, ...
-    derived/<table>/<part>.parquet      a derived table written in parts (e.g. one per month):
-                                        read and published as one table
+    derived/<table>.parquet             trend clusters, work queue, silent claims, ...
+    derived/<table>/<part>.parquet      a derived table written in parts (adjudications, denials,
+                                        ... one per month): read and published as one table
     state/<table>.parquet               what a stage keeps between runs, never published
     state/<table>/<part>.parquet        a kept table written in parts: read as one table
 
