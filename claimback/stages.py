@@ -709,19 +709,22 @@ TREND_INPUTS = {
 def find_trends(settings: Settings) -> TrendsFound:
     lake = settings.lake
     rules = load_rules(settings.payer_rules)
-    denied = lake.read("denials")
+    # A cluster holds the denials remitted in the window only; the denials and underpaid lines are
+    # kept in parts by remit month, so the window's rows are read from its months' files, not the
+    # history's (row groups whose remit dates all fall outside it are skipped by their statistics).
+    in_window = pl.col("remit_date").is_between(
+        settings.as_of - timedelta(days=trends.DEFAULT_LOOKBACK_DAYS - 1), settings.as_of)
+    window = lake.scan("denials").filter(in_window).collect()
     thresholds = {
         payer_id or payer_name: rules.for_payer(payer_id, payer_name).trend_threshold
-        for payer_id, payer_name in denied.select("payer_id", "payer_name").unique().iter_rows()
+        for payer_id, payer_name in window.select("payer_id", "payer_name").unique().iter_rows()
         if payer_id or payer_name
     }
     # The clusters read the 837s of the window's denials; the lift compares them with every 837 of
     # their payers, counted per batch and kept (payer_counts), so the history's 837s are not read.
-    window = denied.filter(pl.col("remit_date").is_between(
-        settings.as_of - timedelta(days=trends.DEFAULT_LOOKBACK_DAYS - 1), settings.as_of))
     sent = window["submitted_claim_key"].drop_nulls().unique().implode()
     clusters, members = trends.find_clusters(
-        denied,
+        window,
         as_of=settings.as_of,
         thresholds_by_payer=thresholds,
         submitted_claims=lake.scan_unordered("submitted_claims", TREND_INPUTS["submitted_claims"]).filter(
@@ -731,8 +734,8 @@ def find_trends(settings: Settings) -> TrendsFound:
             pl.col("claim_key").is_in(sent)).collect(),
         payer_counts=payer_counts(settings),
         # an authorization burst on a procedure the payer used to pay is the payer's trend
-        paid_before=window_paid_before(lake, window),
-        underpaid_lines=lake.read("underpaid_lines"),
+        paid_before=window_paid_before(lake, window, in_window),
+        underpaid_lines=lake.scan("underpaid_lines").filter(in_window).collect(),
     )
     previous = set(_reported_trend_clusters(lake))
     lake.write_derived("trend_clusters", clusters)
@@ -740,20 +743,21 @@ def find_trends(settings: Settings) -> TrendsFound:
     # What changed since the last run, for the check that tells analysts a new trend appeared.
     lake.write_state("new_trend_clusters", clusters.filter(
         (pl.col("status") == "flagged") & ~pl.col("cluster_id").is_in(sorted(previous))))
-    packets = write_trend_packets(settings, rules, clusters, members, denied)
+    packets = write_trend_packets(settings, rules, clusters, members, window)
     log.info("trends: %d flagged clusters, %d emerging signatures",
              (clusters["status"] == "flagged").sum(), (clusters["status"] == "emerging").sum())
     return TrendsFound(clusters=clusters, packets=packets.height)
 
 
-def window_paid_before(lake: Lake, window: pl.DataFrame) -> pl.DataFrame:
+def window_paid_before(lake: Lake, window: pl.DataFrame, in_window: pl.Expr | None = None) -> pl.DataFrame:
     """`evidence.paid_before` of the window's denials (the only claims a cluster holds), counted from
     the payments the denials stage keeps (`kept_routes.payments_for`: those of the denials' practices,
     payers and procedures in the months that can count), with the practice and payer of the denials'
     own remits read by key: a night reads neither the remits of a year nor their lines and 837s.
-    Without kept payments (the denials stage of other code), counted from the lake's remits."""
+    Without kept payments (the denials stage of other code), counted from the lake's remits.
+    `in_window`: the window's remit dates, which the denials' own remit claims are read within."""
     own = lake.rows_where("remit_claims", "claim_key", window["claim_key"].drop_nulls().unique(),
-                          ROUTING_INPUTS["remit_claims"], ordered=False)
+                          ROUTING_INPUTS["remit_claims"], ordered=False, within=in_window)
     denied = evidence.paid_before_keys(window, own)
     payments = kept_routes.payments_for(lake, denied)
     if payments is None:
