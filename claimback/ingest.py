@@ -24,6 +24,7 @@ from claimback.lake import CURRENT_ORDER, Lake
 log = logging.getLogger(__name__)
 
 REGISTRY = "ingested_files"
+KEY_FILE_CHARS = 16  # the characters of a file's SHA-256 that begin its rows' claim keys (x12.fields.key_prefix)
 TRANSACTIONS = "transactions"
 # Reader tables de-duplicated by transaction; findings and quarantine belong to files.
 TRANSACTION_TABLES = tuple(t for t in schema.PARSED_TABLES if t not in ("quarantine", "validation_findings"))
@@ -73,6 +74,19 @@ def registry(lake: Lake) -> pl.DataFrame:
     if not files:
         return schema.empty(REGISTRY)
     return pl.read_parquet([str(f) for f in files], glob=False)
+
+
+def batches_of_keys(lake: Lake, keys: pl.Series) -> list[str] | None:
+    """The ingest batches whose current parts hold the rows of these claim keys: a claim key starts
+    with the hash of the file it was read from (`x12.fields.key_prefix`), and a file's rows are in
+    the part of the batch that read it. A read by key then opens those parts, not the history's.
+    None (read every part) when a key names no registered file."""
+    prefixes = keys.drop_nulls().unique().str.slice(0, KEY_FILE_CHARS).rename("prefix").to_frame()
+    files = registry(lake).select("batch_id", prefix=pl.col("sha256").str.slice(0, KEY_FILE_CHARS))
+    found = prefixes.join(files, on="prefix", how="left")
+    if found["batch_id"].null_count():
+        return None
+    return found["batch_id"].unique().sort().to_list()
 
 
 def plan(files: list[InboxFile], lake: Lake) -> Plan:

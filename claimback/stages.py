@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import pickle
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -722,16 +723,14 @@ def find_trends(settings: Settings) -> TrendsFound:
     }
     # The clusters read the 837s of the window's denials; the lift compares them with every 837 of
     # their payers, counted per batch and kept (payer_counts), so the history's 837s are not read.
-    sent = window["submitted_claim_key"].drop_nulls().unique().implode()
+    sent = window["submitted_claim_key"]
     clusters, members = trends.find_clusters(
         window,
         as_of=settings.as_of,
         thresholds_by_payer=thresholds,
-        submitted_claims=lake.scan_unordered("submitted_claims", TREND_INPUTS["submitted_claims"]).filter(
-            pl.col("claim_key").is_in(sent)).collect(),
-        submitted_service_lines=lake.scan_unordered(
-            "submitted_service_lines", TREND_INPUTS["submitted_service_lines"]).filter(
-            pl.col("claim_key").is_in(sent)).collect(),
+        submitted_claims=rows_by_claim_key(lake, "submitted_claims", sent, TREND_INPUTS["submitted_claims"]),
+        submitted_service_lines=rows_by_claim_key(lake, "submitted_service_lines", sent,
+                                                  TREND_INPUTS["submitted_service_lines"]),
         payer_counts=payer_counts(settings),
         # an authorization burst on a procedure the payer used to pay is the payer's trend
         paid_before=window_paid_before(lake, window, in_window),
@@ -749,6 +748,15 @@ def find_trends(settings: Settings) -> TrendsFound:
     return TrendsFound(clusters=clusters, packets=packets.height)
 
 
+def rows_by_claim_key(lake: Lake, table: str, keys: pl.Series, columns: Sequence[str],
+                      ordered: bool = False, within: pl.Expr | None = None) -> pl.DataFrame:
+    """`Lake.rows_where` by claim key, reading only the parts of the batches that read the keys' files
+    (`ingest.batches_of_keys`): what a night looks up by key is mostly recent, the parts are the
+    history's. In no promised order unless `ordered`."""
+    return lake.rows_where(table, "claim_key", keys, columns, ordered=ordered, within=within,
+                           batches=ingest.batches_of_keys(lake, keys))
+
+
 def window_paid_before(lake: Lake, window: pl.DataFrame, in_window: pl.Expr | None = None) -> pl.DataFrame:
     """`evidence.paid_before` of the window's denials (the only claims a cluster holds), counted from
     the payments the denials stage keeps (`kept_routes.payments_for`: those of the denials' practices,
@@ -756,8 +764,8 @@ def window_paid_before(lake: Lake, window: pl.DataFrame, in_window: pl.Expr | No
     own remits read by key: a night reads neither the remits of a year nor their lines and 837s.
     Without kept payments (the denials stage of other code), counted from the lake's remits.
     `in_window`: the window's remit dates, which the denials' own remit claims are read within."""
-    own = lake.rows_where("remit_claims", "claim_key", window["claim_key"].drop_nulls().unique(),
-                          ROUTING_INPUTS["remit_claims"], ordered=False, within=in_window)
+    own = rows_by_claim_key(lake, "remit_claims", window["claim_key"], ROUTING_INPUTS["remit_claims"],
+                            within=in_window)
     denied = evidence.paid_before_keys(window, own)
     payments = kept_routes.payments_for(lake, denied)
     if payments is None:
@@ -807,12 +815,13 @@ def write_trend_packets(settings: Settings, rules, clusters: pl.DataFrame, membe
     flagged = members.filter(pl.col("status") == "flagged").select("claim_key")
     mine = denied.join(flagged, on="claim_key", how="semi")
     # the flagged claims' 837s, remits and payments only, read by predicate
-    remits = lake.rows_where("remit_claims", "claim_key", mine["claim_key"],
-                             ("claim_key", "payee_npi", "payee_tax_id", "transaction_hash"))
+    remits = rows_by_claim_key(lake, "remit_claims", mine["claim_key"],
+                               ("claim_key", "payee_npi", "payee_tax_id", "transaction_hash"), ordered=True)
     mine = mine.join(claim_providers(
-        mine, lake.rows_where("submitted_claims", "claim_key", mine["submitted_claim_key"],
-                              ("claim_key", "billing_name", "billing_npi", "billing_tax_id", "billing_address",
-                               "billing_contact_name", "billing_contact_phone", "billing_contact_email")),
+        mine, rows_by_claim_key(lake, "submitted_claims", mine["submitted_claim_key"],
+                                ("claim_key", "billing_name", "billing_npi", "billing_tax_id", "billing_address",
+                                 "billing_contact_name", "billing_contact_phone", "billing_contact_email"),
+                                ordered=True),
         remits,
         lake.rows_where("remit_payments", "transaction_hash", remits["transaction_hash"],
                         ("transaction_hash", "payee_name", "payee_tax_id")),
