@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -87,6 +88,23 @@ def batches_of_keys(lake: Lake, keys: pl.Series) -> list[str] | None:
     if found["batch_id"].null_count():
         return None
     return found["batch_id"].unique().sort().to_list()
+
+
+# The reader's tables whose rows carry the claim key of the file they were read from (not one
+# another file's rows name): their rows of a claim key are in the part of the batch that read its file.
+KEYED_BY_THEIR_FILE = ("remit_claims", "remit_service_lines", "remit_adjustments", "remit_remarks",
+                       "submitted_claims", "submitted_service_lines")
+
+
+def rows_by_claim_key(lake: Lake, table: str, keys: pl.Series, columns: Sequence[str],
+                      ordered: bool = False, within: pl.Expr | None = None) -> pl.DataFrame:
+    """`Lake.rows_where` by claim key on one of the reader's tables, reading only the parts of the
+    batches that read the keys' files (`batches_of_keys`): what a night looks up by key is mostly
+    recent, the parts are the history's. In no promised order unless `ordered`."""
+    if table not in KEYED_BY_THEIR_FILE:
+        raise ValueError(f"{table}: its claim keys do not name the files its rows were read from")
+    return lake.rows_where(table, "claim_key", keys, columns, ordered=ordered, within=within,
+                           batches=batches_of_keys(lake, keys))
 
 
 def plan(files: list[InboxFile], lake: Lake) -> Plan:

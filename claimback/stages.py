@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import pickle
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -452,8 +451,9 @@ def _lonely_of_night(lake: Lake, recomputed: pl.DataFrame, cut: touched.Touched,
     payments, candidates = kept["lonely_payments"], kept["lonely_payment_candidates"]
     members = new.select(m=lifecycle.identifier(pl.col("subscriber_member_id")))["m"].drop_nulls().unique()
     pcns = touched.normalised_pcns(new)
-    remits = lake.rows_where("remit_claims", "claim_key", payments["claim_key"],
-                             ("claim_key", "patient_control_number", "member_id", "insured_member_id"))
+    remits = ingest.rows_by_claim_key(lake, "remit_claims", payments["claim_key"],
+                                      ("claim_key", "patient_control_number", "member_id", "insured_member_id"),
+                                      ordered=True)
     reached = remits.filter(pl.any_horizontal(
         lifecycle.identifier(pl.col(column)).is_in(members) for column in ("member_id", "insured_member_id"))
         .fill_null(False) | touched.pcn_in("patient_control_number", pcns))
@@ -462,7 +462,8 @@ def _lonely_of_night(lake: Lake, recomputed: pl.DataFrame, cut: touched.Touched,
     mine = _adjudications_of(lake, "claim_id", again)  # the claims' every adjudication
     rows = lonely_rules.unmatched(mine, lake.rows_where(touched.MATCHES, "remit_claim_key", mine["claim_key"],
                                                         ("remit_claim_key", "submitted_claim_key", "match_method")))
-    remits = lake.rows_where("remit_claims", "claim_key", rows["claim_key"], LONELY_INPUTS["remit_claims"])
+    remits = ingest.rows_by_claim_key(lake, "remit_claims", rows["claim_key"], LONELY_INPUTS["remit_claims"],
+                                      ordered=True)
     members, pcns = lonely_rules.payment_keys(rows, remits)
     submitted = (lake.scan("submitted_claims").filter(lonely_rules.candidate_filter(members, pcns))
                  .select(LONELY_INPUTS["submitted_claims"]).collect())
@@ -483,8 +484,8 @@ def _rejection_pcns(lake: Lake, before: pl.DataFrame, after: pl.DataFrame) -> pl
     (as the rejection names the claim, and as its 837 does)."""
     differ = pl.concat([before.join(after, on=after.columns, how="anti", nulls_equal=True),
                         after.join(before, on=after.columns, how="anti", nulls_equal=True)])
-    named = lake.rows_where("submitted_claims", "claim_key", differ["submitted_claim_key"],
-                            ("claim_key", "patient_control_number"))
+    named = ingest.rows_by_claim_key(lake, "submitted_claims", differ["submitted_claim_key"],
+                                     ("claim_key", "patient_control_number"), ordered=True)
     return pl.concat([differ["patient_control_number"], named["patient_control_number"]])
 
 
@@ -604,7 +605,7 @@ def _underpayments_of_night(settings: Settings, fee_schedule: pl.DataFrame, thre
     del before, votes
     again = pl.concat([cut.remit_keys, moved]).unique()
     mine = _adjudications_of(lake, "claim_key", again)
-    inputs = {table: lake.rows_where(table, "claim_key", mine["claim_key"], DENIAL_INPUTS[table])
+    inputs = {table: ingest.rows_by_claim_key(lake, table, mine["claim_key"], DENIAL_INPUTS[table], ordered=True)
               for table in ("remit_claims", "remit_service_lines", "remit_adjustments", "remit_remarks")}
     priced = underpayments.priced_lines(
         mine, inputs["remit_claims"], inputs["remit_service_lines"], inputs["remit_adjustments"], fee_schedule,
@@ -614,7 +615,8 @@ def _underpayments_of_night(settings: Settings, fee_schedule: pl.DataFrame, thre
     # the claims' whole histories and the 837s of their patient control numbers, for their denial rows
     denied_ids = mine.join(priced.underpaid.filter("is_denial").select("claim_key"), on="claim_key", how="semi")
     histories = _adjudications_of(lake, "claim_id", denied_ids["claim_id"])
-    history_remits = lake.rows_where("remit_claims", "claim_key", histories["claim_key"], DENIAL_INPUTS["remit_claims"])
+    history_remits = ingest.rows_by_claim_key(lake, "remit_claims", histories["claim_key"], DENIAL_INPUTS["remit_claims"],
+                                              ordered=True)
     pcns = touched.normalised_pcns(history_remits)
     submitted = (lake.scan("submitted_claims").filter(touched.pcn_in("patient_control_number", pcns))
                  .select(DENIAL_INPUTS["submitted_claims"]).collect())
@@ -678,12 +680,12 @@ def with_billing_provider(denied: pl.DataFrame, lake: Lake) -> pl.DataFrame:
     """`billing_npi` and `billing_tax_id` of each denial: its 837's billing provider, else the
     payee of the 835 that denied it. A practice's trends and packets are keyed on them. Only the
     denied claims' 837s, remits and payments are read."""
-    remits = lake.rows_where("remit_claims", "claim_key", denied["claim_key"],
-                             ("claim_key", "payee_npi", "payee_tax_id", "transaction_hash"))
+    remits = ingest.rows_by_claim_key(lake, "remit_claims", denied["claim_key"],
+                                      ("claim_key", "payee_npi", "payee_tax_id", "transaction_hash"), ordered=True)
     providers = claim_providers(
         denied.select("claim_key", "submitted_claim_key"),
-        lake.rows_where("submitted_claims", "claim_key", denied["submitted_claim_key"],
-                        ("claim_key", "billing_npi", "billing_tax_id")),
+        ingest.rows_by_claim_key(lake, "submitted_claims", denied["submitted_claim_key"],
+                                 ("claim_key", "billing_npi", "billing_tax_id"), ordered=True),
         remits,
         lake.rows_where("remit_payments", "transaction_hash", remits["transaction_hash"],
                         ("transaction_hash", "payee_name", "payee_tax_id")),
@@ -728,8 +730,8 @@ def find_trends(settings: Settings) -> TrendsFound:
         window,
         as_of=settings.as_of,
         thresholds_by_payer=thresholds,
-        submitted_claims=rows_by_claim_key(lake, "submitted_claims", sent, TREND_INPUTS["submitted_claims"]),
-        submitted_service_lines=rows_by_claim_key(lake, "submitted_service_lines", sent,
+        submitted_claims=ingest.rows_by_claim_key(lake, "submitted_claims", sent, TREND_INPUTS["submitted_claims"]),
+        submitted_service_lines=ingest.rows_by_claim_key(lake, "submitted_service_lines", sent,
                                                   TREND_INPUTS["submitted_service_lines"]),
         payer_counts=payer_counts(settings),
         # an authorization burst on a procedure the payer used to pay is the payer's trend
@@ -748,15 +750,6 @@ def find_trends(settings: Settings) -> TrendsFound:
     return TrendsFound(clusters=clusters, packets=packets.height)
 
 
-def rows_by_claim_key(lake: Lake, table: str, keys: pl.Series, columns: Sequence[str],
-                      ordered: bool = False, within: pl.Expr | None = None) -> pl.DataFrame:
-    """`Lake.rows_where` by claim key, reading only the parts of the batches that read the keys' files
-    (`ingest.batches_of_keys`): what a night looks up by key is mostly recent, the parts are the
-    history's. In no promised order unless `ordered`."""
-    return lake.rows_where(table, "claim_key", keys, columns, ordered=ordered, within=within,
-                           batches=ingest.batches_of_keys(lake, keys))
-
-
 def window_paid_before(lake: Lake, window: pl.DataFrame, in_window: pl.Expr | None = None) -> pl.DataFrame:
     """`evidence.paid_before` of the window's denials (the only claims a cluster holds), counted from
     the payments the denials stage keeps (`kept_routes.payments_for`: those of the denials' practices,
@@ -764,7 +757,7 @@ def window_paid_before(lake: Lake, window: pl.DataFrame, in_window: pl.Expr | No
     own remits read by key: a night reads neither the remits of a year nor their lines and 837s.
     Without kept payments (the denials stage of other code), counted from the lake's remits.
     `in_window`: the window's remit dates, which the denials' own remit claims are read within."""
-    own = rows_by_claim_key(lake, "remit_claims", window["claim_key"], ROUTING_INPUTS["remit_claims"],
+    own = ingest.rows_by_claim_key(lake, "remit_claims", window["claim_key"], ROUTING_INPUTS["remit_claims"],
                             within=in_window)
     denied = evidence.paid_before_keys(window, own)
     payments = kept_routes.payments_for(lake, denied)
@@ -815,10 +808,10 @@ def write_trend_packets(settings: Settings, rules, clusters: pl.DataFrame, membe
     flagged = members.filter(pl.col("status") == "flagged").select("claim_key")
     mine = denied.join(flagged, on="claim_key", how="semi")
     # the flagged claims' 837s, remits and payments only, read by predicate
-    remits = rows_by_claim_key(lake, "remit_claims", mine["claim_key"],
+    remits = ingest.rows_by_claim_key(lake, "remit_claims", mine["claim_key"],
                                ("claim_key", "payee_npi", "payee_tax_id", "transaction_hash"), ordered=True)
     mine = mine.join(claim_providers(
-        mine, rows_by_claim_key(lake, "submitted_claims", mine["submitted_claim_key"],
+        mine, ingest.rows_by_claim_key(lake, "submitted_claims", mine["submitted_claim_key"],
                                 ("claim_key", "billing_name", "billing_npi", "billing_tax_id", "billing_address",
                                  "billing_contact_name", "billing_contact_phone", "billing_contact_email"),
                                 ordered=True),
@@ -1051,6 +1044,8 @@ def longest_windows(settings: Settings) -> dict[int, int]:
 def _read_semi(lake, table: str, denied: pl.DataFrame, key: str) -> pl.DataFrame:
     """The FACT_INPUTS columns of `table` for the denied claims (by their `key`) only, in the table's
     order, read by predicate: a night's few hundred packets do not read the history's lines."""
+    if table in ingest.KEYED_BY_THEIR_FILE:
+        return ingest.rows_by_claim_key(lake, table, denied[key], FACT_INPUTS[table], ordered=True)
     return lake.rows_where(table, "claim_key", denied[key], FACT_INPUTS[table])
 
 

@@ -1,5 +1,5 @@
 """Reads by claim key open only the parts of the batches that read the keys' files
-(`ingest.batches_of_keys`, `stages.rows_by_claim_key`): a hand-written inbox of three 837/835 pairs,
+(`ingest.batches_of_keys`, `ingest.rows_by_claim_key`): a hand-written inbox of three 837/835 pairs,
 one pair per ingest batch; the rows read are those a read of every part finds."""
 from __future__ import annotations
 
@@ -45,19 +45,24 @@ def test_the_keys_name_the_batch_that_read_their_file(lake):
     keys = claims.filter(pl.col("patient_control_number").str.starts_with("P2"))["claim_key"]
     assert keys.len() == 3
     assert ingest.batches_of_keys(lake, keys) == second
-    rows = stages.rows_by_claim_key(lake, "submitted_claims", keys, COLUMNS, ordered=True)
+    rows = ingest.rows_by_claim_key(lake, "submitted_claims", keys, COLUMNS, ordered=True)
     assert rows.equals(claims.filter(pl.col("claim_key").is_in(keys.implode())))
-    assert stages.rows_by_claim_key(lake, "submitted_claims", keys.head(0), COLUMNS).height == 0
+    assert ingest.rows_by_claim_key(lake, "submitted_claims", keys.head(0), COLUMNS).height == 0
 
 
 def test_a_key_of_no_registered_file_reads_every_part(lake):
     claims = lake.read("submitted_claims", COLUMNS)
     keys = pl.concat([claims["claim_key"].head(1), pl.Series(["ffffffffffffffff-0000001"])])
     assert ingest.batches_of_keys(lake, keys) is None
-    rows = stages.rows_by_claim_key(lake, "submitted_claims", keys, COLUMNS, ordered=True)
+    rows = ingest.rows_by_claim_key(lake, "submitted_claims", keys, COLUMNS, ordered=True)
     assert rows.equals(claims.head(1))
 
 
 def test_a_claim_key_begins_with_as_much_of_its_files_hash_as_the_lookup_takes():
     sha = "0123456789abcdef" * 4
     assert key_prefix(sha) == sha[:ingest.KEY_FILE_CHARS] + "-"
+
+
+def test_only_the_readers_tables_are_read_by_their_files_batches(lake):
+    with pytest.raises(ValueError, match="do not name the files"):
+        ingest.rows_by_claim_key(lake, "denials", pl.Series(["x"]), ("claim_key",))
