@@ -17,7 +17,10 @@ s3://bucket/claimback/lake: claimback.storage):
 A partitioned current table is read as one: its parts in batch order, then sorted by
 CURRENT_ORDER, so every stage sees the rows in the same order however the files were spread over
 nights and batches. A derived or kept table in parts is read as its parts one after another in
-name order, each part's rows as written (its writer gives each part one order).
+name order, each part's rows as written (its writer gives each part one order). A read of a few
+rows by key opens only the parts that can hold them: of a reader table, the parts of the batches
+whose files the claim keys name (claimback.ingest.rows_by_claim_key); of the denials and underpaid
+lines, the months of a remit-date range (their row groups' statistics skip the others).
 
 Every write goes to a temporary name in the same folder and is renamed into place, so a reader
 (or a crash) never sees half a file; on an object store, which has no rename, it goes straight to
