@@ -46,9 +46,9 @@ class RecordingLake(Lake):
         self._note("read", table)
         return super().scan(table)
 
-    def scan_unordered(self, table, columns):
+    def scan_unordered(self, table, columns, batches=None):
         self._note("read", table)
-        return super().scan_unordered(table, columns)
+        return super().scan_unordered(table, columns, batches)
 
     def read_parts(self, table, batches, columns):
         self._note("read", table)
