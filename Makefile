@@ -40,8 +40,11 @@ compiler:
 bytecode: $(STAMP) core
 	$(BIN)/python -m compileall -q claimback pipelines
 
+# The test files spread over the machine's cores (pytest-xdist), each file's tests on one worker so
+# that a module's fixtures are made once; PYTEST_WORKERS=0 runs them all in this process.
+PYTEST_WORKERS ?= auto
 test: bytecode browser-deps cluster-deps
-	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 demo: bytecode
 	$(BIN)/claimback demo --claims $(CLAIMS) --dir $(DEMO)
