@@ -732,7 +732,7 @@ def find_trends(settings: Settings) -> TrendsFound:
         thresholds_by_payer=thresholds,
         submitted_claims=ingest.rows_by_claim_key(lake, "submitted_claims", sent, TREND_INPUTS["submitted_claims"]),
         submitted_service_lines=ingest.rows_by_claim_key(lake, "submitted_service_lines", sent,
-                                                  TREND_INPUTS["submitted_service_lines"]),
+                                                         TREND_INPUTS["submitted_service_lines"]),
         payer_counts=payer_counts(settings),
         # an authorization burst on a procedure the payer used to pay is the payer's trend
         paid_before=window_paid_before(lake, window, in_window),
@@ -758,7 +758,7 @@ def window_paid_before(lake: Lake, window: pl.DataFrame, in_window: pl.Expr | No
     Without kept payments (the denials stage of other code), counted from the lake's remits.
     `in_window`: the window's remit dates, which the denials' own remit claims are read within."""
     own = ingest.rows_by_claim_key(lake, "remit_claims", window["claim_key"], ROUTING_INPUTS["remit_claims"],
-                            within=in_window)
+                                   within=in_window)
     denied = evidence.paid_before_keys(window, own)
     payments = kept_routes.payments_for(lake, denied)
     if payments is None:
@@ -809,12 +809,12 @@ def write_trend_packets(settings: Settings, rules, clusters: pl.DataFrame, membe
     mine = denied.join(flagged, on="claim_key", how="semi")
     # the flagged claims' 837s, remits and payments only, read by predicate
     remits = ingest.rows_by_claim_key(lake, "remit_claims", mine["claim_key"],
-                               ("claim_key", "payee_npi", "payee_tax_id", "transaction_hash"), ordered=True)
+                                      ("claim_key", "payee_npi", "payee_tax_id", "transaction_hash"), ordered=True)
     mine = mine.join(claim_providers(
         mine, ingest.rows_by_claim_key(lake, "submitted_claims", mine["submitted_claim_key"],
-                                ("claim_key", "billing_name", "billing_npi", "billing_tax_id", "billing_address",
-                                 "billing_contact_name", "billing_contact_phone", "billing_contact_email"),
-                                ordered=True),
+                                       ("claim_key", "billing_name", "billing_npi", "billing_tax_id",
+                                        "billing_address", "billing_contact_name", "billing_contact_phone",
+                                        "billing_contact_email"), ordered=True),
         remits,
         lake.rows_where("remit_payments", "transaction_hash", remits["transaction_hash"],
                         ("transaction_hash", "payee_name", "payee_tax_id")),
