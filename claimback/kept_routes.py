@@ -41,6 +41,7 @@ from pathlib import Path
 import polars as pl
 
 from claimback import ingest, kept_votes, touched
+from claimback.among import among
 from claimback.lake import CURRENT_ORDER, Lake
 from claimback.lifecycle import blank_to_null
 from claimback.routing.evidence import PAID_BEFORE_DAYS, paid_before_keys
@@ -207,22 +208,20 @@ def _reader_rows(lake: Lake, columns: Mapping[str, Sequence[str]], denials: pl.D
     """The 837 and 835 rows `evidence.gather` and the product read for these claims, and every row of
     their groups: 837s of the same visit (payer, billing NPI, member, date) and 835s of the same
     payee, member and payer (twins). "Paid before" counts from the kept payments (`payments_for`)."""
-    own_837 = denials["submitted_claim_key"].drop_nulls().unique().implode() if "submitted_claim_key" in \
-        denials.columns else pl.Series([], dtype=pl.String).implode()
+    own_837 = denials["submitted_claim_key"] if "submitted_claim_key" in denials.columns \
+        else pl.Series([], dtype=pl.String)
     sent = _scan(lake, "submitted_claims", columns["submitted_claims"])
-    visits = sent.filter(pl.col("claim_key").is_in(own_837)).select(_payer(), *VISIT[1:]).drop_nulls().unique()
+    visits = among(sent, "claim_key", own_837).select(_payer(), *VISIT[1:]).drop_nulls().unique()
     same_visit = sent.with_columns(_payer()).join(visits, on=VISIT, how="semi").drop("payer")
-    claim_keys = pl.concat([denials["claim_key"], resolved["claim_key"]]).drop_nulls().unique().implode()
+    claim_keys = pl.concat([denials["claim_key"], resolved["claim_key"]])
     remits = _scan(lake, "remit_claims", [*columns["remit_claims"], "payer_id", "payer_name"])
-    own = remits.filter(pl.col("claim_key").is_in(claim_keys)).with_columns(_payer()).collect()
+    own = among(remits, "claim_key", claim_keys).with_columns(_payer()).collect()
     twins = own.select("payee_npi", "member_id", "payer").drop_nulls().unique()
-    remits = remits.with_columns(_payer())
     group = pl.concat([
-        remits.filter(pl.col("claim_key").is_in(claim_keys)),
-        remits.join(twins.lazy(), on=["payee_npi", "member_id", "payer"], how="semi"),
+        own.lazy(),
+        remits.with_columns(_payer()).join(twins.lazy(), on=["payee_npi", "member_id", "payer"], how="semi"),
     ]).unique(["claim_key"], keep="first").drop("payer").collect()
-    sent_rows = pl.concat([sent.filter(pl.col("claim_key").is_in(own_837)), same_visit]
-                          ).unique(["claim_key"], keep="first").collect()
+    sent_rows = pl.concat([among(sent, "claim_key", own_837), same_visit]).unique(["claim_key"], keep="first").collect()
     # the groups' lines by a semi join (`is_in` over many keys is slow)
     return (
         _in_order(sent_rows.lazy(), columns["submitted_claims"]),
@@ -278,7 +277,7 @@ def _touched_by_new_rows(lake: Lake, batches: list[str], denied: pl.DataFrame) -
     # the denials' own remits: payee, member, payer
     remits = _scan(lake, "remit_claims", ("claim_key", "payer_id", "payer_name", "payee_npi", "member_id",
                                           "patient_control_number", "is_reversal"))
-    own = remits.filter(pl.col("claim_key").is_in(denied["claim_key"].implode())).select(
+    own = among(remits, "claim_key", denied["claim_key"]).select(
         "claim_key", "payee_npi", "member_id", _payer()).collect().join(
         denied.select("claim_key", "remit_date", "procedure_codes"), on="claim_key")
     paying = new_remits.filter(~pl.col("is_reversal").fill_null(False)).join(

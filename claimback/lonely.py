@@ -68,7 +68,7 @@ def with_candidates(lonely: pl.DataFrame, remit_claims: pl.DataFrame, submitted_
                     near_days: int = NEAR_DAYS) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(`lonely_payments`, `lonely_payment_candidates`) of these lonely adjudications. A payment's
     candidates are the 837s of its member (NM1*QC or NM1*IL) or its patient control number
-    (`candidate_filter`): `submitted_claims` needs to hold those, not every 837."""
+    (`candidate_tests`): `submitted_claims` needs to hold those, not every 837."""
     candidates = _closest(_candidates(lonely, remit_claims, submitted_claims, near_days))
     closest = candidates.filter(pl.col("candidate_rank") == 1).select(
         "claim_key", "candidate_count", "candidate_reason",
@@ -93,11 +93,12 @@ def payment_keys(lonely: pl.DataFrame, remit_claims: pl.DataFrame) -> tuple[pl.S
     return members.drop_nulls().unique(), pcns.drop_nulls().unique()
 
 
-def candidate_filter(members: pl.Series, pcns: pl.Series) -> pl.Expr:
-    """The 837s (submitted_claims rows) that can be a candidate of payments with these member ids or
-    patient control numbers: rules 1-2 pair by member, rule 3 by patient control number."""
-    return (lifecycle.identifier(pl.col("subscriber_member_id")).is_in(members).fill_null(False)
-            | lifecycle.blank_to_null(pl.col("patient_control_number")).is_in(pcns).fill_null(False))
+def candidate_tests(members: pl.Series, pcns: pl.Series) -> list[tuple[pl.Expr, pl.Series]]:
+    """Which 837s (submitted_claims rows, `among.among_any`) can be a candidate of payments with
+    these member ids or patient control numbers: rules 1-2 pair by member, rule 3 by patient
+    control number."""
+    return [(lifecycle.identifier(pl.col("subscriber_member_id")), members),
+            (lifecycle.blank_to_null(pl.col("patient_control_number")), pcns)]
 
 
 def _candidates(

@@ -20,6 +20,7 @@ from claimback import publish as publishing  # called through the module: the pu
 from claimback import forms, ingest, kept_routes, kept_votes, lifecycle, quality_parts, schema, touched, trends, underpayments
 from claimback import lonely as lonely_rules
 from claimback import silent as silence
+from claimback.among import among, among_any
 from claimback.forms import ProviderDirectory, ProviderProfile, write_reconsideration_packets
 from claimback.forms.channels import channel
 from claimback.forms.claim_facts import FACT_INPUTS, packet_facts
@@ -454,9 +455,9 @@ def _lonely_of_night(lake: Lake, recomputed: pl.DataFrame, cut: touched.Touched,
     remits = ingest.rows_by_claim_key(lake, "remit_claims", payments["claim_key"],
                                       ("claim_key", "patient_control_number", "member_id", "insured_member_id"),
                                       ordered=True)
-    reached = remits.filter(pl.any_horizontal(
-        lifecycle.identifier(pl.col(column)).is_in(members) for column in ("member_id", "insured_member_id"))
-        .fill_null(False) | touched.pcn_in("patient_control_number", pcns))
+    reached = among_any(remits.lazy(), [
+        *((lifecycle.identifier(pl.col(column)), members) for column in ("member_id", "insured_member_id")),
+        (touched.pcn_of("patient_control_number"), pcns)]).collect()
     again = pl.concat([recomputed["claim_id"], payments.join(reached, on="claim_key", how="semi")["claim_id"]]).unique()
     gone = payments.filter(pl.col("claim_id").is_in(again) | pl.col("claim_key").is_in(cut.remit_keys))
     mine = _adjudications_of(lake, "claim_id", again)  # the claims' every adjudication
@@ -465,7 +466,7 @@ def _lonely_of_night(lake: Lake, recomputed: pl.DataFrame, cut: touched.Touched,
     remits = ingest.rows_by_claim_key(lake, "remit_claims", rows["claim_key"], LONELY_INPUTS["remit_claims"],
                                       ordered=True)
     members, pcns = lonely_rules.payment_keys(rows, remits)
-    submitted = (lake.scan("submitted_claims").filter(lonely_rules.candidate_filter(members, pcns))
+    submitted = (among_any(lake.scan("submitted_claims"), lonely_rules.candidate_tests(members, pcns))
                  .select(LONELY_INPUTS["submitted_claims"]).collect())
     new_payments, new_candidates = lonely_rules.with_candidates(rows, remits, submitted)
     old_candidates = candidates.join(gone.select("claim_key"), on="claim_key", how="semi")
@@ -618,13 +619,13 @@ def _underpayments_of_night(settings: Settings, fee_schedule: pl.DataFrame, thre
     history_remits = ingest.rows_by_claim_key(lake, "remit_claims", histories["claim_key"], DENIAL_INPUTS["remit_claims"],
                                               ordered=True)
     pcns = touched.normalised_pcns(history_remits)
-    submitted = (lake.scan("submitted_claims").filter(touched.pcn_in("patient_control_number", pcns))
+    submitted = (among(lake.scan("submitted_claims"), touched.pcn_of("patient_control_number"), pcns)
                  .select(DENIAL_INPUTS["submitted_claims"]).collect())
     rows = with_billing_provider(underpayments.underpayment_denials(
         priced.underpaid, histories, history_remits, inputs["remit_remarks"], submitted), lake)
     lines = _denial_lines(rows, inputs)
     old_denied_keys = old_underpaid.filter("is_denial")["claim_key"].unique()
-    kept_rows = lake.scan("denials").filter(pl.col("claim_key").is_in(old_denied_keys)).collect()
+    kept_rows = among(lake.scan("denials"), "claim_key", old_denied_keys).collect()
     underpaid = touched.merged(old_underpaid, priced.underpaid, again, "claim_key").sort(
         "remit_date", "claim_key", "line_number")
     rows = touched.merged(kept_rows, rows, again, "claim_key")
@@ -665,8 +666,8 @@ def front_door_rejections(lake: Lake) -> pl.DataFrame:
     pcns = touched.normalised_pcns(pl.concat([
         claims["patient_control_number"], acknowledged["patient_control_number"],
         acknowledgments["error_patient_control_numbers"].explode().alias("patient_control_number")]).to_frame())
-    adjudications = (lake.scan_unordered("adjudications", REJECTION_ADJUDICATIONS)
-                     .filter(touched.pcn_in("patient_control_number", pcns)).collect())
+    adjudications = among(lake.scan_unordered("adjudications", REJECTION_ADJUDICATIONS),
+                          touched.pcn_of("patient_control_number"), pcns).collect()
     rejections = claim_rejections(acknowledgments, acknowledged, claims, adjudications, matches)
     lake.write_derived("claim_rejections", rejections)
     return rejections
@@ -964,7 +965,7 @@ def routed_adjudications(lake: Lake, requests: pl.DataFrame, routed: pl.Series) 
                        rows_of("original_payer_claim_control_number", icns)]).collect()
     rows = pl.concat([named.lazy(), rows_of("claim_id", named["claim_id"]), rows_of("claim_key", routed)]).select(
         "_row").unique().collect()["_row"]
-    return adjudications.filter(pl.col("_row").is_in(rows.implode())).drop("_row").collect()
+    return among(adjudications, "_row", rows).drop("_row").collect()
 
 
 def with_recoupments(settings: Settings, queue: pl.DataFrame) -> pl.DataFrame:

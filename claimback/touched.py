@@ -33,6 +33,7 @@ from pathlib import Path
 import polars as pl
 
 from claimback import ingest, kept_votes, lifecycle
+from claimback.among import among_any
 from claimback.kept_votes import UNPRICED, VOTES
 from claimback.lake import Lake
 
@@ -183,15 +184,15 @@ def normalised_pcns(remit_claims: pl.DataFrame) -> pl.Series:
     return remit_claims.select(pcn=_norm("patient_control_number"))["pcn"].drop_nulls().unique()
 
 
-def pcn_in(column: str, pcns: pl.Series) -> pl.Expr:
-    return _norm(column).is_in(pcns).fill_null(False)
+def pcn_of(column: str) -> pl.Expr:
+    """A patient control number as every match compares it (`among` it with `normalised_pcns`)."""
+    return _norm(column)
 
 
-def _reaching(pcns: pl.Series, icns: pl.Series, names: dict[str, str]) -> pl.Expr:
-    """Rows sharing a patient control number or a payer claim number with the touched ones."""
-    icn_columns = [column for key, column in names.items() if key != "pcn"]
-    return pl.any_horizontal(_norm(names["pcn"]).is_in(pcns),
-                             *(_norm(column).is_in(icns) for column in icn_columns)).fill_null(False)
+def _reaching(pcns: pl.Series, icns: pl.Series, names: dict[str, str]) -> list[tuple[pl.Expr, pl.Series]]:
+    """The tests (`among.among_any`) of the rows sharing a patient control number or a payer claim
+    number with the touched ones."""
+    return [(_norm(column), pcns if key == "pcn" else icns) for key, column in names.items()]
 
 
 def closure(lake: Lake, pcns: pl.Series, icns: pl.Series) -> tuple[pl.Series, pl.Series, int]:
@@ -222,9 +223,7 @@ def closure(lake: Lake, pcns: pl.Series, icns: pl.Series) -> tuple[pl.Series, pl
 
 def _holding(frame: pl.LazyFrame, names: dict[str, str], pcns: pl.Series, icns: pl.Series) -> pl.LazyFrame:
     """The keys of the rows holding one of these patient control numbers or payer claim numbers."""
-    pcn_list, icn_list = pcns.implode(), icns.implode()
-    return _keys(frame, names).filter(pl.any_horizontal(
-        pl.col(key).is_in(pcn_list if key == "pcn" else icn_list) for key in names).fill_null(False))
+    return among_any(_keys(frame, names), [(key, pcns if key == "pcn" else icns) for key in names])
 
 
 def _not_in(found: pl.Series, known: pl.Series) -> pl.Series:
@@ -262,9 +261,8 @@ def touched(lake: Lake, night: Night, as_of: dt.date, inputs: dict[str, tuple[st
                    _keys(new_submitted, SUBMITTED_KEYS)["f8"]]),
     )
     seed_keys = pl.concat([new_remits["claim_key"], void_changed["claim_key"]]).unique()
-    remits = (lake.scan("remit_claims")
-              .filter(_reaching(pcns, icns, REMIT_KEYS) | pl.col("claim_key").is_in(seed_keys))
-              .select(remit_columns).collect())
+    remits = among_any(lake.scan("remit_claims"), [*_reaching(pcns, icns, REMIT_KEYS), ("claim_key", seed_keys)]
+                       ).select(remit_columns).collect()
     keys = remits["claim_key"]
     tables = {"remit_claims": remits}
     for table, columns in inputs.items():
@@ -273,10 +271,9 @@ def touched(lake: Lake, night: Night, as_of: dt.date, inputs: dict[str, tuple[st
             # on 400 k: 1.0 -> 0.24 CPU s a table, the same rows)
             tables[table] = ingest.rows_by_claim_key(lake, table, keys, columns, ordered=True)
     new_keys = new_submitted["claim_key"]
-    tables["submitted_claims"] = (
-        lake.scan("submitted_claims")
-        .filter(_reaching(pcns, icns, SUBMITTED_KEYS) | pl.col("claim_key").is_in(new_keys))
-        .select(inputs["submitted_claims"]).collect())
+    tables["submitted_claims"] = among_any(
+        lake.scan("submitted_claims"), [*_reaching(pcns, icns, SUBMITTED_KEYS), ("claim_key", new_keys)]
+    ).select(inputs["submitted_claims"]).collect()
     return Touched(tables=tables, void=void, remit_keys=keys, rounds=rounds, new_submitted=new_submitted)
 
 
