@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from claimback import schema, storage
+from claimback.among import among_any
 from claimback.inbox import UNREADABLE, InboxFile, report_skipped, sha256_of_all
 from claimback.lake import CURRENT_ORDER, Lake
 
@@ -106,6 +107,18 @@ def rows_by_claim_key(lake: Lake, table: str, keys: pl.Series, columns: Sequence
     return lake.rows_where(table, "claim_key", keys, columns, ordered=ordered, within=within,
                            batches=batches_of_keys(lake, keys))
 
+
+
+def rows_among(lake: Lake, table: str, tests: Sequence[tuple[str | pl.Expr, pl.Series]], columns: Sequence[str],
+               ordered: bool = True) -> pl.DataFrame:
+    """`columns` of the rows of one of the reader's tables where any (key, values) of `tests` holds
+    a key among its values (`among.among_any`), in the table's order unless not `ordered`. The
+    tests read their own columns over the whole table; the rows found are then read whole by their
+    claim keys from their batches' parts only (`rows_by_claim_key`), not every column of the
+    history (10 M claims, the night's 90 k touched remits of 7.2 M: 3.5 -> 2.1 s)."""
+    needed = {name for key, _ in tests for name in (key.meta.root_names() if isinstance(key, pl.Expr) else [key])}
+    found = among_any(lake.scan_unordered(table, ("claim_key", *sorted(needed))), tests).select("claim_key").collect()
+    return rows_by_claim_key(lake, table, found["claim_key"], columns, ordered=ordered)
 
 def plan(files: list[InboxFile], lake: Lake) -> Plan:
     """Which X12 inbox files are new; reconsideration logs are read whole every run instead.

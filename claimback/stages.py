@@ -466,8 +466,8 @@ def _lonely_of_night(lake: Lake, recomputed: pl.DataFrame, cut: touched.Touched,
     remits = ingest.rows_by_claim_key(lake, "remit_claims", rows["claim_key"], LONELY_INPUTS["remit_claims"],
                                       ordered=True)
     members, pcns = lonely_rules.payment_keys(rows, remits)
-    submitted = (among_any(lake.scan("submitted_claims"), lonely_rules.candidate_tests(members, pcns))
-                 .select(LONELY_INPUTS["submitted_claims"]).collect())
+    submitted = ingest.rows_among(lake, "submitted_claims", lonely_rules.candidate_tests(members, pcns),
+                                  LONELY_INPUTS["submitted_claims"])
     new_payments, new_candidates = lonely_rules.with_candidates(rows, remits, submitted)
     old_candidates = candidates.join(gone.select("claim_key"), on="claim_key", how="semi")
     log.info("lonely payments: %d claim(s) worked out again, %d kept", again.len(), payments.height - gone.height)
@@ -619,8 +619,8 @@ def _underpayments_of_night(settings: Settings, fee_schedule: pl.DataFrame, thre
     history_remits = ingest.rows_by_claim_key(lake, "remit_claims", histories["claim_key"], DENIAL_INPUTS["remit_claims"],
                                               ordered=True)
     pcns = touched.normalised_pcns(history_remits)
-    submitted = (among(lake.scan("submitted_claims"), touched.pcn_of("patient_control_number"), pcns)
-                 .select(DENIAL_INPUTS["submitted_claims"]).collect())
+    submitted = ingest.rows_among(lake, "submitted_claims", [(touched.pcn_of("patient_control_number"), pcns)],
+                                  DENIAL_INPUTS["submitted_claims"])
     rows = with_billing_provider(underpayments.underpayment_denials(
         priced.underpaid, histories, history_remits, inputs["remit_remarks"], submitted), lake)
     lines = _denial_lines(rows, inputs)
