@@ -11,8 +11,13 @@ consolidation's fingerprint of the transaction sets that stand in the part). A g
 written again or dropped since is validated again, whole.
 
 Two rules do not add up over parts, and are worked out otherwise:
-* uniqueness (claim_key unique over every remit or 837 claim): counted over every part's key
-  column in Polars, as GX counts it: every non-null key that occurs more than once is unexpected;
+* uniqueness (claim_key unique over every remit or 837 claim): a claim key begins with the hash
+  of the file it was read from (x12.fields.key_prefix), and a file's rows are all in one batch's
+  part, so when no key prefix is in two batches' parts no key can be either, and the groups'
+  counts add up; the prefixes of each part are kept (lake/state/check_key_prefixes_<check>, read
+  once per part). Should a prefix be in two parts (a file read twice, a lake assembled by hand),
+  the keys are counted over every part's key column in Polars, as GX counts them: every non-null
+  key that occurs more than once is unexpected;
 * the remit date's upper bound moves with the as-of date (a month after it): a group's counts
   stand for tonight's bound when every remit day of the group lay within both its night's bounds
   and tonight's (so none was, or is, outside); otherwise the group is validated again.
@@ -35,6 +40,7 @@ from claimback.lake import Lake
 STATE = "check_outcomes"  # lake/state/check_outcomes_<check>: one file per check, as the checks
 # may run at once in separate processes (multiprocess or Celery executor) and must not overwrite
 # each other's counts
+PREFIXES = "check_key_prefixes"  # lake/state/check_key_prefixes_<check>: each part's claim key prefixes
 UNIQUE = "ExpectColumnValuesToBeUnique"
 
 
@@ -87,7 +93,7 @@ def run_check(lake: Lake, name: str, as_of: date) -> list[quality.SuiteResult]:
     group = _state_rows(name, suites, new, [versions[b] for b in new], bound, days) if new else kept.clear()
     every_group = pl.concat([kept, group])
     lake.write_state(state_table(name), every_group)
-    return _summed(check, suites, every_group, lake)
+    return _summed(check, suites, every_group, lake, _keys_apart(lake, name, check, versions))
 
 
 def state_table(name: str) -> str:
@@ -96,7 +102,33 @@ def state_table(name: str) -> str:
 
 
 def state_tables() -> tuple[str, ...]:
-    return tuple(state_table(name) for name in CHECKS)
+    return (*(state_table(name) for name in CHECKS),
+            *(f"{PREFIXES}_{name}" for name, check in CHECKS.items() if check.unique_in))
+
+
+def _keys_apart(lake: Lake, name: str, check: Check, versions: dict[str, str]) -> bool:
+    """Whether no claim key prefix of the check's unique table is in two batches' parts, so that no
+    key can be (each part's prefixes kept between nights, read for the parts new or rewritten)."""
+    if not check.unique_in:
+        return False
+    table = next(iter(check.unique_in.values()))
+    versions = versions if table == next(iter(check.tables)) else batch_versions(lake, table) or {}
+    tonight = pl.DataFrame({"batch": list(versions), "version": list(versions.values())},
+                           schema={"batch": pl.String, "version": pl.String})
+    stored = lake.read_state(f"{PREFIXES}_{name}")
+    kept = stored.join(tonight, on=["batch", "version"], how="semi") if stored.height else \
+        pl.DataFrame(schema={"batch": pl.String, "version": pl.String, "prefix": pl.String})
+    missing = tonight.join(kept, on=["batch", "version"], how="anti")
+    # a part without keys keeps one row with no prefix: known, and not read again
+    read = [pl.concat([missing.filter(pl.col("batch") == batch).with_columns(prefix=pl.lit(None, pl.String)),
+                       lake.read_parts(table, [batch], ["claim_key"]).select(
+                           batch=pl.lit(batch), version=pl.lit(version),
+                           prefix=pl.col("claim_key").str.slice(0, ingest.KEY_FILE_CHARS)).drop_nulls()]).unique()
+            for batch, version in missing.iter_rows()]
+    prefixes = pl.concat([kept, *read]).sort("batch", "prefix", nulls_last=True)
+    if read or kept.height != stored.height:
+        lake.write_state(f"{PREFIXES}_{name}", prefixes)
+    return not prefixes["prefix"].drop_nulls().is_duplicated().any()
 
 
 def batch_versions(lake: Lake, table: str) -> dict[str, str] | None:
@@ -148,8 +180,9 @@ def _state_rows(name, suites, batches, versions, bound, days) -> pl.DataFrame:
 
 
 def _summed(check: Check, suites: list[quality.SuiteResult], groups: pl.DataFrame,
-            lake: Lake) -> list[quality.SuiteResult]:
-    """Tonight's suites with every group's counts added up (and uniqueness over every part)."""
+            lake: Lake, keys_apart: bool) -> list[quality.SuiteResult]:
+    """Tonight's suites with every group's counts added up (uniqueness too when no key can be in
+    two parts, `keys_apart`; else over every part)."""
     sums = groups.group_by("suite", "rule").agg(pl.col("unexpected").sum(), pl.col("total").sum(),
                                                 pl.col("success").all())
     by_rule = {(s, r): (u, t, ok) for s, r, u, t, ok in sums.iter_rows()}
@@ -158,7 +191,8 @@ def _summed(check: Check, suites: list[quality.SuiteResult], groups: pl.DataFram
         summed = quality.SuiteResult(suite.name)
         for index, outcome in enumerate(suite.outcomes):
             unexpected, total, success = by_rule.get((suite.name, index), (0, 0, True))
-            if outcome.rule.expectation == UNIQUE and check.unique_in and suite.name in check.unique_in:
+            if outcome.rule.expectation == UNIQUE and check.unique_in and suite.name in check.unique_in \
+                    and not keys_apart:
                 unexpected, total = repeated_keys(lake, check.unique_in[suite.name], outcome.rule.kwargs["column"])
                 success = unexpected == 0
             summed.outcomes.append(quality.Outcome(

@@ -91,7 +91,8 @@ def test_each_night_checks_its_new_batches_and_says_what_the_whole_tables_say(tm
 
 def test_a_key_repeated_in_two_batches_is_counted_as_the_suite_counts_it(tmp_path):
     """Uniqueness is over every part, not per part: "a" in two batches is two unexpected rows,
-    a null key is none (the suite's own sentence over the two parts together)."""
+    a null key is none (the suite's own sentence over the two parts together). The keys here
+    name no file, and share a prefix across the parts: counted over every part."""
     lake = Lake(tmp_path)
     parts = {"b1": ["a", "b", None], "b2": ["a", "c"]}
     for batch, keys in parts.items():
@@ -103,6 +104,31 @@ def test_a_key_repeated_in_two_batches_is_counted_as_the_suite_counts_it(tmp_pat
     assert quality_parts.as_json(by_part) == quality_parts.as_json(whole)
     assert "claim_key is unique on 3 of 5 remit claims" in [o.sentence for o in by_part[0].outcomes]
     assert not by_part[0].success
+
+
+
+def test_keys_of_files_read_in_other_batches_are_not_counted_over_the_history(tmp_path, monkeypatch):
+    """A claim key begins with its file's hash and a file is read in one batch: keys of other
+    files cannot repeat across parts, so uniqueness adds up the groups' counts, and the history's
+    keys are not read again. A part's hash prefixes are read once, when it is new."""
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
+    inbox.mkdir()
+    counted_whole = []
+    repeated_keys = quality_parts.repeated_keys
+    monkeypatch.setattr(quality_parts, "repeated_keys",
+                        lambda *args: counted_whole.append(args[1:]) or repeated_keys(*args))
+    for as_of, files in NIGHTS[:3]:
+        for name, source in files.items():
+            (inbox / name).parent.mkdir(parents=True, exist_ok=True)
+            (inbox / name).write_bytes((X12 / source).read_bytes())
+        lake = _ingest(inbox, warehouse, as_of).lake
+        for name in ("remit_structure", "submitted_structure"):
+            by_part = quality_parts.run_check(lake, name, as_of)
+            assert quality_parts.as_json(by_part) == quality_parts.as_json(_whole_tables(lake, name, as_of))
+    assert counted_whole == []
+    prefixes = lake.read_state(f"{quality_parts.PREFIXES}_remit_structure")
+    assert set(prefixes["batch"]) == {p.stem for p in lake.current_parts("remit_claims")}
+    assert not prefixes["prefix"].drop_nulls().is_duplicated().any()
 
 
 pytestmark = pytest.mark.timeout(300)
