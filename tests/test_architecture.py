@@ -25,13 +25,14 @@ ALLOWED: dict[str, set[str]] = {
     "codes": set(),                                   # CARC/RARC lists and the code registry
     "environment": set(),                             # process knobs (threads, processes)
     "storage": set(),                                 # a local folder or an object store, one path type
+    "among": set(),                                   # rows whose key is among many values, by a join
     "schema": {"codes"},                              # the data contract
     "lake": {"schema", "storage"},                               # Parquet tables of a warehouse
     "settings": {"lake", "denials", "storage"},                  # every setting of a run (defaults beside their rules)
     "inbox": {"storage"},                                   # what is in the inbox folder
     "warehouse": set(),                               # one run at a time, private folders
     "x12": {"codes", "environment", "schema"},        # the reader: bytes to tables, nothing of denials
-    "ingest": {"x12", "inbox", "lake", "schema", "storage"},
+    "ingest": {"x12", "inbox", "lake", "schema", "storage", "among"},
     "lifecycle": {"codes", "schema"},                 # identity of claims across 837s and 835s
     "reconsiderations": {"schema", "storage"},
     "denials": _DOMAIN_BASE,
@@ -44,15 +45,15 @@ ALLOWED: dict[str, set[str]] = {
     "charts": {"codes"},
     "trends": _DOMAIN_BASE,
     "routing": _DOMAIN_BASE,
-    "kept_routes": {"ingest", "lake", "lifecycle", "routing", "touched", "kept_votes"},  # each claim's route kept between nights, what changed; the denials stage's kept payments
+    "kept_routes": {"among", "ingest", "lake", "lifecycle", "routing", "touched", "kept_votes"},  # each claim's route kept between nights, what changed; the denials stage's kept payments
     "kept_votes": {"lake", "underpayments"},          # the underpayments' kept votes and unpriced lines, by month
-    "touched": {"ingest", "lake", "lifecycle", "kept_votes"},  # the claims a night touched, the denials' kept rows
+    "touched": {"among", "ingest", "lake", "lifecycle", "kept_votes"},  # the claims a night touched, the denials' kept rows
     "forms": _DOMAIN_BASE | {"environment", "routing"},  # not trends: a packet formats, it finds nothing
     "publish": {"lake", "storage"},
     "synth": {"codes", "schema", "x12"},              # the test-data generator: never the rules it tests
     "stages": {"codes", "schema", "lake", "settings", "inbox", "lifecycle", "reconsiderations", "denials", "quality_parts",
                "lonely", "rejections", "silent", "trends", "routing", "forms", "publish", "quality", "ingest", "underpayments",
-               "kept_routes", "kept_votes", "touched"},
+               "kept_routes", "kept_votes", "touched", "among"},
 }
 # Outside the library: the Dagster side and the command line. Nothing in claimback imports these.
 TOP_LEVEL_ALLOWED = {
