@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, required=True, help="where the copy is made (replaced)")
     parser.add_argument("--new-claims", type=int, default=0,
                         help="the night's new claims, for the report's rates (the inbox is not read to count them)")
+    parser.add_argument("--max-rss-mb", type=int, help="stop the night once its process tree holds more memory")
     parser.add_argument("--adopt-stamp", action="store_true",
                         help="stamp the copy's kept rows with this code's version (see above)")
     args = parser.parse_args(argv)
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         adopt_stamp(copy)
     files = sum(1 for p in args.inbox.rglob("*") if p.is_file())
     row = run_once(args.inbox, copy, f"night as of {args.as_of}", max(args.new_claims, 1), files,
-                   fresh=False, as_of=args.as_of)
+                   fresh=False, as_of=args.as_of, max_rss_mb=args.max_rss_mb)
     print(json.dumps(row))
     print(markdown([row]))
     return 0 if row["success"] else 1
