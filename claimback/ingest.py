@@ -108,7 +108,6 @@ def rows_by_claim_key(lake: Lake, table: str, keys: pl.Series, columns: Sequence
                            batches=batches_of_keys(lake, keys))
 
 
-
 def rows_among(lake: Lake, table: str, tests: Sequence[tuple[str | pl.Expr, pl.Series]], columns: Sequence[str],
                ordered: bool = True) -> pl.DataFrame:
     """`columns` of the rows of one of the reader's tables where any (key, values) of `tests` holds
@@ -119,6 +118,7 @@ def rows_among(lake: Lake, table: str, tests: Sequence[tuple[str | pl.Expr, pl.S
     needed = {name for key, _ in tests for name in (key.meta.root_names() if isinstance(key, pl.Expr) else [key])}
     found = among_any(lake.scan_unordered(table, ("claim_key", *sorted(needed))), tests).select("claim_key").collect()
     return rows_by_claim_key(lake, table, found["claim_key"], columns, ordered=ordered)
+
 
 def plan(files: list[InboxFile], lake: Lake) -> Plan:
     """Which X12 inbox files are new; reconsideration logs are read whole every run instead.
