@@ -955,9 +955,8 @@ def routed_adjudications(lake: Lake, requests: pl.DataFrame, routed: pl.Series) 
     adjudications = lake.scan("adjudications").with_row_index("_row")
 
     def rows_of(column: str, keys: pl.Series) -> pl.LazyFrame:
-        wanted = keys.drop_nulls().unique().rename(column).to_frame().lazy()
-        return adjudications.select(*dict.fromkeys(("_row", "claim_id", column))).join(
-            wanted, on=column, how="semi").select("_row", "claim_id")
+        return among(adjudications.select(*dict.fromkeys(("_row", "claim_id", column))), column, keys).select(
+            "_row", "claim_id")
 
     icns = requests["payer_claim_control_number"]
     named = pl.concat([rows_of("patient_control_number", requests["patient_control_number"]),

@@ -112,11 +112,11 @@ def night(lake: Lake, as_of: dt.date, rules: str) -> Night | None:
     why = _why_whole(lake, as_of, rules)
     if why == "nothing kept":  # a first run
         log.info("denials: every claim recomputed (%s)", why)
-    elif why:  # kept rows that do not fit (an upgrade, say): a night that costs the whole history
+        return None
+    if why:  # kept rows that do not fit (an upgrade, say): a night that costs the whole history
         log.warning("denials: every claim recomputed (%s): %d 835 and %d 837 claims, in memory that grows "
                     "with the history, not with the night (docs/deployment.md: plan upgrades by the history held)",
                     why, lake.rows("remit_claims"), lake.rows("submitted_claims"))
-    if why:
         return None
     before, now = lake.read_state(BATCHES), lake.read_state(ingest.CONSOLIDATED)
     return Night(tuple(now.join(before, on="batch", how="anti")["batch"].to_list()),

@@ -27,7 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "storage": set(),                                 # a local folder or an object store, one path type
     "among": set(),                                   # rows whose key is among many values, by a join
     "schema": {"codes"},                              # the data contract
-    "lake": {"schema", "storage"},                               # Parquet tables of a warehouse
+    "lake": {"schema", "storage", "among"},                               # Parquet tables of a warehouse
     "settings": {"lake", "denials", "storage"},                  # every setting of a run (defaults beside their rules)
     "inbox": {"storage"},                                   # what is in the inbox folder
     "warehouse": set(),                               # one run at a time, private folders
