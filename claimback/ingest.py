@@ -21,7 +21,7 @@ import polars as pl
 from claimback import schema, storage
 from claimback.among import among_any
 from claimback.inbox import UNREADABLE, InboxFile, report_skipped, sha256_of_all
-from claimback.lake import CURRENT_ORDER, Lake
+from claimback.lake import CONSOLIDATED, CURRENT_ORDER, Lake
 
 log = logging.getLogger(__name__)
 
@@ -388,10 +388,9 @@ def _winners(tx: pl.LazyFrame, lake: Lake, known: pl.DataFrame | None = None) ->
     )
 
 
-# Bookkeeping of the current tables' parts: per batch, which of its transaction sets won (a
-# fingerprint) when its part was written. Bump PARTS_FORMAT when what a part holds changes, so
+# Bookkeeping of the current tables' parts (lake.CONSOLIDATED): per batch, which of its transaction
+# sets won (a fingerprint) when its part was written. Bump PARTS_FORMAT when what a part holds changes, so
 # every part is written again once.
-CONSOLIDATED = "consolidated_batches"
 PARTS_FORMAT = 1
 
 

@@ -47,13 +47,24 @@ from claimback.among import among
 CURRENT_ORDER = ("source_file", "transaction_ordinal", "claim_key", "line_number", "location")
 
 
+# The kept state naming every consolidated ingest batch (claimback.ingest.consolidate writes it).
+CONSOLIDATED = "consolidated_batches"
+
+
 class Lake:
     """The lake of a warehouse. `root` puts it elsewhere (a folder, or an object store URL); the
-    warehouse itself (the published file, packets, the run lock) stays a local folder."""
+    warehouse itself (the published file, packets, the run lock) stays a local folder.
 
-    def __init__(self, warehouse: str | os.PathLike, root: str | os.PathLike | None = None):
+    `batches`: the lake as if only these ingest batches had been consolidated — the current
+    tables' parts of these batches, CONSOLIDATED's rows of these — for a stage that works a long
+    history out in steps, as the nights that loaded it would have (claimback.stages). Everything
+    else (derived and kept tables, writes) is the lake's own."""
+
+    def __init__(self, warehouse: str | os.PathLike, root: str | os.PathLike | None = None,
+                 batches: Sequence[str] | None = None):
         self.warehouse = Path(warehouse)
         self.root = storage.location(root) if root else self.warehouse / "lake"
+        self.batches = None if batches is None else frozenset(batches)
 
     # --- locations -------------------------------------------------------------------------
     def raw_dir(self, table: str) -> Path:
@@ -70,7 +81,8 @@ class Lake:
         return self.current_dir(table) / f"{batch_id}.parquet"
 
     def current_parts(self, table: str) -> list[Path]:
-        return sorted(self.current_dir(table).glob("*.parquet")) if self.current_dir(table).is_dir() else []
+        parts = sorted(self.current_dir(table).glob("*.parquet")) if self.current_dir(table).is_dir() else []
+        return parts if self.batches is None else [part for part in parts if part.stem in self.batches]
 
     def derived_path(self, table: str) -> Path:
         return self.root / "derived" / f"{table}.parquet"
@@ -228,7 +240,10 @@ class Lake:
 
     def read_state(self, table: str) -> pl.DataFrame:
         path = self.state_path(table)
-        return pl.read_parquet(str(path), glob=False) if path.exists() else pl.DataFrame()
+        frame = pl.read_parquet(str(path), glob=False) if path.exists() else pl.DataFrame()
+        if table == CONSOLIDATED and self.batches is not None and "batch" in frame.columns:
+            frame = frame.filter(pl.col("batch").is_in(sorted(self.batches)))
+        return frame
 
 
 # Reads by key (Lake.rows_where) up to this many keys are a predicate in the scan, more a semi join.

@@ -9,8 +9,8 @@ this module (`make readme-settings`; a test fails when the README differs).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from collections.abc import Mapping, Sequence
+from dataclasses import MISSING, dataclass, field, fields, replace
 from datetime import date
 from pathlib import Path
 
@@ -112,7 +112,15 @@ class Settings:
 
     @property
     def lake(self) -> Lake:
-        return Lake(self.warehouse, self.lake_location)
+        return Lake(self.warehouse, self.lake_location, batches=self.__dict__.get("_batches"))
+
+    def on_batches(self, batches: Sequence[str], *, from_scratch: bool) -> Settings:
+        """These settings with the lake seen as if only these ingest batches were loaded (`Lake`'s
+        `batches`): a step of a long history's recompute (claimback.stages). Not a setting users
+        give, so not a field: the run config and the README's table know nothing of it."""
+        step = replace(self, from_scratch=from_scratch)
+        object.__setattr__(step, "_batches", tuple(batches))
+        return step
 
     @classmethod
     def from_config(cls, config: Mapping[str, object]) -> Settings:

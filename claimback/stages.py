@@ -217,6 +217,8 @@ def build_denials(settings: Settings) -> DenialsFound:
     rules = load_rules(settings.payer_rules)
     rules_digest = touched.digest(rules.version, Path(rules.path).read_bytes())
     night = None if settings.from_scratch else touched.night(lake, settings.as_of, rules_digest)
+    if night is None and lake.batches is None and len(steps := touched.history_in_steps(lake)) > 1:
+        return _in_steps(settings, steps)
     priced_again = night is None or touched.made_with(lake) != made_with
     if night is not None and priced_again:
         log.info("underpayments: every claim priced again (another fee schedule or underpayment setting)")
@@ -235,6 +237,24 @@ def build_denials(settings: Settings) -> DenialsFound:
         recomputed, changed, cut = _per_claim_tables_merged(settings, night)
         found = _across_claims(settings, recomputed, changed, fee_schedule, Tonight(night, cut, priced_again))
     touched.keep(lake, settings.as_of, made_with, rules_digest)
+    return found
+
+
+def _in_steps(settings: Settings, steps: list[tuple[str, ...]]) -> DenialsFound:
+    """Every claim recomputed as the nights that loaded the history would have done it: the first
+    step's batches whole, then each step's added batches as a night on the rows kept by the steps
+    before, all as of tonight (`touched.history_in_steps`). A night gives the rows a whole run
+    gives (tests/incremental), so the tables are the same; what is held follows the step and the
+    kept tables, not the history."""
+    log.warning("denials: the history recomputed in %d steps of about %d claims each", len(steps),
+                touched.STEP_CLAIMS)
+    for number, batches in enumerate(steps, start=1):
+        found = build_denials(settings.on_batches(batches, from_scratch=number == 1))
+        log.info("denials: step %d of %d done (%d of %d batches)", number, len(steps), len(batches),
+                 len(steps[-1]))
+    # The stages after compare with what they kept last night, not with the step before the last.
+    lake = settings.lake
+    touched.write_changes(lake, None, denial_tables_fingerprint(lake), settings.as_of)
     return found
 
 

@@ -114,13 +114,37 @@ def night(lake: Lake, as_of: dt.date, rules: str) -> Night | None:
         log.info("denials: every claim recomputed (%s)", why)
         return None
     if why:  # kept rows that do not fit (an upgrade, say): a night that costs the whole history
-        log.warning("denials: every claim recomputed (%s): %d 835 and %d 837 claims, in memory that grows "
-                    "with the history, not with the night (docs/deployment.md: plan upgrades by the history held)",
+        log.warning("denials: every claim recomputed (%s): %d 835 and %d 837 claims, a night that takes as long "
+                    "as the history is long (docs/deployment.md: plan upgrades by the history held)",
                     why, lake.rows("remit_claims"), lake.rows("submitted_claims"))
         return None
     before, now = lake.read_state(BATCHES), lake.read_state(ingest.CONSOLIDATED)
     return Night(tuple(now.join(before, on="batch", how="anti")["batch"].to_list()),
                  lake.read_state(STAMP)["as_of"][0])
+
+
+# A whole recompute of more claims (835 and 837) than this is done in steps, as the nights that
+# loaded the history would have done it (`history_in_steps`): its memory then follows the step and
+# the kept tables, not the history (10 M claims whole: past 21 GB in this stage).
+STEP_CLAIMS = 2_000_000
+
+
+def history_in_steps(lake: Lake, claims_per_step: int | None = None) -> list[tuple[str, ...]]:
+    """The consolidated batches in the order they were loaded, as growing prefixes that each add
+    about `claims_per_step` (STEP_CLAIMS) claims (the registry's count, 835 and 837) to the one before: the
+    first is worked out whole, each next one as a night whose new batches are the ones it adds.
+    One prefix (every batch) when the history is no longer than a step; a batch is never split."""
+    step_size = max(claims_per_step or STEP_CLAIMS, 1)
+    batches = lake.read_state(ingest.CONSOLIDATED)
+    if batches.is_empty():
+        return []
+    sizes = (ingest.registry(lake).group_by("batch_id")
+             .agg(pl.col("loaded_at").min(), pl.col("claims").fill_null(0).sum()).rename({"batch_id": "batch"}))
+    ordered = (batches.select("batch").join(sizes, on="batch", how="left")
+               .with_columns(pl.col("claims").fill_null(0)).sort("loaded_at", "batch", nulls_last=True)
+               .with_columns(step=(pl.col("claims").cum_sum() - pl.col("claims")) // step_size))
+    return [tuple(ordered.filter(pl.col("step") <= step)["batch"].to_list())
+            for step in ordered["step"].unique().sort()]
 
 
 def made_with(lake: Lake) -> str | None:
