@@ -217,8 +217,8 @@ def build_denials(settings: Settings) -> DenialsFound:
     rules = load_rules(settings.payer_rules)
     rules_digest = touched.digest(rules.version, Path(rules.path).read_bytes())
     night = None if settings.from_scratch else touched.night(lake, settings.as_of, rules_digest)
-    if night is None and lake.batches is None and len(steps := touched.history_in_steps(lake)) > 1:
-        return _in_steps(settings, steps)
+    if lake.batches is None and len(steps := touched.in_steps(lake, None if night is None else night.new_batches)) > 1:
+        return _in_steps(settings, steps, whole=night is None)
     priced_again = night is None or touched.made_with(lake) != made_with
     if night is not None and priced_again:
         log.info("underpayments: every claim priced again (another fee schedule or underpayment setting)")
@@ -240,21 +240,28 @@ def build_denials(settings: Settings) -> DenialsFound:
     return found
 
 
-def _in_steps(settings: Settings, steps: list[tuple[str, ...]]) -> DenialsFound:
-    """Every claim recomputed as the nights that loaded the history would have done it: the first
-    step's batches whole, then each step's added batches as a night on the rows kept by the steps
-    before, all as of tonight (`touched.history_in_steps`). A night gives the rows a whole run
-    gives (tests/incremental), so the tables are the same; what is held follows the step and the
-    kept tables, not the history."""
-    log.warning("denials: the history recomputed in %d steps of about %d claims each", len(steps),
+def _in_steps(settings: Settings, steps: list[tuple[str, ...]], whole: bool) -> DenialsFound:
+    """Every claim recomputed (`whole`), or a night's new batches worked out, as nights that loaded
+    them a step at a time would have done it (`touched.in_steps`): a whole recompute's first step
+    from nothing, every other step as a night on the rows the steps before kept, all as of
+    tonight. A night gives the rows a whole run gives (tests/incremental), so the tables are the
+    same; what is held follows the step and the kept tables, not the history nor the night. A run
+    stopped between two steps has kept the steps it finished, and the next goes on from them (one
+    stopped within a step keeps no stamp: the next recomputes every claim, in steps)."""
+    lake = settings.lake
+    log.warning("denials: %s in %d steps of about %d claims each",
+                "the history recomputed" if whole else "the night's new batches worked out", len(steps),
                 touched.STEP_CLAIMS)
+    changes = []
     for number, batches in enumerate(steps, start=1):
-        found = build_denials(settings.on_batches(batches, from_scratch=number == 1))
+        found = build_denials(settings.on_batches(batches, from_scratch=whole and number == 1))
+        changes.append(lake.read_state(touched.CHANGED))
         log.info("denials: step %d of %d done (%d of %d batches)", number, len(steps), len(batches),
                  len(steps[-1]))
-    # The stages after compare with what they kept last night, not with the step before the last.
-    lake = settings.lake
-    touched.write_changes(lake, None, denial_tables_fingerprint(lake), settings.as_of)
+    # The stages after are told what changed since they last ran, not since the step before the last.
+    changed = None if whole else {table: rows["claim_key"] for (table,), rows in
+                                  pl.concat(changes).partition_by("table", as_dict=True).items()}
+    touched.write_changes(lake, changed, denial_tables_fingerprint(lake), settings.as_of)
     return found
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,26 +124,33 @@ def night(lake: Lake, as_of: dt.date, rules: str) -> Night | None:
                  lake.read_state(STAMP)["as_of"][0])
 
 
-# A whole recompute of more claims (835 and 837) than this is done in steps, as the nights that
-# loaded the history would have done it (`history_in_steps`): its memory then follows the step and
-# the kept tables, not the history (10 M claims whole: past 21 GB in this stage).
+# A whole recompute of more claims (835 and 837) than this, or a night adding more, is done in
+# steps, as nights that loaded the history a step at a time would have done it (`in_steps`): its
+# memory then follows the step and the kept tables, not the history (10 M claims whole: past 21 GB
+# in this stage) nor the night.
 STEP_CLAIMS = 2_000_000
 
 
-def history_in_steps(lake: Lake, claims_per_step: int | None = None) -> list[tuple[str, ...]]:
-    """The consolidated batches in the order they were loaded, as growing prefixes that each add
-    about `claims_per_step` (STEP_CLAIMS) claims (the registry's count, 835 and 837) to the one before: the
-    first is worked out whole, each next one as a night whose new batches are the ones it adds.
-    One prefix (every batch) when the history is no longer than a step; a batch is never split."""
+def in_steps(lake: Lake, new: Sequence[str] | None = None, claims_per_step: int | None = None
+             ) -> list[tuple[str, ...]]:
+    """The consolidated batches as growing prefixes: the batches read before (all but `new`; None:
+    every batch is new, a whole recompute), then the new ones in the order they were loaded, each
+    prefix adding about `claims_per_step` (STEP_CLAIMS) claims (the registry's count, 835 and 837)
+    to the one before. A whole recompute works the first prefix out whole and each next one as a
+    night whose new batches are the ones it adds; a night, each prefix as a night. One prefix (every
+    batch) when the new batches hold no more than a step; a batch is never split."""
     step_size = max(claims_per_step or STEP_CLAIMS, 1)
     batches = lake.read_state(ingest.CONSOLIDATED)
     if batches.is_empty():
         return []
     sizes = (ingest.registry(lake).group_by("batch_id")
              .agg(pl.col("loaded_at").min(), pl.col("claims").fill_null(0).sum()).rename({"batch_id": "batch"}))
+    is_new = pl.lit(True) if new is None else pl.col("batch").is_in(list(new))
     ordered = (batches.select("batch").join(sizes, on="batch", how="left")
-               .with_columns(pl.col("claims").fill_null(0)).sort("loaded_at", "batch", nulls_last=True)
-               .with_columns(step=(pl.col("claims").cum_sum() - pl.col("claims")) // step_size))
+               .with_columns(pl.col("claims").fill_null(0), new=is_new)
+               .sort("new", "loaded_at", "batch", nulls_last=True)
+               .with_columns(step=((pl.col("claims") * pl.col("new")).cum_sum() - pl.col("claims")) // step_size)
+               .with_columns(step=pl.when("new").then("step").otherwise(0)))
     return [tuple(ordered.filter(pl.col("step") <= step)["batch"].to_list())
             for step in ordered["step"].unique().sort()]
 
