@@ -77,12 +77,41 @@ def routed_claims(lake: Lake, rules: PayerRules, columns: Mapping[str, Sequence[
                                                 trend_members, resolved, adjudications)
     if rows is None:
         log.info("routing: every claim routed again (%s)", why or "most claims' inputs changed")
-        reader = {table: lake.read(table, columns[table]) for table in _READER}
-        payments = payments_for(lake, paid_before_keys(denials, reader["remit_claims"]))
-        rows = route_claims(denials, log_rows, trend_members, rules, resolved, adjudications, *reader.values(),
-                            payments=payments)
+        rows = _every_claim_routed(lake, rules, columns, denials, log_rows, trend_members, resolved, adjudications)
     _keep(lake, stamp, rows, inputs, batches)
     return rows
+
+
+# Every claim routed again: up to this many rows (denials and resolved claims) from the 837s and 835s
+# read whole, which costs the least CPU; past it in parts of about this many rows, each reading only
+# the rows of its claims' evidence groups as a night does, so memory follows the part, not the
+# history (10 M claims, 907 k rows routed from the tables whole: 18.9 GB).
+PART_ROWS = 250_000
+
+
+def _every_claim_routed(lake: Lake, rules: PayerRules, columns: Mapping[str, Sequence[str]], denials: pl.DataFrame,
+                        log_rows: pl.DataFrame, trend_members: pl.DataFrame, resolved: pl.DataFrame,
+                        adjudications: pl.DataFrame) -> pl.DataFrame:
+    routed = denials.height + resolved.height
+    if routed <= PART_ROWS:
+        reader = {table: lake.read(table, columns[table]) for table in _READER}
+        payments = payments_for(lake, paid_before_keys(denials, reader["remit_claims"]))
+        return route_claims(denials, log_rows, trend_members, rules, resolved, adjudications, *reader.values(),
+                            payments=payments)
+    parts = -(-routed // PART_ROWS)
+    # a claim's rows in one part; the resolved claims without a key (found by account number) in the first
+    part = pl.when(pl.col("claim_key").is_null()).then(0).otherwise(pl.col("claim_key").hash(seed=0) % parts)
+    known = payer_denials(denials).select("claim_key", "patient_control_number")
+    out = []
+    for number in range(parts):
+        some, also = denials.filter(part == number), resolved.filter(part == number)
+        reader = _reader_rows(lake, columns, some, also)
+        out.append(route_claims(
+            some, log_rows, trend_members, rules, also,
+            among(adjudications.lazy(), "claim_key", pl.concat([some["claim_key"], also["claim_key"]])).collect(),
+            *reader, known=known, payments=payments_for(lake, paid_before_keys(some, reader[2]))))
+        log.info("routing: part %d of %d routed (%d rows)", number + 1, parts, out[-1].height)
+    return pl.concat(out, how="diagonal_relaxed")
 
 
 def _why_whole(lake: Lake, stamp: str, denials: pl.DataFrame, batches: pl.DataFrame, from_scratch: bool) -> str:
