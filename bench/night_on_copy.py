@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-rss-mb", type=int, help="stop the night once its process tree holds more memory")
     parser.add_argument("--adopt-stamp", action="store_true",
                         help="stamp the copy's kept rows with this code's version (see above)")
+    parser.add_argument("--from-scratch", action="store_true",
+                        help="the run forgets every kept row and works the whole history out again")
     args = parser.parse_args(argv)
     copy = args.work / "warehouse"
     shutil.rmtree(args.work, ignore_errors=True)
@@ -60,8 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.adopt_stamp:
         adopt_stamp(copy)
     files = sum(1 for p in args.inbox.rglob("*") if p.is_file())
-    row = run_once(args.inbox, copy, f"night as of {args.as_of}", max(args.new_claims, 1), files,
-                   fresh=False, as_of=args.as_of, max_rss_mb=args.max_rss_mb)
+    label = f"{'from scratch' if args.from_scratch else 'night'} as of {args.as_of}"
+    row = run_once(args.inbox, copy, label, max(args.new_claims, 1), files, fresh=False, as_of=args.as_of,
+                   max_rss_mb=args.max_rss_mb, options=["--from-scratch"] if args.from_scratch else [])
     print(json.dumps(row))
     print(markdown([row]))
     return 0 if row["success"] else 1

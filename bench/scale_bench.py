@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -122,8 +123,9 @@ def tree_rss(proc: psutil.Process) -> int:
 
 
 def run_once(inbox: Path, warehouse: Path, label: str, claims: int, files: int, *, fresh: bool = True,
-             as_of: date = AS_OF, max_rss_mb: int | None = None) -> dict:
-    """One `claimback run` in a child process; `fresh=False` keeps the warehouse of earlier nights.
+             as_of: date = AS_OF, max_rss_mb: int | None = None, options: Sequence[str] = ()) -> dict:
+    """One `claimback run` in a child process; `fresh=False` keeps the warehouse of earlier nights;
+    `options`: more `claimback run` flags.
     `max_rss_mb`: stop the run (its whole process tree) once it holds more, so a history too large
     for the machine ends as a measured failure instead of the kernel killing someone's process."""
     if fresh:
@@ -131,7 +133,7 @@ def run_once(inbox: Path, warehouse: Path, label: str, claims: int, files: int, 
     timings = warehouse.parent / f"{warehouse.name}.steps.json"
     timings.unlink(missing_ok=True)
     command = [sys.executable, str(Path(__file__).resolve()), "_child", str(timings), "run",
-               "--inbox", str(inbox), "--warehouse", str(warehouse), "--as-of", as_of.isoformat()]
+               "--inbox", str(inbox), "--warehouse", str(warehouse), "--as-of", as_of.isoformat(), *options]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load_before = os.getloadavg()[0]
     started = time.time()
