@@ -115,8 +115,8 @@ def night(lake: Lake, as_of: dt.date, rules: str) -> Night | None:
         log.info("denials: every claim recomputed (%s)", why)
         return None
     if why:  # kept rows that do not fit (an upgrade, say): a night that costs the whole history
-        log.warning("denials: every claim recomputed (%s): %d 835 and %d 837 claims, a night that takes as long "
-                    "as the history is long (docs/deployment.md: plan upgrades by the history held)",
+        log.warning("denials: every claim recomputed (%s): %d 835 and %d 837 claims, a night as long as the "
+                    "history (docs/deployment.md: an upgrade costs a night as long as the history)",
                     why, lake.rows("remit_claims"), lake.rows("submitted_claims"))
         return None
     before, now = lake.read_state(BATCHES), lake.read_state(ingest.CONSOLIDATED)
