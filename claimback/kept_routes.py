@@ -105,11 +105,8 @@ def _every_claim_routed(lake: Lake, rules: PayerRules, columns: Mapping[str, Seq
     out = []
     for number in range(parts):
         some, also = denials.filter(part == number), resolved.filter(part == number)
-        reader = _reader_rows(lake, columns, some, also)
-        out.append(route_claims(
-            some, log_rows, trend_members, rules, also,
-            among(adjudications.lazy(), "claim_key", pl.concat([some["claim_key"], also["claim_key"]])).collect(),
-            *reader, known=known, payments=payments_for(lake, paid_before_keys(some, reader[2]))))
+        mine = among(adjudications.lazy(), "claim_key", pl.concat([some["claim_key"], also["claim_key"]])).collect()
+        out.append(_routed_from_groups(lake, rules, columns, some, also, mine, log_rows, trend_members, known))
         log.info("routing: part %d of %d routed (%d rows)", number + 1, parts, out[-1].height)
     return pl.concat(out, how="diagonal_relaxed")
 
@@ -197,16 +194,24 @@ def _with_changed_rows(lake: Lake, rules: PayerRules, columns: Mapping[str, Sequ
     rows = denials.height + resolved.height
     if rows >= SOME and denials.filter(again).height + resolved.filter(again).height > MOST * rows:
         return None
-    some = denials.filter(pl.col("claim_key").is_in(keys.implode()))
-    reader = _reader_rows(lake, columns, some, resolved.filter(again))
-    fresh = route_claims(some, log_rows, trend_members, rules, resolved.filter(again),
-                         adjudications.filter(pl.col("claim_key").is_in(keys.implode())), *reader,
-                         known=denied.select("claim_key", "patient_control_number"),
-                         payments=payments_for(lake, paid_before_keys(some, reader[2])))
+    fresh = _routed_from_groups(lake, rules, columns, denials.filter(pl.col("claim_key").is_in(keys.implode())),
+                                resolved.filter(again), adjudications.filter(pl.col("claim_key").is_in(keys.implode())),
+                                log_rows, trend_members, denied.select("claim_key", "patient_control_number"))
     kept = lake.read_state(ROWS).filter(~again)
     log.info("routing: %d of %d rows worked out again (%d claims' inputs changed, %d touched by %d new batches)",
              fresh.height, kept.height + fresh.height, by_claim.n_unique(), reached.len(), new_batches.height)
     return pl.concat([kept, fresh], how="diagonal_relaxed")
+
+
+def _routed_from_groups(lake: Lake, rules: PayerRules, columns: Mapping[str, Sequence[str]], denials: pl.DataFrame,
+                        resolved: pl.DataFrame, adjudications: pl.DataFrame, log_rows: pl.DataFrame,
+                        trend_members: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
+    """`route_claims` for some of the claims (`known`: every denial, for a resolved claim's lookup),
+    from the 837 and 835 rows of their evidence groups only and the kept payments that can count
+    for them, not the tables whole."""
+    reader = _reader_rows(lake, columns, denials, resolved)
+    return route_claims(denials, log_rows, trend_members, rules, resolved, adjudications, *reader, known=known,
+                        payments=payments_for(lake, paid_before_keys(denials, reader[2])))
 
 
 # --- the evidence's groups ----------------------------------------------------------------------
