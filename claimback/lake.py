@@ -30,9 +30,10 @@ parallel steps write without a shared writer and lets analysts read without bloc
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -49,6 +50,13 @@ CURRENT_ORDER = ("source_file", "transaction_ordinal", "claim_key", "line_number
 
 # The kept state naming every consolidated ingest batch (claimback.ingest.consolidate writes it).
 CONSOLIDATED = "consolidated_batches"
+
+# What the denials stage changed tonight (claimback.touched.write_changes): the claim keys whose
+# rows changed, per table; the run's row (everything recomputed or not); per table, its key column
+# and its files before and after the stage (files_digest).
+CHANGED = "changed_claims"
+CHANGED_RUN = "changed_claims_run"
+CHANGED_FILES = "changed_claims_files"
 
 
 class Lake:
@@ -112,6 +120,15 @@ class Lake:
             if path.exists():
                 return [path]
         return []
+
+    def name_of(self, path: Path) -> str:
+        """A file's name relative to the lake: the same for a warehouse moved or copied whole."""
+        root = str(self.root).rstrip("/")
+        return str(path)[len(root) + 1:] if str(path).startswith(root + "/") else str(path)
+
+    def files_digest(self, table: str) -> str:
+        """The table's files as they stand (`files_digest` of their names, sizes and modification times)."""
+        return files_digest((self.name_of(path), *file_identity(path)) for path in self.files_of(table))
 
     # --- reading ---------------------------------------------------------------------------
     def read(self, table: str, columns: Sequence[str] | None = None) -> pl.DataFrame:
@@ -244,6 +261,19 @@ class Lake:
         if table == CONSOLIDATED and self.batches is not None and "batch" in frame.columns:
             frame = frame.filter(pl.col("batch").is_in(sorted(self.batches)))
         return frame
+
+
+def file_identity(path: Path) -> tuple[int, int]:
+    """(size, modification time in ns) of a local file or an object store's (which answers both)."""
+    info = path.stat()
+    return info.st_size, getattr(info, "st_mtime_ns", None) or int(info.st_mtime * 1e9)
+
+
+def files_digest(files: Iterable[tuple[str, int, int]]) -> str:
+    """A digest of (name in the lake, size, modification time ns) of files, in any order: two stages
+    that name the same files as they stood agree on it without reading them."""
+    lines = sorted(f"{name}\t{size}\t{mtime_ns}\n" for name, size, mtime_ns in files)
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
 # Reads by key (Lake.rows_where) up to this many keys are a predicate in the scan, more a semi join.

@@ -24,7 +24,7 @@ import duckdb
 import polars as pl
 
 from claimback import __version__, storage
-from claimback.lake import Lake
+from claimback.lake import CHANGED, CHANGED_FILES, CHANGED_RUN, Lake, file_identity, files_digest
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,9 @@ def _load_tables(con: duckdb.DuckDBPyConnection, lake: Lake,
 
     * the same files with the same bytes: kept as it is;
     * files added, none changed or gone: their rows appended;
+    * some files changed or gone, others not, and the denials stage says which claims' rows it
+      changed in them since the files this table was loaded from (lake.CHANGED_FILES): in one
+      transaction, those claims' rows replaced (`_replace_claims`);
     * some files changed or gone, others not: in one transaction, the rows the unchanged files do
       not hold are deleted and the new files' rows inserted (`_replace_changed`);
     * nothing kept (every file changed, a table new to the file, other columns): loaded again whole.
@@ -132,6 +135,7 @@ def _load_tables(con: duckdb.DuckDBPyConnection, lake: Lake,
     tables = {name: paths for name, paths in lake.tables().items() if _IDENTIFIER.match(name)}
     known = {(rel, size, mtime): fp for files in loaded.values() for rel, size, mtime, fp in files}
     sources = {name: [_source(lake, p, known) for p in paths] for name, paths in tables.items()}
+    claims = _claims_changed(lake)
     storage.register(con, [p for paths in tables.values() for p in paths])  # a lake on an object store
     present = _base_tables(con)
     for name in sorted(present - tables.keys()):
@@ -140,8 +144,12 @@ def _load_tables(con: duckdb.DuckDBPyConnection, lake: Lake,
     def load(name: str) -> int:
         files = sources[name]
         before = {(rel, fp) for rel, _, _, fp in loaded.get(name, ())} if name in present else None
+        change = claims.get(name)
+        if change and (change.before != files_digest(f[:3] for f in loaded.get(name, ()))
+                       or change.after != files_digest((s.name, s.size, s.mtime_ns) for s in files)):
+            change = None  # said of other files than the ones loaded and the ones there
         with con.cursor() as cursor:
-            how[name] = _bring_up_to_date(cursor, name, files, before)
+            how[name] = _bring_up_to_date(cursor, name, files, before, change)
             return cursor.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
 
     how: dict[str, str] = {}
@@ -149,16 +157,18 @@ def _load_tables(con: duckdb.DuckDBPyConnection, lake: Lake,
     with ThreadPoolExecutor(LOAD_THREADS, thread_name_prefix="claimback-publish") as pool:
         counts = dict(zip(largest_first, pool.map(load, largest_first)))
     log.info("publish: kept %d, appended %d, updated %d, loaded %d tables",
-             *(sum(1 for h in how.values() if h == kind) for kind in ("kept", "appended", "updated", "loaded")))
-    for kind in ("updated", "loaded"):  # which: a table loaded whole on a night costs its whole size
+             *(sum(1 for h in how.values() if h.startswith(kind)) for kind in ("kept", "appended", "updated", "loaded")))
+    for kind in ("updated by claim", "updated", "loaded"):  # which: a table loaded whole on a night costs its whole size
         if names := sorted(name for name, h in how.items() if h == kind):
-            log.info("publish: %s %s", kind, ", ".join(names))
+            log.info("publish: %s: %s", kind, ", ".join(names))
     return dict(sorted(counts.items())), sources
 
 
-def _bring_up_to_date(cursor, name: str, files: list[Source], before: set[tuple] | None) -> str:
+def _bring_up_to_date(cursor, name: str, files: list[Source], before: set[tuple] | None,
+                      change: ClaimsChanged | None = None) -> str:
     """Make table `name` hold the rows of `files`, given the (name, fingerprint) of the files it
-    was loaded from (None: not in the file, or not known); says how ("kept", "appended", ...)."""
+    was loaded from (None: not in the file, or not known) and the claims whose rows changed between
+    those and these (None: not known); says how ("kept", "appended", ...)."""
     if before is not None:
         unchanged = [s for s in files if s.key in before]
         added = [s for s in files if s.key not in before]
@@ -169,6 +179,8 @@ def _bring_up_to_date(cursor, name: str, files: list[Source], before: set[tuple]
             if not gone:
                 cursor.execute(f'INSERT INTO "{name}" SELECT * FROM read_parquet(?)', [_paths(added)])
                 return "appended"
+            if change is not None and _replace_claims(cursor, name, change, files, added):
+                return "updated by claim"
             if _replace_changed(cursor, name, unchanged, added):
                 return "updated"
     cursor.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM read_parquet(?)', [_paths(files)])
@@ -203,6 +215,62 @@ def _replace_changed(cursor, name: str, unchanged: list[Source], added: list[Sou
     return True
 
 
+@dataclass(frozen=True)
+class ClaimsChanged:
+    """What the denials stage says it changed in one of its tables (lake.CHANGED_FILES): the key
+    column, the digests of the table's files before and after (lake.files_digest), the keys."""
+    key: str
+    before: str
+    after: str
+    keys: pl.DataFrame  # one column, "key"
+
+
+def _claims_changed(lake: Lake) -> dict[str, ClaimsChanged]:
+    """Per table, what the denials stage's last run says changed in it; {} after a run that
+    recomputed everything (or a lake that does not say)."""
+    run, files = lake.read_state(CHANGED_RUN), lake.read_state(CHANGED_FILES)
+    if run.is_empty() or files.is_empty() or run["whole"][0]:
+        return {}
+    keys = lake.read_state(CHANGED)
+    by_table = keys.partition_by("table", as_dict=True) if not keys.is_empty() else {}
+    none = pl.DataFrame(schema={"key": pl.String})
+    return {table: ClaimsChanged(key, before, after,
+                                 by_table[(table,)].select(key=pl.col("claim_key")) if (table,) in by_table else none)
+            for table, key, before, after in files.select("table", "key", "before", "after").iter_rows()}
+
+
+def _replace_claims(cursor, name: str, change: ClaimsChanged, files: list[Source], added: list[Source]) -> bool:
+    """In one transaction: delete the rows of the claims whose rows changed and insert their rows
+    from the changed and new files (with every row without a key, which no claim names). False,
+    with nothing changed, when the table does not then hold as many rows as the files: the caller
+    falls back to `_replace_changed`.
+
+    Why: a night at 10 M claims changes 70 k claims' rows in six months' parts of 2 M rows;
+    replacing the parts' rows wrote the 2 M (adjudications: 13.7 s of 20 on one thread)."""
+    if change.key not in {column for column, _ in _table_columns(cursor, name)}:
+        return False
+    key = f'"{change.key}"'
+    cursor.register("claims_changed", change.keys)
+    cursor.execute("BEGIN TRANSACTION")
+    try:
+        cursor.execute(f'DELETE FROM "{name}" WHERE {key} IS NULL OR {key} IN (SELECT key FROM claims_changed)')
+        if added:
+            cursor.execute(f'INSERT INTO "{name}" SELECT * FROM read_parquet(?) '
+                           f'WHERE {key} IN (SELECT key FROM claims_changed)', [_paths(added)])
+        cursor.execute(f'INSERT INTO "{name}" SELECT * FROM read_parquet(?) WHERE {key} IS NULL', [_paths(files)])
+        left = cursor.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+        if left != cursor.execute("SELECT count(*) FROM read_parquet(?)", [_paths(files)]).fetchone()[0]:
+            cursor.execute("ROLLBACK")
+            return False
+        cursor.execute("COMMIT")
+    except BaseException:
+        cursor.execute("ROLLBACK")
+        raise
+    finally:
+        cursor.unregister("claims_changed")
+    return True
+
+
 def _paths(files: list[Source]) -> list[str]:
     return [str(s.path) for s in files]
 
@@ -210,16 +278,9 @@ def _paths(files: list[Source]) -> list[str]:
 def _source(lake: Lake, path: Path, known: dict[tuple, str]) -> Source:
     """The file's Source; its fingerprint taken from last night's record when its name, size and
     modification time are the same (a part written once is never read again to hash it)."""
-    stat = path.stat()
-    root = str(lake.root).rstrip("/")
-    name = str(path)[len(root) + 1:] if str(path).startswith(root + "/") else str(path)
-    size, mtime_ns = stat.st_size, _mtime_ns(stat)
+    name, (size, mtime_ns) = lake.name_of(path), file_identity(path)
     fingerprint = known.get((name, size, mtime_ns)) or _fingerprint(path)
     return Source(path, name, size, mtime_ns, fingerprint)
-
-
-def _mtime_ns(stat) -> int:
-    return getattr(stat, "st_mtime_ns", None) or int(stat.st_mtime * 1e9)
 
 
 def _fingerprint(path: Path) -> str:

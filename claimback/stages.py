@@ -6,7 +6,6 @@ forms), writes its tables back to the lake and returns a small frozen dataclass 
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import pickle
 from dataclasses import dataclass
@@ -217,8 +216,9 @@ def build_denials(settings: Settings) -> DenialsFound:
     rules = load_rules(settings.payer_rules)
     rules_digest = touched.digest(rules.version, Path(rules.path).read_bytes())
     night = None if settings.from_scratch else touched.night(lake, settings.as_of, rules_digest)
+    before = touched.files_before(lake, WRITES["denials"])
     if lake.batches is None and len(steps := touched.in_steps(lake, None if night is None else night.new_batches)) > 1:
-        return _in_steps(settings, steps, whole=night is None)
+        return _in_steps(settings, steps, whole=night is None, before=before)
     priced_again = night is None or touched.made_with(lake) != made_with
     if night is not None and priced_again:
         log.info("underpayments: every claim priced again (another fee schedule or underpayment setting)")
@@ -235,12 +235,12 @@ def build_denials(settings: Settings) -> DenialsFound:
         found = _across_claims(settings, per_claim, None, fee_schedule)
     else:
         recomputed, changed, cut = _per_claim_tables_merged(settings, night)
-        found = _across_claims(settings, recomputed, changed, fee_schedule, Tonight(night, cut, priced_again))
+        found = _across_claims(settings, recomputed, changed, fee_schedule, Tonight(night, cut, priced_again, before))
     touched.keep(lake, settings.as_of, made_with, rules_digest)
     return found
 
 
-def _in_steps(settings: Settings, steps: list[tuple[str, ...]], whole: bool) -> DenialsFound:
+def _in_steps(settings: Settings, steps: list[tuple[str, ...]], whole: bool, before: dict[str, str]) -> DenialsFound:
     """Every claim recomputed (`whole`), or a night's new batches worked out, as nights that loaded
     them a step at a time would have done it (`touched.in_steps`): a whole recompute's first step
     from nothing, every other step as a night on the rows the steps before kept, all as of
@@ -261,7 +261,7 @@ def _in_steps(settings: Settings, steps: list[tuple[str, ...]], whole: bool) -> 
     # The stages after are told what changed since they last ran, not since the step before the last.
     changed = None if whole else {table: rows["claim_key"] for (table,), rows in
                                   pl.concat(changes).partition_by("table", as_dict=True).items()}
-    touched.write_changes(lake, changed, denial_tables_fingerprint(lake), settings.as_of)
+    touched.write_changes(lake, changed, denial_tables_fingerprint(lake), settings.as_of, before)
     return found
 
 
@@ -338,6 +338,7 @@ class Tonight:
     night: touched.Night
     cut: touched.Touched
     priced_again: bool
+    files_before: dict[str, str]  # the stage's tables' files before it wrote (touched.files_before)
 
 
 def _across_claims(settings: Settings, per_claim: dict[str, pl.DataFrame], changed: dict[str, pl.Series] | None,
@@ -408,7 +409,8 @@ def _across_claims(settings: Settings, per_claim: dict[str, pl.DataFrame], chang
             changed[table] = touched.changed_keys(old, touched.row_hashes(lake.read(table), key), key)
         for table in (touched.MATCHES, touched.BY_RULE, touched.LINES_BY_RULE, touched.PAYMENTS):  # kept, not published
             changed.pop(table, None)
-    touched.write_changes(lake, changed, denial_tables_fingerprint(lake), settings.as_of)
+    touched.write_changes(lake, changed, denial_tables_fingerprint(lake), settings.as_of,
+                          None if tonight is None else tonight.files_before)
     log.info("denials: %d of %d adjudicated claims denied", denied.height, latest_count)
     return DenialsFound(
         denials=denied,
@@ -453,14 +455,8 @@ def _merge_denials(lake: Lake, again: pl.Series, months: pl.DataFrame, underpaid
 
 def denial_tables_fingerprint(lake: Lake) -> str:
     """What the denial-stage tables are tonight, as the stages after compare it (the interface of
-    claimback.touched.CHANGED_RUN): each table's files by name, size and modification time."""
-    digest = hashlib.sha256()
-    for table in WRITES["denials"]:
-        for path in lake.files_of(table):
-            info = path.stat()  # an object store's answers its size and modification time too
-            modified = getattr(info, "st_mtime_ns", None) or getattr(info, "st_mtime", "")
-            digest.update(f"{table}:{path.name}:{info.st_size}:{modified}\n".encode())
-    return digest.hexdigest()
+    claimback.lake.CHANGED_RUN): each table's files by name, size and modification time."""
+    return touched.digest(*touched.files_before(lake, WRITES["denials"]).items())
 
 
 def _lonely_of_night(lake: Lake, recomputed: pl.DataFrame, cut: touched.Touched,

@@ -36,7 +36,7 @@ import polars as pl
 from claimback import ingest, kept_votes, lifecycle
 from claimback.among import among_any
 from claimback.kept_votes import UNPRICED, VOTES
-from claimback.lake import Lake
+from claimback.lake import CHANGED, CHANGED_FILES, CHANGED_RUN, Lake
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +65,10 @@ STATE_TABLES = (STAMP, BATCHES, VOID, MATCHES, BY_RULE, LINES_BY_RULE, VOTES, UN
 KEPT_TABLES = ("adjudications", "recovered_claims", "lonely_payments", "lonely_payment_candidates", "silent_claims",
                "claim_rejections")
 
-# What the stages after the denials read to follow the night (the interface with trends and
-# routing: the claim keys whose rows changed, per table, and whether everything was recomputed).
-CHANGED = "changed_claims"
-CHANGED_RUN = "changed_claims_run"
+# What the stages after the denials read to follow the night (the interface with trends,
+# routing and publish: the claim keys whose rows changed, per table, whether everything was
+# recomputed, and which files each table's changes lead from and to): claimback.lake's CHANGED,
+# CHANGED_RUN and CHANGED_FILES.
 
 # The per-claim tables: recomputed for the touched claims and merged by the 835 claim key, in
 # month parts (`write_parts`, `merge_parts`).
@@ -190,7 +190,7 @@ def _why_whole(lake: Lake, as_of: dt.date, rules: str) -> str | None:
 
 def forget_changes(lake: Lake) -> None:
     """Last run's list of changed claims is not tonight's: gone before the stage starts."""
-    for table in (CHANGED_RUN, CHANGED):
+    for table in (CHANGED_RUN, CHANGED, CHANGED_FILES):
         lake.state_path(table).unlink(missing_ok=True)
 
 
@@ -352,9 +352,22 @@ def changed_keys(before: pl.DataFrame, after: pl.DataFrame, key: str) -> pl.Seri
                       b.join(a, on=[key, "_hash"], how="anti", nulls_equal=True)[key]]).unique().sort()
 
 
-def write_changes(lake: Lake, changes: dict[str, pl.Series] | None, fingerprint: str, as_of: dt.date) -> None:
+def files_before(lake: Lake, tables: Sequence[str]) -> dict[str, str]:
+    """Each table's files as they stand before the stage writes (Lake.files_digest)."""
+    return {table: lake.files_digest(table) for table in tables}
+
+
+def write_changes(lake: Lake, changes: dict[str, pl.Series] | None, fingerprint: str, as_of: dt.date,
+                  before: dict[str, str] | None = None) -> None:
     """The interface with the stages after: per table the claim keys whose rows changed
-    (`changes` None: everything was recomputed, `whole`), then the run's row, last."""
+    (`changes` None: everything was recomputed, `whole`); for the tables `before` names (their
+    files before the stage, `files_before`), the key column and the files the changes lead from
+    and to, so that a reader holding a table as of those files can change just these claims'
+    rows (claimback.publish); then the run's row, last."""
+    files = [(table, KEY_OF.get(table, "claim_key"), before[table], lake.files_digest(table))
+             for table in sorted((changes or {}).keys() & (before or {}).keys())]
+    lake.write_state(CHANGED_FILES, pl.DataFrame(files, schema={"table": pl.String, "key": pl.String,
+                                                                "before": pl.String, "after": pl.String}, orient="row"))
     rows = [] if changes is None else [
         pl.DataFrame({"claim_key": keys.cast(pl.String), "table": table},
                      schema={"claim_key": pl.String, "table": pl.String})
