@@ -153,7 +153,15 @@ def _load_tables(con: duckdb.DuckDBPyConnection, lake: Lake,
             return cursor.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
 
     how: dict[str, str] = {}
-    largest_first = sorted(tables, key=lambda name: -sum(s.size for s in sources[name]))
+    def bytes_to_load(name: str) -> int:
+        """The table's Parquet bytes tonight's load reads: its files not loaded last night (all of
+        them for a table loaded whole)."""
+        before = {(rel, fp) for rel, _, _, fp in loaded.get(name, ())} if name in present else set()
+        return sum(s.size for s in sources[name] if s.key not in before)
+
+    # The most to load first: a night at 10 M claims loads its 3.35 M-row work queue whole (18 s),
+    # which, started after the larger tables' few new parts, ended 7 s after everything else.
+    largest_first = sorted(tables, key=lambda name: -bytes_to_load(name))
     with ThreadPoolExecutor(LOAD_THREADS, thread_name_prefix="claimback-publish") as pool:
         counts = dict(zip(largest_first, pool.map(load, largest_first)))
     log.info("publish: kept %d, appended %d, updated %d, loaded %d tables",
