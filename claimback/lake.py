@@ -52,8 +52,8 @@ CURRENT_ORDER = ("source_file", "transaction_ordinal", "claim_key", "line_number
 CONSOLIDATED = "consolidated_batches"
 
 # What the denials stage changed tonight (claimback.touched.write_changes): the claim keys whose
-# rows changed, per table; the run's row (everything recomputed or not); per table, its key column
-# and its files before and after the stage (files_digest).
+# rows changed, per published table in parts; the run's row (everything recomputed or not); per
+# such table, its key column and its files before and after the stage (files_digest).
 CHANGED = "changed_claims"
 CHANGED_RUN = "changed_claims_run"
 CHANGED_FILES = "changed_claims_files"

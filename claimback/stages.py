@@ -323,11 +323,6 @@ def _per_claim_tables_merged(settings: Settings, night: touched.Night
     return recomputed, changed, cut
 
 
-# The tables worked out across claims from the per-claim ones, and the published tables made of
-# both: what the stages after are told changed in them is found by comparing with last night's
-# (the denials and their lines: the months a night merges, touched.PUBLISHED_IN_PARTS).
-ACROSS_CLAIMS = ("denials", "denial_lines", "lonely_payments", "lonely_payment_candidates", "silent_claims",
-                 "claim_rejections", "underpaid_lines")
 
 
 @dataclass(frozen=True)
@@ -350,12 +345,14 @@ def _across_claims(settings: Settings, per_claim: dict[str, pl.DataFrame], chang
     touched claims' rows only, and lonely payments, silent claims and underpayments follow the
     night, reading the other rows they need by key from the parts just written."""
     lake = settings.lake
-    # a night that follows the underpayments merges the denials and their lines by month, and the
-    # months it merges say what changed in them; every other table is compared whole with last night's
+    # What publish is told changed in the published tables in parts made of both the per-claim rows
+    # and the underpayments (touched.PUBLISHED_IN_PARTS): a night that follows the underpayments
+    # merges them by month, and the months it merges say it; one that prices every claim again
+    # compares them whole with last night's. The tables in one file (lonely payments, silent
+    # claims, rejections: publish loads them whole) are not compared.
     by_month = tonight is not None and not tonight.priced_again
-    before = {} if changed is None else {
-        table: touched.row_hashes(lake.read(table), touched.KEY_OF.get(table, "claim_key")) for table in ACROSS_CLAIMS
-        if not (by_month and table in touched.PUBLISHED_IN_PARTS)}
+    before = {} if changed is None or by_month else {
+        table: touched.row_hashes(lake.read(table), "claim_key") for table in touched.PUBLISHED_IN_PARTS}
     kept = {} if tonight is None else {table: lake.read(table) for table in
                                         ("lonely_payments", "lonely_payment_candidates", "silent_claims",
                                          "claim_rejections")}

@@ -65,10 +65,10 @@ STATE_TABLES = (STAMP, BATCHES, VOID, MATCHES, BY_RULE, LINES_BY_RULE, VOTES, UN
 KEPT_TABLES = ("adjudications", "recovered_claims", "lonely_payments", "lonely_payment_candidates", "silent_claims",
                "claim_rejections")
 
-# What the stages after the denials read to follow the night (the interface with trends,
-# routing and publish: the claim keys whose rows changed, per table, whether everything was
-# recomputed, and which files each table's changes lead from and to): claimback.lake's CHANGED,
-# CHANGED_RUN and CHANGED_FILES.
+# What the stages after the denials are told of the night (claimback.lake's CHANGED, CHANGED_RUN
+# and CHANGED_FILES: whether everything was recomputed and, for the published tables in parts, the
+# claim keys whose rows changed and the files the changes lead from and to), which publish reads
+# to replace just those claims' rows.
 
 # The per-claim tables: recomputed for the touched claims and merged by the 835 claim key, in
 # month parts (`write_parts`, `merge_parts`).
