@@ -122,13 +122,36 @@ def test_claims_table_wraps_long_values_and_keeps_short_ones_whole(tmp_path):
     rows = [{"claim": f"CLM{n:04d}", "codes": codes if n == 7 else "CO-16", "billed": 12.5} for n in range(40)]
     table = pdf.claims_table(rows, [("claim", "Claim", 1), ("codes", "Codes", 1), ("billed", "Billed", 1)],
                              money_columns=("billed",))
-    long_cell, short_cell = table._cellvalues[8][1], table._cellvalues[1][1]
-    assert isinstance(short_cell, str) and short_cell == "CO-16"
-    assert not isinstance(long_cell, str)  # a paragraph: wrapped over lines, never cut at the edge
+    long_cell, short_cell = table.lines[8][1], table.lines[1][1]
+    assert short_cell == ["CO-16"] and table.lines[1][2] == ["$12.50"]
+    assert len(long_cell) > 3 and " ".join(long_cell) == codes  # wrapped over lines, never cut at the edge
+    column = table.widths[1] - 2 * pdf.CELL_PADDING
+    assert all(pdf.stringWidth(line, "Helvetica", 7.5) <= column for line in long_cell)
+    assert table.heights[8] > 3 * table.heights[1] - 8  # its row as tall as its lines
     path = pdf.build_pdf(tmp_path / "t.pdf", [table], title="t", footer="t")
     text = " ".join(pdf_text(path).split())
     assert "CLM0000" in text and "CLM0039" in text and "$12.50" in text
     assert all(f"CO-{n}" in text for n in range(100, 130))
+
+
+def test_a_claims_table_longer_than_a_page_goes_on_with_its_header(tmp_path):
+    import pypdfium2 as pdfium
+
+    from claimback.forms import pdf
+
+    rows = [{"claim": f"CLM{n:04d}", "codes": "CO-16", "billed": n} for n in range(300)]
+    table = pdf.claims_table(rows, [("claim", "Claim", 1), ("codes", "Codes", 1), ("billed", "Billed", 1)],
+                             money_columns=("billed",))
+    path = pdf.build_pdf(tmp_path / "t.pdf", [table], title="t", footer="t")
+    doc = pdfium.PdfDocument(str(path))
+    try:
+        pages = [doc[i].get_textpage().get_text_range() for i in range(len(doc))]
+    finally:
+        doc.close()
+    assert len(pages) >= 4
+    assert all(page.count("Claim") == 1 and "Codes" in page for page in pages)  # the header on every page
+    claims = [line.strip() for page in pages for line in page.split() if line.startswith("CLM")]
+    assert claims == [f"CLM{n:04d}" for n in range(300)]  # every row once, in order
 
 
 def test_a_section_title_never_ends_a_page_alone(tmp_path):
