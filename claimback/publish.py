@@ -153,6 +153,7 @@ def _load_tables(con: duckdb.DuckDBPyConnection, lake: Lake,
             return cursor.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
 
     how: dict[str, str] = {}
+
     def bytes_to_load(name: str) -> int:
         """The table's Parquet bytes tonight's load reads: its files not loaded last night (all of
         them for a table loaded whole)."""
@@ -161,9 +162,9 @@ def _load_tables(con: duckdb.DuckDBPyConnection, lake: Lake,
 
     # The most to load first: a night at 10 M claims loads its 3.35 M-row work queue whole (18 s),
     # which, started after the larger tables' few new parts, ended 7 s after everything else.
-    largest_first = sorted(tables, key=lambda name: -bytes_to_load(name))
+    most_first = sorted(tables, key=lambda name: -bytes_to_load(name))
     with ThreadPoolExecutor(LOAD_THREADS, thread_name_prefix="claimback-publish") as pool:
-        counts = dict(zip(largest_first, pool.map(load, largest_first)))
+        counts = dict(zip(most_first, pool.map(load, most_first)))
     log.info("publish: kept %d, appended %d, updated %d, loaded %d tables",
              *(sum(1 for h in how.values() if h.startswith(kind)) for kind in ("kept", "appended", "updated", "loaded")))
     for kind in ("updated by claim", "updated", "loaded"):  # which: a table loaded whole on a night costs its whole size

@@ -323,8 +323,6 @@ def _per_claim_tables_merged(settings: Settings, night: touched.Night
     return recomputed, changed, cut
 
 
-
-
 @dataclass(frozen=True)
 class Tonight:
     """A night that follows the kept state: its news, its touched claims, and whether every claim
