@@ -44,15 +44,15 @@ from claimback import ingest, kept_votes, touched
 from claimback.among import among
 from claimback.lake import CURRENT_ORDER, Lake
 from claimback.lifecycle import blank_to_null
-from claimback.routing.evidence import PAID_BEFORE_DAYS, paid_before_keys
+from claimback.routing.evidence import PAID_BEFORE_DAYS, denials_paid_before_counts, paid_before_keys
 from claimback.routing.queue import _flagged_members, _level_state, payer_denials, route_claims
 from claimback.routing.rules import PayerRules
 
 log = logging.getLogger(__name__)
 
 # Bumped whenever route_claims or what this module fingerprints changes: rows kept by other code
-# are never reused.
-STATE_VERSION = "2"
+# are never reused. 3: "paid before" counted for authorization denials only.
+STATE_VERSION = "3"
 ROWS, INPUTS, BATCHES, STAMP = "routing_rows", "routing_inputs", "routing_batches", "routing_stamp"
 STATE_TABLES = (STAMP, ROWS, INPUTS, BATCHES)  # the stamp first: deleted first, written last
 
@@ -95,7 +95,7 @@ def _every_claim_routed(lake: Lake, rules: PayerRules, columns: Mapping[str, Seq
     routed = denials.height + resolved.height
     if routed <= PART_ROWS:
         reader = {table: lake.read(table, columns[table]) for table in _READER}
-        payments = payments_for(lake, paid_before_keys(denials, reader["remit_claims"]))
+        payments = payments_for(lake, paid_before_keys(denials_paid_before_counts(denials), reader["remit_claims"]))
         return route_claims(denials, log_rows, trend_members, rules, resolved, adjudications, *reader.values(),
                             payments=payments)
     parts = -(-routed // PART_ROWS)
@@ -211,7 +211,7 @@ def _routed_from_groups(lake: Lake, rules: PayerRules, columns: Mapping[str, Seq
     for them, not the tables whole."""
     reader = _reader_rows(lake, columns, denials, resolved)
     return route_claims(denials, log_rows, trend_members, rules, resolved, adjudications, *reader, known=known,
-                        payments=payments_for(lake, paid_before_keys(denials, reader[2])))
+                        payments=payments_for(lake, paid_before_keys(denials_paid_before_counts(denials), reader[2])))
 
 
 # --- the evidence's groups ----------------------------------------------------------------------
@@ -331,7 +331,8 @@ def _touched_by_new_rows(lake: Lake, batches: list[str], denied: pl.DataFrame) -
             .filter(pl.col("claim_key").is_in(new_keys) | pl.col("_older").is_not_null())
             .select("payee_npi", "payer", "procedure", day=pl.col("remit_date")).unique()
             .collect(engine="streaming"))
-    before = own.explode("procedure_codes").rename({"procedure_codes": "procedure"}).join(
+    before = own.join(denials_paid_before_counts(denied).select("claim_key"), on="claim_key", how="semi").explode(
+        "procedure_codes").rename({"procedure_codes": "procedure"}).join(
         days, on=["payee_npi", "payer", "procedure"]).filter(
         pl.col("day").is_between(pl.col("remit_date") - pl.duration(days=PAID_BEFORE_DAYS + 1), pl.col("remit_date"))
     )["claim_key"]

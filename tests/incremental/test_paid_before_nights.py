@@ -14,12 +14,17 @@ for 70551 remitted 2025-08-05 (180 days before) to 2026-01-31 whose 837 carried 
                          old payment now counts, LATEAUTH's does not: 3
     night 3  2026-02-04  nothing new: 3
 
+DEN2 is denied CO-16 (missing information) for the same procedure on the same day: "paid before" is
+evidence for authorization denials only (`evidence.denials_paid_before_counts`), so night 2's newly
+counted payment works out DEN1's row again and not DEN2's.
+
 Each night the kept payments (by hand: account number and remit day) and DEN1's route, and the
 work queue equals that of a from-scratch run of the same inbox.
 """
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -62,6 +67,9 @@ def _night1(inbox: Path) -> None:
     _837(inbox, "DEN1", "DEN1", "M6", "20260105")
     _835(inbox, "DEN1", Remit("DEN1", "DEN1-ICN", "M6", "20260105", MRI, adjustments=[("CO", "197", "150")],
                               remarks=["N54"]), "20260201")
+    _837(inbox, "DEN2", "DEN2", "M7", "20260106")
+    _835(inbox, "DEN2", Remit("DEN2", "DEN2-ICN", "M7", "20260106", MRI, adjustments=[("CO", "16", "150")],
+                              remarks=["M51"]), "20260201")
 
 
 def _night2(inbox: Path) -> None:
@@ -101,8 +109,12 @@ def test_the_kept_payments_follow_the_nights(tmp_path, caplog):
         caplog.clear()
         with caplog.at_level("INFO", logger="claimback"):
             settings, queue = _run(inbox, nightly, as_of)
-        # after the first night, routing works out again only the rows the night touched
+        # after the first night, routing works out again only the rows the night touched: on night 2
+        # DEN1's, whose count moves, not DEN2's
         assert ("every claim routed again" in caplog.text) == (night == 1), f"night {night}"
+        if night > 1:
+            worked = re.search(r"routing: (\d+) of \d+ rows worked out again", caplog.text)
+            assert worked and int(worked.group(1)) == (1 if night == 2 else 0), f"night {night}: {worked}"
         assert _kept(settings.lake) == KEPT[night], f"night {night}"
         den = queue.filter(pl.col("patient_control_number") == "DEN1").row(0, named=True)
         assert json.loads(den["evidence"]) == {"rule": "authorization_paid_before", "paid_before_count": count,
@@ -114,7 +126,9 @@ def test_the_kept_payments_follow_the_nights(tmp_path, caplog):
         assert queue.sort(order).equals(full.sort(order)), f"night {night}"
         # trends count the same from the kept payments
         window = settings.lake.read("denials")
-        assert stages.window_paid_before(settings.lake, window).rows() == [(den["claim_key"], count)]
+        assert stages.window_paid_before(settings.lake, window.filter(pl.col("patient_control_number") == "DEN1")
+                                         ).rows() == [(den["claim_key"], count)]
+        assert queue.filter(pl.col("patient_control_number") == "DEN2")["category"].to_list() == ["missing_information"]
 
 
 def _remits(*rows: tuple[str, str, bool, str]) -> pl.DataFrame:
