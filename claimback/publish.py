@@ -141,9 +141,12 @@ def _load_tables(con: duckdb.DuckDBPyConnection, lake: Lake,
     for name in sorted(present - tables.keys()):
         con.execute(f'DROP TABLE "{name}"')
 
+    # (name, fingerprint) of the files each table in the file was loaded from
+    previous = {name: {(rel, fp) for rel, _, _, fp in loaded.get(name, ())} for name in present}
+
     def load(name: str) -> int:
         files = sources[name]
-        before = {(rel, fp) for rel, _, _, fp in loaded.get(name, ())} if name in present else None
+        before = previous.get(name)  # None: not in the file
         change = claims.get(name)
         if change and (change.before != files_digest(f[:3] for f in loaded.get(name, ()))
                        or change.after != files_digest((s.name, s.size, s.mtime_ns) for s in files)):
@@ -157,7 +160,7 @@ def _load_tables(con: duckdb.DuckDBPyConnection, lake: Lake,
     def bytes_to_load(name: str) -> int:
         """The table's Parquet bytes tonight's load reads: its files not loaded last night (all of
         them for a table loaded whole)."""
-        before = {(rel, fp) for rel, _, _, fp in loaded.get(name, ())} if name in present else set()
+        before = previous.get(name, set())
         return sum(s.size for s in sources[name] if s.key not in before)
 
     # The most to load first: a night at 10 M claims loads its 3.35 M-row work queue whole (18 s),
