@@ -95,7 +95,7 @@ def _every_claim_routed(lake: Lake, rules: PayerRules, columns: Mapping[str, Seq
     routed = denials.height + resolved.height
     if routed <= PART_ROWS:
         reader = {table: lake.read(table, columns[table]) for table in _READER}
-        payments = payments_for(lake, paid_before_keys(denials_paid_before_counts(denials), reader["remit_claims"]))
+        payments = _payments_counted_for(lake, denials, reader["remit_claims"])
         return route_claims(denials, log_rows, trend_members, rules, resolved, adjudications, *reader.values(),
                             payments=payments)
     parts = -(-routed // PART_ROWS)
@@ -211,7 +211,7 @@ def _routed_from_groups(lake: Lake, rules: PayerRules, columns: Mapping[str, Seq
     for them, not the tables whole."""
     reader = _reader_rows(lake, columns, denials, resolved)
     return route_claims(denials, log_rows, trend_members, rules, resolved, adjudications, *reader, known=known,
-                        payments=payments_for(lake, paid_before_keys(denials_paid_before_counts(denials), reader[2])))
+                        payments=_payments_counted_for(lake, denials, reader[2]))
 
 
 # --- the evidence's groups ----------------------------------------------------------------------
@@ -265,6 +265,11 @@ def _reader_rows(lake: Lake, columns: Mapping[str, Sequence[str]], denials: pl.D
         _in_order(_scan(lake, "remit_service_lines", columns["remit_service_lines"]).join(
             group.lazy().select("claim_key"), on="claim_key", how="semi"), columns["remit_service_lines"]),
     )
+
+
+def _payments_counted_for(lake: Lake, denials: pl.DataFrame, remit_claims: pl.DataFrame) -> pl.DataFrame | None:
+    """`payments_for` the denials "paid before" is counted for (`evidence.denials_paid_before_counts`)."""
+    return payments_for(lake, paid_before_keys(denials_paid_before_counts(denials), remit_claims))
 
 
 def payments_for(lake: Lake, denied: pl.DataFrame) -> pl.DataFrame | None:
