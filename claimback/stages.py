@@ -216,7 +216,7 @@ def build_denials(settings: Settings) -> DenialsFound:
     rules = load_rules(settings.payer_rules)
     rules_digest = touched.digest(rules.version, Path(rules.path).read_bytes())
     night = None if settings.from_scratch else touched.night(lake, settings.as_of, rules_digest)
-    before = touched.files_before(lake, WRITES["denials"])
+    before = touched.files_digests(lake, WRITES["denials"])
     if lake.batches is None and len(steps := touched.in_steps(lake, None if night is None else night.new_batches)) > 1:
         return _in_steps(settings, steps, whole=night is None, before=before)
     priced_again = night is None or touched.made_with(lake) != made_with
@@ -331,7 +331,7 @@ class Tonight:
     night: touched.Night
     cut: touched.Touched
     priced_again: bool
-    files_before: dict[str, str]  # the stage's tables' files before it wrote (touched.files_before)
+    files_before: dict[str, str]  # the stage's tables' files before it wrote (touched.files_digests)
 
 
 def _across_claims(settings: Settings, per_claim: dict[str, pl.DataFrame], changed: dict[str, pl.Series] | None,
@@ -451,7 +451,7 @@ def _merge_denials(lake: Lake, again: pl.Series, months: pl.DataFrame, underpaid
 def denial_tables_fingerprint(lake: Lake) -> str:
     """What the denial-stage tables are tonight, as the stages after compare it (the interface of
     claimback.lake.CHANGED_RUN): each table's files by name, size and modification time."""
-    return touched.digest(*touched.files_before(lake, WRITES["denials"]).items())
+    return touched.digest(*touched.files_digests(lake, WRITES["denials"]).items())
 
 
 def _lonely_of_night(lake: Lake, recomputed: pl.DataFrame, cut: touched.Touched,

@@ -352,8 +352,8 @@ def changed_keys(before: pl.DataFrame, after: pl.DataFrame, key: str) -> pl.Seri
                       b.join(a, on=[key, "_hash"], how="anti", nulls_equal=True)[key]]).unique().sort()
 
 
-def files_before(lake: Lake, tables: Sequence[str]) -> dict[str, str]:
-    """Each table's files as they stand before the stage writes (Lake.files_digest)."""
+def files_digests(lake: Lake, tables: Sequence[str]) -> dict[str, str]:
+    """Each table's files as they stand (Lake.files_digest): before the stage writes, and after."""
     return {table: lake.files_digest(table) for table in tables}
 
 
@@ -361,11 +361,12 @@ def write_changes(lake: Lake, changes: dict[str, pl.Series] | None, fingerprint:
                   before: dict[str, str] | None = None) -> None:
     """The interface with the stages after: per table the claim keys whose rows changed
     (`changes` None: everything was recomputed, `whole`); for the tables `before` names (their
-    files before the stage, `files_before`), the key column and the files the changes lead from
+    files before the stage, `files_digests`), the key column and the files the changes lead from
     and to, so that a reader holding a table as of those files can change just these claims'
     rows (claimback.publish); then the run's row, last."""
-    files = [(table, KEY_OF.get(table, "claim_key"), before[table], lake.files_digest(table))
-             for table in sorted((changes or {}).keys() & (before or {}).keys())]
+    named = sorted((changes or {}).keys() & (before or {}).keys())
+    after = files_digests(lake, named)
+    files = [(table, KEY_OF.get(table, "claim_key"), before[table], after[table]) for table in named]
     lake.write_state(CHANGED_FILES, pl.DataFrame(files, schema={"table": pl.String, "key": pl.String,
                                                                 "before": pl.String, "after": pl.String}, orient="row"))
     rows = [] if changes is None else [
