@@ -753,8 +753,10 @@ def find_trends(settings: Settings) -> TrendsFound:
         submitted_service_lines=ingest.rows_by_claim_key(lake, "submitted_service_lines", sent,
                                                          TREND_INPUTS["submitted_service_lines"]),
         payer_counts=payer_counts(settings),
-        # an authorization burst on a procedure the payer used to pay is the payer's trend
-        paid_before=window_paid_before(lake, window, in_window),
+        # an authorization burst on a procedure the payer used to pay is the payer's trend; counted
+        # for the claims of flagged authorization clusters, the only ones it is read for
+        paid_before=lambda claims: window_paid_before(lake, window.join(claims, on="claim_key", how="semi"),
+                                                      in_window),
         underpaid_lines=lake.scan("underpaid_lines").filter(in_window).collect(),
     )
     previous = set(_reported_trend_clusters(lake))

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import polars as pl
@@ -122,7 +123,7 @@ def find_clusters(
     thresholds_by_payer: dict[str, int] | None = None,
     submitted_claims: pl.DataFrame | None = None,
     submitted_service_lines: pl.DataFrame | None = None,
-    paid_before: pl.DataFrame | None = None,
+    paid_before: pl.DataFrame | Callable[[pl.DataFrame], pl.DataFrame] | None = None,
     underpaid_lines: pl.DataFrame | None = None,
     payer_counts: tuple[pl.DataFrame, pl.DataFrame] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -132,7 +133,9 @@ def find_clusters(
     `thresholds_by_payer` keys match payer_id or payer_name, case-insensitively.
     `paid_before` (claim_key, paid_before_count; `routing.evidence.paid_before`): how often this
     payer recently paid the denied procedure without an authorization — an authorization cluster
-    the payer used to pay is the payer's trend, not the provider's fix.
+    the payer used to pay is the payer's trend, not the provider's fix. Read only for the members
+    of flagged authorization clusters; a function of their claim keys (one column, `claim_key`)
+    counts it for them alone.
     `underpaid_lines` (`claimback.underpayments`): the lines behind the `underpayment` denials, whose
     signature is the procedure underpaid ("underpaid 99214") and whose description says at what
     amount instead of what.
@@ -186,7 +189,8 @@ def find_clusters(
     shared = shared_features(members, features, baseline)
     clusters = _describe(groups, members, shared, features, authorized)
     clusters = describe_underpayments(clusters, members, shared, procedures)
-    clusters = clusters.join(_paid_before_counts(members, paid_before), on="cluster_id", how="left")
+    clusters = clusters.join(_paid_before_counts(members, _paid_before_of(paid_before, members, clusters)),
+                             on="cluster_id", how="left")
     clusters = clusters.with_columns(
         pl.when((pl.col("status") == "flagged") & _provider_side(submitted_claims is not None))
         .then(pl.lit("provider_fix"))
@@ -698,6 +702,17 @@ def _describe(
         pl.Series("description", descriptions, dtype=pl.String),
         pl.Series("shared_features", listed, dtype=pl.List(pl.String)),
     )
+
+
+def _paid_before_of(paid_before, members: pl.DataFrame, clusters: pl.DataFrame) -> pl.DataFrame | None:
+    """`paid_before` as given, or, given a function, counted for the members it is read for: those of
+    flagged authorization clusters (`_provider_side`). A night's window holds 800 k denials; the
+    authorization clusters' members are a few thousand."""
+    if not callable(paid_before):
+        return paid_before
+    read_for = clusters.filter((pl.col("status") == "flagged") & (pl.col("category") == "authorization"))
+    return paid_before(members.join(read_for.select("cluster_id"), on="cluster_id", how="semi")
+                       .select("claim_key").unique())
 
 
 def _paid_before_counts(members: pl.DataFrame, paid_before: pl.DataFrame | None) -> pl.DataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import polars as pl
 import pytest
 
 from claimback import stages, trends
@@ -118,3 +119,45 @@ def test_trends_read_only_the_payments_that_can_count(tmp_path, older):
     every = evidence.paid_before(window, lake.read("remit_claims"), lake.read("remit_service_lines"),
                                  lake.read("submitted_claims")).sort("claim_key")
     assert counted.equals(every)
+
+
+def test_paid_before_is_counted_only_for_the_authorization_clusters(tmp_path):
+    """Beside the twelve CO-197/N54 denials, twelve CO-16/M51 (missing information) denials of the
+    same procedure, payer and practice: given as a function of the claims, "paid before" is counted
+    for the authorization cluster's twelve claims alone, and both clusters come out as when it is
+    counted for every denial."""
+    inbox = tmp_path / "inbox"
+    paid = [Claim837(f"OK{i}", f"P{i}", f"202511{10 + i}", "97110") for i in range(3)]
+    write(inbox, "paid.837", claims_837(*PAYER, paid, "20251125", "000000601"))
+    write(inbox, "paid.835", remit_835(*PAYER, [
+        Remit(c.pcn, f"{c.pcn}-ICN", c.member, c.service_date, "97110", paid="150") for c in paid],
+        "20251215", "000000602"))
+    auth = [Claim837(f"AU{i:02d}", f"D{i:02d}", "20260105", "97110") for i in range(12)]
+    info = [Claim837(f"MI{i:02d}", f"M{i:02d}", "20260106", "97110") for i in range(12)]
+    write(inbox, "denied.837", claims_837(*PAYER, auth + info, "20260108", "000000603"))
+    write(inbox, "denied.835", remit_835(*PAYER, [
+        Remit(c.pcn, f"{c.pcn}-ICN", c.member, c.service_date, "97110", adjustments=[("CO", "197", "150")],
+              remarks=["N54"]) for c in auth] + [
+        Remit(c.pcn, f"{c.pcn}-ICN", c.member, c.service_date, "97110", adjustments=[("CO", "16", "150")],
+              remarks=["M51"]) for c in info], "20260201", "000000604"))
+    lake = denials_of(inbox, tmp_path / "warehouse", AS_OF).lake
+    tables = {name: lake.read(name) for name in ("denials", "submitted_claims", "remit_claims", "remit_service_lines")}
+    every = evidence.paid_before(tables["denials"], tables["remit_claims"], tables["remit_service_lines"],
+                                 tables["submitted_claims"])
+    assert every.filter(pl.col("paid_before_count") > 0).height == 24  # both kinds have the history
+    asked = []
+
+    def counted_for(claims: pl.DataFrame) -> pl.DataFrame:
+        asked.append(claims)
+        return every.join(claims, on="claim_key", how="semi")
+
+    clusters = {}
+    for paid_before in (every, counted_for):
+        found, _ = trends.find_clusters(tables["denials"], AS_OF, submitted_claims=tables["submitted_claims"],
+                                        paid_before=paid_before)
+        clusters[paid_before is every] = found.select("cluster_id", "category", "status").sort("cluster_id")
+    assert clusters[True].equals(clusters[False])
+    assert dict(clusters[True].select("category", "status").iter_rows()) == {
+        "authorization": "flagged", "missing_information": "flagged"}
+    pcns = tables["denials"].join(asked[0], on="claim_key")["patient_control_number"]
+    assert len(asked) == 1 and sorted(pcns) == [c.pcn for c in auth]
