@@ -241,30 +241,30 @@ def _reader_rows(lake: Lake, columns: Mapping[str, Sequence[str]], denials: pl.D
                  resolved: pl.DataFrame) -> tuple[pl.DataFrame, ...]:
     """The 837 and 835 rows `evidence.gather` and the product read for these claims, and every row of
     their groups: 837s of the same visit (payer, billing NPI, member, date) and 835s of the same
-    payee, member and payer (twins). "Paid before" counts from the kept payments (`payments_for`)."""
+    payee, member and payer (twins). "Paid before" counts from the kept payments (`payments_for`).
+    The groups are found on the few columns that define them, over the history; their rows are then
+    read by claim key from the parts of the batches that read them (`ingest.rows_by_claim_key`)."""
     own_837 = denials["submitted_claim_key"] if "submitted_claim_key" in denials.columns \
         else pl.Series([], dtype=pl.String)
-    sent = _scan(lake, "submitted_claims", columns["submitted_claims"])
-    visits = among(sent, "claim_key", own_837).select(_payer(), *VISIT[1:]).drop_nulls().unique()
-    same_visit = sent.with_columns(_payer()).join(visits, on=VISIT, how="semi").drop("payer")
+    sent = lake.scan_unordered("submitted_claims", ("claim_key", "payer_id", "payer_name", *VISIT[1:])) \
+        .with_columns(_payer())
+    visits = among(sent, "claim_key", own_837).select(*VISIT).drop_nulls().unique()
+    sent_keys = pl.concat([own_837.rename("claim_key").to_frame().lazy(),
+                           sent.join(visits, on=VISIT, how="semi").select("claim_key")]).collect()["claim_key"]
     claim_keys = pl.concat([denials["claim_key"], resolved["claim_key"]])
-    remits = _scan(lake, "remit_claims", [*columns["remit_claims"], "payer_id", "payer_name"])
-    own = among(remits, "claim_key", claim_keys).with_columns(_payer()).collect()
-    twins = own.select("payee_npi", "member_id", "payer").drop_nulls().unique()
-    group = pl.concat([
-        own.lazy(),
-        remits.with_columns(_payer()).join(twins.lazy(), on=["payee_npi", "member_id", "payer"], how="semi"),
-    ]).unique(["claim_key"], keep="first").drop("payer").collect()
-    sent_rows = pl.concat([among(sent, "claim_key", own_837), same_visit]).unique(["claim_key"], keep="first").collect()
-    # the groups' lines by a semi join (`is_in` over many keys is slow)
-    return (
-        _in_order(sent_rows.lazy(), columns["submitted_claims"]),
-        _in_order(_scan(lake, "submitted_service_lines", columns["submitted_service_lines"]).join(
-            sent_rows.lazy().select("claim_key"), on="claim_key", how="semi"), columns["submitted_service_lines"]),
-        _in_order(group.lazy(), columns["remit_claims"]),
-        _in_order(_scan(lake, "remit_service_lines", columns["remit_service_lines"]).join(
-            group.lazy().select("claim_key"), on="claim_key", how="semi"), columns["remit_service_lines"]),
-    )
+    remits = lake.scan_unordered("remit_claims", ("claim_key", "payee_npi", "member_id", "payer_id", "payer_name")) \
+        .with_columns(_payer())
+    twins = among(remits, "claim_key", claim_keys).select("payee_npi", "member_id", "payer").drop_nulls().unique()
+    remit_keys = pl.concat([claim_keys.rename("claim_key").to_frame().lazy(),
+                            remits.join(twins, on=["payee_npi", "member_id", "payer"], how="semi").select("claim_key")
+                            ]).collect()["claim_key"]
+
+    def rows(table: str, keys: pl.Series) -> pl.DataFrame:
+        found = ingest.rows_by_claim_key(lake, table, keys, (*columns[table], *CURRENT_ORDER))
+        return _in_order(found.lazy(), columns[table])
+
+    return (rows("submitted_claims", sent_keys), rows("submitted_service_lines", sent_keys),
+            rows("remit_claims", remit_keys), rows("remit_service_lines", remit_keys))
 
 
 def _payments_counted_for(lake: Lake, denials: pl.DataFrame, remit_claims: pl.DataFrame) -> pl.DataFrame | None:
