@@ -169,7 +169,8 @@ def _deadline_bucket(as_of: date) -> pl.Expr:
 
 def _route_deadline_counts(work_queue: pl.DataFrame, as_of: date) -> pl.DataFrame:
     """One row per open route: claims per deadline bucket, denied dollars, largest route first."""
-    open_items = work_queue.filter(pl.col("route") != registry.RESOLVED)
+    # the three columns read, then the rows: filtering the whole queue copies its every column
+    open_items = work_queue.select("route", "deadline", "denied_amount").filter(pl.col("route") != registry.RESOLVED)
     if open_items.is_empty():
         return pl.DataFrame()
     tagged = open_items.with_columns(bucket=_deadline_bucket(as_of))
