@@ -22,15 +22,21 @@ AS_OF = dt.date(2026, 3, 1)
 PAYER = ("SUNFLOWER HEALTH PLAN", "SUNFL")
 
 
+def _paid_history(inbox, controls: str) -> None:
+    """November and December: the payer paid 97110 for three other members, sent without an
+    authorization (interchange control numbers `controls` + 1 and + 2)."""
+    paid = [Claim837(f"OK{i}", f"P{i}", f"202511{10 + i}", "97110") for i in range(3)]
+    write(inbox, "paid.837", claims_837(*PAYER, paid, "20251125", f"{controls}1"))
+    write(inbox, "paid.835", remit_835(*PAYER, [
+        Remit(c.pcn, f"{c.pcn}-ICN", c.member, c.service_date, "97110", paid="150") for c in paid],
+        "20251215", f"{controls}2"))
+
+
 @pytest.fixture(scope="module")
 def lake_tables(tmp_path_factory):
     root = tmp_path_factory.mktemp("trend_paid_before")
     inbox = root / "inbox"
-    paid = [Claim837(f"OK{i}", f"P{i}", f"202511{10 + i}", "97110") for i in range(3)]
-    write(inbox, "paid.837", claims_837(*PAYER, paid, "20251125", "000000401"))
-    write(inbox, "paid.835", remit_835(*PAYER, [
-        Remit(c.pcn, f"{c.pcn}-ICN", c.member, c.service_date, "97110", paid="150") for c in paid],
-        "20251215", "000000402"))
+    _paid_history(inbox, "00000040")
     denied = [Claim837(f"AU{i:02d}", f"D{i:02d}", "20260105", "97110") for i in range(12)]
     write(inbox, "denied.837", claims_837(*PAYER, denied, "20260108", "000000403"))
     write(inbox, "denied.835", remit_835(*PAYER, [
@@ -127,11 +133,7 @@ def test_paid_before_is_counted_only_for_the_authorization_clusters(tmp_path):
     for the authorization cluster's twelve claims alone, and both clusters come out as when it is
     counted for every denial."""
     inbox = tmp_path / "inbox"
-    paid = [Claim837(f"OK{i}", f"P{i}", f"202511{10 + i}", "97110") for i in range(3)]
-    write(inbox, "paid.837", claims_837(*PAYER, paid, "20251125", "000000601"))
-    write(inbox, "paid.835", remit_835(*PAYER, [
-        Remit(c.pcn, f"{c.pcn}-ICN", c.member, c.service_date, "97110", paid="150") for c in paid],
-        "20251215", "000000602"))
+    _paid_history(inbox, "00000060")
     auth = [Claim837(f"AU{i:02d}", f"D{i:02d}", "20260105", "97110") for i in range(12)]
     info = [Claim837(f"MI{i:02d}", f"M{i:02d}", "20260106", "97110") for i in range(12)]
     write(inbox, "denied.837", claims_837(*PAYER, auth + info, "20260108", "000000603"))
