@@ -704,10 +704,11 @@ def _describe(
     )
 
 
-def _paid_before_of(paid_before, members: pl.DataFrame, clusters: pl.DataFrame) -> pl.DataFrame | None:
+def _paid_before_of(paid_before: pl.DataFrame | Callable[[pl.DataFrame], pl.DataFrame] | None,
+                    members: pl.DataFrame, clusters: pl.DataFrame) -> pl.DataFrame | None:
     """`paid_before` as given, or, given a function, counted for the members it is read for: those of
-    flagged authorization clusters (`_provider_side`). A night's window holds 800 k denials; the
-    authorization clusters' members are a few thousand."""
+    flagged authorization clusters (`_provider_side`). The window of a 10 M-claim history holds 479 k
+    denials, its authorization clusters 57 k."""
     if not callable(paid_before):
         return paid_before
     read_for = clusters.filter((pl.col("status") == "flagged") & (pl.col("category") == "authorization"))
