@@ -24,7 +24,7 @@ PAYER = ("SUNFLOWER HEALTH PLAN", "SUNFL")
 
 def _paid_history(inbox, controls: str) -> None:
     """November and December: the payer paid 97110 for three other members, sent without an
-    authorization (interchange control numbers `controls` + 1 and + 2)."""
+    authorization (interchange control numbers `controls` followed by 1, then 2)."""
     paid = [Claim837(f"OK{i}", f"P{i}", f"202511{10 + i}", "97110") for i in range(3)]
     write(inbox, "paid.837", claims_837(*PAYER, paid, "20251125", f"{controls}1"))
     write(inbox, "paid.835", remit_835(*PAYER, [
