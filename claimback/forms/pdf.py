@@ -249,15 +249,20 @@ class ClaimsTable(Flowable):
                 break
             room -= height
             fit += 1
-        if fit == 0 or fit == len(self.heights) - 1:
-            return [] if fit == 0 else [self]
-        first, rest = (ClaimsTable.__new__(ClaimsTable) for _ in range(2))
-        for part, start, stop in ((first, 1, fit + 1), (rest, fit + 1, len(self.lines))):
-            Flowable.__init__(part)
-            part.hAlign, part.widths, part.first_row = self.hAlign, self.widths, self.first_row + start - 1
-            part.lines = [self.lines[0], *self.lines[start:stop]]
-            part.heights = [self.heights[0], *self.heights[start:stop]]
-        return [first, rest]
+        if fit == 0:
+            return []
+        if fit == len(self.lines) - 1:
+            return [self]
+        return [self._rows(1, fit + 1), self._rows(fit + 1, len(self.lines))]
+
+    def _rows(self, start: int, stop: int) -> ClaimsTable:
+        """Rows start..stop-1 under the header, as laid out already (nothing is wrapped again)."""
+        part = ClaimsTable.__new__(ClaimsTable)
+        Flowable.__init__(part)
+        part.hAlign, part.widths, part.first_row = self.hAlign, self.widths, self.first_row + start - 1
+        part.lines = [self.lines[0], *self.lines[start:stop]]
+        part.heights = [self.heights[0], *self.heights[start:stop]]
+        return part
 
     def draw(self):
         canvas, xs = self.canv, [sum(self.widths[:i]) for i in range(len(self.widths) + 1)]
