@@ -13,12 +13,12 @@ from pipelines.cli import main as cli_main
 from pipelines.definitions import defs
 from pipelines.instance import HOME_FOLDER, dagster_home
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("recorded_runs")]
 AS_OF = date(2026, 11, 20)
 
 
 @pytest.fixture(scope="module")
-def night(tmp_path_factory):
+def night(tmp_path_factory, recorded_runs):
     from claimback.synth import generate
 
     root = tmp_path_factory.mktemp("night")
