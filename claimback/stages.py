@@ -379,9 +379,9 @@ def _across_claims(settings: Settings, per_claim: dict[str, pl.DataFrame], chang
                                           settings.modal_min_observations)
     if not by_month:  # every claim priced: the whole adjudications, the denials written whole
         by_rule = per_claim[touched.BY_RULE] if tonight is None else lake.read(touched.BY_RULE)
-        underpaid, underpayment_denials, underpayment_lines = find_underpayments(
-            settings, per_claim["adjudications"] if tonight is None else lake.read("adjudications"), fee_schedule,
-            thresholds, by_rule)
+        underpaid, underpayment_denials, underpayment_lines = (
+            find_underpayments(settings, per_claim["adjudications"], fee_schedule, thresholds, by_rule)
+            if tonight is None else _every_claim_priced_of_night(settings, fee_schedule, thresholds, tonight.cut))
         denied = pl.concat([by_rule, underpayment_denials])
         months = pl.concat([frame.select("claim_key", _part=kept_votes.month(pl.col("remit_date")))
                             for frame in (denied, underpaid)]).unique("claim_key")
@@ -601,12 +601,7 @@ def _underpayments_of_night(settings: Settings, fee_schedule: pl.DataFrame, thre
     the claims priced again (the touched among them) and their month parts (`touched.remit_months`)."""
     lake = settings.lake
     t = cut.tables
-    recomputed = _adjudications_of(lake, "claim_key", cut.remit_keys)
-    delta = pl.concat([
-        underpayments.claim_votes(recomputed, t["remit_claims"], t["remit_service_lines"], t["remit_adjustments"]),
-        underpayments.claim_votes(t["adjudications_before"], t["remit_claims"], t["remit_service_lines"],
-                                  t["remit_adjustments"]).with_columns(-pl.col("n")),
-    ]).group_by("modal_key", "per_unit", "remit_date").agg(pl.col("n").sum()).filter(pl.col("n") != 0)
+    delta = _night_votes(lake, cut)
     changed = kept_votes.months_of(delta["remit_date"])
     # the kept lines whose window holds a changed day, priced again only if what the vote gives
     # them (their mode, or its counts where a row shows them) moved: with the votes as they were
@@ -614,34 +609,14 @@ def _underpayments_of_night(settings: Settings, fee_schedule: pl.DataFrame, thre
     moving = underpayments.windows_moved(
         kept_votes.read(lake, kept_votes.UNPRICED, kept_votes.moved_months(delta["remit_date"])), delta)
     months = sorted({*changed, *kept_votes.window_months(moving["remit_date"])})
-    before = kept_votes.read(lake, kept_votes.VOTES, months)
-    votes = (pl.concat([before, delta], how="diagonal_relaxed")
-             .group_by("modal_key", "per_unit", "remit_date").agg(pl.col("n").sum()).filter(pl.col("n") != 0))
-    kept_votes.write(lake, kept_votes.VOTES, votes, changed)
+    before, votes = _votes_merged(lake, delta, months, changed)
     old_underpaid = lake.read("underpaid_lines")
     shown = old_underpaid.filter(pl.col("expected_source") == underpayments.PAYER_MODAL)["claim_key"].unique()
     moved = underpayments.results_moved(moving, before, votes, shown, thresholds.min_observations)
     del before, votes
     again = pl.concat([cut.remit_keys, moved]).unique()
     mine = _adjudications_of(lake, "claim_key", again)
-    inputs = {table: ingest.rows_by_claim_key(lake, table, mine["claim_key"], DENIAL_INPUTS[table], ordered=True)
-              for table in ("remit_claims", "remit_service_lines", "remit_adjustments", "remit_remarks")}
-    priced = underpayments.priced_lines(
-        mine, inputs["remit_claims"], inputs["remit_service_lines"], inputs["remit_adjustments"], fee_schedule,
-        thresholds, denied_claim_keys=lake.rows_where(touched.BY_RULE, "claim_key", mine["claim_key"],
-                                                      ("claim_key",), ordered=False)["claim_key"],
-        all_votes=kept_votes.read(lake, kept_votes.VOTES, kept_votes.window_months(mine["remit_date"])))
-    # the claims' whole histories and the 837s of their patient control numbers, for their denial rows
-    denied_ids = mine.join(priced.underpaid.filter("is_denial").select("claim_key"), on="claim_key", how="semi")
-    histories = _adjudications_of(lake, "claim_id", denied_ids["claim_id"])
-    history_remits = ingest.rows_by_claim_key(lake, "remit_claims", histories["claim_key"], DENIAL_INPUTS["remit_claims"],
-                                              ordered=True)
-    pcns = touched.normalised_pcns(history_remits)
-    submitted = ingest.rows_among(lake, "submitted_claims", [(touched.pcn_of("patient_control_number"), pcns)],
-                                  DENIAL_INPUTS["submitted_claims"])
-    rows = with_billing_provider(underpayments.underpayment_denials(
-        priced.underpaid, histories, history_remits, inputs["remit_remarks"], submitted), lake)
-    lines = _denial_lines(rows, inputs)
+    priced, rows, lines = _priced_with_kept_votes(lake, mine, fee_schedule, thresholds)
     old_denied_keys = old_underpaid.filter("is_denial")["claim_key"].unique()
     kept_rows = among(lake.scan("denials"), "claim_key", old_denied_keys).collect()
     underpaid = touched.merged(old_underpaid, priced.underpaid, again, "claim_key").sort(
@@ -659,6 +634,88 @@ def _underpayments_of_night(settings: Settings, fee_schedule: pl.DataFrame, thre
              moving["claim_key"].n_unique(), len(changed))
     months = pl.concat([touched.remit_months(t["remit_claims"]), touched.remit_months(mine)]).unique("claim_key")
     return underpaid, rows, lines, again, months
+
+
+def _night_votes(lake: Lake, cut: touched.Touched) -> pl.DataFrame:
+    """What the night changes in the modal votes: the touched claims' votes as recomputed, less
+    their votes as they were (`adjudications_before`); the days whose count moved only."""
+    t = cut.tables
+    recomputed = _adjudications_of(lake, "claim_key", cut.remit_keys)
+    return pl.concat([
+        underpayments.claim_votes(recomputed, t["remit_claims"], t["remit_service_lines"], t["remit_adjustments"]),
+        underpayments.claim_votes(t["adjudications_before"], t["remit_claims"], t["remit_service_lines"],
+                                  t["remit_adjustments"]).with_columns(-pl.col("n")),
+    ]).group_by("modal_key", "per_unit", "remit_date").agg(pl.col("n").sum()).filter(pl.col("n") != 0)
+
+
+def _votes_merged(lake: Lake, delta: pl.DataFrame, months: list[str], changed: list[str]
+                  ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The kept votes of `months` before and after the night's `delta`; the `changed` months kept."""
+    before = kept_votes.read(lake, kept_votes.VOTES, months)
+    votes = (pl.concat([before, delta], how="diagonal_relaxed")
+             .group_by("modal_key", "per_unit", "remit_date").agg(pl.col("n").sum()).filter(pl.col("n") != 0))
+    kept_votes.write(lake, kept_votes.VOTES, votes, changed)
+    return before, votes
+
+
+def _priced_with_kept_votes(lake: Lake, mine: pl.DataFrame, fee_schedule: pl.DataFrame,
+                            thresholds: underpayments.Thresholds
+                            ) -> tuple[underpayments.Priced, pl.DataFrame, pl.DataFrame]:
+    """The claims of `mine` (every adjudication of theirs) priced against the kept votes of their
+    windows: (their underpaid lines, votes and unpriced lines; their underpayment denials; those
+    denials' lines), reading the remits, histories and 837s of these claims only."""
+    inputs = {table: ingest.rows_by_claim_key(lake, table, mine["claim_key"], DENIAL_INPUTS[table], ordered=True)
+              for table in ("remit_claims", "remit_service_lines", "remit_adjustments", "remit_remarks")}
+    priced = underpayments.priced_lines(
+        mine, inputs["remit_claims"], inputs["remit_service_lines"], inputs["remit_adjustments"], fee_schedule,
+        thresholds, denied_claim_keys=lake.rows_where(touched.BY_RULE, "claim_key", mine["claim_key"],
+                                                      ("claim_key",), ordered=False)["claim_key"],
+        all_votes=kept_votes.read(lake, kept_votes.VOTES, kept_votes.window_months(mine["remit_date"])))
+    # the claims' whole histories and the 837s of their patient control numbers, for their denial rows
+    denied_ids = mine.join(priced.underpaid.filter("is_denial").select("claim_key"), on="claim_key", how="semi")
+    histories = _adjudications_of(lake, "claim_id", denied_ids["claim_id"])
+    history_remits = ingest.rows_by_claim_key(lake, "remit_claims", histories["claim_key"], DENIAL_INPUTS["remit_claims"],
+                                              ordered=True)
+    pcns = touched.normalised_pcns(history_remits)
+    submitted = ingest.rows_among(lake, "submitted_claims", [(touched.pcn_of("patient_control_number"), pcns)],
+                                  DENIAL_INPUTS["submitted_claims"])
+    rows = with_billing_provider(underpayments.underpayment_denials(
+        priced.underpaid, histories, history_remits, inputs["remit_remarks"], submitted), lake)
+    return priced, rows, _denial_lines(rows, inputs)
+
+
+# A night that prices every claim again reads the adjudications' month parts in groups of about
+# this many rows (1M: a few GB at 10 M claims held, against 23 GB read whole).
+PRICE_PART_ROWS = 1_000_000
+
+
+def _every_claim_priced_of_night(settings: Settings, fee_schedule: pl.DataFrame,
+                                 thresholds: underpayments.Thresholds, cut: touched.Touched
+                                 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """`find_underpayments` on a night that prices every claim again (another fee schedule or
+    underpayment setting): the night's votes merged into the kept ones as any night does (a vote
+    is the payer's allowed amount, whatever the contract says), then every claim priced against
+    them a few month parts of the adjudications at a time (PRICE_PART_ROWS), so that neither the
+    adjudications nor a remit table is held whole; what find_underpayments gives and keeps."""
+    lake = settings.lake
+    delta = _night_votes(lake, cut)
+    changed = kept_votes.months_of(delta["remit_date"])
+    _votes_merged(lake, delta, changed, changed)
+    groups: list[list[str]] = []
+    rows_in_group = PRICE_PART_ROWS
+    for path in sorted(touched.part_folder(lake, "adjudications").glob("*.parquet")):
+        if rows_in_group >= PRICE_PART_ROWS:
+            groups, rows_in_group = [*groups, []], 0
+        groups[-1].append(str(path))
+        rows_in_group += pl.scan_parquet(str(path), glob=False).select(pl.len()).collect().item()
+    found = [_priced_with_kept_votes(lake, pl.read_parquet(paths, glob=False), fee_schedule, thresholds)
+             for paths in groups]
+    underpaid, rows, lines = (pl.concat(part, how="diagonal_relaxed") for part in (
+        [p.underpaid for p, _, _ in found], [r for _, r, _ in found], [li for _, _, li in found]))
+    kept_votes.write(lake, kept_votes.UNPRICED, pl.concat([p.unpriced for p, _, _ in found]))
+    _keep_underpayments(lake, underpaid, lines)
+    log.info("underpayments: every claim priced again in %d part(s) of the adjudications", len(groups))
+    return underpaid, rows, lines
 
 
 def _adjudications_of(lake: Lake, key: str, keys: pl.Series) -> pl.DataFrame:

@@ -11,6 +11,7 @@ nothing new, and a night whose fee schedule changed (every claim priced again).
 """
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -41,7 +42,9 @@ def _whole(warehouse: Path) -> bool:
 
 
 @pytest.mark.parametrize("order", [("history.835", "era.835"), ("era.835", "history.835")])
-def test_underpayment_nights_equal_a_full_run(tmp_path, order):
+def test_underpayment_nights_equal_a_full_run(tmp_path, order, monkeypatch, caplog):
+    # the night of the new fee schedule prices every claim a month part at a time, as at 10 M claims
+    monkeypatch.setattr(stages, "PRICE_PART_ROWS", 1)
     inbox, nightly = tmp_path / "inbox", tmp_path / "nightly"
     write(inbox / "contracts", "acme_fee_schedule.csv", FEE_SCHEDULE)
     nights = [(AS_OF, order[0]), (AS_OF, order[1]), (AS_OF + timedelta(days=30), None), (AS_OF + timedelta(days=31), "fee")]
@@ -50,9 +53,13 @@ def test_underpayment_nights_equal_a_full_run(tmp_path, order):
             write(inbox / "contracts", "acme_fee_schedule.csv", FEE_SCHEDULE.replace("120", "125"))
         elif added:
             write(inbox, added, FILES[added]())
-        denials_of(inbox, nightly, as_of)
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="claimback"):
+            denials_of(inbox, nightly, as_of)
         # a new fee schedule prices every claim again, but the other tables still follow the night
         assert _whole(nightly) == (night == 1), f"night {night}"
+        if added == "fee":  # the remits of October and November: two parts
+            assert "underpayments: every claim priced again in 2 part(s) of the adjudications" in caplog.messages
         full = tmp_path / f"full-{night}"
         denials_of(inbox, full, as_of)
         _same_tables(nightly, full)
