@@ -704,7 +704,7 @@ def _every_claim_priced_of_night(settings: Settings, fee_schedule: pl.DataFrame,
     _votes_merged(lake, delta, changed, changed)
     groups: list[list[str]] = []
     rows_in_group = PRICE_PART_ROWS
-    for path in sorted(touched.part_folder(lake, "adjudications").glob("*.parquet")):
+    for path in lake.files_of("adjudications"):
         if rows_in_group >= PRICE_PART_ROWS:
             groups, rows_in_group = [*groups, []], 0
         groups[-1].append(str(path))
