@@ -249,7 +249,7 @@ def cmd_synth(args) -> int:
     try:
         summary = generate(out, claims=args.claims, seed=args.seed,
                            as_of=_as_of(args.as_of) if args.as_of else None, truth_dir=truth,
-                           claims_before=args.claims_before, months=args.months)
+                           claims_before=args.claims_before, months=args.months, later_dir=args.later_remits)
     except (FileExistsError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     print(f"synthesised {summary.claims:,} claims into {out}: {summary.files_837} 837 files, "
@@ -257,6 +257,9 @@ def cmd_synth(args) -> int:
           f"({summary.denial_rate:.1%}), {summary.planted_trends} planted trends, "
           f"{summary.log_rows} reconsideration log rows, {summary.underpaid_claims} claims underpaid under a wrong "
           "fee schedule")
+    if args.later_remits:
+        print(f"{summary.later_remit_claims:,} claims answered after the as-of date: "
+              f"{summary.later_remit_files} 835 files under {args.later_remits}, one folder per check date")
     if truth:
         print(f"ground truth (never put it in the inbox): {truth}")
     return EXIT_OK
@@ -376,6 +379,10 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--months", type=int, default=9,
                        help="months of service the claims span, ending 25 days before the as-of date (default 9; "
                             "1 for a night's drop: its remits dated in the last weeks, as a clearinghouse sends them)")
+    synth.add_argument("--later-remits", metavar="DIR",
+                       help="also write the first 835s the payers send after the as-of date, under DIR/YYYY-MM-DD/ "
+                            "by check date: the later nights of a history grown drop by drop deliver them "
+                            "(bench/nightly_bench.py)")
     synth.set_defaults(func=cmd_synth)
 
     codes = verb("codes", help="CARC/RARC code lists")

@@ -42,7 +42,7 @@ from claimback.synth.evidence import plant_evidence_cases
 from claimback.synth.inbox import Tally, write_835s, write_837s
 from claimback.synth.pools import PROVIDERS
 from claimback.synth.render import Prepared
-from claimback.synth.story import REVERSAL, tell
+from claimback.synth.story import REVERSAL, later_remittances, tell
 from claimback.synth.truth import claim_truth, log_rows, trend_truth, write_log
 from claimback.synth.underpaid import fee_schedule_csv, plant_wrong_fee_schedule
 
@@ -77,6 +77,9 @@ class SynthSummary:
     silent_claims: int = 0  # 837s the payer never answered (no 835 at all)
     underpaid_claims: int = 0  # first remitted under a wrong fee schedule (claimback.synth.underpaid)
     undecided_requests: int = 0  # Level I requests the payer never decided (pending long past due)
+    # first remittances sent after as_of, written apart when asked (`later_dir`): not in the counts above
+    later_remit_claims: int = 0
+    later_remit_files: int = 0
     # front-door acknowledgments (claimback.synth.acks): an 837 batch, its 999 and its 277CA
     front_door_files: list[str] = field(default_factory=list)
     front_door_rejections: int = 0  # claims the 999 or the 277CA rejected (truth: front_door.parquet)
@@ -100,7 +103,8 @@ def default_truth_dir(out_dir: Path) -> Path:
 
 def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None = None,
              months: int = 9, claims_per_file: int = 1_000,
-             truth_dir: Path | str | None = None, claims_before: int = 0) -> SynthSummary:
+             truth_dir: Path | str | None = None, claims_before: int = 0,
+             later_dir: Path | str | None = None) -> SynthSummary:
     """Write a synthetic inbox of `claims` claims into `out_dir` (new or empty) and return
     what was written. `as_of` is the last possible remit date (default today); `truth_dir`,
     when given, receives claims.parquet, trends.parquet and summary.json.
@@ -109,7 +113,13 @@ def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None
     serials, each practice's patient control numbers, payer claim numbers, member ids) continues
     after them, so drop after drop grows one organisation's history, as a practice's account
     numbers and a payer's claim numbers do not start again each month. Two inboxes made with 0
-    share those numbers whatever their seeds: right for one inbox, wrong for drops of one history."""
+    share those numbers whatever their seeds: right for one inbox, wrong for drops of one history.
+
+    `later_dir`: also write the first remittances the payers send after `as_of` for the claims
+    not answered by then, under `later_dir/YYYY-MM-DD/` by check date. A history grown drop by
+    drop delivers them with the nights after (bench/nightly_bench.py); without them every claim
+    still in the payer's hands at a drop's end would stay unanswered for ever (a one-month drop:
+    about a quarter of its claims). The inbox itself is the same with or without them."""
     if claims < 1:
         raise ValueError("claims must be at least 1")
     if claims_before < 0:
@@ -129,9 +139,11 @@ def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None
     n_blocks = -(-claims // BLOCK_CLAIMS)
     seeds = np.random.SeedSequence(seed).spawn(n_blocks)
     tally = Tally()
+    later_tally = Tally()  # names and control numbers of their own: the inbox's files stay as they are
+    later_dir = None if later_dir is None else Path(later_dir)
     rows: list[tuple] = []
     truths: list[pl.DataFrame] = []
-    corrected = adjudicated = denied = reversals = recouped = silent = undecided = underpaid = 0
+    corrected = adjudicated = denied = reversals = recouped = silent = undecided = underpaid = later_claims = 0
     # each practice's claim numbering runs on across blocks, and after the drops before this one
     # (no practice numbered more claims than the history holds)
     pcn_counters: dict[int, int] = dict.fromkeys(range(len(PROVIDERS)), claims_before)
@@ -147,6 +159,11 @@ def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None
         prepared = Prepared(book)
         write_837s(book, prepared, story, out_dir, claims_per_file, file_rng, tally)
         write_835s(book, prepared, story, out_dir, claims_per_file, file_rng, tally)
+        if later_dir is not None:
+            later = later_remittances(book, story)
+            write_835s(book, prepared, later, later_dir, claims_per_file, np.random.default_rng(seeds[b].spawn(1)[0]),
+                       later_tally, by_check_date=True)
+            later_claims += len(later.events)
         rows += log_rows(book, story)
         corrected += len(story.corrected)
         reversals += sum(1 for e in story.events if e.role == REVERSAL)
@@ -174,6 +191,7 @@ def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None
         as_of=as_of.isoformat(), bytes_written=tally.bytes_written, 
         sent_elsewhere=tally.sent_elsewhere, pcn_keyed_wrong=tally.pcn_keyed_wrong,
         silent_claims=silent, undecided_requests=undecided, underpaid_claims=underpaid,
+        later_remit_claims=later_claims, later_remit_files=later_tally.files_835,
         front_door_files=front_door_files, front_door_rejections=0 if front_door is None else front_door.height,
         styles=dict(sorted(tally.styles.items())), extensions=dict(sorted(tally.extensions.items())))
     if truth_dir is not None:

@@ -87,6 +87,9 @@ class ClaimBook:
     other_payer: list[int] = field(default_factory=list)  # index into PAYERS of the primary, or -1
     # paid under a wrong fee schedule (claimback.synth.underpaid): set after the draws
     underpaid: list[bool] = field(default_factory=list)
+    # the day of the first check run after as_of, for a claim the payer had not answered by then;
+    # -1 otherwise (claimback.synth.story.later_remittances)
+    later_remit_day: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.pcn)
@@ -237,6 +240,7 @@ class _Dates:
     submit: np.ndarray
     remit: np.ndarray  # -1: no remittance by as_of
     line_day: np.ndarray
+    later_remit: np.ndarray  # the first check run after as_of, -1 for a claim remitted by then
 
 
 def _draw_dates(rng: np.random.Generator, service: np.ndarray, outcome: np.ndarray, payer: np.ndarray,
@@ -264,10 +268,11 @@ def _draw_dates(rng: np.random.Generator, service: np.ndarray, outcome: np.ndarr
         remit[slots] = snap_back(as_of_day - offsets.astype(np.int64), check_day[slots])
         submit[slots] = remit[slots] - pay_lag[slots]
         service[slots] = submit[slots] - submit_lag[slots]
+    later = np.where(remit > as_of_day, remit, -1)
     remit = np.where(remit <= as_of_day, remit, -1)
     stay = np.where(claim_type == "I", (rng.random(n) < 0.15) * rng.integers(1, 5, n), 0)
     line_day = service[lines.claim] + np.minimum(lines.position, stay[lines.claim])
-    return _Dates(service, service + stay, submit, remit, line_day)
+    return _Dates(service, service + stay, submit, remit, line_day, later)
 
 
 def _draw_authorizations(rng: np.random.Generator, lines: _Lines, outcome: np.ndarray,
@@ -352,6 +357,7 @@ def build_book(rng: np.random.Generator, n: int, serial0: int, as_of_day: int, m
         service_to=dates.service_to.tolist(),
         submit_day=dates.submit.tolist(),
         first_remit_day=dates.remit.tolist(),
+        later_remit_day=dates.later_remit.tolist(),
         outcome=outcome.tolist(),
         denied_line=denied_line.tolist(),
         claim_level_only=claim_level_only.tolist(),

@@ -166,8 +166,12 @@ def _provider_adjustments(rng: np.random.Generator, npi: str, day: int, paid: in
 
 
 def write_835s(book: ClaimBook, prepared: Prepared, story: Story, out_dir: Path,
-               claims_per_file: int, rng: np.random.Generator, tally: Tally) -> None:
-    """One transaction per check: (payer, payee, remit date); files bundled per payer habit."""
+               claims_per_file: int, rng: np.random.Generator, tally: Tally, *,
+               by_check_date: bool = False) -> None:
+    """One transaction per check: (payer, payee, remit date); files bundled per payer habit.
+    `by_check_date`: each file in a folder of its check date under `out_dir` (YYYY-MM-DD), and
+    none of the inbox's one-off quirks (a resend, a corrected remittance): the later remittances
+    of a drop (`story.later_remittances`), which a history delivers night by night."""
     order = sorted(range(len(story.events)), key=lambda i: (
         story.events[i].remit_day, book.payer[story.events[i].claim],
         book.provider[story.events[i].claim], i))
@@ -211,9 +215,14 @@ def write_835s(book: ClaimBook, prepared: Prepared, story: Story, out_dir: Path,
                 text = interchange("HP", VERSION_835, payer.tin, receiver, day,
                                    [(control, body) for control, body, _, _ in members], tally.controls)
             name = f"{payer.payer_id}_ERA_{ymd(day)}_{tally.files_835 + 1:05d}"
-            written, data = _write(out_dir, name, text, tally, rng, tally.files_835, EXTENSIONS_835, True)
-            _resend(out_dir, tally, written, data, payer_i, day, members)
-            _wrong_first_send(out_dir, tally, payer_i, day, members)
+            if by_check_date:
+                folder = out_dir / str(np.datetime64(day, "D"))  # YYYY-MM-DD
+                folder.mkdir(parents=True, exist_ok=True)
+                _write(folder, name, text, tally, rng, tally.files_835, EXTENSIONS_835, False)
+            else:
+                written, data = _write(out_dir, name, text, tally, rng, tally.files_835, EXTENSIONS_835, True)
+                _resend(out_dir, tally, written, data, payer_i, day, members)
+                _wrong_first_send(out_dir, tally, payer_i, day, members)
             tally.files_835 += 1
             tally.claims_835 += sum(m[2] for m in members)
 

@@ -276,6 +276,26 @@ def _silence(book: ClaimBook, story: Story, as_of_day: int) -> None:
         story.events[:] = [e for e in story.events if e.claim not in story.silent]
 
 
+# Payer claim numbers of later remittances: past any block's own (at most 4 a claim, and no
+# history holds 100 M claims), so a claim's later 835 never takes another claim's number.
+LATER_ICN_SERIAL0 = 400_000_000
+
+
+def later_remittances(book: ClaimBook, story: Story) -> Story:
+    """The first remittances the payers send after the as-of date, for the claims they had not
+    answered by then (`book.later_remit_day`): what the next drop of a history delivers. Nothing
+    follows them here (no correction, request or reversal: those are the later drop's story); a
+    silent claim stays silent, and planted trends and evidence cases are answered by as-of."""
+    later = Story()
+    for c, day in enumerate(book.later_remit_day):
+        if day >= 0 and book.first_remit_day[c] < 0 and c not in story.silent and not book.trend[c] \
+                and not book.case[c]:
+            icn = make_icn(book.payer[c], day, LATER_ICN_SERIAL0 + book.serial0 + c)
+            later.events.append(Event(day, c, ORIGINAL, book.outcome[c], icn, "", "1"))
+            later.final_outcome[c] = book.outcome[c]
+    return later
+
+
 def mistyped(pcn: str) -> str:
     """A patient control number as a payer keys it wrong from a paper claim: its first zero typed
     as the letter O (ENC00000123 -> ENCO0000123); no claim of ours has that number."""
