@@ -119,7 +119,7 @@ def generate(out_dir: Path | str, claims: int, seed: int = 7, as_of: date | None
     not answered by then, under `later_dir/YYYY-MM-DD/` by check date. A history grown drop by
     drop delivers them with the nights after (bench/nightly_bench.py); without them every claim
     still in the payer's hands at a drop's end would stay unanswered for ever (a one-month drop:
-    about a quarter of its claims). The inbox itself is the same with or without them."""
+    about a third of its claims). The inbox itself is the same with or without them."""
     if claims < 1:
         raise ValueError("claims must be at least 1")
     if claims_before < 0:
