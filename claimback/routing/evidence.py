@@ -220,14 +220,16 @@ def paid_before(
 
 def paid_before_from(denied: pl.DataFrame, payments: Frame) -> pl.DataFrame:
     """claim_key -> paid_before_count of `denied_procedures`' rows, from `counted_payments`' rows
-    (those that can count for them, or more)."""
+    (those that can count for them, or more: one row per remit claim and procedure)."""
     # Paid claims per practice, payer, procedure and day as a running total, so each denial's
     # count is two as-of lookups (before the denial, before the window) instead of a join with
-    # every payment of a common procedure (97110 at one payer: tens of thousands a year).
+    # every payment of a common procedure (97110 at one payer: tens of thousands a year). A claim
+    # has one payee, payer and remit date, and a row per procedure, so a day's rows of a procedure
+    # are its claims: counted, not made distinct (8.5 M kept payments: 0.5 CPU s against 4.4).
     keys = ["payee_npi", "payer", "procedure"]
     running = (
         payments.lazy().group_by(*keys, day=pl.col("remit_date"))
-        .agg(n=pl.col("claim_key").n_unique())
+        .agg(n=pl.len())
         .sort(*keys, "day")
         .with_columns(total=pl.col("n").cum_sum().over(keys))
         .select(*keys, "day", "total")
