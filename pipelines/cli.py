@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 import time
+from contextlib import nullcontext
 from dataclasses import MISSING, fields
 from datetime import date
 from pathlib import Path
@@ -105,6 +106,7 @@ def run_settings(settings: Settings, instance=None, celery: str | None = None):
     `celery` (a broker URL, redis://host:port/db) this process only coordinates the run and the
     Celery workers listening on that broker run its steps (_run_on_celery).
     """
+    from claimback.publish import previous_copied_early
     from claimback.warehouse import one_writer
     from pipelines.definitions import defs
     from pipelines.instance import persistent_instance
@@ -125,7 +127,8 @@ def run_settings(settings: Settings, instance=None, celery: str | None = None):
     if celery:
         return _run_on_celery(run_config, celery, settings.warehouse, instance)
     # In process, the job's own executor (which takes the lock for UI and daemon runs) is not used.
-    with one_writer(settings.warehouse, "claimback run"):
+    with one_writer(settings.warehouse, "claimback run"), \
+            (nullcontext() if settings.from_scratch else previous_copied_early(settings.warehouse)):
         if instance is not None:
             return job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False,
                                           tags=RUN_TAGS)

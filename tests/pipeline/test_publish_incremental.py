@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -182,3 +183,61 @@ def test_a_night_after_the_file_was_deleted_or_built_by_another_version_builds_i
     expected = "kept 1, appended 0, updated 0, loaded 1" if change == "moved" else "kept 0, appended 0, updated 0, loaded 2"
     assert _publish(lake, caplog) == f"publish: {expected} tables"
     _same_as_built_from_nothing(lake, tmp_path, "denials")
+
+
+# --- last night's file copied while the run works (publish.previous_copied_early) ------------------
+def _early_files(lake: Lake) -> list[Path]:
+    return sorted(lake.warehouse.glob(".claimback.*.early"))
+
+
+def _started_early(caplog) -> bool:
+    return any("copied while the stages ran" in r.getMessage() for r in caplog.records)
+
+
+def test_publish_starts_from_the_copy_made_while_the_run_worked(tmp_path, caplog):
+    lake = _derived_lake(tmp_path)
+    publish(lake)
+    with publishing.previous_copied_early(lake.warehouse):
+        lake.write_derived("work_queue", pl.DataFrame({"claim_key": ["A1", "B1"], "days_left": [29, 11]}))
+        assert _publish(lake, caplog) == "publish: kept 1, appended 0, updated 0, loaded 1 tables"
+        assert _started_early(caplog)
+    assert not _early_files(lake)
+    assert _same_as_built_from_nothing(lake, tmp_path, "denials")["work_queue"] == 2
+    # a run that never publishes leaves no copy behind
+    with publishing.previous_copied_early(lake.warehouse):
+        pass
+    assert not _early_files(lake)
+
+
+def test_a_file_written_into_after_its_copy_is_built_from_nothing_the_copy_unused(tmp_path, caplog):
+    lake = _derived_lake(tmp_path)
+    publish(lake)
+    with publishing.previous_copied_early(lake.warehouse):
+        publishing._EARLY[lake.warehouse.resolve()].thread.join()  # the copy made, then the file written into
+        with duckdb.connect(str(lake.warehouse / DATABASE_NAME)) as con:
+            con.execute("INSERT INTO work_queue VALUES ('Z9', 1)")
+        assert _publish(lake, caplog) == "publish: kept 0, appended 0, updated 0, loaded 2 tables"
+        assert not _started_early(caplog)
+    assert not _early_files(lake)
+    _same_as_built_from_nothing(lake, tmp_path, "denials")
+
+
+def test_a_run_copies_ahead_unless_from_scratch(tmp_path, caplog, monkeypatch):
+    """`claimback run` (pipelines.cli.run_settings) copies the file ahead in process once there is
+    one; from scratch the file is built from nothing, so it is not copied."""
+    from pipelines.cli import run_pipeline
+
+    inbox = synth_inbox(tmp_path / "synth", claims=120, claims_per_file=40).path
+    warehouse = tmp_path / "warehouse"
+    calls = []
+    real = publishing.previous_copied_early
+    monkeypatch.setattr(publishing, "previous_copied_early", lambda w: calls.append(w) or real(w))
+    started = []
+    for as_of, options in ((date(2026, 11, 20), {}), (date(2026, 11, 21), {}),
+                           (date(2026, 11, 21), {"from_scratch": True})):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="claimback.publish"):
+            assert run_pipeline(inbox, warehouse, as_of, **options).success
+        started.append(_started_early(caplog))
+    assert calls == [warehouse, warehouse] and started == [False, True, False]
+    assert not _early_files(Lake(warehouse))
