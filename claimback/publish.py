@@ -128,7 +128,8 @@ def previous_copied_early(warehouse: Path):
         try:
             shutil.copyfile(target, early.path)
         except OSError as exc:  # the file went, the disk filled: publish copies, or builds, itself
-            log.info("publish: last night's file not copied ahead (%s)", exc.strerror or exc)
+            early.path.unlink(missing_ok=True)  # at once: a full disk is not kept full through the run
+            log.warning("publish: last night's file not copied ahead (%s)", exc.strerror or exc)
             return
         if before is not None and _file_key(target) == before:
             early.source = before

@@ -316,6 +316,7 @@ def _per_claim_tables_merged(settings: Settings, night: touched.Night
         changed[table], replaced = touched.merge_parts(lake, table, recomputed[table], cut.remit_keys, months)
         if table == "adjudications":
             cut.tables["adjudications_before"] = replaced  # the underpayments take their votes back
+            cut.tables["adjudications_after"] = _in_adjudications_order(recomputed[table])  # and add these
     lake.write_state(touched.VOID, cut.void)
     log.info("denials: %d of %d remit claims recomputed in %d month part(s) (%d new batches, closure in %d rounds)",
              cut.remit_keys.len(), lake.rows("adjudications"), months["_part"].n_unique(), len(night.new_batches),
@@ -615,7 +616,9 @@ def _underpayments_of_night(settings: Settings, fee_schedule: pl.DataFrame, thre
     moved = underpayments.results_moved(moving, before, votes, shown, thresholds.min_observations)
     del before, votes
     again = pl.concat([cut.remit_keys, moved]).unique()
-    mine = _adjudications_of(lake, "claim_key", again)
+    # the touched claims' rows as just recomputed and written; those of the others whose result moved read
+    others = moved.filter(~moved.is_in(cut.remit_keys.implode()))
+    mine = _in_adjudications_order(pl.concat([t["adjudications_after"], _adjudications_of(lake, "claim_key", others)]))
     priced, rows, lines = _priced_with_kept_votes(lake, mine, fee_schedule, thresholds)
     old_denied_keys = old_underpaid.filter("is_denial")["claim_key"].unique()
     kept_rows = among(lake.scan("denials"), "claim_key", old_denied_keys).collect()
@@ -640,9 +643,9 @@ def _night_votes(lake: Lake, cut: touched.Touched) -> pl.DataFrame:
     """What the night changes in the modal votes: the touched claims' votes as recomputed, less
     their votes as they were (`adjudications_before`); the days whose count moved only."""
     t = cut.tables
-    recomputed = _adjudications_of(lake, "claim_key", cut.remit_keys)
     return pl.concat([
-        underpayments.claim_votes(recomputed, t["remit_claims"], t["remit_service_lines"], t["remit_adjustments"]),
+        underpayments.claim_votes(t["adjudications_after"], t["remit_claims"], t["remit_service_lines"],
+                                  t["remit_adjustments"]),
         underpayments.claim_votes(t["adjudications_before"], t["remit_claims"], t["remit_service_lines"],
                                   t["remit_adjustments"]).with_columns(-pl.col("n")),
     ]).group_by("modal_key", "per_unit", "remit_date").agg(pl.col("n").sum()).filter(pl.col("n") != 0)
@@ -722,8 +725,11 @@ def _every_claim_priced_of_night(settings: Settings, fee_schedule: pl.DataFrame,
 def _adjudications_of(lake: Lake, key: str, keys: pl.Series) -> pl.DataFrame:
     """Every column of the adjudications whose `key` is one of `keys`, in the table's order."""
     columns = lake.scan("adjudications").collect_schema().names()
-    return lake.rows_where("adjudications", key, keys, columns).sort(touched.PART_ORDER["adjudications"],
-                                                                      nulls_last=True)
+    return _in_adjudications_order(lake.rows_where("adjudications", key, keys, columns))
+
+
+def _in_adjudications_order(adjudications: pl.DataFrame) -> pl.DataFrame:
+    return adjudications.sort(touched.PART_ORDER["adjudications"], nulls_last=True)
 
 
 def front_door_rejections(lake: Lake) -> pl.DataFrame:

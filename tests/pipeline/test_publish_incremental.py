@@ -241,3 +241,24 @@ def test_a_run_copies_ahead_unless_from_scratch(tmp_path, caplog, monkeypatch):
         started.append(_started_early(caplog))
     assert calls == [warehouse, warehouse] and started == [False, True, False]
     assert not _early_files(Lake(warehouse))
+
+
+def test_a_copy_that_fails_is_removed_at_once_and_publish_copies_itself(tmp_path, caplog, monkeypatch):
+    lake = _derived_lake(tmp_path)
+    publish(lake)
+    real_copy = shutil.copyfile
+
+    def disk_full(source, target, **kwargs):
+        Path(target).write_bytes(b"half a file")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(publishing.shutil, "copyfile", disk_full)
+    with caplog.at_level(logging.INFO, logger="claimback.publish"):
+        with publishing.previous_copied_early(lake.warehouse):
+            publishing._EARLY[lake.warehouse.resolve()].thread.join()
+            assert not _early_files(lake)  # not left to fill the disk through the run
+            monkeypatch.setattr(publishing.shutil, "copyfile", real_copy)
+            lake.write_derived("work_queue", pl.DataFrame({"claim_key": ["A1"], "days_left": [1]}))
+            assert _publish(lake, caplog) == "publish: kept 1, appended 0, updated 0, loaded 1 tables"
+            assert not _started_early(caplog)
+    _same_as_built_from_nothing(lake, tmp_path, "denials")
