@@ -317,6 +317,7 @@ def _per_claim_tables_merged(settings: Settings, night: touched.Night
         if table == "adjudications":
             cut.tables["adjudications_before"] = replaced  # the underpayments take their votes back
             cut.tables["adjudications_after"] = _in_adjudications_order(recomputed[table])  # and add these
+    cut.tables["by_rule_after"] = recomputed[touched.BY_RULE].select("claim_key")  # what the rules denied
     lake.write_state(touched.VOID, cut.void)
     log.info("denials: %d of %d remit claims recomputed in %d month part(s) (%d new batches, closure in %d rounds)",
              cut.remit_keys.len(), lake.rows("adjudications"), months["_part"].n_unique(), len(night.new_batches),
@@ -355,7 +356,7 @@ def _across_claims(settings: Settings, per_claim: dict[str, pl.DataFrame], chang
     kept = {} if tonight is None else {table: lake.read(table) for table in
                                         ("lonely_payments", "lonely_payment_candidates", "silent_claims",
                                          "claim_rejections")}
-    of_night = None if tonight is None else _lonely_of_night(lake, per_claim["adjudications"], tonight.cut, kept)
+    of_night = None if tonight is None else _lonely_of_night(lake, per_claim, tonight.cut, kept)
     whole = None  # the whole adjudications and matches: every claim's lonely and silent status worked out
     if of_night is None:  # (on a night: the lake held no 837 before tonight)
         whole = per_claim if tonight is None else {t: lake.read(t) for t in ("adjudications", touched.MATCHES)}
@@ -455,7 +456,7 @@ def denial_tables_fingerprint(lake: Lake) -> str:
     return touched.digest(*touched.files_digests(lake, WRITES["denials"]).items())
 
 
-def _lonely_of_night(lake: Lake, recomputed: pl.DataFrame, cut: touched.Touched,
+def _lonely_of_night(lake: Lake, recomputed: dict[str, pl.DataFrame], cut: touched.Touched,
                      kept: dict[str, pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series] | None:
     """(lonely_payments, lonely_payment_candidates, the patient control numbers of every candidate
     row gone or added) with the kept rows of every claim the night cannot change; None when the
@@ -464,7 +465,9 @@ def _lonely_of_night(lake: Lake, recomputed: pl.DataFrame, cut: touched.Touched,
     A claim's lonely status depends on its own adjudications and matches (recomputed for the
     touched claims only); its candidates on the 837s of its member or patient control number, so a
     kept payment changes only when a new 837 names its member or number. `recomputed`: the touched
-    claims' adjudications; the others' and the matches are read by key from the parts written."""
+    claims' per-claim tables. A claim is recomputed whole (the night's closure holds every remit
+    sharing its patient control number or payer claim number, and its claim_id is made of them), so
+    the adjudications and matches of the others alone are read by key from the parts written."""
     new = cut.new_submitted
     if lake.rows("submitted_claims") == new.height:
         return None
@@ -477,11 +480,17 @@ def _lonely_of_night(lake: Lake, recomputed: pl.DataFrame, cut: touched.Touched,
     reached = among_any(remits.lazy(), [
         *((lifecycle.identifier(pl.col(column)), members) for column in ("member_id", "insured_member_id")),
         (touched.pcn_of("patient_control_number"), pcns)]).collect()
-    again = pl.concat([recomputed["claim_id"], payments.join(reached, on="claim_key", how="semi")["claim_id"]]).unique()
+    adjudications = recomputed["adjudications"]
+    others = payments.join(reached, on="claim_key", how="semi").join(
+        adjudications.select("claim_id").unique(), on="claim_id", how="anti")["claim_id"].unique()
+    again = pl.concat([adjudications["claim_id"], others]).unique()
     gone = payments.filter(pl.col("claim_id").is_in(again) | pl.col("claim_key").is_in(cut.remit_keys))
-    mine = _adjudications_of(lake, "claim_id", again)  # the claims' every adjudication
-    rows = lonely_rules.unmatched(mine, lake.rows_where(touched.MATCHES, "remit_claim_key", mine["claim_key"],
-                                                        ("remit_claim_key", "submitted_claim_key", "match_method")))
+    theirs = _adjudications_of(lake, "claim_id", others)  # the other claims' every adjudication
+    mine = _in_adjudications_order(pl.concat([adjudications.select(theirs.columns), theirs]))
+    match_columns = ("remit_claim_key", "submitted_claim_key", "match_method")
+    rows = lonely_rules.unmatched(mine, pl.concat([
+        recomputed[touched.MATCHES].select(match_columns),
+        lake.rows_where(touched.MATCHES, "remit_claim_key", theirs["claim_key"], match_columns)]))
     remits = ingest.rows_by_claim_key(lake, "remit_claims", rows["claim_key"], LONELY_INPUTS["remit_claims"],
                                       ordered=True)
     members, pcns = lonely_rules.payment_keys(rows, remits)
@@ -619,7 +628,8 @@ def _underpayments_of_night(settings: Settings, fee_schedule: pl.DataFrame, thre
     # the touched claims' rows as just recomputed and written; those of the others whose result moved read
     others = moved.filter(~moved.is_in(cut.remit_keys.implode()))
     mine = _in_adjudications_order(pl.concat([t["adjudications_after"], _adjudications_of(lake, "claim_key", others)]))
-    priced, rows, lines = _priced_with_kept_votes(lake, mine, fee_schedule, thresholds)
+    priced, rows, lines = _priced_with_kept_votes(lake, mine, fee_schedule, thresholds,
+                                                  cut=cut if others.is_empty() else None)
     old_denied_keys = old_underpaid.filter("is_denial")["claim_key"].unique()
     kept_rows = among(lake.scan("denials"), "claim_key", old_denied_keys).collect()
     underpaid = touched.merged(old_underpaid, priced.underpaid, again, "claim_key").sort(
@@ -662,26 +672,45 @@ def _votes_merged(lake: Lake, delta: pl.DataFrame, months: list[str], changed: l
 
 
 def _priced_with_kept_votes(lake: Lake, mine: pl.DataFrame, fee_schedule: pl.DataFrame,
-                            thresholds: underpayments.Thresholds
+                            thresholds: underpayments.Thresholds, cut: touched.Touched | None = None
                             ) -> tuple[underpayments.Priced, pl.DataFrame, pl.DataFrame]:
     """The claims of `mine` (every adjudication of theirs) priced against the kept votes of their
     windows: (their underpaid lines, votes and unpriced lines; their underpayment denials; those
-    denials' lines), reading the remits, histories and 837s of these claims only."""
-    inputs = {table: ingest.rows_by_claim_key(lake, table, mine["claim_key"], DENIAL_INPUTS[table], ordered=True)
-              for table in ("remit_claims", "remit_service_lines", "remit_adjustments", "remit_remarks")}
+    denials' lines), reading the remits, histories and 837s of these claims only.
+
+    `cut`: the night's touched claims when `mine` is their adjudications. Their remits, histories,
+    837s and rules' denials are then taken from it, not read by key again: the cut holds every
+    remit and 837 holding a patient control number or payer claim number of theirs
+    (touched.closure), in the table's order, so what a read by key or account number finds among
+    the history is found among the cut."""
+    keys = mine["claim_key"]
+    remit_tables = ("remit_claims", "remit_service_lines", "remit_adjustments", "remit_remarks")
+    if cut is None:
+        inputs = {table: ingest.rows_by_claim_key(lake, table, keys, DENIAL_INPUTS[table], ordered=True)
+                  for table in remit_tables}
+        denied_claim_keys = lake.rows_where(touched.BY_RULE, "claim_key", keys, ("claim_key",),
+                                            ordered=False)["claim_key"]
+    else:
+        inputs = {table: _of_claims(cut.tables[table], keys) for table in remit_tables}
+        denied_claim_keys = _of_claims(cut.tables["by_rule_after"], keys)["claim_key"]
     priced = underpayments.priced_lines(
         mine, inputs["remit_claims"], inputs["remit_service_lines"], inputs["remit_adjustments"], fee_schedule,
-        thresholds, denied_claim_keys=lake.rows_where(touched.BY_RULE, "claim_key", mine["claim_key"],
-                                                      ("claim_key",), ordered=False)["claim_key"],
+        thresholds, denied_claim_keys=denied_claim_keys,
         all_votes=kept_votes.read(lake, kept_votes.VOTES, kept_votes.window_months(mine["remit_date"])))
     # the claims' whole histories and the 837s of their patient control numbers, for their denial rows
     denied_ids = mine.join(priced.underpaid.filter("is_denial").select("claim_key"), on="claim_key", how="semi")
-    histories = _adjudications_of(lake, "claim_id", denied_ids["claim_id"])
-    history_remits = ingest.rows_by_claim_key(lake, "remit_claims", histories["claim_key"], DENIAL_INPUTS["remit_claims"],
-                                              ordered=True)
-    pcns = touched.normalised_pcns(history_remits)
-    submitted = ingest.rows_among(lake, "submitted_claims", [(touched.pcn_of("patient_control_number"), pcns)],
-                                  DENIAL_INPUTS["submitted_claims"])
+    pcn = touched.pcn_of("patient_control_number")
+    if cut is None:
+        histories = _adjudications_of(lake, "claim_id", denied_ids["claim_id"])
+        history_remits = ingest.rows_by_claim_key(lake, "remit_claims", histories["claim_key"],
+                                                  DENIAL_INPUTS["remit_claims"], ordered=True)
+        pcns = touched.normalised_pcns(history_remits)
+        submitted = ingest.rows_among(lake, "submitted_claims", [(pcn, pcns)], DENIAL_INPUTS["submitted_claims"])
+    else:  # a touched claim's every adjudication was recomputed: `mine` holds its whole history
+        histories = mine.filter(pl.col("claim_id").is_in(denied_ids["claim_id"].implode()))
+        history_remits = _of_claims(cut.tables["remit_claims"], histories["claim_key"])
+        pcns = touched.normalised_pcns(history_remits)
+        submitted = cut.tables["submitted_claims"].filter(pcn.is_in(pcns.implode()))
     rows = with_billing_provider(underpayments.underpayment_denials(
         priced.underpaid, histories, history_remits, inputs["remit_remarks"], submitted), lake)
     return priced, rows, _denial_lines(rows, inputs)
@@ -720,6 +749,12 @@ def _every_claim_priced_of_night(settings: Settings, fee_schedule: pl.DataFrame,
     _keep_underpayments(lake, underpaid, lines)
     log.info("underpayments: every claim priced again in %d part(s) of the adjudications", len(groups))
     return underpaid, rows, lines
+
+
+def _of_claims(rows: pl.DataFrame, keys: pl.Series) -> pl.DataFrame:
+    """The rows of these claim keys, in the rows' order."""
+    return rows.join(keys.unique().cast(pl.String).to_frame("claim_key"), on="claim_key", how="semi",
+                     maintain_order="left")
 
 
 def _adjudications_of(lake: Lake, key: str, keys: pl.Series) -> pl.DataFrame:

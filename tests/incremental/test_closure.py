@@ -54,18 +54,24 @@ def _strings(*values) -> pl.Series:
 
 def test_the_chain_closes_in_five_rounds_as_reading_every_row_does(tmp_path):
     lake = _lake(tmp_path)
-    pcns, icns, rounds = touched.closure(lake, _strings("P1"), _strings())
+    pcns, icns, rounds, remit_keys, submitted_keys = touched.closure(lake, _strings("P1"), _strings())
     assert (sorted(pcns), sorted(icns), rounds) == (["P1", "P2", "P3"], ["I1", "I2", "I3"], 5)
     old = _every_row_each_round(lake, _strings("P1"), _strings())
     assert (sorted(old[0]), sorted(old[1]), old[2]) == (sorted(pcns), sorted(icns), rounds)
+    # the rows holding a key of the closure: what the night then reads by claim key
+    assert (sorted(remit_keys), sorted(submitted_keys)) == (["A", "B", "C"], ["S1"])
 
 
 def test_from_the_other_end_and_with_nothing_touched(tmp_path):
     lake = _lake(tmp_path)
-    pcns, icns, rounds = touched.closure(lake, _strings(None), _strings("I3", None))
+    pcns, icns, rounds, remit_keys, submitted_keys = touched.closure(lake, _strings(None), _strings("I3", None))
+    assert (sorted(remit_keys), sorted(submitted_keys)) == (["A", "B", "C"], ["S1"])
     # C gives P3 and I2, then B and A's 837 (I2, P2), then A (I1, P1): four rounds and a fifth that adds nothing
     assert (sorted(pcns), sorted(icns), rounds) == (["P1", "P2", "P3"], ["I1", "I2", "I3"], 5)
-    pcns, icns, rounds = touched.closure(lake, _strings(), _strings())
-    assert (pcns.len(), icns.len(), rounds) == (0, 0, 1)  # a quiet night reads nothing
-    pcns, icns, rounds = touched.closure(lake, _strings("P9"), _strings())
-    assert (sorted(pcns), sorted(icns), rounds) == (["P9"], ["I9"], 2)  # D alone; S9's blank F8 joins nothing
+    reach = touched.closure(lake, _strings(), _strings())
+    assert (reach.pcns.len(), reach.icns.len(), reach.rounds) == (0, 0, 1)  # a quiet night reads nothing
+    assert (reach.remit_keys.len(), reach.submitted_keys.len()) == (0, 0)
+    reach = touched.closure(lake, _strings("P9"), _strings())
+    # D alone; S9's blank F8 joins nothing
+    assert (sorted(reach.pcns), sorted(reach.icns), reach.rounds) == (["P9"], ["I9"], 2)
+    assert (sorted(reach.remit_keys), sorted(reach.submitted_keys)) == (["D"], ["S9"])
