@@ -108,6 +108,51 @@ def rows_by_claim_key(lake: Lake, table: str, keys: pl.Series, columns: Sequence
                            batches=batches_of_keys(lake, keys))
 
 
+def rows_by_claim_key_kept(lake: Lake, table: str, keys: pl.Series, columns: Sequence[str], kept: str,
+                           forget: bool = False) -> pl.DataFrame:
+    """`rows_by_claim_key` (in no promised order) through a copy of the rows it gave the last run,
+    kept in lake/state as `kept`: the rows of the keys the copy holds are taken from it, the others
+    read from the lake, and the copy then holds tonight's keys. Made for a read that moves a little
+    each night (the 837s of a trend window's denials: the window slides by a day, ~97 % of its
+    claims were read the night before).
+
+    A claim key's rows are those its file gave (`KEYED_BY_THEIR_FILE`); they change only when the
+    part of the batch that read it is written again or dropped (claimback.ingest.consolidate). So the
+    copy is used only when every batch it was read from stands in the current tables as it stood,
+    and it is written as the denials stage and routing write their kept rows: what it stood on
+    removed first and written last, so a run stopped half-way leaves no copy. `forget`: read
+    everything from the lake (a run from scratch forgets every kept row)."""
+    if "claim_key" not in columns:
+        raise ValueError("a kept copy is found by claim key: read the claim_key column too")
+    names = {part: f"{kept}_{part}" for part in ("rows", "keys", "batches")}
+    batches = lake.read_state(CONSOLIDATED)
+    wanted = keys.drop_nulls().unique().cast(pl.String).to_frame("claim_key")
+    copy, held = (None, None) if forget else _kept_copy(lake, names, batches)
+    missing = wanted if held is None else wanted.join(held, on="claim_key", how="anti")
+    read = copy.head(0) if copy is not None and missing.is_empty() else \
+        rows_by_claim_key(lake, table, missing["claim_key"], columns)
+    if copy is not None and copy.schema != read.schema:  # kept with other columns: all read again
+        copy, read = None, rows_by_claim_key(lake, table, wanted["claim_key"], columns)
+    rows = read if copy is None else pl.concat(
+        [copy.join(wanted, on="claim_key", how="semi", maintain_order="left"), read])
+    lake.state_path(names["batches"]).unlink(missing_ok=True)  # no copy while it is written
+    lake.write_state(names["rows"], rows)
+    lake.write_state(names["keys"], wanted)
+    lake.write_state(names["batches"], batches)
+    return rows
+
+
+def _kept_copy(lake: Lake, names: dict[str, str], batches: pl.DataFrame
+               ) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
+    """(the kept rows, the keys they were read for), or (None, None) when there is no copy to use:
+    none written whole, or a batch it was read from written again or gone."""
+    stood = lake.read_state(names["batches"])
+    if stood.is_empty() or stood.columns != batches.columns or stood.join(
+            batches, on=batches.columns, how="anti", nulls_equal=True).height:
+        return None, None
+    return lake.read_state(names["rows"]), lake.read_state(names["keys"])
+
+
 def rows_among(lake: Lake, table: str, tests: Sequence[tuple[str | pl.Expr, pl.Series]], columns: Sequence[str],
                ordered: bool = True) -> pl.DataFrame:
     """`columns` of the rows of one of the reader's tables where any (key, values) of `tests` holds

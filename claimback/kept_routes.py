@@ -313,11 +313,12 @@ def _touched_by_new_rows(lake: Lake, batches: list[str], denied: pl.DataFrame) -
     sent = _scan(lake, "submitted_claims", ("claim_key", "payer_id", "payer_name", *VISIT[1:]))
     shared = sent.with_columns(_payer()).join(visits.lazy(), on=VISIT, how="semi").select("claim_key").collect()
     by_visit = denied.filter(pl.col("submitted_claim_key").is_in(shared["claim_key"].implode()))["claim_key"]
-    # the denials' own remits: payee, member, payer
-    remits = _scan(lake, "remit_claims", ("claim_key", "payer_id", "payer_name", "payee_npi", "member_id",
-                                          "patient_control_number", "is_reversal"))
-    own = among(remits, "claim_key", denied["claim_key"]).select(
-        "claim_key", "payee_npi", "member_id", _payer()).collect().join(
+    # the denials' own remits: payee, member, payer (those of last night's denials kept: 10 M claims,
+    # a scan of the history's remits for 1.1 M denials, 2.5 s, where 2 % of them are new)
+    own = ingest.rows_by_claim_key_kept(lake, "remit_claims", denied["claim_key"],
+                                        ("claim_key", "payer_id", "payer_name", "payee_npi", "member_id"),
+                                        kept="routing_denial_remits").select(
+        "claim_key", "payee_npi", "member_id", _payer()).join(
         denied.select("claim_key", "remit_date", "procedure_codes"), on="claim_key")
     paying = new_remits.filter(~pl.col("is_reversal").fill_null(False)).join(
         new_lines.filter(pl.col("paid_amount") > 0), on="claim_key")

@@ -841,16 +841,16 @@ def find_trends(settings: Settings) -> TrendsFound:
         for payer_id, payer_name in window.select("payer_id", "payer_name").unique().iter_rows()
         if payer_id or payer_name
     }
-    # The clusters read the 837s of the window's denials; the lift compares them with every 837 of
-    # their payers, counted per batch and kept (payer_counts), so the history's 837s are not read.
+    # The clusters read the 837s of the window's denials, those read the night before kept
+    # (lake/state/trend_window_*: the window slides by a day); the lift compares them with every 837
+    # of their payers, counted per batch and kept (payer_counts), so the history's 837s are not read.
     sent = window["submitted_claim_key"]
     clusters, members = trends.find_clusters(
         window,
         as_of=settings.as_of,
         thresholds_by_payer=thresholds,
-        submitted_claims=ingest.rows_by_claim_key(lake, "submitted_claims", sent, TREND_INPUTS["submitted_claims"]),
-        submitted_service_lines=ingest.rows_by_claim_key(lake, "submitted_service_lines", sent,
-                                                         TREND_INPUTS["submitted_service_lines"]),
+        **{table: ingest.rows_by_claim_key_kept(lake, table, sent, TREND_INPUTS[table], kept=f"trend_window_{table}",
+                                                forget=settings.from_scratch) for table in TREND_INPUTS},
         payer_counts=payer_counts(settings),
         # an authorization burst on a procedure the payer used to pay is the payer's trend; counted
         # for the claims of flagged authorization clusters, the only ones it is read for
@@ -927,14 +927,17 @@ def write_trend_packets(settings: Settings, rules, clusters: pl.DataFrame, membe
     private_dir(settings.warehouse / "packets")
     flagged = members.filter(pl.col("status") == "flagged").select("claim_key")
     mine = denied.join(flagged, on="claim_key", how="semi")
-    # the flagged claims' 837s, remits and payments only, read by predicate
-    remits = ingest.rows_by_claim_key(lake, "remit_claims", mine["claim_key"],
-                                      ("claim_key", "payee_npi", "payee_tax_id", "transaction_hash"), ordered=True)
+    # the flagged claims' 837s, remits and payments only, read by key (one row a claim key: in no
+    # order), those read the night before kept (the clusters change little from one night to the next)
+    remits = ingest.rows_by_claim_key_kept(lake, "remit_claims", mine["claim_key"],
+                                           ("claim_key", "payee_npi", "payee_tax_id", "transaction_hash"),
+                                           kept="trend_packet_remit_claims", forget=settings.from_scratch)
     mine = mine.join(claim_providers(
-        mine, ingest.rows_by_claim_key(lake, "submitted_claims", mine["submitted_claim_key"],
-                                       ("claim_key", "billing_name", "billing_npi", "billing_tax_id",
-                                        "billing_address", "billing_contact_name", "billing_contact_phone",
-                                        "billing_contact_email"), ordered=True),
+        mine, ingest.rows_by_claim_key_kept(lake, "submitted_claims", mine["submitted_claim_key"],
+                                            ("claim_key", "billing_name", "billing_npi", "billing_tax_id",
+                                             "billing_address", "billing_contact_name", "billing_contact_phone",
+                                             "billing_contact_email"),
+                                            kept="trend_packet_submitted_claims", forget=settings.from_scratch),
         remits,
         lake.rows_where("remit_payments", "transaction_hash", remits["transaction_hash"],
                         ("transaction_hash", "payee_name", "payee_tax_id")),
