@@ -402,35 +402,53 @@ def write_reconsideration_packets(
         if extra:
             claims = claims.join(remit_claims.select("claim_key", *extra).unique("claim_key"), on="claim_key",
                                  how="left")
-    level1_rows = _latest_level1(reconsiderations)
+    level1_rows = None  # worked out for the first Level II packet drawn
     known = _previous_hashes(previous, out_dir)
+    # Most requests get no packet tonight (beyond the night's packets, already filed, ...): their
+    # rows are columns of the queue (10 M claims' history: 269 k requests, 3 s as a row each); the
+    # whole row is read for the packets drawn only (about 200).
+    listed = claims.select(c for c in (*_LISTED, "write") if c in claims.columns).with_row_index("_row")
     rows, jobs = [], []
-    # Most requests get no packet tonight (beyond the night's packets, already filed, ...): their row
-    # needs a few columns; the whole row is read for the packets drawn only (10 M claims' history:
-    # 225 k requests, 200 packets).
-    listed = claims.select(c for c in (*_LISTED, "write") if c in claims.columns)
-    for index, claim in enumerate(listed.iter_rows(named=True)):
-        claim = claims.row(index, named=True) if claim["write"] else claim
+    for index in listed.filter(pl.col("write").fill_null(False))["_row"]:
+        claim = claims.row(index, named=True)
         level = claim["level"]
-        own = directory.for_claim(claim) if claim["write"] else ProviderProfile.from_claim(claim)
-        row = {"claim_key": claim["claim_key"], "patient_control_number": claim.get("patient_control_number"),
-               "payer_name": claim.get("payer_name"), "route": claim["route"], "level": level,
-               "pdf_path": None, "status": "not_written", "why": claim["why"],
-               "billing_npi": None if own.npi == pdf.FILL_IN else own.npi,
-               "billing_tin": None if own.tin == pdf.FILL_IN else own.tin, "content_sha256": None}
-        if claim["write"]:
-            level1 = _level1_for(claim, level1_rows) if level == 2 else None
-            job = (claim, own, out_dir, level, level1, wording)
-            path = packet_path(claim, level, out_dir)
-            digest = _content_hash(job)
-            row.update(pdf_path=str(path), content_sha256=digest, status="written")
-            if known.get(str(path)) != digest:  # unchanged packets stay as they are
-                jobs.append(job)
-        rows.append(row)
+        own = directory.for_claim(claim)
+        if level == 2 and level1_rows is None:
+            level1_rows = _latest_level1(reconsiderations)
+        level1 = _level1_for(claim, level1_rows) if level == 2 else None
+        job = (claim, own, out_dir, level, level1, wording)
+        path = packet_path(claim, level, out_dir)
+        digest = _content_hash(job)
+        rows.append({"_row": index, "claim_key": claim["claim_key"],
+                     "patient_control_number": claim.get("patient_control_number"),
+                     "payer_name": claim.get("payer_name"), "route": claim["route"], "level": level,
+                     "pdf_path": str(path), "status": "written", "why": claim["why"],
+                     "billing_npi": None if own.npi == pdf.FILL_IN else own.npi,
+                     "billing_tin": None if own.tin == pdf.FILL_IN else own.tin, "content_sha256": digest})
+        if known.get(str(path)) != digest:  # unchanged packets stay as they are
+            jobs.append(job)
     pdf.draw_all(write_reconsideration_packet, jobs, drawing)
-    log.info("request packets: %d drawn, %d unchanged", len(jobs), sum(r["status"] == "written" for r in rows) - len(jobs))
-    _remove_stale(out_dir, "level*.pdf", {r["pdf_path"] for r in rows if r["pdf_path"]})
-    return pl.DataFrame(rows, schema=REQUEST_PACKETS)
+    log.info("request packets: %d drawn, %d unchanged", len(jobs), len(rows) - len(jobs))
+    _remove_stale(out_dir, "level*.pdf", {r["pdf_path"] for r in rows})
+    unwritten = listed.filter(~pl.col("write").fill_null(False)).select(
+        "_row", *(pl.col(c) if c in listed.columns else pl.lit(None).alias(c)
+                  for c in ("claim_key", "patient_control_number", "payer_name", "route", "level")),
+        pdf_path=pl.lit(None), status=pl.lit("not_written"), why="why",
+        **{f"billing_{name}": _as_printed(listed, f"provider_{name}") for name in ("npi", "tin")},
+        content_sha256=pl.lit(None))
+    written = pl.DataFrame(rows, schema={"_row": pl.UInt32, **REQUEST_PACKETS})
+    return pl.concat([unwritten.cast({"_row": pl.UInt32, **REQUEST_PACKETS}), written]).sort("_row").drop("_row")
+
+
+def _as_printed(claims: pl.DataFrame, column: str) -> pl.Expr:
+    """A request's billing NPI or TIN as ProviderProfile.from_claim prints it (None where it prints
+    "(fill in)"), each distinct value worked out once."""
+    if column not in claims.columns:
+        return pl.lit(None, pl.String)
+    distinct = claims[column].drop_nulls().unique().to_list()
+    printed = [None if (p := ProviderProfile.from_claim({"provider_npi": v}).npi) == pdf.FILL_IN else p
+               for v in distinct]
+    return pl.col(column).replace_strict(distinct, printed, default=None, return_dtype=pl.String)
 
 
 # What the row of a request that gets no packet tonight reads of its claim.

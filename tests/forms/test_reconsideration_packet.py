@@ -148,6 +148,23 @@ def test_batch_writes_level1_and_level2_packets_from_the_work_queue(tmp_path, pr
     assert "ROE" not in " ".join(packets.select(pl.all().cast(pl.String)).rows()[0])
 
 
+def test_a_request_without_a_packet_names_the_practice_as_its_claim_does(tmp_path, provider):
+    """The rows of requests not drawn tonight carry the billing NPI and TIN ProviderProfile reads
+    from their claim (trimmed; none where it would print "(fill in)"), in the queue's order."""
+    identities = [(" 1234567893 ", "91-1234567"), ("", "  "), (None, None), ("1234567893", "(fill in)")]
+    rows = [denial() for _ in identities]
+    queue = pl.DataFrame({"claim_key": [r["claim_key"] for r in rows], "route": ["level1_reconsideration"] * 4,
+                          "priority": [0.4, 0.3, 0.9, 0.2]})
+    denials = frame(rows).with_columns(  # as claim_facts.packet_facts gives them
+        provider_npi=pl.Series([npi for npi, _ in identities]), provider_tin=pl.Series([tin for _, tin in identities]))
+    decided = write_reconsideration_packets(queue, denials, provider, tmp_path, max_packets=1)
+    assert decided["claim_key"].to_list() == [rows[i]["claim_key"] for i in (2, 0, 1, 3)]
+    assert decided["status"].to_list() == ["written", "not_written", "not_written", "not_written"]
+    assert decided.slice(1).select("billing_npi", "billing_tin").rows() == [
+        ("1234567893", "91-1234567"), (None, None), ("1234567893", None)]
+    assert decided["pdf_path"].null_count() == 3 and decided["content_sha256"].null_count() == 3
+
+
 def test_packets_drawn_in_worker_processes_are_the_same_files_as_drawn_here(tmp_path, provider):
     from claimback.forms import pdf
 
