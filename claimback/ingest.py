@@ -147,10 +147,15 @@ def _kept_copy(lake: Lake, names: dict[str, str], batches: pl.DataFrame
     """(the kept rows, the keys they were read for), or (None, None) when there is no copy to use:
     none written whole, or a batch it was read from written again or gone."""
     stood = lake.read_state(names["batches"])
-    if stood.is_empty() or stood.columns != batches.columns or stood.join(
-            batches, on=batches.columns, how="anti", nulls_equal=True).height:
+    if stood.is_empty() or not batches_stand(stood, batches):
         return None, None
     return lake.read_state(names["rows"]), lake.read_state(names["keys"])
+
+
+def batches_stand(before: pl.DataFrame, now: pl.DataFrame) -> bool:
+    """Whether every consolidated batch of `before` (the CONSOLIDATED state some kept rows were read
+    under) stands in `now` as it stood: none of their parts written again or gone."""
+    return before.columns == now.columns and before.join(now, on=now.columns, how="anti", nulls_equal=True).is_empty()
 
 
 def rows_among(lake: Lake, table: str, tests: Sequence[tuple[str | pl.Expr, pl.Series]], columns: Sequence[str],

@@ -126,8 +126,7 @@ def _why_whole(lake: Lake, stamp: str, denials: pl.DataFrame, batches: pl.DataFr
     if payer_denials(denials)["claim_key"].is_duplicated().any():
         return "a claim listed twice in the denials"
     before = lake.read_state(BATCHES)
-    if batches.is_empty() or before.columns != batches.columns or before.join(
-            batches, on=batches.columns, how="anti", nulls_equal=True).height:
+    if batches.is_empty() or not ingest.batches_stand(before, batches):
         return "a batch of the current tables rewritten or gone"
     return ""
 
