@@ -38,6 +38,11 @@ class ProviderProfileError(ValueError):
     """A provider profile file that cannot be used as it is (names the file and the problem)."""
 
 
+def printed(value: object) -> str:
+    """A claim's provider field as a profile prints it: trimmed, "(fill in)" when there is none."""
+    return str(value).strip() if value is not None and str(value).strip() else FILL_IN
+
+
 @dataclass(frozen=True)
 class ProviderProfile:
     name: str = FILL_IN
@@ -54,8 +59,7 @@ class ProviderProfile:
     def from_claim(cls, claim: Mapping) -> ProviderProfile:
         """The billing provider of one claim row (see `claim_providers` for the columns)."""
         def value(key: str) -> str:
-            v = claim.get(key)
-            return str(v).strip() if v is not None and str(v).strip() else FILL_IN
+            return printed(claim.get(key))
 
         return cls(name=value("provider_name"), npi=value("provider_npi"), tin=value("provider_tin"),
                    address=value("provider_address"), contact_name=value("provider_contact_name"),

@@ -35,7 +35,7 @@ import yaml
 from claimback.codes import registry
 from claimback.forms import pdf
 from claimback.forms.channels import channel
-from claimback.forms.provider import ProviderDirectory, ProviderProfile, provider_rows
+from claimback.forms.provider import ProviderDirectory, ProviderProfile, printed, provider_rows
 from claimback.forms.trend_packet import denial_codes
 from claimback.schema import REQUEST_PACKETS
 
@@ -441,14 +441,13 @@ def write_reconsideration_packets(
 
 
 def _as_printed(claims: pl.DataFrame, column: str) -> pl.Expr:
-    """A request's billing NPI or TIN as ProviderProfile.from_claim prints it (None where it prints
-    "(fill in)"), each distinct value worked out once."""
+    """A request's billing NPI or TIN as its ProviderProfile prints it (`provider.printed`; None where
+    it prints "(fill in)"), each distinct value worked out once."""
     if column not in claims.columns:
         return pl.lit(None, pl.String)
     distinct = claims[column].drop_nulls().unique().to_list()
-    printed = [None if (p := ProviderProfile.from_claim({"provider_npi": v}).npi) == pdf.FILL_IN else p
-               for v in distinct]
-    return pl.col(column).replace_strict(distinct, printed, default=None, return_dtype=pl.String)
+    shown = [None if (p := printed(v)) == pdf.FILL_IN else p for v in distinct]
+    return pl.col(column).replace_strict(distinct, shown, default=None, return_dtype=pl.String)
 
 
 # What the row of a request that gets no packet tonight reads of its claim.
