@@ -437,14 +437,13 @@ def _merge_denials(lake: Lake, again: pl.Series, months: pl.DataFrame, underpaid
     them and their underpayments' (`underpaid` and the underpayment denials and lines: every claim's);
     the keys whose rows changed go into `changed`. A claim's rows can change nowhere else: the rules'
     rows change with the recomputed claims only, the underpayments' with the claims priced again."""
-    def mine(frame: pl.DataFrame) -> pl.DataFrame:
-        return frame.join(again.cast(pl.String).to_frame("claim_key"), on="claim_key", how="semi")
-
     merged = {
-        "denials": pl.concat([touched.rows_of(lake, touched.BY_RULE, again, months), mine(underpayment_denials)]),
+        "denials": pl.concat([touched.rows_of(lake, touched.BY_RULE, again, months),
+                              _of_claims(underpayment_denials, again)]),
         "denial_lines": pl.concat([touched.rows_of(lake, touched.LINES_BY_RULE, again, months),
-                                   mine(underpayment_lines), underpayments.denial_line_rows(mine(underpaid))]),
-        "underpaid_lines": mine(underpaid),
+                                   _of_claims(underpayment_lines, again),
+                                   underpayments.denial_line_rows(_of_claims(underpaid, again))]),
+        "underpaid_lines": _of_claims(underpaid, again),
     }
     for table, rows in merged.items():
         changed[table], _ = touched.merge_parts(lake, table, rows, again, months)
