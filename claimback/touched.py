@@ -431,11 +431,43 @@ def part_folder(lake: Lake, table: str) -> Path:
     return lake.part_dir(table, kept=table in STATE_TABLES)
 
 
+def _order(schema: pl.Schema, table: str) -> list[str]:
+    return list(PART_ORDER.get(table) or ("claim_key", *(c for c, t in schema.items()
+                                                          if c != "claim_key" and not t.is_nested())))
+
+
 def _in_order(frame: pl.DataFrame | pl.LazyFrame, table: str) -> pl.DataFrame | pl.LazyFrame:
     schema = frame.collect_schema() if isinstance(frame, pl.LazyFrame) else frame.schema
-    order = PART_ORDER.get(table) or ("claim_key", *(c for c, t in schema.items()
-                                                     if c != "claim_key" and not t.is_nested()))
-    return frame.sort(order, nulls_last=True, maintain_order=True)
+    return frame.sort(_order(schema, table), nulls_last=True, maintain_order=True)
+
+
+# Up to this many runs of rows that stay together, a merged part is spliced from slices of the
+# kept and the recomputed rows; past it (the recent months, where most claims are new), gathered.
+SPLICED_RUNS = 2_000
+
+
+def _merged(kept: pl.DataFrame, gone: pl.Series, mine: pl.DataFrame, table: str) -> pl.DataFrame:
+    """The `kept` rows but the `gone` ones (a mask), with `mine` (in the part's order), in the
+    part's order: what `_in_order` makes of the rows left and `mine` concatenated.
+
+    The order is worked out on its columns alone. An old month that a night touches in a few
+    claims keeps almost every row where it was, so the part is then put together from slices
+    of both frames and copied once, instead of gathered row by row (10 M claims: an adjudications
+    month touched in 600 claims, 0.35 -> 0.1 s, the same rows)."""
+    order = _order(kept.schema, table)
+    keys = pl.concat([kept.select(order).filter(~gone), mine.select(order)])
+    perm = keys.select(pl.arg_sort_by(order, nulls_last=True, maintain_order=True)).to_series()
+    # where each row comes from: kept rows by their place, then mine after a gap, so that no run
+    # of consecutive places crosses from one frame to the other
+    source = pl.concat([gone.not_().arg_true().cast(pl.Int64),
+                        pl.int_range(kept.height + 1, kept.height + 1 + mine.height, eager=True, dtype=pl.Int64)])
+    at = source.gather(perm)
+    runs = (at.to_frame("at").with_columns(run=(pl.col("at").diff() != 1).fill_null(True).cum_sum())
+            .group_by("run", maintain_order=True).agg(pl.col("at").first(), rows=pl.len()))
+    if runs.height > SPLICED_RUNS or runs.height == 0:
+        return pl.concat([kept.filter(~gone), mine]).gather(perm)
+    return pl.concat([kept.slice(start, rows) if start < kept.height else mine.slice(start - kept.height - 1, rows)
+                      for start, rows in runs.select("at", "rows").iter_rows()], rechunk=True)
 
 
 def _with_part(frame: pl.DataFrame, table: str, months: pl.DataFrame) -> pl.DataFrame:
@@ -489,12 +521,10 @@ def merge_parts(lake: Lake, table: str, recomputed: pl.DataFrame, remit_keys: pl
     for part in months.join(wanted.rename({key: "claim_key"}), on="claim_key", how="semi")["_part"].unique().sort():
         path = folder / f"{part}.parquet"
         kept = pl.read_parquet(str(path), glob=False) if path.exists() else empty
-        before = kept.join(wanted, on=key, how="semi", maintain_order="left")
-        mine = recomputed.filter(pl.col("_part") == part).select(kept.columns)
-        # one plan: the kept rows left and the recomputed ones sorted together, without holding
-        # the kept rows twice (10 M claims: 0.47 -> 0.31 s an adjudications month, the same rows)
-        rest = kept.lazy().join(wanted.lazy(), on=key, how="anti", maintain_order="left")
-        rows = _in_order(pl.concat([rest, mine.lazy()]), table).collect()
+        gone = kept[key].is_in(wanted[key].implode())
+        before = kept.filter(gone)
+        mine = _in_order(recomputed.filter(pl.col("_part") == part).select(kept.columns), table)
+        rows = _merged(kept, gone, mine, table)
         if rows.height == 0:
             path.unlink(missing_ok=True)
         elif not rows.equals(kept):

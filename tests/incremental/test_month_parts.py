@@ -86,3 +86,52 @@ def test_a_night_rewrites_only_the_month_parts_it_touches_and_they_equal_a_full_
         if night == 1:
             continue  # the first night is a run from scratch
         parts_equal_a_full_run(tmp_path, night, as_of, inbox, nightly, _parts)
+
+
+def _part(rows: list[tuple]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema={"remit_date": pl.Date, "claim_key": pl.String, "amount": pl.Int64},
+                        orient="row")
+
+
+# By hand: a denials month part (order: remit date, then claim; no date last), the claims a night
+# recomputed (c3's row goes, c2 moves to 2 Oct, c9 is new with no date, c5 is new on 1 Oct), and the
+# part as a whole sort of the rows left and the recomputed ones gives it.
+KEPT = _part([(date(2026, 10, 1), "c1", 10), (date(2026, 10, 1), "c3", 30), (date(2026, 10, 1), "c4", 40),
+              (date(2026, 10, 3), "c2", 20), (date(2026, 10, 3), "c6", 60), (None, "c7", 70)])
+MINE = _part([(date(2026, 10, 2), "c2", 21), (None, "c9", 90), (date(2026, 10, 1), "c5", 50)])
+MERGED = _part([(date(2026, 10, 1), "c1", 10), (date(2026, 10, 1), "c4", 40), (date(2026, 10, 1), "c5", 50),
+                (date(2026, 10, 2), "c2", 21), (date(2026, 10, 3), "c6", 60), (None, "c7", 70),
+                (None, "c9", 90)])
+
+
+@pytest.mark.parametrize("spliced_runs", [touched.SPLICED_RUNS, 0])  # spliced from slices, or gathered
+def test_a_merged_part_is_the_kept_rows_left_and_the_recomputed_ones_in_the_parts_order(monkeypatch, spliced_runs):
+    monkeypatch.setattr(touched, "SPLICED_RUNS", spliced_runs)
+    gone = KEPT["claim_key"].is_in(["c2", "c3", "c5", "c9"])
+    mine = touched._in_order(MINE, "denials")
+    assert touched._merged(KEPT, gone, mine, "denials").equals(MERGED)
+    assert touched._merged(KEPT, gone, mine.head(0), "denials").equals(KEPT.filter(~gone))
+    assert touched._merged(KEPT.head(0), pl.Series([], dtype=pl.Boolean), mine, "denials").equals(mine)
+    assert touched._merged(KEPT.head(0), pl.Series([], dtype=pl.Boolean), mine.head(0), "denials").equals(KEPT.head(0))
+
+
+@pytest.mark.parametrize("spliced_runs", [touched.SPLICED_RUNS, 0])
+def test_a_merged_part_equals_the_sort_it_replaces_on_many_rows(monkeypatch, spliced_runs):
+    """Random parts of the default order (the key, then every column that sorts), with nulls and
+    ties, a few claims recomputed and most of them: the same rows as the whole stable sort."""
+    import random
+    monkeypatch.setattr(touched, "SPLICED_RUNS", spliced_runs)
+    rnd = random.Random(7)
+    for recomputed_share in (0.01, 0.9):
+        rows = [(f"k{rnd.randrange(400):03d}", rnd.choice([None, "A", "B"]), rnd.choice([None, 1, 2]))
+                for _ in range(3000)]
+        kept = touched._in_order(pl.DataFrame(rows, schema={"claim_key": pl.String, "code": pl.String,
+                                                            "n": pl.Int64}, orient="row"), "denial_lines")
+        keys = sorted({k for k, _, _ in rows})
+        again = [k for k in keys if rnd.random() < recomputed_share] + ["k999"]
+        mine = kept.filter(pl.col("claim_key").is_in(again)).with_columns(n=pl.col("n") + 1).sample(
+            fraction=1.0, shuffle=True, seed=3)
+        mine = pl.concat([mine, pl.DataFrame({"claim_key": ["k999"], "code": [None], "n": [5]})])
+        gone = kept["claim_key"].is_in(again)
+        whole = touched._in_order(pl.concat([kept.filter(~gone), mine]), "denial_lines")
+        assert touched._merged(kept, gone, touched._in_order(mine, "denial_lines"), "denial_lines").equals(whole)
