@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -353,32 +354,17 @@ def _across_claims(settings: Settings, per_claim: dict[str, pl.DataFrame], chang
     by_month = tonight is not None and not tonight.priced_again
     before = {} if changed is None or by_month else {
         table: touched.row_hashes(lake.read(table), "claim_key") for table in touched.PUBLISHED_IN_PARTS}
-    kept = {} if tonight is None else {table: lake.read(table) for table in
-                                        ("lonely_payments", "lonely_payment_candidates", "silent_claims",
-                                         "claim_rejections")}
-    of_night = None if tonight is None else _lonely_of_night(lake, per_claim, tonight.cut, kept)
-    whole = None  # the whole adjudications and matches: every claim's lonely and silent status worked out
-    if of_night is None:  # (on a night: the lake held no 837 before tonight)
-        whole = per_claim if tonight is None else {t: lake.read(t) for t in ("adjudications", touched.MATCHES)}
-        lonely, candidates = lonely_payments(whole["adjudications"], *(
-            lake.read(table, LONELY_INPUTS[table]) for table in ("remit_claims", "submitted_claims")),
-            matches=whole[touched.MATCHES])
-    else:
-        lonely, candidates, candidate_pcns = of_night
-    lake.write_derived("lonely_payments", lonely)
-    lake.write_derived("lonely_payment_candidates", candidates)
-    # before the silent claims: a claim still rejected at the front door is not silent
-    rejections = front_door_rejections(lake)
-    if whole is not None:
-        silent = build_silent_claims(settings, whole[touched.MATCHES], candidates, rejections)
-    else:
-        pcns = pl.concat([candidate_pcns, _rejection_pcns(lake, kept["claim_rejections"], rejections)])
-        silent = _silent_of_night(settings, tonight, candidates, rejections, kept["silent_claims"], pcns)
-    del whole, candidates, kept
-    latest_count = (lake.scan("adjudications").filter(pl.col("is_latest") & ~pl.col("is_reversal"))
-                    .select(pl.len()).collect().item())
     thresholds = underpayments.Thresholds(settings.underpayment_min_dollars, settings.underpayment_min_share,
                                           settings.modal_min_observations)
+    # A night's underpayments read none of the tables the lonely payments, rejections and silent
+    # claims write, nor these any it writes: worked out beside them, in a thread (Polars works
+    # without the GIL), so that the two cores are busy through both.
+    with ThreadPoolExecutor(1, thread_name_prefix="claimback-underpayments") as beside:
+        priced = beside.submit(_underpayments_of_night, settings, fee_schedule, thresholds, tonight.cut) \
+            if by_month else None
+        lonely, rejections, silent = _unmatched(settings, per_claim, tonight)
+        latest_count = (lake.scan("adjudications").filter(pl.col("is_latest") & ~pl.col("is_reversal"))
+                        .select(pl.len()).collect().item())
     if not by_month:  # every claim priced: the whole adjudications, the denials written whole
         by_rule = per_claim[touched.BY_RULE] if tonight is None else lake.read(touched.BY_RULE)
         underpaid, underpayment_denials, underpayment_lines = (
@@ -396,8 +382,7 @@ def _across_claims(settings: Settings, per_claim: dict[str, pl.DataFrame], chang
         ]), months)
         del by_rule
     else:
-        underpaid, underpayment_denials, underpayment_lines, again, months = _underpayments_of_night(
-            settings, fee_schedule, thresholds, tonight.cut)
+        underpaid, underpayment_denials, underpayment_lines, again, months = priced.result()
         _merge_denials(lake, again, months, underpaid, underpayment_denials, underpayment_lines, changed)
     denied = lake.read("denials")
     if changed is not None:
@@ -427,6 +412,37 @@ def _across_claims(settings: Settings, per_claim: dict[str, pl.DataFrame], chang
         front_door_rejected_amount=float(rejections.filter("still_rejected")["billed_amount"].cast(pl.Float64).sum()
                                          or 0),
     )
+
+
+def _unmatched(settings: Settings, per_claim: dict[str, pl.DataFrame], tonight: Tonight | None
+               ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Write and return the lonely payments, the front-door rejections and the silent claims: the
+    claims one side of the 835/837 pair is missing for. `tonight` None: worked out whole from
+    `per_claim` (every claim's rows); else following the night (`per_claim` holds the touched
+    claims' rows)."""
+    lake = settings.lake
+    kept = {} if tonight is None else {table: lake.read(table) for table in
+                                        ("lonely_payments", "lonely_payment_candidates", "silent_claims",
+                                         "claim_rejections")}
+    of_night = None if tonight is None else _lonely_of_night(lake, per_claim, tonight.cut, kept)
+    whole = None  # the whole adjudications and matches: every claim's lonely and silent status worked out
+    if of_night is None:  # (on a night: the lake held no 837 before tonight)
+        whole = per_claim if tonight is None else {t: lake.read(t) for t in ("adjudications", touched.MATCHES)}
+        lonely, candidates = lonely_payments(whole["adjudications"], *(
+            lake.read(table, LONELY_INPUTS[table]) for table in ("remit_claims", "submitted_claims")),
+            matches=whole[touched.MATCHES])
+    else:
+        lonely, candidates, candidate_pcns = of_night
+    lake.write_derived("lonely_payments", lonely)
+    lake.write_derived("lonely_payment_candidates", candidates)
+    # before the silent claims: a claim still rejected at the front door is not silent
+    rejections = front_door_rejections(lake)
+    if whole is not None:
+        silent = build_silent_claims(settings, whole[touched.MATCHES], candidates, rejections)
+    else:
+        pcns = pl.concat([candidate_pcns, _rejection_pcns(lake, kept["claim_rejections"], rejections)])
+        silent = _silent_of_night(settings, tonight, candidates, rejections, kept["silent_claims"], pcns)
+    return lonely, rejections, silent
 
 
 def _merge_denials(lake: Lake, again: pl.Series, months: pl.DataFrame, underpaid: pl.DataFrame,
