@@ -144,7 +144,7 @@ def acknowledged_837s(submitted_claims: pl.LazyFrame, acknowledgments: pl.DataFr
     837s cannot make, match or clear a rejection: an inbox without acknowledgments reads none."""
     groups = acknowledgments.filter(pl.col("kind") == "999").select(
         _strip_zeros("acknowledged_group_control_number").alias("g"))["g"].drop_nulls().unique()
-    in_group = (_strip_zeros("group_control_number").is_in(groups).fill_null(False)
+    in_group = (_strip_zeros("group_control_number").is_in(groups.implode()).fill_null(False)
                 if "group_control_number" in submitted_claims.collect_schema() else pl.lit(False))
     pcn = lifecycle.blank_to_null(pl.col("patient_control_number"))
     named = pl.concat([
@@ -153,7 +153,7 @@ def acknowledged_837s(submitted_claims: pl.LazyFrame, acknowledgments: pl.DataFr
         .select(lifecycle.blank_to_null(pl.col("error_patient_control_numbers")).alias("p"))["p"],
         submitted_claims.filter(in_group).select(pcn.alias("p")).collect()["p"],
     ]).drop_nulls().unique()
-    return submitted_claims.filter(in_group | pcn.is_null() | pcn.is_in(named).fill_null(False))
+    return submitted_claims.filter(in_group | pcn.is_null() | pcn.is_in(named.implode()).fill_null(False))
 
 
 def claim_rejections(acknowledgments: pl.DataFrame, acknowledged_claims: pl.DataFrame,
@@ -277,7 +277,7 @@ def _cleared(rows: pl.DataFrame, accepted: pl.DataFrame, claims: pl.DataFrame,
         # a rejection with no 837 in the inbox: an 835 of the same claim number, payer and practice
         # since (only the adjudications of those claim numbers: every payer name is not normalised)
         pcn = lifecycle.blank_to_null(pl.col("patient_control_number"))
-        remits = adjudications.filter(pcn.is_in(unkeyed["_pcn"].drop_nulls().unique()).fill_null(False)).select(
+        remits = adjudications.filter(pcn.is_in(unkeyed["_pcn"].drop_nulls().unique().implode()).fill_null(False)).select(
             "remit_date", _pcn=pcn, _payer=lifecycle.payer_key(), _practice="practice_key")
         answered.append(unkeyed.join(remits, on=["_pcn", "_payer", "_practice"]).filter(
             pl.col("remit_date") >= pl.col("rejected_on")).select("_row"))

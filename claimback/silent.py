@@ -154,7 +154,7 @@ def of_claims(pcns: pl.Series) -> pl.Expr:
     """The rows (837s or silent claims) of the claim identities with these patient control numbers,
     and of those with none (few; worked out every night rather than followed)."""
     pcn = lifecycle.blank_to_null(pl.col("patient_control_number"))
-    return pcn.is_null() | pcn.is_in(pcns.drop_nulls().unique())
+    return pcn.is_null() | pcn.is_in(pcns.drop_nulls().unique().implode())
 
 
 def merged(kept: pl.DataFrame, recomputed: pl.DataFrame, pcns: pl.Series, as_of: dt.date) -> pl.DataFrame:

@@ -499,7 +499,7 @@ def _lonely_of_night(lake: Lake, recomputed: dict[str, pl.DataFrame], cut: touch
     others = payments.join(reached, on="claim_key", how="semi").join(
         adjudications.select("claim_id").unique(), on="claim_id", how="anti")["claim_id"].unique()
     again = pl.concat([adjudications["claim_id"], others]).unique()
-    gone = payments.filter(pl.col("claim_id").is_in(again) | pl.col("claim_key").is_in(cut.remit_keys))
+    gone = payments.filter(pl.col("claim_id").is_in(again.implode()) | pl.col("claim_key").is_in(cut.remit_keys.implode()))
     theirs = _adjudications_of(lake, "claim_id", others)  # the other claims' every adjudication
     mine = _in_adjudications_order(pl.concat([adjudications.select(theirs.columns), theirs]))
     match_columns = ("remit_claim_key", "submitted_claim_key", "match_method")

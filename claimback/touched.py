@@ -337,7 +337,7 @@ def _void_of_payments(lake: Lake, new_remits: pl.DataFrame, as_of: dt.date,
     those payments' remits known on `as_of`."""
     kept = lake.read_state(VOID)
     checks = new_remits["check_number"].drop_nulls().unique()
-    payments = (lake.scan("remit_claims").filter(pl.col("check_number").is_in(checks))
+    payments = (lake.scan("remit_claims").filter(pl.col("check_number").is_in(checks.implode()))
                 .filter(pl.col("remit_date").is_null() | (pl.col("remit_date") <= as_of))
                 .select(columns).collect())
     decided = payments.select("claim_key")
@@ -351,7 +351,7 @@ def _void_of_payments(lake: Lake, new_remits: pl.DataFrame, as_of: dt.date,
 # --- merging and what changed --------------------------------------------------------------
 def merged(kept: pl.DataFrame, recomputed: pl.DataFrame, remit_keys: pl.Series, key: str) -> pl.DataFrame:
     """The kept rows of every claim not recomputed, and the recomputed rows."""
-    return pl.concat([kept.filter(~pl.col(key).is_in(remit_keys)), recomputed.select(kept.columns)])
+    return pl.concat([kept.filter(~pl.col(key).is_in(remit_keys.implode())), recomputed.select(kept.columns)])
 
 
 def row_hashes(frame: pl.DataFrame, key: str) -> pl.DataFrame:
