@@ -203,3 +203,20 @@ def test_rejections_read_only_the_837s_an_acknowledgment_concerns():
     assert claims.height > read.height
     every, some = (claim_rejections(acks, acked, frame) for frame in (claims, read))
     assert every.height == 2 and every.equals(some)
+
+
+def test_a_group_control_number_written_with_leading_zeros_is_the_group_its_999_answers(tmp_path):
+    """GS06 '000000401' on the 837 and AK102 '401' on the 999 are one group (X12 control numbers
+    are numbers): the group's 837s are read, and a GS06 of other digits ('4010') is not."""
+    padded = tmp_path / "frontdoor_padded.837"
+    padded.write_text((X12 / "frontdoor.837").read_text().replace("*0900*401*X*", "*0900*000000401*X*"))
+    other = tmp_path / "lonely_other_group.837"
+    other.write_text((X12 / "lonely_payments.837").read_text().replace("*1200*401*X*", "*1200*4010*X*"))
+    claims = pl.concat([read_x12(path, path.name).tables["submitted_claims"] for path in (padded, other)],
+                       how="diagonal_relaxed")
+    assert sorted(claims["group_control_number"].unique()) == ["000000401", "4010"]
+    acks = read_x12(X12 / "frontdoor.999", "frontdoor.999").tables["acknowledgments"]
+    acked = read_x12(X12 / "frontdoor.277", "frontdoor.277").tables["acknowledged_claims"]
+    read = acknowledged_837s(claims.lazy(), acks, acked).collect()
+    assert sorted(read["patient_control_number"]) == ["FD1001", "FD1002", "FD2001"]  # the whole group
+    assert set(read["group_control_number"]) == {"000000401"}
