@@ -680,8 +680,15 @@ def _votes_merged(lake: Lake, delta: pl.DataFrame, months: list[str], changed: l
                   ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The kept votes of `months` before and after the night's `delta`; the `changed` months kept."""
     before = kept_votes.read(lake, kept_votes.VOTES, months)
-    votes = (pl.concat([before, delta], how="diagonal_relaxed")
-             .group_by("modal_key", "per_unit", "remit_date").agg(pl.col("n").sum()).filter(pl.col("n") != 0))
+    # kept votes are one row a (modal key, amount, day) with n not 0: those of a key and day the
+    # night has no vote for stay as they are; the others are summed with the night's (10 M claims:
+    # 7.6 M kept rows, 2.5 -> 1.6 s)
+    days, on = delta.select("modal_key", "remit_date").unique(), ["modal_key", "remit_date"]
+    votes = pl.concat([
+        before.join(days, on=on, how="anti", nulls_equal=True),
+        pl.concat([before.join(days, on=on, how="semi", nulls_equal=True), delta], how="diagonal_relaxed")
+        .group_by("modal_key", "per_unit", "remit_date").agg(pl.col("n").sum()).filter(pl.col("n") != 0),
+    ], how="diagonal_relaxed")
     kept_votes.write(lake, kept_votes.VOTES, votes, changed)
     return before, votes
 
