@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from claimback.among import Normalised
+
 _REPLACEMENT_FREQUENCIES = ("7", "8")
 _MAX_LINK_ROUNDS = 64  # a correction chain longer than this is not a real claim history
 # An original and a corrected claim under a new patient control number share a payer claim
@@ -61,6 +63,12 @@ def payer_key(payer_id: str = "payer_id", payer_name: str = "payer_name") -> pl.
 def identifier(expr: pl.Expr) -> pl.Expr:
     """An NPI, TIN or member id as compared: upper case, no spaces or dashes ('12-345 6789')."""
     return blank_to_null(expr.cast(pl.String).str.to_uppercase().str.replace_all(r"[\s\-]+", ""))
+
+
+def identifier_of(column: str) -> Normalised:
+    """`identifier` of a column, for `among`: a value of printable ASCII without spaces, dashes
+    or lower-case letters is compared as written."""
+    return Normalised(column, identifier, r"^[\x21-\x2C\x2E-\x60\x7B-\x7E]+$")
 
 
 def provider_key(npi: str, tax_id: str) -> pl.Expr:

@@ -93,11 +93,11 @@ def payment_keys(lonely: pl.DataFrame, remit_claims: pl.DataFrame) -> tuple[pl.S
     return members.drop_nulls().unique(), pcns.drop_nulls().unique()
 
 
-def candidate_tests(members: pl.Series, pcns: pl.Series) -> list[tuple[pl.Expr, pl.Series]]:
+def candidate_tests(members: pl.Series, pcns: pl.Series) -> list[tuple[pl.Expr | lifecycle.Normalised, pl.Series]]:
     """Which 837s (submitted_claims rows, `among.among_any`) can be a candidate of payments with
     these member ids or patient control numbers: rules 1-2 pair by member, rule 3 by patient
     control number."""
-    return [(lifecycle.identifier(pl.col("subscriber_member_id")), members),
+    return [(lifecycle.identifier_of("subscriber_member_id"), members),
             (lifecycle.blank_to_null(pl.col("patient_control_number")), pcns)]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from claimback import lifecycle
 from claimback.among import among, among_any
 
 CLAIMS = pl.DataFrame({
@@ -53,3 +54,35 @@ def test_among_any_gives_what_is_in_gave(values):
     expected = CLAIMS.filter(pl.any_horizontal(
         pl.col("claim_key").is_in(listed.implode()), NORMALISED.is_in(listed.implode())).fill_null(False))
     assert among_any(CLAIMS, tests).collect().equals(expected.collect())
+
+
+# Member ids and claim numbers as real files write them: padded, lower case, dashed, spaced inside,
+# not ASCII, blank, missing.
+WRITTEN = ["W123456789", " W123456789", "w123456789", "W12-345 6789", "W12\t3456789", "W123456789 ",
+           "", "   ", None, "\u00e9l\u00e8ve-1", "\u00c9L\u00c8VE1", "stra\u00dfe", "STRASSE", "A(1)\\x", "a(1)\\X",
+           "12345", "1 2 3 4 5", "PCN 7\nB", "PCN 7\nb", "~"]
+
+
+@pytest.mark.parametrize("normalised", [lifecycle.identifier_of])
+def test_a_normalised_column_gives_the_rows_its_expression_gives_in_order(normalised):
+    """`Normalised`: values compared as written where the normalising leaves them unchanged, the
+    others normalised: the same rows in the same order as the expression over every row."""
+    key = normalised("member_id")
+    frame = pl.DataFrame({"member_id": WRITTEN * 3, "line": range(3 * len(WRITTEN))}).lazy()
+    every = frame.select(key.expr()).collect().to_series().drop_nulls().unique()
+    for values in (every, every.head(3), pl.Series(["W123456789", None, "STRASSE"]), pl.Series([], dtype=pl.String)):
+        expected = frame.filter(key.expr().is_in(values.implode()).fill_null(False)).collect()
+        assert among(frame, key, values).collect().equals(expected)
+        assert among_any(frame, [(key, values), ("line", pl.Series([0]))]).collect()["line"].to_list() == sorted(
+            {0, *expected["line"]})
+
+
+def test_only_values_normalising_leaves_unchanged_are_compared_as_written():
+    for normalised in (lifecycle.identifier_of,):
+        key = normalised("v")
+        frame = pl.DataFrame({"v": [w for w in WRITTEN if w is not None]})
+        plain = frame.filter(pl.col("v").str.contains(key.plain))
+        assert plain["v"].to_list() == plain.select(key.expr()).to_series().to_list()
+        assert "W123456789" in plain["v"].to_list()
+    dashed = pl.DataFrame({"v": ["W12-345 6789", "w123456789", " W1"]})
+    assert dashed.filter(pl.col("v").str.contains(lifecycle.identifier_of("v").plain)).is_empty()

@@ -33,7 +33,7 @@ ALLOWED: dict[str, set[str]] = {
     "warehouse": set(),                               # one run at a time, private folders
     "x12": {"codes", "environment", "schema"},        # the reader: bytes to tables, nothing of denials
     "ingest": {"x12", "inbox", "lake", "schema", "storage", "among"},
-    "lifecycle": {"codes", "schema"},                 # identity of claims across 837s and 835s
+    "lifecycle": {"codes", "schema", "among"},        # identity of claims across 837s and 835s
     "reconsiderations": {"schema", "storage"},
     "denials": _DOMAIN_BASE,
     "lonely": _DOMAIN_BASE,
