@@ -4,7 +4,11 @@ Polars builds the set of values of `is_in` again for every chunk of the column i
 scan of a lake table's parts gives one chunk per file or morsel: over many values that is the
 set built hundreds of times (10 M claims' history, the remit claims' 195 parts against the 816 k
 denied claim keys: 9.1 s; joined, 0.8 s; the same test on the rows in one chunk, 0.24 s). A join
-hashes the values once. Both keep the rows' order; a null key is never among the values.
+hashes the values once. Up to `FEW_VALUES` values `is_in` is kept: the set is small to build again,
+and a filter is pushed into the Parquet scan, which then reads the other columns of the rows it keeps
+only (10 M adjudications' five columns against 1,400 claim numbers: 0.95 s joined, 0.45 s filtered;
+at 30 k values the join is as fast on a table in 230 parts). Both keep the rows' order; a null key
+is never among the values.
 
 A key can also be a column compared as normalised (`Normalised`: a member id upper-cased, without
 spaces or dashes): the values already written as normalised are compared as written, and only the
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 import polars as pl
 
 _KEY, _ROW = "_among_key", "_among_row"
+FEW_VALUES = 10_000
 
 
 @dataclass(frozen=True)
@@ -43,8 +48,10 @@ def among(frame: pl.LazyFrame, key: str | pl.Expr | Normalised, values: pl.Serie
     if isinstance(key, Normalised):
         return among_any(frame, [(key, values)])
     key = pl.col(key) if isinstance(key, str) else key
-    return frame.join(_values(frame, key, values), left_on=key, right_on=_KEY, how="semi",
-                      maintain_order="left")
+    wanted = _values(frame, key, values)
+    if wanted.height <= FEW_VALUES:
+        return frame.filter(key.is_in(wanted[_KEY].implode()))
+    return frame.join(wanted.lazy(), left_on=key, right_on=_KEY, how="semi", maintain_order="left")
 
 
 def among_any(frame: pl.LazyFrame, tests: Sequence[tuple[str | pl.Expr | Normalised, pl.Series]]) -> pl.LazyFrame:
@@ -64,13 +71,13 @@ def _places(indexed: pl.LazyFrame, key: str | pl.Expr | Normalised, values: pl.S
         return among(indexed, key, values).select(_ROW)
     text = pl.col(key.column).cast(pl.String)
     plain = text.str.contains(key.plain)
-    wanted = _values(indexed, text, values)
+    wanted = _values(indexed, text, values).lazy()
     return pl.concat([
         indexed.filter(plain).join(wanted, left_on=text, right_on=_KEY, how="semi").select(_ROW),
         indexed.filter(~plain).join(wanted, left_on=key.expr(), right_on=_KEY, how="semi").select(_ROW),
     ])
 
 
-def _values(frame: pl.LazyFrame, key: pl.Expr, values: pl.Series) -> pl.LazyFrame:
+def _values(frame: pl.LazyFrame, key: pl.Expr, values: pl.Series) -> pl.DataFrame:
     dtype = frame.select(key).collect_schema().dtypes()[0]
-    return values.drop_nulls().unique().cast(dtype).rename(_KEY).to_frame().lazy()
+    return values.drop_nulls().unique().cast(dtype).rename(_KEY).to_frame()

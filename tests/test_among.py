@@ -8,8 +8,15 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from claimback import among as among_module
 from claimback import lifecycle
 from claimback.among import among, among_any
+
+
+@pytest.fixture(autouse=True, params=["joined", "filtered"])
+def few_values(request, monkeypatch):
+    """Every test both ways: the values joined (past FEW_VALUES) and tested by `is_in`."""
+    monkeypatch.setattr(among_module, "FEW_VALUES", 0 if request.param == "joined" else 10_000)
 
 CLAIMS = pl.DataFrame({
     "claim_key": ["k1", "k2", None, "k4", "k5", "k6"],
