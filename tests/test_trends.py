@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from claimback.codes.vocab import format_codes
 from claimback.publish import SQL_DIR
 from claimback.schema import TREND_CLUSTER_CLAIMS, TREND_CLUSTERS, conform
-from claimback.trends import cluster_id, find_clusters
+from claimback.trends import cluster_id, find_clusters, payer_feature_counts
 
 AS_OF = date(2026, 10, 31)
 _serial = count(1)
@@ -327,6 +327,19 @@ def test_example_claim_is_a_member():
     assert cluster["example_patient_control_number"] in mine["patient_control_number"].to_list()
 
 
+def test_example_claim_is_the_latest_then_largest_then_first_by_key():
+    """Among members carrying the same shared features: the latest remit, then the largest denied
+    amount, then the smallest claim key (so that one claim is the example, whatever the order)."""
+    rows = planted(12) + background()
+    late = [rows[5]["claim_key"], rows[7]["claim_key"]]
+    for i in (5, 7):
+        rows[i] = dict(rows[i], remit_date=AS_OF - timedelta(days=1), denied_amount=150.0)
+    example = lambda rows: find_clusters(frame(rows), AS_OF)[0]["example_claim_key"].item()  # noqa: E731
+    assert example(rows) == example(list(reversed(rows))) == min(late)
+    rows[7] = dict(rows[7], denied_amount=300.0)
+    assert example(rows) == rows[7]["claim_key"]
+
+
 @pytest.mark.parametrize("signature, text", [("CO-197|N54", "CO-197 (N54)"), ("CO-29", "CO-29")])
 def test_format_codes(signature, text):
     assert format_codes(signature) == text
@@ -382,3 +395,44 @@ def test_cluster_invariants(spec):
         assert all(c["category"] != "patient_responsibility" for c in claims)
         assert all(AS_OF - timedelta(days=179) <= c["remit_date"] <= AS_OF for c in claims)
         assert (cluster["status"] == "flagged") == (cluster["claim_count"] >= 4)
+
+
+def test_payer_counts_describe_the_clusters_as_every_837_does():
+    """With the lift's population counted per payer (`payer_counts`, kept per batch by the trends
+    stage), the 837s of the window's denials are enough: the same clusters as with every 837 of
+    the payer given whole. A payer none of whose denials links to an 837 is compared with its own
+    denials."""
+    linked = planted(12) + background()
+    unlinked = [dict(r, submitted_claim_key=None) for r in
+                planted(12, payer_id="UHCCP", payer_name="UNITEDHEALTHCARE COMMUNITY PLAN")]
+    unlinked += [dict(r, submitted_claim_key=None, **({"rendering_npi": "1234567893"} if i < 6 else {}))
+                 for i, r in enumerate(background("UHCCP", "UNITEDHEALTHCARE COMMUNITY PLAN"))]
+    others = [f"S9{i:04d}" for i in range(40)]  # the payer's 837s that were paid: the population only
+    keys = [r["submitted_claim_key"] for r in linked] + others
+    submitted = pl.DataFrame({
+        "claim_key": keys,
+        "payer_id": ["CCWA-837"] * len(keys),
+        "payer_name": ["COORDINATED CARE"] * len(keys),
+        "claim_filing_indicator": ["MC"] * len(keys),
+        "prior_authorization": ["AUTH1" if i < 12 else None for i in range(len(keys))],
+        "rendering_npi": [r["rendering_npi"] for r in linked] + ["1444444446"] * len(others),
+        "place_of_service": ["11"] * len(keys),
+    })
+    lines = pl.DataFrame({
+        "claim_key": keys,
+        "procedure_code": [r["procedure_codes"][0] for r in linked] + ["99213"] * len(others),
+        "modifiers": [["GP"] if i < 12 else [] for i in range(len(keys))],
+        "rendering_npi": [None] * len(keys),
+        "place_of_service": [None] * len(keys),
+    }, schema_overrides={"rendering_npi": pl.String, "place_of_service": pl.String})
+    denials = frame(linked + unlinked)
+    whole = find_clusters(denials, AS_OF, submitted_claims=submitted, submitted_service_lines=lines)
+    sent = pl.col("claim_key").is_in([r["submitted_claim_key"] for r in linked])
+    counted = find_clusters(denials, AS_OF, submitted_claims=submitted.filter(sent),
+                            submitted_service_lines=lines.filter(sent),
+                            payer_counts=payer_feature_counts(submitted, lines))
+    assert counted[0].equals(whole[0]) and counted[1].equals(whole[1])
+    by_payer = {row["payer_id"]: row for row in counted[0].iter_rows(named=True)}
+    assert "billed with modifier GP" in by_payer["CCWA1"]["description"]
+    # its cluster's NPI is on 6 of its 30 other denials: lift 100% / (6 / 30) = 5
+    assert "rendering_npi=1234567893 (100% of claims, lift 5.0)" in by_payer["UHCCP"]["shared_features"]
