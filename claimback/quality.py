@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -54,6 +55,22 @@ class SuiteResult:
         if not failed:
             return f"all {len(self.outcomes)} expectations met"
         return "; ".join(o.sentence for o in failed)
+
+
+def imported_beside() -> threading.Thread:
+    """Great Expectations imported in a daemon thread, started by a run before its first steps: the
+    import (3-4 s of Python) then overlaps reading the inbox, whose work is in the reader's threads
+    and Polars', and the first suite finds it loaded. An import that fails here fails again, and is
+    reported, where a suite imports it."""
+    def load() -> None:
+        try:
+            import great_expectations  # noqa: F401
+        except Exception:  # noqa: BLE001 - reported by the suite's own import
+            pass
+
+    thread = threading.Thread(target=load, name="claimback-import-gx", daemon=True)
+    thread.start()
+    return thread
 
 
 def run_suite(name: str, frame: pl.DataFrame, rules: list[Rule]) -> SuiteResult:

@@ -50,3 +50,23 @@ def test_remit_dates_outside_the_plausible_range_are_counted():
     suites = quality.remit_data_quality(on_the_edges, *(schema.empty(t) for t in (
         "remit_adjustments", "remit_remarks", "remit_payments", "provider_adjustments")), as_of=date(2026, 11, 1))
     assert next(s for s in suites if s.name == "remit_dates").success
+
+
+def test_the_checks_library_is_loaded_beside_the_run(monkeypatch):
+    """`claimback run` starts importing Great Expectations in a thread while the inbox is read: the
+    thread ends with it loaded, and a library that fails to import fails later, where a suite
+    imports it, not in the thread."""
+    import sys
+
+    thread = quality.imported_beside()
+    thread.join(timeout=300)
+    assert not thread.is_alive() and thread.daemon and "great_expectations" in sys.modules
+
+    import threading
+
+    raised = []
+    monkeypatch.setattr(threading, "excepthook", raised.append)
+    monkeypatch.setitem(sys.modules, "great_expectations", None)  # `import` of it now raises
+    broken = quality.imported_beside()
+    broken.join(timeout=60)
+    assert not broken.is_alive() and raised == []
