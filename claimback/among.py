@@ -42,6 +42,13 @@ class Normalised:
         return self.normalise(pl.col(self.column))
 
 
+def key_columns(key: str | pl.Expr | Normalised) -> list[str]:
+    """The columns a key of `among` reads."""
+    if isinstance(key, Normalised):
+        return [key.column]
+    return key.meta.root_names() if isinstance(key, pl.Expr) else [key]
+
+
 def among(frame: pl.LazyFrame, key: str | pl.Expr | Normalised, values: pl.Series) -> pl.LazyFrame:
     """The rows of `frame` whose `key` (a column, an expression over its columns, or a column
     `Normalised`) is one of `values`, in their order."""

@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from claimback import schema, storage
-from claimback.among import Normalised, among_any
+from claimback.among import Normalised, among_any, key_columns
 from claimback.inbox import UNREADABLE, InboxFile, report_skipped, sha256_of_all
 from claimback.lake import CONSOLIDATED, CURRENT_ORDER, Lake
 
@@ -166,8 +166,7 @@ def rows_among(lake: Lake, table: str, tests: Sequence[tuple[str | pl.Expr | Nor
     tests read their own columns over the whole table; the rows found are then read whole by their
     claim keys from their batches' parts only (`rows_by_claim_key`), not every column of the
     history (10 M claims, the night's 90 k touched remits of 7.2 M: 3.5 -> 2.1 s)."""
-    needed = {name for key, _ in tests for name in (key.meta.root_names() if isinstance(key, pl.Expr)
-                                                     else [key.column] if isinstance(key, Normalised) else [key])}
+    needed = {name for key, _ in tests for name in key_columns(key)}
     found = among_any(lake.scan_unordered(table, ("claim_key", *sorted(needed))), tests).select("claim_key").collect()
     return rows_by_claim_key(lake, table, found["claim_key"], columns, ordered=ordered)
 
