@@ -49,6 +49,10 @@ CSV_COLUMNS = (
     "procedure_codes",
 )
 LIST_COLUMNS = ("reason_codes", "remark_codes", "procedure_codes")
+# What a packet prints from its members' rows (the table, the CSV, the example claim, the billing
+# NPIs): what write_packets hands each drawing process, not every denials column (a night at
+# 10 M claims pickled 395 MB of rows to its two workers, 120 MB with these).
+PRINTED_COLUMNS = ("claim_key", "billing_npi", *CSV_COLUMNS)
 MAX_TABLE_ROWS = 300  # beyond this the PDF points to the CSV rather than growing for pages
 
 
@@ -197,8 +201,9 @@ def write_packets(
     written, jobs = [], []
     for cluster in flagged.iter_rows(named=True):
         mine = by_cluster.get((cluster["cluster_id"],), none)
-        job = (cluster, mine, directory.for_claim(_practice(cluster, mine)), out_dir)
-        digest = _content_hash(cluster, mine, job[2], layout)
+        practice = directory.for_claim(_practice(cluster, mine))
+        digest = _content_hash(cluster, mine, practice, layout)
+        job = (cluster, mine.select(c for c in PRINTED_COLUMNS if c in mine.columns), practice, out_dir)
         stem = out_dir / pdf.safe_name(cluster["cluster_id"], "trend")
         pdf_path, csv_path = stem.with_suffix(".pdf"), stem.with_suffix(".csv")
         unchanged = known.get(str(pdf_path)) == digest and csv_path.is_file()

@@ -115,6 +115,21 @@ def test_packets_drawn_in_worker_processes_are_the_same_files_as_drawn_here(tmp_
             assert Path(a).name == Path(b).name and Path(a).read_bytes() == Path(b).read_bytes()
 
 
+def test_a_packet_prints_from_its_printed_columns_alone(tmp_path, trend_case, provider):
+    """The drawing processes get PRINTED_COLUMNS of each member row, not every denials column: a
+    packet drawn from those is the same PDF and CSV as one drawn from every column."""
+    from claimback.forms.trend_packet import PRINTED_COLUMNS
+
+    denials, clusters, members = trend_case
+    cluster = clusters.row(0, named=True)
+    mine = members.filter(pl.col("cluster_id") == cluster["cluster_id"]).join(denials, on="claim_key")
+    assert set(mine.columns) > set(PRINTED_COLUMNS)
+    whole = write_trend_packet(cluster, mine, provider, tmp_path / "whole")
+    printed = write_trend_packet(cluster, mine.select(PRINTED_COLUMNS), provider, tmp_path / "printed")
+    for a, b in zip(whole, printed):
+        assert a.name == b.name and a.read_bytes() == b.read_bytes()
+
+
 def test_claims_table_wraps_long_values_and_keeps_short_ones_whole(tmp_path):
     from claimback.forms import pdf
 
