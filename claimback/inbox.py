@@ -10,6 +10,7 @@ import errno
 import hashlib
 import logging
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,11 +35,11 @@ class InboxFile:
 
     @property
     def is_reconsideration_log(self) -> bool:
-        return self.name.lower().endswith(RECONSIDERATION_LOG_SUFFIX)
+        return is_reconsideration_log(self.name)
 
     @property
     def is_fee_schedule(self) -> bool:
-        return self.name.lower().endswith(FEE_SCHEDULE_SUFFIX)
+        return is_fee_schedule(self.name)
 
     @property
     def is_csv_input(self) -> bool:
@@ -46,9 +47,20 @@ class InboxFile:
         return self.is_reconsideration_log or self.is_fee_schedule
 
 
-def scan(inbox: str | os.PathLike, report_links: bool = False) -> list[InboxFile]:
+def is_reconsideration_log(name: str) -> bool:
+    return name.lower().endswith(RECONSIDERATION_LOG_SUFFIX)
+
+
+def is_fee_schedule(name: str) -> bool:
+    return name.lower().endswith(FEE_SCHEDULE_SUFFIX)
+
+
+def scan(inbox: str | os.PathLike, report_links: bool = False,
+         named: Callable[[str], bool] | None = None) -> list[InboxFile]:
     """Every regular file below `inbox`, sorted by name. Never raises for what is inside the
-    inbox: an entry that cannot be read is skipped.
+    inbox: an entry that cannot be read is skipped. With `named`, only the files whose name
+    passes it: the others are not looked at (a night's reconsideration logs are found among
+    50,000 X12 files by their names, not by a look at each file: 3 s on a cold cache).
 
     Skipped: links that lead outside the inbox, to a folder, nowhere or round in a loop; hidden
     files and folders (names starting with a dot); FIFOs, sockets and devices (opening a FIFO
@@ -58,7 +70,7 @@ def scan(inbox: str | os.PathLike, report_links: bool = False) -> list[InboxFile
     since an inbox of such entries would otherwise load nothing without a word."""
     root = storage.location(inbox)
     if storage.is_remote(root):
-        return _scan_objects(root)
+        return [f for f in _scan_objects(root) if named is None or named(f.name)]
     if not root.exists():
         raise InboxError(f"inbox folder {root} does not exist; create it or pass --inbox")
     if not root.is_dir():
@@ -66,7 +78,7 @@ def scan(inbox: str | os.PathLike, report_links: bool = False) -> list[InboxFile
     root = root.resolve()
     found: list[InboxFile] = []
     skipped: dict[str, list[str]] = {}
-    _scan_folder(root, "", found, skipped)
+    _scan_folder(root, "", found, skipped, named)
     if report_links:
         for reason, names in skipped.items():
             report_skipped(reason, names)
@@ -92,7 +104,8 @@ def report_skipped(reason: str, names: list[str]) -> None:
     log.warning("%s %s (e.g. %s)", what, reason, first)
 
 
-def _scan_folder(root: Path, prefix: str, found: list[InboxFile], skipped: dict[str, list[str]]) -> None:
+def _scan_folder(root: Path, prefix: str, found: list[InboxFile], skipped: dict[str, list[str]],
+                 named: Callable[[str], bool] | None = None) -> None:
     # Below the resolved root, folders are entered only when they are real folders (not links),
     # so a file that is not itself a link lies inside the inbox: only links need resolving and
     # checking. Resolving every path was most of a 13,000-file scan (3.1 -> 0.2 s).
@@ -115,7 +128,9 @@ def _scan_folder(root: Path, prefix: str, found: list[InboxFile], skipped: dict[
             elif not _is_utf8(name):
                 skip(NAME_NOT_UTF8, name)
             elif entry.is_dir(follow_symlinks=False):
-                _scan_folder(root, name + "/", found, skipped)
+                _scan_folder(root, name + "/", found, skipped, named)
+            elif named is not None and not named(name):
+                continue
             elif entry.is_symlink():
                 try:
                     real = Path(entry.path).resolve(strict=True)

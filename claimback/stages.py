@@ -28,7 +28,7 @@ from claimback.forms.pdf import FILL_IN, private_dir
 from claimback.forms.provider import claim_providers
 from claimback.forms.reconsideration import request_decisions
 from claimback.forms.trend_packet import window_notes
-from claimback.inbox import scan
+from claimback.inbox import is_fee_schedule, is_reconsideration_log, scan
 from claimback.lake import Lake
 from claimback.lonely import INPUTS as LONELY_INPUTS
 from claimback.lonely import lonely_payments
@@ -160,7 +160,7 @@ def consolidate_lake(settings: Settings) -> dict[str, int]:
 # --- reconsideration history ---------------------------------------------------------------
 def load_reconsiderations(settings: Settings) -> ReconsiderationLog:
     """Read every *reconsiderations.csv in the inbox; bad rows are reported and skipped."""
-    logs = [f for f in scan(settings.inbox) if f.is_reconsideration_log]
+    logs = scan(settings.inbox, named=is_reconsideration_log)
     frame, problems = read_log([f.path for f in logs])
     # Name each log as every other table names its source: relative to the inbox.
     relative = {str(f.path): f.name for f in logs}
@@ -575,7 +575,7 @@ def load_fee_schedule(settings: Settings) -> pl.DataFrame:
         frame, problems = read_fee_schedule([settings.fee_schedule])
         relative = {str(settings.fee_schedule): settings.fee_schedule.name}
     else:
-        files = [f for f in scan(settings.inbox) if f.is_fee_schedule]
+        files = scan(settings.inbox, named=is_fee_schedule)
         frame, problems = read_fee_schedule([f.path for f in files])
         relative = {str(f.path): f.name for f in files}
     frame, problems = (t.with_columns(pl.col("source_file").replace(relative)) for t in (frame, problems))

@@ -170,6 +170,31 @@ def test_inbox_scan_follows_links_that_stay_inside(tmp_path):
     assert files[1].path == (inbox / "day1" / "era.835").resolve() and files[1].size == 1
 
 
+def test_a_scan_by_name_finds_the_logs_a_whole_scan_finds_without_looking_at_the_rest(tmp_path, monkeypatch):
+    from claimback import inbox as inbox_module
+    from claimback.inbox import is_reconsideration_log
+
+    inbox = tmp_path / "inbox"
+    (inbox / "day1" / ".tmp").mkdir(parents=True)
+    (inbox / "day1" / "era.835").write_text("x")
+    (inbox / "day1" / "BCBS_Reconsiderations.CSV").write_text("claim\n")
+    (inbox / "day1" / ".tmp" / "partial_reconsiderations.csv").write_text("half")
+    (inbox / "reconsiderations.csv").write_text("claim\n")
+    (tmp_path / "outside_reconsiderations.csv").write_text("claim\n")
+    os.symlink(tmp_path / "outside_reconsiderations.csv", inbox / "linked_reconsiderations.csv")
+    os.symlink(inbox / "reconsiderations.csv", inbox / "again_reconsiderations.csv")  # inside: read
+    for n in range(50):
+        (inbox / f"remit-{n}.835").write_text("x")
+    whole = [f for f in scan(inbox) if f.is_reconsideration_log]
+    looked_at = []
+    real = inbox_module.InboxFile
+    monkeypatch.setattr(inbox_module, "InboxFile", lambda *a: looked_at.append(a[1]) or real(*a))
+    assert scan(inbox, named=is_reconsideration_log) == whole
+    assert [f.name for f in whole] == ["again_reconsiderations.csv", "day1/BCBS_Reconsiderations.CSV",
+                                       "reconsiderations.csv"]
+    assert sorted(looked_at) == [f.name for f in whole]  # not one of the 51 X12 files
+
+
 def test_files_are_hashed_in_order_whatever_the_thread_count(tmp_path):
     import hashlib
 
