@@ -60,7 +60,7 @@ def scan(inbox: str | os.PathLike, report_links: bool = False,
     """Every regular file below `inbox`, sorted by name. Never raises for what is inside the
     inbox: an entry that cannot be read is skipped. With `named`, only the files whose name
     passes it: the others are not looked at (a night's reconsideration logs are found among
-    50,000 X12 files by their names, not by a look at each file: 3 s on a cold cache).
+    51,155 X12 files by their names, not by a look at each file: 0.5-0.7 -> 0.04-0.1 s).
 
     Skipped: links that lead outside the inbox, to a folder, nowhere or round in a loop; hidden
     files and folders (names starting with a dot); FIFOs, sockets and devices (opening a FIFO
