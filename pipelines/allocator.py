@@ -4,9 +4,10 @@ Polars ships jemalloc and sets it at import to give freed memory back to the sys
 second, and jemalloc gives blocks of 8 MiB or more (a column of a million rows) back at once. A
 night over a large history allocates and frees such blocks all the time (each month of a table
 read, merged and written), so the kernel faults in and zeroes the same amount of fresh memory
-again and again: a third of a night's CPU was system time. Kept ten seconds in jemalloc's ordinary
-arenas, the blocks are used again instead (10 M claims' eleventh night, interleaved runs: system
-time 82 -> 56 s and 62 -> 41 s, the night 10-11 s shorter, 0.5 GB more at the peak; bench/SCALE.md).
+again and again: a quarter to a third of a night's CPU was system time. Kept ten seconds in
+jemalloc's ordinary arenas, the blocks are used again instead (10 M claims' eleventh night against
+main, interleaved: system time a third less, the night 9-27 s shorter, 0.4-0.7 GB more at the
+peak; bench/SCALE.md "Freed memory kept ten seconds").
 
 jemalloc reads its options once, when the library loads: `prefer_kept_memory` must run before the
 first `import polars` of the process, which is why `pipelines/__init__.py` calls it. Options the user
