@@ -52,3 +52,11 @@ def test_what_a_parent_process_left_in_the_variable_is_not_taken_for_the_users(i
     assert prefer_kept_memory({VARIABLE: inherited}) == KEPT_MEMORY
     assert prefer_kept_memory({VARIABLE: f"{inherited},dirty_decay_ms:2000"}) == f"{KEPT_MEMORY},dirty_decay_ms:2000"
     assert options_in_effect(inherited) == KEPT
+
+
+def test_polars_writes_what_the_module_takes_for_polars_own():
+    """On a Polars upgrade that changes its own options, a parent's string would pass for the user's."""
+    env = {k: v for k, v in os.environ.items() if k != VARIABLE}
+    done = subprocess.run([sys.executable, "-c", f"import os, polars; print(os.environ[{VARIABLE!r}])"],
+                          env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == POLARS_OWN
