@@ -28,6 +28,7 @@ import datetime as dt
 import hashlib
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -506,6 +507,11 @@ def write_parts(lake: Lake, table: str, frame: pl.DataFrame, months: pl.DataFram
     _one_part_at_least(lake, table, frame)
 
 
+# Parts of one table merged at once (merge_parts): a part's read, merge and write leave a core idle
+# half the time (a month of 1 M adjudications written in 0.47 s on 0.64 CPU s); parts are separate files.
+MERGE_THREADS = 2
+
+
 def merge_parts(lake: Lake, table: str, recomputed: pl.DataFrame, remit_keys: pl.Series,
                 months: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
     """Rewrite the parts of a per-claim table that hold a recomputed claim (`remit_keys`, whose
@@ -517,8 +523,8 @@ def merge_parts(lake: Lake, table: str, recomputed: pl.DataFrame, remit_keys: pl
     recomputed = _with_part(recomputed, table, months)
     wanted = remit_keys.unique().cast(pl.String).to_frame(key)
     empty = recomputed.drop("_part").head(0)
-    changed, replaced = [pl.Series(key, [], pl.String)], [empty]
-    for part in months.join(wanted.rename({key: "claim_key"}), on="claim_key", how="semi")["_part"].unique().sort():
+
+    def merge(part: str) -> tuple[pl.Series, pl.DataFrame]:
         path = folder / f"{part}.parquet"
         kept = pl.read_parquet(str(path), glob=False) if path.exists() else empty
         gone = kept[key].is_in(wanted[key].implode())
@@ -529,10 +535,14 @@ def merge_parts(lake: Lake, table: str, recomputed: pl.DataFrame, remit_keys: pl
             path.unlink(missing_ok=True)
         elif not rows.equals(kept):
             lake.write_part(table, part, rows, kept=table in STATE_TABLES)
-        changed.append(changed_keys(before, mine, key))
-        replaced.append(before)
+        return changed_keys(before, mine, key), before
+
+    parts = months.join(wanted.rename({key: "claim_key"}), on="claim_key", how="semi")["_part"].unique().sort()
+    with ThreadPoolExecutor(MERGE_THREADS, thread_name_prefix="claimback-merge") as pool:
+        merged = list(pool.map(merge, parts))
     _one_part_at_least(lake, table, empty)
-    return pl.concat(changed).unique().sort(), pl.concat(replaced)
+    changed = [pl.Series(key, [], pl.String), *(keys for keys, _ in merged)]
+    return pl.concat(changed).unique().sort(), pl.concat([empty, *(before for _, before in merged)])
 
 
 def _one_part_at_least(lake: Lake, table: str, empty: pl.DataFrame) -> None:
