@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from claimback import storage
@@ -28,10 +29,17 @@ class InboxError(Exception):
 
 @dataclass(frozen=True)
 class InboxFile:
-    path: Path  # absolute, resolved (a UPath for an inbox on an object store)
+    where: str | Path  # absolute, resolved: a local file as listed, or a UPath (an object store)
     name: str  # relative to the inbox, POSIX separators: the `source_file` of every row
     size: int
     mtime_ns: int
+
+    @cached_property
+    def path(self) -> Path:
+        """The file's path, made when first asked for: a night's plan looks at the name, size and
+        time of every file and opens only the new ones, and a Path for each of 51,155 files was
+        0.5 s of the inbox's 0.9 s scan."""
+        return Path(self.where) if isinstance(self.where, str) else self.where
 
     @property
     def is_reconsideration_log(self) -> bool:
@@ -144,7 +152,7 @@ def _scan_folder(root: Path, prefix: str, found: list[InboxFile], skipped: dict[
                     skip(LINK, name)
             elif entry.is_file(follow_symlinks=False):
                 stat = entry.stat(follow_symlinks=False)
-                found.append(InboxFile(Path(entry.path), name, stat.st_size, stat.st_mtime_ns))
+                found.append(InboxFile(entry.path, name, stat.st_size, stat.st_mtime_ns))
             else:
                 skip(NOT_A_FILE, name)
         except OSError:  # vanished or unreadable between the listing and the look
