@@ -248,15 +248,12 @@ def _reader_rows(lake: Lake, columns: Mapping[str, Sequence[str]], denials: pl.D
     sent = lake.scan_unordered("submitted_claims", ("claim_key", "payer_id", "payer_name", *VISIT[1:])) \
         .with_columns(_payer())
     visits = among(sent, "claim_key", own_837).select(*VISIT).drop_nulls().unique()
-    sent_keys = pl.concat([own_837.rename("claim_key").to_frame().lazy(),
-                           sent.join(visits, on=VISIT, how="semi").select("claim_key")]).collect()["claim_key"]
+    sent_keys = _with_group_keys(own_837, sent.join(visits, on=VISIT, how="semi"))
     claim_keys = pl.concat([denials["claim_key"], resolved["claim_key"]])
     remits = lake.scan_unordered("remit_claims", ("claim_key", "payee_npi", "member_id", "payer_id", "payer_name")) \
         .with_columns(_payer())
     twins = among(remits, "claim_key", claim_keys).select("payee_npi", "member_id", "payer").drop_nulls().unique()
-    remit_keys = pl.concat([claim_keys.rename("claim_key").to_frame().lazy(),
-                            remits.join(twins, on=["payee_npi", "member_id", "payer"], how="semi").select("claim_key")
-                            ]).collect()["claim_key"]
+    remit_keys = _with_group_keys(claim_keys, remits.join(twins, on=["payee_npi", "member_id", "payer"], how="semi"))
 
     def rows(table: str, keys: pl.Series) -> pl.DataFrame:
         found = ingest.rows_by_claim_key(lake, table, keys, (*columns[table], *CURRENT_ORDER))
@@ -264,6 +261,16 @@ def _reader_rows(lake: Lake, columns: Mapping[str, Sequence[str]], denials: pl.D
 
     return (rows("submitted_claims", sent_keys), rows("submitted_service_lines", sent_keys),
             rows("remit_claims", remit_keys), rows("remit_service_lines", remit_keys))
+
+
+def _with_group_keys(own: pl.Series, group: pl.LazyFrame) -> pl.Series:
+    """The claim keys `own` and those of the rows of their groups. No key, no group: the history is
+    not scanned to join it with nothing (a night that works out again only resolved claims found by
+    their account number: two scans of 10 M rows, 2.3 s)."""
+    own = own.rename("claim_key")
+    if own.drop_nulls().is_empty():
+        return own
+    return pl.concat([own.to_frame().lazy(), group.select("claim_key")]).collect()["claim_key"]
 
 
 def _payments_counted_for(lake: Lake, denials: pl.DataFrame, remit_claims: pl.DataFrame) -> pl.DataFrame | None:
